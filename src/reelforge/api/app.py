@@ -1,0 +1,38 @@
+"""The FastAPI application: routers assembled in one place, OpenAPI at /docs."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from reelforge import __version__
+from reelforge.api.errors import install_error_handlers
+from reelforge.api.routes import health, uploads, videos
+from reelforge.services.platform import Platform
+from reelforge.worker.loop import Worker
+
+
+def create_app(p: Platform, *, embedded_worker: bool = False) -> FastAPI:
+    """The API over a platform; with `embedded_worker`, jobs also run in this process."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        worker = Worker(p).start() if embedded_worker else None
+        app.state.worker = worker
+        try:
+            yield
+        finally:
+            if worker is not None:
+                worker.stop(hand_back=True)
+
+    app = FastAPI(title="reelforge", version=__version__, lifespan=lifespan,
+                  description="Self-hostable AI video generation: submit a job, follow its "
+                              "progress, download a labelled MP4.")
+    app.state.platform = p
+    install_error_handlers(app)
+    app.include_router(health.router)
+    app.include_router(uploads.router)
+    app.include_router(videos.router)
+    return app

@@ -1,0 +1,32 @@
+"""Typed dependencies: the platform and the authenticated account."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from reelforge.errors import Unauthorized
+from reelforge.services import accounts
+from reelforge.services.accounts import AccountRef
+from reelforge.services.platform import Platform
+
+
+def get_platform(request: Request) -> Platform:
+    platform: Platform = request.app.state.platform
+    return platform
+
+
+PlatformDep = Annotated[Platform, Depends(get_platform)]
+
+
+def current_account(request: Request, p: PlatformDep) -> AccountRef:
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise Unauthorized("send `Authorization: Bearer <API key>`; create a key with "
+                           "`reelforge keys create --account NAME`")
+    return accounts.authenticate(p, token.strip())
+
+
+CurrentAccount = Annotated[AccountRef, Depends(current_account)]

@@ -1,0 +1,54 @@
+"""Every error leaves as JSON `{"error": {"code", "message"[, "field"]}}`."""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException
+
+from reelforge.errors import ReelforgeError
+
+log = logging.getLogger(__name__)
+
+
+def error_response(status: int, code: str, message: str, field: str | None = None,
+                   headers: dict[str, str] | None = None) -> JSONResponse:
+    body: dict[str, str] = {"code": code, "message": message}
+    if field:
+        body["field"] = field
+    return JSONResponse({"error": body}, status_code=status, headers=headers)
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(ReelforgeError)
+    async def _domain(_: Request, exc: ReelforgeError) -> JSONResponse:
+        if exc.http_status >= 500:
+            log.error("internal error: %s", exc.message)
+        headers = {"WWW-Authenticate": "Bearer"} if exc.http_status == 401 else None
+        return error_response(exc.http_status, exc.code, exc.message, exc.field, headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
+        first = exc.errors()[0] if exc.errors() else {}
+        loc = [str(x) for x in first.get("loc", ()) if x not in ("body", "query", "path")]
+        field = ".".join(loc) or None
+        kind = first.get("type", "")
+        if kind == "json_invalid":
+            return error_response(400, "invalid_json", "request body is not valid JSON")
+        code = "unknown_field" if kind == "extra_forbidden" else "invalid_request"
+        msg = str(first.get("msg", "invalid request"))
+        return error_response(422, code, f"{field}: {msg}" if field else msg, field)
+
+    @app.exception_handler(HTTPException)
+    async def _http(_: Request, exc: HTTPException) -> JSONResponse:
+        code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
+        return error_response(exc.status_code, code, str(exc.detail))
+
+    @app.exception_handler(Exception)
+    async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
+        log.exception("unhandled error", exc_info=exc)
+        return error_response(500, "internal_error",
+                              "internal error; the operator's logs have the details")

@@ -1,0 +1,30 @@
+"""/healthz: is the database reachable, and how deep are the queues."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter
+from fastapi.responses import JSONResponse
+from sqlalchemy import text
+
+from reelforge import __version__
+from reelforge.api.deps import PlatformDep
+
+router = APIRouter(tags=["health"])
+
+
+@router.get("/healthz")
+def healthz(p: PlatformDep) -> JSONResponse:
+    body: dict[str, Any] = {"status": "ok", "version": __version__}
+    try:
+        with p.db.session(write=False) as s:
+            s.execute(text("SELECT 1"))
+        body["database"] = "ok"
+    except Exception as exc:  # report, don't crash: this is what load balancers poll
+        body.update(status="degraded", database=f"error: {type(exc).__name__}")
+    try:
+        body["queues"] = {q: p.queue.size(q) for q in p.backends.queues()}
+    except Exception as exc:
+        body.update(status="degraded", queue=f"error: {type(exc).__name__}")
+    return JSONResponse(body, status_code=200 if body["status"] == "ok" else 503)

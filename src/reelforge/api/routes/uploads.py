@@ -1,0 +1,54 @@
+"""/v1/uploads: images for image-to-video, validated before they are stored."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.concurrency import run_in_threadpool
+from starlette.datastructures import UploadFile
+
+from reelforge.api.deps import CurrentAccount, PlatformDep
+from reelforge.errors import InvalidRequest, PayloadTooLarge
+from reelforge.services.uploads import create_upload
+
+router = APIRouter(prefix="/v1/uploads", tags=["uploads"])
+_MULTIPART_OVERHEAD = 64 * 1024
+
+
+_FORM_SCHEMA = {
+    "requestBody": {
+        "required": True,
+        "content": {"multipart/form-data": {"schema": {
+            "type": "object", "required": ["file"],
+            "properties": {"file": {"type": "string", "format": "binary",
+                                    "description": "JPEG, PNG or WebP image"}},
+        }}},
+    }
+}
+
+
+@router.post("", status_code=201, openapi_extra=_FORM_SCHEMA)
+async def upload(request: Request, p: PlatformDep, account: CurrentAccount) -> dict[str, Any]:
+    """Multipart form with one field `file`. Returns `{"id", ...}` to use as image_upload_id."""
+    limit = p.settings.max_upload_bytes
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > limit + _MULTIPART_OVERHEAD:
+        raise PayloadTooLarge(f"upload is larger than the {limit}-byte limit")
+    content_type = request.headers.get("content-type", "")
+    if not content_type.startswith("multipart/form-data"):
+        raise InvalidRequest("send multipart/form-data with the image in a field named `file`",
+                             code="invalid_upload")
+    form = await request.form(max_files=1, max_fields=5)
+    try:
+        file = form.get("file")
+        if not isinstance(file, UploadFile):
+            raise InvalidRequest("multipart field `file` is missing", code="invalid_upload",
+                                 field="file")
+        data = await file.read(limit + 1)
+        if len(data) > limit:
+            raise PayloadTooLarge(f"upload is larger than the {limit}-byte limit")
+        view = await run_in_threadpool(create_upload, p, account, data, file.filename)
+    finally:
+        await form.close()
+    return view.to_dict()

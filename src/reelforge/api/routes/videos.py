@@ -1,0 +1,106 @@
+"""/v1/videos: submit, read, list, download, follow and cancel generation jobs."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from typing import Any
+
+from fastapi import APIRouter, Header, Query, Request, Response
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import JSONResponse, StreamingResponse
+
+from reelforge.api.deps import CurrentAccount, PlatformDep
+from reelforge.api.ranges import ranged_response
+from reelforge.services import jobs
+from reelforge.services.submit import SubmitRequest, submit_job
+
+router = APIRouter(prefix="/v1/videos", tags=["videos"])
+
+SSE_POLL_S = 0.25
+SSE_KEEPALIVE_S = 15.0
+
+
+@router.post("", status_code=202)
+def create_video(body: SubmitRequest, p: PlatformDep, account: CurrentAccount) -> JSONResponse:
+    """Submit a generation job. Repeating an `external_id` returns the same job."""
+    result = submit_job(p, account, body)
+    headers = {"Location": f"/v1/videos/{result.job['id']}"}
+    if not result.created:
+        headers["Idempotent-Replayed"] = "true"
+    return JSONResponse(result.job, status_code=202, headers=headers)
+
+
+@router.get("")
+def list_videos(p: PlatformDep, account: CurrentAccount, status: str | None = None,
+                limit: int = Query(default=20), cursor: str | None = None) -> dict[str, Any]:
+    return jobs.list_jobs(p, account, status=status, limit=limit, cursor=cursor)
+
+
+@router.get("/{video_id}")
+def get_video(video_id: str, p: PlatformDep, account: CurrentAccount) -> dict[str, Any]:
+    return jobs.get_job(p, account, video_id)
+
+
+@router.post("/{video_id}/cancel")
+def cancel_video(video_id: str, p: PlatformDep, account: CurrentAccount) -> dict[str, Any]:
+    return jobs.cancel_job(p, account, video_id)
+
+
+def _blob_response(p: PlatformDep, content: jobs.Content, range_header: str | None) -> Response:
+    return ranged_response(size=content.size, content_type=content.content_type,
+                           filename=content.filename, range_header=range_header,
+                           read=lambda a, b: content.iter_range(p, a, b))
+
+
+@router.get("/{video_id}/content", response_class=Response,
+            responses={200: {"content": {"video/mp4": {}}}, 206: {"description": "a byte range"}})
+def video_content(video_id: str, p: PlatformDep, account: CurrentAccount,
+                  range_header: str | None = Header(default=None, alias="Range")) -> Response:
+    """The MP4 of a succeeded job; honours `Range: bytes=...` for seeking players."""
+    return _blob_response(p, jobs.job_content(p, account, video_id), range_header)
+
+
+@router.get("/{video_id}/poster", response_class=Response,
+            responses={200: {"content": {"image/jpeg": {}}}})
+def video_poster(video_id: str, p: PlatformDep, account: CurrentAccount,
+                 range_header: str | None = Header(default=None, alias="Range")) -> Response:
+    return _blob_response(p, jobs.job_content(p, account, video_id, poster=True), range_header)
+
+
+@router.get("/{video_id}/events", response_class=StreamingResponse,
+            responses={200: {"content": {"text/event-stream": {}}}})
+async def video_events(video_id: str, request: Request, p: PlatformDep, account: CurrentAccount,
+                       after: int = Query(default=0, ge=0),
+                       last_event_id: str | None = Header(default=None)) -> StreamingResponse:
+    """Server-sent events: every event of the job from the start (or after `Last-Event-ID`),
+    then live ones; the stream ends after the final status."""
+    start = int(last_event_id) if last_event_id and last_event_id.isdigit() else after
+    # Raise NotFound before the stream starts so the client gets a proper 404.
+    first, final = await run_in_threadpool(jobs.events_since, p, account, video_id, start)
+
+    async def stream() -> AsyncIterator[bytes]:
+        seq, events, done = start, first, final
+        idle = 0.0
+        yield b"retry: 2000\n\n"
+        while True:
+            for event in events:
+                seq = event["seq"]
+                yield (f"id: {seq}\nevent: {event['type']}\n"
+                       f"data: {json.dumps(event, separators=(',', ':'))}\n\n").encode()
+            if done and not events:
+                return
+            if events:
+                idle = 0.0
+            if await request.is_disconnected():
+                return
+            await asyncio.sleep(SSE_POLL_S)
+            idle += SSE_POLL_S
+            if idle >= SSE_KEEPALIVE_S:
+                idle = 0.0
+                yield b": keepalive\n\n"
+            events, done = await run_in_threadpool(jobs.events_since, p, account, video_id, seq)
+
+    return StreamingResponse(stream(), media_type="text/event-stream",
+                             headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})

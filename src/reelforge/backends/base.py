@@ -1,0 +1,63 @@
+"""The seam between the platform and whatever makes pixels.
+
+A backend turns a `GenerationRequest` into a `Clip`: a lazily produced stream of RGB frames
+plus their geometry. The platform, not the backend, encodes the MP4, picks the poster and
+applies frame filters (labels, watermarks), so every backend's output is handled alike.
+
+Progress and cancellation go through `on_progress(stage, done, total)`. The callable may
+raise `JobInterrupted`; a backend must let it propagate (and free what it holds).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol, runtime_checkable
+
+import numpy as np
+
+from reelforge.domain.spec import JobSpec
+
+ProgressFn = Callable[[str, int, int], None]
+"""on_progress(stage, done, total). May raise JobInterrupted to stop the generation."""
+
+
+@dataclass(frozen=True)
+class GenerationRequest:
+    job_id: str
+    spec: JobSpec
+    input_paths: tuple[Path, ...]  # local copies of spec.images, same order
+    workdir: Path  # scratch space owned by this run; removed afterwards
+
+
+@dataclass
+class Clip:
+    """Frames are RGB uint8 arrays of shape (height, width, 3), produced lazily.
+
+    `timings` is filled by the backend as it works (stage -> wall seconds), e.g. "prepare"
+    before the first frame and "render" accumulated while frames are produced.
+    """
+
+    width: int
+    height: int
+    fps: int
+    frame_count: int
+    frames: Iterator[np.ndarray]
+    timings: dict[str, float] = field(default_factory=dict)
+    device: str = "cpu"
+
+
+@runtime_checkable
+class GenerationBackend(Protocol):
+    name: str
+    queue: str  # workers subscribe to queues; one queue per model family
+
+    def check(self, spec: JobSpec) -> None:
+        """Raise InvalidRequest/CapabilityMissing if this backend cannot honour the spec.
+
+        Called at submit time, before anything is written or enqueued.
+        """
+
+    def generate(self, request: GenerationRequest, on_progress: ProgressFn) -> Clip:
+        """Start generating. Frames may be produced while the returned clip is iterated."""

@@ -1,0 +1,119 @@
+"""The `motion` backend: image-to-video by a virtual camera moving over a still photo.
+
+This is classical animation, not a generative model: nothing is invented, every frame is the
+input image seen through a smoothly moving viewport (zoom, pan, tilt, dolly or a still shot),
+framed by a saliency-based smart crop. It runs on CPU, needs no model files, and is the
+default backend wherever no neural model is configured.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+
+import numpy as np
+
+from reelforge.backends.base import Clip, GenerationRequest, ProgressFn
+from reelforge.backends.motion.camera import Rect, camera_path
+from reelforge.backends.motion.crop import smart_crop
+from reelforge.backends.motion.prompt import resolve_camera
+from reelforge.backends.motion.render import DEFAULT_SUPERSAMPLE, FrameRenderer
+from reelforge.domain.spec import Camera, JobSpec, Mode
+from reelforge.errors import BackendError, CapabilityMissing
+from reelforge.media.images import DEFAULT_MAX_PIXELS, load_image
+
+NO_TEXT_TO_VIDEO = (
+    "No text-to-video model is configured: the built-in 'motion' backend only animates an "
+    "input image (upload one for image-to-video). To add a text-to-video model, run "
+    "`pip install 'reelforge[neural]'` and then "
+    "`reelforge models add NAME --family wan --path DIR` with DIR holding the downloaded model."
+)
+
+
+class MotionBackend:
+    """CPU image-to-video by camera motion (classical animation, not a neural model).
+
+    `supersample` trades speed for fidelity on fine detail (see `render.py`); 1 is ~35% faster
+    end to end at 1080p and shimmers slightly on fine texture.
+    """
+
+    name = "motion"
+    queue = "motion"
+
+    def __init__(
+        self,
+        *,
+        supersample: int = DEFAULT_SUPERSAMPLE,
+        max_pixels: int = DEFAULT_MAX_PIXELS,
+    ) -> None:
+        self.supersample = supersample
+        self.max_pixels = max_pixels
+
+    def check(self, spec: JobSpec) -> None:
+        """Refuse what this backend cannot do: text-to-video needs a neural model."""
+        if spec.mode is Mode.TEXT2VIDEO:
+            raise CapabilityMissing(NO_TEXT_TO_VIDEO, field="mode")
+
+    def generate(self, request: GenerationRequest, on_progress: ProgressFn) -> Clip:
+        """Load and frame the input image now; frames are rendered as the clip is iterated.
+
+        Reports ("prepare", 0, 1), ("prepare", 1, 1), then ("render", i, n) after each frame
+        is made and before it is handed over; a `JobInterrupted` raised by `on_progress`
+        propagates out of the frame iterator and nothing more is rendered.
+        """
+        spec = request.spec
+        self.check(spec)
+        if not request.input_paths:
+            raise BackendError("image-to-video needs an input image, and none was provided")
+        started = time.perf_counter()
+        on_progress("prepare", 0, 1)
+        image = load_image(request.input_paths[0], max_pixels=self.max_pixels)
+        out_w, out_h = spec.size
+        camera = resolve_camera(spec)
+        plan = smart_crop(image, out_w / out_h)
+        path = camera_path(
+            camera,
+            source_size=(image.shape[1], image.shape[0]),
+            crop=plan.crop,
+            focus=plan.focus,
+            frame_count=spec.frame_count,
+            duration=spec.duration,
+            seed=spec.seed,
+        )
+        renderer = FrameRenderer(image, path, (out_w, out_h), supersample=self.supersample)
+        del image  # the renderer keeps only the part (and density) it needs
+        timings: dict[str, float] = {"prepare": time.perf_counter() - started, "render": 0.0}
+        on_progress("prepare", 1, 1)
+        frames = _render_frames(renderer, path, camera is Camera.STATIC, timings, on_progress)
+        return Clip(
+            width=out_w,
+            height=out_h,
+            fps=spec.fps,
+            frame_count=len(path),
+            frames=frames,
+            timings=timings,
+            device="cpu",
+        )
+
+
+def _render_frames(
+    renderer: FrameRenderer,
+    path: list[Rect],
+    still: bool,
+    timings: dict[str, float],
+    on_progress: ProgressFn,
+) -> Iterator[np.ndarray]:
+    """Yield fresh frames (the consumer may draw on them); time only our own work."""
+    total = len(path)
+    first: np.ndarray | None = None
+    for index, view in enumerate(path):
+        started = time.perf_counter()
+        if still and first is not None:
+            frame = first.copy()  # a still shot renders once; each frame is still its own array
+        else:
+            frame = renderer.render(view)
+            if still:
+                first = frame.copy()
+        timings["render"] += time.perf_counter() - started
+        on_progress("render", index + 1, total)
+        yield frame

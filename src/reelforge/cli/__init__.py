@@ -1,0 +1,37 @@
+"""The `reelforge` command. Each module adds commands; they translate arguments into service
+calls and print results, nothing more."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from typing import Annotated
+
+import typer
+
+from reelforge.cli import generate, jobs, keys, serve
+
+app = typer.Typer(help="reelforge: self-hostable AI video generation.", no_args_is_help=True,
+                  pretty_exceptions_enable=False, add_completion=False)
+
+
+@app.callback()
+def _main(log_level: Annotated[str, typer.Option(help="debug, info, warning")] = "warning") -> None:
+    logging.basicConfig(level=log_level.upper(), stream=sys.stderr,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+
+app.command()(generate.generate)
+app.command()(generate.demo)
+app.command()(serve.serve)
+app.command()(serve.worker)
+app.command()(serve.migrate)
+app.command("config")(serve.show_config)
+app.add_typer(keys.app, name="keys")
+app.add_typer(jobs.app, name="jobs")
+
+sample_image = generate.sample_image
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,131 @@
+"""`reelforge generate` and `reelforge demo`: a clip through the queue and an in-process
+worker, with a progress bar."""
+
+from __future__ import annotations
+
+import time
+from importlib.resources import files
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.markup import escape
+from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
+
+from reelforge.cli.common import JsonOpt, err, fail, out, platform, print_json
+from reelforge.domain.spec import AspectRatio, Camera, Resolution
+from reelforge.errors import InvalidImage, ReelforgeError
+from reelforge.services import accounts, jobs
+from reelforge.services.platform import Platform
+from reelforge.services.submit import SubmitRequest, submit_job
+from reelforge.services.uploads import create_upload
+
+FINAL = ("succeeded", "failed", "cancelled")
+
+
+def follow(p: Platform, account: accounts.AccountRef, job_id: str) -> dict[str, Any]:
+    """Show a progress bar (stderr) until the job is final."""
+    progress = Progress(TextColumn("[bold]{task.fields[stage]:<10}"), BarColumn(),
+                        TaskProgressColumn(), TimeElapsedColumn(), console=err)
+    with progress:
+        bar = progress.add_task("generate", total=1.0, stage="queued")
+        while True:
+            job = jobs.get_job(p, account, job_id)
+            progress.update(bar, completed=job["progress"], stage=job["stage"] or job["status"])
+            if job["status"] in FINAL:
+                return job
+            time.sleep(0.1)
+
+
+def run_generate(fields: dict[str, Any], image: Path | None, out_path: Path,
+                 as_json: bool) -> None:
+    """Store the image, submit, run an in-process worker until the job ends, write the MP4."""
+    from reelforge.worker.loop import Worker
+
+    try:
+        SubmitRequest.parse(fields)  # refuse bad arguments before anything is stored
+    except ReelforgeError as exc:
+        raise fail(exc) from None
+    with platform() as p:
+        account = accounts.ensure_account(p, accounts.LOCAL_ACCOUNT)
+        if image is not None:
+            try:
+                data = image.read_bytes()
+            except OSError as exc:
+                raise InvalidImage(f"cannot read {image}: {exc.strerror}") from None
+            fields = {**fields, "image_upload_id": create_upload(p, account, data, image.name).id}
+        job_id = submit_job(p, account, SubmitRequest.parse(fields)).job["id"]
+        worker = Worker(p, concurrency=1).start()
+        try:
+            job = follow(p, account, job_id)
+        except KeyboardInterrupt:
+            jobs.cancel_job(p, account, job_id)
+            err.print(f"cancelled {job_id}")
+            raise typer.Exit(130) from None
+        finally:
+            worker.stop(hand_back=True)
+        result: dict[str, Any] = {"id": job_id, "status": job["status"], "output_path": None,
+                                  "error": job["error"], "timings": job["timings"],
+                                  "model": job["model"], "seed": job["seed"]}
+        if job["status"] == "succeeded":
+            out_path.parent.mkdir(parents=True, exist_ok=True)
+            p.blobs.download(jobs.job_content(p, account, job_id).key, out_path)
+            result["output_path"] = str(out_path.resolve())
+            result.update({k: job["output"][k] for k in ("frames", "width", "height", "fps",
+                                                         "duration", "size_bytes")})
+    if as_json:
+        print_json(result)
+    elif job["status"] == "succeeded":
+        out.print(f"{job_id} succeeded: {result['frames']} frames, "
+                  f"{result['width']}x{result['height']} @ {result['fps']} fps, "
+                  f"{job['timings'].get('total', 0):.2f}s")
+        out.print(result["output_path"], highlight=False, soft_wrap=True)
+    else:
+        e = job["error"] or {}
+        err.print(f"[red]{job_id} {job['status']}[/] "
+                  + escape(f"[{e.get('code')}] {e.get('message')}"))
+    if job["status"] != "succeeded":
+        raise typer.Exit(1)
+
+
+def generate(
+    out_path: Annotated[Path, typer.Option("--out", help="Where to write the MP4.")],
+    prompt: Annotated[str, typer.Option(help="What the clip shows / how the camera moves.")] = "",
+    image: Annotated[Path | None, typer.Option(help="Start image (image-to-video).")] = None,
+    camera: Annotated[Camera | None, typer.Option(help="Camera move (motion backend).")] = None,
+    duration: Annotated[float, typer.Option(help="Seconds.")] = 5.0,
+    fps: Annotated[int, typer.Option(help="Frames per second.")] = 24,
+    aspect: Annotated[AspectRatio, typer.Option(help="Aspect ratio.")] = AspectRatio.LANDSCAPE,
+    resolution: Annotated[Resolution, typer.Option(help="480p, 720p or 1080p.")] = Resolution.P720,
+    seed: Annotated[int | None, typer.Option(help="Seed for reproducible output.")] = None,
+    model: Annotated[str | None, typer.Option(help="Model name (default: by mode).")] = None,
+    negative_prompt: Annotated[str | None, typer.Option(help="What to avoid.")] = None,
+    priority: Annotated[int, typer.Option(help="Queue priority 0-9.")] = 0,
+    as_json: JsonOpt = False,
+) -> None:
+    """Generate a clip through the queue and an in-process worker, with a progress bar."""
+    fields: dict[str, Any] = {"prompt": prompt, "duration": duration, "fps": fps,
+                              "aspect_ratio": aspect, "resolution": resolution,
+                              "priority": priority}
+    for key, value in (("camera", camera), ("seed", seed), ("model", model),
+                       ("negative_prompt", negative_prompt)):
+        if value is not None:
+            fields[key] = value
+    run_generate(fields, image, out_path, as_json)
+
+
+def sample_image() -> Path:
+    """The bundled sample photo (see reelforge/assets/README.md for its source)."""
+    return Path(str(files("reelforge") / "assets" / "sample.jpg"))
+
+
+def demo(
+    out_path: Annotated[Path, typer.Option("--out", help="Where to write the MP4.")] = Path(
+        "out/demo.mp4"),
+    as_json: JsonOpt = False,
+) -> None:
+    """Animate the bundled sample photo (no network, no GPU) and print the file's path."""
+    fields = {"prompt": "slow push in on the cup", "camera": Camera.DOLLY, "duration": 4.0,
+              "fps": 24, "aspect_ratio": AspectRatio.LANDSCAPE,
+              "resolution": Resolution.P720, "seed": 7}
+    run_generate(fields, sample_image(), out_path, as_json)

@@ -1,0 +1,108 @@
+"""What a user asks for: a JobSpec, validated once at the edge and stored with the job."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+MAX_PROMPT_CHARS = 2500
+MAX_DURATION_S = 60.0
+MIN_DURATION_S = 0.5
+DEFAULT_FPS = 24
+
+
+class Mode(StrEnum):
+    TEXT2VIDEO = "text2video"
+    IMAGE2VIDEO = "image2video"
+
+
+class Camera(StrEnum):
+    ZOOM_IN = "zoom_in"
+    ZOOM_OUT = "zoom_out"
+    PAN_LEFT = "pan_left"
+    PAN_RIGHT = "pan_right"
+    TILT_UP = "tilt_up"
+    TILT_DOWN = "tilt_down"
+    DOLLY = "dolly"
+    STATIC = "static"
+
+
+class AspectRatio(StrEnum):
+    LANDSCAPE = "16:9"
+    PORTRAIT = "9:16"
+    SQUARE = "1:1"
+
+
+class Resolution(StrEnum):
+    P480 = "480p"
+    P720 = "720p"
+    P1080 = "1080p"
+
+
+# Width of a 16:9 frame for each resolution; 854 keeps 480p even (H.264 yuv420p needs even sizes).
+_LONG_SIDE = {Resolution.P480: 854, Resolution.P720: 1280, Resolution.P1080: 1920}
+_SHORT_SIDE = {Resolution.P480: 480, Resolution.P720: 720, Resolution.P1080: 1080}
+
+
+def frame_size(aspect: AspectRatio, resolution: Resolution) -> tuple[int, int]:
+    """Output (width, height) in pixels for an aspect ratio and a named resolution."""
+    long, short = _LONG_SIDE[resolution], _SHORT_SIDE[resolution]
+    if aspect is AspectRatio.LANDSCAPE:
+        return long, short
+    if aspect is AspectRatio.PORTRAIT:
+        return short, long
+    return short, short
+
+
+Prompt = Annotated[str, Field(max_length=MAX_PROMPT_CHARS)]
+
+
+class JobSpec(BaseModel):
+    """Everything that determines a generation. Frozen: a job's spec never changes.
+
+    `images` holds content keys of stored blobs (uploads are resolved before a spec is built).
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid", use_enum_values=False)
+
+    mode: Mode
+    prompt: Prompt = ""
+    negative_prompt: Prompt | None = None
+    images: tuple[str, ...] = ()
+    camera: Camera | None = None
+    duration: float = Field(default=5.0, ge=MIN_DURATION_S, le=MAX_DURATION_S)
+    fps: int = Field(default=DEFAULT_FPS, ge=1, le=60)
+    aspect_ratio: AspectRatio = AspectRatio.LANDSCAPE
+    resolution: Resolution = Resolution.P720
+    seed: int = Field(default=0, ge=0, le=2**32 - 1)
+    model: str = "motion"
+    external_id: str | None = Field(default=None, min_length=1, max_length=128)
+    callback_url: str | None = Field(default=None, max_length=2048)
+
+    @field_validator("prompt", "negative_prompt")
+    @classmethod
+    def _no_control_chars(cls, v: str | None) -> str | None:
+        if v is None:
+            return v
+        bad = [c for c in v if (ord(c) < 32 and c not in "\n\t") or ord(c) == 127]
+        if bad:
+            raise ValueError("prompt contains control characters")
+        return v
+
+    @model_validator(mode="after")
+    def _mode_matches_inputs(self) -> JobSpec:
+        if self.mode is Mode.IMAGE2VIDEO and not self.images:
+            raise ValueError("image2video needs an input image")
+        if self.mode is Mode.TEXT2VIDEO and not self.prompt.strip():
+            raise ValueError("text2video needs a prompt")
+        return self
+
+    @property
+    def size(self) -> tuple[int, int]:
+        return frame_size(self.aspect_ratio, self.resolution)
+
+    @property
+    def frame_count(self) -> int:
+        return max(1, round(self.duration * self.fps))

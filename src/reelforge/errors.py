@@ -1,0 +1,100 @@
+"""Every error a user can meet: a class, a stable code, an HTTP status and a message
+that says what to do. Entry points translate these; nothing else catches them broadly.
+
+ReelforgeError
+├── InvalidRequest (400/422)      bad input, caught at the edge
+│   ├── InvalidImage              not an image, truncated, too many pixels
+│   ├── PayloadTooLarge (413)
+│   └── UnsafeCallbackUrl         callback resolves to a private/loopback/metadata address
+├── Unauthorized (401)
+├── NotFound (404)                also used for another account's ids
+├── Conflict (409)                idempotency key reused with different parameters, bad state
+├── CapabilityMissing (422)       no configured model can serve this request
+├── RateLimited (429)
+└── GenerationFailed              raised inside workers; recorded on the job, never sent as HTTP
+    ├── JobInterrupted            cancel requested or worker stopping (not a failure)
+    └── BackendError
+"""
+
+from __future__ import annotations
+
+
+class ReelforgeError(Exception):
+    """Base class: `code` is stable and documented; `message` tells the user what to do."""
+
+    code = "internal_error"
+    http_status = 500
+
+    def __init__(self, message: str, *, code: str | None = None, field: str | None = None):
+        super().__init__(message)
+        self.message = message
+        if code is not None:
+            self.code = code
+        self.field = field
+
+    def to_dict(self) -> dict[str, str]:
+        body = {"code": self.code, "message": self.message}
+        if self.field:
+            body["field"] = self.field
+        return body
+
+
+class InvalidRequest(ReelforgeError):
+    code = "invalid_request"
+    http_status = 422
+
+
+class InvalidImage(InvalidRequest):
+    code = "invalid_image"
+
+
+class PayloadTooLarge(InvalidRequest):
+    code = "payload_too_large"
+    http_status = 413
+
+
+class UnsafeCallbackUrl(InvalidRequest):
+    code = "unsafe_callback_url"
+
+
+class Unauthorized(ReelforgeError):
+    code = "unauthorized"
+    http_status = 401
+
+
+class NotFound(ReelforgeError):
+    code = "not_found"
+    http_status = 404
+
+
+class Conflict(ReelforgeError):
+    code = "conflict"
+    http_status = 409
+
+
+class CapabilityMissing(ReelforgeError):
+    code = "no_model_available"
+    http_status = 422
+
+
+class RateLimited(ReelforgeError):
+    code = "rate_limited"
+    http_status = 429
+
+
+class GenerationFailed(ReelforgeError):
+    code = "generation_failed"
+
+
+class JobInterrupted(GenerationFailed):
+    """Raised from a progress callback to stop a running generation at the next step."""
+
+    code = "interrupted"
+
+    def __init__(self, reason: str):
+        super().__init__(f"generation interrupted: {reason}")
+        self.reason = reason  # "cancelled" or "shutdown"
+
+
+class BackendError(GenerationFailed):
+    code = "backend_error"

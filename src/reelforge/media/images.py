@@ -1,0 +1,239 @@
+"""Loading and validating user images, and writing poster JPEGs.
+
+Every image a user hands us goes through `inspect_image` (at upload) or `load_image` (in a
+worker). Both refuse anything that is not a complete still image in an allowed format, and
+both check the pixel count from the header *before* decoding, so a small file that claims
+100k x 100k pixels is refused without allocating anything.
+
+Allowed formats: JPEG (including MPO, which some cameras write), PNG, WebP and BMP; animated
+PNG/WebP are read as their first frame. TIFF is refused on purpose: it carries many exotic
+codecs (a large decoder attack surface) and nobody exports one for a video studio. GIF is
+refused too: it is usually an animation, and a still one is better uploaded as PNG.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import struct
+import zlib
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageCms, ImageOps
+
+from reelforge.errors import InvalidImage
+from reelforge.media.atomic import temp_path_beside
+
+DEFAULT_MAX_PIXELS = 40_000_000
+"""Largest accepted image (width x height); a 40 MP photo decodes to 120 MB of RGB."""
+
+ALLOWED_FORMATS: dict[str, str] = {
+    "JPEG": "image/jpeg",
+    "MPO": "image/jpeg",  # multi-picture JPEG from cameras/phones; the first picture is used
+    "PNG": "image/png",
+    "WEBP": "image/webp",
+    "BMP": "image/bmp",
+}
+# Plugins Pillow may even try: restricting them keeps other decoders off untrusted bytes.
+_OPEN_FORMATS = ["JPEG", "PNG", "WEBP", "BMP"]
+
+# What decoders raise on malformed input (Pillow does not wrap all of them).
+_DECODE_ERRORS = (
+    OSError,
+    SyntaxError,
+    ValueError,
+    EOFError,
+    IndexError,
+    KeyError,
+    TypeError,
+    struct.error,
+    zlib.error,
+    Image.DecompressionBombError,
+)
+
+_EXIF_ORIENTATION = 0x0112
+_TRANSPOSED_ORIENTATIONS = {5, 6, 7, 8}  # these swap width and height when applied
+_ALPHA_BACKGROUND = (255, 255, 255)  # transparent product cut-outs sit on white, as in a shop
+
+
+@dataclass(frozen=True)
+class ImageInfo:
+    """What an upload is, once fully decoded: size as displayed (EXIF orientation applied)."""
+
+    width: int
+    height: int
+    format: str
+    content_type: str
+
+
+ImageSource = str | os.PathLike[str] | bytes | bytearray | memoryview
+
+
+def inspect_image(data: bytes, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> ImageInfo:
+    """Validate an uploaded image completely (decode every pixel) without keeping the pixels.
+
+    Raises `InvalidImage` for non-images, disallowed formats, truncated or corrupt files,
+    zero-size images and images over `max_pixels`.
+    """
+    with _open_checked(bytes(data), max_pixels) as im:
+        fmt = _format_of(im)
+        width, height = im.size
+        orientation = _orientation(im)
+        _decode(im)
+    if orientation in _TRANSPOSED_ORIENTATIONS:
+        width, height = height, width
+    return ImageInfo(width=width, height=height, format=fmt, content_type=ALLOWED_FORMATS[fmt])
+
+
+def load_image(source: ImageSource, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> np.ndarray:
+    """Decode an image to an RGB uint8 array of shape (height, width, 3).
+
+    EXIF orientation is applied; palette, grey, 16-bit and CMYK images become RGB; images
+    with transparency are composited onto white; an embedded ICC profile (e.g. Display P3
+    from phones) is converted to sRGB. Raises `InvalidImage` with a message a user can act on.
+    """
+    if isinstance(source, bytes | bytearray | memoryview):
+        payload: bytes | Path = bytes(source)
+    else:
+        payload = Path(source)
+        if not payload.is_file():
+            raise InvalidImage(f"image file not found: {payload}")
+    with _open_checked(payload, max_pixels) as im:
+        _decode(im)
+        oriented = _apply_orientation(im)
+        rgb = _to_rgb(oriented)
+    return np.ascontiguousarray(rgb)
+
+
+def sample_image_path() -> Path:
+    """The bundled CC0 sample photo (an espresso cup, 600x400) the demo animates offline."""
+    return Path(str(resources.files("reelforge").joinpath("assets", "sample.jpg")))
+
+
+def save_jpeg(frame: np.ndarray, path: str | os.PathLike[str], quality: int = 90) -> Path:
+    """Write an RGB uint8 frame as a JPEG (posters, thumbnails); atomic: temp file + rename."""
+    if frame.ndim != 3 or frame.shape[2] != 3 or frame.dtype != np.uint8:
+        raise ValueError(f"expected an RGB uint8 frame, got {frame.dtype} {frame.shape}")
+    if not 1 <= quality <= 95:
+        raise ValueError("JPEG quality must be within 1..95")
+    dest = Path(path)
+    tmp = temp_path_beside(dest)
+    try:
+        Image.fromarray(frame, "RGB").save(tmp, "JPEG", quality=quality, optimize=True)
+        os.replace(tmp, dest)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return dest
+
+
+@contextmanager
+def _open_checked(payload: bytes | Path, max_pixels: int) -> Iterator[Image.Image]:
+    """Open lazily (header only), refuse bad formats and oversize images before decoding."""
+    size = len(payload) if isinstance(payload, bytes) else payload.stat().st_size
+    if size == 0:
+        raise InvalidImage("the image is empty (0 bytes)")
+    fp = io.BytesIO(payload) if isinstance(payload, bytes) else payload
+    try:
+        im = Image.open(fp, formats=_OPEN_FORMATS)
+    except Image.DecompressionBombError as exc:
+        raise _too_large_error(exc) from exc
+    except Image.UnidentifiedImageError as exc:
+        raise InvalidImage(
+            "the file is not an image we can read; upload a JPEG, PNG, WebP or BMP"
+        ) from exc
+    except _DECODE_ERRORS as exc:
+        raise InvalidImage(f"the image header is corrupt: {exc}") from exc
+    with im:
+        _format_of(im)
+        width, height = im.size
+        if width <= 0 or height <= 0:
+            raise InvalidImage(f"the image has no pixels ({width}x{height})")
+        if width * height > max_pixels:
+            raise InvalidImage(
+                f"the image is {width}x{height} ({width * height / 1e6:.0f} MP); the limit is "
+                f"{max_pixels / 1e6:.0f} MP, please downscale it"
+            )
+        yield im
+
+
+def _too_large_error(exc: Exception) -> InvalidImage:
+    return InvalidImage(f"the image has too many pixels to be decoded safely ({exc})")
+
+
+def _format_of(im: Image.Image) -> str:
+    fmt = (im.format or "").upper()
+    if fmt not in ALLOWED_FORMATS:
+        raise InvalidImage(f"{fmt or 'this'} images are not accepted; use JPEG, PNG, WebP or BMP")
+    return fmt
+
+
+def _decode(im: Image.Image) -> None:
+    """Decode every pixel now, so truncation and corruption surface as InvalidImage."""
+    try:
+        im.load()
+    except Image.DecompressionBombError as exc:
+        raise _too_large_error(exc) from exc
+    except _DECODE_ERRORS as exc:
+        raise InvalidImage(f"the image is truncated or corrupt: {exc}") from exc
+
+
+def _orientation(im: Image.Image) -> int:
+    try:
+        return int(im.getexif().get(_EXIF_ORIENTATION, 1))
+    except _DECODE_ERRORS:
+        return 1  # unreadable EXIF is not worth refusing a photo over
+
+
+def _apply_orientation(im: Image.Image) -> Image.Image:
+    try:
+        return ImageOps.exif_transpose(im)
+    except _DECODE_ERRORS:
+        return im
+
+
+def _to_rgb(im: Image.Image) -> np.ndarray:
+    mode = im.mode
+    if mode in ("I;16", "I;16L", "I;16B", "I;16N", "I"):
+        # 16-bit grey (PNG): Pillow's own conversion to 8 bits clips at 255, turning most of
+        # the picture white, so rescale the full 16-bit range instead.
+        grey16 = np.asarray(im).astype(np.float32)
+        grey8 = np.clip(np.rint(grey16 / 257.0), 0, 255).astype(np.uint8)
+        return np.repeat(grey8[:, :, None], 3, axis=2)
+    if mode == "F":
+        grey = np.clip(np.rint(np.asarray(im)), 0, 255).astype(np.uint8)
+        return np.repeat(grey[:, :, None], 3, axis=2)
+    has_alpha = mode in ("RGBA", "LA", "PA", "RGBa", "La") or (
+        mode == "P" and "transparency" in im.info
+    )
+    if has_alpha:
+        rgba = im.convert("RGBA")
+        background = Image.new("RGBA", rgba.size, (*_ALPHA_BACKGROUND, 255))
+        return np.asarray(Image.alpha_composite(background, rgba).convert("RGB"))
+    if mode in ("RGB", "CMYK"):
+        converted = _to_srgb(im)
+        if converted is not None:
+            return np.asarray(converted)
+    return np.asarray(im.convert("RGB"))
+
+
+def _to_srgb(im: Image.Image) -> Image.Image | None:
+    """Colour-manage an image with an embedded ICC profile into sRGB; None when not needed."""
+    icc = im.info.get("icc_profile")
+    if not icc:
+        return None
+    try:
+        profile = ImageCms.ImageCmsProfile(io.BytesIO(icc))
+        if im.mode == "RGB" and "srgb" in ImageCms.getProfileDescription(profile).lower():
+            return None  # already sRGB: converting would only cost time
+        converted = ImageCms.profileToProfile(
+            im, profile, ImageCms.createProfile("sRGB"), outputMode="RGB"
+        )
+    except (ImageCms.PyCMSError, OSError, ValueError, TypeError):
+        return None  # a broken profile falls back to the plain conversion
+    return converted

@@ -1,0 +1,126 @@
+"""Inspect an encoded video by decoding it: what a player would actually get.
+
+`probe_video` counts frames by decoding every one of them (not by trusting the index), so a
+truncated file is caught; it is used by tests and by `reelforge verify`.
+"""
+
+from __future__ import annotations
+
+import os
+import struct
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import av
+
+from reelforge.errors import InvalidRequest
+
+_INVALID_VIDEO = "invalid_video"
+_COLOR_SPACE_NAMES = {1: "bt709", 5: "bt470bg", 6: "smpte170m", 9: "bt2020nc", 2: "unspecified"}
+
+
+@dataclass(frozen=True)
+class VideoInfo:
+    """A decoded video's geometry, codec and container tags.
+
+    `duration` is the container's duration in seconds (what players display); `frames` is the
+    number of frames that actually decoded; `fps` is the stream's average frame rate.
+    """
+
+    width: int
+    height: int
+    frames: int
+    fps: float
+    duration: float
+    codec: str
+    pix_fmt: str
+    metadata: dict[str, str] = field(default_factory=dict)
+    color_space: str = "unspecified"
+    faststart: bool = False  # moov before mdat: playback can start before the download ends
+
+
+def probe_video(path: str | os.PathLike[str]) -> VideoInfo:
+    """Decode every frame of the first video stream and describe the file.
+
+    Raises `InvalidRequest` (code ``invalid_video``) when the file is missing, is not a video,
+    has no video stream, or is truncated/corrupt (fewer frames decode than its index lists).
+    """
+    source = Path(path)
+    if not source.is_file():
+        raise InvalidRequest(f"video file not found: {source}", code=_INVALID_VIDEO)
+    boxes = top_level_boxes(source)
+    faststart = "moov" in boxes and "mdat" in boxes and boxes.index("moov") < boxes.index("mdat")
+    try:
+        container = av.open(str(source), mode="r")
+    except (av.error.FFmpegError, OSError, UnicodeDecodeError) as exc:
+        raise InvalidRequest(
+            f"{source.name} is not a video file we can read ({exc})", code=_INVALID_VIDEO
+        ) from exc
+    with container:
+        if not container.streams.video:
+            raise InvalidRequest(f"{source.name} contains no video stream", code=_INVALID_VIDEO)
+        stream = container.streams.video[0]
+        ctx = stream.codec_context
+        indexed_frames = stream.frames
+        decoded = 0
+        try:
+            for _frame in container.decode(stream):
+                decoded += 1
+        except (av.error.FFmpegError, OSError) as exc:
+            raise InvalidRequest(
+                f"{source.name} is truncated or corrupt: decoding failed after {decoded} frames "
+                f"({exc})",
+                code=_INVALID_VIDEO,
+            ) from exc
+        if decoded == 0 or (indexed_frames and decoded < indexed_frames):
+            raise InvalidRequest(
+                f"{source.name} is truncated or corrupt: {decoded} of "
+                f"{indexed_frames or 'its'} frames decode",
+                code=_INVALID_VIDEO,
+            )
+        rate = stream.average_rate or stream.guessed_rate
+        fps = float(rate) if rate else 0.0
+        if container.duration is not None:
+            duration = container.duration / av.time_base
+        else:
+            duration = decoded / fps if fps else 0.0
+        return VideoInfo(
+            width=ctx.width,
+            height=ctx.height,
+            frames=decoded,
+            fps=fps,
+            duration=duration,
+            codec=ctx.name,
+            pix_fmt=ctx.pix_fmt or "",
+            metadata={str(k): str(v) for k, v in container.metadata.items()},
+            color_space=_COLOR_SPACE_NAMES.get(int(ctx.colorspace), str(int(ctx.colorspace))),
+            faststart=faststart,
+        )
+
+
+def top_level_boxes(path: str | os.PathLike[str]) -> list[str]:
+    """Types of the top-level ISO-BMFF boxes of an MP4/MOV file, in file order.
+
+    Stops at the first malformed header, so a truncated file lists what precedes the damage.
+    """
+    boxes: list[str] = []
+    with open(path, "rb") as fh:
+        file_size = os.fstat(fh.fileno()).st_size
+        offset = 0
+        while offset + 8 <= file_size:
+            fh.seek(offset)
+            size, kind = struct.unpack(">I4s", fh.read(8))
+            header = 8
+            if size == 1:  # 64-bit "largesize" follows the type
+                largesize = fh.read(8)
+                if len(largesize) < 8:
+                    break
+                (size,) = struct.unpack(">Q", largesize)
+                header = 16
+            elif size == 0:  # box extends to the end of the file
+                size = file_size - offset
+            if size < header:
+                break
+            boxes.append(kind.decode("latin-1"))
+            offset += size
+    return boxes

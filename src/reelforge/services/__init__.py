@@ -1,0 +1,1 @@
+"""Use cases. The only thing entry points (CLI, HTTP API, worker loop) call."""

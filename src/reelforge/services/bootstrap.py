@@ -1,0 +1,47 @@
+"""The one composition root: settings in, a wired `Platform` out."""
+
+from __future__ import annotations
+
+from reelforge.backends.base import GenerationBackend
+from reelforge.config import Settings
+from reelforge.domain.clock import Clock, system_clock
+from reelforge.queue.jobqueue import HueyJobQueue, JobQueue
+from reelforge.services.platform import BackendRegistry, Platform
+from reelforge.storage.blobs import BlobStore, open_blob_store
+from reelforge.storage.db import Database
+
+
+def default_backends(settings: Settings) -> list[GenerationBackend]:
+    from reelforge.backends.motion import MotionBackend
+
+    return [MotionBackend(supersample=settings.motion_supersample,
+                          max_pixels=settings.max_image_pixels)]
+
+
+def bootstrap(
+    settings: Settings | None = None,
+    *,
+    migrate: bool = True,
+    backends: list[GenerationBackend] | None = None,
+    blobs: BlobStore | None = None,
+    queue: JobQueue | None = None,
+    clock: Clock = system_clock,
+) -> Platform:
+    """Build the platform from settings; tests may swap any adapter."""
+    settings = settings or Settings()
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    db = Database(settings.resolved_database_url)
+    if migrate:
+        db.migrate()
+    return Platform(
+        settings=settings,
+        db=db,
+        blobs=blobs or open_blob_store(settings.resolved_blob_url,
+                                       endpoint_url=settings.s3_endpoint_url,
+                                       region=settings.s3_region),
+        queue=queue or HueyJobQueue(settings.resolved_queue_url,
+                                    namespace=settings.queue_namespace),
+        backends=BackendRegistry(backends if backends is not None
+                                 else default_backends(settings)),
+        clock=clock,
+    )

@@ -1,0 +1,72 @@
+"""Callback URL safety: refuse URLs that resolve to loopback, private, link-local,
+multicast, reserved or cloud-metadata addresses (SSRF), unless an operator allowlists
+the host or its network. Checked at submit and again before each delivery, because DNS
+answers can change between the two."""
+
+from __future__ import annotations
+
+import ipaddress
+import socket
+from collections.abc import Sequence
+from urllib.parse import urlsplit
+
+from reelforge.errors import UnsafeCallbackUrl
+
+_METADATA_HOSTS = {"metadata.google.internal", "metadata", "instance-data"}
+
+
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+
+
+def _allowed(host: str, addrs: Sequence[IPAddress], allow: Sequence[str]) -> bool:
+    for entry in allow:
+        entry = entry.strip().lower()
+        if not entry:
+            continue
+        if entry == host:
+            return True
+        try:
+            net = ipaddress.ip_network(entry, strict=False)
+        except ValueError:
+            continue
+        if addrs and all(a in net for a in addrs):
+            return True
+    return False
+
+
+def _is_public(addr: IPAddress) -> bool:
+    if isinstance(addr, ipaddress.IPv6Address) and addr.ipv4_mapped is not None:
+        addr = addr.ipv4_mapped
+    return bool(addr.is_global) and not addr.is_multicast
+
+
+def check_callback_url(url: str, allow: Sequence[str] = ()) -> str:
+    """Return the URL if it is safe to POST to; raise UnsafeCallbackUrl otherwise."""
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError as exc:
+        raise UnsafeCallbackUrl(f"callback_url is not a valid URL: {exc}",
+                                field="callback_url") from exc
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise UnsafeCallbackUrl("callback_url must be an http:// or https:// URL with a host",
+                                field="callback_url")
+    if parts.username or parts.password:
+        raise UnsafeCallbackUrl("callback_url must not contain credentials", field="callback_url")
+    host = parts.hostname.lower().rstrip(".")
+    try:
+        infos = socket.getaddrinfo(host, port or (443 if parts.scheme == "https" else 80),
+                                   type=socket.SOCK_STREAM)
+    except socket.gaierror as exc:
+        raise UnsafeCallbackUrl(f"callback_url host {host!r} does not resolve",
+                                field="callback_url") from exc
+    addrs = [ipaddress.ip_address(str(info[4][0]).split("%")[0]) for info in infos]
+    if _allowed(host, addrs, allow):
+        return url
+    if host in _METADATA_HOSTS or not addrs or not all(_is_public(a) for a in addrs):
+        raise UnsafeCallbackUrl(
+            f"callback_url host {host!r} resolves to a private, loopback, link-local or "
+            "metadata address; an operator can allow it with RF_WEBHOOK_ALLOW_HOSTS",
+            field="callback_url",
+        )
+    return url

@@ -1,0 +1,60 @@
+"""The public job object: what the API returns, the CLI prints and webhooks carry."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from reelforge.storage.tables import Job, JobEvent
+
+
+def _iso(value: Any) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def job_view(job: Job) -> dict[str, Any]:
+    spec = job.spec
+    upload_ids = [i.get("upload_id") for i in job.inputs if i.get("upload_id")]
+    view: dict[str, Any] = {
+        "id": job.id,
+        "object": "video",
+        "status": job.status,
+        "mode": job.mode,
+        "model": job.model,
+        "prompt": spec.get("prompt", ""),
+        "negative_prompt": spec.get("negative_prompt"),
+        "image_upload_id": upload_ids[0] if upload_ids else None,
+        "camera": spec.get("camera"),
+        "duration": spec.get("duration"),
+        "fps": spec.get("fps"),
+        "aspect_ratio": spec.get("aspect_ratio"),
+        "resolution": spec.get("resolution"),
+        "seed": spec.get("seed"),
+        "priority": job.priority,
+        "external_id": job.external_id,
+        "callback_url": spec.get("callback_url"),
+        "progress": round(job.progress, 4),
+        "stage": job.stage,
+        "attempt": job.attempt,
+        "created_at": _iso(job.created_at),
+        "started_at": _iso(job.started_at),
+        "finished_at": _iso(job.finished_at),
+        "output": None,
+        "error": None,
+        "timings": job.timings or {},
+        "device": job.device,
+    }
+    if job.output_blob and job.output:
+        view["output"] = {
+            **job.output,
+            "url": f"/v1/videos/{job.id}/content",
+            "poster_url": f"/v1/videos/{job.id}/poster" if job.poster_blob else None,
+            "sha256": job.output_blob,
+        }
+    if job.error_code:
+        view["error"] = {"code": job.error_code, "message": job.error_message or ""}
+    return view
+
+
+def event_view(event: JobEvent) -> dict[str, Any]:
+    return {"seq": event.seq, "type": event.type, "job_id": event.job_id,
+            "created_at": _iso(event.created_at), **event.data}

@@ -1,0 +1,99 @@
+"""Webhooks on final statuses: a delivery row is written in the same transaction as the
+final status (so it cannot be lost), then a dispatcher in every worker process sends due
+deliveries, retrying with exponential backoff and recording every attempt."""
+
+from __future__ import annotations
+
+import json
+import logging
+from datetime import datetime, timedelta
+
+from sqlalchemy.orm import Session
+
+from reelforge.domain.job import new_id
+from reelforge.errors import UnsafeCallbackUrl
+from reelforge.services.callbacks import check_callback_url
+from reelforge.services.platform import Platform
+from reelforge.services.views import job_view
+from reelforge.storage import repositories as repo
+from reelforge.storage.tables import Account, Job, WebhookAttempt, WebhookDelivery
+from reelforge.webhooks.sender import SendResult, send_signed
+
+log = logging.getLogger(__name__)
+_LOCK_FOR = timedelta(minutes=2)
+
+
+def queue_final_webhook(s: Session, job: Job, now: datetime) -> None:
+    """Within the caller's transaction: schedule the job object for its callback_url."""
+    url = (job.spec or {}).get("callback_url")
+    if not url:
+        return
+    s.add(WebhookDelivery(
+        id=new_id("whd"), job_id=job.id, account_id=job.account_id, url=url,
+        event=f"video.{job.status}", payload=json.dumps(job_view(job), separators=(",", ":")),
+        status="pending", attempts=0, next_attempt_at=now, created_at=now,
+    ))
+
+
+def retry_delay(p: Platform, attempts: int) -> timedelta:
+    return timedelta(seconds=min(p.settings.webhook_backoff * 4 ** (attempts - 1), 3600.0))
+
+
+def deliver_due(p: Platform, limit: int = 20) -> int:
+    """Send every delivery whose time has come; returns how many attempts were made."""
+    now = p.clock()
+    with p.db.session(write=False) as s:
+        due = [d.id for d in repo.due_deliveries(s, now, limit)]
+    made = 0
+    for delivery_id in due:
+        if _attempt(p, delivery_id):
+            made += 1
+    return made
+
+
+def _attempt(p: Platform, delivery_id: str) -> bool:
+    now = p.clock()
+    with p.db.session() as s:
+        if not repo.lock_delivery(s, delivery_id, now, now + _LOCK_FOR):
+            return False  # another dispatcher has it
+        d = s.get(WebhookDelivery, delivery_id)
+        assert d is not None
+        account = s.get(Account, d.account_id)
+        assert account is not None
+        url, payload, event, secret = d.url, d.payload, d.event, account.webhook_secret
+    try:
+        check_callback_url(url, p.settings.webhook_allow_hosts)
+        result = send_signed(url, payload.encode(), secret=secret, event=event,
+                             delivery_id=delivery_id, timeout=p.settings.webhook_timeout)
+    except UnsafeCallbackUrl as exc:
+        result = SendResult(False, None, exc.message, 0.0)
+    done = p.clock()
+    with p.db.session() as s:
+        d = s.get(WebhookDelivery, delivery_id)
+        assert d is not None
+        d.attempts += 1
+        s.add(WebhookAttempt(delivery_id=d.id, attempt=d.attempts, status_code=result.status_code,
+                             error=result.error, duration_ms=result.duration_ms, created_at=done))
+        d.locked_until = None
+        if result.ok:
+            d.status, d.finished_at = "delivered", done
+        elif d.attempts >= p.settings.webhook_max_attempts:
+            d.status, d.finished_at = "failed", done
+            log.warning("webhook %s to %s gave up after %d attempts", d.id, d.url, d.attempts)
+        else:
+            d.next_attempt_at = done + retry_delay(p, d.attempts)
+    return True
+
+
+def deliveries_of(p: Platform, job_id: str) -> list[dict[str, object]]:
+    """Deliveries of a job with every attempt (operator and test visibility)."""
+    with p.db.session(write=False) as s:
+        out: list[dict[str, object]] = []
+        for d in repo.deliveries_for_job(s, job_id):
+            out.append({
+                "id": d.id, "url": d.url, "event": d.event, "status": d.status,
+                "attempts": [{"attempt": a.attempt, "status_code": a.status_code,
+                              "error": a.error, "duration_ms": round(a.duration_ms, 1)}
+                             for a in repo.delivery_attempts(s, d.id)],
+            })
+        return out

@@ -1,0 +1,1 @@
+"""Persistence adapters: the relational database (truth) and the blob store."""

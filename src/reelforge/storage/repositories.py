@@ -1,0 +1,201 @@
+"""Queries and conditional writes over the tables. Every function takes the caller's
+Session (the caller owns the transaction) and, where rows belong to an account, an
+`account_id` so tenants can never see each other's rows."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import and_, exists, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from reelforge.domain.job import EventType, JobStatus, sources_of
+from reelforge.storage.blobs import StoredBlob
+from reelforge.storage.tables import (
+    Account,
+    ApiKey,
+    Blob,
+    Job,
+    JobEvent,
+    Upload,
+    WebhookAttempt,
+    WebhookDelivery,
+)
+
+# --- accounts and keys -------------------------------------------------------------------
+
+
+def account_by_name(s: Session, name: str) -> Account | None:
+    return s.scalar(select(Account).where(Account.name == name))
+
+
+def api_key_by_prefix(s: Session, prefix: str) -> ApiKey | None:
+    return s.scalar(select(ApiKey).where(ApiKey.prefix == prefix))
+
+
+# --- blobs -------------------------------------------------------------------------------
+
+
+def register_blob(s: Session, blob: StoredBlob, now: datetime) -> None:
+    """Record a stored blob; a no-op if it is already known (content-addressed)."""
+    values = {"key": blob.key, "size_bytes": blob.size_bytes,
+              "content_type": blob.content_type, "created_at": now}
+    dialect = s.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    s.execute(insert(Blob).values(**values).on_conflict_do_nothing(index_elements=["key"]))
+
+
+def blob_is_referenced(s: Session, key: str) -> bool:
+    return bool(s.scalar(select(
+        exists().where(Blob.key == key)
+        | exists().where(Upload.blob_key == key)
+        | exists().where(or_(Job.output_blob == key, Job.poster_blob == key))
+    )))
+
+
+# --- uploads -----------------------------------------------------------------------------
+
+
+def upload_for(s: Session, account_id: str, upload_id: str) -> Upload | None:
+    return s.scalar(select(Upload).where(Upload.id == upload_id, Upload.account_id == account_id))
+
+
+# --- jobs --------------------------------------------------------------------------------
+
+
+def job_for(s: Session, job_id: str, account_id: str | None) -> Job | None:
+    """A job by id; with `account_id`, only if it belongs to that account."""
+    q = select(Job).where(Job.id == job_id)
+    if account_id is not None:
+        q = q.where(Job.account_id == account_id)
+    return s.scalar(q)
+
+
+def job_by_external_id(s: Session, account_id: str, external_id: str) -> Job | None:
+    return s.scalar(select(Job).where(Job.account_id == account_id,
+                                      Job.external_id == external_id))
+
+
+def list_jobs(s: Session, account_id: str, *, status: str | None, limit: int,
+              before_id: str | None) -> Sequence[Job]:
+    """Newest first; keyset pagination on the time-sortable id."""
+    q = select(Job).where(Job.account_id == account_id)
+    if status:
+        q = q.where(Job.status == status)
+    if before_id:
+        q = q.where(Job.id < before_id)
+    return s.scalars(q.order_by(Job.id.desc()).limit(limit)).all()
+
+
+def append_event(s: Session, job_id: str, type_: EventType, data: dict[str, Any],
+                 now: datetime) -> int:
+    """Append the next event of a job; the job row's counter serialises writers."""
+    seq = s.scalar(update(Job).where(Job.id == job_id).values(event_seq=Job.event_seq + 1)
+                   .returning(Job.event_seq))
+    if seq is None:
+        raise LookupError(f"job {job_id} does not exist")
+    s.add(JobEvent(job_id=job_id, seq=seq, type=str(type_), data=data, created_at=now))
+    s.flush()
+    return int(seq)
+
+
+def events_after(s: Session, job_id: str, after_seq: int, limit: int = 500) -> Sequence[JobEvent]:
+    return s.scalars(select(JobEvent).where(JobEvent.job_id == job_id, JobEvent.seq > after_seq)
+                     .order_by(JobEvent.seq).limit(limit)).all()
+
+
+def transition(s: Session, job_id: str, target: JobStatus, *, attempt: int | None = None,
+               extra_where: Sequence[Any] = (), **values: Any) -> bool:
+    """Move a job to `target` if it is in a status that allows it (and, when given, still on
+    `attempt`). Returns whether this call made the change — the basis of exactly-once."""
+    conds = [Job.id == job_id, Job.status.in_([str(x) for x in sources_of(target)]),
+             *extra_where]
+    if attempt is not None:
+        conds.append(Job.attempt == attempt)
+    result = s.execute(update(Job).where(and_(*conds)).values(status=str(target), **values))
+    return result.rowcount == 1  # type: ignore[attr-defined]
+
+
+def claim_job(s: Session, job_id: str, worker_id: str, now: datetime) -> Job | None:
+    """queued → running for one worker; None if someone else got it or it is not queued."""
+    result = s.execute(
+        update(Job)
+        .where(Job.id == job_id, Job.status == str(JobStatus.QUEUED),
+               Job.cancel_requested.is_(False))
+        .values(status=str(JobStatus.RUNNING), attempt=Job.attempt + 1, worker_id=worker_id,
+                heartbeat_at=now, stage="starting")
+    )
+    if result.rowcount != 1:  # type: ignore[attr-defined]
+        return None
+    job = s.scalar(select(Job).where(Job.id == job_id).execution_options(populate_existing=True))
+    assert job is not None
+    if job.started_at is None:
+        job.started_at = now
+    return job
+
+
+def heartbeat(s: Session, job_id: str, attempt: int, now: datetime) -> tuple[bool, bool]:
+    """Refresh a running job's heartbeat. Returns (still_ours, cancel_requested)."""
+    row = s.execute(
+        update(Job)
+        .where(Job.id == job_id, Job.attempt == attempt, Job.status == str(JobStatus.RUNNING))
+        .values(heartbeat_at=now)
+        .returning(Job.cancel_requested)
+    ).first()
+    if row is None:
+        return False, False
+    return True, bool(row[0])
+
+
+def set_progress(s: Session, job_id: str, attempt: int, progress: float, stage: str) -> bool:
+    result = s.execute(
+        update(Job)
+        .where(Job.id == job_id, Job.attempt == attempt, Job.status == str(JobStatus.RUNNING))
+        .values(progress=progress, stage=stage)
+    )
+    return result.rowcount == 1  # type: ignore[attr-defined]
+
+
+def stale_running_jobs(s: Session, cutoff: datetime, limit: int = 100) -> Sequence[Job]:
+    return s.scalars(select(Job).where(Job.status == str(JobStatus.RUNNING),
+                                       Job.heartbeat_at < cutoff).limit(limit)).all()
+
+
+def unclaimed_queued_jobs(s: Session, cutoff: datetime, limit: int = 500) -> Sequence[Job]:
+    return s.scalars(select(Job).where(Job.status == str(JobStatus.QUEUED),
+                                       Job.enqueued_at < cutoff).limit(limit)).all()
+
+
+# --- webhooks ----------------------------------------------------------------------------
+
+
+def due_deliveries(s: Session, now: datetime, limit: int = 20) -> Sequence[WebhookDelivery]:
+    return s.scalars(
+        select(WebhookDelivery)
+        .where(WebhookDelivery.status == "pending", WebhookDelivery.next_attempt_at <= now,
+               or_(WebhookDelivery.locked_until.is_(None), WebhookDelivery.locked_until < now))
+        .order_by(WebhookDelivery.next_attempt_at).limit(limit)
+    ).all()
+
+
+def lock_delivery(s: Session, delivery_id: str, now: datetime, until: datetime) -> bool:
+    result = s.execute(
+        update(WebhookDelivery)
+        .where(WebhookDelivery.id == delivery_id, WebhookDelivery.status == "pending",
+               or_(WebhookDelivery.locked_until.is_(None), WebhookDelivery.locked_until < now))
+        .values(locked_until=until)
+    )
+    return result.rowcount == 1  # type: ignore[attr-defined]
+
+
+def delivery_attempts(s: Session, delivery_id: str) -> Sequence[WebhookAttempt]:
+    return s.scalars(select(WebhookAttempt).where(WebhookAttempt.delivery_id == delivery_id)
+                     .order_by(WebhookAttempt.attempt)).all()
+
+
+def deliveries_for_job(s: Session, job_id: str) -> Sequence[WebhookDelivery]:
+    return s.scalars(select(WebhookDelivery).where(WebhookDelivery.job_id == job_id)
+                     .order_by(WebhookDelivery.created_at)).all()

@@ -1,0 +1,1 @@
+"""The worker process: threads that take job ids off the queue and run them."""
