@@ -7,6 +7,7 @@ ReelforgeError
 │   ├── PayloadTooLarge (413)
 │   └── UnsafeCallbackUrl         callback resolves to a private/loopback/metadata address
 ├── Unauthorized (401)
+├── Forbidden (403)               an admin route called with a non-admin key
 ├── NotFound (404)                also used for another account's ids
 ├── Conflict (409)                idempotency key reused with different parameters, bad state
 ├── CapabilityMissing (422)       no configured model can serve this request
@@ -60,6 +61,11 @@ class UnsafeCallbackUrl(InvalidRequest):
 class Unauthorized(ReelforgeError):
     code = "unauthorized"
     http_status = 401
+
+
+class Forbidden(ReelforgeError):
+    code = "forbidden"
+    http_status = 403
 
 
 class NotFound(ReelforgeError):

@@ -7,10 +7,12 @@ import json
 from collections.abc import Iterator
 
 import pytest
+from fastapi import APIRouter
 from fastapi.testclient import TestClient
 from PIL import Image
 
 from reelforge.api.app import create_app
+from reelforge.api.deps import AdminAccount
 from reelforge.services import accounts
 from reelforge.services.platform import Platform
 from reelforge.storage.tables import Blob, Job, JobEvent, Upload
@@ -246,3 +248,18 @@ def test_health_and_openapi(client: TestClient) -> None:
                  "/v1/videos/{video_id}/cancel", "/healthz"):
         assert path in spec["paths"], path
     assert client.get("/docs").status_code == 200
+
+
+def test_admin_routes_need_an_admin_key(platform: Platform, client: TestClient) -> None:
+    router = APIRouter()
+
+    @router.get("/v1/admin/ping")
+    def ping(account: AdminAccount) -> dict[str, str]:
+        return {"admin": account.name}
+
+    client.app.include_router(router)  # type: ignore[attr-defined]
+    r = client.get("/v1/admin/ping")
+    assert r.status_code == 403 and r.json()["error"]["code"] == "forbidden"
+    ops = accounts.create_api_key(platform, "ops", admin=True)
+    r = client.get("/v1/admin/ping", headers={"Authorization": f"Bearer {ops.key}"})
+    assert r.status_code == 200 and r.json() == {"admin": "ops"}

@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
-from reelforge.errors import Unauthorized
+from reelforge.errors import Forbidden, Unauthorized
 from reelforge.services import accounts
 from reelforge.services.accounts import AccountRef
 from reelforge.services.platform import Platform
@@ -30,3 +30,13 @@ def current_account(request: Request, p: PlatformDep) -> AccountRef:
 
 
 CurrentAccount = Annotated[AccountRef, Depends(current_account)]
+
+
+def admin_account(account: CurrentAccount) -> AccountRef:
+    if not account.is_admin:
+        raise Forbidden("this route is for operators; use a key made with "
+                        "`reelforge keys create --account NAME --admin`")
+    return account
+
+
+AdminAccount = Annotated[AccountRef, Depends(admin_account)]

@@ -23,6 +23,7 @@ _TOUCH_EVERY = timedelta(minutes=1)
 class AccountRef:
     id: str
     name: str
+    is_admin: bool = False
 
 
 @dataclass(frozen=True)
@@ -44,21 +45,29 @@ def _check_name(name: str) -> str:
     return name
 
 
-def ensure_account(p: Platform, name: str) -> AccountRef:
-    """The account called `name`, created (with a webhook secret) if it does not exist."""
+def _ref(account: Account) -> AccountRef:
+    return AccountRef(account.id, account.name, account.is_admin)
+
+
+def ensure_account(p: Platform, name: str, *, admin: bool | None = None) -> AccountRef:
+    """The account called `name`, created (with a webhook secret) if it does not exist.
+    `admin=True/False` also sets whether it may use the admin API."""
     name = _check_name(name)
     with p.db.session() as s:
         account = repo.account_by_name(s, name)
         if account is None:
             account = Account(id=new_id("acct"), name=name,
                               webhook_secret="whsec_" + secrets.token_hex(24),
-                              created_at=p.clock())
+                              is_admin=bool(admin), created_at=p.clock())
             s.add(account)
-        return AccountRef(account.id, account.name)
+        elif admin is not None:
+            account.is_admin = admin
+        return _ref(account)
 
 
-def create_api_key(p: Platform, account_name: str, label: str | None = None) -> NewApiKey:
-    ref = ensure_account(p, account_name)
+def create_api_key(p: Platform, account_name: str, label: str | None = None, *,
+                   admin: bool | None = None) -> NewApiKey:
+    ref = ensure_account(p, account_name, admin=admin)
     prefix = secrets.token_hex(6)
     key = f"rf_{prefix}_{secrets.token_urlsafe(32)}"
     with p.db.session() as s:
@@ -84,7 +93,7 @@ def authenticate(p: Platform, key: str) -> AccountRef:
             raise Unauthorized("invalid or revoked API key")
         account = s.get(Account, row.account_id)
         assert account is not None
-        ref = AccountRef(account.id, account.name)
+        ref = _ref(account)
         stale = row.last_used_at is None or now - row.last_used_at > _TOUCH_EVERY
         key_id = row.id
     if stale:
