@@ -47,6 +47,9 @@ class Settings(BaseSettings):
     s3_region: str = "us-east-1"
     queue_namespace: str = "reelforge"  # prefix of queue names; lets deployments share a server
 
+    # policy profile in force (governance rules, label language): default | cn | eu | custom
+    policy_profile: str = "default"
+
     # worker
     workers: int = Field(default=1, ge=1, le=64)  # concurrent jobs per worker process
     worker_queues: list[str] = Field(default_factory=lambda: ["motion"])

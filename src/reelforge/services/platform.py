@@ -74,6 +74,9 @@ class Platform:
     queue: JobQueue
     backends: BackendRegistry
     clock: Clock = field(default=system_clock)
+    # Version of the moderation policy in force; part of result-cache keys and audit entries.
+    # Governance sets it in bootstrap; "none" means no policy is loaded.
+    policy_version: str = "none"
     submit_checks: list[SubmitCheck] = field(default_factory=list)
     submit_recorders: list[SubmitRecorder] = field(default_factory=list)
     frame_filters: list[FrameFilterFactory] = field(default_factory=list)
