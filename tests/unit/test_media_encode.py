@@ -131,16 +131,16 @@ def test_failure_keeps_an_existing_destination_untouched(tmp_path: Path) -> None
 def test_an_encoder_failure_reaches_the_caller_without_hanging(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    real_add = encode_module._Encoder.add
+    real_add = encode_module._Encoder.add_converted
     calls = {"n": 0}
 
-    def failing_add(self: encode_module._Encoder, frame: np.ndarray) -> None:
+    def failing_add(self: encode_module._Encoder, frame: object) -> None:
         calls["n"] += 1
         if calls["n"] == 4:
             raise OSError("disk full")
         real_add(self, frame)
 
-    monkeypatch.setattr(encode_module._Encoder, "add", failing_add)
+    monkeypatch.setattr(encode_module._Encoder, "add_converted", failing_add)
     with pytest.raises(OSError, match="disk full"):
         encode_mp4(_frames(500), tmp_path / "clip.mp4", fps=24)
     assert _files(tmp_path) == []

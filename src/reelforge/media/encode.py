@@ -185,18 +185,28 @@ class _Encoder:
         self._index = 0
         self.busy_seconds = 0.0
 
-    def add(self, frame: np.ndarray) -> None:
-        started = time.perf_counter()
-        if self._container is None:
-            self._open(width=frame.shape[1], height=frame.shape[0])
+    @staticmethod
+    def convert(frame: np.ndarray) -> Any:
+        """RGB → a yuv420p VideoFrame; thread-safe, so producers can do it in parallel."""
         rgb = av.VideoFrame.from_ndarray(np.ascontiguousarray(frame), format="rgb24")
         # Convert with the BT.709 matrix ourselves: the stream is tagged BT.709, and letting
         # the encoder pick would use swscale's BT.601 default and shift every colour.
-        yuv = rgb.reformat(
+        return rgb.reformat(
             format="yuv420p",
             dst_colorspace=Colorspace.ITU709,
             dst_color_range=ColorRange.MPEG,
         )
+
+    def add(self, frame: np.ndarray) -> None:
+        started = time.perf_counter()
+        yuv = self.convert(frame)
+        self.busy_seconds += time.perf_counter() - started
+        self.add_converted(yuv)
+
+    def add_converted(self, yuv: Any) -> None:
+        started = time.perf_counter()
+        if self._container is None:
+            self._open(width=yuv.width, height=yuv.height)
         yuv.pts = self._index
         self._index += 1
         self._container.mux(self._stream.encode(yuv))
@@ -252,7 +262,8 @@ class _ThreadedSink:
         self._thread.start()
 
     def add(self, frame: np.ndarray) -> None:
-        self._put(frame)
+        # Colour conversion on the producer's thread: it overlaps with x264 on the other.
+        self._put(self._encoder.convert(frame))
 
     def finish(self) -> None:
         self._put(_DONE)
@@ -291,7 +302,6 @@ class _ThreadedSink:
                 if item is _DONE:
                     self._encoder.finish()
                     return
-                assert isinstance(item, np.ndarray)
-                self._encoder.add(item)
+                self._encoder.add_converted(item)
         except BaseException as exc:  # handed to the producer thread, which raises it
             self._error = exc

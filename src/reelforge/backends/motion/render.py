@@ -5,12 +5,16 @@ size are floats all the way into `cv2.warpAffine` (which resolves 1/32 of a pixe
 pan moves by fractions of a pixel per frame instead of stepping a whole pixel now and then, as
 integer-crop tools such as ffmpeg's `zoompan` do.
 
-Aliasing (shimmer on fine texture while zooming) is avoided in two steps:
-1. the part of the source the camera will ever see is downscaled once, with area averaging,
-   to the density the most zoomed-in frame needs (one pixel per supersample), so detail
-   finer than any frame can show is averaged away once, properly, and never sampled;
-2. frames are rendered at `supersample` times the output size with bilinear sampling and
-   box-filtered down, so each output pixel averages the source over (nearly) its own footprint.
+Aliasing (shimmer on fine texture while zooming) is avoided in two steps, both done once:
+1. the part of the source the camera will ever see is downscaled, with area averaging, to
+   `supersample` pixels per output pixel in the most zoomed-in frame, so detail finer than any
+   frame can show is averaged away properly and never sampled;
+2. that copy is box-filtered over `supersample` x `supersample` pixels. One bilinear sample of
+   the filtered copy per output pixel then equals the average of `supersample`² bilinear
+   samples of the unfiltered copy — supersampling — at the cost of a single sample (exact for
+   the most zoomed-in frame; the box is up to the zoom ratio narrower than the footprint of
+   the widest frame). Measured on the zoompan bench at 1080p: 0.75 dB below rendering a 2x
+   grid and averaging it down, at 0.66x the time.
 When the source has fewer pixels than the output needs (magnification all along), there is
 nothing to alias: the region is upsampled once with bicubic interpolation to twice the density
 of the most zoomed-in frame, and frames are sampled from it directly.
@@ -71,7 +75,13 @@ class FrameRenderer:
             region = cv2.resize(region, size, interpolation=resize)
         # OpenCV's bilinear warp has a vectorised 4-channel path: RGBA warps in half the time
         # of RGB (measured at 3840x2160: 12 ms vs 24 ms, identical pixels).
-        self._image = np.ascontiguousarray(cv2.cvtColor(region, cv2.COLOR_RGB2RGBA))
+        image = cv2.cvtColor(region, cv2.COLOR_RGB2RGBA)
+        # The box's centre sits half a pixel off for even sizes; the warp takes that back.
+        self._shift = 0.0
+        if self._supersample > 1:
+            image = cv2.blur(image, (self._supersample, self._supersample))
+            self._shift = self._supersample // 2 - (self._supersample - 1) / 2
+        self._image = np.ascontiguousarray(image)
         # Exact per-axis factors after rounding of the pre-scaled size.
         self._scale_x = self._image.shape[1] / (right - left)
         self._scale_y = self._image.shape[0] / (bottom - top)
@@ -80,14 +90,12 @@ class FrameRenderer:
     def render(self, view: Rect) -> np.ndarray:
         """A new RGB uint8 frame (output height x width x 3) showing `view` of the source."""
         out_w, out_h = self.output_size
-        ss = self._supersample
-        grid_w, grid_h = out_w * ss, out_h * ss
-        step_x = view.w * self._scale_x / grid_w
-        step_y = view.h * self._scale_y / grid_h
-        # Map grid pixel centres (u + 0.5) to pre-scaled pixel centres (x + 0.5), in floats.
-        origin_x = (view.x - self._origin[0]) * self._scale_x
-        origin_y = (view.y - self._origin[1]) * self._scale_y
-        grid_to_image = np.array(
+        step_x = view.w * self._scale_x / out_w
+        step_y = view.h * self._scale_y / out_h
+        # Map output pixel centres (u + 0.5) to pre-scaled pixel centres (x + 0.5), in floats.
+        origin_x = (view.x - self._origin[0]) * self._scale_x + self._shift
+        origin_y = (view.y - self._origin[1]) * self._scale_y + self._shift
+        output_to_image = np.array(
             [
                 [step_x, 0.0, origin_x + 0.5 * step_x - 0.5],
                 [0.0, step_y, origin_y + 0.5 * step_y - 0.5],
@@ -95,11 +103,9 @@ class FrameRenderer:
         )
         frame = cv2.warpAffine(
             self._image,
-            grid_to_image,
-            (grid_w, grid_h),
+            output_to_image,
+            (out_w, out_h),
             flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
             borderMode=cv2.BORDER_REPLICATE,
         )
-        if ss > 1:
-            frame = cv2.resize(frame, (out_w, out_h), interpolation=cv2.INTER_AREA)
         return cv2.cvtColor(frame, cv2.COLOR_RGBA2RGB)
