@@ -70,6 +70,12 @@ class Settings(BaseSettings):
     # fine texture at no per-frame cost; 1 shimmers slightly on fine texture.
     motion_supersample: int = Field(default=2, ge=1, le=4)
 
+    # neural models (reelforge[neural]); see `reelforge models add`
+    neural_device: str | None = None  # this worker's device (cuda:N); None: each model's own
+    pipeline_cache_models: int = Field(default=2, ge=1, le=32)  # warm pipelines per worker
+    pipeline_cache_bytes: int | None = Field(default=None, ge=0)  # None: 85% of device memory
+    default_model: dict[str, str] = Field(default_factory=dict)  # mode → model name
+
     # encoding
     encode_crf: int = Field(default=20, ge=0, le=51)
     encode_preset: str = "veryfast"

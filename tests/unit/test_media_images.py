@@ -194,3 +194,14 @@ def test_bundled_sample_photo_is_a_valid_upload() -> None:
     info = inspect_image(path.read_bytes())
     assert info.format == "JPEG" and info.width >= 600
     assert path.stat().st_size < 300_000
+
+
+def test_cover_resize_crops_the_centre_to_the_target_aspect() -> None:
+    from reelforge.media.images import cover_resize
+
+    wide = np.zeros((100, 300, 3), np.uint8)
+    wide[:, 100:200] = 255  # a white centre band survives the centre crop to a square
+    square = cover_resize(wide, 32, 32)
+    assert square.shape == (32, 32, 3) and square.min() > 200
+    tall = cover_resize(wide, 30, 60)  # portrait from landscape: a narrow centre strip
+    assert tall.shape == (60, 30, 3) and tall.min() > 200

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
@@ -46,6 +46,8 @@ class Clip:
     frames: Iterator[np.ndarray]
     timings: dict[str, float] = field(default_factory=dict)
     device: str = "cpu"
+    # Measured compute beyond timings: device_name, peak_memory_bytes, warm, ...
+    compute: dict[str, Any] = field(default_factory=dict)
 
 
 @runtime_checkable
@@ -61,3 +63,20 @@ class GenerationBackend(Protocol):
 
     def generate(self, request: GenerationRequest, on_progress: ProgressFn) -> Clip:
         """Start generating. Frames may be produced while the returned clip is iterated."""
+
+
+def backend_parameters(backend: GenerationBackend, spec: JobSpec) -> dict[str, Any]:
+    """What the backend will run for `spec` after its defaults (size, frames, steps, ...):
+    recorded on the job at submit. Backends may define `parameters(spec)`; otherwise the
+    spec's own geometry is what runs."""
+    parameters = getattr(backend, "parameters", None)
+    if parameters is not None:
+        result: dict[str, Any] = parameters(spec)
+        return result
+    width, height = spec.size
+    return {"width": width, "height": height, "frames": spec.frame_count, "fps": spec.fps}
+
+
+def backend_default_fps(backend: GenerationBackend, fallback: int) -> int:
+    """The frame rate a backend's model was made for (`default_fps`), else `fallback`."""
+    return int(getattr(backend, "default_fps", fallback))

@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from reelforge.cli import generate, jobs, keys, serve
+from reelforge.cli import generate, jobs, keys, models, serve
 
 app = typer.Typer(help="reelforge: self-hostable AI video generation.", no_args_is_help=True,
                   pretty_exceptions_enable=False, add_completion=False)
@@ -29,6 +29,7 @@ app.command()(serve.migrate)
 app.command("config")(serve.show_config)
 app.add_typer(keys.app, name="keys")
 app.add_typer(jobs.app, name="jobs")
+app.add_typer(models.app, name="models")
 
 sample_image = generate.sample_image
 

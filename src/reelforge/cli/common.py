@@ -36,9 +36,9 @@ def fail(exc: ReelforgeError) -> typer.Exit:
 
 
 @contextmanager
-def platform() -> Iterator[Platform]:
+def platform(**overrides: Any) -> Iterator[Platform]:
     """The platform from settings, closed afterwards; ReelforgeError becomes a clean exit."""
-    p = bootstrap(Settings())
+    p = bootstrap(Settings(**overrides))
     try:
         yield p
     except ReelforgeError as exc:

@@ -13,11 +13,11 @@ from rich.markup import escape
 from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
 
 from reelforge.cli.common import JsonOpt, err, fail, out, platform, print_json
-from reelforge.domain.spec import AspectRatio, Camera, Resolution
-from reelforge.errors import InvalidImage, ReelforgeError
+from reelforge.domain.spec import AspectRatio, Camera, Preset, Resolution
+from reelforge.errors import InvalidImage, InvalidRequest, ReelforgeError
 from reelforge.services import accounts, jobs
 from reelforge.services.platform import Platform
-from reelforge.services.submit import SubmitRequest, submit_job
+from reelforge.services.submit import SubmitRequest, promote_job, submit_job
 from reelforge.services.uploads import create_upload
 
 FINAL = ("succeeded", "failed", "cancelled")
@@ -37,9 +37,18 @@ def follow(p: Platform, account: accounts.AccountRef, job_id: str) -> dict[str, 
             time.sleep(0.1)
 
 
+def _upload(p: Platform, account: accounts.AccountRef, image: Path) -> str:
+    try:
+        data = image.read_bytes()
+    except OSError as exc:
+        raise InvalidImage(f"cannot read {image}: {exc.strerror}") from None
+    return create_upload(p, account, data, image.name).id
+
+
 def run_generate(fields: dict[str, Any], image: Path | None, out_path: Path,
-                 as_json: bool) -> None:
-    """Store the image, submit, run an in-process worker until the job ends, write the MP4."""
+                 as_json: bool, *, last_image: Path | None = None,
+                 promote: str | None = None) -> None:
+    """Store the images, submit, run an in-process worker until the job ends, write the MP4."""
     from reelforge.worker.loop import Worker
 
     try:
@@ -48,14 +57,16 @@ def run_generate(fields: dict[str, Any], image: Path | None, out_path: Path,
         raise fail(exc) from None
     with platform() as p:
         account = accounts.ensure_account(p, accounts.LOCAL_ACCOUNT)
-        if image is not None:
-            try:
-                data = image.read_bytes()
-            except OSError as exc:
-                raise InvalidImage(f"cannot read {image}: {exc.strerror}") from None
-            fields = {**fields, "image_upload_id": create_upload(p, account, data, image.name).id}
-        job_id = submit_job(p, account, SubmitRequest.parse(fields)).job["id"]
-        worker = Worker(p, concurrency=1).start()
+        if promote is not None:
+            job_id = promote_job(p, account, promote).job["id"]
+        else:
+            if image is not None:
+                fields = {**fields, "image_upload_id": _upload(p, account, image)}
+            if last_image is not None:
+                fields = {**fields, "last_image_upload_id": _upload(p, account, last_image)}
+            job_id = submit_job(p, account, SubmitRequest.parse(fields)).job["id"]
+        queues = sorted({*p.settings.worker_queues, jobs.queue_of(p, account, job_id)})
+        worker = Worker(p, queues=queues, concurrency=1).start()
         try:
             job = follow(p, account, job_id)
         except KeyboardInterrupt:
@@ -88,15 +99,42 @@ def run_generate(fields: dict[str, Any], image: Path | None, out_path: Path,
         raise typer.Exit(1)
 
 
+def parse_size(value: str | None) -> tuple[int, int] | None:
+    """"832x480" → (832, 480)."""
+    if value is None:
+        return None
+    w, sep, h = value.lower().partition("x")
+    if not sep or not w.isdigit() or not h.isdigit():
+        raise fail(InvalidRequest(f"--size takes WIDTHxHEIGHT such as 832x480, not {value!r}",
+                                  field="size"))
+    return int(w), int(h)
+
+
 def generate(
     out_path: Annotated[Path, typer.Option("--out", help="Where to write the MP4.")],
     prompt: Annotated[str, typer.Option(help="What the clip shows / how the camera moves.")] = "",
     image: Annotated[Path | None, typer.Option(help="Start image (image-to-video).")] = None,
+    last_image: Annotated[Path | None, typer.Option(
+        help="End image (first + last frame; needs a model that supports it).")] = None,
+    extend: Annotated[str | None, typer.Option(
+        help="Continue from the last frame of this succeeded job's video.")] = None,
+    promote: Annotated[str | None, typer.Option(
+        help="Make the final version of this draft job (same seed and inputs).")] = None,
     camera: Annotated[Camera | None, typer.Option(help="Camera move (motion backend).")] = None,
     duration: Annotated[float, typer.Option(help="Seconds.")] = 5.0,
-    fps: Annotated[int, typer.Option(help="Frames per second.")] = 24,
+    fps: Annotated[int | None, typer.Option(help="Frames per second (default: "
+                                                 "the model's; motion 24).")] = None,
+    frames: Annotated[int | None, typer.Option(help="Frame count (instead of duration).")]
+    = None,
+    size: Annotated[str | None, typer.Option(help="WIDTHxHEIGHT (instead of aspect and "
+                                                  "resolution).")] = None,
     aspect: Annotated[AspectRatio, typer.Option(help="Aspect ratio.")] = AspectRatio.LANDSCAPE,
     resolution: Annotated[Resolution, typer.Option(help="480p, 720p or 1080p.")] = Resolution.P720,
+    steps: Annotated[int | None, typer.Option(help="Denoising steps (neural models).")] = None,
+    guidance: Annotated[float | None, typer.Option(help="Guidance scale (neural models).")]
+    = None,
+    preset: Annotated[Preset | None, typer.Option(help="draft (cheap preview) or final.")]
+    = None,
     seed: Annotated[int | None, typer.Option(help="Seed for reproducible output.")] = None,
     model: Annotated[str | None, typer.Option(help="Model name (default: by mode).")] = None,
     negative_prompt: Annotated[str | None, typer.Option(help="What to avoid.")] = None,
@@ -104,14 +142,19 @@ def generate(
     as_json: JsonOpt = False,
 ) -> None:
     """Generate a clip through the queue and an in-process worker, with a progress bar."""
-    fields: dict[str, Any] = {"prompt": prompt, "duration": duration, "fps": fps,
+    fields: dict[str, Any] = {"prompt": prompt, "duration": duration,
                               "aspect_ratio": aspect, "resolution": resolution,
                               "priority": priority}
+    dims = parse_size(size)
+    if dims is not None:
+        fields["width"], fields["height"] = dims
     for key, value in (("camera", camera), ("seed", seed), ("model", model),
-                       ("negative_prompt", negative_prompt)):
+                       ("negative_prompt", negative_prompt), ("fps", fps),
+                       ("frames", frames), ("steps", steps), ("guidance", guidance),
+                       ("preset", preset), ("extend_from", extend)):
         if value is not None:
             fields[key] = value
-    run_generate(fields, image, out_path, as_json)
+    run_generate(fields, image, out_path, as_json, last_image=last_image, promote=promote)
 
 
 def sample_image() -> Path:

@@ -30,13 +30,18 @@ def serve(
 def worker(
     concurrency: Annotated[int | None, typer.Option(help="Jobs at once (default RF_WORKERS).")]
     = None,
-    queue: Annotated[list[str] | None, typer.Option(help="Queue(s) to serve (repeatable).")]
+    queue: Annotated[list[str] | None, typer.Option(help="Queue(s) to serve (repeatable): "
+                                                        "motion, wan, ltx, cogvideox.")]
     = None,
+    device: Annotated[str | None, typer.Option(
+        help="The device neural models run on in this worker, e.g. cuda:1 (one worker per "
+             "GPU); default: each model's registered device.")] = None,
 ) -> None:
     """Run a standalone worker until SIGINT/SIGTERM (a second signal hands jobs back now)."""
     from reelforge.worker.loop import Worker
 
-    with platform() as p:
+    overrides = {"neural_device": device} if device else {}
+    with platform(**overrides) as p:
         Worker(p, queues=queue, concurrency=concurrency).run_until_signalled()
 
 

@@ -15,7 +15,22 @@ DEFAULT_FPS = 24
 
 class Mode(StrEnum):
     TEXT2VIDEO = "text2video"
-    IMAGE2VIDEO = "image2video"
+    IMAGE2VIDEO = "image2video"  # the image is the first frame
+    FIRST_LAST_FRAME = "first_last_frame"  # images[0] opens the clip, images[1] closes it
+    EXTEND = "extend"  # continue from the last frame of an earlier job's output (images[0])
+
+
+class Preset(StrEnum):
+    """Cost presets of neural models: `draft` is a cheap preview (fewer steps, smaller frame,
+    step cache on) that can be promoted to `final` with the same seed and inputs."""
+
+    DRAFT = "draft"
+    FINAL = "final"
+
+
+MAX_FRAMES = 1441
+MAX_SIDE = 4096
+MAX_STEPS = 200
 
 
 class Camera(StrEnum):
@@ -78,6 +93,15 @@ class JobSpec(BaseModel):
     resolution: Resolution = Resolution.P720
     seed: int = Field(default=0, ge=0, le=2**32 - 1)
     model: str = "motion"
+    # Neural generation controls; None means "the model's default" (resolved by the backend).
+    frames: int | None = Field(default=None, ge=1, le=MAX_FRAMES)  # overrides duration * fps
+    width: int | None = Field(default=None, ge=16, le=MAX_SIDE)
+    height: int | None = Field(default=None, ge=16, le=MAX_SIDE)
+    steps: int | None = Field(default=None, ge=1, le=MAX_STEPS)
+    guidance: float | None = Field(default=None, ge=0.0, le=30.0)
+    preset: Preset | None = None
+    extends: str | None = Field(default=None, max_length=40)  # EXTEND: the source job's id
+    promoted_from: str | None = Field(default=None, max_length=40)  # a draft made final
     external_id: str | None = Field(default=None, min_length=1, max_length=128)
     callback_url: str | None = Field(default=None, max_length=2048)
 
@@ -93,16 +117,28 @@ class JobSpec(BaseModel):
 
     @model_validator(mode="after")
     def _mode_matches_inputs(self) -> JobSpec:
-        if self.mode is Mode.IMAGE2VIDEO and not self.images:
-            raise ValueError("image2video needs an input image")
+        needed = {Mode.TEXT2VIDEO: 0, Mode.IMAGE2VIDEO: 1, Mode.EXTEND: 1,
+                  Mode.FIRST_LAST_FRAME: 2}[self.mode]
+        if len(self.images) != needed:
+            raise ValueError(f"{self.mode} needs {needed} input image(s), got {len(self.images)}")
         if self.mode is Mode.TEXT2VIDEO and not self.prompt.strip():
             raise ValueError("text2video needs a prompt")
+        if self.mode is Mode.EXTEND and not self.extends:
+            raise ValueError("extend needs the id of the job it continues")
+        if (self.width is None) != (self.height is None):
+            raise ValueError("give both width and height, or neither")
         return self
 
     @property
     def size(self) -> tuple[int, int]:
+        """(width, height): explicit if given, else from aspect ratio and resolution."""
+        if self.width is not None and self.height is not None:
+            return self.width, self.height
         return frame_size(self.aspect_ratio, self.resolution)
 
     @property
     def frame_count(self) -> int:
+        """Explicit `frames` if given, else duration * fps."""
+        if self.frames is not None:
+            return self.frames
         return max(1, round(self.duration * self.fps))

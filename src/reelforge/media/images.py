@@ -110,6 +110,33 @@ def load_image(source: ImageSource, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> 
     return np.ascontiguousarray(rgb)
 
 
+def cover_resize(image: np.ndarray, width: int, height: int) -> np.ndarray:
+    """Crop the centre of `image` to the aspect ratio of width x height, then resize to it
+    (Lanczos): what a start or end frame of a neural model needs."""
+    h, w = image.shape[:2]
+    target = width / height
+    if w / h > target:
+        crop_w = max(1, round(h * target))
+        x0 = (w - crop_w) // 2
+        image = image[:, x0:x0 + crop_w]
+    else:
+        crop_h = max(1, round(w / target))
+        y0 = (h - crop_h) // 2
+        image = image[y0:y0 + crop_h]
+    if image.shape[1] == width and image.shape[0] == height:
+        return np.ascontiguousarray(image)
+    resized = Image.fromarray(np.ascontiguousarray(image), "RGB").resize(
+        (width, height), Image.Resampling.LANCZOS)
+    return np.asarray(resized, dtype=np.uint8)
+
+
+def encode_png(frame: np.ndarray) -> bytes:
+    """An RGB uint8 frame as PNG bytes (lossless: a frame that a new clip starts from)."""
+    buffer = io.BytesIO()
+    Image.fromarray(np.ascontiguousarray(frame), "RGB").save(buffer, "PNG")
+    return buffer.getvalue()
+
+
 def sample_image_path() -> Path:
     """The bundled CC0 sample photo (an espresso cup, 600x400) the demo animates offline."""
     return Path(str(resources.files("reelforge").joinpath("assets", "sample.jpg")))

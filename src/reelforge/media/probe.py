@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import av
+import numpy as np
 
 from reelforge.errors import InvalidRequest
 
@@ -124,3 +125,27 @@ def top_level_boxes(path: str | os.PathLike[str]) -> list[str]:
             boxes.append(kind.decode("latin-1"))
             offset += size
     return boxes
+
+
+def last_frame(path: str | os.PathLike[str]) -> np.ndarray:
+    """The last frame of a video as RGB uint8 (H, W, 3): where an extension continues from.
+
+    Decodes the stream through (our clips are seconds long); raises `InvalidRequest`
+    (``invalid_video``) when nothing decodes.
+    """
+    source = Path(path)
+    try:
+        with av.open(str(source), mode="r") as container:
+            if not container.streams.video:
+                raise InvalidRequest(f"{source.name} contains no video stream",
+                                     code=_INVALID_VIDEO)
+            final = None
+            for frame in container.decode(container.streams.video[0]):
+                final = frame
+            if final is None:
+                raise InvalidRequest(f"{source.name} has no frame to continue from",
+                                     code=_INVALID_VIDEO)
+            return np.ascontiguousarray(final.to_ndarray(format="rgb24"))
+    except (av.error.FFmpegError, OSError) as exc:
+        raise InvalidRequest(f"{source.name} is not a video we can read ({exc})",
+                             code=_INVALID_VIDEO) from exc

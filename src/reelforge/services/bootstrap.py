@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from reelforge.backends.base import GenerationBackend
+from reelforge.backends.neural.backend import NeuralRuntime
 from reelforge.config import Settings
 from reelforge.domain.clock import Clock, system_clock
 from reelforge.queue.jobqueue import HueyJobQueue, JobQueue
+from reelforge.services.models import ModelCatalog
 from reelforge.services.platform import BackendRegistry, Platform
 from reelforge.storage.blobs import BlobStore, open_blob_store
 from reelforge.storage.db import Database
@@ -33,6 +35,9 @@ def bootstrap(
     db = Database(settings.resolved_database_url)
     if migrate:
         db.migrate()
+    runtime = NeuralRuntime(cache_models=settings.pipeline_cache_models,
+                            cache_bytes=settings.pipeline_cache_bytes,
+                            device=settings.neural_device)
     return Platform(
         settings=settings,
         db=db,
@@ -42,6 +47,8 @@ def bootstrap(
         queue=queue or HueyJobQueue(settings.resolved_queue_url,
                                     namespace=settings.queue_namespace),
         backends=BackendRegistry(backends if backends is not None
-                                 else default_backends(settings)),
+                                 else default_backends(settings),
+                                 catalog=ModelCatalog(db, runtime),
+                                 defaults=settings.default_model),
         clock=clock,
     )

@@ -179,8 +179,10 @@ class JobExecutor:
             output = {"width": encoded.width, "height": encoded.height, "frames": encoded.frames,
                       "fps": clip.fps, "duration": round(encoded.frames / clip.fps, 4),
                       "size_bytes": video_blob.size_bytes}
+            compute = {"device": clip.device, **clip.compute}
             won = self._finish(job, JobStatus.SUCCEEDED, video=video_blob, poster=poster_blob,
-                               output=output, timings=timings, device=clip.device)
+                               output=output, timings=timings, device=clip.device,
+                               compute=compute)
             return RunOutcome(job.id, "succeeded" if won else "lost")
         except JobInterrupted as exc:
             return self._interrupted(job, exc.reason, timings, started)
@@ -220,19 +222,20 @@ class JobExecutor:
     def _finish(self, job: Job, status: JobStatus, *, code: str | None = None,
                 message: str | None = None, video: StoredBlob | None = None,
                 poster: StoredBlob | None = None, output: dict[str, Any] | None = None,
-                timings: dict[str, float] | None = None, device: str | None = None) -> bool:
+                timings: dict[str, float] | None = None, device: str | None = None,
+                compute: dict[str, Any] | None = None) -> bool:
         """Record a final status if this attempt still owns the job. Returns whether it did."""
         now = self.p.clock()
         try:
             return self._record_final(job, status, now, code, message, video, poster, output,
-                                      timings, device)
+                                      timings, device, compute)
         except _NotOurs:
             return False
 
     def _record_final(self, job: Job, status: JobStatus, now: datetime, code: str | None,
                       message: str | None, video: StoredBlob | None, poster: StoredBlob | None,
                       output: dict[str, Any] | None, timings: dict[str, float] | None,
-                      device: str | None) -> bool:
+                      device: str | None, compute: dict[str, Any] | None) -> bool:
         with self.p.db.session() as s:
             for blob in (video, poster):
                 if blob is not None:
@@ -247,6 +250,8 @@ class JobExecutor:
                 values["timings"] = {k: round(v, 4) for k, v in timings.items()}
             if device is not None:
                 values["device"] = device
+            if compute is not None:
+                values["compute"] = compute
             won = repo.transition(s, job.id, status, attempt=job.attempt,
                                   extra_where=[Job.status == "running"], **values)
             if not won:

@@ -31,6 +31,11 @@ def get_job(p: Platform, account: AccountRef, job_id: str) -> dict[str, Any]:
     return job_view(_load(p, account, job_id))
 
 
+def queue_of(p: Platform, account: AccountRef, job_id: str) -> str:
+    """The queue (model family) a job waits in: what a worker must serve to run it."""
+    return _load(p, account, job_id).queue
+
+
 def _encode_cursor(job_id: str) -> str:
     return base64.urlsafe_b64encode(job_id.encode()).decode().rstrip("=")
 

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from reelforge.backends.base import GenerationBackend
 from reelforge.config import Settings
@@ -22,26 +23,61 @@ from reelforge.storage.blobs import BlobStore
 from reelforge.storage.db import Database
 
 
-class BackendRegistry:
-    """Model name → backend. `resolve` picks the backend that serves a spec."""
+class ModelCatalog(Protocol):
+    """Models registered at run time (the neural model registry), beside built-in backends."""
 
-    def __init__(self, backends: Iterable[GenerationBackend] = ()):
+    def backend(self, name: str) -> GenerationBackend | None: ...
+
+    def serving(self, mode: Mode) -> list[str]: ...
+
+    def queues(self) -> list[str]: ...
+
+    def names(self) -> list[str]: ...
+
+
+class BackendRegistry:
+    """Model name → backend: built-in backends, then the catalog of registered models.
+    `resolve` picks the backend that serves a spec."""
+
+    def __init__(self, backends: Iterable[GenerationBackend] = (),
+                 catalog: ModelCatalog | None = None,
+                 defaults: Mapping[str, str] | None = None):
         self._by_name: dict[str, GenerationBackend] = {}
+        self.catalog = catalog
+        self.defaults = dict(defaults or {})  # mode → model name chosen by the operator
         for backend in backends:
             self.add(backend)
 
     def add(self, backend: GenerationBackend) -> None:
         self._by_name[backend.name] = backend
 
-    def names(self) -> list[str]:
+    def builtin_names(self) -> list[str]:
         return sorted(self._by_name)
 
+    def names(self) -> list[str]:
+        extra = self.catalog.names() if self.catalog else []
+        return sorted({*self._by_name, *extra})
+
     def get(self, name: str) -> GenerationBackend | None:
-        return self._by_name.get(name)
+        backend = self._by_name.get(name)
+        if backend is None and self.catalog is not None:
+            backend = self.catalog.backend(name)
+        return backend
 
     def default_model(self, mode: Mode) -> str:
-        if mode is Mode.IMAGE2VIDEO and "motion" in self._by_name:
+        """The model a request without `model` goes to: the operator's choice for the mode,
+        the built-in motion backend for an image, or the one registered model serving it."""
+        if mode.value in self.defaults:
+            return self.defaults[mode.value]
+        if mode in (Mode.IMAGE2VIDEO, Mode.EXTEND) and "motion" in self._by_name:
             return "motion"
+        serving = self.catalog.serving(mode) if self.catalog else []
+        if len(serving) == 1:
+            return serving[0]
+        if serving:
+            raise CapabilityMissing(
+                f"several models serve {mode}: {', '.join(serving)}; choose one with `model`",
+                code="model_required", field="model")
         if mode is Mode.TEXT2VIDEO:
             raise CapabilityMissing(
                 "No text-to-video model is configured on this deployment. An operator can add "
@@ -53,7 +89,7 @@ class BackendRegistry:
         raise CapabilityMissing(f"no model serves {mode}; configured: {self.names()}")
 
     def resolve(self, spec: JobSpec) -> GenerationBackend:
-        backend = self._by_name.get(spec.model)
+        backend = self.get(spec.model)
         if backend is None:
             raise CapabilityMissing(
                 f"unknown model {spec.model!r}; available: {', '.join(self.names()) or 'none'}",
@@ -63,7 +99,8 @@ class BackendRegistry:
         return backend
 
     def queues(self) -> list[str]:
-        return sorted({b.queue for b in self._by_name.values()})
+        extra = self.catalog.queues() if self.catalog else []
+        return sorted({*(b.queue for b in self._by_name.values()), *extra})
 
 
 @dataclass

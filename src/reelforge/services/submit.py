@@ -7,27 +7,38 @@ import hashlib
 import json
 import logging
 import secrets
+import tempfile
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sqlalchemy.exc import IntegrityError
 
+from reelforge.backends.base import backend_default_fps, backend_parameters
 from reelforge.domain.job import EventType, JobStatus, new_id
 from reelforge.domain.spec import (
+    DEFAULT_FPS,
     MAX_DURATION_S,
+    MAX_FRAMES,
     MAX_PROMPT_CHARS,
+    MAX_SIDE,
+    MAX_STEPS,
     MIN_DURATION_S,
     AspectRatio,
     Camera,
     JobSpec,
     Mode,
+    Preset,
     Resolution,
 )
 from reelforge.errors import Conflict, InvalidRequest, NotFound
+from reelforge.media.images import encode_png
+from reelforge.media.probe import last_frame
 from reelforge.services.accounts import AccountRef
 from reelforge.services.callbacks import check_callback_url
 from reelforge.services.platform import Platform
+from reelforge.services.uploads import create_upload
 from reelforge.services.views import job_view
 from reelforge.storage import repositories as repo
 from reelforge.storage.tables import Job
@@ -44,9 +55,17 @@ class SubmitRequest(BaseModel):
     negative_prompt: str | None = Field(default=None, max_length=MAX_PROMPT_CHARS)
     mode: Mode | None = None  # inferred: image → image2video, else text2video
     image_upload_id: str | None = Field(default=None, max_length=40)
+    last_image_upload_id: str | None = Field(default=None, max_length=40)
+    extend_from: str | None = Field(default=None, max_length=40)  # a succeeded job's id
     camera: Camera | None = None
     duration: float = Field(default=5.0, ge=MIN_DURATION_S, le=MAX_DURATION_S)
-    fps: int = Field(default=24, ge=1, le=60)
+    fps: int | None = Field(default=None, ge=1, le=60)  # default: the model's (motion: 24)
+    frames: int | None = Field(default=None, ge=1, le=MAX_FRAMES)
+    width: int | None = Field(default=None, ge=16, le=MAX_SIDE)
+    height: int | None = Field(default=None, ge=16, le=MAX_SIDE)
+    steps: int | None = Field(default=None, ge=1, le=MAX_STEPS)
+    guidance: float | None = Field(default=None, ge=0.0, le=30.0)
+    preset: Preset | None = None
     aspect_ratio: AspectRatio = AspectRatio.LANDSCAPE
     resolution: Resolution = Resolution.P720
     seed: int | None = Field(default=None, ge=0, le=2**32 - 1)
@@ -94,7 +113,36 @@ def _replay(existing: Job, request_hash: str) -> Submitted:
     return Submitted(job_view(existing), created=False)
 
 
-def submit_job(p: Platform, account: AccountRef, req: SubmitRequest) -> Submitted:
+def _infer_mode(req: SubmitRequest) -> Mode:
+    if req.mode is not None:
+        return req.mode
+    if req.extend_from:
+        return Mode.EXTEND
+    if req.image_upload_id and req.last_image_upload_id:
+        return Mode.FIRST_LAST_FRAME
+    return Mode.IMAGE2VIDEO if req.image_upload_id else Mode.TEXT2VIDEO
+
+
+def _resolve_uploads(p: Platform, account: AccountRef,
+                     req: SubmitRequest) -> list[dict[str, str]]:
+    inputs: list[dict[str, str]] = []
+    for field_name in ("image_upload_id", "last_image_upload_id"):
+        upload_id = getattr(req, field_name)
+        if not upload_id:
+            continue
+        with p.db.session(write=False) as s:
+            upload = repo.upload_for(s, account.id, upload_id)
+        if upload is None:
+            raise NotFound(f"no upload {upload_id}", code="upload_not_found", field=field_name)
+        inputs.append({"upload_id": upload.id, "blob": upload.blob_key})
+    return inputs
+
+
+_PLACEHOLDER_BLOB = "0" * 64  # stands in for the frame an extension starts from, until checked
+
+
+def submit_job(p: Platform, account: AccountRef, req: SubmitRequest, *,
+               promoted_from: str | None = None) -> Submitted:
     request_hash = _request_hash(req)
     if req.external_id:
         with p.db.session(write=False) as s:
@@ -102,32 +150,52 @@ def submit_job(p: Platform, account: AccountRef, req: SubmitRequest) -> Submitte
             if existing is not None:
                 return _replay(existing, request_hash)
 
-    mode = req.mode or (Mode.IMAGE2VIDEO if req.image_upload_id else Mode.TEXT2VIDEO)
+    mode = _infer_mode(req)
     model = req.model or p.backends.default_model(mode)
-    inputs: list[dict[str, str]] = []
-    if req.image_upload_id:
-        with p.db.session(write=False) as s:
-            upload = repo.upload_for(s, account.id, req.image_upload_id)
-            if upload is None:
-                raise NotFound(f"no upload {req.image_upload_id}", code="upload_not_found",
-                               field="image_upload_id")
-            inputs.append({"upload_id": upload.id, "blob": upload.blob_key})
+    inputs = _resolve_uploads(p, account, req)
+    if mode is Mode.EXTEND:
+        if not req.extend_from:
+            raise InvalidRequest("extend needs extend_from: the id of a succeeded job",
+                                 field="extend_from")
+        if inputs:
+            raise InvalidRequest("extend starts from the last frame of extend_from's video; "
+                                 "do not send an image as well", field="image_upload_id")
+        source_blob = extension_source(p, account, req.extend_from)
+        inputs.append({"blob": _PLACEHOLDER_BLOB, "extends": req.extend_from})
     if req.callback_url:
         check_callback_url(req.callback_url, p.settings.webhook_allow_hosts)
 
-    try:
-        spec = JobSpec(
-            mode=mode, prompt=req.prompt, negative_prompt=req.negative_prompt,
-            images=tuple(i["blob"] for i in inputs), camera=req.camera, duration=req.duration,
-            fps=req.fps, aspect_ratio=req.aspect_ratio, resolution=req.resolution,
-            seed=req.seed if req.seed is not None else secrets.randbelow(2**31),
-            model=model, external_id=req.external_id, callback_url=req.callback_url,
-        )
-    except ValidationError as exc:
-        raise invalid_from(exc) from None
+    found = p.backends.get(model)
+    fps = req.fps or (backend_default_fps(found, DEFAULT_FPS) if found else DEFAULT_FPS)
+
+    def build_spec() -> JobSpec:
+        try:
+            return JobSpec(
+                mode=mode, prompt=req.prompt, negative_prompt=req.negative_prompt,
+                images=tuple(i["blob"] for i in inputs), camera=req.camera,
+                duration=req.duration, fps=fps, aspect_ratio=req.aspect_ratio,
+                resolution=req.resolution,
+                seed=req.seed if req.seed is not None else secrets.randbelow(2**31),
+                model=model, frames=req.frames, width=req.width, height=req.height,
+                steps=req.steps, guidance=req.guidance, preset=req.preset,
+                extends=req.extend_from if mode is Mode.EXTEND else None,
+                promoted_from=promoted_from, external_id=req.external_id,
+                callback_url=req.callback_url,
+            )
+        except ValidationError as exc:
+            raise invalid_from(exc) from None
+
+    spec = build_spec()
     backend = p.backends.resolve(spec)
     for check in p.submit_checks:
         check.check(p, account, spec)
+    params = backend_parameters(backend, spec)
+    if mode is Mode.EXTEND:  # everything is checked: now store the frame it starts from
+        frame_upload, frame_blob = store_last_frame(p, account, source_blob,
+                                                    req.extend_from or "")
+        inputs[0] = {"upload_id": frame_upload, "blob": frame_blob,
+                     "extends": req.extend_from or ""}
+        spec = spec.model_copy(update={"images": (inputs[0]["blob"],)})
 
     now = p.clock()
     job_id = new_id("vid")
@@ -139,7 +207,7 @@ def submit_job(p: Platform, account: AccountRef, req: SubmitRequest) -> Submitte
                 priority=req.priority, spec=spec.model_dump(mode="json"),
                 spec_hash=request_hash, external_id=req.external_id, inputs=inputs,
                 attempt=0, max_attempts=p.settings.max_attempts, cancel_requested=False,
-                event_seq=0, progress=0.0, created_at=now, enqueued_at=now,
+                event_seq=0, progress=0.0, created_at=now, enqueued_at=now, params=params,
             )
             s.add(job)
             s.flush()
@@ -162,3 +230,57 @@ def submit_job(p: Platform, account: AccountRef, req: SubmitRequest) -> Submitte
     except Exception:  # the job is safe in the database; the reaper enqueues it later
         log.exception("enqueue of %s failed; the reaper will retry", job_id)
     return Submitted(view, created=True)
+
+
+def extension_source(p: Platform, account: AccountRef, job_id: str) -> str:
+    """The output blob of the succeeded job an extension continues."""
+    with p.db.session(write=False) as s:
+        source = repo.job_for(s, job_id, account.id)
+        if source is None:
+            raise NotFound(f"no video {job_id}", field="extend_from")
+        if source.status != JobStatus.SUCCEEDED or not source.output_blob:
+            raise Conflict(f"video {job_id} is {source.status}; only a succeeded video can be "
+                           f"extended", code="job_not_succeeded", field="extend_from")
+        return source.output_blob
+
+
+def store_last_frame(p: Platform, account: AccountRef, video_blob: str,
+                     job_id: str) -> tuple[str, str]:
+    """Save the last frame of a stored video as an upload of the account:
+    (upload id, blob key)."""
+    with tempfile.TemporaryDirectory(prefix="reelforge-extend-") as tmp:
+        local = Path(tmp) / "source.mp4"
+        p.blobs.download(video_blob, local)
+        frame = last_frame(local)
+    data = encode_png(frame)
+    upload = create_upload(p, account, data, f"{job_id}-last-frame.png")
+    return upload.id, hashlib.sha256(data).hexdigest()
+
+
+def promote_job(p: Platform, account: AccountRef, job_id: str, *,
+                external_id: str | None = None) -> Submitted:
+    """Submit the final version of a draft: same model, prompt, inputs and seed, with the
+    model's final settings (steps, size) instead of the draft's."""
+    with p.db.session(write=False) as s:
+        draft = repo.job_for(s, job_id, account.id)
+        if draft is None:
+            raise NotFound(f"no video {job_id}")
+        spec = JobSpec.model_validate(draft.spec)
+        uploads = [i.get("upload_id") for i in draft.inputs
+                   if i.get("upload_id") and not i.get("extends")]
+        priority = draft.priority
+    if spec.preset is not Preset.DRAFT:
+        raise Conflict(f"video {job_id} is not a draft (preset {spec.preset or 'final'}); "
+                       f"only drafts can be promoted", code="not_a_draft")
+    fields: dict[str, Any] = {
+        "prompt": spec.prompt, "negative_prompt": spec.negative_prompt, "mode": spec.mode,
+        "camera": spec.camera, "duration": spec.duration, "fps": spec.fps,
+        "aspect_ratio": spec.aspect_ratio, "resolution": spec.resolution, "seed": spec.seed,
+        "model": spec.model, "frames": spec.frames, "width": spec.width,
+        "height": spec.height, "guidance": spec.guidance, "preset": Preset.FINAL,
+        "priority": priority, "external_id": external_id, "callback_url": spec.callback_url,
+        "extend_from": spec.extends,
+        "image_upload_id": uploads[0] if uploads else None,
+        "last_image_upload_id": uploads[1] if len(uploads) > 1 else None,
+    }
+    return submit_job(p, account, SubmitRequest.parse(fields), promoted_from=job_id)

@@ -13,7 +13,8 @@ def _iso(value: Any) -> str | None:
 
 def job_view(job: Job) -> dict[str, Any]:
     spec = job.spec
-    upload_ids = [i.get("upload_id") for i in job.inputs if i.get("upload_id")]
+    upload_ids = [i.get("upload_id") for i in job.inputs
+                  if i.get("upload_id") and not i.get("extends")]
     view: dict[str, Any] = {
         "id": job.id,
         "object": "video",
@@ -23,12 +24,22 @@ def job_view(job: Job) -> dict[str, Any]:
         "prompt": spec.get("prompt", ""),
         "negative_prompt": spec.get("negative_prompt"),
         "image_upload_id": upload_ids[0] if upload_ids else None,
+        "last_image_upload_id": upload_ids[1] if len(upload_ids) > 1 else None,
+        "extend_from": spec.get("extends"),
+        "promoted_from": spec.get("promoted_from"),
         "camera": spec.get("camera"),
         "duration": spec.get("duration"),
         "fps": spec.get("fps"),
         "aspect_ratio": spec.get("aspect_ratio"),
         "resolution": spec.get("resolution"),
         "seed": spec.get("seed"),
+        "frames": spec.get("frames"),
+        "width": spec.get("width"),
+        "height": spec.get("height"),
+        "steps": spec.get("steps"),
+        "guidance": spec.get("guidance"),
+        "preset": spec.get("preset"),
+        "parameters": job.params,  # what the backend runs, after defaults and presets
         "priority": job.priority,
         "external_id": job.external_id,
         "callback_url": spec.get("callback_url"),
@@ -42,6 +53,7 @@ def job_view(job: Job) -> dict[str, Any]:
         "error": None,
         "timings": job.timings or {},
         "device": job.device,
+        "compute": job.compute,
     }
     if job.output_blob and job.output:
         view["output"] = {

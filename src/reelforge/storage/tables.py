@@ -145,6 +145,27 @@ class Job(Base):
     output: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     timings: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     device: Mapped[str | None] = mapped_column(String(100))
+    # What the backend will run (steps, size, frames, ... after defaults and presets).
+    params: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # Measured compute: device name, peak memory, warm or cold load, hourly rate.
+    compute: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+
+
+class Model(Base):
+    """A neural model an operator registered: a local diffusers-format directory."""
+
+    __tablename__ = "models"
+
+    name: Mapped[str] = mapped_column(String(100), primary_key=True)
+    family: Mapped[str] = mapped_column(String(20))  # wan | ltx | cogvideox
+    task: Mapped[str] = mapped_column(String(10))  # t2v | i2v | flf2v
+    path: Mapped[str] = mapped_column(Text)
+    dtype: Mapped[str] = mapped_column(String(10))  # bf16 | fp16 | fp32
+    device: Mapped[str] = mapped_column(String(40))  # cuda | cuda:N | cpu
+    gpu_hourly_usd: Mapped[float | None] = mapped_column(Float)
+    options: Mapped[dict[str, Any]]  # speed and memory options (offload, cache, compile, ...)
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
 
 
 class JobEvent(Base):

@@ -15,6 +15,7 @@ from reelforge.api.deps import CurrentAccount, PlatformDep
 from reelforge.api.ranges import ranged_response
 from reelforge.services import jobs
 from reelforge.services.submit import SubmitRequest, submit_job
+from reelforge.services.submit import promote_job as submit_promotion
 
 router = APIRouter(prefix="/v1/videos", tags=["videos"])
 
@@ -30,6 +31,14 @@ def create_video(body: SubmitRequest, p: PlatformDep, account: CurrentAccount) -
     if not result.created:
         headers["Idempotent-Replayed"] = "true"
     return JSONResponse(result.job, status_code=202, headers=headers)
+
+
+@router.post("/{video_id}/promote", status_code=202)
+def promote_video(video_id: str, p: PlatformDep, account: CurrentAccount) -> JSONResponse:
+    """Submit the final version of a draft: same model, prompt, inputs and seed."""
+    result = submit_promotion(p, account, video_id)
+    return JSONResponse(result.job, status_code=202,
+                        headers={"Location": f"/v1/videos/{result.job['id']}"})
 
 
 @router.get("")

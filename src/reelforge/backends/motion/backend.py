@@ -19,7 +19,7 @@ from reelforge.backends.motion.crop import smart_crop
 from reelforge.backends.motion.prompt import resolve_camera
 from reelforge.backends.motion.render import DEFAULT_SUPERSAMPLE, FrameRenderer
 from reelforge.domain.spec import Camera, JobSpec, Mode
-from reelforge.errors import BackendError, CapabilityMissing
+from reelforge.errors import BackendError, CapabilityMissing, InvalidRequest
 from reelforge.media.images import DEFAULT_MAX_PIXELS, load_image
 
 NO_TEXT_TO_VIDEO = (
@@ -51,9 +51,25 @@ class MotionBackend:
         self.max_pixels = max_pixels
 
     def check(self, spec: JobSpec) -> None:
-        """Refuse what this backend cannot do: text-to-video needs a neural model."""
+        """Refuse what this backend cannot do: text-to-video needs a neural model; there are
+        no denoising steps, guidance or presets to set; H.264 needs even frame sizes."""
         if spec.mode is Mode.TEXT2VIDEO:
             raise CapabilityMissing(NO_TEXT_TO_VIDEO, field="mode")
+        if spec.mode is Mode.FIRST_LAST_FRAME:
+            raise CapabilityMissing(
+                "the motion backend animates one image; first_last_frame needs a neural model "
+                "that supports it (a wan model with task flf2v, or ltx)",
+                code="unsupported_mode", field="mode")
+        for name in ("steps", "guidance", "preset"):
+            if getattr(spec, name) is not None:
+                raise InvalidRequest(
+                    f"the motion backend has no {name}; it is classical animation. Leave "
+                    f"{name} out, or choose a neural model", code="unsupported_parameter",
+                    field=name)
+        width, height = spec.size
+        if width % 2 or height % 2:
+            raise InvalidRequest(f"width and height must be even, got {width}x{height}",
+                                 code="unsupported_size", field="width")
 
     def generate(self, request: GenerationRequest, on_progress: ProgressFn) -> Clip:
         """Load and frame the input image now; frames are rendered as the clip is iterated.
@@ -78,7 +94,7 @@ class MotionBackend:
             crop=plan.crop,
             focus=plan.focus,
             frame_count=spec.frame_count,
-            duration=spec.duration,
+            duration=spec.frame_count / spec.fps,
             seed=spec.seed,
         )
         renderer = FrameRenderer(image, path, (out_w, out_h), supersample=self.supersample)
