@@ -16,6 +16,7 @@ from reelforge.services.bootstrap import bootstrap
 from reelforge.services.platform import Platform
 from reelforge.services.submit import SubmitRequest, submit_job
 from reelforge.worker.loop import Worker
+from tests.conftest import make_settings
 from tests.helpers import event_types, wait_final, wait_for
 
 
@@ -180,3 +181,21 @@ def test_speed_options_apply_on_cpu(neural: Platform, tiny_dirs: dict) -> None:
         assert not pipe.transformer.is_cache_enabled  # the cache is per call, not left on
     finally:
         worker.stop(hand_back=True)
+
+
+def test_compiled_transformer(tmp_path: Path, tiny_dirs: dict) -> None:
+    # SQLite only: the first call compiles (~30 s on 2 cores), the storage does not matter
+    p = bootstrap(make_settings(tmp_path, worker_queues=["wan"]))
+    add(p, "compiled", tiny_dirs["wan", "t2v"], options={"compile": True})
+    acct = accounts.ensure_account(p, "acme")
+    worker = Worker(p, concurrency=1).start()
+    try:
+        first = wait_final(p, acct, submit(p, acct, "compiled"), timeout=240)
+        assert first["status"] == "succeeded", first["error"]
+        second = wait_final(p, acct, submit(p, acct, "compiled"), timeout=60)
+        assert second["status"] == "succeeded" and second["compute"]["warm"] is True
+        (pipe,) = cache(p).pipelines()
+        assert pipe.transformer._compiled_call_impl is not None  # torch.compile in place
+    finally:
+        worker.stop(hand_back=True)
+        p.close()
