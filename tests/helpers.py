@@ -10,7 +10,7 @@ from reelforge.services import jobs
 from reelforge.services.accounts import AccountRef
 from reelforge.services.platform import Platform
 
-FINAL = ("succeeded", "failed", "cancelled")
+FINAL = ("succeeded", "failed", "cancelled", "blocked")
 
 
 def wait_for(predicate: Callable[[], Any], timeout: float = 30.0, interval: float = 0.02) -> Any:

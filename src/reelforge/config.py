@@ -49,6 +49,9 @@ class Settings(BaseSettings):
 
     # policy profile in force (governance rules, label language): default | cn | eu | custom
     policy_profile: str = "default"
+    policy_dir: Path | None = None  # operator-defined profiles (<name>.yaml), may extend ours
+    audit_retention_days: int = Field(default=180, ge=180)  # the audit log keeps at least this
+    likeness_keep_photos: bool = False  # keep enrolled photos, not only their face embeddings
 
     # worker
     workers: int = Field(default=1, ge=1, le=64)  # concurrent jobs per worker process

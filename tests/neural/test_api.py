@@ -19,7 +19,7 @@ from reelforge.services.platform import Platform
 from tests.conftest import make_settings
 from tests.helpers import wait_for
 
-FINAL = ("succeeded", "failed", "cancelled")
+FINAL = ("succeeded", "failed", "cancelled", "blocked")
 
 
 @pytest.fixture

@@ -74,8 +74,20 @@ def test_state_machine() -> None:
             check_transition(final, JobStatus.RUNNING)
     with pytest.raises(Conflict):
         check_transition(JobStatus.QUEUED, JobStatus.SUCCEEDED)
-    assert sources_of(JobStatus.SUCCEEDED) == {JobStatus.RUNNING}
-    assert sources_of(JobStatus.CANCELLED) == {JobStatus.QUEUED, JobStatus.RUNNING}
+    assert sources_of(JobStatus.SUCCEEDED) == {JobStatus.RUNNING, JobStatus.REVIEW}
+    assert sources_of(JobStatus.CANCELLED) == {JobStatus.QUEUED, JobStatus.RUNNING,
+                                               JobStatus.REVIEW}
+
+
+def test_governance_states() -> None:
+    # held for a person at submit or on the output; refused; appealed
+    check_transition(JobStatus.REVIEW, JobStatus.QUEUED)  # approved before anything ran
+    check_transition(JobStatus.REVIEW, JobStatus.SUCCEEDED)  # a held output released
+    check_transition(JobStatus.RUNNING, JobStatus.BLOCKED)  # output refused
+    check_transition(JobStatus.BLOCKED, JobStatus.REVIEW)  # an appeal
+    assert JobStatus.BLOCKED.is_final and not JobStatus.REVIEW.is_final
+    with pytest.raises(Conflict):
+        check_transition(JobStatus.BLOCKED, JobStatus.QUEUED)  # only through a review
 
 
 def test_ids_sort_by_creation_time_and_are_unique() -> None:

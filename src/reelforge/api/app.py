@@ -9,7 +9,7 @@ from fastapi import FastAPI
 
 from reelforge import __version__
 from reelforge.api.errors import install_error_handlers
-from reelforge.api.routes import health, models, uploads, videos
+from reelforge.api.routes import governance, health, models, uploads, videos
 from reelforge.services.platform import Platform
 from reelforge.worker.loop import Worker
 
@@ -36,4 +36,5 @@ def create_app(p: Platform, *, embedded_worker: bool = False) -> FastAPI:
     app.include_router(uploads.router)
     app.include_router(videos.router)
     app.include_router(models.router)
+    app.include_router(governance.router)
     return app

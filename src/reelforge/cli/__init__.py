@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from reelforge.cli import generate, jobs, keys, models, serve
+from reelforge.cli import generate, governance, jobs, keys, models, serve
 
 app = typer.Typer(help="reelforge: self-hostable AI video generation.", no_args_is_help=True,
                   pretty_exceptions_enable=False, add_completion=False)
@@ -30,6 +30,10 @@ app.command("config")(serve.show_config)
 app.add_typer(keys.app, name="keys")
 app.add_typer(jobs.app, name="jobs")
 app.add_typer(models.app, name="models")
+app.add_typer(governance.policy_app, name="policy")
+app.add_typer(governance.likeness_app, name="likeness")
+app.add_typer(governance.reviews_app, name="reviews")
+app.add_typer(governance.audit_app, name="audit")
 
 sample_image = generate.sample_image
 

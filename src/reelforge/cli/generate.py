@@ -20,7 +20,8 @@ from reelforge.services.platform import Platform
 from reelforge.services.submit import SubmitRequest, promote_job, submit_job
 from reelforge.services.uploads import create_upload
 
-FINAL = ("succeeded", "failed", "cancelled")
+FINAL = ("succeeded", "failed", "cancelled", "blocked")
+STOP_FOLLOWING = (*FINAL, "review")  # a person decides; the job goes on without this command
 
 
 def follow(p: Platform, account: accounts.AccountRef, job_id: str) -> dict[str, Any]:
@@ -32,7 +33,7 @@ def follow(p: Platform, account: accounts.AccountRef, job_id: str) -> dict[str, 
         while True:
             job = jobs.get_job(p, account, job_id)
             progress.update(bar, completed=job["progress"], stage=job["stage"] or job["status"])
-            if job["status"] in FINAL:
+            if job["status"] in STOP_FOLLOWING:
                 return job
             time.sleep(0.1)
 
@@ -91,6 +92,10 @@ def run_generate(fields: dict[str, Any], image: Path | None, out_path: Path,
                   f"{result['width']}x{result['height']} @ {result['fps']} fps, "
                   f"{job['timings'].get('total', 0):.2f}s")
         out.print(result["output_path"], highlight=False, soft_wrap=True)
+    elif job["status"] == "review":
+        err.print(f"[yellow]{job_id} is waiting for a reviewer[/] (content policy: "
+                  f"{', '.join((job['moderation'] or {}).get('submit', {}).get('categories', []))}"
+                  f"); `reelforge jobs show {job_id}` follows it")
     else:
         e = job["error"] or {}
         err.print(f"[red]{job_id} {job['status']}[/] "

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from typing import Annotated
 
 import typer
@@ -23,6 +24,8 @@ def serve(
     from reelforge.api.app import create_app
 
     with platform() as p:
+        if p.moderation is not None:
+            p.moderation.warm()
         uvicorn.run(create_app(p, embedded_worker=not no_worker), host=host, port=port,
                     log_level="info", timeout_graceful_shutdown=5)
 
@@ -42,6 +45,9 @@ def worker(
 
     overrides = {"neural_device": device} if device else {}
     with platform(**overrides) as p:
+        if p.moderation is not None:  # load the detectors while the worker starts taking jobs
+            threading.Thread(target=p.moderation.warm, name="reelforge-warm",
+                             daemon=True).start()
         Worker(p, queues=queue, concurrency=concurrency).run_until_signalled()
 
 

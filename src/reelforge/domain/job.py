@@ -4,7 +4,12 @@ queued → running → succeeded | failed | cancelled
 queued → cancelled            (cancel before a worker picked it up)
 running → queued              (handed back on shutdown, or re-queued by the reaper)
 
-Other features add states (blocked, review); they extend `TRANSITIONS`, nothing else.
+Governance adds two:
+review                        the policy asked for a person: at submit (nothing runs until
+                              approved → queued) or on the output (held until approved →
+                              succeeded); a rejection → blocked
+blocked                       refused by the policy, at submit or on the output; no output is
+                              ever downloadable; an appeal → review
 """
 
 from __future__ import annotations
@@ -22,19 +27,27 @@ class JobStatus(StrEnum):
     SUCCEEDED = "succeeded"
     FAILED = "failed"
     CANCELLED = "cancelled"
+    REVIEW = "review"
+    BLOCKED = "blocked"
 
     @property
     def is_final(self) -> bool:
         return self in FINAL_STATUSES
 
 
-FINAL_STATUSES = frozenset({JobStatus.SUCCEEDED, JobStatus.FAILED, JobStatus.CANCELLED})
+# Final: nothing more happens by itself (a blocked job may still be appealed).
+FINAL_STATUSES = frozenset({JobStatus.SUCCEEDED, JobStatus.FAILED, JobStatus.CANCELLED,
+                            JobStatus.BLOCKED})
 
 TRANSITIONS: dict[JobStatus, frozenset[JobStatus]] = {
     JobStatus.QUEUED: frozenset({JobStatus.RUNNING, JobStatus.CANCELLED, JobStatus.FAILED}),
     JobStatus.RUNNING: frozenset(
-        {JobStatus.SUCCEEDED, JobStatus.FAILED, JobStatus.CANCELLED, JobStatus.QUEUED}
+        {JobStatus.SUCCEEDED, JobStatus.FAILED, JobStatus.CANCELLED, JobStatus.QUEUED,
+         JobStatus.BLOCKED, JobStatus.REVIEW}
     ),
+    JobStatus.REVIEW: frozenset(
+        {JobStatus.QUEUED, JobStatus.SUCCEEDED, JobStatus.BLOCKED, JobStatus.CANCELLED}),
+    JobStatus.BLOCKED: frozenset({JobStatus.REVIEW}),  # an appeal
     JobStatus.SUCCEEDED: frozenset(),
     JobStatus.FAILED: frozenset(),
     JobStatus.CANCELLED: frozenset(),
@@ -60,16 +73,21 @@ class EventType(StrEnum):
     FAILED = "failed"
     CANCELLED = "cancelled"
     CANCEL_REQUESTED = "cancel_requested"
+    BLOCKED = "blocked"
+    REVIEW_REQUESTED = "review_requested"  # waiting for a reviewer (policy or appeal)
+    APPROVED = "approved"  # a reviewer let it through
 
 
 STATUS_EVENT = {
     JobStatus.SUCCEEDED: EventType.SUCCEEDED,
     JobStatus.FAILED: EventType.FAILED,
     JobStatus.CANCELLED: EventType.CANCELLED,
+    JobStatus.BLOCKED: EventType.BLOCKED,
 }
 
 # Failure codes recorded on jobs (the `error.code` users see).
 WORKER_LOST = "worker_lost"  # heartbeats stopped more often than max_attempts allows
+CONTENT_BLOCKED = "content_blocked"  # the policy refused the request or its output
 
 
 _CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"

@@ -6,8 +6,10 @@ from reelforge.backends.base import GenerationBackend
 from reelforge.backends.neural.backend import NeuralRuntime
 from reelforge.config import Settings
 from reelforge.domain.clock import Clock, system_clock
+from reelforge.governance.policy import load_profile
 from reelforge.queue.jobqueue import HueyJobQueue, JobQueue
 from reelforge.services.models import ModelCatalog
+from reelforge.services.moderation import Moderation
 from reelforge.services.platform import BackendRegistry, Platform
 from reelforge.storage.blobs import BlobStore, open_blob_store
 from reelforge.storage.db import Database
@@ -28,17 +30,20 @@ def bootstrap(
     blobs: BlobStore | None = None,
     queue: JobQueue | None = None,
     clock: Clock = system_clock,
+    moderate: bool = True,
 ) -> Platform:
-    """Build the platform from settings; tests may swap any adapter."""
+    """Build the platform from settings; tests may swap any adapter. `moderate=False` leaves
+    the policy out (only for tests of other parts)."""
     settings = settings or Settings()
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     db = Database(settings.resolved_database_url)
     if migrate:
         db.migrate()
+    profile = load_profile(settings.policy_profile, settings.policy_dir)
     runtime = NeuralRuntime(cache_models=settings.pipeline_cache_models,
                             cache_bytes=settings.pipeline_cache_bytes,
                             device=settings.neural_device)
-    return Platform(
+    p = Platform(
         settings=settings,
         db=db,
         blobs=blobs or open_blob_store(settings.resolved_blob_url,
@@ -51,4 +56,12 @@ def bootstrap(
                                  catalog=ModelCatalog(db, runtime),
                                  defaults=settings.default_model),
         clock=clock,
+        policy_version=profile.ref,
     )
+    if moderate:
+        moderation = Moderation(p, profile)
+        p.moderation = moderation
+        p.frame_filters.append(moderation)
+        p.output_steps.append(moderation)
+        p.final_hooks.append(moderation)
+    return p

@@ -21,14 +21,17 @@ from typing import Any
 import numpy as np
 
 from reelforge.backends.base import GenerationRequest
-from reelforge.domain.job import EventType, JobStatus
+from reelforge.domain.job import CONTENT_BLOCKED, EventType, JobStatus
 from reelforge.domain.spec import JobSpec
 from reelforge.errors import JobInterrupted, ReelforgeError
+from reelforge.governance.signals import Action, Decision
 from reelforge.media.encode import encode_mp4
 from reelforge.media.images import save_jpeg
 from reelforge.services.finalize import record_final
 from reelforge.services.hooks import FrameHook, chain_frame_hooks
+from reelforge.services.moderation import OutputRefused, blocked_message
 from reelforge.services.platform import Platform
+from reelforge.services.reviews import open_review
 from reelforge.storage import repositories as repo
 from reelforge.storage.blobs import StoredBlob
 from reelforge.storage.tables import Job
@@ -121,6 +124,8 @@ class JobExecutor:
                 return self._execute(job, hb, workdir)
         finally:
             shutil.rmtree(workdir, ignore_errors=True)
+            if self.p.moderation is not None:
+                self.p.moderation.forget(job_id)
 
     # -- execute --------------------------------------------------------------------------
 
@@ -163,8 +168,13 @@ class JobExecutor:
                 preset=self.p.settings.encode_preset, on_frame=chain_frame_hooks(hooks),
             )
             progress.check()
+            refused: Decision | None = None
             for step in self.p.output_steps:
-                video_path = step.process(job, spec, video_path, workdir)
+                try:
+                    video_path = step.process(job, spec, video_path, workdir)
+                except OutputRefused as exc:  # kept, but held for review or never released
+                    refused = exc.decision
+                    break
                 progress.check()
             timings.update({k: round(v, 4) for k, v in clip.timings.items()})
             timings["encode"] = encoded.encode_seconds
@@ -180,10 +190,14 @@ class JobExecutor:
                       "fps": clip.fps, "duration": round(encoded.frames / clip.fps, 4),
                       "size_bytes": video_blob.size_bytes}
             compute = {"device": clip.device, **clip.compute}
-            won = self._finish(job, JobStatus.SUCCEEDED, video=video_blob, poster=poster_blob,
+            status = JobStatus.SUCCEEDED
+            if refused is not None:
+                status = (JobStatus.BLOCKED if refused.decision is Action.BLOCK
+                          else JobStatus.REVIEW)
+            won = self._finish(job, status, video=video_blob, poster=poster_blob,
                                output=output, timings=timings, device=clip.device,
-                               compute=compute)
-            return RunOutcome(job.id, "succeeded" if won else "lost")
+                               compute=compute, refused=refused)
+            return RunOutcome(job.id, str(status) if won else "lost")
         except JobInterrupted as exc:
             return self._interrupted(job, exc.reason, timings, started)
         except ReelforgeError as exc:
@@ -223,26 +237,31 @@ class JobExecutor:
                 message: str | None = None, video: StoredBlob | None = None,
                 poster: StoredBlob | None = None, output: dict[str, Any] | None = None,
                 timings: dict[str, float] | None = None, device: str | None = None,
-                compute: dict[str, Any] | None = None) -> bool:
+                compute: dict[str, Any] | None = None, refused: Decision | None = None) -> bool:
         """Record a final status if this attempt still owns the job. Returns whether it did."""
         now = self.p.clock()
+        if status is JobStatus.BLOCKED and refused is not None:
+            code, message = CONTENT_BLOCKED, blocked_message(job.id, refused.categories)
         try:
             return self._record_final(job, status, now, code, message, video, poster, output,
-                                      timings, device, compute)
+                                      timings, device, compute, refused)
         except _NotOurs:
             return False
 
     def _record_final(self, job: Job, status: JobStatus, now: datetime, code: str | None,
                       message: str | None, video: StoredBlob | None, poster: StoredBlob | None,
                       output: dict[str, Any] | None, timings: dict[str, float] | None,
-                      device: str | None, compute: dict[str, Any] | None) -> bool:
+                      device: str | None, compute: dict[str, Any] | None,
+                      refused: Decision | None) -> bool:
         with self.p.db.session() as s:
             for blob in (video, poster):
                 if blob is not None:
                     repo.register_blob(s, blob, now)
             values: dict[str, Any] = {"finished_at": now, "heartbeat_at": now,
                                       "error_code": code, "error_message": message}
-            if status is JobStatus.SUCCEEDED:
+            if status is JobStatus.REVIEW:
+                values["finished_at"] = None  # not over: a reviewer decides
+            if video is not None:  # succeeded, or held/blocked: kept, released only if approved
                 values.update(progress=1.0, stage="done", output=output,
                               output_blob=video.key if video else None,
                               poster_blob=poster.key if poster else None)
@@ -256,6 +275,14 @@ class JobExecutor:
                                   extra_where=[Job.status == "running"], **values)
             if not won:
                 raise _NotOurs  # rolls back the blob rows too
+            if refused is not None and self.p.moderation is not None:
+                refreshed = repo.job_for(s, job.id, None)
+                assert refreshed is not None
+                self.p.moderation.record_output(s, refreshed, refused, now)
+                if status is JobStatus.REVIEW:
+                    open_review(s, refreshed, kind="policy", stage="output",
+                                categories=refused.categories, now=now)
+                    return True
             data: dict[str, Any] = {}
             if code:
                 data["error"] = {"code": code, "message": message}

@@ -76,17 +76,21 @@ def cancel_job(p: Platform, account: AccountRef, job_id: str) -> dict[str, Any]:
         if job is None:
             raise NotFound(f"no video {job_id}")
         status = JobStatus(job.status)
-        if status is JobStatus.QUEUED and repo.transition(
-            s, job_id, JobStatus.CANCELLED, extra_where=[Job.status == "queued"],
+        waiting = (JobStatus.QUEUED, JobStatus.REVIEW)  # nothing runs: cancelled at once
+        if status in waiting and repo.transition(
+            s, job_id, JobStatus.CANCELLED, extra_where=[Job.status == str(status)],
             finished_at=now, error_code=None,
         ):
+            if status is JobStatus.REVIEW:
+                for review in repo.pending_reviews_of(s, job_id):
+                    review.status, review.decided_at, review.note = "withdrawn", now, "cancelled"
             record_final(p, s, job_id, {"by": "user"}, now)
         elif status is JobStatus.RUNNING or status is JobStatus.QUEUED:
             # Running (or claimed since we read it): the worker stops at its next step.
             if not job.cancel_requested:
                 job.cancel_requested = True
                 repo.append_event(s, job_id, EventType.CANCEL_REQUESTED, {"by": "user"}, now)
-        elif status in (JobStatus.SUCCEEDED, JobStatus.FAILED):
+        elif status in (JobStatus.SUCCEEDED, JobStatus.FAILED, JobStatus.BLOCKED):
             raise Conflict(f"video {job_id} already {status}; nothing to cancel",
                            code="job_finished")
         s.flush()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 
 from reelforge.backends.base import GenerationBackend
 from reelforge.config import Settings
@@ -119,6 +119,8 @@ class Platform:
     frame_filters: list[FrameFilterFactory] = field(default_factory=list)
     output_steps: list[OutputStep] = field(default_factory=list)
     final_hooks: list[FinalHook] = field(default_factory=list)
+    # The policy in force (services.moderation.Moderation); None only in tests that swap it out.
+    moderation: Any = None
 
     def close(self) -> None:
         self.queue.close()

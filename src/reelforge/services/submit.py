@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sqlalchemy.exc import IntegrityError
 
 from reelforge.backends.base import backend_default_fps, backend_parameters
-from reelforge.domain.job import EventType, JobStatus, new_id
+from reelforge.domain.job import CONTENT_BLOCKED, EventType, JobStatus, new_id
 from reelforge.domain.spec import (
     DEFAULT_FPS,
     MAX_DURATION_S,
@@ -33,11 +33,15 @@ from reelforge.domain.spec import (
     Resolution,
 )
 from reelforge.errors import Conflict, InvalidRequest, NotFound
+from reelforge.governance.signals import Action, Decision
 from reelforge.media.images import encode_png
 from reelforge.media.probe import last_frame
 from reelforge.services.accounts import AccountRef
 from reelforge.services.callbacks import check_callback_url
+from reelforge.services.finalize import record_final
+from reelforge.services.moderation import blocked_message
 from reelforge.services.platform import Platform
+from reelforge.services.reviews import open_review
 from reelforge.services.uploads import create_upload
 from reelforge.services.views import job_view
 from reelforge.storage import repositories as repo
@@ -196,25 +200,44 @@ def submit_job(p: Platform, account: AccountRef, req: SubmitRequest, *,
         inputs[0] = {"upload_id": frame_upload, "blob": frame_blob,
                      "extends": req.extend_from or ""}
         spec = spec.model_copy(update={"images": (inputs[0]["blob"],)})
+    decision: Decision | None = None
+    if p.moderation is not None:  # before any device second: texts, images, likeness
+        with tempfile.TemporaryDirectory(prefix="reelforge-moderate-") as tmp:
+            decision = p.moderation.check_submit(account, spec, Path(tmp))
+    status = _FIRST_STATUS[decision.decision if decision else Action.ALLOW]
 
     now = p.clock()
     job_id = new_id("vid")
     try:
         with p.db.session() as s:
+            blocked = status is JobStatus.BLOCKED
             job = Job(
-                id=job_id, account_id=account.id, status=str(JobStatus.QUEUED),
+                id=job_id, account_id=account.id, status=str(status),
                 mode=str(spec.mode), model=spec.model, queue=backend.queue,
                 priority=req.priority, spec=spec.model_dump(mode="json"),
                 spec_hash=request_hash, external_id=req.external_id, inputs=inputs,
                 attempt=0, max_attempts=p.settings.max_attempts, cancel_requested=False,
-                event_seq=0, progress=0.0, created_at=now, enqueued_at=now, params=params,
+                event_seq=0, progress=0.0, created_at=now, params=params,
+                enqueued_at=now if status is JobStatus.QUEUED else None,
+                finished_at=now if blocked else None,
+                error_code=CONTENT_BLOCKED if blocked else None,
+                error_message=blocked_message(job_id, decision.categories)
+                if blocked and decision else None,
             )
             s.add(job)
             s.flush()
             repo.append_event(s, job_id, EventType.SUBMITTED,
-                              {"status": str(JobStatus.QUEUED), "model": spec.model}, now)
+                              {"status": str(status), "model": spec.model}, now)
+            if decision is not None:
+                p.moderation.record_submit(s, job, account, decision, now)
+            if status is JobStatus.REVIEW and decision is not None:
+                open_review(s, job, kind="policy", stage="submit",
+                            categories=decision.categories, now=now)
             for recorder in p.submit_recorders:
                 recorder.on_submit(s, job, now)
+            if blocked:
+                job = record_final(p, s, job_id, {"error": {
+                    "code": CONTENT_BLOCKED, "message": job.error_message}}, now)
             view = job_view(job)
     except IntegrityError:
         if not req.external_id:
@@ -225,11 +248,17 @@ def submit_job(p: Platform, account: AccountRef, req: SubmitRequest, *,
                 raise
             return _replay(existing, request_hash)
 
+    if status is not JobStatus.QUEUED:
+        return Submitted(view, created=True)  # held for a person, or refused: nothing runs
     try:
         p.queue.enqueue(job_id, queue=backend.queue, priority=req.priority)
     except Exception:  # the job is safe in the database; the reaper enqueues it later
         log.exception("enqueue of %s failed; the reaper will retry", job_id)
     return Submitted(view, created=True)
+
+
+_FIRST_STATUS = {Action.ALLOW: JobStatus.QUEUED, Action.REVIEW: JobStatus.REVIEW,
+                 Action.BLOCK: JobStatus.BLOCKED}
 
 
 def extension_source(p: Platform, account: AccountRef, job_id: str) -> str:

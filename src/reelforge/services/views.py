@@ -55,7 +55,8 @@ def job_view(job: Job) -> dict[str, Any]:
         "device": job.device,
         "compute": job.compute,
     }
-    if job.output_blob and job.output:
+    view["moderation"] = job.moderation  # decision and categories only: nothing to evade by
+    if job.output_blob and job.output and job.status == "succeeded":
         view["output"] = {
             **job.output,
             "url": f"/v1/videos/{job.id}/content",

@@ -20,6 +20,7 @@ from reelforge.storage.tables import (
     Blob,
     Job,
     JobEvent,
+    Review,
     Upload,
     WebhookAttempt,
     WebhookDelivery,
@@ -199,3 +200,10 @@ def delivery_attempts(s: Session, delivery_id: str) -> Sequence[WebhookAttempt]:
 def deliveries_for_job(s: Session, job_id: str) -> Sequence[WebhookDelivery]:
     return s.scalars(select(WebhookDelivery).where(WebhookDelivery.job_id == job_id)
                      .order_by(WebhookDelivery.created_at)).all()
+
+
+# --- reviews -----------------------------------------------------------------------------
+
+def pending_reviews_of(s: Session, job_id: str) -> Sequence[Review]:
+    return s.scalars(select(Review).where(Review.job_id == job_id,
+                                          Review.status == "pending")).all()

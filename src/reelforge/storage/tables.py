@@ -149,6 +149,8 @@ class Job(Base):
     params: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     # Measured compute: device name, peak memory, warm or cold load, hourly rate.
     compute: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # Policy decisions: {"submit": {...}, "output": {...}} (public part: decision, categories)
+    moderation: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
 
 class Model(Base):
@@ -213,3 +215,81 @@ class WebhookAttempt(Base):
     error: Mapped[str | None] = mapped_column(Text)
     duration_ms: Mapped[float] = mapped_column(Float)
     created_at: Mapped[datetime]
+
+
+class AuditEntry(Base):
+    """Append-only record of every governance decision and every reviewer or registry action."""
+
+    __tablename__ = "audit_log"
+    __table_args__ = (Index("ix_audit_log_created_at", "created_at"),
+                      Index("ix_audit_log_subject", "subject"))
+
+    id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    )
+    created_at: Mapped[datetime]
+    actor: Mapped[str] = mapped_column(String(100))  # system | account:<id> | reviewer:<id>
+    action: Mapped[str] = mapped_column(String(60))  # moderation.submit, review.approve, ...
+    account_id: Mapped[str | None] = mapped_column(String(40))  # whose request it was
+    subject: Mapped[str | None] = mapped_column(String(60))  # job, person or upload id
+    policy: Mapped[str | None] = mapped_column(String(100))  # profile@version
+    decision: Mapped[str | None] = mapped_column(String(20))
+    categories: Mapped[list[Any] | None] = mapped_column(JSON)
+    scores: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    rule: Mapped[str | None] = mapped_column(String(200))
+    data: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+
+
+class Review(Base):
+    """A job waiting for a person: held by the policy (at submit or on the output) or appealed."""
+
+    __tablename__ = "reviews"
+    __table_args__ = (Index("ix_reviews_status_created_at", "status", "created_at"),)
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    job_id: Mapped[str] = mapped_column(ForeignKey("jobs.id"), index=True)
+    account_id: Mapped[str] = mapped_column(ForeignKey("accounts.id"))
+    kind: Mapped[str] = mapped_column(String(20))  # policy (held by the policy) | appeal
+    stage: Mapped[str] = mapped_column(String(20))  # submit | output: where the job stopped
+    status: Mapped[str] = mapped_column(String(20))  # pending | approved | rejected
+    categories: Mapped[list[Any]] = mapped_column(JSON)
+    message: Mapped[str | None] = mapped_column(Text)  # the user's appeal
+    created_at: Mapped[datetime]
+    decided_at: Mapped[datetime | None]
+    reviewer: Mapped[str | None] = mapped_column(String(200))
+    note: Mapped[str | None] = mapped_column(Text)
+
+
+class LikenessPerson(Base):
+    __tablename__ = "likeness_people"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    public_figure: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime]
+
+
+class LikenessFace(Base):
+    """A reference face: its 128-d embedding (the photo itself only if configured)."""
+
+    __tablename__ = "likeness_faces"
+
+    id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    )
+    person_id: Mapped[str] = mapped_column(ForeignKey("likeness_people.id"), index=True)
+    embedding: Mapped[list[Any]] = mapped_column(JSON)
+    photo_blob: Mapped[str | None] = mapped_column(ForeignKey("blobs.key"))
+    created_at: Mapped[datetime]
+
+
+class LikenessConsent(Base):
+    __tablename__ = "likeness_consents"
+
+    id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    )
+    person_id: Mapped[str] = mapped_column(ForeignKey("likeness_people.id"), index=True)
+    grantee: Mapped[str] = mapped_column(String(40))  # an account id, or "*" for everyone
+    granted_at: Mapped[datetime]
+    revoked_at: Mapped[datetime | None]

