@@ -97,8 +97,8 @@ def _p95(values: list[float]) -> float:
 
 
 def measure(label: str, settings: Settings, n_jobs: int, threads: int,
-            n_latency: int) -> dict[str, float]:
-    p = bootstrap(settings, backends=[OneFrameBackend()])
+            n_latency: int, *, moderate: bool = True) -> dict[str, float]:
+    p = bootstrap(settings, backends=[OneFrameBackend()], moderate=moderate)
     acct = accounts.ensure_account(p, "bench")
     req = SubmitRequest.parse(BODY)
     submit_job(p, acct, req)  # warm up connections
@@ -127,7 +127,7 @@ def measure(label: str, settings: Settings, n_jobs: int, threads: int,
     same = start_latency(p, p, acct, n_latency)
     # A worker with its own platform (own connections, no in-process wake-up): what a worker
     # process on another machine sees; it finds new jobs by polling every poll_interval.
-    other = bootstrap(settings, backends=[OneFrameBackend()])
+    other = bootstrap(settings, backends=[OneFrameBackend()], moderate=moderate)
     apart = start_latency(p, other, acct, n_latency)
     other.close()
     p.close()
@@ -166,7 +166,13 @@ def main() -> None:
                                      args.jobs, args.threads, args.latency)
         finally:
             _drop_pg_db(db)
+    # The policy check at submit (prompt normalisation, term rules, MiniLM embedding, audit
+    # entry) is part of every submit; this row shows what it costs.
+    bare = measure("SQLite, no moderation", Settings(data_dir=tmp / "n", **base), args.jobs,
+                   args.threads, args.latency, moderate=False)
     base_r = results["sqlite"]
+    print(f"moderation at submit: serial {base_r['serial'] / bare['serial']:.2f}x the jobs/s "
+          f"without it ({1000 / base_r['serial'] - 1000 / bare['serial']:.1f} ms a submit)")
     for label, r in results.items():
         if label != "sqlite":
             print(f"ratio {label} / SQLite: serial {r['serial'] / base_r['serial']:.2f}x, "
