@@ -61,7 +61,7 @@ DEFAULT_VARIANTS = ("default,offload=model,offload=group,vae_tiling,vae_slicing,
                     "compile,attention_backend=flash,draft")
 DEFAULT_PROMPT = ("a red sports car drives along a coastal road at sunset, waves breaking on "
                   "the rocks below, cinematic, golden hour light")
-FINAL = ("succeeded", "failed", "cancelled")
+FINAL = ("succeeded", "failed", "cancelled", "blocked")
 _PLACEHOLDER_IMAGE = "0" * 64  # a blob key, for planning an i2v job before its upload exists
 
 

@@ -53,7 +53,7 @@ PROMPT = "a red car"
 SEED = 1
 GUIDANCE = 5.0  # the wan family's default, what reelforge passes
 FPS = 16  # the wan family's default frame rate
-FINAL = ("succeeded", "failed", "cancelled")
+FINAL = ("succeeded", "failed", "cancelled", "blocked")
 
 
 def _size(text: str) -> tuple[int, int]:
@@ -186,13 +186,13 @@ class Reelforge:
         w, h = self.args.size
         body = {"model": "bench-wan", "prompt": PROMPT, "width": w, "height": h,
                 "frames": self.args.frames, "steps": self.args.steps, "seed": SEED}
-        done_before = len(self.worker.outcomes)
         started = time.perf_counter()
         job = submit_job(self.p, self.acct, SubmitRequest.parse(body)).job
         submitted = time.perf_counter()
         polls = 1
-        if poll is None:
-            while len(self.worker.outcomes) == done_before:
+        if poll is None:  # this job's outcome (a stale duplicate message is "skipped")
+            while not any(o.job_id == job["id"] and o.status != "skipped"
+                          for o in self.worker.outcomes):
                 time.sleep(0.002)
             view = jobs.get_job(self.p, self.acct, job["id"])
         else:
