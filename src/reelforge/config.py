@@ -53,6 +53,14 @@ class Settings(BaseSettings):
     audit_retention_days: int = Field(default=180, ge=180)  # the audit log keeps at least this
     likeness_keep_photos: bool = False  # keep enrolled photos, not only their face embeddings
 
+    # provenance: every output carries a visible label, AIGC metadata, a watermark and C2PA
+    aigc_producer: str = Field(default="reelforge", min_length=1, max_length=100)
+    provenance_secret: str | None = None  # HMAC key of the AIGC block; None: one in data_dir
+    c2pa_cert_chain: Path | None = None  # PEM: end-entity certificate, then intermediates
+    c2pa_private_key: Path | None = None
+    c2pa_trust_anchors: Path | None = None  # PEM roots `reelforge verify` trusts
+    max_verify_bytes: int = Field(default=500 * 1024 * 1024, gt=0)  # POST /v1/verify uploads
+
     # worker
     workers: int = Field(default=1, ge=1, le=64)  # concurrent jobs per worker process
     worker_queues: list[str] = Field(default_factory=lambda: ["motion"])

@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from reelforge.cli import generate, governance, jobs, keys, models, serve
+from reelforge.cli import generate, governance, jobs, keys, models, provenance, serve
 
 app = typer.Typer(help="reelforge: self-hostable AI video generation.", no_args_is_help=True,
                   pretty_exceptions_enable=False, add_completion=False)
@@ -34,6 +34,8 @@ app.add_typer(governance.policy_app, name="policy")
 app.add_typer(governance.likeness_app, name="likeness")
 app.add_typer(governance.reviews_app, name="reviews")
 app.add_typer(governance.audit_app, name="audit")
+app.command()(provenance.verify)
+app.add_typer(provenance.app, name="provenance")
 
 sample_image = generate.sample_image
 

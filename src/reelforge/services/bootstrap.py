@@ -11,6 +11,7 @@ from reelforge.queue.jobqueue import HueyJobQueue, JobQueue
 from reelforge.services.models import ModelCatalog
 from reelforge.services.moderation import Moderation
 from reelforge.services.platform import BackendRegistry, Platform
+from reelforge.services.provenance import Provenance
 from reelforge.storage.blobs import BlobStore, open_blob_store
 from reelforge.storage.db import Database
 
@@ -31,9 +32,11 @@ def bootstrap(
     queue: JobQueue | None = None,
     clock: Clock = system_clock,
     moderate: bool = True,
+    label: bool = True,
 ) -> Platform:
     """Build the platform from settings; tests may swap any adapter. `moderate=False` leaves
-    the policy out (only for tests of other parts)."""
+    the policy out and `label=False` the provenance marks (only for tests and benchmarks of
+    other parts: every real output is moderated and labelled)."""
     settings = settings or Settings()
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     db = Database(settings.resolved_database_url)
@@ -64,4 +67,9 @@ def bootstrap(
         p.frame_filters.append(moderation)
         p.output_steps.append(moderation)
         p.final_hooks.append(moderation)
+    if label:
+        provenance = Provenance(p, profile)
+        p.frame_filters.append(provenance)
+        p.output_metadata.append(provenance)
+        p.output_steps.append(provenance)  # last: the manifest signs the final bytes
     return p

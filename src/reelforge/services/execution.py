@@ -163,9 +163,13 @@ class JobExecutor:
                     hooks.append(hook)
             hooks.append(grab_poster)  # last: the poster shows what the video shows
             video_path, poster_path = workdir / "output.mp4", workdir / "poster.jpg"
+            tags: dict[str, str] = {}
+            for provider in self.p.output_metadata:
+                tags.update(provider.tags(job, spec))
             encoded = encode_mp4(
                 clip.frames, video_path, fps=clip.fps, crf=self.p.settings.encode_crf,
                 preset=self.p.settings.encode_preset, on_frame=chain_frame_hooks(hooks),
+                metadata=tags,
             )
             progress.check()
             refused: Decision | None = None

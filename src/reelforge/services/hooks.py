@@ -10,6 +10,7 @@ execution paths: each is a list on the `Platform`, run in order.
                             returns the path of the file to store (may be a new one).
 - `FinalHook.on_final`      inside the transaction that records a final status (capture or
                             release credits, usage events).
+- `MetadataProvider.tags`   container tags written by the encoder (AIGC implicit label).
 """
 
 from __future__ import annotations
@@ -47,6 +48,10 @@ class FrameFilterFactory(Protocol):
 
 class OutputStep(Protocol):
     def process(self, job: Job, spec: JobSpec, video: Path, workdir: Path) -> Path: ...
+
+
+class MetadataProvider(Protocol):
+    def tags(self, job: Job, spec: JobSpec) -> dict[str, str]: ...
 
 
 class FinalHook(Protocol):

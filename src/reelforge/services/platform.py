@@ -15,6 +15,7 @@ from reelforge.queue.jobqueue import JobQueue
 from reelforge.services.hooks import (
     FinalHook,
     FrameFilterFactory,
+    MetadataProvider,
     OutputStep,
     SubmitCheck,
     SubmitRecorder,
@@ -119,6 +120,7 @@ class Platform:
     frame_filters: list[FrameFilterFactory] = field(default_factory=list)
     output_steps: list[OutputStep] = field(default_factory=list)
     final_hooks: list[FinalHook] = field(default_factory=list)
+    output_metadata: list[MetadataProvider] = field(default_factory=list)
     # The policy in force (services.moderation.Moderation); None only in tests that swap it out.
     moderation: Any = None
 

@@ -125,3 +125,39 @@ def grant(person_id: str, body: ConsentRequest, p: PlatformDep,
 def revoke(person_id: str, body: ConsentRequest, p: PlatformDep,
            admin: AdminAccount) -> dict[str, Any]:
     return likeness.revoke(p, person_id, body.account, actor=f"reviewer:{admin.id}")
+
+
+@router.post("/v1/verify", openapi_extra={"requestBody": {"required": True, "content": {
+    "multipart/form-data": {"schema": {"type": "object", "required": ["file"], "properties": {
+        "file": {"type": "string", "format": "binary"}}}}}}})
+async def verify_upload(request: Request, p: PlatformDep,
+                        _account: CurrentAccount) -> dict[str, Any]:
+    """What a video carries: visible label, AIGC metadata, watermark, C2PA manifest, verdict."""
+    import tempfile
+    from pathlib import Path
+
+    from reelforge.provenance.verify import verify_file
+    from reelforge.services.provenance import verify_options
+
+    limit = p.settings.max_verify_bytes
+    if not request.headers.get("content-type", "").startswith("multipart/form-data"):
+        raise InvalidRequest("send multipart/form-data with the video in a field named `file`",
+                             code="invalid_upload")
+    form = await request.form(max_files=1, max_fields=2)
+    try:
+        file = form.get("file")
+        if not isinstance(file, UploadFile):
+            raise InvalidRequest("multipart field `file` is missing", code="invalid_upload",
+                                 field="file")
+        with tempfile.TemporaryDirectory(prefix="reelforge-verify-") as tmp:
+            local = Path(tmp) / "upload"
+            written = 0
+            with open(local, "wb") as fh:
+                while chunk := await file.read(1 << 20):
+                    written += len(chunk)
+                    if written > limit:
+                        raise PayloadTooLarge(f"the file is larger than the {limit}-byte limit")
+                    fh.write(chunk)
+            return await run_in_threadpool(verify_file, local, verify_options(p))
+    finally:
+        await form.close()

@@ -1,0 +1,70 @@
+"""`reelforge verify FILE` and `reelforge provenance init`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from reelforge.cli.common import JsonOpt, fail, out, platform, print_json
+from reelforge.errors import ReelforgeError
+
+app = typer.Typer(help="Provenance credentials.", no_args_is_help=True)
+
+
+def verify(file: Annotated[Path, typer.Argument(help="A video file (MP4, MOV, WebM, ...).")],
+           trust: Annotated[Path | None, typer.Option(
+               help="PEM root certificates to trust for C2PA (default: this deployment's).")]
+           = None,
+           as_json: JsonOpt = False) -> None:
+    """Read the visible label, AIGC metadata, watermark and C2PA manifest of a file."""
+    from reelforge.provenance.verify import verify_file
+    from reelforge.services.provenance import verify_options
+
+    with platform() as p:
+        try:
+            result = verify_file(file, verify_options(p, trust))
+        except ReelforgeError as exc:
+            raise fail(exc) from None
+    if as_json:
+        print_json(result)
+        return
+    label, wm, c2pa, aigc = (result["visible_label"], result["watermark"], result["c2pa"],
+                             result["aigc"])
+    out.print(f"verdict: [bold]{result['verdict']}[/]")
+    out.print(f"visible label: {label['text'] if label['found'] else 'none'} "
+              f"(score {label['score']})")
+    out.print(f"AIGC metadata: {'none' if aigc is None else aigc}", highlight=False)
+    out.print(f"watermark: {'payload ' + wm['payload'] if wm['found'] else 'none'} "
+              f"(bit accuracy {wm['bit_accuracy']})")
+    state = "none" if not c2pa["present"] else ("valid" if c2pa["valid"] else "INVALID")
+    out.print(f"C2PA: {state}{', trusted' if c2pa.get('trusted') else ''}; "
+              f"{c2pa['digital_source_type']}; errors: {c2pa['errors'] or 'none'}",
+              highlight=False)
+
+
+@app.command("init")
+def init(force: Annotated[bool, typer.Option("--force", help="Replace existing ones.")] = False,
+         as_json: JsonOpt = False) -> None:
+    """Create a local root CA and an end-entity C2PA signing certificate for development."""
+    from reelforge.provenance.c2pa_manifest import create_dev_credentials
+    from reelforge.services.provenance import provenance_dir
+
+    with platform() as p:
+        dest = provenance_dir(p) / "dev-c2pa"
+        if (dest / "chain.pem").exists() and not force:
+            creds = {"root": dest / "root.pem", "chain": dest / "chain.pem",
+                     "key": dest / "signer.key"}
+            existed = True
+        else:
+            made = create_dev_credentials(dest)
+            creds = {"root": made.root_cert, "chain": made.cert_chain, "key": made.private_key}
+            existed = False
+    view = {k: str(v) for k, v in creds.items()}
+    if as_json:
+        print_json({**view, "created": not existed})
+    else:
+        out.print(("kept existing" if existed else "created") + f" development credentials in "
+                  f"{dest}: set RF_C2PA_CERT_CHAIN and RF_C2PA_PRIVATE_KEY to an operator's "
+                  f"certificate for production", highlight=False, soft_wrap=True)

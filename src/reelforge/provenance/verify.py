@@ -1,0 +1,128 @@
+"""`reelforge verify`: read all four marks of a file and say what it is.
+
+verdict: "ai-generated" when a machine-readable label vouches for it (a valid C2PA manifest
+declaring trainedAlgorithmicMedia, or an AIGC block whose signature this deployment checks),
+"suspected" when only traces remain (the watermark, the visible label, or an AIGC block that
+cannot be verified — e.g. metadata stripped, or forged), "unknown" otherwise. Never raises
+for a bad file: a file that is not a video raises `InvalidRequest` (invalid_video) before
+anything else, a truncated one is read as far as it decodes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import av
+import numpy as np
+
+from reelforge.errors import InvalidRequest, PayloadTooLarge
+from reelforge.provenance.aigc import AI_GENERATED, read_aigc
+from reelforge.provenance.label import badge_score
+
+TRAINED = "http://cv.iptc.org/newscodes/digitalsourcetype/trainedAlgorithmicMedia"
+LABEL_TEXTS = ("AI-generated", "AI生成")
+LABEL_MIN_SCORE = 0.6
+MAX_FRAMES = 48
+DEFAULT_MAX_BYTES = 2 * 1024**3
+
+
+@dataclass(frozen=True)
+class VerifyOptions:
+    secret: bytes | None = None  # this deployment's AIGC key (to check ReservedCode1)
+    trust_anchors: Path | None = None  # PEM roots for C2PA
+    max_bytes: int = DEFAULT_MAX_BYTES
+
+
+def _decode(path: Path) -> tuple[dict[str, str], list[np.ndarray], list[str]]:
+    """Container tags and the first frames (RGB); errors met while decoding."""
+    errors: list[str] = []
+    frames: list[np.ndarray] = []
+    try:
+        container = av.open(str(path), mode="r")
+    except (av.error.FFmpegError, OSError, UnicodeDecodeError) as exc:
+        raise InvalidRequest(f"{path.name} is not a video file we can read ({exc})",
+                             code="invalid_video") from None
+    with container:
+        tags = {str(k): str(v) for k, v in container.metadata.items()}
+        if not container.streams.video:
+            raise InvalidRequest(f"{path.name} contains no video stream", code="invalid_video")
+        try:
+            for frame in container.decode(container.streams.video[0]):
+                frames.append(frame.to_ndarray(format="rgb24"))
+                if len(frames) >= MAX_FRAMES:
+                    break
+        except (av.error.FFmpegError, OSError) as exc:
+            errors.append(f"decoding stopped after {len(frames)} frames: {exc}")
+    if not frames:
+        raise InvalidRequest(f"{path.name} has no frame that decodes", code="invalid_video")
+    return tags, frames, errors
+
+
+def _visible_label(frames: list[np.ndarray]) -> dict[str, Any]:
+    picks = frames[:: max(1, len(frames) // 4)][:4]
+    best_text, best = None, -1.0
+    for text in LABEL_TEXTS:
+        score = float(np.median([badge_score(f, text) for f in picks]))
+        if score > best:
+            best_text, best = text, score
+    found = best >= LABEL_MIN_SCORE
+    return {"found": found, "text": best_text if found else None, "score": round(best, 4)}
+
+
+def _watermark(frames: list[np.ndarray], produce_id: str | None) -> dict[str, Any]:
+    from reelforge.provenance.watermark import detect, payload_from_id
+
+    result = detect(frames, max_frames=MAX_FRAMES)
+    out: dict[str, Any] = {
+        "found": result.found,
+        "payload": f"{result.payload:08x}" if result.payload is not None else None,
+        "bit_accuracy": (round(result.bit_accuracy, 4)
+                         if result.bit_accuracy is not None else None),
+    }
+    if result.found and produce_id:
+        out["matches_produce_id"] = result.payload == payload_from_id(produce_id)
+    return out
+
+
+def _c2pa(path: Path, trust_anchors: Path | None) -> dict[str, Any]:
+    from reelforge.provenance.c2pa_manifest import read_manifest
+
+    r = read_manifest(path, trust_anchors=trust_anchors)
+    return {"present": r.present, "valid": r.valid, "trusted": r.trusted,
+            "digital_source_type": r.digital_source_type, "software_agent": r.software_agent,
+            "model": r.model, "produce_id": r.produce_id, "errors": r.errors}
+
+
+def verify_file(path: Path, options: VerifyOptions | None = None) -> dict[str, Any]:
+    options = options or VerifyOptions()
+    if not path.is_file():
+        raise InvalidRequest(f"no such file: {path}", code="invalid_video")
+    size = path.stat().st_size
+    if size > options.max_bytes:
+        raise PayloadTooLarge(f"{path.name} is {size} bytes; the limit is {options.max_bytes}")
+    tags, frames, errors = _decode(path)
+    aigc = read_aigc(tags, options.secret)
+    produce_id = str(aigc.block.get("ProduceID")) if aigc else None
+    c2pa = _c2pa(path, options.trust_anchors)
+    result: dict[str, Any] = {
+        "visible_label": _visible_label(frames),
+        "aigc": aigc.to_dict() if aigc else None,
+        "watermark": _watermark(frames, produce_id),
+        "c2pa": c2pa,
+        "decode_errors": errors,
+    }
+    result["verdict"] = verdict(result)
+    return result
+
+
+def verdict(r: dict[str, Any]) -> str:
+    c2pa, aigc = r["c2pa"], r["aigc"]
+    if c2pa["present"] and c2pa["valid"] and c2pa["digital_source_type"] == TRAINED:
+        return "ai-generated"
+    if aigc and aigc.get("Label") == AI_GENERATED and aigc.get("signature_valid"):
+        return "ai-generated"
+    if r["watermark"]["found"] or r["visible_label"]["found"] or aigc or c2pa["present"]:
+        return "suspected"
+    return "unknown"

@@ -1,0 +1,137 @@
+"""Provenance on every output, in the order the marks must be made: the visible label and
+the invisible watermark on the frames (a frame filter), the AIGC block in the container's
+metadata (written by the encoder), then the C2PA manifest signed over the final bytes (the
+last output step).
+
+Signing uses the operator's certificate (RF_C2PA_CERT_CHAIN, RF_C2PA_PRIVATE_KEY); without
+one, development credentials are created once in the data directory (`reelforge provenance
+init` does the same on purpose) so that every output is still signed — valid but untrusted
+outside this deployment.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import secrets
+import threading
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from reelforge import __version__
+from reelforge.domain.spec import JobSpec
+from reelforge.governance.policy import PolicyProfile
+from reelforge.provenance.aigc import aigc_block, aigc_tags
+from reelforge.provenance.label import VisibleLabel
+from reelforge.provenance.verify import VerifyOptions
+from reelforge.services.hooks import FrameHook
+from reelforge.storage.tables import Job
+
+if TYPE_CHECKING:
+    from reelforge.provenance.c2pa_manifest import ManifestSigner, SigningConfig
+    from reelforge.provenance.watermark import WatermarkEmbedder
+    from reelforge.services.platform import Platform
+
+
+log = logging.getLogger(__name__)
+
+
+def provenance_dir(p: Platform) -> Path:
+    return p.settings.data_dir / "provenance"
+
+
+def provenance_secret(p: Platform) -> bytes:
+    """The HMAC key of AIGC blocks: from settings, else created once in the data directory."""
+    if p.settings.provenance_secret:
+        return p.settings.provenance_secret.encode()
+    path = provenance_dir(p) / "aigc.secret"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(secrets.token_hex(32))
+        tmp.chmod(0o600)
+        tmp.replace(path)
+    return path.read_text().strip().encode()
+
+
+def signing_config(p: Platform) -> SigningConfig:
+    from reelforge.provenance.c2pa_manifest import SigningConfig, create_dev_credentials
+
+    s = p.settings
+    if s.c2pa_cert_chain and s.c2pa_private_key:
+        return SigningConfig(cert_chain=s.c2pa_cert_chain, private_key=s.c2pa_private_key,
+                             trust_anchors=s.c2pa_trust_anchors)
+    dev = provenance_dir(p) / "dev-c2pa"
+    if not (dev / "chain.pem").exists():
+        create_dev_credentials(dev)
+    return SigningConfig(cert_chain=dev / "chain.pem", private_key=dev / "signer.key",
+                         trust_anchors=s.c2pa_trust_anchors or dev / "root.pem")
+
+
+class Provenance:
+    """The platform's frame filter, metadata provider and last output step for provenance."""
+
+    def __init__(self, p: Platform, profile: PolicyProfile):
+        self.p = p
+        self.profile = profile
+        self._signer: ManifestSigner | None = None
+        self._lock = threading.Lock()
+
+    # -- frames: visible label + invisible watermark ----------------------------------------
+
+    def for_job(self, job: Job, spec: JobSpec, width: int, height: int,
+                fps: int) -> FrameHook | None:
+        from reelforge.provenance.watermark import WatermarkEmbedder, payload_from_id
+
+        label = VisibleLabel(self.profile.label, width, height, fps)
+        try:
+            embedder: WatermarkEmbedder | None = WatermarkEmbedder(
+                payload_from_id(job.id), width, height)
+        except ValueError:  # thumbnails (test models' 32x32 frames) have no room for it
+            log.warning("job %s: %dx%d frames are too small for the watermark", job.id,
+                        width, height)
+            embedder = None
+
+        def mark(index: int, frame: np.ndarray) -> np.ndarray:
+            if embedder is not None:
+                frame = embedder.mark(frame)  # the watermark under the label
+            return label(index, frame)
+
+        return mark
+
+    # -- container metadata: the AIGC implicit label --------------------------------------
+
+    def tags(self, job: Job, spec: JobSpec) -> dict[str, str]:
+        block = aigc_block(job.id, self.p.settings.aigc_producer, provenance_secret(self.p),
+                           c2pa=True)
+        return aigc_tags(block)
+
+    # -- the final bytes: a signed C2PA manifest --------------------------------------------
+
+    def _manifest_signer(self) -> ManifestSigner:
+        from reelforge.provenance.c2pa_manifest import ManifestSigner
+
+        with self._lock:
+            if self._signer is None:
+                self._signer = ManifestSigner(signing_config(self.p))
+            return self._signer
+
+    def process(self, job: Job, spec: JobSpec, video: Path, workdir: Path) -> Path:
+        signed = workdir / "output.signed.mp4"
+        self._manifest_signer().sign(
+            video, signed, title=f"{job.id}.mp4", software_agent=f"reelforge {__version__}",
+            model=spec.model, prompt_sha256=hashlib.sha256(spec.prompt.encode()).hexdigest(),
+            produce_id=job.id)
+        return signed
+
+
+def verify_options(p: Platform, trust: Path | None = None) -> VerifyOptions:
+    """What `verify` needs from this deployment: the AIGC key and the C2PA trust anchors."""
+    anchors = trust or p.settings.c2pa_trust_anchors
+    dev_root = provenance_dir(p) / "dev-c2pa" / "root.pem"
+    if anchors is None and dev_root.exists():
+        anchors = dev_root
+    return VerifyOptions(secret=provenance_secret(p), trust_anchors=anchors,
+                         max_bytes=p.settings.max_verify_bytes)
