@@ -237,3 +237,34 @@ def test_verify_cli_and_api(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> 
             assert r.status_code == 422 and r.json()["error"]["code"] == "invalid_video"
     finally:
         p.close()
+
+
+def test_unlabelled_export_needs_the_policy_and_the_accounts_agreement(
+        platform_for: Any, tmp_path: Path) -> None:
+    from reelforge.errors import Forbidden
+    from reelforge.services import audit
+    from reelforge.services.provenance import record_unlabelled_duties
+
+    body = {"model": "gradient", "prompt": "a gradient", "duration": 1, "resolution": "480p",
+            "visible_label": False}
+    strict = platform_for()
+    acct = accounts.ensure_account(strict, "acme")
+    with pytest.raises(Forbidden) as err:
+        submit_job(strict, acct, SubmitRequest.parse(body))
+    assert err.value.code == "unlabelled_export_not_allowed"
+
+    policies = tmp_path / "policies"
+    policies.mkdir()
+    (policies / "studio.yaml").write_text("extends: default\nunlabelled_export: true\n")
+    p = platform_for(policy_profile="studio", policy_dir=policies)
+    acct = accounts.ensure_account(p, "acme")
+    with pytest.raises(Forbidden) as err:
+        submit_job(p, acct, SubmitRequest.parse(body))
+    assert err.value.code == "unlabelled_export_not_agreed"
+    record_unlabelled_duties(p, "acme", agreed=True)
+    out = render(p, tmp_path, **body)
+    r = verify_file(out, verify_options(p))
+    assert not r["visible_label"]["found"]  # no visible label, by agreement ...
+    assert r["watermark"]["found"] and r["aigc"]["signature_valid"] and r["c2pa"]["valid"]
+    assert r["verdict"] == "ai-generated"  # ... but still machine-readably labelled
+    assert "provenance.unlabelled_export" in [e["action"] for e in audit.entries(p)]

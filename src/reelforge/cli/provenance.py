@@ -68,3 +68,15 @@ def init(force: Annotated[bool, typer.Option("--force", help="Replace existing o
         out.print(("kept existing" if existed else "created") + f" development credentials in "
                   f"{dest}: set RF_C2PA_CERT_CHAIN and RF_C2PA_PRIVATE_KEY to an operator's "
                   f"certificate for production", highlight=False, soft_wrap=True)
+
+
+@app.command("allow-unlabelled")
+def allow_unlabelled(account: Annotated[str, typer.Option(help="Account name.")],
+                     revoke: Annotated[bool, typer.Option("--revoke")] = False) -> None:
+    """Record that an account agreed to label what it exports without the visible label
+    (used only where the policy profile allows unlabelled export; each export is audited)."""
+    from reelforge.services.provenance import record_unlabelled_duties
+
+    with platform() as p:
+        record_unlabelled_duties(p, account, agreed=not revoke)
+    out.print(f"{account}: unlabelled export {'not agreed' if revoke else 'agreed'}")

@@ -102,6 +102,7 @@ class JobSpec(BaseModel):
     preset: Preset | None = None
     extends: str | None = Field(default=None, max_length=40)  # EXTEND: the source job's id
     promoted_from: str | None = Field(default=None, max_length=40)  # a draft made final
+    visible_label: bool = True  # False: exported without the visible label (where allowed)
     external_id: str | None = Field(default=None, min_length=1, max_length=128)
     callback_url: str | None = Field(default=None, max_length=2048)
 

@@ -38,6 +38,9 @@ class PolicyProfile:
     output_every_seconds: float = 1.0
     output_max_frames: int = 8
     match_distance: float = 0.5
+    # Whether an account that agreed to the duties may export without the visible label (the
+    # implicit marks — metadata, watermark, C2PA — are always kept).
+    unlabelled_export: bool = False
     source: str = field(default="", compare=False)
 
     @property
@@ -154,4 +157,5 @@ def _build(data: dict[str, Any], name: str, source: str) -> PolicyProfile:
         label=str(data.get("label", "AI-generated")), rules=rules,
         output_every_seconds=float(output.get("every_seconds", 1.0)),
         output_max_frames=int(output.get("max_frames", 8)),
-        match_distance=float(likeness.get("match_distance", 0.5)), source=source)
+        match_distance=float(likeness.get("match_distance", 0.5)),
+        unlabelled_export=bool(data.get("unlabelled_export", False)), source=source)

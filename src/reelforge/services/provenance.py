@@ -85,7 +85,8 @@ class Provenance:
                 fps: int) -> FrameHook | None:
         from reelforge.provenance.watermark import WatermarkEmbedder, payload_from_id
 
-        label = VisibleLabel(self.profile.label, width, height, fps)
+        label = (VisibleLabel(self.profile.label, width, height, fps) if spec.visible_label
+                 else None)  # an allowed, audited unlabelled export
         try:
             embedder: WatermarkEmbedder | None = WatermarkEmbedder(
                 payload_from_id(job.id), width, height)
@@ -97,7 +98,7 @@ class Provenance:
         def mark(index: int, frame: np.ndarray) -> np.ndarray:
             if embedder is not None:
                 frame = embedder.mark(frame)  # the watermark under the label
-            return label(index, frame)
+            return label(index, frame) if label is not None else frame
 
         return mark
 
@@ -135,3 +136,20 @@ def verify_options(p: Platform, trust: Path | None = None) -> VerifyOptions:
         anchors = dev_root
     return VerifyOptions(secret=provenance_secret(p), trust_anchors=anchors,
                          max_bytes=p.settings.max_verify_bytes)
+
+
+def record_unlabelled_duties(p: Platform, account_name: str, agreed: bool) -> None:
+    """The operator records that an account agreed (or no longer agrees) to label content
+    it exports without reelforge's visible label."""
+    from reelforge.errors import NotFound
+    from reelforge.services import audit
+    from reelforge.storage import repositories as repo
+
+    now = p.clock()
+    with p.db.session() as s:
+        row = repo.account_by_name(s, account_name)
+        if row is None:
+            raise NotFound(f"no account {account_name!r}", code="account_not_found")
+        row.unlabelled_duties_at = now if agreed else None
+        audit.record(s, now, actor="operator", action="provenance.unlabelled_duties",
+                     account_id=row.id, subject=row.id, data={"agreed": agreed})

@@ -32,10 +32,11 @@ from reelforge.domain.spec import (
     Preset,
     Resolution,
 )
-from reelforge.errors import Conflict, InvalidRequest, NotFound
+from reelforge.errors import Conflict, Forbidden, InvalidRequest, NotFound
 from reelforge.governance.signals import Action, Decision
 from reelforge.media.images import encode_png
 from reelforge.media.probe import last_frame
+from reelforge.services import audit
 from reelforge.services.accounts import AccountRef
 from reelforge.services.callbacks import check_callback_url
 from reelforge.services.finalize import record_final
@@ -45,7 +46,7 @@ from reelforge.services.reviews import open_review
 from reelforge.services.uploads import create_upload
 from reelforge.services.views import job_view
 from reelforge.storage import repositories as repo
-from reelforge.storage.tables import Job
+from reelforge.storage.tables import Account, Job
 
 log = logging.getLogger(__name__)
 
@@ -70,6 +71,9 @@ class SubmitRequest(BaseModel):
     steps: int | None = Field(default=None, ge=1, le=MAX_STEPS)
     guidance: float | None = Field(default=None, ge=0.0, le=30.0)
     preset: Preset | None = None
+    # False: no visible label (only where the policy allows it and the account agreed to
+    # label the content itself); the metadata, watermark and C2PA manifest are always kept.
+    visible_label: bool = True
     aspect_ratio: AspectRatio = AspectRatio.LANDSCAPE
     resolution: Resolution = Resolution.P720
     seed: int | None = Field(default=None, ge=0, le=2**32 - 1)
@@ -183,13 +187,16 @@ def submit_job(p: Platform, account: AccountRef, req: SubmitRequest, *,
                 model=model, frames=req.frames, width=req.width, height=req.height,
                 steps=req.steps, guidance=req.guidance, preset=req.preset,
                 extends=req.extend_from if mode is Mode.EXTEND else None,
-                promoted_from=promoted_from, external_id=req.external_id,
+                promoted_from=promoted_from, visible_label=req.visible_label,
+                external_id=req.external_id,
                 callback_url=req.callback_url,
             )
         except ValidationError as exc:
             raise invalid_from(exc) from None
 
     spec = build_spec()
+    if not req.visible_label:
+        check_unlabelled_export(p, account)
     backend = p.backends.resolve(spec)
     for check in p.submit_checks:
         check.check(p, account, spec)
@@ -233,6 +240,10 @@ def submit_job(p: Platform, account: AccountRef, req: SubmitRequest, *,
             if status is JobStatus.REVIEW and decision is not None:
                 open_review(s, job, kind="policy", stage="submit",
                             categories=decision.categories, now=now)
+            if not spec.visible_label:
+                audit.record(s, now, actor=f"account:{account.id}",
+                             action="provenance.unlabelled_export", account_id=account.id,
+                             subject=job_id, data={"policy": p.policy_version})
             for recorder in p.submit_recorders:
                 recorder.on_submit(s, job, now)
             if blocked:
@@ -259,6 +270,24 @@ def submit_job(p: Platform, account: AccountRef, req: SubmitRequest, *,
 
 _FIRST_STATUS = {Action.ALLOW: JobStatus.QUEUED, Action.REVIEW: JobStatus.REVIEW,
                  Action.BLOCK: JobStatus.BLOCKED}
+
+
+def check_unlabelled_export(p: Platform, account: AccountRef) -> None:
+    """An export without the visible label needs the policy's leave and the account's
+    agreement to label the content itself."""
+    allowed = p.moderation is not None and p.moderation.profile.unlabelled_export
+    if not allowed:
+        raise Forbidden(f"the policy in force ({p.policy_version}) requires the visible label "
+                        f"on every output", code="unlabelled_export_not_allowed",
+                        field="visible_label")
+    with p.db.session(write=False) as s:
+        row = s.get(Account, account.id)
+        agreed = row is not None and row.unlabelled_duties_at is not None
+    if not agreed:
+        raise Forbidden("this account has not agreed to the duties of unlabelled export (it "
+                        "must label the content where it publishes it); an operator records "
+                        "the agreement with `reelforge provenance allow-unlabelled`",
+                        code="unlabelled_export_not_agreed", field="visible_label")
 
 
 def extension_source(p: Platform, account: AccountRef, job_id: str) -> str:

@@ -39,6 +39,7 @@ def job_view(job: Job) -> dict[str, Any]:
         "steps": spec.get("steps"),
         "guidance": spec.get("guidance"),
         "preset": spec.get("preset"),
+        "visible_label": spec.get("visible_label", True),
         "parameters": job.params,  # what the backend runs, after defaults and presets
         "priority": job.priority,
         "external_id": job.external_id,

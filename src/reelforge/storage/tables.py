@@ -66,6 +66,9 @@ class Account(Base):
     webhook_secret: Mapped[str] = mapped_column(String(100))
     is_admin: Mapped[bool] = mapped_column(Boolean, default=False)  # operators' admin API
     created_at: Mapped[datetime]
+    # When the account agreed to the duties of exporting without the visible label (it must
+    # label the content itself where it publishes); None: it has not.
+    unlabelled_duties_at: Mapped[datetime | None]
 
 
 class ApiKey(Base):
