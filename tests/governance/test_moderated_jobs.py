@@ -232,6 +232,12 @@ def test_an_output_held_for_review_is_released_on_approval(settings: Settings,
         assert released["status"] == "succeeded" and released["output"]["frames"] == 8
         assert jobs.job_content(p, acct, job["id"]).size > 0
         assert still.generations == 1  # released as it was, not rendered again
+        from reelforge.provenance.verify import verify_file
+        from reelforge.services.provenance import verify_options
+
+        released_file = tmp_path / "released.mp4"
+        p.blobs.download(jobs.job_content(p, acct, job["id"]).key, released_file)
+        assert verify_file(released_file, verify_options(p))["verdict"] == "ai-generated"
     finally:
         p.close()
 

@@ -176,9 +176,9 @@ class JobExecutor:
             for step in self.p.output_steps:
                 try:
                     video_path = step.process(job, spec, video_path, workdir)
-                except OutputRefused as exc:  # kept, but held for review or never released
-                    refused = exc.decision
-                    break
+                except OutputRefused as exc:  # kept, but held for review or never released;
+                    refused = exc.decision  # the later steps still run (a held file is
+                    # released as it is, signed and labelled, if a reviewer approves it)
                 progress.check()
             timings.update({k: round(v, 4) for k, v in clip.timings.items()})
             timings["encode"] = encoded.encode_seconds

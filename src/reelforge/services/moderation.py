@@ -1,8 +1,9 @@
 """Moderation in the submit and worker paths, under the policy profile in force.
 
-At submit, before anything is queued: the prompt (and, for slurs only, the negative prompt)
-goes through the text detectors; each input image through the nudity detector and face
-matching against the likeness registry. The decision sets the job's first status: queued,
+At submit, before anything is queued: the prompt (and the negative prompt, where only slurs
+and asking clothing away count) goes through the text detectors; each input image through
+the nudity detector and, when anyone is enrolled, face matching against the likeness
+registry. The decision sets the job's first status: queued,
 review (waits for a person) or blocked (nothing runs; the user may appeal).
 
 On the worker, sampled output frames go through the image checks while the video is
