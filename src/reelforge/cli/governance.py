@@ -79,7 +79,10 @@ def enroll(photos: Annotated[list[Path], typer.Argument(help="Reference photos, 
             raise fail(InvalidImage(f"cannot read {path}: {exc.strerror}")) from None
     with platform() as p:
         person = likeness.enroll(p, name, data, public_figure=public_figure)
-    print_json(person) if as_json else out.print(f"{person['id']} {person['name']}")
+    if as_json:
+        print_json(person)
+    else:
+        out.print(f"{person['id']} {person['name']}")
 
 
 def _consent(person_id: str, account: str | None, everyone: bool, grant: bool) -> None:
