@@ -54,6 +54,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from reelforge.backends.neural.config import DTYPES, OFFLOAD_MODES, STEP_CACHES, ModelOptions
 from reelforge.backends.neural.families import FAMILIES
+from reelforge.domain.job import FINAL_STATUSES
 from reelforge.domain.spec import JobSpec, Mode, Preset
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -61,7 +62,7 @@ DEFAULT_VARIANTS = ("default,offload=model,offload=group,vae_tiling,vae_slicing,
                     "compile,attention_backend=flash,draft")
 DEFAULT_PROMPT = ("a red sports car drives along a coastal road at sunset, waves breaking on "
                   "the rocks below, cinematic, golden hour light")
-FINAL = ("succeeded", "failed", "cancelled", "blocked")
+FINAL = tuple(str(s) for s in FINAL_STATUSES)  # nothing more happens by itself
 _PLACEHOLDER_IMAGE = "0" * 64  # a blob key, for planning an i2v job before its upload exists
 
 

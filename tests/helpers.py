@@ -6,11 +6,12 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from reelforge.domain.job import FINAL_STATUSES
 from reelforge.services import jobs
 from reelforge.services.accounts import AccountRef
 from reelforge.services.platform import Platform
 
-FINAL = ("succeeded", "failed", "cancelled", "blocked")
+FINAL = tuple(str(s) for s in FINAL_STATUSES)  # nothing more happens by itself
 
 
 def wait_for(predicate: Callable[[], Any], timeout: float = 30.0, interval: float = 0.02) -> Any:

@@ -13,13 +13,14 @@ from fastapi.testclient import TestClient
 
 from reelforge.api.app import create_app
 from reelforge.cli import sample_image
+from reelforge.domain.job import FINAL_STATUSES
 from reelforge.services import accounts, models
 from reelforge.services.bootstrap import bootstrap
 from reelforge.services.platform import Platform
 from tests.conftest import make_settings
 from tests.helpers import wait_for
 
-FINAL = ("succeeded", "failed", "cancelled", "blocked")
+FINAL = tuple(str(s) for s in FINAL_STATUSES)  # nothing more happens by itself
 
 
 @pytest.fixture

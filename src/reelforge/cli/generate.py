@@ -13,6 +13,7 @@ from rich.markup import escape
 from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
 
 from reelforge.cli.common import JsonOpt, err, fail, out, platform, print_json
+from reelforge.domain.job import FINAL_STATUSES
 from reelforge.domain.spec import AspectRatio, Camera, Preset, Resolution
 from reelforge.errors import InvalidImage, InvalidRequest, ReelforgeError
 from reelforge.services import accounts, jobs
@@ -20,7 +21,7 @@ from reelforge.services.platform import Platform
 from reelforge.services.submit import SubmitRequest, promote_job, submit_job
 from reelforge.services.uploads import create_upload
 
-FINAL = ("succeeded", "failed", "cancelled", "blocked")
+FINAL = tuple(str(s) for s in FINAL_STATUSES)  # nothing more happens by itself
 STOP_FOLLOWING = (*FINAL, "review")  # a person decides; the job goes on without this command
 
 

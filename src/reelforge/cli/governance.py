@@ -13,9 +13,8 @@ from rich.table import Table
 from reelforge.cli.common import JsonOpt, err, fail, out, platform, print_json
 from reelforge.config import Settings
 from reelforge.errors import InvalidImage, InvalidRequest
-from reelforge.governance.policy import load_profile
 from reelforge.services import accounts, audit, likeness, reviews
-from reelforge.services.moderation import detectors
+from reelforge.services.moderation import check_prompts
 
 policy_app = typer.Typer(help="Check prompts against a policy profile.", no_args_is_help=True)
 likeness_app = typer.Typer(help="The likeness consent registry.", no_args_is_help=True)
@@ -44,15 +43,12 @@ def check(
             raise fail(InvalidRequest(f"cannot read {file}: {exc}", field="file")) from None
     if not prompts:
         raise fail(InvalidRequest("give prompts or --file"))
-    settings = Settings()
     try:
-        chosen = load_profile(profile or settings.policy_profile, settings.policy_dir)
+        decisions = check_prompts(Settings(), profile, prompts)
     except InvalidRequest as exc:
         raise fail(exc) from None
-    text = detectors().text
     table = Table("decision", "categories", "rule", "text")
-    for prompt in prompts:
-        decision = chosen.decide(text.signals(prompt, "prompt"))
+    for prompt, decision in zip(prompts, decisions, strict=True):
         row = {"text": prompt, "decision": str(decision.decision),
                "categories": decision.categories, "rule": decision.rule}
         if as_json:

@@ -19,12 +19,11 @@ def verify(file: Annotated[Path, typer.Argument(help="A video file (MP4, MOV, We
            = None,
            as_json: JsonOpt = False) -> None:
     """Read the visible label, AIGC metadata, watermark and C2PA manifest of a file."""
-    from reelforge.provenance.verify import verify_file
-    from reelforge.services.provenance import verify_options
+    from reelforge.services.provenance import verify as verify_marks
 
     with platform() as p:
         try:
-            result = verify_file(file, verify_options(p, trust))
+            result = verify_marks(p, file, trust)
         except ReelforgeError as exc:
             raise fail(exc) from None
     if as_json:
@@ -48,26 +47,19 @@ def verify(file: Annotated[Path, typer.Argument(help="A video file (MP4, MOV, We
 def init(force: Annotated[bool, typer.Option("--force", help="Replace existing ones.")] = False,
          as_json: JsonOpt = False) -> None:
     """Create a local root CA and an end-entity C2PA signing certificate for development."""
-    from reelforge.provenance.c2pa_manifest import create_dev_credentials
-    from reelforge.services.provenance import provenance_dir
+    from reelforge.services.provenance import dev_credentials
 
     with platform() as p:
-        dest = provenance_dir(p) / "dev-c2pa"
-        if (dest / "chain.pem").exists() and not force:
-            creds = {"root": dest / "root.pem", "chain": dest / "chain.pem",
-                     "key": dest / "signer.key"}
-            existed = True
-        else:
-            made = create_dev_credentials(dest)
-            creds = {"root": made.root_cert, "chain": made.cert_chain, "key": made.private_key}
-            existed = False
-    view = {k: str(v) for k, v in creds.items()}
+        creds, created = dev_credentials(p, force=force)
+    view = {"root": str(creds.root_cert), "chain": str(creds.cert_chain),
+            "key": str(creds.private_key)}
     if as_json:
-        print_json({**view, "created": not existed})
+        print_json({**view, "created": created})
     else:
-        out.print(("kept existing" if existed else "created") + f" development credentials in "
-                  f"{dest}: set RF_C2PA_CERT_CHAIN and RF_C2PA_PRIVATE_KEY to an operator's "
-                  f"certificate for production", highlight=False, soft_wrap=True)
+        out.print(f"{'created' if created else 'kept existing'} development credentials in "
+                  f"{creds.cert_chain.parent}: set RF_C2PA_CERT_CHAIN and RF_C2PA_PRIVATE_KEY "
+                  f"to an operator's certificate for production", highlight=False,
+                  soft_wrap=True)
 
 
 @app.command("allow-unlabelled")

@@ -26,13 +26,14 @@ def record(s: Session, now: datetime, *, actor: str, action: str, account_id: st
            subject: str | None = None, decision: dict[str, Any] | None = None,
            data: dict[str, Any] | None = None) -> None:
     """Append one entry within the caller's transaction. `decision` is Decision.to_dict()."""
+    decided = decision or {}
+    extra = {**({"signals": decided["signals"]} if decided.get("signals") else {}),
+             **(data or {})}
     s.add(AuditEntry(
         created_at=now, actor=actor, action=action, account_id=account_id, subject=subject,
-        policy=(decision or {}).get("policy"), decision=(decision or {}).get("decision"),
-        categories=(decision or {}).get("categories"), scores=(decision or {}).get("scores"),
-        rule=((decision or {}).get("rule") or None),
-        data={**({"signals": decision["signals"]} if decision and decision.get("signals")
-                 else {}), **(data or {})} or None,
+        policy=decided.get("policy"), decision=decided.get("decision"),
+        categories=decided.get("categories"), scores=decided.get("scores"),
+        rule=decided.get("rule") or None, data=extra or None,
     ))
 
 

@@ -35,11 +35,12 @@ class Match:
     consented: bool
 
 
-def _faces_of(p: Platform, data: bytes, index: int) -> np.ndarray:
+def _faces_of(p: Platform, data: bytes, index: int) -> tuple[np.ndarray, str]:
+    """The one face's embedding in an enrolment photo, and the photo's content type."""
     from reelforge.services.moderation import detectors
 
     try:
-        inspect_image(data, max_pixels=p.settings.max_image_pixels)
+        content_type = inspect_image(data, max_pixels=p.settings.max_image_pixels).content_type
         rgb = load_image(data, max_pixels=p.settings.max_image_pixels)
     except InvalidImage as exc:
         raise InvalidImage(f"photo {index + 1}: {exc.message}", field="photos") from None
@@ -50,7 +51,7 @@ def _faces_of(p: Platform, data: bytes, index: int) -> np.ndarray:
             code="no_single_face", field="photos")
     embedding = faces[0].embedding
     assert embedding is not None
-    return np.asarray(embedding, dtype=np.float64)
+    return np.asarray(embedding, dtype=np.float64), content_type
 
 
 def enroll(p: Platform, name: str, photos: list[bytes], *, public_figure: bool = False,
@@ -61,9 +62,11 @@ def enroll(p: Platform, name: str, photos: list[bytes], *, public_figure: bool =
         raise InvalidRequest("name must be 1-200 characters", field="name")
     if not photos:
         raise InvalidRequest("enrol at least one photo", field="photos")
-    embeddings = [_faces_of(p, data, i) for i, data in enumerate(photos)]
-    kept = [p.blobs.put_bytes(data, inspect_image(data).content_type)
-            for data in photos] if p.settings.likeness_keep_photos else []
+    checked = [_faces_of(p, data, i) for i, data in enumerate(photos)]
+    embeddings = [emb for emb, _ in checked]
+    kept = [p.blobs.put_bytes(data, ctype) for data, (_, ctype) in zip(photos, checked,
+                                                                        strict=True)
+            ] if p.settings.likeness_keep_photos else []
     now = p.clock()
     with p.db.session() as s:
         person = LikenessPerson(id=new_id("psn"), name=name, public_figure=public_figure,

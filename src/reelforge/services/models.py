@@ -22,6 +22,7 @@ from reelforge.backends.neural.families import FAMILIES
 from reelforge.domain.spec import Mode
 from reelforge.errors import Conflict, InvalidRequest, NotFound
 from reelforge.services.platform import Platform
+from reelforge.services.submit import invalid_from
 from reelforge.storage.db import Database
 from reelforge.storage.tables import Model
 
@@ -140,8 +141,6 @@ def parse_model_request(data: dict[str, Any]) -> ModelRequest:
     try:
         return ModelRequest.model_validate(data)
     except ValidationError as exc:
-        from reelforge.services.submit import invalid_from
-
         raise invalid_from(exc) from None
 
 

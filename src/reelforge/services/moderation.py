@@ -21,10 +21,11 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from sqlalchemy.orm import Session
 
+from reelforge.config import Settings
 from reelforge.domain.spec import JobSpec
 from reelforge.errors import ReelforgeError
-from reelforge.governance.policy import PolicyProfile
-from reelforge.governance.signals import Action, Category, Decision, Signal
+from reelforge.governance.policy import PolicyProfile, load_profile
+from reelforge.governance.signals import Action, Decision, Signal
 from reelforge.media.images import load_image
 from reelforge.services import audit, likeness
 from reelforge.services.accounts import AccountRef
@@ -37,12 +38,6 @@ if TYPE_CHECKING:
     from reelforge.governance.image.moderator import ImageModerator
     from reelforge.governance.text import TextModerator
     from reelforge.services.platform import Platform
-
-# A negative prompt lists what to keep out ("nudity, gore, blurry"), so naming a category
-# there is no request for it. What counts there: asking to keep clothing out (the text
-# moderator's negative-prompt check), and slurs, wherever they are written.
-NEGATIVE_PROMPT_CATEGORIES = frozenset({Category.HATE})
-
 
 @dataclass
 class Detectors:
@@ -85,22 +80,24 @@ def blocked_message(job_id: str, categories: list[str]) -> str:
 def text_signals(spec: JobSpec) -> list[Signal]:
     text = detectors().text
     found = text.signals(spec.prompt, "prompt") if spec.prompt.strip() else []
-    if spec.negative_prompt:
+    if spec.negative_prompt:  # only slurs and asking clothing away count there
         found += text.signals(spec.negative_prompt, "negative_prompt")
-        found += [Signal(s.category, s.score, s.rule, "negative_prompt", s.detail)
-                  for s in text.signals(spec.negative_prompt, "prompt")
-                  if s.category in NEGATIVE_PROMPT_CATEGORIES]
     return found
 
 
-def image_signals(p: Platform, account: AccountRef, rgb: np.ndarray, source: str,
+def image_signals(p: Platform, account: AccountRef, images: list[np.ndarray], source: str,
                   profile: PolicyProfile) -> list[Signal]:
+    """Nudity findings of every image, and the registered people among all their faces
+    (one registry read for the lot; no faces are described when nobody is enrolled)."""
     image = detectors().image
-    if not likeness.has_people(p):  # nobody to recognise: describing faces would be waste
-        return image.signals(rgb, source)
-    found, faces = image.check_frame(rgb)
-    found = [Signal(s.category, s.score, s.rule, source, s.detail) for s in found]
-    embeddings = [f.embedding for f in faces if f.embedding is not None]
+    if not likeness.has_people(p):
+        return [sig for rgb in images for sig in image.signals(rgb, source)]
+    found: list[Signal] = []
+    embeddings: list[np.ndarray] = []
+    for rgb in images:
+        signals, faces = image.check_frame(rgb, source)
+        found += signals
+        embeddings += [f.embedding for f in faces if f.embedding is not None]
     matches = likeness.match(p, account, embeddings, profile.match_distance)
     return found + likeness.likeness_signals(matches, source, profile.match_distance)
 
@@ -120,12 +117,14 @@ class Moderation:
 
     def check_submit(self, account: AccountRef, spec: JobSpec, workdir: Path) -> Decision:
         """Decide on a request before anything is written: texts, then every input image."""
-        found = text_signals(spec)
+        images = []
         for i, key in enumerate(spec.images):
             local = workdir / f"input-{i}"
             self.p.blobs.download(key, local)
-            rgb = load_image(local, max_pixels=self.p.settings.max_image_pixels)
-            found += image_signals(self.p, account, rgb, "image", self.profile)
+            images.append(load_image(local, max_pixels=self.p.settings.max_image_pixels))
+        found = text_signals(spec)
+        if images:
+            found += image_signals(self.p, account, images, "image", self.profile)
         return self.profile.decide(found)
 
     def record_submit(self, s: Session, job: Job, account: AccountRef, decision: Decision,
@@ -147,7 +146,7 @@ class Moderation:
         return [self.profile.decide(text.signals(t, "prompt")) for t in texts]
 
     def check_image(self, account: AccountRef, rgb: np.ndarray) -> Decision:
-        return self.profile.decide(image_signals(self.p, account, rgb, "image", self.profile))
+        return self.profile.decide(image_signals(self.p, account, [rgb], "image", self.profile))
 
     # -- output (worker): FrameFilterFactory, OutputStep, FinalHook ----------------------
 
@@ -174,9 +173,7 @@ class Moderation:
         with self._lock:
             frames = self._frames.pop(job.id, [])
         account = AccountRef(job.account_id, "")
-        found: list[Signal] = []
-        for frame in frames:
-            found += image_signals(self.p, account, frame, "frame", self.profile)
+        found = image_signals(self.p, account, frames, "frame", self.profile) if frames else []
         decision = self.profile.decide(found)
         if decision.decision is not Action.ALLOW:
             raise OutputRefused(decision)
@@ -205,6 +202,15 @@ class Moderation:
 
 
 MAX_TEXTS = 32
+
+
+def check_prompts(settings: Settings, profile: str | None,
+                  texts: list[str]) -> list[Decision]:
+    """`reelforge policy check`: decisions under a named profile (default: the one in force),
+    with no platform needed."""
+    chosen = load_profile(profile or settings.policy_profile, settings.policy_dir)
+    text = detectors().text
+    return [chosen.decide(text.signals(t, "prompt")) for t in texts]
 
 
 def moderate_content(p: Platform, account: AccountRef, texts: list[str],

@@ -89,8 +89,11 @@ class BackendRegistry:
             )
         raise CapabilityMissing(f"no model serves {mode}; configured: {self.names()}")
 
-    def resolve(self, spec: JobSpec) -> GenerationBackend:
-        backend = self.get(spec.model)
+    def resolve(self, spec: JobSpec,
+                found: GenerationBackend | None = None) -> GenerationBackend:
+        """The backend serving `spec` (`found`: the one a caller already looked up by name),
+        after it checked the spec."""
+        backend = found or self.get(spec.model)
         if backend is None:
             raise CapabilityMissing(
                 f"unknown model {spec.model!r}; available: {', '.join(self.names()) or 'none'}",

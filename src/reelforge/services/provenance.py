@@ -15,8 +15,9 @@ import hashlib
 import logging
 import secrets
 import threading
+from functools import lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -25,12 +26,12 @@ from reelforge.domain.spec import JobSpec
 from reelforge.governance.policy import PolicyProfile
 from reelforge.provenance.aigc import aigc_block, aigc_tags
 from reelforge.provenance.label import VisibleLabel
-from reelforge.provenance.verify import VerifyOptions
+from reelforge.provenance.verify import VerifyOptions, verify_file
 from reelforge.services.hooks import FrameHook
 from reelforge.storage.tables import Job
 
 if TYPE_CHECKING:
-    from reelforge.provenance.c2pa_manifest import ManifestSigner, SigningConfig
+    from reelforge.provenance.c2pa_manifest import DevCredentials, ManifestSigner, SigningConfig
     from reelforge.provenance.watermark import WatermarkEmbedder
     from reelforge.services.platform import Platform
 
@@ -46,7 +47,13 @@ def provenance_secret(p: Platform) -> bytes:
     """The HMAC key of AIGC blocks: from settings, else created once in the data directory."""
     if p.settings.provenance_secret:
         return p.settings.provenance_secret.encode()
-    path = provenance_dir(p) / "aigc.secret"
+    return _stored_secret(provenance_dir(p) / "aigc.secret")
+
+
+@lru_cache(maxsize=8)
+def _stored_secret(path: Path) -> bytes:
+    """Read (creating it the first time) a key file; it never changes once written, so every
+    job after the first skips the disk."""
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(".tmp")
@@ -56,18 +63,28 @@ def provenance_secret(p: Platform) -> bytes:
     return path.read_text().strip().encode()
 
 
+def dev_credentials(p: Platform, *, force: bool = False) -> tuple[DevCredentials, bool]:
+    """This deployment's development C2PA credentials, created when missing (or `force`):
+    (their paths, whether they were created now)."""
+    from reelforge.provenance.c2pa_manifest import DevCredentials, create_dev_credentials
+
+    dest = provenance_dir(p) / "dev-c2pa"
+    if (dest / "chain.pem").exists() and not force:
+        return DevCredentials(root_cert=dest / "root.pem", cert_chain=dest / "chain.pem",
+                              private_key=dest / "signer.key"), False
+    return create_dev_credentials(dest), True
+
+
 def signing_config(p: Platform) -> SigningConfig:
-    from reelforge.provenance.c2pa_manifest import SigningConfig, create_dev_credentials
+    from reelforge.provenance.c2pa_manifest import SigningConfig
 
     s = p.settings
     if s.c2pa_cert_chain and s.c2pa_private_key:
         return SigningConfig(cert_chain=s.c2pa_cert_chain, private_key=s.c2pa_private_key,
                              trust_anchors=s.c2pa_trust_anchors)
-    dev = provenance_dir(p) / "dev-c2pa"
-    if not (dev / "chain.pem").exists():
-        create_dev_credentials(dev)
-    return SigningConfig(cert_chain=dev / "chain.pem", private_key=dev / "signer.key",
-                         trust_anchors=s.c2pa_trust_anchors or dev / "root.pem")
+    dev, _ = dev_credentials(p)
+    return SigningConfig(cert_chain=dev.cert_chain, private_key=dev.private_key,
+                         trust_anchors=s.c2pa_trust_anchors or dev.root_cert)
 
 
 class Provenance:
@@ -153,3 +170,8 @@ def record_unlabelled_duties(p: Platform, account_name: str, agreed: bool) -> No
         row.unlabelled_duties_at = now if agreed else None
         audit.record(s, now, actor="operator", action="provenance.unlabelled_duties",
                      account_id=row.id, subject=row.id, data={"agreed": agreed})
+
+
+def verify(p: Platform, path: Path, trust: Path | None = None) -> dict[str, Any]:
+    """`reelforge verify` and POST /v1/verify: the four marks of a file and a verdict."""
+    return verify_file(path, verify_options(p, trust))

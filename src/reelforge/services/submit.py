@@ -176,28 +176,24 @@ def submit_job(p: Platform, account: AccountRef, req: SubmitRequest, *,
     found = p.backends.get(model)
     fps = req.fps or (backend_default_fps(found, DEFAULT_FPS) if found else DEFAULT_FPS)
 
-    def build_spec() -> JobSpec:
-        try:
-            return JobSpec(
-                mode=mode, prompt=req.prompt, negative_prompt=req.negative_prompt,
-                images=tuple(i["blob"] for i in inputs), camera=req.camera,
-                duration=req.duration, fps=fps, aspect_ratio=req.aspect_ratio,
-                resolution=req.resolution,
-                seed=req.seed if req.seed is not None else secrets.randbelow(2**31),
-                model=model, frames=req.frames, width=req.width, height=req.height,
-                steps=req.steps, guidance=req.guidance, preset=req.preset,
-                extends=req.extend_from if mode is Mode.EXTEND else None,
-                promoted_from=promoted_from, visible_label=req.visible_label,
-                external_id=req.external_id,
-                callback_url=req.callback_url,
-            )
-        except ValidationError as exc:
-            raise invalid_from(exc) from None
-
-    spec = build_spec()
+    try:
+        spec = JobSpec(
+            mode=mode, prompt=req.prompt, negative_prompt=req.negative_prompt,
+            images=tuple(i["blob"] for i in inputs), camera=req.camera,
+            duration=req.duration, fps=fps, aspect_ratio=req.aspect_ratio,
+            resolution=req.resolution,
+            seed=req.seed if req.seed is not None else secrets.randbelow(2**31),
+            model=model, frames=req.frames, width=req.width, height=req.height,
+            steps=req.steps, guidance=req.guidance, preset=req.preset,
+            extends=req.extend_from if mode is Mode.EXTEND else None,
+            promoted_from=promoted_from, visible_label=req.visible_label,
+            external_id=req.external_id, callback_url=req.callback_url,
+        )
+    except ValidationError as exc:
+        raise invalid_from(exc) from None
     if not req.visible_label:
         check_unlabelled_export(p, account)
-    backend = p.backends.resolve(spec)
+    backend = p.backends.resolve(spec, found)
     for check in p.submit_checks:
         check.check(p, account, spec)
     params = backend_parameters(backend, spec)

@@ -12,7 +12,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.datastructures import UploadFile
 
 from reelforge.api.deps import AdminAccount, CurrentAccount, PlatformDep
-from reelforge.errors import InvalidRequest, PayloadTooLarge
+from reelforge.api.multipart import form_file, read_limited, require_multipart
+from reelforge.errors import PayloadTooLarge
 from reelforge.services import audit, likeness, moderation, reviews
 
 router = APIRouter(tags=["governance"])
@@ -95,18 +96,11 @@ def list_people(p: PlatformDep, _admin: AdminAccount) -> dict[str, Any]:
 @router.post("/v1/admin/likeness", status_code=201)
 async def enroll(request: Request, p: PlatformDep, admin: AdminAccount) -> dict[str, Any]:
     """Multipart: `name`, optional `public_figure` (true/false), one or more `photo` files."""
-    if not request.headers.get("content-type", "").startswith("multipart/form-data"):
-        raise InvalidRequest("send multipart/form-data with `name` and `photo` files",
-                             code="invalid_upload")
+    require_multipart(request, "`name` and `photo` files")
     form = await request.form(max_files=10, max_fields=5)
     try:
-        photos: list[bytes] = []
-        for item in form.getlist("photo"):
-            if isinstance(item, UploadFile):
-                data = await item.read(p.settings.max_upload_bytes + 1)
-                if len(data) > p.settings.max_upload_bytes:
-                    raise PayloadTooLarge("a photo is larger than the upload limit")
-                photos.append(data)
+        photos = [await read_limited(item, p.settings.max_upload_bytes, "a photo")
+                  for item in form.getlist("photo") if isinstance(item, UploadFile)]
         name = str(form.get("name") or "")
         public = str(form.get("public_figure") or "false").lower() in ("1", "true", "yes")
     finally:
@@ -136,19 +130,13 @@ async def verify_upload(request: Request, p: PlatformDep,
     import tempfile
     from pathlib import Path
 
-    from reelforge.provenance.verify import verify_file
-    from reelforge.services.provenance import verify_options
+    from reelforge.services.provenance import verify as verify_marks
 
     limit = p.settings.max_verify_bytes
-    if not request.headers.get("content-type", "").startswith("multipart/form-data"):
-        raise InvalidRequest("send multipart/form-data with the video in a field named `file`",
-                             code="invalid_upload")
+    require_multipart(request, "the video in a field named `file`")
     form = await request.form(max_files=1, max_fields=2)
     try:
-        file = form.get("file")
-        if not isinstance(file, UploadFile):
-            raise InvalidRequest("multipart field `file` is missing", code="invalid_upload",
-                                 field="file")
+        file = form_file(form, "file")
         with tempfile.TemporaryDirectory(prefix="reelforge-verify-") as tmp:
             local = Path(tmp) / "upload"
             written = 0
@@ -158,6 +146,6 @@ async def verify_upload(request: Request, p: PlatformDep,
                     if written > limit:
                         raise PayloadTooLarge(f"the file is larger than the {limit}-byte limit")
                     fh.write(chunk)
-            return await run_in_threadpool(verify_file, local, verify_options(p))
+            return await run_in_threadpool(verify_marks, p, local)
     finally:
         await form.close()

@@ -6,10 +6,10 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
-from starlette.datastructures import UploadFile
 
 from reelforge.api.deps import CurrentAccount, PlatformDep
-from reelforge.errors import InvalidRequest, PayloadTooLarge
+from reelforge.api.multipart import form_file, read_limited, require_multipart
+from reelforge.errors import PayloadTooLarge
 from reelforge.services.uploads import create_upload
 
 router = APIRouter(prefix="/v1/uploads", tags=["uploads"])
@@ -35,19 +35,11 @@ async def upload(request: Request, p: PlatformDep, account: CurrentAccount) -> d
     declared = request.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > limit + _MULTIPART_OVERHEAD:
         raise PayloadTooLarge(f"upload is larger than the {limit}-byte limit")
-    content_type = request.headers.get("content-type", "")
-    if not content_type.startswith("multipart/form-data"):
-        raise InvalidRequest("send multipart/form-data with the image in a field named `file`",
-                             code="invalid_upload")
+    require_multipart(request, "the image in a field named `file`")
     form = await request.form(max_files=1, max_fields=5)
     try:
-        file = form.get("file")
-        if not isinstance(file, UploadFile):
-            raise InvalidRequest("multipart field `file` is missing", code="invalid_upload",
-                                 field="file")
-        data = await file.read(limit + 1)
-        if len(data) > limit:
-            raise PayloadTooLarge(f"upload is larger than the {limit}-byte limit")
+        file = form_file(form, "file")
+        data = await read_limited(file, limit)
         view = await run_in_threadpool(create_upload, p, account, data, file.filename)
     finally:
         await form.close()

@@ -8,7 +8,6 @@ Imported only by a worker that runs a neural job.
 from __future__ import annotations
 
 import gc
-import logging
 import os
 import resource
 import time
@@ -28,7 +27,6 @@ from reelforge.backends.neural.family import Family, Params
 from reelforge.domain.spec import JobSpec
 from reelforge.errors import BackendError, JobInterrupted
 
-log = logging.getLogger(__name__)
 diffusers.utils.logging.disable_progress_bar()  # progress goes to job events, not stderr
 transformers.utils.logging.disable_progress_bar()
 

@@ -7,8 +7,8 @@ lower for weak ones such as a plain "gun"), ``pattern:<name>`` (combinations in
 ``SEMANTIC_FLOOR``). The policy applies its thresholds; 0.5 is the ``default`` profile's, and the
 scores are calibrated so that 0.5 separates harmful from benign on ``bench/policy_eval``.
 
-A negative prompt lists what the user wants to avoid, so its terms are not findings; the only
-check there is a request to avoid clothing (a way to ask for nudity).
+A negative prompt lists what the user wants to avoid, so its terms are not findings; what
+counts there is a request to avoid clothing (a way to ask for nudity) and slurs.
 """
 
 from __future__ import annotations
@@ -77,11 +77,15 @@ class TextModerator:
             return {}
 
     def _negative(self, text: str, source: str) -> list[Signal]:
+        """A negative prompt names what to keep out, so its terms are no request — except
+        asking clothing away, and slurs, which count wherever they are written."""
+        found = [s for s in self._rule_signals(text, source) if s.category is Category.HATE]
         words = set(tokens(variants(text).canonical))
         hit = sorted(words & _NEGATIVE_CLOTHING)
-        if not hit:
-            return []
-        return [Signal(Category.SEXUAL, 0.7, "pattern:negative_prompt_clothing", source, hit[0])]
+        if hit:
+            found.append(Signal(Category.SEXUAL, 0.7, "pattern:negative_prompt_clothing",
+                                source, hit[0]))
+        return found
 
     def _rule_signals(self, text: str, source: str) -> list[Signal]:
         v = variants(text)
