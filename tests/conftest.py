@@ -76,6 +76,11 @@ def make_settings(tmp_path: Path, **overrides: object) -> Settings:
         "worker_queues": [],
         "webhook_allow_hosts": ["127.0.0.1", "localhost"],
         "webhook_backoff": 0.2,
+        # Tests of other features run on the operator's plan (metered, never limited);
+        # billing tests choose real plans.
+        "default_plan": "internal",
+        # Tests of the worker run every job; the result cache has its own tests.
+        "result_cache": "off",
     }
     values.update(overrides)
     return Settings(**values)  # type: ignore[arg-type]

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import urlsplit, urlunsplit
 
 from pydantic import Field, field_validator
@@ -60,6 +60,14 @@ class Settings(BaseSettings):
     c2pa_private_key: Path | None = None
     c2pa_trust_anchors: Path | None = None  # PEM roots `reelforge verify` trusts
     max_verify_bytes: int = Field(default=500 * 1024 * 1024, gt=0)  # POST /v1/verify uploads
+
+    # billing: prices, plans, device rates (billing/data/billing.yaml unless set)
+    billing_file: Path | None = None
+    default_plan: str = "free"  # the plan new accounts start on
+    result_cache: Literal["account", "global", "off"] = "account"
+    stripe_secret_key: str | None = None  # sk_...: checkout sessions
+    stripe_webhook_secret: str | None = None  # whsec_...: POST /v1/billing/stripe/webhook
+    public_url: str = "http://127.0.0.1:8000"  # where Stripe sends customers back
 
     # worker
     workers: int = Field(default=1, ge=1, le=64)  # concurrent jobs per worker process

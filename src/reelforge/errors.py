@@ -7,11 +7,12 @@ ReelforgeError
 │   ├── PayloadTooLarge (413)
 │   └── UnsafeCallbackUrl         callback resolves to a private/loopback/metadata address
 ├── Unauthorized (401)
+├── PaymentRequired (402)         not enough credits for the request (insufficient_credits)
 ├── Forbidden (403)               an admin route called with a non-admin key
 ├── NotFound (404)                also used for another account's ids
 ├── Conflict (409)                idempotency key reused with different parameters, bad state
 ├── CapabilityMissing (422)       no configured model can serve this request
-├── RateLimited (429)
+├── RateLimited (429)             rate_limited, concurrency_limit, budget_exceeded
 └── GenerationFailed              raised inside workers; recorded on the job, never sent as HTTP
     ├── JobInterrupted            cancel requested or worker stopping (not a failure)
     └── BackendError
@@ -63,6 +64,11 @@ class Unauthorized(ReelforgeError):
     http_status = 401
 
 
+class PaymentRequired(ReelforgeError):
+    code = "insufficient_credits"
+    http_status = 402
+
+
 class Forbidden(ReelforgeError):
     code = "forbidden"
     http_status = 403
@@ -86,6 +92,11 @@ class CapabilityMissing(ReelforgeError):
 class RateLimited(ReelforgeError):
     code = "rate_limited"
     http_status = 429
+
+    def __init__(self, message: str, *, code: str | None = None, field: str | None = None,
+                 retry_after: float | None = None):
+        super().__init__(message, code=code, field=field)
+        self.retry_after = retry_after  # seconds, sent as Retry-After
 
 
 class GenerationFailed(ReelforgeError):

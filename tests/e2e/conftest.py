@@ -82,6 +82,7 @@ def deployment(tmp_path: Path) -> Iterator[Deployment]:
         "RF_REAPER_INTERVAL": "0.5",
         "RF_WEBHOOK_ALLOW_HOSTS": '["127.0.0.1"]',
         "RF_WEBHOOK_BACKOFF": "0.5",
+        "RF_DEFAULT_PLAN": "internal",  # the processes' accounts are never limited here
         "PYTHONUNBUFFERED": "1",
     })
     d = Deployment(env=env, tmp=tmp_path)

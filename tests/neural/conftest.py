@@ -38,6 +38,7 @@ def cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> CliRunner:
             monkeypatch.delenv(key)
     monkeypatch.setenv("RF_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.setenv("RF_PROGRESS_INTERVAL", "0")
+    monkeypatch.setenv("RF_RESULT_CACHE", "off")  # every generate renders (seed tests)
     return CliRunner()
 
 

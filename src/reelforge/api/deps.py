@@ -26,7 +26,10 @@ def current_account(request: Request, p: PlatformDep) -> AccountRef:
     if scheme.lower() != "bearer" or not token.strip():
         raise Unauthorized("send `Authorization: Bearer <API key>`; create a key with "
                            "`reelforge keys create --account NAME`")
-    return accounts.authenticate(p, token.strip())
+    account = accounts.authenticate(p, token.strip())
+    if p.billing is not None and account.key_id:
+        p.billing.limit_rate(account.key_id, account.plan)
+    return account
 
 
 CurrentAccount = Annotated[AccountRef, Depends(current_account)]

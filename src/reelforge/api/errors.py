@@ -28,6 +28,9 @@ def install_error_handlers(app: FastAPI) -> None:
         if exc.http_status >= 500:
             log.error("internal error: %s", exc.message)
         headers = {"WWW-Authenticate": "Bearer"} if exc.http_status == 401 else None
+        retry_after = getattr(exc, "retry_after", None)
+        if retry_after is not None:
+            headers = {"Retry-After": str(max(1, round(retry_after)))}
         return error_response(exc.http_status, exc.code, exc.message, exc.field, headers)
 
     @app.exception_handler(RequestValidationError)

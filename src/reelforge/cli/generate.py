@@ -79,7 +79,9 @@ def run_generate(fields: dict[str, Any], image: Path | None, out_path: Path,
             worker.stop(hand_back=True)
         result: dict[str, Any] = {"id": job_id, "status": job["status"], "output_path": None,
                                   "error": job["error"], "timings": job["timings"],
-                                  "model": job["model"], "seed": job["seed"]}
+                                  "model": job["model"], "seed": job["seed"],
+                                  "credits_charged": job["credits_charged"],
+                                  "cost_usd": job["cost_usd"], "cache_hit": job["cache_hit"]}
         if job["status"] == "succeeded":
             out_path.parent.mkdir(parents=True, exist_ok=True)
             p.blobs.download(jobs.job_content(p, account, job_id).key, out_path)

@@ -13,9 +13,11 @@ from reelforge.domain.job import new_id
 from reelforge.errors import InvalidRequest, Unauthorized
 from reelforge.services.platform import Platform
 from reelforge.storage import repositories as repo
+from reelforge.storage.billing_tables import PlanChange
 from reelforge.storage.tables import Account, ApiKey
 
 LOCAL_ACCOUNT = "local"  # the account CLI jobs run as on this machine
+INTERNAL_PLAN = "internal"  # the operator's own accounts: metered, never limited or billed
 _TOUCH_EVERY = timedelta(minutes=1)
 
 
@@ -24,6 +26,8 @@ class AccountRef:
     id: str
     name: str
     is_admin: bool = False
+    key_id: str | None = None  # the API key the request came with (budgets are per key)
+    plan: str | None = None  # the account's plan when it authenticated (rate limits)
 
 
 @dataclass(frozen=True)
@@ -56,10 +60,17 @@ def ensure_account(p: Platform, name: str, *, admin: bool | None = None) -> Acco
     with p.db.session() as s:
         account = repo.account_by_name(s, name)
         if account is None:
+            now = p.clock()
+            plan = INTERNAL_PLAN if name == LOCAL_ACCOUNT else p.settings.default_plan
             account = Account(id=new_id("acct"), name=name,
                               webhook_secret="whsec_" + secrets.token_hex(24),
-                              is_admin=bool(admin), created_at=p.clock())
+                              is_admin=bool(admin), created_at=now, plan=plan,
+                              plan_source="operator", plan_started_at=now, segment="creator",
+                              simulated=False)
             s.add(account)
+            s.flush()
+            s.add(PlanChange(account_id=account.id, from_plan=None, to_plan=plan,
+                             source="signup", created_at=now))
         elif admin is not None:
             account.is_admin = admin
         return _ref(account)
@@ -93,7 +104,8 @@ def authenticate(p: Platform, key: str) -> AccountRef:
             raise Unauthorized("invalid or revoked API key")
         account = s.get(Account, row.account_id)
         assert account is not None
-        ref = _ref(account)
+        ref = AccountRef(account.id, account.name, account.is_admin, key_id=row.id,
+                         plan=account.plan)
         stale = row.last_used_at is None or now - row.last_used_at > _TOUCH_EVERY
         key_id = row.id
     if stale:

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from reelforge.backends.base import GenerationBackend
 from reelforge.backends.neural.backend import NeuralRuntime
+from reelforge.billing.sheet import load_sheet
 from reelforge.config import Settings
 from reelforge.domain.clock import Clock, system_clock
 from reelforge.governance.policy import load_profile
 from reelforge.queue.jobqueue import HueyJobQueue, JobQueue
+from reelforge.services.billing import Billing
 from reelforge.services.models import ModelCatalog
 from reelforge.services.moderation import Moderation
 from reelforge.services.platform import BackendRegistry, Platform
@@ -33,10 +35,12 @@ def bootstrap(
     clock: Clock = system_clock,
     moderate: bool = True,
     label: bool = True,
+    bill: bool = True,
 ) -> Platform:
     """Build the platform from settings; tests may swap any adapter. `moderate=False` leaves
-    the policy out and `label=False` the provenance marks (only for tests and benchmarks of
-    other parts: every real output is moderated and labelled)."""
+    the policy out, `label=False` the provenance marks and `bill=False` prices and credits
+    (only for tests and benchmarks of other parts: every real output is moderated, labelled
+    and metered)."""
     settings = settings or Settings()
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     db = Database(settings.resolved_database_url)
@@ -61,6 +65,11 @@ def bootstrap(
         clock=clock,
         policy_version=profile.ref,
     )
+    if bill:
+        billing = Billing(p, load_sheet(settings.billing_file))
+        p.billing = billing
+        p.submit_recorders.append(billing)
+        p.final_hooks.append(billing)
     if moderate:
         moderation = Moderation(p, profile)
         p.moderation = moderation

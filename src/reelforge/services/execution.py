@@ -174,11 +174,14 @@ class JobExecutor:
             progress.check()
             refused: Decision | None = None
             for step in self.p.output_steps:
+                t0 = time.perf_counter()
                 try:
                     video_path = step.process(job, spec, video_path, workdir)
                 except OutputRefused as exc:  # kept, but held for review or never released;
                     refused = exc.decision  # the later steps still run (a held file is
                     # released as it is, signed and labelled, if a reviewer approves it)
+                name = f"output_{type(step).__name__.lower()}"
+                timings[name] = timings.get(name, 0.0) + time.perf_counter() - t0
                 progress.check()
             timings.update({k: round(v, 4) for k, v in clip.timings.items()})
             timings["encode"] = encoded.encode_seconds
@@ -269,8 +272,9 @@ class JobExecutor:
                 values.update(progress=1.0, stage="done", output=output,
                               output_blob=video.key if video else None,
                               poster_blob=poster.key if poster else None)
-            if timings is not None:
-                values["timings"] = {k: round(v, 4) for k, v in timings.items()}
+            if timings is not None:  # beside what submit measured (moderation_submit)
+                values["timings"] = {**(job.timings or {}),
+                                     **{k: round(v, 4) for k, v in timings.items()}}
             if device is not None:
                 values["device"] = device
             if compute is not None:

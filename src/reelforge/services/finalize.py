@@ -22,8 +22,10 @@ def record_final(p: Platform, s: Session, job_id: str, data: dict[str, Any],
     assert job is not None
     s.refresh(job)
     status = JobStatus(job.status)
+    for hook in p.final_hooks:  # first: the event and webhook carry what they record (credits)
+        hook.on_final(s, job, now)
+    if job.credits:
+        data = {**data, "credits_charged": job.credits_charged}
     repo.append_event(s, job_id, STATUS_EVENT[status], {"status": str(status), **data}, now)
     queue_final_webhook(s, job, now)
-    for hook in p.final_hooks:
-        hook.on_final(s, job, now)
     return job

@@ -126,6 +126,8 @@ class Platform:
     output_metadata: list[MetadataProvider] = field(default_factory=list)
     # The policy in force (services.moderation.Moderation); None only in tests that swap it out.
     moderation: Any = None
+    # Prices, reservations and metering (services.billing.Billing); None: nothing is charged.
+    billing: Any = None
 
     def close(self) -> None:
         self.queue.close()

@@ -8,14 +8,20 @@ import json
 import logging
 import secrets
 import tempfile
+import time
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sqlalchemy.exc import IntegrityError
 
-from reelforge.backends.base import backend_default_fps, backend_parameters
+from reelforge.backends.base import (
+    GenerationBackend,
+    backend_default_fps,
+    backend_parameters,
+)
 from reelforge.domain.job import CONTENT_BLOCKED, EventType, JobStatus, new_id
 from reelforge.domain.spec import (
     DEFAULT_FPS,
@@ -42,6 +48,7 @@ from reelforge.services.callbacks import check_callback_url
 from reelforge.services.finalize import record_final
 from reelforge.services.moderation import blocked_message
 from reelforge.services.platform import Platform
+from reelforge.services.result_cache import cache_key, find_hit
 from reelforge.services.reviews import open_review
 from reelforge.services.uploads import create_upload
 from reelforge.services.views import job_view
@@ -147,20 +154,30 @@ def _resolve_uploads(p: Platform, account: AccountRef,
 
 
 _PLACEHOLDER_BLOB = "0" * 64  # stands in for the frame an extension starts from, until checked
+IMAGES_NEEDED = {Mode.IMAGE2VIDEO: 1, Mode.FIRST_LAST_FRAME: 2}
 
 
-def submit_job(p: Platform, account: AccountRef, req: SubmitRequest, *,
-               promoted_from: str | None = None) -> Submitted:
-    request_hash = _request_hash(req)
-    if req.external_id:
-        with p.db.session(write=False) as s:
-            existing = repo.job_by_external_id(s, account.id, req.external_id)
-            if existing is not None:
-                return _replay(existing, request_hash)
+@dataclass
+class Prepared:
+    """A request turned into what runs: spec, backend, parameters, inputs."""
 
+    spec: JobSpec
+    backend: GenerationBackend
+    params: dict[str, Any] | None
+    inputs: list[dict[str, str]]
+    source_blob: str | None = None  # extend: the video whose last frame it starts from
+
+
+def prepare(p: Platform, account: AccountRef, req: SubmitRequest, *,
+            promoted_from: str | None = None, for_quote: bool = False) -> Prepared:
+    """Validate a request and resolve its model and inputs, writing nothing. `for_quote`
+    skips the features' submit checks and stands in for images not uploaded yet."""
     mode = _infer_mode(req)
     model = req.model or p.backends.default_model(mode)
     inputs = _resolve_uploads(p, account, req)
+    if for_quote and not inputs and mode in IMAGES_NEEDED:
+        inputs = [{"blob": _PLACEHOLDER_BLOB}] * IMAGES_NEEDED[mode]
+    source_blob: str | None = None
     if mode is Mode.EXTEND:
         if not req.extend_from:
             raise InvalidRequest("extend needs extend_from: the id of a succeeded job",
@@ -194,9 +211,26 @@ def submit_job(p: Platform, account: AccountRef, req: SubmitRequest, *,
     if not req.visible_label:
         check_unlabelled_export(p, account)
     backend = p.backends.resolve(spec, found)
-    for check in p.submit_checks:
-        check.check(p, account, spec)
+    if not for_quote:
+        for check in p.submit_checks:
+            check.check(p, account, spec)
     params = backend_parameters(backend, spec)
+    return Prepared(spec, backend, params, inputs, source_blob)
+
+
+def submit_job(p: Platform, account: AccountRef, req: SubmitRequest, *,
+               promoted_from: str | None = None) -> Submitted:
+    request_hash = _request_hash(req)
+    if req.external_id:
+        with p.db.session(write=False) as s:
+            existing = repo.job_by_external_id(s, account.id, req.external_id)
+            if existing is not None:
+                return _replay(existing, request_hash)
+
+    prepared = prepare(p, account, req, promoted_from=promoted_from)
+    spec, backend, params, inputs = (prepared.spec, prepared.backend, prepared.params,
+                                     prepared.inputs)
+    mode, source_blob = spec.mode, prepared.source_blob or ""
     if mode is Mode.EXTEND:  # everything is checked: now store the frame it starts from
         frame_upload, frame_blob = store_last_frame(p, account, source_blob,
                                                     req.extend_from or "")
@@ -204,10 +238,24 @@ def submit_job(p: Platform, account: AccountRef, req: SubmitRequest, *,
                      "extends": req.extend_from or ""}
         spec = spec.model_copy(update={"images": (inputs[0]["blob"],)})
     decision: Decision | None = None
+    timings: dict[str, float] = {}
     if p.moderation is not None:  # before any device second: texts, images, likeness
+        t0 = time.perf_counter()
         with tempfile.TemporaryDirectory(prefix="reelforge-moderate-") as tmp:
             decision = p.moderation.check_submit(account, spec, Path(tmp))
+        timings["moderation_submit"] = round(time.perf_counter() - t0, 4)
     status = _FIRST_STATUS[decision.decision if decision else Action.ALLOW]
+    credits, priority = 0, req.priority
+    if p.billing is not None:
+        credits = p.billing.quote(spec, backend.queue, model_hourly_usd(backend)).credits
+        priority = p.billing.queue_priority(account.id, req.priority)
+    # An explicit seed makes the request reproducible, so an identical earlier one answers it.
+    key = cache_key(p, spec, params, backend) if req.seed is not None else None
+    hit = find_hit(p, account.id, key) if key and status is JobStatus.QUEUED else None
+    if hit is not None:
+        status = JobStatus.SUCCEEDED
+        if p.billing is not None:
+            credits = p.billing.sheet.cache_hit_credits(credits)
 
     now = p.clock()
     job_id = new_id("vid")
@@ -217,7 +265,7 @@ def submit_job(p: Platform, account: AccountRef, req: SubmitRequest, *,
             job = Job(
                 id=job_id, account_id=account.id, status=str(status),
                 mode=str(spec.mode), model=spec.model, queue=backend.queue,
-                priority=req.priority, spec=spec.model_dump(mode="json"),
+                priority=priority, spec=spec.model_dump(mode="json"),
                 spec_hash=request_hash, external_id=req.external_id, inputs=inputs,
                 attempt=0, max_attempts=p.settings.max_attempts, cancel_requested=False,
                 event_seq=0, progress=0.0, created_at=now, params=params,
@@ -226,7 +274,11 @@ def submit_job(p: Platform, account: AccountRef, req: SubmitRequest, *,
                 error_code=CONTENT_BLOCKED if blocked else None,
                 error_message=blocked_message(job_id, decision.categories)
                 if blocked and decision else None,
+                timings=timings or None, key_id=account.key_id, credits=credits,
+                billing="none", credits_charged=0, cache_key=key,
             )
+            if hit is not None:
+                _answer_from_cache(job, hit, now)
             s.add(job)
             s.flush()
             repo.append_event(s, job_id, EventType.SUBMITTED,
@@ -245,6 +297,9 @@ def submit_job(p: Platform, account: AccountRef, req: SubmitRequest, *,
             if blocked:
                 job = record_final(p, s, job_id, {"error": {
                     "code": CONTENT_BLOCKED, "message": job.error_message}}, now)
+            elif hit is not None:
+                job = record_final(p, s, job_id, {"cache_hit": True,
+                                                  "output": job.output}, now)
             view = job_view(job)
     except IntegrityError:
         if not req.external_id:
@@ -258,10 +313,25 @@ def submit_job(p: Platform, account: AccountRef, req: SubmitRequest, *,
     if status is not JobStatus.QUEUED:
         return Submitted(view, created=True)  # held for a person, or refused: nothing runs
     try:
-        p.queue.enqueue(job_id, queue=backend.queue, priority=req.priority)
+        p.queue.enqueue(job_id, queue=backend.queue, priority=priority)
     except Exception:  # the job is safe in the database; the reaper enqueues it later
         log.exception("enqueue of %s failed; the reaper will retry", job_id)
     return Submitted(view, created=True)
+
+
+def model_hourly_usd(backend: Any) -> float | None:
+    """A registered model's own hourly rate, if the operator set one."""
+    return getattr(getattr(backend, "model", None), "gpu_hourly_usd", None)
+
+
+def _answer_from_cache(job: Job, hit: Job, now: datetime) -> None:
+    """Fill a new job with a cached job's output: no compute, the same file."""
+    job.cached_from = hit.id
+    job.output, job.output_blob, job.poster_blob = hit.output, hit.output_blob, hit.poster_blob
+    job.device, job.compute = None, {"cache_hit": True}
+    job.started_at = job.finished_at = now
+    job.progress, job.stage = 1.0, "done"
+    job.moderation = hit.moderation
 
 
 _FIRST_STATUS = {Action.ALLOW: JobStatus.QUEUED, Action.REVIEW: JobStatus.REVIEW,
@@ -332,7 +402,7 @@ def promote_job(p: Platform, account: AccountRef, job_id: str, *,
         "aspect_ratio": spec.aspect_ratio, "resolution": spec.resolution, "seed": spec.seed,
         "model": spec.model, "frames": spec.frames, "width": spec.width,
         "height": spec.height, "guidance": spec.guidance, "preset": Preset.FINAL,
-        "priority": priority, "external_id": external_id, "callback_url": spec.callback_url,
+        "priority": priority % 10, "external_id": external_id, "callback_url": spec.callback_url,
         "extend_from": spec.extends,
         "image_upload_id": uploads[0] if uploads else None,
         "last_image_upload_id": uploads[1] if len(uploads) > 1 else None,

@@ -55,6 +55,14 @@ def job_view(job: Job) -> dict[str, Any]:
         "timings": job.timings or {},
         "device": job.device,
         "compute": job.compute,
+        # billing: credits quoted and reserved at submit, what was charged on the final
+        # status (0 when failed, cancelled or blocked), the measured cost in USD
+        "credits": job.credits,
+        "credits_charged": job.credits_charged,
+        "billing": job.billing,
+        "cost_usd": job.cost_usd,
+        "cache_hit": job.cached_from is not None,
+        "cached_from": job.cached_from,
     }
     view["moderation"] = job.moderation  # decision and categories only: nothing to evade by
     if job.output_blob and job.output and job.status == "succeeded":

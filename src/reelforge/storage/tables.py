@@ -69,6 +69,18 @@ class Account(Base):
     # When the account agreed to the duties of exporting without the visible label (it must
     # label the content itself where it publishes); None: it has not.
     unlabelled_duties_at: Mapped[datetime | None]
+    # billing: the plan (billing/plans.yaml), who manages it, and organisation budgets
+    plan: Mapped[str] = mapped_column(String(40), default="free")
+    plan_source: Mapped[str] = mapped_column(String(20), default="operator")  # | stripe
+    plan_started_at: Mapped[datetime | None]
+    segment: Mapped[str] = mapped_column(String(20), default="creator")  # | merchant | enterprise
+    stripe_customer_id: Mapped[str | None] = mapped_column(String(100), index=True)
+    stripe_subscription_id: Mapped[str | None] = mapped_column(String(100))
+    subscription_status: Mapped[str | None] = mapped_column(String(30))
+    period_end: Mapped[datetime | None]
+    daily_credit_limit: Mapped[int | None] = mapped_column(BigInteger)
+    monthly_credit_limit: Mapped[int | None] = mapped_column(BigInteger)
+    simulated: Mapped[bool] = mapped_column(Boolean, default=False)  # made by `simulate`
 
 
 class ApiKey(Base):
@@ -82,6 +94,8 @@ class ApiKey(Base):
     created_at: Mapped[datetime]
     last_used_at: Mapped[datetime | None]
     revoked_at: Mapped[datetime | None]
+    daily_credit_limit: Mapped[int | None] = mapped_column(BigInteger)
+    monthly_credit_limit: Mapped[int | None] = mapped_column(BigInteger)
 
 
 class Blob(Base):
@@ -116,6 +130,8 @@ class Job(Base):
         Index("ix_jobs_account_id_id", "account_id", "id"),
         Index("ix_jobs_status_heartbeat_at", "status", "heartbeat_at"),
         Index("ix_jobs_status_enqueued_at", "status", "enqueued_at"),
+        Index("ix_jobs_account_id_status", "account_id", "status"),
+        Index("ix_jobs_cache_key", "cache_key"),
     )
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
@@ -154,6 +170,16 @@ class Job(Base):
     compute: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     # Policy decisions: {"submit": {...}, "output": {...}} (public part: decision, categories)
     moderation: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # billing: the key that submitted it, credits quoted and reserved, what became of them
+    key_id: Mapped[str | None] = mapped_column(String(40))
+    credits: Mapped[int] = mapped_column(BigInteger, default=0)
+    # none | reserved | captured | released
+    billing: Mapped[str] = mapped_column(String(20), default="none")
+    credits_charged: Mapped[int] = mapped_column(BigInteger, default=0)
+    cost_usd: Mapped[float | None] = mapped_column(Float)  # measured, on the final object
+    cache_key: Mapped[str | None] = mapped_column(String(64))
+    cached_from: Mapped[str | None] = mapped_column(String(40))  # a result-cache hit
+    simulated: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
 class Model(Base):
@@ -296,3 +322,7 @@ class LikenessConsent(Base):
     grantee: Mapped[str] = mapped_column(String(40))  # an account id, or "*" for everyone
     granted_at: Mapped[datetime]
     revoked_at: Mapped[datetime | None]
+
+
+# The money side lives in its own module; importing it registers its tables on Base.
+from reelforge.storage import billing_tables as _billing_tables  # noqa: E402, F401

@@ -50,6 +50,12 @@ class MotionBackend:
         self.supersample = supersample
         self.max_pixels = max_pixels
 
+    def cache_identity(self) -> dict[str, object]:
+        """What decides the pixels besides the request (for the result cache)."""
+        from reelforge import __version__
+
+        return {"backend": self.name, "version": __version__, "supersample": self.supersample}
+
     def check(self, spec: JobSpec) -> None:
         """Refuse what this backend cannot do: text-to-video needs a neural model; there are
         no denoising steps, guidance or presets to set; H.264 needs even frame sizes."""

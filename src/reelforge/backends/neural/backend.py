@@ -7,6 +7,7 @@ progress per denoising step, and hands frames to the platform for encoding.
 
 from __future__ import annotations
 
+import hashlib
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -59,6 +60,18 @@ class NeuralBackend:
     @property
     def device(self) -> str:
         return self.shared.device or self.model.device
+
+    def cache_identity(self) -> dict[str, Any]:
+        """The registered model and a digest of its weights' index (for the result cache):
+        re-registering or replacing the directory's model_index.json changes it."""
+        index = Path(self.model.path) / "model_index.json"
+        try:
+            stat = index.stat()
+            digest = hashlib.sha256(index.read_bytes()).hexdigest()
+            stamp = f"{digest}:{stat.st_mtime_ns}"
+        except OSError:
+            stamp = "missing"
+        return {**self.model.to_dict(), "index": stamp}
 
     def check(self, spec: JobSpec) -> None:
         missing = missing_packages()

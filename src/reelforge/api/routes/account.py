@@ -1,0 +1,25 @@
+"""/v1/account and /v1/quotes: the caller's plan and balance, and prices before submit."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter
+
+from reelforge.api.deps import CurrentAccount, PlatformDep
+from reelforge.services import account_billing, quotes
+from reelforge.services.submit import SubmitRequest
+
+router = APIRouter(tags=["billing"])
+
+
+@router.get("/v1/account")
+def get_account(p: PlatformDep, account: CurrentAccount) -> dict[str, Any]:
+    """Plan, limits, credit balance (by lot) and credits spent today and this month."""
+    return account_billing.me(p, account)
+
+
+@router.post("/v1/quotes")
+def create_quote(body: SubmitRequest, p: PlatformDep, account: CurrentAccount) -> dict[str, Any]:
+    """Credits and estimated cost of a request (the body of POST /v1/videos); writes nothing."""
+    return quotes.quote(p, account, body)

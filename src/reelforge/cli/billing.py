@@ -1,0 +1,176 @@
+"""`reelforge accounts ...` (plans, credits, budgets, invoices) and `reelforge quote`."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+
+from reelforge.cli.common import JsonOpt, err, fail, out, platform, print_json
+from reelforge.domain.spec import AspectRatio, Mode, Preset, Resolution
+from reelforge.errors import InvalidRequest
+from reelforge.services import account_billing, accounts, quotes
+from reelforge.services.submit import SubmitRequest
+
+app = typer.Typer(help="Accounts as customers: plans, credits, budgets, invoices.",
+                  no_args_is_help=True)
+
+NameArg = Annotated[str, typer.Argument(help="Account name.")]
+
+
+def _whole(value: str, field: str) -> int:
+    """A whole number from the command line, refused with a code otherwise (1.5, -3, x)."""
+    text = value.strip()
+    if not text.lstrip("-").isdigit():
+        raise fail(InvalidRequest(f"{field} must be a whole number, not {value!r}",
+                                  code="invalid_amount", field=field))
+    return int(text)
+
+
+def _show(summary: dict[str, Any], as_json: bool) -> None:
+    if as_json:
+        print_json(summary)
+        return
+    bal = summary["balance"]
+    out.print(f"[bold]{summary['name']}[/] ({summary['id']}) plan [bold]{summary['plan']}[/]"
+              f" ({summary['plan_source']}), segment {summary['segment']}", highlight=False)
+    out.print(f"available {bal['available']} credits, held {bal['held']}"
+              + (f", postpaid owed {bal['postpaid_owed']}" if summary["postpaid"] else "")
+              + f"; spent today {summary['spent']['today']}, this month "
+                f"{summary['spent']['month']}", highlight=False)
+    out.print(f"priority {summary['priority']}, concurrency {summary['concurrency']}, "
+              f"{summary['requests_per_minute']} requests/min; budgets daily "
+              f"{summary['budgets']['daily']} monthly {summary['budgets']['monthly']}",
+              highlight=False)
+    if bal["lots"]:
+        table = Table("lot", "source", "granted", "left", "expires")
+        for lot in bal["lots"]:
+            table.add_row(lot["id"], lot["source"], str(lot["granted"]), str(lot["left"]),
+                          lot["expires_at"] or "never")
+        out.print(table)
+
+
+@app.command("create")
+def create(name: NameArg,
+           plan: Annotated[str | None, typer.Option(help="Plan (default: free).")] = None,
+           segment: Annotated[str, typer.Option(
+               help="creator, merchant or enterprise.")] = "creator",
+           admin: Annotated[bool, typer.Option("--admin", help="May use /v1/admin.")] = False,
+           as_json: JsonOpt = False) -> None:
+    """Create an account (then `reelforge keys create --account NAME` for a key)."""
+    with platform() as p:
+        _show(account_billing.create(p, name, plan=plan, segment=segment, admin=admin),
+              as_json)
+
+
+@app.command("show")
+def show(name: NameArg, as_json: JsonOpt = False) -> None:
+    """Plan, balance by lot, spend and budgets."""
+    with platform() as p:
+        _show(account_billing.account_summary(p, name), as_json)
+
+
+@app.command("grant")
+def grant(name: NameArg,
+          credits: Annotated[str, typer.Argument(help="Whole credits to add.")],
+          days: Annotated[int | None, typer.Option(
+              help="Valid for this many days (default: the top-up validity).")] = None,
+          reason: Annotated[str | None, typer.Option(help="Why (kept in the ledger).")] = None,
+          idempotency_key: Annotated[str | None, typer.Option(
+              help="Repeating it grants once.")] = None,
+          as_json: JsonOpt = False) -> None:
+    """Add credits to an account."""
+    amount = _whole(credits, "credits")
+    with platform() as p:
+        result = account_billing.grant(p, name, amount, days=days, reason=reason,
+                                       idempotency_key=idempotency_key)
+    if as_json:
+        print_json(result)
+    else:
+        err.print(f"granted {amount} credits ({result['granted']['lot']})")
+        _show(result, False)
+
+
+@app.command("set-plan")
+def set_plan(name: NameArg, plan: Annotated[str, typer.Argument(help="Plan name.")],
+             as_json: JsonOpt = False) -> None:
+    """Move an account to a plan (managed by the operator, not Stripe)."""
+    with platform() as p:
+        _show(account_billing.set_plan(p, name, plan), as_json)
+
+
+@app.command("segment")
+def set_segment(name: NameArg,
+                segment: Annotated[str, typer.Argument(help="creator, merchant, enterprise")],
+                as_json: JsonOpt = False) -> None:
+    """Say which kind of customer an account is (the KPI report splits usage by it)."""
+    with platform() as p:
+        _show(account_billing.set_segment(p, name, segment), as_json)
+
+
+@app.command("budget")
+def budget(name: NameArg,
+           daily: Annotated[str | None, typer.Option(help="Credits per UTC day.")] = None,
+           monthly: Annotated[str | None, typer.Option(help="Credits per month.")] = None,
+           key: Annotated[str | None, typer.Option(help="A key id: budget that key only.")]
+           = None,
+           clear: Annotated[bool, typer.Option("--clear", help="Remove the limits.")] = False,
+           as_json: JsonOpt = False) -> None:
+    """Set the organisation's (or one key's) credit budget per day and month."""
+    d = _whole(daily, "daily") if daily is not None else None
+    m = _whole(monthly, "monthly") if monthly is not None else None
+    with platform() as p:
+        _show(account_billing.set_budget(p, name, daily=d, monthly=m, key_id=key,
+                                         clear=clear), as_json)
+
+
+@app.command("invoice")
+def invoice(name: NameArg,
+            month: Annotated[str | None, typer.Option(help="YYYY-MM (default: this month)")]
+            = None,
+            as_json: JsonOpt = False) -> None:
+    """Invoice a postpaid (enterprise) account for the credits it used."""
+    with platform() as p:
+        result = account_billing.invoice(p, name, month=month)
+    if as_json:
+        print_json(result)
+    else:
+        out.print(f"{result['id']}: {result['credits']} credits, ${result['amount_usd']:.2f}")
+
+
+def quote(
+    model: Annotated[str | None, typer.Option(help="Model name (default: by mode).")] = None,
+    mode: Annotated[Mode | None, typer.Option(help="text2video, image2video, ...")] = None,
+    duration: Annotated[float, typer.Option(help="Seconds.")] = 5.0,
+    resolution: Annotated[Resolution, typer.Option(help="480p, 720p or 1080p.")] = Resolution.P720,
+    aspect: Annotated[AspectRatio, typer.Option(help="Aspect ratio.")] = AspectRatio.LANDSCAPE,
+    preset: Annotated[Preset | None, typer.Option(help="draft or final.")] = None,
+    frames: Annotated[int | None, typer.Option(help="Frame count.")] = None,
+    fps: Annotated[int | None, typer.Option(help="Frames per second.")] = None,
+    prompt: Annotated[str, typer.Option(help="Prompt (text2video needs one).")] = "a quote",
+    account: Annotated[str, typer.Option("--account", help="Account name.")]
+    = accounts.LOCAL_ACCOUNT,
+    as_json: JsonOpt = False,
+) -> None:
+    """Credits and estimated cost of a request, before submitting it."""
+    fields: dict[str, Any] = {"prompt": prompt, "duration": duration,
+                              "resolution": resolution, "aspect_ratio": aspect}
+    for key, value in (("model", model), ("mode", mode), ("preset", preset),
+                       ("frames", frames), ("fps", fps)):
+        if value is not None:
+            fields[key] = value
+    if mode is None and model is None:
+        fields["mode"] = Mode.IMAGE2VIDEO  # the built-in motion backend animates an image
+    with platform() as p:
+        result = quotes.quote(p, accounts.ensure_account(p, account),
+                              SubmitRequest.parse(fields))
+    if as_json:
+        print_json(result)
+        return
+    cost = result["estimated_cost_usd"]
+    out.print(f"{result['model']} {result['resolution']} {result['duration']}s "
+              f"{result['preset']}: [bold]{result['credits']} credits[/]"
+              + (f", about {result['estimated_device_seconds']:.1f} device s "
+                 f"(${cost:.4f}, {result['estimate_basis']})" if cost is not None else "")
+              + f"; balance {result['balance']}", highlight=False)

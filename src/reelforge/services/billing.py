@@ -1,0 +1,229 @@
+"""Billing on the job path: price a request, reserve its credits inside the submit
+transaction (after the plan's concurrency limit and the key's and organisation's budgets),
+and capture or release them when the job ends, with the job's measured cost.
+
+Plugged into the platform in `bootstrap` as a SubmitRecorder and a FinalHook; submit calls
+`quote` and `queue_priority` directly (the price is part of the request's validation).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from reelforge.billing.sheet import BillingSheet, Plan
+from reelforge.domain.job import JobStatus
+from reelforge.domain.spec import JobSpec, Mode
+from reelforge.errors import RateLimited
+from reelforge.services import ledger, metering
+from reelforge.services.ratelimit import RateLimiter
+from reelforge.storage.billing_tables import UsageEvent
+from reelforge.storage.tables import Account, ApiKey, Job
+
+log = logging.getLogger(__name__)
+
+_IN_FLIGHT = (str(JobStatus.QUEUED), str(JobStatus.RUNNING))
+_HISTORY = 50  # measured jobs an estimate averages over
+
+
+@dataclass(frozen=True)
+class Quote:
+    credits: int
+    breakdown: dict[str, Any]
+    device_seconds: float | None
+    device: str | None
+    cost_usd: float | None
+    basis: str  # measured | profile | none: where the device-time estimate comes from
+
+    def view(self, sheet_version: str) -> dict[str, Any]:
+        return {"object": "quote", "credits": self.credits, "breakdown": self.breakdown,
+                "estimated_device_seconds": None if self.device_seconds is None
+                else round(self.device_seconds, 3),
+                "estimated_cost_usd": None if self.cost_usd is None
+                else round(self.cost_usd, 6),
+                "device": self.device, "estimate_basis": self.basis,
+                "price_sheet": sheet_version}
+
+
+def day_start(now: datetime) -> datetime:
+    return now.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+
+
+def month_start(now: datetime) -> datetime:
+    return day_start(now).replace(day=1)
+
+
+def next_month(start: datetime) -> datetime:
+    return (start + timedelta(days=32)).replace(day=1)
+
+
+def features_of(spec: JobSpec) -> tuple[str, ...]:
+    found = []
+    if spec.mode is Mode.FIRST_LAST_FRAME:
+        found.append("first_last_frame")
+    if spec.mode is Mode.EXTEND:
+        found.append("extend")
+    return tuple(found)
+
+
+class Billing:
+    def __init__(self, p: Any, sheet: BillingSheet):
+        self.p = p
+        self.sheet = sheet
+        self.rate_limiter = RateLimiter()
+
+    def limit_rate(self, key_id: str, plan_name: str | None) -> None:
+        """Count one API request against the key's plan rate (RateLimited when over)."""
+        plan = self.sheet.plans.get(plan_name or "free") or self.sheet.plan("free")
+        self.rate_limiter.hit(key_id, plan.requests_per_minute)
+
+    # -- plans ----------------------------------------------------------------------------
+
+    def plan_of(self, account: Account) -> Plan:
+        try:
+            return self.sheet.plan(account.plan)
+        except KeyError:  # a plan removed from the sheet: treat as free, loudly
+            log.warning("account %s is on unknown plan %r; using free", account.id,
+                        account.plan)
+            return self.sheet.plan("free")
+
+    def queue_priority(self, account_id: str, requested: int) -> int:
+        """Plan priority first (tens), then the request's own 0-9 within the plan."""
+        with self.p.db.session(write=False) as s:
+            account = s.get(Account, account_id)
+            plan = self.plan_of(account) if account else self.sheet.plan("free")
+        return plan.priority * 10 + requested
+
+    def plan_grants(self, s: Session, account: Account, now: datetime) -> None:
+        """The plan's own credits for the current day or month, granted once (idempotent).
+        Stripe-managed subscriptions get theirs from `invoice.paid` instead."""
+        plan = self.plan_of(account)
+        if plan.daily_credits:
+            start = day_start(now)
+            ledger.grant(s, account_id=account.id, credits=plan.daily_credits, source="daily",
+                         key=f"daily:{account.id}:{start.date()}", now=now,
+                         expires_at=start + timedelta(days=1))
+        if plan.monthly_credits and account.plan_source != "stripe":
+            start = month_start(now)
+            ledger.grant(s, account_id=account.id, credits=plan.monthly_credits,
+                         source="monthly", key=f"monthly:{account.id}:{plan.name}:"
+                         f"{start.date()}", now=now, expires_at=next_month(start),
+                         unit_usd=plan.unit_usd)
+
+    # -- pricing --------------------------------------------------------------------------
+
+    def quote(self, spec: JobSpec, family: str, hourly_usd: float | None = None) -> Quote:
+        credits, breakdown = self.sheet.credits_for(
+            model=spec.model, family=family, duration=spec.duration,
+            resolution=str(spec.resolution), preset=str(spec.preset) if spec.preset else None,
+            features=features_of(spec))
+        per_second, device, basis = self._measured(spec)
+        if per_second is None:
+            profile = self.sheet.profile_seconds(
+                model=spec.model, family=family, resolution=str(spec.resolution),
+                preset=str(spec.preset) if spec.preset else None)
+            if profile is not None:
+                per_second, device = profile
+                basis = "profile"
+        if per_second is None:
+            return Quote(credits, breakdown, None, None, None, "none")
+        seconds = per_second * spec.duration
+        rate = hourly_usd if hourly_usd is not None else self.sheet.hourly_usd(device)
+        return Quote(credits, breakdown, seconds, device, seconds * rate / 3600, basis)
+
+    def _measured(self, spec: JobSpec) -> tuple[float | None, str | None, str]:
+        with self.p.db.session(write=False) as s:
+            rows = s.execute(
+                select(UsageEvent.quantity, UsageEvent.output_seconds, UsageEvent.device)
+                .where(UsageEvent.kind == "compute", UsageEvent.outcome == "succeeded",
+                       UsageEvent.model == spec.model,
+                       UsageEvent.resolution == str(spec.resolution),
+                       UsageEvent.preset == (str(spec.preset) if spec.preset else "final"),
+                       UsageEvent.simulated.is_(False))
+                .order_by(UsageEvent.id.desc()).limit(_HISTORY)).all()
+        ratios = [q / out for q, out, _ in rows if out]
+        if not ratios:
+            return None, None, "none"
+        return sum(ratios) / len(ratios), rows[0][2], "measured"
+
+    # -- submit (SubmitRecorder) ----------------------------------------------------------
+
+    def on_submit(self, s: Session, job: Job, now: datetime) -> None:
+        if job.status == str(JobStatus.BLOCKED) or job.credits <= 0:
+            return  # refused at submit: nothing is reserved, nothing is owed
+        ledger.lock_account(s, job.account_id)
+        account = s.get(Account, job.account_id)
+        assert account is not None
+        plan = self.plan_of(account)
+        if job.status == str(JobStatus.QUEUED) and not job.cached_from:
+            running = s.scalar(select(func.count()).select_from(Job).where(
+                Job.account_id == job.account_id, Job.status.in_(_IN_FLIGHT),
+                Job.id != job.id)) or 0
+            if running >= plan.concurrency:
+                raise RateLimited(
+                    f"the {plan.name} plan runs {plan.concurrency} job(s) at a time and "
+                    f"{running} are queued or running; wait for one to finish or upgrade",
+                    code="concurrency_limit", retry_after=5)
+        self._check_budgets(s, account, job, now)
+        ledger.expire_lots(s, account.id, now)
+        self.plan_grants(s, account, now)
+        ledger.reserve(s, account_id=account.id, job_id=job.id, credits=job.credits, now=now,
+                       key_id=job.key_id, postpaid=plan.postpaid,
+                       postpaid_limit=account.monthly_credit_limit)
+        job.billing = "reserved"
+
+    def _check_budgets(self, s: Session, account: Account, job: Job, now: datetime) -> None:
+        limits: list[tuple[str, int | None, datetime, Any]] = [
+            ("organisation daily", account.daily_credit_limit, day_start(now),
+             Job.account_id == account.id),
+            ("organisation monthly", account.monthly_credit_limit, month_start(now),
+             Job.account_id == account.id),
+        ]
+        key = s.get(ApiKey, job.key_id) if job.key_id else None
+        if key is not None:
+            limits += [("key daily", key.daily_credit_limit, day_start(now),
+                        Job.key_id == key.id),
+                       ("key monthly", key.monthly_credit_limit, month_start(now),
+                        Job.key_id == key.id)]
+        for name, limit, since, scope in limits:
+            if limit is None:
+                continue
+            spent = s.scalar(select(func.coalesce(func.sum(Job.credits), 0)).where(
+                scope, Job.created_at >= since, Job.id != job.id,
+                Job.billing.in_(("reserved", "captured")))) or 0
+            if spent + job.credits > limit:
+                window = "day" if "daily" in name else "month"
+                raise RateLimited(
+                    f"the {name} budget is {limit} credits; {spent} are spent this {window} "
+                    f"and this request needs {job.credits}",
+                    code="budget_exceeded", field="budget")
+
+    # -- final (FinalHook) ----------------------------------------------------------------
+
+    def on_final(self, s: Session, job: Job, now: datetime) -> None:
+        account = s.get(Account, job.account_id)
+        assert account is not None
+        plan = self.plan_of(account)
+        status = job.status
+        if job.billing == "reserved":
+            if status == str(JobStatus.SUCCEEDED) or not self.sheet.refunds(status):
+                job.credits_charged = ledger.capture(s, account_id=account.id,
+                                                     job_id=job.id, now=now)
+                job.billing = "captured"
+            else:
+                ledger.release(s, account_id=account.id, job_id=job.id, now=now)
+                job.billing = "released"
+        elif job.billing == "released" and status == str(JobStatus.SUCCEEDED) and job.credits:
+            # approved on appeal after its credits went back: charged what the account has
+            job.credits_charged = ledger.charge(s, account_id=account.id, job_id=job.id,
+                                                credits=job.credits, now=now,
+                                                postpaid=plan.postpaid)
+            job.billing = "captured"
+        cost = metering.meter_job(s, self.sheet, job, account, plan.name, now)
+        job.cost_usd = round(cost, 6)
+        s.flush()

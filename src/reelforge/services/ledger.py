@@ -1,0 +1,287 @@
+"""The credits ledger: double-entry and append-only.
+
+Every movement is one `LedgerTransaction` whose entries sum to zero, written under an
+idempotency key (repeating a write returns the first one and changes nothing). Balances are
+sums of entries, never stored. Books:
+
+    lot       an account's usable credits, one running balance per lot (grant)
+    hold      credits reserved for a job (reserve → capture or release)
+    postpaid  an invoiced account's running debt (negative while it owes)
+    issued    platform side of grants and invoices
+    consumed  platform side of captured credits (what generation earned)
+    expired   platform side of lots that ran out of time
+
+Callers own the transaction; `lock_account` serialises an account's reservations so that
+parallel submits can never spend the same credit twice.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from reelforge.domain.job import new_id
+from reelforge.errors import InvalidRequest, PaymentRequired
+from reelforge.storage.billing_tables import CreditLot, LedgerEntry, LedgerTransaction
+from reelforge.storage.tables import Account
+
+LOT, HOLD, POSTPAID = "lot", "hold", "postpaid"
+ISSUED, CONSUMED, EXPIRED = "issued", "consumed", "expired"
+
+GRANT_SOURCES = ("daily", "monthly", "topup", "grant")
+
+
+@dataclass(frozen=True)
+class Leg:
+    book: str
+    amount: int
+    lot_id: str | None = None
+
+
+@dataclass
+class Balance:
+    available: int  # usable now: unexpired lots
+    held: int  # reserved for running or queued jobs
+    postpaid_owed: int = 0  # an invoiced account's debt since its last invoice
+    lots: list[dict[str, Any]] = field(default_factory=list)
+
+
+def check_credits(value: object, what: str = "credits") -> int:
+    """A positive whole number of credits, or InvalidRequest (bools and floats refused)."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise InvalidRequest(f"{what} must be a whole number of credits, got {value!r}",
+                             code="invalid_amount", field=what)
+    if value <= 0:
+        raise InvalidRequest(f"{what} must be positive, got {value}", code="invalid_amount",
+                             field=what)
+    return value
+
+
+def lock_account(s: Session, account_id: str) -> None:
+    """Hold the account's row until the transaction ends. SQLite writers are serialised by
+    BEGIN IMMEDIATE already; PostgreSQL needs the row lock."""
+    if s.get_bind().dialect.name == "postgresql":
+        s.execute(select(Account.id).where(Account.id == account_id).with_for_update())
+
+
+def existing(s: Session, key: str) -> LedgerTransaction | None:
+    return s.scalar(select(LedgerTransaction).where(LedgerTransaction.idempotency_key == key))
+
+
+def post(s: Session, *, key: str, account_id: str, kind: str, legs: list[Leg], now: datetime,
+         job_id: str | None = None, key_id: str | None = None,
+         memo: str | None = None) -> tuple[LedgerTransaction, bool]:
+    """Write one balanced transaction; (transaction, created). A repeated key returns the
+    first transaction with created=False."""
+    found = existing(s, key)
+    if found is not None:
+        return found, False
+    if sum(leg.amount for leg in legs) != 0:
+        raise ValueError(f"unbalanced ledger transaction {kind}: {legs}")
+    moved = sum(leg.amount for leg in legs if leg.amount > 0)
+    txn = LedgerTransaction(id=new_id("txn"), idempotency_key=key, account_id=account_id,
+                            kind=kind, credits=moved, job_id=job_id, key_id=key_id, memo=memo,
+                            created_at=now)
+    s.add(txn)
+    s.flush()
+    for leg in legs:
+        if leg.amount:
+            s.add(LedgerEntry(txn_id=txn.id, account_id=account_id, book=leg.book,
+                              lot_id=leg.lot_id, job_id=job_id, amount=leg.amount,
+                              created_at=now))
+    s.flush()
+    return txn, True
+
+
+# -- grants ---------------------------------------------------------------------------------
+
+
+def grant(s: Session, *, account_id: str, credits: int, source: str, key: str, now: datetime,
+          expires_at: datetime | None, unit_usd: float = 0.0,
+          memo: str | None = None) -> CreditLot:
+    """Add a lot of credits (idempotent on `key`)."""
+    check_credits(credits)
+    if source not in GRANT_SOURCES:
+        raise InvalidRequest(f"grant source must be one of {', '.join(GRANT_SOURCES)}",
+                             field="source")
+    found = existing(s, key)
+    if found is not None:
+        lot = s.scalar(select(CreditLot).where(CreditLot.txn_id == found.id))
+        assert lot is not None
+        return lot
+    lot_id = new_id("lot")
+    txn, _ = post(s, key=key, account_id=account_id, kind="grant", now=now, memo=memo,
+                  legs=[Leg(ISSUED, -credits, lot_id), Leg(LOT, credits, lot_id)])
+    lot = CreditLot(id=lot_id, account_id=account_id, source=source, credits=credits,
+                    unit_usd=unit_usd, expires_at=expires_at, created_at=now, txn_id=txn.id)
+    s.add(lot)
+    s.flush()
+    return lot
+
+
+# -- balances -------------------------------------------------------------------------------
+
+
+def _book_sums(s: Session, account_id: str, book: str) -> dict[str | None, int]:
+    rows = s.execute(select(LedgerEntry.lot_id, func.sum(LedgerEntry.amount))
+                     .where(LedgerEntry.account_id == account_id, LedgerEntry.book == book)
+                     .group_by(LedgerEntry.lot_id)).all()
+    return {lot: int(total or 0) for lot, total in rows}
+
+
+def _usable_lots(s: Session, account_id: str, now: datetime) -> list[tuple[CreditLot, int]]:
+    """Unexpired lots with credits left, soonest to expire first (they are spent first)."""
+    left = _book_sums(s, account_id, LOT)
+    lots = s.scalars(select(CreditLot).where(CreditLot.account_id == account_id)).all()
+    usable = [(lot, left.get(lot.id, 0)) for lot in lots
+              if left.get(lot.id, 0) > 0 and (lot.expires_at is None or lot.expires_at > now)]
+    far = datetime.max.replace(tzinfo=now.tzinfo)
+    usable.sort(key=lambda pair: (pair[0].expires_at or far, pair[0].created_at))
+    return usable
+
+
+def balance(s: Session, account_id: str, now: datetime) -> Balance:
+    usable = _usable_lots(s, account_id, now)
+    held = sum(_book_sums(s, account_id, HOLD).values())
+    owed = -sum(_book_sums(s, account_id, POSTPAID).values())
+    lots = [{"id": lot.id, "source": lot.source, "granted": lot.credits, "left": left,
+             "expires_at": lot.expires_at.isoformat() if lot.expires_at else None}
+            for lot, left in usable]
+    return Balance(available=sum(left for _, left in usable), held=held, postpaid_owed=owed,
+                   lots=lots)
+
+
+def expire_lots(s: Session, account_id: str, now: datetime) -> int:
+    """Move what is left of expired lots to the expired book; returns credits expired."""
+    left = _book_sums(s, account_id, LOT)
+    lots = s.scalars(select(CreditLot).where(CreditLot.account_id == account_id,
+                                             CreditLot.expires_at <= now)).all()
+    total = 0
+    for lot in lots:
+        rest = left.get(lot.id, 0)
+        if rest > 0:
+            post(s, key=f"expire:{lot.id}", account_id=account_id, kind="expire", now=now,
+                 legs=[Leg(LOT, -rest, lot.id), Leg(EXPIRED, rest, lot.id)])
+            total += rest
+    return total
+
+
+# -- job credits ----------------------------------------------------------------------------
+
+
+def reserve(s: Session, *, account_id: str, job_id: str, credits: int, now: datetime,
+            key_id: str | None = None, postpaid_limit: int | None = None,
+            postpaid: bool = False) -> LedgerTransaction:
+    """Hold `credits` for a job, from the lots that expire first (or, for postpaid accounts,
+    as debt up to `postpaid_limit`). PaymentRequired when the account cannot cover it.
+    Call `lock_account` first in the same transaction."""
+    check_credits(credits)
+    found = existing(s, f"reserve:{job_id}")
+    if found is not None:
+        return found
+    legs: list[Leg] = []
+    if postpaid:
+        owed = -sum(_book_sums(s, account_id, POSTPAID).values())
+        if postpaid_limit is not None and owed + credits > postpaid_limit:
+            raise PaymentRequired(
+                f"this request needs {credits} credits; the organisation has used "
+                f"{owed} of its {postpaid_limit}-credit invoicing limit")
+        legs = [Leg(POSTPAID, -credits), Leg(HOLD, credits)]
+    else:
+        usable = _usable_lots(s, account_id, now)
+        available = sum(left for _, left in usable)
+        if available < credits:
+            raise PaymentRequired(
+                f"this request needs {credits} credits and the account has {available}; "
+                f"top up or upgrade the plan (see GET /v1/account)")
+        need = credits
+        for lot, left in usable:
+            take = min(left, need)
+            legs += [Leg(LOT, -take, lot.id), Leg(HOLD, take, lot.id)]
+            need -= take
+            if need == 0:
+                break
+    txn, _ = post(s, key=f"reserve:{job_id}", account_id=account_id, kind="reserve",
+                  legs=legs, now=now, job_id=job_id, key_id=key_id)
+    return txn
+
+
+def _held_by_lot(s: Session, job_id: str) -> dict[str | None, int]:
+    rows = s.execute(select(LedgerEntry.lot_id, func.sum(LedgerEntry.amount))
+                     .where(LedgerEntry.job_id == job_id, LedgerEntry.book == HOLD)
+                     .group_by(LedgerEntry.lot_id)).all()
+    return {lot: int(total or 0) for lot, total in rows if total}
+
+
+def capture(s: Session, *, account_id: str, job_id: str, now: datetime) -> int:
+    """Turn a job's hold into consumed credits; returns the credits captured."""
+    held = _held_by_lot(s, job_id)
+    legs = [leg for lot, amount in held.items()
+            for leg in (Leg(HOLD, -amount, lot), Leg(CONSUMED, amount, lot))]
+    if not legs:
+        return 0
+    txn, _ = post(s, key=f"capture:{job_id}", account_id=account_id, kind="capture",
+                  legs=legs, now=now, job_id=job_id)
+    return txn.credits
+
+
+def release(s: Session, *, account_id: str, job_id: str, now: datetime) -> int:
+    """Give a job's hold back to the lots (or the postpaid book) it came from."""
+    held = _held_by_lot(s, job_id)
+    legs: list[Leg] = []
+    for lot, amount in held.items():
+        legs += [Leg(HOLD, -amount, lot), Leg(LOT if lot else POSTPAID, amount, lot)]
+    if not legs:
+        return 0
+    txn, _ = post(s, key=f"release:{job_id}", account_id=account_id, kind="release",
+                  legs=legs, now=now, job_id=job_id)
+    return txn.credits
+
+
+def charge(s: Session, *, account_id: str, job_id: str, credits: int, now: datetime,
+           postpaid: bool = False) -> int:
+    """Charge a job that holds nothing (approved on appeal after its credits were released):
+    at most what the account has left, never below zero. Returns the credits charged."""
+    legs: list[Leg] = []
+    if postpaid:
+        legs = [Leg(POSTPAID, -credits), Leg(CONSUMED, credits)]
+    else:
+        need = credits
+        for lot, left in _usable_lots(s, account_id, now):
+            take = min(left, need)
+            legs += [Leg(LOT, -take, lot.id), Leg(CONSUMED, take, lot.id)]
+            need -= take
+            if need == 0:
+                break
+    if not legs:
+        return 0
+    txn, _ = post(s, key=f"charge:{job_id}", account_id=account_id, kind="charge", legs=legs,
+                  now=now, job_id=job_id)
+    return txn.credits
+
+
+def settle_invoice(s: Session, *, account_id: str, invoice_id: str, credits: int,
+                   now: datetime) -> bool:
+    """Clear `credits` of a postpaid account's debt (its invoice was issued)."""
+    _, created = post(s, key=f"invoice:{invoice_id}", account_id=account_id, kind="invoice",
+                      legs=[Leg(ISSUED, -credits), Leg(POSTPAID, credits)], now=now,
+                      memo=invoice_id)
+    return created
+
+
+def consumed_value(s: Session, job_id: str) -> float:
+    """Revenue a job's consumed credits represent: each credit at its lot's unit price."""
+    rows = s.execute(select(LedgerEntry.lot_id, func.sum(LedgerEntry.amount))
+                     .where(LedgerEntry.job_id == job_id, LedgerEntry.book == CONSUMED)
+                     .group_by(LedgerEntry.lot_id)).all()
+    prices = {lot.id: lot.unit_usd for lot in s.scalars(
+        select(CreditLot).where(CreditLot.id.in_([r[0] for r in rows if r[0]])))}
+    totals: dict[str | None, float] = defaultdict(float)
+    for lot, amount in rows:
+        totals[lot] += float(amount or 0) * prices.get(lot, 0.0) if lot else 0.0
+    return sum(totals.values())
