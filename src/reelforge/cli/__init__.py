@@ -9,7 +9,17 @@ from typing import Annotated
 
 import typer
 
-from reelforge.cli import generate, governance, jobs, keys, models, provenance, serve
+from reelforge.cli import (
+    billing,
+    generate,
+    governance,
+    jobs,
+    keys,
+    models,
+    provenance,
+    report,
+    serve,
+)
 
 app = typer.Typer(help="reelforge: self-hostable AI video generation.", no_args_is_help=True,
                   pretty_exceptions_enable=False, add_completion=False)
@@ -36,6 +46,9 @@ app.add_typer(governance.reviews_app, name="reviews")
 app.add_typer(governance.audit_app, name="audit")
 app.command()(provenance.verify)
 app.add_typer(provenance.app, name="provenance")
+app.command("report")(report.report)
+app.add_typer(billing.app, name="accounts")
+app.command("quote")(billing.quote)
 
 sample_image = generate.sample_image
 

@@ -153,10 +153,15 @@ class Billing:
 
     # -- submit (SubmitRecorder) ----------------------------------------------------------
 
+    def lock(self, s: Session, account_id: str) -> None:
+        """Serialise this account's reservations: call first in the submit transaction
+        (before the job row, whose foreign key would otherwise share-lock the account and
+        deadlock parallel submits on PostgreSQL)."""
+        ledger.lock_account(s, account_id)
+
     def on_submit(self, s: Session, job: Job, now: datetime) -> None:
         if job.status == str(JobStatus.BLOCKED) or job.credits <= 0:
             return  # refused at submit: nothing is reserved, nothing is owed
-        ledger.lock_account(s, job.account_id)
         account = s.get(Account, job.account_id)
         assert account is not None
         plan = self.plan_of(account)
@@ -218,8 +223,12 @@ class Billing:
             else:
                 ledger.release(s, account_id=account.id, job_id=job.id, now=now)
                 job.billing = "released"
-        elif job.billing == "released" and status == str(JobStatus.SUCCEEDED) and job.credits:
-            # approved on appeal after its credits went back: charged what the account has
+        elif (job.billing in ("none", "released") and status == str(JobStatus.SUCCEEDED)
+              and job.credits):
+            # approved on appeal after a block (nothing held): charged what the account has
+            ledger.lock_account(s, account.id)
+            ledger.expire_lots(s, account.id, now)
+            self.plan_grants(s, account, now)
             job.credits_charged = ledger.charge(s, account_id=account.id, job_id=job.id,
                                                 credits=job.credits, now=now,
                                                 postpaid=plan.postpaid)

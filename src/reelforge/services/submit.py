@@ -261,6 +261,8 @@ def submit_job(p: Platform, account: AccountRef, req: SubmitRequest, *,
     job_id = new_id("vid")
     try:
         with p.db.session() as s:
+            if p.billing is not None:
+                p.billing.lock(s, account.id)
             blocked = status is JobStatus.BLOCKED
             job = Job(
                 id=job_id, account_id=account.id, status=str(status),
