@@ -9,7 +9,7 @@ from fastapi import FastAPI
 
 from reelforge import __version__
 from reelforge.api.errors import install_error_handlers
-from reelforge.api.routes import governance, health, models, uploads, videos
+from reelforge.api.routes import account, billing, governance, health, kpis, models, uploads, videos
 from reelforge.services.platform import Platform
 from reelforge.worker.loop import Worker
 
@@ -37,4 +37,7 @@ def create_app(p: Platform, *, embedded_worker: bool = False) -> FastAPI:
     app.include_router(videos.router)
     app.include_router(models.router)
     app.include_router(governance.router)
+    app.include_router(billing.router)
+    app.include_router(account.router)
+    app.include_router(kpis.router)
     return app

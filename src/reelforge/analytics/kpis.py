@@ -1,0 +1,563 @@
+"""The KPI report: unit economics (cost, margin, waste per generation), revenue, conversion,
+retention, signup cohorts, segment shares and a plain-words verdict per plan.
+
+Pure: it works on the plain records below and returns a JSON-ready dict. Definitions of every
+figure are in docs/kpis.md; in short:
+
+* the window is half-open, `since <= t < until` (None: unbounded); `end` = the earlier of
+  `until` and `now` and is the moment up to which events are observed (retention days,
+  cohort weeks and the 30-day conversion window count only once they have fully passed);
+* a *generation* is a job with usage events whose outcome is `succeeded`; its cost is the
+  sum of those events (compute + storage + moderation);
+* waste is the cost of usage events whose outcome is failed, cancelled or blocked;
+* the revenue attributed to a generation is its consumed credits * the unit price of the
+  lots they came from (postpaid credits, which have no lot, at the plan's credit_usd).
+
+Money is rounded to 6 decimals, shares to 4; a share or mean over nothing is None.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+
+SUCCEEDED = "succeeded"
+WASTE_CAUSES = ("failed", "cancelled", "blocked")
+RETENTION_DAYS = (1, 7, 30)
+COHORT_WEEKS = (1, 2, 4)
+CONVERSION_DAYS = 30
+ENTERPRISE, MERCHANT = "enterprise", "merchant"
+UNKNOWN = "unknown"
+
+
+# -- records ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AccountRow:
+    id: str
+    created_at: datetime  # signup
+    plan: str = "free"  # the plan now
+    segment: str = "creator"  # creator | merchant | enterprise
+
+
+@dataclass(frozen=True)
+class UsageRow:
+    """One metering event: one kind of cost of one job attempt."""
+
+    account_id: str
+    job_id: str | None
+    kind: str  # compute | storage | moderation
+    cost_usd: float
+    outcome: str | None  # the job's status when it was metered
+    created_at: datetime
+    model: str | None = None
+    plan: str | None = None  # the account's plan when it was metered
+    resolution: str | None = None
+    preset: str | None = None
+    segment: str | None = None
+
+
+@dataclass(frozen=True)
+class PaymentRow:
+    account_id: str
+    amount_cents: int
+    kind: str  # subscription | topup | invoice
+    created_at: datetime
+    plan: str | None = None
+    currency: str = "usd"
+
+
+@dataclass(frozen=True)
+class PlanChangeRow:
+    account_id: str
+    to_plan: str
+    created_at: datetime
+    from_plan: str | None = None
+    source: str = "operator"  # signup | operator | stripe
+
+
+@dataclass(frozen=True)
+class JobRow:
+    id: str
+    account_id: str
+    created_at: datetime
+    status: str = SUCCEEDED
+
+
+@dataclass(frozen=True)
+class ConsumedRow:
+    """Credits a job consumed from one lot (the ledger's `consumed` book)."""
+
+    job_id: str
+    credits: int
+    unit_usd: float | None  # the lot's revenue per credit; None: postpaid, no lot
+
+
+@dataclass(frozen=True)
+class PlanInfo:
+    """What the report needs to know about a plan of the price sheet."""
+
+    name: str
+    paid: bool  # a subscription price, or postpaid invoicing
+    postpaid: bool = False
+    credit_usd: float = 0.0  # what a postpaid credit is invoiced at
+
+
+# -- helpers ---------------------------------------------------------------------------------
+
+
+def money(x: float) -> float:
+    return round(x, 6) + 0.0  # + 0.0: no "-0.0"
+
+
+def share(part: float, whole: float) -> float | None:
+    return None if not whole else round(part / whole, 4) + 0.0
+
+
+def mean(total: float, count: int) -> float | None:
+    return None if not count else money(total / count)
+
+
+def _utc(t: datetime) -> datetime:
+    return t.replace(tzinfo=UTC) if t.tzinfo is None else t.astimezone(UTC)
+
+
+def _midnight(d: date) -> datetime:
+    return datetime.combine(d, time(0), tzinfo=UTC)
+
+
+def usd_text(x: float) -> str:
+    x = money(x)
+    return f"${x:,.2f}" if abs(x) >= 1 or x == 0 else f"${x:.4f}"
+
+
+def pct_text(x: float | None) -> str:
+    return "n/a" if x is None else f"{x * 100:.1f}%"
+
+
+class _Window:
+    def __init__(self, since: datetime | None, until: datetime | None, now: datetime):
+        self.since = _utc(since) if since else None
+        self.until = _utc(until) if until else None
+        now = _utc(now)
+        self.end = min(self.until, now) if self.until else now
+
+    def __contains__(self, t: datetime) -> bool:
+        t = _utc(t)
+        return (self.since is None or t >= self.since) and (self.until is None
+                                                            or t < self.until)
+
+    def observed(self, t: datetime) -> bool:
+        return _utc(t) < self.end
+
+
+@dataclass
+class _Generation:
+    account_id: str
+    cost: float = 0.0
+    model: str = UNKNOWN
+    plan: str = UNKNOWN
+    resolution: str = UNKNOWN
+    segment: str = UNKNOWN
+
+
+class _Group:
+    def __init__(self) -> None:
+        self.count = 0
+        self.cost = 0.0
+        self.revenue = 0.0
+
+    def add(self, cost: float, revenue: float = 0.0) -> None:
+        self.count += 1
+        self.cost += cost
+        self.revenue += revenue
+
+
+# -- the report ------------------------------------------------------------------------------
+
+
+def kpi_report(*, accounts: Iterable[AccountRow], usage: Iterable[UsageRow],
+               payments: Iterable[PaymentRow], plan_changes: Iterable[PlanChangeRow],
+               jobs: Iterable[JobRow], consumed: Iterable[ConsumedRow],
+               plans: Sequence[PlanInfo], now: datetime, since: datetime | None = None,
+               until: datetime | None = None,
+               exclude_plans: Iterable[str] = ("internal",)) -> dict[str, Any]:
+    """Every KPI over the window [since, until). `plans` lists the sheet's plans in order;
+    accounts now on an `exclude_plans` plan (the operator's own) are left out entirely, as is
+    usage metered on such a plan."""
+    w = _Window(since, until, now)
+    excluded = set(exclude_plans)
+    plan_info = {p.name: p for p in plans if p.name not in excluded}
+    account_by_id = {a.id: a for a in accounts if a.plan not in excluded}
+
+    def mine(account_id: str) -> bool:
+        return account_id in account_by_id
+
+    usage_rows = [u for u in usage if mine(u.account_id) and u.plan not in excluded
+                  and u.created_at in w]
+    all_payments = [p for p in payments if mine(p.account_id)]
+    window_payments = [p for p in all_payments if p.created_at in w]
+    changes = sorted((c for c in plan_changes if mine(c.account_id)),
+                     key=lambda c: _utc(c.created_at))
+    job_rows = [j for j in jobs if mine(j.account_id) and w.observed(j.created_at)]
+    consumed_rows = list(consumed)
+
+    signup_plan = _signup_plans(account_by_id.values(), changes)
+    paid_at = _first_paid(all_payments, changes, plan_info, w)
+    signups = sorted((a for a in account_by_id.values() if a.created_at in w),
+                     key=lambda a: (_utc(a.created_at), a.id))
+    job_times: dict[str, list[datetime]] = defaultdict(list)
+    for j in job_rows:
+        job_times[j.account_id].append(_utc(j.created_at))
+
+    # generations and costs
+    gens: dict[str, _Generation] = {}
+    total_cost = 0.0
+    cost_by_plan: dict[str, float] = defaultdict(float)
+    waste: dict[str, float] = dict.fromkeys(WASTE_CAUSES, 0.0)
+    waste_jobs: dict[str, set[str]] = {c: set() for c in WASTE_CAUSES}
+    job_plan: dict[str, str] = {}
+    seg_cost = {ENTERPRISE: 0.0, MERCHANT: 0.0}
+    for u in usage_rows:
+        account = account_by_id[u.account_id]
+        plan = u.plan or account.plan
+        segment = u.segment or account.segment
+        total_cost += u.cost_usd
+        cost_by_plan[plan] += u.cost_usd
+        if segment == ENTERPRISE or plan == ENTERPRISE:
+            seg_cost[ENTERPRISE] += u.cost_usd
+        if segment == MERCHANT:
+            seg_cost[MERCHANT] += u.cost_usd
+        if u.job_id:
+            job_plan.setdefault(u.job_id, plan)
+        if u.outcome == SUCCEEDED and u.job_id:
+            g = gens.setdefault(u.job_id, _Generation(u.account_id))
+            g.cost += u.cost_usd
+            if g.model == UNKNOWN and u.model:
+                g.model = u.model
+            if g.plan == UNKNOWN:
+                g.plan = plan
+            if g.resolution == UNKNOWN and u.resolution:
+                g.resolution = u.resolution
+            if g.segment == UNKNOWN:
+                g.segment = segment
+        elif u.outcome in waste:
+            waste[u.outcome] += u.cost_usd
+            if u.job_id:
+                waste_jobs[u.outcome].add(u.job_id)
+
+    # revenue attributed to jobs: consumed credits * their lot's unit price
+    def unit(c: ConsumedRow) -> float:
+        if c.unit_usd is not None:
+            return c.unit_usd
+        info = plan_info.get(job_plan.get(c.job_id, UNKNOWN))
+        return info.credit_usd if info and info.postpaid else 0.0
+
+    job_revenue: dict[str, float] = defaultdict(float)
+    for c in consumed_rows:
+        if c.job_id in job_plan:
+            job_revenue[c.job_id] += c.credits * unit(c)
+
+    report: dict[str, Any] = {
+        "object": "kpi_report",
+        "window": {"since": w.since.isoformat() if w.since else None,
+                   "until": w.until.isoformat() if w.until else None,
+                   "observed_until": w.end.isoformat()},
+        "generations": len(gens),
+        "total_cost_usd": money(total_cost),
+        "average_generation_cost_usd": _average_cost(gens),
+        "gross_margin": _gross_margin(gens, job_revenue),
+        "compute_waste": _waste(waste, waste_jobs, total_cost),
+    }
+    revenue, paying = _revenue(window_payments, account_by_id)
+    report["revenue_usd"] = revenue
+    report["paying_accounts"] = paying
+    report["arppu_usd"] = mean(revenue["total"], paying)
+    report["free_to_paid_conversion"] = _conversion(signups, signup_plan, paid_at, plan_info,
+                                                    w)
+    report["retention"] = _retention(signups, job_times, w)
+    report["weekly_cohorts"] = _cohorts(signups, job_times, paid_at, w)
+    succeeded = len(gens)
+    ent = sum(1 for g in gens.values() if ENTERPRISE in (g.segment, g.plan))
+    mer = sum(1 for g in gens.values() if g.segment == MERCHANT)
+    report["enterprise_share"] = _segment_share(ent, succeeded, seg_cost[ENTERPRISE],
+                                                total_cost)
+    report["commerce_share"] = _segment_share(mer, succeeded, seg_cost[MERCHANT], total_cost)
+    report["verdict"] = _verdict(
+        plans=[p.name for p in plans if p.name not in excluded], plan_info=plan_info,
+        cost_by_plan=cost_by_plan, payments=window_payments, account_by_id=account_by_id,
+        signup_plan=signup_plan, job_plan=job_plan, consumed=consumed_rows, unit=unit)
+    return report
+
+
+# -- the parts -------------------------------------------------------------------------------
+
+
+def _signup_plans(accounts: Iterable[AccountRow],
+                  changes: Sequence[PlanChangeRow]) -> dict[str, str]:
+    """The plan each account signed up on: its `signup` plan change, else the plan its first
+    change left, else the plan it is on."""
+    first: dict[str, PlanChangeRow] = {}
+    signup: dict[str, str] = {}
+    for c in changes:  # oldest first
+        first.setdefault(c.account_id, c)
+        if c.source == "signup":
+            signup.setdefault(c.account_id, c.to_plan)
+    result = {}
+    for a in accounts:
+        if a.id in signup:
+            result[a.id] = signup[a.id]
+        elif a.id in first and first[a.id].from_plan:
+            result[a.id] = first[a.id].from_plan or a.plan
+        else:
+            result[a.id] = a.plan
+    return result
+
+
+def _first_paid(payments: Iterable[PaymentRow], changes: Iterable[PlanChangeRow],
+                plan_info: Mapping[str, PlanInfo], w: _Window) -> dict[str, datetime]:
+    """When each account first paid: its first payment, or its first move onto a paid plan
+    (a signup onto one included), observed before the end of the window."""
+    paid: dict[str, datetime] = {}
+
+    def note(account_id: str, t: datetime) -> None:
+        t = _utc(t)
+        if w.observed(t) and (account_id not in paid or t < paid[account_id]):
+            paid[account_id] = t
+
+    for p in payments:
+        if p.amount_cents > 0:
+            note(p.account_id, p.created_at)
+    for c in changes:
+        info = plan_info.get(c.to_plan)
+        if info is not None and info.paid:
+            note(c.account_id, c.created_at)
+    return paid
+
+
+def _by(gens: Mapping[str, _Generation], key: str,
+        revenue: Mapping[str, float] | None = None) -> dict[str, _Group]:
+    groups: dict[str, _Group] = defaultdict(_Group)
+    for job_id, g in gens.items():
+        groups[getattr(g, key)].add(g.cost, revenue.get(job_id, 0.0) if revenue else 0.0)
+    return dict(sorted(groups.items()))
+
+
+def _average_cost(gens: Mapping[str, _Generation]) -> dict[str, Any]:
+    def view(groups: Mapping[str, _Group]) -> dict[str, Any]:
+        return {k: {"generations": g.count, "cost_usd": money(g.cost),
+                    "mean_usd": mean(g.cost, g.count)} for k, g in groups.items()}
+
+    total = sum(g.cost for g in gens.values())
+    return {"overall": mean(total, len(gens)), "generations": len(gens),
+            "cost_usd": money(total),
+            "by_model": view(_by(gens, "model")), "by_plan": view(_by(gens, "plan")),
+            "by_resolution": view(_by(gens, "resolution"))}
+
+
+def _margin_view(count: int, revenue: float, cost: float) -> dict[str, Any]:
+    return {"generations": count, "revenue_usd": money(revenue), "cost_usd": money(cost),
+            "margin_usd": money(revenue - cost),
+            "margin_per_generation_usd": mean(revenue - cost, count),
+            "margin": share(revenue - cost, revenue)}
+
+
+def _gross_margin(gens: Mapping[str, _Generation],
+                  revenue: Mapping[str, float]) -> dict[str, Any]:
+    total_rev = sum(revenue.get(j, 0.0) for j in gens)
+    total_cost = sum(g.cost for g in gens.values())
+    view = _margin_view(len(gens), total_rev, total_cost)
+    view["by_plan"] = {k: _margin_view(g.count, g.revenue, g.cost)
+                       for k, g in _by(gens, "plan", revenue).items()}
+    return view
+
+
+def _waste(waste: Mapping[str, float], jobs: Mapping[str, set[str]],
+           total_cost: float) -> dict[str, Any]:
+    wasted = sum(waste.values())
+    return {"usd": money(wasted), "share": share(wasted, total_cost),
+            "total_cost_usd": money(total_cost),
+            "jobs": len(set().union(*jobs.values())),
+            "by_cause": {c: {"usd": money(waste[c]), "share": share(waste[c], total_cost),
+                             "jobs": len(jobs[c])} for c in WASTE_CAUSES}}
+
+
+def _payment_plan(p: PaymentRow, account_by_id: Mapping[str, AccountRow]) -> str:
+    return p.plan or account_by_id[p.account_id].plan
+
+
+def _revenue(payments: Iterable[PaymentRow],
+             account_by_id: Mapping[str, AccountRow]) -> tuple[dict[str, Any], int]:
+    total = 0.0
+    count = 0
+    other_currency = 0
+    by_kind: dict[str, float] = defaultdict(float)
+    by_plan: dict[str, float] = defaultdict(float)
+    paying: set[str] = set()
+    for p in payments:
+        if p.currency.lower() != "usd":
+            other_currency += 1
+            continue
+        usd = p.amount_cents / 100
+        total += usd
+        count += 1
+        by_kind[p.kind] += usd
+        by_plan[_payment_plan(p, account_by_id)] += usd
+        if p.amount_cents > 0:
+            paying.add(p.account_id)
+    return ({"total": money(total), "payments": count,
+             "by_kind": {k: money(v) for k, v in sorted(by_kind.items())},
+             "by_plan": {k: money(v) for k, v in sorted(by_plan.items())},
+             "non_usd_payments_left_out": other_currency}, len(paying))
+
+
+def _conversion(signups: Sequence[AccountRow], signup_plan: Mapping[str, str],
+                paid_at: Mapping[str, datetime], plan_info: Mapping[str, PlanInfo],
+                w: _Window) -> dict[str, Any]:
+    def free(a: AccountRow) -> bool:
+        info = plan_info.get(signup_plan[a.id])
+        return info is not None and not info.paid
+
+    cohort = [a for a in signups if free(a)]
+    limit = timedelta(days=CONVERSION_DAYS)
+    within = [a for a in cohort if a.id in paid_at
+              and paid_at[a.id] < _utc(a.created_at) + limit]
+    matured = {a.id for a in cohort if _utc(a.created_at) + limit <= w.end}
+    matured_within = [a for a in within if a.id in matured]
+    ever = [a for a in cohort if a.id in paid_at]
+    return {"signups": len(cohort),
+            "converted_30d": len(within), "share_30d": share(len(within), len(cohort)),
+            "matured_signups": len(matured), "matured_converted_30d": len(matured_within),
+            "matured_share_30d": share(len(matured_within), len(matured)),
+            "converted": len(ever), "share": share(len(ever), len(cohort))}
+
+
+def _retention(signups: Sequence[AccountRow], job_times: Mapping[str, list[datetime]],
+               w: _Window) -> dict[str, Any]:
+    result = {}
+    for n in RETENTION_DAYS:
+        eligible = retained = 0
+        for a in signups:
+            day = _utc(a.created_at).date() + timedelta(days=n)
+            if _midnight(day + timedelta(days=1)) > w.end:
+                continue  # day N has not fully passed
+            eligible += 1
+            if any(t.date() == day for t in job_times.get(a.id, ())):
+                retained += 1
+        result[f"d{n}"] = {"eligible": eligible, "retained": retained,
+                           "share": share(retained, eligible)}
+    return result
+
+
+def _cohorts(signups: Sequence[AccountRow], job_times: Mapping[str, list[datetime]],
+             paid_at: Mapping[str, datetime], w: _Window) -> list[dict[str, Any]]:
+    weeks: dict[date, list[AccountRow]] = defaultdict(list)
+    for a in signups:
+        d = _utc(a.created_at).date()
+        weeks[d - timedelta(days=d.weekday())].append(a)
+    rows = []
+    for start, members in sorted(weeks.items()):
+        year, week, _ = start.isocalendar()
+        paid = sum(1 for a in members if a.id in paid_at)
+        row: dict[str, Any] = {"week": f"{year}-W{week:02d}", "start": start.isoformat(),
+                               "signups": len(members), "converted": paid,
+                               "converted_share": share(paid, len(members))}
+        for k in COHORT_WEEKS:
+            lo = _midnight(start + timedelta(weeks=k))
+            hi = lo + timedelta(weeks=1)
+            if hi > w.end:
+                row[f"active_week_{k}"] = None  # that week has not fully passed
+                continue
+            active = sum(1 for a in members
+                         if any(lo <= t < hi for t in job_times.get(a.id, ())))
+            row[f"active_week_{k}"] = share(active, len(members))
+        rows.append(row)
+    return rows
+
+
+def _segment_share(gens: int, all_gens: int, cost: float, total_cost: float) -> dict[str, Any]:
+    return {"generations": gens, "generations_share": share(gens, all_gens),
+            "cost_usd": money(cost), "cost_share": share(cost, total_cost)}
+
+
+def _verdict(*, plans: Sequence[str], plan_info: Mapping[str, PlanInfo],
+             cost_by_plan: Mapping[str, float], payments: Sequence[PaymentRow],
+             account_by_id: Mapping[str, AccountRow], signup_plan: Mapping[str, str],
+             job_plan: Mapping[str, str], consumed: Sequence[ConsumedRow],
+             unit: Callable[[ConsumedRow], float]) -> dict[str, Any]:
+    """Revenue against generation cost, per plan and overall. A prepaid plan's revenue is
+    the USD payments made on it in the window; a postpaid plan's is what its usage in the
+    window will be invoiced (consumed credits * credit_usd), since invoices come later."""
+    cash: dict[str, float] = defaultdict(float)
+    for p in payments:
+        if p.currency.lower() == "usd":
+            cash[_payment_plan(p, account_by_id)] += p.amount_cents / 100
+    accrued: dict[str, float] = defaultdict(float)
+    for c in consumed:
+        plan = job_plan.get(c.job_id)
+        if plan is not None:
+            accrued[plan] += c.credits * unit(c)
+    # what accounts that signed up on an unpaid plan paid in the window
+    converted_revenue = sum(
+        p.amount_cents / 100 for p in payments
+        if p.currency.lower() == "usd" and (info := plan_info.get(
+            signup_plan.get(p.account_id, ""))) is not None and not info.paid)
+
+    def postpaid(name: str) -> bool:
+        info = plan_info.get(name)
+        return bool(info and info.postpaid)
+
+    names = [n for n in plans if n in cost_by_plan or n in cash]
+    names += sorted((set(cost_by_plan) | set(cash)) - set(names))
+    by_plan: dict[str, Any] = {}
+    for name in names:
+        revenue = accrued[name] if postpaid(name) else cash[name]
+        cost = cost_by_plan.get(name, 0.0)
+        margin = share(revenue - cost, revenue)
+        info = plan_info.get(name)
+        unpaid = info is not None and not info.paid
+        pays = revenue > 0 and revenue >= cost
+        what = "invoiced usage" if postpaid(name) else "revenue"
+        if pays:
+            text = (f"{name}: pays for itself — {what} {usd_text(revenue)} covers generation "
+                    f"cost {usd_text(cost)} (margin {pct_text(margin)})")
+        elif unpaid:
+            head = (f"{name}: costs {usd_text(cost)} with no revenue" if revenue <= 0 else
+                    f"{name}: costs {usd_text(cost)} against {usd_text(revenue)} of revenue")
+            covered = converted_revenue >= cost
+            text = (f"{head}; it pays for itself only if conversions cover it: paid revenue "
+                    f"from converted {name} users {usd_text(converted_revenue)} vs {name} cost "
+                    f"{usd_text(cost)} — "
+                    + ("they do" if covered else
+                       f"they do not (short by {usd_text(cost - converted_revenue)})"))
+        elif revenue <= 0:
+            text = f"{name}: costs {usd_text(cost)} with no revenue in the window"
+        else:
+            text = (f"{name}: does not pay for itself — {what} {usd_text(revenue)} does not "
+                    f"cover generation cost {usd_text(cost)} (margin {pct_text(margin)})")
+        entry: dict[str, Any] = {"revenue_usd": money(revenue), "cost_usd": money(cost),
+                                 "margin": margin, "pays_for_itself": pays}
+        if unpaid:
+            entry["converted_revenue_usd"] = money(converted_revenue)
+        entry["text"] = text
+        by_plan[name] = entry
+    revenue = sum(v for k, v in cash.items() if not postpaid(k)) + sum(
+        v for k, v in accrued.items() if postpaid(k))
+    cost = sum(cost_by_plan.values())
+    margin = share(revenue - cost, revenue)
+    pays = revenue > 0 and revenue >= cost
+    if not revenue and not cost:
+        text = "overall: no usage and no revenue in the window"
+    elif pays:
+        text = (f"overall: the platform pays for itself — revenue {usd_text(revenue)} covers "
+                f"generation cost {usd_text(cost)} (margin {pct_text(margin)})")
+    else:
+        text = (f"overall: the platform does not pay for itself — revenue {usd_text(revenue)} "
+                f"vs generation cost {usd_text(cost)} (short by {usd_text(cost - revenue)})")
+    return {"by_plan": by_plan,
+            "overall": {"revenue_usd": money(revenue), "cost_usd": money(cost),
+                        "margin": margin, "pays_for_itself": pays, "text": text}}
