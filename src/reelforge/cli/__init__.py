@@ -49,6 +49,7 @@ app.add_typer(provenance.app, name="provenance")
 app.command("report")(report.report)
 app.add_typer(billing.app, name="accounts")
 app.command("quote")(billing.quote)
+app.command("simulate")(billing.simulate)
 
 sample_image = generate.sample_image
 

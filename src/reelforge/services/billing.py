@@ -160,10 +160,11 @@ class Billing:
         ledger.lock_account(s, account_id)
 
     def on_submit(self, s: Session, job: Job, now: datetime) -> None:
-        if job.status == str(JobStatus.BLOCKED) or job.credits <= 0:
-            return  # refused at submit: nothing is reserved, nothing is owed
         account = s.get(Account, job.account_id)
         assert account is not None
+        job.simulated = account.simulated  # a simulated population's jobs say so
+        if job.status == str(JobStatus.BLOCKED) or job.credits <= 0:
+            return  # refused at submit: nothing is reserved, nothing is owed
         plan = self.plan_of(account)
         if job.status == str(JobStatus.QUEUED) and not job.cached_from:
             running = s.scalar(select(func.count()).select_from(Job).where(

@@ -414,7 +414,7 @@ def _grant_topup(s: Session, sheet: BillingSheet, account: Account, session_id: 
         s.add(Payment(id=session_id, account_id=account.id, provider="stripe", kind="topup",
                       plan=account.plan, amount_cents=amount,
                       currency=str(cs.get("currency") or "usd")[:3], credits=credits,
-                      simulated=False, created_at=now))
+                      simulated=account.simulated, created_at=now))
     return "topup_granted"
 
 
@@ -501,7 +501,7 @@ def _record_subscription_payment(s: Session, account: Account, invoice_id: str,
         s.add(Payment(id=invoice_id, account_id=account.id, provider="stripe",
                       kind="subscription", plan=plan, amount_cents=amount,
                       currency=str(inv.get("currency") or "usd")[:3], credits=credits,
-                      simulated=False, created_at=now))
+                      simulated=account.simulated, created_at=now))
 
 
 # -- customer.subscription.updated / deleted ------------------------------------------------

@@ -16,6 +16,7 @@ from __future__ import annotations
 import logging
 from collections import defaultdict
 from collections.abc import Iterable
+from functools import lru_cache
 
 from reelforge.governance.signals import Category, Signal
 from reelforge.governance.text.normalize import tokens, variants
@@ -38,6 +39,13 @@ class TextModerator:
     def __init__(self, semantic: bool = True) -> None:
         self._index: Index = load_index()
         self._semantic = SemanticClassifier() if semantic else None
+        # Scores of recent texts (deterministic for one model): retries and repeated
+        # prompts skip the embedding.
+        self._cached_scores = lru_cache(maxsize=4096)(self._scores)
+
+    def _scores(self, text: str) -> dict[Category, float]:
+        assert self._semantic is not None
+        return self._semantic.scores(text)
 
     @property
     def semantic_available(self) -> bool:
@@ -69,8 +77,8 @@ class TextModerator:
     def _semantic_scores(self, text: str) -> dict[Category, float]:
         if self._semantic is None or not self._semantic.available():
             return {}
-        try:
-            return self._semantic.scores(text)
+        try:  # the embedding is the costly part (~7 ms); the same prompt often comes back
+            return dict(self._cached_scores(text))
         except Exception:  # a broken model install must not take the rules down with it
             log.exception("semantic classifier failed; using term rules only")
             self._semantic = None

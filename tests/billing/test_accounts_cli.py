@@ -1,0 +1,123 @@
+"""`reelforge accounts ...`, `reelforge quote` and `reelforge simulate`, in-process, with the
+embedded defaults in a temp data dir."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select
+from typer.testing import CliRunner
+
+from reelforge.cli import app
+from reelforge.config import Settings
+from reelforge.services import reports
+from reelforge.services.bootstrap import bootstrap
+from reelforge.storage.billing_tables import LedgerEntry, Payment, UsageEvent
+from reelforge.storage.tables import Account, Job
+
+
+@pytest.fixture
+def cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> CliRunner:
+    for key in list(__import__("os").environ):
+        if key.startswith("RF_"):
+            monkeypatch.delenv(key)
+    monkeypatch.setenv("RF_DATA_DIR", str(tmp_path / "data"))
+    return CliRunner()
+
+
+def run(cli: CliRunner, *args: str, code: int = 0) -> Any:
+    r = cli.invoke(app, list(args))
+    assert r.exit_code == code, r.output
+    return json.loads(r.stdout) if code == 0 and "--json" in args else r.output
+
+
+def test_accounts_lifecycle(cli: CliRunner) -> None:
+    created = run(cli, "accounts", "create", "acme", "--segment", "enterprise", "--json")
+    assert (created["plan"], created["segment"], created["balance"]["available"]) == (
+        "free", "enterprise", 20)
+    granted = run(cli, "accounts", "grant", "acme", "500", "--days", "30", "--reason",
+                  "pilot", "--idempotency-key", "pilot-1", "--json")
+    assert granted["balance"]["available"] == 520
+    again = run(cli, "accounts", "grant", "acme", "500", "--idempotency-key", "pilot-1",
+                "--json")
+    assert again["balance"]["available"] == 520  # the same key grants once
+    for bad in ("2.5", "ten", "0x10"):
+        assert "invalid_amount" in run(cli, "accounts", "grant", "acme", bad, code=2)
+    assert "unknown_plan" in run(cli, "accounts", "set-plan", "acme", "platinum", code=2)
+    assert "account_not_found" in run(cli, "accounts", "show", "nobody", code=2)
+    assert "account_exists" in run(cli, "accounts", "create", "acme", code=2)
+    pro = run(cli, "accounts", "set-plan", "acme", "pro", "--json")
+    assert pro["plan"] == "pro" and pro["balance"]["available"] == 520 + 3000
+    budget = run(cli, "accounts", "budget", "acme", "--daily", "100", "--monthly", "2000",
+                 "--json")
+    assert budget["budgets"]["daily"] == 100 and budget["budgets"]["monthly"] == 2000
+    assert "not_postpaid" in run(cli, "accounts", "invoice", "acme", code=2)
+    shown = run(cli, "accounts", "show", "acme")
+    assert "pro" in shown and "3520" in shown
+
+
+def test_enterprise_accounts_are_invoiced_for_what_they_used(cli: CliRunner,
+                                                             tmp_path: Path) -> None:
+    run(cli, "accounts", "create", "bigco", "--plan", "enterprise", "--segment",
+        "enterprise", "--json")
+    p = bootstrap(Settings(data_dir=tmp_path / "data"))
+    try:
+        from reelforge.services import accounts
+        from reelforge.services.submit import SubmitRequest, submit_job
+        from reelforge.services.uploads import create_upload
+
+        ref = accounts.ensure_account(p, "bigco")
+        image = (Path(__file__).parents[2] / "src/reelforge/assets/sample.jpg").read_bytes()
+        upload = create_upload(p, ref, image, "sample.jpg")
+        job = submit_job(p, ref, SubmitRequest.parse({
+            "prompt": "slow zoom", "image_upload_id": upload.id, "duration": 4})).job
+        assert job["billing"] == "reserved" and job["credits"] == 4  # motion: 1 credit/s
+    finally:
+        p.close()
+    shown = run(cli, "accounts", "show", "bigco", "--json")
+    assert shown["postpaid"] and shown["balance"]["postpaid_owed"] == 4
+    invoice = run(cli, "accounts", "invoice", "bigco", "--json")
+    assert invoice["credits"] == 4 and invoice["amount_usd"] == pytest.approx(0.05)  # 4 x 1.2c
+    assert run(cli, "accounts", "invoice", "bigco", "--json")["id"] == invoice["id"]
+    assert run(cli, "accounts", "show", "bigco", "--json")["balance"]["postpaid_owed"] == 0
+
+
+def test_quote_prints_credits_and_estimate(cli: CliRunner) -> None:
+    quote = run(cli, "quote", "--duration", "10", "--resolution", "1080p", "--json")
+    assert quote["model"] == "motion" and quote["credits"] == 20  # 1/s x 10 s x 2 (1080p)
+    assert quote["estimate_basis"] == "profile" and quote["estimated_device_seconds"] == 6.0
+    assert "20 credits" in run(cli, "quote", "--duration", "10", "--resolution", "1080p")
+    assert "invalid_request" in run(cli, "quote", "--duration", "-3", code=2)
+
+
+def test_simulate_marks_everything_it_makes_and_the_report_keeps_it_apart(
+        cli: CliRunner, tmp_path: Path) -> None:
+    result = run(cli, "simulate", "--users", "25", "--days", "12", "--seed", "5", "--json")
+    counts = result["counts"]
+    assert result["simulated"] is True and counts["signups_creator"] > 0
+    p = bootstrap(Settings(data_dir=tmp_path / "data"))
+    try:
+        with p.db.session(write=False) as s:
+            accounts = s.scalars(select(Account).where(Account.name.like("sim-%"))).all()
+            assert len(accounts) == 25 and all(a.simulated for a in accounts)
+            jobs = s.scalars(select(Job)).all()
+            assert jobs and all(j.simulated for j in jobs)
+            assert sum(j.status == "succeeded" for j in jobs) == (
+                counts.get("jobs_succeeded", 0) + counts.get("jobs_succeeded_cache_hit", 0))
+            assert s.scalar(select(func.count()).select_from(UsageEvent).where(
+                UsageEvent.simulated.is_(False))) == 0
+            assert all(pay.simulated for pay in s.scalars(select(Payment)))
+            sums = s.execute(select(func.sum(LedgerEntry.amount))
+                             .group_by(LedgerEntry.txn_id)).scalars().all()
+            assert sums and set(sums) == {0}
+        real = reports.kpi_report(p)
+        simulated = reports.kpi_report(p, simulated=True)
+    finally:
+        p.close()
+    assert real["generations"] == 0 and real["data"] == "real"
+    assert simulated["data"] == "simulated" and simulated["generations"] > 0
+    assert simulated["generations"] == sum(
+        v for k, v in counts.items() if k.startswith("jobs_succeeded"))
