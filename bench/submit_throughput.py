@@ -97,8 +97,8 @@ def _p95(values: list[float]) -> float:
 
 
 def measure(label: str, settings: Settings, n_jobs: int, threads: int,
-            n_latency: int, *, moderate: bool = True) -> dict[str, float]:
-    p = bootstrap(settings, backends=[OneFrameBackend()], moderate=moderate)
+            n_latency: int, *, moderate: bool = True, bill: bool = True) -> dict[str, float]:
+    p = bootstrap(settings, backends=[OneFrameBackend()], moderate=moderate, bill=bill)
     acct = accounts.ensure_account(p, "bench")
     req = SubmitRequest.parse(BODY)
     submit_job(p, acct, req)  # warm up connections
@@ -127,7 +127,7 @@ def measure(label: str, settings: Settings, n_jobs: int, threads: int,
     same = start_latency(p, p, acct, n_latency)
     # A worker with its own platform (own connections, no in-process wake-up): what a worker
     # process on another machine sees; it finds new jobs by polling every poll_interval.
-    other = bootstrap(settings, backends=[OneFrameBackend()], moderate=moderate)
+    other = bootstrap(settings, backends=[OneFrameBackend()], moderate=moderate, bill=bill)
     apart = start_latency(p, other, acct, n_latency)
     other.close()
     p.close()
@@ -151,7 +151,9 @@ def main() -> None:
           "enqueue); 'worker apart' = a worker with its own connections (polls)")
     print(f"{'deployment':<28} {'jobs/s':>8} {'jobs/s x' + str(args.threads):>10} "
           f"{'same process':>15} {'worker apart':>15}")
-    base = {"queue_namespace": f"bench{secrets.token_hex(3)}", "worker_queues": ["bench"]}
+    # The bench account is the operator's own (metered through the ledger, never limited).
+    base = {"queue_namespace": f"bench{secrets.token_hex(3)}", "worker_queues": ["bench"],
+            "default_plan": "internal"}
     results = {"sqlite": measure("SQLite + SqliteHuey", Settings(data_dir=tmp / "a", **base),
                                  args.jobs, args.threads, args.latency)}
     for label, queue in (("PostgreSQL + Redis", REDIS), ("PostgreSQL + PostgresHuey", None)):
@@ -170,7 +172,13 @@ def main() -> None:
     # entry) is part of every submit; this row shows what it costs.
     bare = measure("SQLite, no moderation", Settings(data_dir=tmp / "n", **base), args.jobs,
                    args.threads, args.latency, moderate=False)
+    # Billing at submit: price, plan priority, account lock, limits, reservation in the
+    # ledger; and at the final status: capture, metering.
+    unbilled = measure("SQLite, no billing", Settings(data_dir=tmp / "b", **base), args.jobs,
+                       args.threads, args.latency, bill=False)
     base_r = results["sqlite"]
+    print(f"billing at submit: serial {base_r['serial'] / unbilled['serial']:.2f}x the jobs/s "
+          f"without it ({1000 / base_r['serial'] - 1000 / unbilled['serial']:.1f} ms a submit)")
     print(f"moderation at submit: serial {base_r['serial'] / bare['serial']:.2f}x the jobs/s "
           f"without it ({1000 / base_r['serial'] - 1000 / bare['serial']:.1f} ms a submit)")
     for label, r in results.items():

@@ -27,6 +27,7 @@ from typing import Any
 from reelforge.analytics import population as pop
 from reelforge.config import Settings
 from reelforge.errors import InvalidRequest, PaymentRequired, RateLimited
+from reelforge.queue.jobqueue import HueyJobQueue
 from reelforge.services import account_billing, accounts, jobs
 from reelforge.services.accounts import AccountRef
 from reelforge.services.bootstrap import bootstrap
@@ -55,7 +56,10 @@ def simulation_platform(settings: Settings, clock: SimClock) -> Platform:
     if not settings.stripe_webhook_secret:
         settings = settings.model_copy(
             update={"stripe_webhook_secret": "whsec_sim_" + secrets.token_hex(16)})
-    return bootstrap(settings, backends=list(simulated_backends()), clock=clock)
+    # Its jobs never reach a worker (the simulated device runs them), so their queue
+    # messages stay in memory instead of the deployment's queue.
+    return bootstrap(settings, backends=list(simulated_backends()), clock=clock,
+                     queue=HueyJobQueue("memory://", namespace=f"sim{secrets.token_hex(3)}"))
 
 
 @dataclass
