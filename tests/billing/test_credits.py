@@ -348,3 +348,12 @@ def test_quotes_and_the_account_over_http_with_rate_limits(p: Platform) -> None:
         limited = c.get("/v1/account")
         assert limited.json()["error"]["code"] == "rate_limited"
         assert int(limited.headers["Retry-After"]) >= 1
+
+
+def test_a_double_submit_reserves_once(p: Platform) -> None:
+    acct = accounts.ensure_account(p, "alice")
+    first = submit(p, acct, external_id="order-17")
+    again = submit(p, acct, external_id="order-17")
+    assert again["id"] == first["id"]
+    assert txn_kinds(p, first["id"]) == ["reserve"]
+    assert available(p, acct) == 20 - PRICE
