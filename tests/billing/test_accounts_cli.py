@@ -15,7 +15,7 @@ from reelforge.cli import app
 from reelforge.config import Settings
 from reelforge.services import reports
 from reelforge.services.bootstrap import bootstrap
-from reelforge.storage.billing_tables import LedgerEntry, Payment, UsageEvent
+from reelforge.storage.billing_tables import LedgerEntry, Payment, PlanChange, UsageEvent
 from reelforge.storage.tables import Account, Job
 
 
@@ -70,6 +70,10 @@ def test_enterprise_accounts_are_invoiced_for_what_they_used(cli: CliRunner,
         from reelforge.services.uploads import create_upload
 
         ref = accounts.ensure_account(p, "bigco")
+        with p.db.session(write=False) as s:  # it signed up on enterprise, not on free
+            changes = s.execute(select(PlanChange.from_plan, PlanChange.to_plan,
+                                       PlanChange.source)).all()
+        assert [tuple(c) for c in changes] == [(None, "enterprise", "signup")]
         image = (Path(__file__).parents[2] / "src/reelforge/assets/sample.jpg").read_bytes()
         upload = create_upload(p, ref, image, "sample.jpg")
         job = submit_job(p, ref, SubmitRequest.parse({

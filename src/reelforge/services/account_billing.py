@@ -60,13 +60,9 @@ def create(p: Platform, name: str, *, plan: str | None = None, segment: str = "c
         if repo.account_by_name(s, name.strip()) is not None:
             raise Conflict(f"account {name!r} already exists", code="account_exists",
                            field="account")
-    ref = ensure_account(p, name, admin=admin or None)
-    with p.db.session() as s:
-        account = s.get(Account, ref.id)
-        assert account is not None
-        account.segment, account.simulated = segment, simulated
-        if plan is not None and plan != account.plan:
-            _change_plan(s, account, plan, "operator", p.clock())
+    # the signup itself records the plan it starts on (conversion counts from it)
+    ref = ensure_account(p, name, admin=admin or None, plan=plan, segment=segment,
+                         simulated=simulated)
     return summary(p, ref.id)
 
 

@@ -53,20 +53,24 @@ def _ref(account: Account) -> AccountRef:
     return AccountRef(account.id, account.name, account.is_admin)
 
 
-def ensure_account(p: Platform, name: str, *, admin: bool | None = None) -> AccountRef:
+def ensure_account(p: Platform, name: str, *, admin: bool | None = None,
+                   plan: str | None = None, segment: str = "creator",
+                   simulated: bool = False) -> AccountRef:
     """The account called `name`, created (with a webhook secret) if it does not exist.
-    `admin=True/False` also sets whether it may use the admin API."""
+    `admin=True/False` also sets whether it may use the admin API; `plan`, `segment` and
+    `simulated` apply to a new account (default plan: the settings')."""
     name = _check_name(name)
     with p.db.session() as s:
         account = repo.account_by_name(s, name)
         if account is None:
             now = p.clock()
-            plan = INTERNAL_PLAN if name == LOCAL_ACCOUNT else p.settings.default_plan
+            plan = plan or (INTERNAL_PLAN if name == LOCAL_ACCOUNT
+                            else p.settings.default_plan)
             account = Account(id=new_id("acct"), name=name,
                               webhook_secret="whsec_" + secrets.token_hex(24),
                               is_admin=bool(admin), created_at=now, plan=plan,
-                              plan_source="operator", plan_started_at=now, segment="creator",
-                              simulated=False)
+                              plan_source="operator", plan_started_at=now, segment=segment,
+                              simulated=simulated)
             s.add(account)
             s.flush()
             s.add(PlanChange(account_id=account.id, from_plan=None, to_plan=plan,
