@@ -357,3 +357,11 @@ def test_a_double_submit_reserves_once(p: Platform) -> None:
     assert again["id"] == first["id"]
     assert txn_kinds(p, first["id"]) == ["reserve"]
     assert available(p, acct) == 20 - PRICE
+
+
+def test_the_plan_sets_the_queue_priority(p: Platform) -> None:
+    free = accounts.ensure_account(p, "alice")
+    assert submit(p, free, priority=3)["priority"] == 3  # free: plan priority 0
+    pro = accounts.ensure_account(p, "bob")
+    account_billing.set_plan(p, "bob", "pro")
+    assert submit(p, pro, priority=3)["priority"] == 53  # pro: plan priority 5, then 3

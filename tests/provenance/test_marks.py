@@ -272,3 +272,12 @@ def test_unlabelled_export_needs_the_policy_and_the_accounts_agreement(
     assert r["watermark"]["found"] and r["aigc"]["signature_valid"] and r["c2pa"]["valid"]
     assert r["verdict"] == "ai-generated"  # ... but still machine-readably labelled
     assert "provenance.unlabelled_export" in [e["action"] for e in audit.entries(p)]
+
+
+def test_a_frame_smaller_than_the_label_is_still_labelled_and_signed(
+        platform_for: Any, tmp_path: Path) -> None:
+    p = platform_for()
+    out = render(p, tmp_path, model="gradient", prompt="tiny", width=16, height=16,
+                 duration=1)
+    result = verify_file(out, verify_options(p))
+    assert result["aigc"] is not None and result["c2pa"]["valid"]

@@ -33,10 +33,17 @@ class Overlay:
     alpha: np.ndarray  # float32 (h, w, 1)
 
     def apply(self, frame: np.ndarray) -> None:
-        h, w = self.alpha.shape[:2]
-        region = frame[self.y:self.y + h, self.x:self.x + w].astype(np.float32)
-        blended = region * (1.0 - self.alpha) + self.rgb * self.alpha
-        frame[self.y:self.y + h, self.x:self.x + w] = (blended + 0.5).astype(np.uint8)
+        # clipped to the frame: on very small frames the label is larger than the picture
+        y0, x0 = max(0, self.y), max(0, self.x)
+        y1 = min(frame.shape[0], self.y + self.alpha.shape[0])
+        x1 = min(frame.shape[1], self.x + self.alpha.shape[1])
+        if y1 <= y0 or x1 <= x0:
+            return
+        alpha = self.alpha[y0 - self.y:y1 - self.y, x0 - self.x:x1 - self.x]
+        rgb = self.rgb[y0 - self.y:y1 - self.y, x0 - self.x:x1 - self.x]
+        region = frame[y0:y1, x0:x1].astype(np.float32)
+        blended = region * (1.0 - alpha) + rgb * alpha
+        frame[y0:y1, x0:x1] = (blended + 0.5).astype(np.uint8)
 
 
 def _font_path() -> str:

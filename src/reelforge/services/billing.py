@@ -3,12 +3,13 @@ transaction (after the plan's concurrency limit and the key's and organisation's
 and capture or release them when the job ends, with the job's measured cost.
 
 Plugged into the platform in `bootstrap` as a SubmitRecorder and a FinalHook; submit calls
-`quote` and `queue_priority` directly (the price is part of the request's validation).
+`quote` directly (the price is part of the request's validation).
 """
 
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -29,6 +30,7 @@ log = logging.getLogger(__name__)
 
 _IN_FLIGHT = (str(JobStatus.QUEUED), str(JobStatus.RUNNING))
 _HISTORY = 50  # measured jobs an estimate averages over
+_MEASURED_TTL_S = 60.0
 
 
 @dataclass(frozen=True)
@@ -76,6 +78,8 @@ class Billing:
         self.p = p
         self.sheet = sheet
         self.rate_limiter = RateLimiter()
+        self._measured_cache: dict[tuple[str, str, str],
+                                   tuple[float, tuple[float | None, str | None, str]]] = {}
 
     def limit_rate(self, key_id: str, plan_name: str | None) -> None:
         """Count one API request against the key's plan rate (RateLimited when over)."""
@@ -92,11 +96,9 @@ class Billing:
                         account.plan)
             return self.sheet.plan("free")
 
-    def queue_priority(self, account_id: str, requested: int) -> int:
+    @staticmethod
+    def queue_priority(plan: Plan, requested: int) -> int:
         """Plan priority first (tens), then the request's own 0-9 within the plan."""
-        with self.p.db.session(write=False) as s:
-            account = s.get(Account, account_id)
-            plan = self.plan_of(account) if account else self.sheet.plan("free")
         return plan.priority * 10 + requested
 
     def plan_grants(self, s: Session, account: Account, now: datetime) -> None:
@@ -137,6 +139,18 @@ class Billing:
         return Quote(credits, breakdown, seconds, device, seconds * rate / 3600, basis)
 
     def _measured(self, spec: JobSpec) -> tuple[float | None, str | None, str]:
+        """Mean measured device seconds per output second of recent jobs like this one
+        (kept for a minute: quotes need not re-read it on every submit)."""
+        key = (spec.model, str(spec.resolution), str(spec.preset) if spec.preset else "final")
+        now = time.monotonic()
+        cached = self._measured_cache.get(key)
+        if cached is not None and now - cached[0] < _MEASURED_TTL_S:
+            return cached[1]
+        found = self._read_measured(spec)
+        self._measured_cache[key] = (now, found)
+        return found
+
+    def _read_measured(self, spec: JobSpec) -> tuple[float | None, str | None, str]:
         with self.p.db.session(write=False) as s:
             rows = s.execute(
                 select(UsageEvent.quantity, UsageEvent.output_seconds, UsageEvent.device)
@@ -163,9 +177,10 @@ class Billing:
         account = s.get(Account, job.account_id)
         assert account is not None
         job.simulated = account.simulated  # a simulated population's jobs say so
+        plan = self.plan_of(account)
+        job.priority = self.queue_priority(plan, job.priority)
         if job.status == str(JobStatus.BLOCKED) or job.credits <= 0:
             return  # refused at submit: nothing is reserved, nothing is owed
-        plan = self.plan_of(account)
         if job.status == str(JobStatus.QUEUED) and not job.cached_from:
             running = s.scalar(select(func.count()).select_from(Job).where(
                 Job.account_id == job.account_id, Job.status.in_(_IN_FLIGHT),
@@ -179,8 +194,7 @@ class Billing:
         ledger.expire_lots(s, account.id, now)
         self.plan_grants(s, account, now)
         ledger.reserve(s, account_id=account.id, job_id=job.id, credits=job.credits, now=now,
-                       key_id=job.key_id, postpaid=plan.postpaid,
-                       postpaid_limit=account.monthly_credit_limit)
+                       key_id=job.key_id, postpaid=plan.postpaid)
         job.billing = "reserved"
 
     def _check_budgets(self, s: Session, account: Account, job: Job, now: datetime) -> None:

@@ -17,12 +17,11 @@ parallel submits can never spend the same credit twice.
 
 from __future__ import annotations
 
-from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from reelforge.domain.job import new_id
@@ -134,12 +133,23 @@ def _book_sums(s: Session, account_id: str, book: str) -> dict[str | None, int]:
     return {lot: int(total or 0) for lot, total in rows}
 
 
+def _lot_sums(s: Session, lot_ids: list[str]) -> dict[str, int]:
+    """Credits left in each of these lots."""
+    if not lot_ids:
+        return {}
+    rows = s.execute(select(LedgerEntry.lot_id, func.sum(LedgerEntry.amount))
+                     .where(LedgerEntry.lot_id.in_(lot_ids), LedgerEntry.book == LOT)
+                     .group_by(LedgerEntry.lot_id)).all()
+    return {str(lot): int(total or 0) for lot, total in rows}
+
+
 def _usable_lots(s: Session, account_id: str, now: datetime) -> list[tuple[CreditLot, int]]:
     """Unexpired lots with credits left, soonest to expire first (they are spent first)."""
-    left = _book_sums(s, account_id, LOT)
-    lots = s.scalars(select(CreditLot).where(CreditLot.account_id == account_id)).all()
-    usable = [(lot, left.get(lot.id, 0)) for lot in lots
-              if left.get(lot.id, 0) > 0 and (lot.expires_at is None or lot.expires_at > now)]
+    lots = s.scalars(select(CreditLot).where(
+        CreditLot.account_id == account_id, CreditLot.closed_at.is_(None),
+        or_(CreditLot.expires_at.is_(None), CreditLot.expires_at > now))).all()
+    left = _lot_sums(s, [lot.id for lot in lots])
+    usable = [(lot, left.get(lot.id, 0)) for lot in lots if left.get(lot.id, 0) > 0]
     far = datetime.max.replace(tzinfo=now.tzinfo)
     usable.sort(key=lambda pair: (pair[0].expires_at or far, pair[0].created_at))
     return usable
@@ -157,40 +167,47 @@ def balance(s: Session, account_id: str, now: datetime) -> Balance:
 
 
 def expire_lots(s: Session, account_id: str, now: datetime) -> int:
-    """Move what is left of expired lots to the expired book; returns credits expired."""
-    left = _book_sums(s, account_id, LOT)
-    lots = s.scalars(select(CreditLot).where(CreditLot.account_id == account_id,
-                                             CreditLot.expires_at <= now)).all()
+    """Write off what is left of lots that expired (to the expired book) and close them;
+    returns the credits expired. Credits a running job holds from such a lot and later gets
+    back are written off by the next call."""
+    lots = s.scalars(select(CreditLot).where(
+        CreditLot.account_id == account_id, CreditLot.closed_at.is_(None),
+        CreditLot.expires_at <= now)).all()
+    left = _lot_sums(s, [lot.id for lot in lots])
     total = 0
     for lot in lots:
         rest = left.get(lot.id, 0)
         if rest > 0:
-            post(s, key=f"expire:{lot.id}", account_id=account_id, kind="expire", now=now,
-                 legs=[Leg(LOT, -rest, lot.id), Leg(EXPIRED, rest, lot.id)])
+            post(s, key=f"expire:{lot.id}:{now.isoformat()}", account_id=account_id,
+                 kind="expire", now=now, legs=[Leg(LOT, -rest, lot.id), Leg(EXPIRED, rest, lot.id)])
             total += rest
+        if not _holds_on(s, lot.id):
+            lot.closed_at = now
     return total
+
+
+def _holds_on(s: Session, lot_id: str) -> bool:
+    """Whether credits of this lot are still reserved by a job (they may come back)."""
+    held = s.scalar(select(func.coalesce(func.sum(LedgerEntry.amount), 0)).where(
+        LedgerEntry.lot_id == lot_id, LedgerEntry.book == HOLD))
+    return bool(held)
 
 
 # -- job credits ----------------------------------------------------------------------------
 
 
 def reserve(s: Session, *, account_id: str, job_id: str, credits: int, now: datetime,
-            key_id: str | None = None, postpaid_limit: int | None = None,
-            postpaid: bool = False) -> LedgerTransaction:
+            key_id: str | None = None, postpaid: bool = False) -> LedgerTransaction:
     """Hold `credits` for a job, from the lots that expire first (or, for postpaid accounts,
-    as debt up to `postpaid_limit`). PaymentRequired when the account cannot cover it.
-    Call `lock_account` first in the same transaction."""
+    as debt: their limit is the organisation's budget, checked by the caller).
+    PaymentRequired when a prepaid account cannot cover it. Call `lock_account` first in the
+    same transaction."""
     check_credits(credits)
     found = existing(s, f"reserve:{job_id}")
     if found is not None:
         return found
     legs: list[Leg] = []
     if postpaid:
-        owed = -sum(_book_sums(s, account_id, POSTPAID).values())
-        if postpaid_limit is not None and owed + credits > postpaid_limit:
-            raise PaymentRequired(
-                f"this request needs {credits} credits; the organisation has used "
-                f"{owed} of its {postpaid_limit}-credit invoicing limit")
         legs = [Leg(POSTPAID, -credits), Leg(HOLD, credits)]
     else:
         usable = _usable_lots(s, account_id, now)
@@ -272,16 +289,3 @@ def settle_invoice(s: Session, *, account_id: str, invoice_id: str, credits: int
                       legs=[Leg(ISSUED, -credits), Leg(POSTPAID, credits)], now=now,
                       memo=invoice_id)
     return created
-
-
-def consumed_value(s: Session, job_id: str) -> float:
-    """Revenue a job's consumed credits represent: each credit at its lot's unit price."""
-    rows = s.execute(select(LedgerEntry.lot_id, func.sum(LedgerEntry.amount))
-                     .where(LedgerEntry.job_id == job_id, LedgerEntry.book == CONSUMED)
-                     .group_by(LedgerEntry.lot_id)).all()
-    prices = {lot.id: lot.unit_usd for lot in s.scalars(
-        select(CreditLot).where(CreditLot.id.in_([r[0] for r in rows if r[0]])))}
-    totals: dict[str | None, float] = defaultdict(float)
-    for lot, amount in rows:
-        totals[lot] += float(amount or 0) * prices.get(lot, 0.0) if lot else 0.0
-    return sum(totals.values())

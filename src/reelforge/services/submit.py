@@ -245,10 +245,9 @@ def submit_job(p: Platform, account: AccountRef, req: SubmitRequest, *,
             decision = p.moderation.check_submit(account, spec, Path(tmp))
         timings["moderation_submit"] = round(time.perf_counter() - t0, 4)
     status = _FIRST_STATUS[decision.decision if decision else Action.ALLOW]
-    credits, priority = 0, req.priority
+    credits = 0  # billing also raises the priority to the plan's (in its submit recorder)
     if p.billing is not None:
         credits = p.billing.quote(spec, backend.queue, model_hourly_usd(backend)).credits
-        priority = p.billing.queue_priority(account.id, req.priority)
     # An explicit seed makes the request reproducible, so an identical earlier one answers it.
     key = cache_key(p, spec, params, backend) if req.seed is not None else None
     hit = find_hit(p, account.id, key) if key and status is JobStatus.QUEUED else None
@@ -267,7 +266,7 @@ def submit_job(p: Platform, account: AccountRef, req: SubmitRequest, *,
             job = Job(
                 id=job_id, account_id=account.id, status=str(status),
                 mode=str(spec.mode), model=spec.model, queue=backend.queue,
-                priority=priority, spec=spec.model_dump(mode="json"),
+                priority=req.priority, spec=spec.model_dump(mode="json"),
                 spec_hash=request_hash, external_id=req.external_id, inputs=inputs,
                 attempt=0, max_attempts=p.settings.max_attempts, cancel_requested=False,
                 event_seq=0, progress=0.0, created_at=now, params=params,
@@ -315,7 +314,7 @@ def submit_job(p: Platform, account: AccountRef, req: SubmitRequest, *,
     if status is not JobStatus.QUEUED:
         return Submitted(view, created=True)  # held for a person, or refused: nothing runs
     try:
-        p.queue.enqueue(job_id, queue=backend.queue, priority=priority)
+        p.queue.enqueue(job_id, queue=backend.queue, priority=view["priority"])
     except Exception:  # the job is safe in the database; the reaper enqueues it later
         log.exception("enqueue of %s failed; the reaper will retry", job_id)
     return Submitted(view, created=True)

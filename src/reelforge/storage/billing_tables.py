@@ -30,6 +30,9 @@ class CreditLot(Base):
     expires_at: Mapped[datetime | None]  # None: never
     created_at: Mapped[datetime]
     txn_id: Mapped[str] = mapped_column(String(40))  # the grant transaction
+    # When an expired lot was written off; closed lots are left out of balance queries, so
+    # they cost the same however long an account's history grows.
+    closed_at: Mapped[datetime | None]
 
 
 class LedgerTransaction(Base):
@@ -65,7 +68,7 @@ class LedgerEntry(Base):
     account_id: Mapped[str] = mapped_column(String(40))
     book: Mapped[str] = mapped_column(String(20))
     lot_id: Mapped[str | None] = mapped_column(String(40), index=True)
-    job_id: Mapped[str | None] = mapped_column(String(40))
+    job_id: Mapped[str | None] = mapped_column(String(40), index=True)
     amount: Mapped[int] = mapped_column(BigInteger)  # signed credits
     created_at: Mapped[datetime]
 

@@ -38,6 +38,7 @@ def upgrade() -> None:
     sa.Column('expires_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('txn_id', sa.String(length=40), nullable=False),
+    sa.Column('closed_at', sa.DateTime(timezone=True), nullable=True),
     sa.ForeignKeyConstraint(['account_id'], ['accounts.id'], name=op.f('fk_credit_lots_account_id_accounts')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_credit_lots'))
     )
@@ -126,6 +127,7 @@ def upgrade() -> None:
     )
     op.create_index('ix_ledger_entries_account_id_book', 'ledger_entries', ['account_id', 'book'], unique=False)
     op.create_index(op.f('ix_ledger_entries_lot_id'), 'ledger_entries', ['lot_id'], unique=False)
+    op.create_index(op.f('ix_ledger_entries_job_id'), 'ledger_entries', ['job_id'], unique=False)
     op.create_index(op.f('ix_ledger_entries_txn_id'), 'ledger_entries', ['txn_id'], unique=False)
     op.add_column('accounts', sa.Column('plan', sa.String(length=40), nullable=False, server_default='free'))
     op.add_column('accounts', sa.Column('plan_source', sa.String(length=20), nullable=False, server_default='operator'))
