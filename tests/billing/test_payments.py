@@ -28,7 +28,7 @@ from reelforge.api.app import create_app
 from reelforge.billing.sheet import DEFAULT_SHEET
 from reelforge.config import Settings
 from reelforge.errors import CapabilityMissing, Conflict, InvalidRequest, ReelforgeError
-from reelforge.services import accounts, ledger, payments
+from reelforge.services import accounts, ledger, payments, stripe_webhooks
 from reelforge.services.accounts import AccountRef
 from reelforge.services.platform import Platform
 from reelforge.storage.billing_tables import (
@@ -230,7 +230,7 @@ def test_concurrent_deliveries_of_one_event_apply_it_once(platform: Platform,
 
     def deliver() -> dict[str, Any]:
         start.wait()
-        return payments.handle_stripe_webhook(platform, payload, sign(payload))
+        return stripe_webhooks.handle_stripe_webhook(platform, payload, sign(payload))
 
     with ThreadPoolExecutor(4) as pool:
         results = list(pool.map(lambda _: deliver(), range(4)))

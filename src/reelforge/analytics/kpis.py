@@ -21,138 +21,40 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import datetime
 from typing import Any
 
-SUCCEEDED = "succeeded"
+from reelforge.analytics.growth import (
+    conversion,
+    first_paid,
+    retention,
+    signup_cohorts,
+    signup_plans,
+)
+from reelforge.analytics.records import (
+    SUCCEEDED,
+    UNKNOWN,
+    AccountRow,
+    ConsumedRow,
+    JobRow,
+    PaymentRow,
+    PlanChangeRow,
+    PlanInfo,
+    UsageRow,
+    Window,
+    mean,
+    money,
+    pct_text,
+    share,
+    usd_text,
+    utc,
+)
+
+__all__ = ["AccountRow", "ConsumedRow", "JobRow", "PaymentRow", "PlanChangeRow",
+           "PlanInfo", "UsageRow", "kpi_report", "pct_text", "usd_text"]
+
 WASTE_CAUSES = ("failed", "cancelled", "blocked")
-RETENTION_DAYS = (1, 7, 30)
-COHORT_WEEKS = (1, 2, 4)
-CONVERSION_DAYS = 30
 ENTERPRISE, MERCHANT = "enterprise", "merchant"
-UNKNOWN = "unknown"
-
-
-# -- records ---------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class AccountRow:
-    id: str
-    created_at: datetime  # signup
-    plan: str = "free"  # the plan now
-    segment: str = "creator"  # creator | merchant | enterprise
-
-
-@dataclass(frozen=True)
-class UsageRow:
-    """One metering event: one kind of cost of one job attempt."""
-
-    account_id: str
-    job_id: str | None
-    kind: str  # compute | storage | moderation
-    cost_usd: float
-    outcome: str | None  # the job's status when it was metered
-    created_at: datetime
-    model: str | None = None
-    plan: str | None = None  # the account's plan when it was metered
-    resolution: str | None = None
-    preset: str | None = None
-    segment: str | None = None
-
-
-@dataclass(frozen=True)
-class PaymentRow:
-    account_id: str
-    amount_cents: int
-    kind: str  # subscription | topup | invoice
-    created_at: datetime
-    plan: str | None = None
-    currency: str = "usd"
-
-
-@dataclass(frozen=True)
-class PlanChangeRow:
-    account_id: str
-    to_plan: str
-    created_at: datetime
-    from_plan: str | None = None
-    source: str = "operator"  # signup | operator | stripe
-
-
-@dataclass(frozen=True)
-class JobRow:
-    id: str
-    account_id: str
-    created_at: datetime
-    status: str = SUCCEEDED
-
-
-@dataclass(frozen=True)
-class ConsumedRow:
-    """Credits a job consumed from one lot (the ledger's `consumed` book)."""
-
-    job_id: str
-    credits: int
-    unit_usd: float | None  # the lot's revenue per credit; None: postpaid, no lot
-
-
-@dataclass(frozen=True)
-class PlanInfo:
-    """What the report needs to know about a plan of the price sheet."""
-
-    name: str
-    paid: bool  # a subscription price, or postpaid invoicing
-    postpaid: bool = False
-    credit_usd: float = 0.0  # what a postpaid credit is invoiced at
-
-
-# -- helpers ---------------------------------------------------------------------------------
-
-
-def money(x: float) -> float:
-    return round(x, 6) + 0.0  # + 0.0: no "-0.0"
-
-
-def share(part: float, whole: float) -> float | None:
-    return None if not whole else round(part / whole, 4) + 0.0
-
-
-def mean(total: float, count: int) -> float | None:
-    return None if not count else money(total / count)
-
-
-def _utc(t: datetime) -> datetime:
-    return t.replace(tzinfo=UTC) if t.tzinfo is None else t.astimezone(UTC)
-
-
-def _midnight(d: date) -> datetime:
-    return datetime.combine(d, time(0), tzinfo=UTC)
-
-
-def usd_text(x: float) -> str:
-    x = money(x)
-    return f"${x:,.2f}" if abs(x) >= 1 or x == 0 else f"${x:.4f}"
-
-
-def pct_text(x: float | None) -> str:
-    return "n/a" if x is None else f"{x * 100:.1f}%"
-
-
-class _Window:
-    def __init__(self, since: datetime | None, until: datetime | None, now: datetime):
-        self.since = _utc(since) if since else None
-        self.until = _utc(until) if until else None
-        now = _utc(now)
-        self.end = min(self.until, now) if self.until else now
-
-    def __contains__(self, t: datetime) -> bool:
-        t = _utc(t)
-        return (self.since is None or t >= self.since) and (self.until is None
-                                                            or t < self.until)
-
-    def observed(self, t: datetime) -> bool:
-        return _utc(t) < self.end
 
 
 @dataclass
@@ -189,7 +91,7 @@ def kpi_report(*, accounts: Iterable[AccountRow], usage: Iterable[UsageRow],
     """Every KPI over the window [since, until). `plans` lists the sheet's plans in order;
     accounts now on an `exclude_plans` plan (the operator's own) are left out entirely, as is
     usage metered on such a plan."""
-    w = _Window(since, until, now)
+    w = Window(since, until, now)
     excluded = set(exclude_plans)
     plan_info = {p.name: p for p in plans if p.name not in excluded}
     account_by_id = {a.id: a for a in accounts if a.plan not in excluded}
@@ -202,17 +104,17 @@ def kpi_report(*, accounts: Iterable[AccountRow], usage: Iterable[UsageRow],
     all_payments = [p for p in payments if mine(p.account_id)]
     window_payments = [p for p in all_payments if p.created_at in w]
     changes = sorted((c for c in plan_changes if mine(c.account_id)),
-                     key=lambda c: _utc(c.created_at))
+                     key=lambda c: utc(c.created_at))
     job_rows = [j for j in jobs if mine(j.account_id) and w.observed(j.created_at)]
     consumed_rows = list(consumed)
 
-    signup_plan = _signup_plans(account_by_id.values(), changes)
-    paid_at = _first_paid(all_payments, changes, plan_info, w)
+    signup_plan = signup_plans(account_by_id.values(), changes)
+    paid_at = first_paid(all_payments, changes, plan_info, w)
     signups = sorted((a for a in account_by_id.values() if a.created_at in w),
-                     key=lambda a: (_utc(a.created_at), a.id))
+                     key=lambda a: (utc(a.created_at), a.id))
     job_times: dict[str, list[datetime]] = defaultdict(list)
     for j in job_rows:
-        job_times[j.account_id].append(_utc(j.created_at))
+        job_times[j.account_id].append(utc(j.created_at))
 
     # generations and costs
     gens: dict[str, _Generation] = {}
@@ -277,10 +179,10 @@ def kpi_report(*, accounts: Iterable[AccountRow], usage: Iterable[UsageRow],
     report["revenue_usd"] = revenue
     report["paying_accounts"] = paying
     report["arppu_usd"] = mean(revenue["total"], paying)
-    report["free_to_paid_conversion"] = _conversion(signups, signup_plan, paid_at, plan_info,
+    report["free_to_paid_conversion"] = conversion(signups, signup_plan, paid_at, plan_info,
                                                     w)
-    report["retention"] = _retention(signups, job_times, w)
-    report["weekly_cohorts"] = _cohorts(signups, job_times, paid_at, w)
+    report["retention"] = retention(signups, job_times, w)
+    report["weekly_cohorts"] = signup_cohorts(signups, job_times, paid_at, w)
     succeeded = len(gens)
     ent = sum(1 for g in gens.values() if ENTERPRISE in (g.segment, g.plan))
     mer = sum(1 for g in gens.values() if g.segment == MERCHANT)
@@ -295,48 +197,6 @@ def kpi_report(*, accounts: Iterable[AccountRow], usage: Iterable[UsageRow],
 
 
 # -- the parts -------------------------------------------------------------------------------
-
-
-def _signup_plans(accounts: Iterable[AccountRow],
-                  changes: Sequence[PlanChangeRow]) -> dict[str, str]:
-    """The plan each account signed up on: its `signup` plan change, else the plan its first
-    change left, else the plan it is on."""
-    first: dict[str, PlanChangeRow] = {}
-    signup: dict[str, str] = {}
-    for c in changes:  # oldest first
-        first.setdefault(c.account_id, c)
-        if c.source == "signup":
-            signup.setdefault(c.account_id, c.to_plan)
-    result = {}
-    for a in accounts:
-        if a.id in signup:
-            result[a.id] = signup[a.id]
-        elif a.id in first and first[a.id].from_plan:
-            result[a.id] = first[a.id].from_plan or a.plan
-        else:
-            result[a.id] = a.plan
-    return result
-
-
-def _first_paid(payments: Iterable[PaymentRow], changes: Iterable[PlanChangeRow],
-                plan_info: Mapping[str, PlanInfo], w: _Window) -> dict[str, datetime]:
-    """When each account first paid: its first payment, or its first move onto a paid plan
-    (a signup onto one included), observed before the end of the window."""
-    paid: dict[str, datetime] = {}
-
-    def note(account_id: str, t: datetime) -> None:
-        t = _utc(t)
-        if w.observed(t) and (account_id not in paid or t < paid[account_id]):
-            paid[account_id] = t
-
-    for p in payments:
-        if p.amount_cents > 0:
-            note(p.account_id, p.created_at)
-    for c in changes:
-        info = plan_info.get(c.to_plan)
-        if info is not None and info.paid:
-            note(c.account_id, c.created_at)
-    return paid
 
 
 def _by(gens: Mapping[str, _Generation], key: str,
@@ -413,70 +273,6 @@ def _revenue(payments: Iterable[PaymentRow],
              "by_kind": {k: money(v) for k, v in sorted(by_kind.items())},
              "by_plan": {k: money(v) for k, v in sorted(by_plan.items())},
              "non_usd_payments_left_out": other_currency}, len(paying))
-
-
-def _conversion(signups: Sequence[AccountRow], signup_plan: Mapping[str, str],
-                paid_at: Mapping[str, datetime], plan_info: Mapping[str, PlanInfo],
-                w: _Window) -> dict[str, Any]:
-    def free(a: AccountRow) -> bool:
-        info = plan_info.get(signup_plan[a.id])
-        return info is not None and not info.paid
-
-    cohort = [a for a in signups if free(a)]
-    limit = timedelta(days=CONVERSION_DAYS)
-    within = [a for a in cohort if a.id in paid_at
-              and paid_at[a.id] < _utc(a.created_at) + limit]
-    matured = {a.id for a in cohort if _utc(a.created_at) + limit <= w.end}
-    matured_within = [a for a in within if a.id in matured]
-    ever = [a for a in cohort if a.id in paid_at]
-    return {"signups": len(cohort),
-            "converted_30d": len(within), "share_30d": share(len(within), len(cohort)),
-            "matured_signups": len(matured), "matured_converted_30d": len(matured_within),
-            "matured_share_30d": share(len(matured_within), len(matured)),
-            "converted": len(ever), "share": share(len(ever), len(cohort))}
-
-
-def _retention(signups: Sequence[AccountRow], job_times: Mapping[str, list[datetime]],
-               w: _Window) -> dict[str, Any]:
-    result = {}
-    for n in RETENTION_DAYS:
-        eligible = retained = 0
-        for a in signups:
-            day = _utc(a.created_at).date() + timedelta(days=n)
-            if _midnight(day + timedelta(days=1)) > w.end:
-                continue  # day N has not fully passed
-            eligible += 1
-            if any(t.date() == day for t in job_times.get(a.id, ())):
-                retained += 1
-        result[f"d{n}"] = {"eligible": eligible, "retained": retained,
-                           "share": share(retained, eligible)}
-    return result
-
-
-def _cohorts(signups: Sequence[AccountRow], job_times: Mapping[str, list[datetime]],
-             paid_at: Mapping[str, datetime], w: _Window) -> list[dict[str, Any]]:
-    weeks: dict[date, list[AccountRow]] = defaultdict(list)
-    for a in signups:
-        d = _utc(a.created_at).date()
-        weeks[d - timedelta(days=d.weekday())].append(a)
-    rows = []
-    for start, members in sorted(weeks.items()):
-        year, week, _ = start.isocalendar()
-        paid = sum(1 for a in members if a.id in paid_at)
-        row: dict[str, Any] = {"week": f"{year}-W{week:02d}", "start": start.isoformat(),
-                               "signups": len(members), "converted": paid,
-                               "converted_share": share(paid, len(members))}
-        for k in COHORT_WEEKS:
-            lo = _midnight(start + timedelta(weeks=k))
-            hi = lo + timedelta(weeks=1)
-            if hi > w.end:
-                row[f"active_week_{k}"] = None  # that week has not fully passed
-                continue
-            active = sum(1 for a in members
-                         if any(lo <= t < hi for t in job_times.get(a.id, ())))
-            row[f"active_week_{k}"] = share(active, len(members))
-        rows.append(row)
-    return rows
 
 
 def _segment_share(gens: int, all_gens: int, cost: float, total_cost: float) -> dict[str, Any]:

@@ -31,9 +31,9 @@ from reelforge.queue.jobqueue import HueyJobQueue
 from reelforge.services import account_billing, accounts, jobs
 from reelforge.services.accounts import AccountRef
 from reelforge.services.bootstrap import bootstrap
-from reelforge.services.payments import handle_stripe_webhook
 from reelforge.services.platform import Platform
 from reelforge.services.simulated_device import placeholder_blob, run_simulated, simulated_backends
+from reelforge.services.stripe_webhooks import handle_stripe_webhook
 from reelforge.services.submit import SubmitRequest, submit_job
 from reelforge.storage.blobs import StoredBlob
 

@@ -10,7 +10,7 @@ from fastapi.concurrency import run_in_threadpool
 
 from reelforge.api.deps import CurrentAccount, PlatformDep
 from reelforge.errors import PayloadTooLarge
-from reelforge.services import payments
+from reelforge.services import payments, stripe_webhooks
 from reelforge.services.payments import CheckoutRequest
 
 router = APIRouter(prefix="/v1/billing", tags=["billing"])
@@ -40,5 +40,5 @@ async def stripe_webhook(request: Request, p: PlatformDep,
             raise PayloadTooLarge(f"webhook bodies are at most {MAX_WEBHOOK_BYTES} bytes")
     # The signature is over the exact bytes received; the database work runs off the loop.
     result: dict[str, Any] = await run_in_threadpool(
-        payments.handle_stripe_webhook, p, bytes(body), stripe_signature)
+        stripe_webhooks.handle_stripe_webhook, p, bytes(body), stripe_signature)
     return result
