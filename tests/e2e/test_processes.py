@@ -12,6 +12,7 @@ import pytest
 from reelforge.media.probe import probe_video
 from reelforge.webhooks.signing import verify
 from tests.e2e.conftest import Deployment
+from tests.helpers import wait_for
 from tests.receiver import webhook_receiver
 
 pytestmark = pytest.mark.e2e
@@ -107,7 +108,7 @@ def test_killed_worker_job_completes_exactly_once(deployment: Deployment) -> Non
 
 def test_sigterm_stops_a_worker_cleanly(deployment: Deployment) -> None:
     deployment.run("keys", "create", "--account", "acme", "--json")
-    proc = deployment.start("worker", log="w")
-    time.sleep(2.0)
+    proc = deployment.start("--log-level", "info", "worker", log="w")
+    wait_for(lambda: "worker ready" in deployment.log("w"), timeout=60, interval=0.1)
     proc.send_signal(signal.SIGTERM)
     assert proc.wait(20) == 0, deployment.log("w")

@@ -98,6 +98,7 @@ class Worker:
         signal.signal(signal.SIGTERM, on_signal)
         signal.signal(signal.SIGINT, on_signal)
         self.start()
+        log.info("worker ready (signals handled): queues %s", ", ".join(self.queues))
         while any(t.is_alive() for t in self._threads):
             for t in self._threads:
                 t.join(0.2)
