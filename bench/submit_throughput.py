@@ -100,8 +100,10 @@ def measure(label: str, settings: Settings, n_jobs: int, threads: int,
             n_latency: int, *, moderate: bool = True, bill: bool = True) -> dict[str, float]:
     p = bootstrap(settings, backends=[OneFrameBackend()], moderate=moderate, bill=bill)
     acct = accounts.ensure_account(p, "bench")
-    # A new prompt each time: the text moderator caches scores of prompts it has seen.
-    reqs = [SubmitRequest.parse({**BODY, "prompt": f"{BODY['prompt']} number {i}"})
+    # A new prompt each time, in every run: the text moderator caches scores of prompts it
+    # has seen (for the life of the process).
+    run = secrets.token_hex(4)
+    reqs = [SubmitRequest.parse({**BODY, "prompt": f"{BODY['prompt']} {run} number {i}"})
             for i in range(2 * n_jobs + 1)]
     submit_job(p, acct, reqs[-1])  # warm up connections
     p.queue.flush("bench")
