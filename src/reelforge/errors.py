@@ -5,13 +5,15 @@ ReelforgeError
 ├── InvalidRequest (400/422)      bad input, caught at the edge
 │   ├── InvalidImage              not an image, truncated, too many pixels
 │   ├── PayloadTooLarge (413)
-│   └── UnsafeCallbackUrl         callback resolves to a private/loopback/metadata address
+│   ├── UnsafeCallbackUrl         callback resolves to a private/loopback/metadata address
+│   └── WebhookRejected (400)     a payment webhook that does not verify (invalid_signature)
 ├── Unauthorized (401)
 ├── PaymentRequired (402)         not enough credits for the request (insufficient_credits)
 ├── Forbidden (403)               an admin route called with a non-admin key
 ├── NotFound (404)                also used for another account's ids
 ├── Conflict (409)                idempotency key reused with different parameters, bad state
 ├── CapabilityMissing (422)       no configured model can serve this request
+├── PaymentProviderError (502)    Stripe refused a request or could not be reached
 ├── RateLimited (429)             rate_limited, concurrency_limit, budget_exceeded
 └── GenerationFailed              raised inside workers; recorded on the job, never sent as HTTP
     ├── JobInterrupted            cancel requested or worker stopping (not a failure)
@@ -59,6 +61,13 @@ class UnsafeCallbackUrl(InvalidRequest):
     code = "unsafe_callback_url"
 
 
+class WebhookRejected(InvalidRequest):
+    """A webhook delivery that is not verifiably from Stripe (or not an event at all)."""
+
+    code = "invalid_signature"
+    http_status = 400
+
+
 class Unauthorized(ReelforgeError):
     code = "unauthorized"
     http_status = 401
@@ -87,6 +96,13 @@ class Conflict(ReelforgeError):
 class CapabilityMissing(ReelforgeError):
     code = "no_model_available"
     http_status = 422
+
+
+class PaymentProviderError(ReelforgeError):
+    """Stripe refused the request or could not be reached; its message is passed on."""
+
+    code = "payment_provider_error"
+    http_status = 502
 
 
 class RateLimited(ReelforgeError):

@@ -5,8 +5,6 @@ are not reachable from tests)."""
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
 import secrets
 import threading
@@ -39,6 +37,7 @@ from reelforge.storage.billing_tables import (
     StripeEvent,
 )
 from reelforge.storage.tables import Account
+from reelforge.webhooks import signing
 from tests.conftest import _truncate_pg, make_settings
 
 WHSEC = "whsec_test_" + "a" * 24
@@ -85,9 +84,8 @@ def client(platform: Platform) -> Iterator[TestClient]:
 
 
 def sign(payload: bytes, *, secret: str = WHSEC, ts: int | None = None) -> str:
-    ts = int(time.time()) if ts is None else ts
-    mac = hmac.new(secret.encode(), f"{ts}.".encode() + payload, hashlib.sha256).hexdigest()
-    return f"t={ts},v1={mac}"
+    """Stripe's scheme, which is reelforge's own webhook signature."""
+    return signing.sign(secret, payload, int(time.time()) if ts is None else ts)
 
 
 def event(etype: str, obj: dict[str, Any], event_id: str | None = None) -> dict[str, Any]:

@@ -74,10 +74,7 @@ def _visible_label(frames: list[np.ndarray]) -> dict[str, Any]:
 def _watermark(frames: list[np.ndarray], produce_id: str | None) -> dict[str, Any]:
     from reelforge.provenance.watermark import detect, payload_from_id
 
-    try:
-        result = detect(frames, max_frames=MAX_FRAMES)
-    except ValueError as exc:  # frames too small to carry one (outputs that small carry none)
-        return {"found": False, "payload": None, "bit_accuracy": None, "note": str(exc)}
+    result = detect(frames, max_frames=MAX_FRAMES)  # frames too small carry none: not found
     out: dict[str, Any] = {
         "found": result.found,
         "payload": f"{result.payload:08x}" if result.payload is not None else None,

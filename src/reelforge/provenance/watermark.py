@@ -160,10 +160,15 @@ class _Layout:
     slots_per_bit: np.ndarray  # (CODE_BITS,)
 
 
+def fits(width: int, height: int) -> bool:
+    """Whether frames of this size have room for the watermark (about 200x150 and up)."""
+    return (height // BLOCK) * (width // BLOCK) * len(COEFFS) >= CODE_BITS * 16
+
+
 def _layout(width: int, height: int, key: bytes) -> _Layout:
     by, bx = height // BLOCK, width // BLOCK
     n_slots = by * bx * len(COEFFS)
-    if n_slots < CODE_BITS * 16:
+    if not fits(width, height):
         raise ValueError(f"frame {width}x{height} is too small to carry the watermark")
     seed = hashlib.sha256(key + f"|{width}x{height}".encode()).digest()
     rng = np.random.Generator(np.random.PCG64(int.from_bytes(seed[:16], "big")))
@@ -265,6 +270,8 @@ def detect(frames: Iterable[np.ndarray], *, max_frames: int = 48,
         h, w = frame.shape[:2]
         if target is None:
             target = (w, h)
+        if not fits(*target):  # too small to carry one: nothing can be found
+            break
         if layout is None:
             layout = _layout(target[0], target[1], key)
         if (w, h) != target:

@@ -8,13 +8,19 @@ import secrets
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from reelforge.errors import CapabilityMissing, Conflict, InvalidRequest, NotFound
 from reelforge.services import ledger
 from reelforge.services.accounts import AccountRef, ensure_account
-from reelforge.services.billing import Billing, day_start, month_start, next_month
+from reelforge.services.billing import (
+    Billing,
+    credits_spent,
+    day_start,
+    month_start,
+    next_month,
+)
 from reelforge.services.platform import Platform
 from reelforge.storage import repositories as repo
 from reelforge.storage.billing_tables import Payment, PlanChange
@@ -146,12 +152,6 @@ def set_budget(p: Platform, name: str, *, daily: int | None, monthly: int | None
     return summary(p, account_id)
 
 
-def _spent(s: Session, account_id: str, since: datetime) -> int:
-    return int(s.scalar(select(func.coalesce(func.sum(Job.credits), 0)).where(
-        Job.account_id == account_id, Job.created_at >= since,
-        Job.billing.in_(("reserved", "captured")))) or 0)
-
-
 def summary(p: Platform, account_id: str) -> dict[str, Any]:
     """Plan, limits, balance (today's or this month's plan credits granted on first look)
     and credits spent today and this month."""
@@ -176,8 +176,9 @@ def summary(p: Platform, account_id: str) -> dict[str, Any]:
             "requests_per_minute": plan.requests_per_minute,
             "balance": {"available": bal.available, "held": bal.held,
                         "postpaid_owed": bal.postpaid_owed, "lots": bal.lots},
-            "spent": {"today": _spent(s, account.id, day_start(now)),
-                      "month": _spent(s, account.id, month_start(now))},
+            "spent": {"today": credits_spent(s, Job.account_id == account.id, day_start(now)),
+                      "month": credits_spent(s, Job.account_id == account.id,
+                                             month_start(now))},
             "budgets": {"daily": account.daily_credit_limit,
                         "monthly": account.monthly_credit_limit,
                         "keys": {k.id: {"daily": k.daily_credit_limit,

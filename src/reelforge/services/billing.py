@@ -17,11 +17,12 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from reelforge.billing.sheet import BillingSheet, Plan
+from reelforge.billing.sheet import BillingSheet, Plan, load_sheet
 from reelforge.domain.job import JobStatus
 from reelforge.domain.spec import JobSpec, Mode
 from reelforge.errors import RateLimited
 from reelforge.services import ledger, metering
+from reelforge.services.platform import Platform
 from reelforge.services.ratelimit import RateLimiter
 from reelforge.storage.billing_tables import UsageEvent
 from reelforge.storage.tables import Account, ApiKey, Job
@@ -64,6 +65,25 @@ def next_month(start: datetime) -> datetime:
     return (start + timedelta(days=32)).replace(day=1)
 
 
+def sheet_of(p: Platform) -> BillingSheet:
+    """The billing sheet in force (also when billing is off: reports and payments read it)."""
+    billing = p.billing
+    if isinstance(billing, Billing):
+        return billing.sheet
+    return load_sheet(p.settings.billing_file)
+
+
+def credits_spent(s: Session, scope: Any, since: datetime, *,
+                  except_job: str | None = None) -> int:
+    """Credits of jobs created since `since` in `scope` (a condition on Job) that are
+    reserved or captured: what budgets count."""
+    q = select(func.coalesce(func.sum(Job.credits), 0)).where(
+        scope, Job.created_at >= since, Job.billing.in_(("reserved", "captured")))
+    if except_job is not None:
+        q = q.where(Job.id != except_job)
+    return int(s.scalar(q) or 0)
+
+
 def features_of(spec: JobSpec) -> tuple[str, ...]:
     found = []
     if spec.mode is Mode.FIRST_LAST_FRAME:
@@ -74,7 +94,7 @@ def features_of(spec: JobSpec) -> tuple[str, ...]:
 
 
 class Billing:
-    def __init__(self, p: Any, sheet: BillingSheet):
+    def __init__(self, p: Platform, sheet: BillingSheet):
         self.p = p
         self.sheet = sheet
         self.rate_limiter = RateLimiter()
@@ -213,9 +233,7 @@ class Billing:
         for name, limit, since, scope in limits:
             if limit is None:
                 continue
-            spent = s.scalar(select(func.coalesce(func.sum(Job.credits), 0)).where(
-                scope, Job.created_at >= since, Job.id != job.id,
-                Job.billing.in_(("reserved", "captured")))) or 0
+            spent = credits_spent(s, scope, since, except_job=job.id)
             if spent + job.credits > limit:
                 window = "day" if "daily" in name else "month"
                 raise RateLimited(

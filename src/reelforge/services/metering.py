@@ -37,7 +37,7 @@ def job_costs(sheet: BillingSheet, job: Job) -> dict[str, tuple[float, str, floa
     if device_s > 0:
         costs["compute"] = (device_s, "device_second", rate / 3600)
     size = (job.output or {}).get("size_bytes")
-    if (job.output_blob or job.simulated) and size and not job.cached_from:
+    if job.output_blob and size and not job.cached_from:
         costs["storage"] = (size / 1e9 * sheet.storage.months, "gb_month",
                             sheet.storage.gb_month_usd)
     if moderation_s > 0:

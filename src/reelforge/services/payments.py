@@ -9,9 +9,10 @@ from typing import Any, Literal, cast
 import stripe
 from pydantic import BaseModel, ConfigDict, Field
 
-from reelforge.billing.sheet import BillingSheet, Pack, Plan, load_sheet
-from reelforge.errors import CapabilityMissing, Conflict, InvalidRequest, ReelforgeError
+from reelforge.billing.sheet import BillingSheet, Pack, Plan
+from reelforge.errors import CapabilityMissing, Conflict, InvalidRequest, PaymentProviderError
 from reelforge.services.accounts import AccountRef
+from reelforge.services.billing import sheet_of
 from reelforge.services.platform import Platform
 from reelforge.storage.tables import Account
 
@@ -19,20 +20,6 @@ from reelforge.storage.tables import Account
 # still retrying the card; cutting access is its dunning settings' call, not ours).
 ACTIVE_STATUSES = ("active", "trialing", "past_due")
 
-
-
-class PaymentProviderError(ReelforgeError):
-    """Stripe refused the request or could not be reached; its message is passed on."""
-
-    code = "payment_provider_error"
-    http_status = 502
-
-
-class WebhookRejected(InvalidRequest):
-    """A webhook delivery that is not verifiably from Stripe (or not an event at all)."""
-
-    code = "invalid_signature"
-    http_status = 400
 
 
 class CheckoutRequest(BaseModel):
@@ -45,12 +32,6 @@ class CheckoutRequest(BaseModel):
     pack: str | None = Field(default=None, max_length=40)  # kind=topup
     success_url: str | None = Field(default=None, max_length=2000)
     cancel_url: str | None = Field(default=None, max_length=2000)
-
-
-def billing_sheet(p: Platform) -> BillingSheet:
-    if p.billing is not None:
-        return cast(BillingSheet, p.billing.sheet)
-    return load_sheet(p.settings.billing_file)
 
 
 def not_configured(what: str) -> CapabilityMissing:
@@ -106,7 +87,7 @@ def create_checkout(p: Platform, account: AccountRef, *, kind: str, plan: str | 
     key = p.settings.stripe_secret_key
     if not key:
         raise not_configured("RF_STRIPE_SECRET_KEY")
-    sheet = billing_sheet(p)
+    sheet = sheet_of(p)
     base = p.settings.public_url.rstrip("/")
     success = _return_url(success_url, f"{base}/billing/success?session_id="
                                         "{CHECKOUT_SESSION_ID}", "success_url")

@@ -100,17 +100,16 @@ class Provenance:
 
     def for_job(self, job: Job, spec: JobSpec, width: int, height: int,
                 fps: int) -> FrameHook | None:
-        from reelforge.provenance.watermark import WatermarkEmbedder, payload_from_id
+        from reelforge.provenance.watermark import WatermarkEmbedder, fits, payload_from_id
 
         label = (VisibleLabel(self.profile.label, width, height, fps) if spec.visible_label
                  else None)  # an allowed, audited unlabelled export
-        try:
-            embedder: WatermarkEmbedder | None = WatermarkEmbedder(
-                payload_from_id(job.id), width, height)
-        except ValueError:  # thumbnails (test models' 32x32 frames) have no room for it
+        embedder: WatermarkEmbedder | None = None
+        if fits(width, height):
+            embedder = WatermarkEmbedder(payload_from_id(job.id), width, height)
+        else:  # thumbnails (test models' 32x32 frames) have no room for it
             log.warning("job %s: %dx%d frames are too small for the watermark", job.id,
                         width, height)
-            embedder = None
 
         def mark(index: int, frame: np.ndarray) -> np.ndarray:
             if embedder is not None:

@@ -14,9 +14,10 @@ from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 
 from reelforge.analytics import kpis
-from reelforge.billing.sheet import BillingSheet, load_sheet
+from reelforge.billing.sheet import BillingSheet
 from reelforge.errors import InvalidRequest
 from reelforge.services.accounts import INTERNAL_PLAN
+from reelforge.services.billing import sheet_of
 from reelforge.services.ledger import CONSUMED
 from reelforge.services.platform import Platform
 from reelforge.storage.billing_tables import (
@@ -46,12 +47,6 @@ def parse_when(value: str | None, field: str) -> datetime | None:
 
 def _aware(t: datetime) -> datetime:
     return t.replace(tzinfo=UTC) if t.tzinfo is None else t.astimezone(UTC)
-
-
-def sheet_of(p: Platform) -> BillingSheet:
-    billing = p.billing
-    sheet = getattr(billing, "sheet", None)
-    return sheet if isinstance(sheet, BillingSheet) else load_sheet(p.settings.billing_file)
 
 
 def plan_infos(sheet: BillingSheet) -> list[kpis.PlanInfo]:

@@ -1,48 +1,20 @@
-"""The simulated device of `reelforge simulate`: models that pass every submit-time check
-like real ones, and a run that records measured-looking timings from the billing sheet's
-timing profile instead of rendering frames. Every job it touches is marked simulated (its
-account is), and a real worker refuses to run it."""
+"""The simulated device of `reelforge simulate`: a run that records timings from the billing
+sheet's timing profile instead of rendering frames, for the simulated models
+(backends/simulated). Every job it touches is marked simulated (its account is)."""
 
 from __future__ import annotations
 
 from datetime import timedelta
 from typing import Any
 
-from reelforge.backends.base import Clip, GenerationRequest, ProgressFn
+from reelforge.backends.simulated import BYTES_PER_SECOND
 from reelforge.domain.job import EventType, JobStatus
-from reelforge.domain.spec import JobSpec
-from reelforge.errors import BackendError
+from reelforge.services.billing import sheet_of
 from reelforge.services.finalize import record_final
 from reelforge.services.platform import Platform
 from reelforge.storage import repositories as repo
 from reelforge.storage.blobs import StoredBlob
 from reelforge.storage.tables import Job
-
-# name → family (the price sheet and timing profile are per family)
-SIMULATED_MODELS = {"sim-wan": "wan", "sim-ltx": "ltx", "sim-motion": "motion"}
-# bytes per second of output at 720p (H.264 CRF 20, measured on the motion backend's clips)
-BYTES_PER_SECOND = {"480p": 250_000, "720p": 550_000, "1080p": 1_200_000}
-
-
-class SimulatedBackend:
-    """Accepts text-to-video requests for one simulated model; never renders."""
-
-    default_fps = 24
-
-    def __init__(self, name: str, family: str):
-        self.name, self.queue = name, family
-
-    def check(self, spec: JobSpec) -> None:
-        return None
-
-    def generate(self, request: GenerationRequest, on_progress: ProgressFn) -> Clip:
-        raise BackendError(f"{self.name} is a simulated model; only `reelforge simulate` "
-                           f"runs its jobs", code="simulated_model")
-
-
-def simulated_backends() -> list[SimulatedBackend]:
-    return [SimulatedBackend(name, family) for name, family in SIMULATED_MODELS.items()]
-
 
 PLACEHOLDER = b"reelforge simulated output: no video was rendered\n"
 
@@ -61,8 +33,7 @@ def run_simulated(p: Platform, job_id: str, *, fail: bool,
     """Claim a queued simulated job and finish it as the timing profile says: device seconds
     per output second for its model and resolution, on the profile's device at its rate.
     Returns the final job row's outcome, or None if the job was not queued."""
-    assert p.billing is not None
-    sheet = p.billing.sheet
+    sheet = sheet_of(p)
     started = p.clock()
     with p.db.session() as s:
         job = repo.claim_job(s, job_id, "simulator:0", started)

@@ -12,8 +12,6 @@ marked simulated, and so is everything that belongs to it (jobs, usage, payments
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
 import random
 import secrets
@@ -25,17 +23,19 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from reelforge.analytics import population as pop
+from reelforge.backends.simulated import simulated_backends
 from reelforge.config import Settings
 from reelforge.errors import InvalidRequest, PaymentRequired, RateLimited
-from reelforge.queue.jobqueue import HueyJobQueue
 from reelforge.services import account_billing, accounts, jobs
 from reelforge.services.accounts import AccountRef
+from reelforge.services.billing import sheet_of
 from reelforge.services.bootstrap import bootstrap
 from reelforge.services.platform import Platform
-from reelforge.services.simulated_device import placeholder_blob, run_simulated, simulated_backends
+from reelforge.services.simulated_device import placeholder_blob, run_simulated
 from reelforge.services.stripe_webhooks import handle_stripe_webhook
 from reelforge.services.submit import SubmitRequest, submit_job
 from reelforge.storage.blobs import StoredBlob
+from reelforge.webhooks.signing import sign
 
 MAX_USERS, MAX_DAYS = 100_000, 3650
 
@@ -53,13 +53,13 @@ class SimClock:
 def simulation_platform(settings: Settings, clock: SimClock) -> Platform:
     """The platform a simulation runs on: the configured database and blobs, the simulated
     models as its backends, and a webhook secret for this run if none is configured."""
-    if not settings.stripe_webhook_secret:
-        settings = settings.model_copy(
-            update={"stripe_webhook_secret": "whsec_sim_" + secrets.token_hex(16)})
     # Its jobs never reach a worker (the simulated device runs them), so their queue
     # messages stay in memory instead of the deployment's queue.
-    return bootstrap(settings, backends=list(simulated_backends()), clock=clock,
-                     queue=HueyJobQueue("memory://", namespace=f"sim{secrets.token_hex(3)}"))
+    update = {"queue_url": "memory://"}
+    if not settings.stripe_webhook_secret:
+        update["stripe_webhook_secret"] = "whsec_sim_" + secrets.token_hex(16)
+    return bootstrap(settings.model_copy(update=update), backends=list(simulated_backends()),
+                     clock=clock)
 
 
 @dataclass
@@ -134,10 +134,6 @@ class Simulation:
         events.sort(key=lambda e: e[0])
         return events
 
-    def _sheet(self) -> Any:
-        assert self.p.billing is not None
-        return self.p.billing.sheet
-
     # -- people ---------------------------------------------------------------------------
 
     def _sign_up(self, person: pop.Persona) -> None:
@@ -161,14 +157,13 @@ class Simulation:
                 "created": int(self.clock.now.timestamp()), "livemode": False,
                 "data": {"object": obj}}
         payload = json.dumps(body).encode()
-        secret = self.p.settings.stripe_webhook_secret or ""
-        ts = int(time.time())  # Stripe's signature tolerance is checked on the wall clock
-        mac = hmac.new(secret.encode(), f"{ts}.".encode() + payload, hashlib.sha256)
-        handle_stripe_webhook(self.p, payload, f"t={ts},v1={mac.hexdigest()}")
+        # the same scheme as Stripe's; its tolerance is checked on the wall clock
+        signature = sign(self.p.settings.stripe_webhook_secret or "", payload, int(time.time()))
+        handle_stripe_webhook(self.p, payload, signature)
 
     def _subscribe(self, member: _Member, plan: str, day: int) -> None:
         person, account_id = member.persona, member.ref.id
-        sheet = self._sheet()
+        sheet = sheet_of(self.p)
         cents = round(sheet.plan(plan).price_usd * 100)
         subscription = f"sub_sim_{secrets.token_hex(6)}"
         meta = {"account_id": account_id, "kind": "subscription", "plan": plan}
@@ -213,14 +208,14 @@ class Simulation:
             person.churned = self.rng.random() < 0.5  # half of them leave for good
             self.counts["subscriptions_ended"] += 1
             return
-        sheet = self._sheet()
+        sheet = sheet_of(self.p)
         self._invoice_paid(member, subscription, meta,
                            round(sheet.plan(person.plan).price_usd * 100))
         person.renewal_day = day + 30
         self.counts["renewals"] += 1
 
     def _top_up(self, member: _Member) -> None:
-        sheet = self._sheet()
+        sheet = sheet_of(self.p)
         name = self.rng.choice(sorted(sheet.topups.packs))
         pack = sheet.topups.packs[name]
         account_id = member.ref.id

@@ -23,14 +23,10 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from reelforge.billing.sheet import BillingSheet, Plan
-from reelforge.errors import InvalidRequest
+from reelforge.errors import InvalidRequest, WebhookRejected
 from reelforge.services import ledger
-from reelforge.services.payments import (
-    ACTIVE_STATUSES,
-    WebhookRejected,
-    billing_sheet,
-    not_configured,
-)
+from reelforge.services.billing import sheet_of
+from reelforge.services.payments import ACTIVE_STATUSES, not_configured
 from reelforge.services.platform import Platform
 from reelforge.storage.billing_tables import Payment, PlanChange, StripeEvent
 from reelforge.storage.tables import Account
@@ -73,7 +69,7 @@ def handle_stripe_webhook(p: Platform, payload: bytes, signature: str | None) ->
     if not isinstance(event_id, str) or not isinstance(etype, str) or not isinstance(obj, dict):
         raise WebhookRejected("the webhook body is not a Stripe event", code="invalid_payload")
 
-    sheet = billing_sheet(p)
+    sheet = sheet_of(p)
     now = p.clock()
     try:
         with p.db.session() as s:
