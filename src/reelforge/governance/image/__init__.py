@@ -30,6 +30,7 @@ PIP_NAMES: dict[str, str] = {
     "onnxruntime": "onnxruntime",
     "dlib": "dlib-bin",
     "face_recognition_models": "face-recognition-models",
+    "onnx": "onnx",
 }
 
 

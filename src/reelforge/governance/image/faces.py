@@ -4,14 +4,17 @@ Models: the HOG detector is built into dlib (no file); landmarks come from the 5
 predictor and descriptors from `dlib_face_recognition_resnet_model_v1.dat`, both shipped by
 the `face-recognition-models` package (its 68-point model is *not* used: its training data is
 licensed for non-commercial use only). The package's `__init__` imports `pkg_resources`, so
-its files are located without importing it.
+its files are located without importing it. dlib aligns each face into a 150x150 chip; the
+descriptor network itself runs in onnxruntime (`descriptor.FaceDescriber`, built from the same
+weights file, equal to dlib's own to ~1e-6), because `dlib-bin` has no BLAS and takes 30x
+longer.
 
 Descriptors are meant to be compared by Euclidean distance (`distance`); `MATCH_THRESHOLD`
 says what counts as the same person.
 
-Speed on the 2-core dev VM: HOG on the grey frame, scaled to at most 960 px on its long side,
-~15-25 ms (it releases the GIL); landmarks + descriptor ~55-60 ms a face (single-threaded,
-holding the GIL).
+Speed on the 2-core dev VM (Intel Xeon 2.8 GHz, AVX-512; `bench/frame_check.py`): HOG on the
+grey frame, scaled to at most 960 px on its long side, ~30-45 ms (it releases the GIL);
+landmarks, chip and descriptor ~4-5 ms a face (dlib's own descriptor: ~110 ms).
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ import cv2
 import numpy as np
 
 from reelforge.governance.image import MissingDependencyError, as_rgb_uint8, require
+from reelforge.governance.image.descriptor import CHIP_SIZE, FaceDescriber
 
 MATCH_THRESHOLD = 0.5
 """Descriptors closer than this (Euclidean) are taken as the same person.
@@ -112,8 +116,10 @@ class FaceAnalyzer:
     grows with the pixels scanned (upsample=1 is 4x).
     Descriptors are computed on the full-resolution image.
 
-    Models load on first use. dlib's detector and networks are not safe to share between
-    threads, so each is used under its own lock: one instance can serve several threads.
+    Models load on first use. dlib's detector and landmark predictor are not safe to share
+    between threads, so each is used under its own lock; the descriptor network (onnxruntime,
+    `descriptor_threads` intra-op threads) runs outside them: one instance can serve several
+    threads.
     """
 
     def __init__(
@@ -123,6 +129,7 @@ class FaceAnalyzer:
         min_score: float = MIN_DETECTION_SCORE,
         min_embed_size: int = MIN_EMBED_SIZE,
         max_embed: int | None = None,
+        descriptor_threads: int | None = 1,
     ) -> None:
         if detect_max_side < 32:
             raise ValueError("detect_max_side must be at least 32")
@@ -131,11 +138,12 @@ class FaceAnalyzer:
         self.min_score = min_score
         self.min_embed_size = min_embed_size
         self.max_embed = max_embed  # describe at most this many faces, largest first
+        self.descriptor_threads = descriptor_threads  # onnxruntime intra-op threads
         self._detect_lock = threading.Lock()
         self._embed_lock = threading.Lock()
         self._detector: Any = None
         self._shapes: Any = None
-        self._describer: Any = None
+        self._describer: FaceDescriber | None = None
 
     def load(self) -> None:
         """Load the detector and both networks now (they otherwise load on first use)."""
@@ -151,12 +159,14 @@ class FaceAnalyzer:
             self._detector = detector
         return self._detector
 
-    def _get_networks(self) -> tuple[Any, Any]:
+    def _get_networks(self) -> tuple[Any, FaceDescriber]:
         if self._describer is None:
             dlib = require("dlib")
             folder = models_dir()
+            describer = FaceDescriber(folder / _MODEL_FILES[1], threads=self.descriptor_threads)
+            describer.load()
             self._shapes = dlib.shape_predictor(str(folder / _MODEL_FILES[0]))
-            self._describer = dlib.face_recognition_model_v1(str(folder / _MODEL_FILES[1]))
+            self._describer = describer
         return self._shapes, self._describer
 
     def detect(self, rgb: np.ndarray) -> list[Face]:
@@ -201,7 +211,8 @@ class FaceAnalyzer:
             for i in chosen:
                 x, y, w, h = faces[i].box
                 shapes.append(shapes_model(image, dlib.rectangle(x, y, x + w - 1, y + h - 1)))
-            vectors = describer.compute_face_descriptor(image, shapes, 0, _PADDING)
+        chips = np.stack(dlib.get_face_chips(image, shapes, CHIP_SIZE, _PADDING))
+        vectors = describer.describe(chips)
         for i, vector in zip(chosen, vectors, strict=True):
             out[i] = replace(out[i], embedding=np.asarray(vector, dtype=np.float32))
         return out

@@ -5,8 +5,9 @@ it the faces with their descriptors (see `faces.distance` and `faces.MATCH_THRES
 
 `check_frame` runs the nudity model (onnxruntime, one intra-op thread by default here) on a
 helper thread while face detection (dlib HOG) runs on the caller's: both release the GIL, so
-on 2 cores the nudity check costs ~nothing extra. Per frame on the 2-core dev VM
-(`bench/frame_check.py`): ~15-25 ms without faces, plus ~55-60 ms for each face described.
+on 2 cores the nudity check costs little extra. Per frame on the 2-core dev VM
+(`bench/frame_check.py`): ~40-65 ms without faces (mostly HOG), plus ~7 ms for each face
+described.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from reelforge.governance.image.nudity import NudityDetector
 from reelforge.governance.signals import Signal
 
 #: The modules image moderation imports (the `governance` extra provides them).
-REQUIRED_MODULES = ("nudenet", "onnxruntime", "dlib", "face_recognition_models")
+REQUIRED_MODULES = ("nudenet", "onnxruntime", "onnx", "dlib", "face_recognition_models")
 
 
 def missing() -> list[str]:
@@ -31,7 +32,7 @@ def missing() -> list[str]:
 
 
 def available() -> bool:
-    """Whether nudenet, onnxruntime, dlib and face-recognition-models are all installed."""
+    """Whether nudenet, onnxruntime, onnx, dlib and face-recognition-models are all installed."""
     return not missing()
 
 
