@@ -8,7 +8,8 @@ A term list file starts with header comments::
 
 and then holds one entry per line: ``term [| needs: a, b] [| unless: c, d] [| window: N]
 [| score: S]``. A trailing ``*`` makes the last word a prefix ("decapitat*"); plurals ("-s",
-"-es", "-ies") match by themselves; "spider man" also matches "spiderman" and "spider-man".
+"-es" after s, x, z, ch, sh or o, "-ies") match by themselves; "spider man" also matches
+"spiderman" and "spider-man".
 ``needs`` keeps a hit only if one of the phrases (or a hit of ``@list``) occurs within
 ``window`` tokens (default 6); ``unless`` drops it if one occurs within ``window`` tokens (default
 3). Every hit is also dropped when negated ("no nudity", "without blood or gore"). Entries in
@@ -246,8 +247,8 @@ def _plural_keys(key: str) -> list[str]:
     keys = [key]
     if key.endswith("ies"):
         keys.append(key[:-3] + "y")
-    if key.endswith("es"):
-        keys.append(key[:-2])
+    if key.endswith("es") and key[:-2].endswith(("s", "x", "z", "ch", "sh", "o")):
+        keys.append(key[:-2])  # "boxes", "heroes"; not "spices" (a "spice", no slur)
     if key.endswith("s"):
         keys.append(key[:-1])
     return keys
