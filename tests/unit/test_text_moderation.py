@@ -161,6 +161,8 @@ def test_obfuscated_prompts_still_hit(rules: TextModerator) -> None:
     assert Category.PUBLIC_FIGURE in blocked(rules.signals("B3y0nc3 singing"))
     assert Category.SEXUAL in blocked(rules.signals("p o r n o video"))
     assert Category.SEXUAL in blocked(rules.signals("n\u200ba\u200bk\u200be\u200bd woman"))
+    assert Category.SEXUAL in blocked(rules.signals("a n*de model on a bed"))
+    assert not blocked(rules.signals("a 5* hotel suite, 4*4 grid of photos"))
 
 
 def test_signal_carries_source_and_rule(rules: TextModerator) -> None:

@@ -152,13 +152,19 @@ class Variants:
     has_cjk: bool
 
 
+_STARRED = re.compile(r"(?<=[a-z])\*+(?=[a-z])")
+
+
 def variants(text: str) -> Variants:
-    """Canonical, no-leet, squashed and squeezed forms of ``text``, deduplicated."""
+    """Canonical, no-leet, starred-vowel, squashed and squeezed forms of ``text``,
+    deduplicated."""
     base = _base(text)
     canonical = _deleet(base)
     forms = [canonical, base]
     if "1" in base:
         forms.append(_deleet(base, one_as_l=True))
+    if "*" in canonical:  # a starred-out vowel: "p*rn", "n*de", "r*pe"
+        forms.extend(_STARRED.sub(vowel, canonical) for vowel in "aeiou")
     squashed = _INWORD_PUNCT.sub("", canonical)
     forms.append(squashed)
     if _RUN3.search(squashed):
