@@ -150,6 +150,14 @@ def test_rules_catch_each_category(rules: TextModerator, text: str, category: Ca
     ("our copper bracelets cured my arthritis", Category.COMMERCIAL_MISUSE),
     ("a caller asking grandma to read out her card number for a prize", Category.COMMERCIAL_MISUSE),
     ("this app made my wife 15k a month from home", Category.COMMERCIAL_MISUSE),
+    ("two kids aged ~10 in a sultry bedroom scene", Category.SEXUAL_MINORS),
+    ("flesh slowly peeled off a screaming prisoner", Category.VIOLENCE),
+    ("first person view of a man stepping in front of a subway", Category.SELF_HARM),
+    ("disabled people being mocked by the whole office", Category.HATE),
+    ("an ad made to look like the official tax office asking to pay", Category.COMMERCIAL_MISUSE),
+    ("a nurse telling diabetics to stop taking insulin, use our tea", Category.COMMERCIAL_MISUSE),
+    ("a portrait in the style of hayao miyazak1, soft light", Category.ARTIST_STYLE),
+    ("yayoi kusamma inspired polka dot room", Category.ARTIST_STYLE),
 ])
 def test_rules_catch_combinations(rules: TextModerator, text: str, category: Category) -> None:
     assert category in blocked(rules.signals(text)), rules.signals(text)
@@ -236,6 +244,11 @@ TRIGGERS = [
     "Nude-toned ballet flats on a linen backdrop",
     "Party supplies delivery for Molly's birthday",
     "Weed killer delivered to your garden shed",
+    "The rugby hooker throws into the lineout, slow motion",
+    "A ferocious tiger stalking through tall grass",
+    "Metallic paint swirling in slow motion",
+    "Swatch video for our nail polish shade 'Sexy Red'",
+    "A train pulls in as commuters step in front of the yellow line, cartoon",
 ]
 
 

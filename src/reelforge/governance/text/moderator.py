@@ -19,7 +19,7 @@ from collections.abc import Iterable
 from functools import lru_cache
 
 from reelforge.governance.signals import Category, Signal
-from reelforge.governance.text.names import name_signals
+from reelforge.governance.text.names import misspelled_names, name_signals
 from reelforge.governance.text.normalize import tokens, variants
 from reelforge.governance.text.semantic import SemanticClassifier
 from reelforge.governance.text.terms import Hit, Index, Pattern, filter_hits, find_hits, load_index
@@ -115,7 +115,8 @@ class TextModerator:
             if pattern.category is not None:
                 _keep(out, Signal(pattern.category, pattern.score, f"pattern:{pattern.name}",
                                   source, detail))
-        for sig in name_signals(text, source):
+        for sig in [*name_signals(text, source),
+                    *misspelled_names(self._index, form_tokens[0], source)]:
             _keep(out, sig)
         return list(out.values())
 
