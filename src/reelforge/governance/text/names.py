@@ -17,10 +17,11 @@ name after a title ("Prince Charming", "King Arthur", "a pop star named Luna") i
 
 Misspellings: a prompt word of 8 or more letters one edit (a letter changed, added, dropped or
 two swapped) from a one-word entry of the artist, public-figure or politician lists counts as
-that name; so does a two-word name with one word (4+ letters) exact and the other (5+) one
-edit off ("yayoi kusamma", "tayler swift"). Entries one edit from an English word
-("metallica"/"metallic", "fewocious"/"ferocious": found by checking every entry against the
-MiniLM vocabulary) are left out, and an artist's name needs a word about style nearby.
+that name; so does a two-word name with one word exact and the other one edit off (5+
+letters, or 6+ when the exact word has 3): "yayoi kusamma", "tayler swift", "wes andersen".
+Entries one edit from an English word ("metallica"/"metallic", "fewocious"/"ferocious": found
+by checking every entry against the MiniLM vocabulary) are left out, and an artist's name
+needs a word about style nearby.
 """
 
 from __future__ import annotations
@@ -179,6 +180,11 @@ _STYLE_WORDS = frozenset(
         "artstation",
         "manner",
         "homage",
+        "estilo",
+        "stil",
+        "gaya",
+        "ala",
+        "manera",
     }
 )
 
@@ -250,8 +256,8 @@ def misspelled_names(index: Index, words: list[str], source: str) -> list[Signal
                 found += [
                     (other, term, category)
                     for partner, term, category in pairs.get(word, ())
-                    if len(word) >= 4
-                    and len(partner) >= 5
+                    if len(partner) >= (5 if len(word) >= 4 else 6)
+                    and len(word) >= 3
                     and _one_edit(other, partner)
                     and (other_pos > pos) == (term.split()[1] == partner)
                 ]

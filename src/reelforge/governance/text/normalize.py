@@ -4,6 +4,7 @@
 format characters stripped, control characters removed (tabs and newlines become spaces),
 Cyrillic/Greek/small-capital look-alikes folded to Latin, apostrophes dropped ("mcdonald's" ->
 "mcdonalds"), spaced-out letters joined ("k i l l", "k.i.l.l", "k-i-l-l" -> "kill") and
+the emoji dealers use for drugs written as words (pill, snowflake, plug, mushroom), and
 leetspeak undone inside words ("p0rn", "k1ll", "$ex", "n4ked"), but only in tokens that carry at
 least two letters, do not start with two digits and are not a number with a unit, so "4k", "1080p",
 "60fps", "3d", "35mm" or "1st" stay as they are.
@@ -71,7 +72,9 @@ _UNIT = r"[a-z0-9@$]"
 _SEP = r"[\s.\-_*·•|/\\,+~:;=^\"!?]"
 _SPACED_RUN = re.compile(rf"(?<![a-z0-9@$])(?:{_UNIT}{_SEP}{{1,3}}){{2,}}{_UNIT}(?![a-z0-9@$])")
 _SEP_RE = re.compile(_SEP)
-_LEET_SYMBOL_RE = re.compile(r"(?<=[a-z0-9])[@$!|+€](?=[a-z0-9])|(?<![a-z0-9])[@$](?=[a-z])")
+_LEET_SYMBOL_RE = re.compile(
+    r"(?<=[a-z0-9])[@$!|+€](?=[a-z0-9])|(?<![a-z0-9])[@$](?=[a-z])|(?<=[a-z0-9]{3})@(?![a-z0-9])"
+)  # inside a word, at its start ("$ex"), or an "@" ending one ("n1gg@"; not "@handle")
 _LEET_TOKEN_RE = re.compile(r"[a-z0-9]*[0-9][a-z0-9]*")
 _UNIT_TOKEN = re.compile(r"\d+(?:st|nd|rd|th|s|fps|mm|cm|km|kg|lbs?|ml|gb|tb|mb|mph|kph|hz|khz|"
                          r"yo|am|pm|min|mins|sec|secs|hr|hrs|ft|in|px|bit|bpm|mp)")
@@ -101,7 +104,13 @@ def _table() -> dict[int, str | None]:
         table[cp] = None
     for src, dst in _HOMOGLYPHS.items():
         table[ord(src)] = dst
+    for cp, word in _DRUG_EMOJI.items():
+        table[cp] = f" {word} "
     return table
+
+
+# Emoji that stand for drugs in dealers' ads (with sale words they make a drug_sale hit).
+_DRUG_EMOJI = {0x1F48A: "pills", 0x2744: "snow", 0x1F50C: "plug", 0x1F344: "shrooms"}
 
 
 def _join_spaced(match: re.Match[str]) -> str:

