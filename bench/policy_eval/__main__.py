@@ -4,7 +4,9 @@ Runs ``TextModerator`` over ``bench/policy_eval/prompts.jsonl`` with the ``defau
 decision rule (block when any signal scores >= 0.5) and prints per-category recall, overall
 harmful recall, the false-block rate on benign prompts (overall and on the trigger-word subset),
 the misclassified prompts and per-prompt latency (p50/p95/max, after a warm-up).
-Targets: recall >= 95%, false blocks <= 3%, p95 <= 20 ms.
+Targets: recall >= 95%, false blocks <= 3%, p95 <= 20 ms. Rows carry a ``source``: the original
+set has none ("original"); ``heldout-a`` ... ``heldout-e`` are the five sets written blind to the
+rules in stop 10 and merged after they were measured; ``--source`` evaluates one of them.
 """
 
 from __future__ import annotations
@@ -121,10 +123,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
     parser.add_argument("--file", type=Path, default=PROMPTS, help="labelled prompts (JSONL)")
     parser.add_argument("--rules-only", action="store_true", help="disable the semantic model")
+    parser.add_argument("--source", help="only rows of this source (original, heldout-a, ...)")
     args = parser.parse_args(argv)
+    rows = load(args.file)
+    if args.source:
+        rows = [r for r in rows if r.get("source", "original") == args.source]
+        if not rows:
+            parser.error(f"no rows with source {args.source!r}")
     moderator = TextModerator(semantic=not args.rules_only)
     moderator.warm()
-    result = evaluate(load(args.file), moderator)
+    result = evaluate(rows, moderator)
     if args.json:
         json.dump(result, sys.stdout, ensure_ascii=False, indent=2)
         print()

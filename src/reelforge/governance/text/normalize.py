@@ -4,7 +4,8 @@
 format characters stripped, control characters removed (tabs and newlines become spaces),
 Cyrillic/Greek/small-capital look-alikes folded to Latin, apostrophes dropped ("mcdonald's" ->
 "mcdonalds"), spaced-out letters joined ("k i l l", "k.i.l.l", "k-i-l-l" -> "kill") and
-the emoji dealers use for drugs written as words (pill, snowflake, plug, mushroom), and
+the emoji dealers use for drugs written as words (pill, snowflake, plug, mushroom) and the
+sexual ones as marker words, and
 leetspeak undone inside words ("p0rn", "k1ll", "$ex", "n4ked"), but only in tokens that carry at
 least two letters, do not start with two digits and are not a number with a unit, so "4k", "1080p",
 "60fps", "3d", "35mm" or "1st" stay as they are.
@@ -109,8 +110,12 @@ def _table() -> dict[int, str | None]:
     return table
 
 
-# Emoji that stand for drugs in dealers' ads (with sale words they make a drug_sale hit).
-_DRUG_EMOJI = {0x1F48A: "pills", 0x2744: "snow", 0x1F50C: "plug", 0x1F344: "shrooms"}
+# Emoji that stand for drugs in dealers' ads (with sale words they make a drug_sale hit) or,
+# in pairs, for sex acts.
+_DRUG_EMOJI = {0x1F48A: "pills", 0x2744: "snow", 0x1F50C: "plug", 0x1F344: "shrooms",
+               # and the sexual ones, as words no prompt uses otherwise (data/sexual_emoji.txt)
+               0x1F346: "emojieggplant", 0x1F351: "emojipeach", 0x1F4A6: "emojisplash",
+               0x1F445: "emojitongue"}
 
 
 def _join_spaced(match: re.Match[str]) -> str:
