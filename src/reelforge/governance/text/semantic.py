@@ -6,8 +6,9 @@ pooling over the attention mask, L2 normalisation), tokenised with the ``tokeniz
 truncated to 256 tokens like sentence-transformers' ``max_seq_length``. Neither torch nor
 sentence-transformers is imported; the weights are read with ``safetensors.numpy``. When onnx
 and onnxruntime are installed (they are base dependencies), the six encoder layers run in
-onnxruntime from a graph built in memory from the same weights (``minilm_onnx``), which is
-about twice as fast; the NumPy layers remain the reference and the fallback.
+onnxruntime from a graph built in memory from the same weights (``minilm_onnx``): 1.6x faster
+with one thread (p95 11 ms against 19.7 ms a prompt on the 2-core VM); the NumPy layers remain
+the reference and the fallback.
 
 Scoring. ``data/semantic_exemplars.txt`` holds exemplar prompts per category and benign ones
 (including the trigger-word cases naive filters block). For a prompt embedding ``e``:
@@ -127,7 +128,8 @@ def verify_files(path: Path) -> None:
 
 
 class MiniLMEncoder:
-    """NumPy forward pass of all-MiniLM-L6-v2 (BERT) with mean pooling and L2 normalisation."""
+    """Forward pass of all-MiniLM-L6-v2 (BERT) with mean pooling and L2 normalisation: the
+    embeddings in NumPy, the encoder layers in onnxruntime (``use_onnx``) or NumPy."""
 
     def __init__(self, path: Path, use_onnx: bool = True) -> None:
         from safetensors.numpy import load_file
