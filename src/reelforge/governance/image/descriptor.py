@@ -37,6 +37,7 @@ from typing import Any
 import numpy as np
 
 from reelforge.governance.image import require
+from reelforge.governance.runtime import cpu_session
 
 CHIP_SIZE = 150
 DESCRIPTOR_SIZE = 128
@@ -350,15 +351,10 @@ class FaceDescriber:
             return self._session
         with self._lock:
             if self._session is None:
-                ort = require("onnxruntime")
+                require("onnxruntime")
                 layers = read_layers(self._model_path.read_bytes())
-                options = ort.SessionOptions()
-                if self._threads is not None:
-                    options.intra_op_num_threads = self._threads
                 self._mean = layers[0].mean
-                self._session = ort.InferenceSession(
-                    build_model(layers), options, providers=["CPUExecutionProvider"]
-                )
+                self._session = cpu_session(build_model(layers), self._threads)
         return self._session
 
     def describe(self, chips: np.ndarray) -> np.ndarray:

@@ -56,6 +56,7 @@ import cv2
 import numpy as np
 
 from reelforge.governance.image import MissingDependencyError, as_rgb_uint8, require
+from reelforge.governance.runtime import cpu_session
 from reelforge.governance.signals import Category, Signal
 
 #: nudenet 3.4's class order (the model's output rows 4..21); a test checks it against nudenet.
@@ -179,14 +180,9 @@ class NudityDetector:
             return self._session
         with self._lock:
             if self._session is None:
-                ort = require("onnxruntime")
+                require("onnxruntime")
                 path = self._model_path or bundled_model_path()
-                options = ort.SessionOptions()
-                if self._threads is not None:
-                    options.intra_op_num_threads = self._threads
-                session = ort.InferenceSession(
-                    str(path), options, providers=["CPUExecutionProvider"]
-                )
+                session = cpu_session(str(path), self._threads)
                 self._input_name = session.get_inputs()[0].name
                 self._session = session
         return self._session

@@ -158,14 +158,11 @@ class MiniLMEncoder:
         """The encoder layers in onnxruntime (see minilm_onnx), or None without onnx/ORT."""
         if any(importlib.util.find_spec(m) is None for m in ("onnx", "onnxruntime")):
             return None
-        import onnxruntime as ort
-
+        from reelforge.governance.runtime import cpu_session
         from reelforge.governance.text.minilm_onnx import build_encoder
 
         model = build_encoder(self.w, self.layers, self.heads, self.hidden, self.eps)
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = ONNX_THREADS
-        return ort.InferenceSession(model, options, providers=["CPUExecutionProvider"])
+        return cpu_session(model, ONNX_THREADS)
 
     def _prepare(self, raw: _Weights) -> _Weights:
         w: _Weights = {}
