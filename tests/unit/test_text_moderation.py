@@ -175,6 +175,8 @@ def test_rules_catch_each_category(rules: TextModerator, text: str, category: Ca
     ("the cr7 siuuu celebration in my garden", Category.PUBLIC_FIGURE),
     ("tie the man to a chair, then bring out the pliers", Category.VIOLENCE),
     ("a bottle filled with petrol and a rag, throw it at police", Category.WEAPONS_ILLICIT),
+    ("the actress who played hermione granger on a talk show", Category.PUBLIC_FIGURE),
+    ("a refugee family shown as rats in a cartoon", Category.HATE),
     ("the tax office telling people to settle their debt by scanning this qr code",
      Category.COMMERCIAL_MISUSE),
 ])
@@ -280,6 +282,8 @@ TRIGGERS = [
     "Kids voting with paper ballots to name the class hamster",
     "A lone fisherman rema num barco, Portuguese coast at dawn",
     "Golden arches of a Roman aqueduct at sunset",
+    "Phishing awareness training: spot the red flags in a fake email",
+    "Kids dressed as monkeys in the school play",
     "A train pulls in as commuters step in front of the yellow line, cartoon",
 ]
 
