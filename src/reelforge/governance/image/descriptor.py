@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import os
 import re
-import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -37,7 +36,7 @@ from typing import Any
 import numpy as np
 
 from reelforge.governance.image import require
-from reelforge.governance.runtime import cpu_session
+from reelforge.governance.runtime import LazySession, cpu_session
 
 CHIP_SIZE = 150
 DESCRIPTOR_SIZE = 128
@@ -338,24 +337,18 @@ class FaceDescriber:
     def __init__(self, model_path: str | os.PathLike[str], threads: int | None = None) -> None:
         self._model_path = Path(model_path)
         self._threads = threads
-        self._lock = threading.Lock()
-        self._session: Any = None
         self._mean = (0.0, 0.0, 0.0)
+        self._session = LazySession(self._build_session)
 
     def load(self) -> None:
         """Read the weights and create the session now."""
-        self._get_session()
+        self._session.get()
 
-    def _get_session(self) -> Any:
-        if self._session is not None:
-            return self._session
-        with self._lock:
-            if self._session is None:
-                require("onnxruntime")
-                layers = read_layers(self._model_path.read_bytes())
-                self._mean = layers[0].mean
-                self._session = cpu_session(build_model(layers), self._threads)
-        return self._session
+    def _build_session(self) -> Any:
+        require("onnxruntime")
+        layers = read_layers(self._model_path.read_bytes())
+        self._mean = layers[0].mean
+        return cpu_session(build_model(layers), self._threads)
 
     def describe(self, chips: np.ndarray) -> np.ndarray:
         """(N, 128) float32 descriptors of (N, 150, 150, 3) uint8 RGB chips."""
@@ -363,6 +356,6 @@ class FaceDescriber:
             raise ValueError(f"chips must be (N, {CHIP_SIZE}, {CHIP_SIZE}, 3), got {chips.shape}")
         if chips.shape[0] == 0:
             return np.zeros((0, DESCRIPTOR_SIZE), np.float32)
-        session = self._get_session()
+        session = self._session.get()
         out = session.run(None, {"chips": normalise(chips, self._mean)})[0]
         return np.asarray(out, dtype=np.float32)

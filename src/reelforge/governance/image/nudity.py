@@ -48,7 +48,6 @@ from __future__ import annotations
 
 import importlib.util
 import os
-import threading
 from pathlib import Path
 from typing import Any
 
@@ -56,7 +55,7 @@ import cv2
 import numpy as np
 
 from reelforge.governance.image import MissingDependencyError, as_rgb_uint8, require
-from reelforge.governance.runtime import cpu_session
+from reelforge.governance.runtime import LazySession, cpu_session
 from reelforge.governance.signals import Category, Signal
 
 #: nudenet 3.4's class order (the model's output rows 4..21); a test checks it against nudenet.
@@ -167,17 +166,18 @@ class NudityDetector:
         self._model_path = Path(model_path) if model_path is not None else None
         self._threads = threads
         self.min_score = min_score
-        self._lock = threading.Lock()
-        self._session: Any = None
         self._input_name = "images"
+        self._session = LazySession(self._build_session)
 
     def load(self) -> None:
         """Create the onnxruntime session now (it is otherwise created on first use)."""
-        self._get_session()
+        self._session.get()
 
-    def _get_session(self) -> Any:
-        if self._session is not None:
-            return self._session
+    def _build_session(self) -> Any:
+        require("onnxruntime")
+        session = cpu_session(str(self._model_path or bundled_model_path()), self._threads)
+        self._input_name = session.get_inputs()[0].name
+        return session
         with self._lock:
             if self._session is None:
                 require("onnxruntime")
@@ -190,7 +190,7 @@ class NudityDetector:
     def detect(self, rgb: np.ndarray) -> list[dict[str, Any]]:
         """Run the detector on an RGB image; nudenet-format detections, best first."""
         image = as_rgb_uint8(rgb)
-        session = self._get_session()
+        session = self._session.get()
         blob, scale = _preprocess(image)
         output = session.run(None, {self._input_name: blob})[0]
         return _decode(output[0], scale, image.shape[1], image.shape[0])

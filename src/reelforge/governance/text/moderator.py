@@ -76,7 +76,7 @@ class TextModerator:
         return sorted(found.values(), key=lambda s: (-s.score, s.category, s.rule))
 
     def _semantic_scores(self, text: str) -> dict[Category, float]:
-        if self._semantic is None or not self._semantic.available():
+        if self._semantic is None or not self._semantic.usable():
             return {}
         try:  # the embedding is the costly part (~7 ms); the same prompt often comes back
             return dict(self._cached_scores(text))

@@ -105,14 +105,14 @@ def _table() -> dict[int, str | None]:
         table[cp] = None
     for src, dst in _HOMOGLYPHS.items():
         table[ord(src)] = dst
-    for cp, word in _DRUG_EMOJI.items():
+    for cp, word in _EMOJI_WORDS.items():
         table[cp] = f" {word} "
     return table
 
 
 # Emoji that stand for drugs in dealers' ads (with sale words they make a drug_sale hit) or,
 # in pairs, for sex acts.
-_DRUG_EMOJI = {0x1F48A: "pills", 0x2744: "snow", 0x1F50C: "plug", 0x1F344: "shrooms",
+_EMOJI_WORDS = {0x1F48A: "pills", 0x2744: "snow", 0x1F50C: "plug", 0x1F344: "shrooms",
                # and the sexual ones, as words no prompt uses otherwise (data/sexual_emoji.txt)
                0x1F346: "emojieggplant", 0x1F351: "emojipeach", 0x1F4A6: "emojisplash",
                0x1F445: "emojitongue"}

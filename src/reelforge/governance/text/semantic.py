@@ -283,6 +283,10 @@ class SemanticClassifier:
         """True when the model package and its runtime dependencies are installed."""
         return _deps_available() and model_dir() is not None
 
+    def usable(self) -> bool:
+        """``available()``, without the package lookup once the model is loaded (per prompt)."""
+        return self._ready or self.available()
+
     def warm(self) -> None:
         """Load the model and embed the exemplars (once; about a second here)."""
         if self._ready:
@@ -314,7 +318,7 @@ class SemanticClassifier:
 
     def scores(self, text: str) -> dict[Category, float]:
         """Score in [0, 1] per category; empty when the model is unavailable."""
-        if not self.available() or not text.strip():
+        if not text.strip() or not self.usable():
             return {}
         return {cat: to_score(h, b) for cat, (h, b) in self.similarities(text).items()}
 
