@@ -8,18 +8,25 @@ RF_BLOB_URL=s3://bucket/prefix.
 
 from __future__ import annotations
 
+import json
 import os
+import re
+import tomllib
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit, urlunsplit
 
-from pydantic import Field, field_validator
+from pydantic import BeforeValidator, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import (
     BaseSettings,
+    NoDecode,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
     TomlConfigSettingsSource,
 )
+from pydantic_settings import SettingsError as _SourceError
+
+from reelforge.errors import InvalidSetting
 
 
 def _default_data_dir() -> Path:
@@ -36,12 +43,69 @@ def mask_url(url: str) -> str:
     return urlunsplit(parts._replace(netloc=netloc))
 
 
+def _split_list(value: Any) -> Any:
+    """An environment list: a JSON array, or comma-separated items (`a, b`)."""
+    if not isinstance(value, str):
+        return value  # TOML files and keyword arguments give real lists
+    text = value.strip()
+    if text.startswith("["):
+        return json.loads(text)
+    return [item.strip() for item in text.split(",") if item.strip()]
+
+
+def _split_pairs(value: Any) -> Any:
+    """An environment mapping: a JSON object, or comma-separated `key=value` pairs."""
+    if not isinstance(value, str):
+        return value
+    text = value.strip()
+    if text.startswith("{"):
+        return json.loads(text)
+    pairs: dict[str, str] = {}
+    for item in filter(None, (part.strip() for part in text.split(","))):
+        key, sep, val = item.partition("=")
+        if not sep or not key.strip():
+            raise ValueError(f"expected key=value pairs separated by commas (or a JSON "
+                             f"object), got {item[:40]!r}")
+        pairs[key.strip()] = val.strip()
+    return pairs
+
+
+# NoDecode: pydantic-settings would json.loads these and crash on `RF_X=a,b`.
+StrList = Annotated[list[str], NoDecode, BeforeValidator(_split_list)]
+StrMap = Annotated[dict[str, str], NoDecode, BeforeValidator(_split_pairs)]
+
+# Sections of `reelforge config`, in order; a setting not named here is shown under "other".
+GROUPS: dict[str, tuple[str, ...]] = {
+    "storage": ("data_dir", "database_url", "blob_url", "s3_endpoint_url", "s3_region"),
+    "queue": ("queue_url", "queue_namespace"),
+    "worker": ("workers", "worker_queues", "poll_interval", "heartbeat_interval",
+               "heartbeat_timeout", "requeue_after", "reaper_interval", "max_attempts",
+               "stop_grace", "progress_interval"),
+    "governance": ("policy_profile", "policy_dir", "audit_retention_days",
+                   "likeness_keep_photos"),
+    "provenance": ("aigc_producer", "provenance_secret", "c2pa_cert_chain", "c2pa_private_key",
+                   "c2pa_trust_anchors", "max_verify_bytes"),
+    "billing": ("billing_file", "default_plan", "result_cache", "stripe_secret_key",
+                "stripe_webhook_secret", "public_url"),
+    "models": ("neural_device", "pipeline_cache_models", "pipeline_cache_bytes",
+               "default_model", "motion_supersample"),
+    "limits": ("max_upload_bytes", "max_image_pixels"),
+    "encoding": ("encode_crf", "encode_preset"),
+    "webhooks": ("webhook_allow_hosts", "webhook_max_attempts", "webhook_backoff",
+                 "webhook_timeout"),
+    "delivery": ("url_signing_secret", "signed_url_ttl", "output_retention_days",
+                 "image_url_allow_hosts", "image_fetch_timeout"),
+}
+MASK = "***"
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="RF_", extra="forbid", validate_default=True)
 
     data_dir: Path = Field(default_factory=_default_data_dir)
-    database_url: str = ""  # "" → sqlite:///<data_dir>/reelforge.db
-    queue_url: str = ""  # "" → sqlite:///<data_dir>/queue.db (SqliteHuey)
+    # URLs may hold a password: kept out of repr, masked by public_dict
+    database_url: str = Field(default="", repr=False)  # "" → sqlite:///<data_dir>/reelforge.db
+    queue_url: str = Field(default="", repr=False)  # "" → sqlite:///<data_dir>/queue.db (huey)
     blob_url: str = ""  # "" → file://<data_dir>/blobs ; s3://bucket/prefix for fleets
     s3_endpoint_url: str | None = None  # S3-compatible servers (MinIO, Ceph, moto, R2)
     s3_region: str = "us-east-1"
@@ -55,7 +119,8 @@ class Settings(BaseSettings):
 
     # provenance: every output carries a visible label, AIGC metadata, a watermark and C2PA
     aigc_producer: str = Field(default="reelforge", min_length=1, max_length=100)
-    provenance_secret: str | None = None  # HMAC key of the AIGC block; None: one in data_dir
+    # HMAC key of the AIGC block; None: one created once and kept in the database (the fleet's)
+    provenance_secret: SecretStr | None = None
     c2pa_cert_chain: Path | None = None  # PEM: end-entity certificate, then intermediates
     c2pa_private_key: Path | None = None
     c2pa_trust_anchors: Path | None = None  # PEM roots `reelforge verify` trusts
@@ -65,13 +130,13 @@ class Settings(BaseSettings):
     billing_file: Path | None = None
     default_plan: str = "free"  # the plan new accounts start on
     result_cache: Literal["account", "global", "off"] = "account"
-    stripe_secret_key: str | None = None  # sk_...: checkout sessions
-    stripe_webhook_secret: str | None = None  # whsec_...: POST /v1/billing/stripe/webhook
+    stripe_secret_key: SecretStr | None = None  # sk_...: checkout sessions
+    stripe_webhook_secret: SecretStr | None = None  # whsec_...: POST /v1/billing/stripe/webhook
     public_url: str = "http://127.0.0.1:8000"  # where Stripe sends customers back
 
     # worker
     workers: int = Field(default=1, ge=1, le=64)  # concurrent jobs per worker process
-    worker_queues: list[str] = Field(default_factory=lambda: ["motion"])
+    worker_queues: StrList = Field(default_factory=lambda: ["motion"])
     poll_interval: float = Field(default=0.1, gt=0)  # longest idle wait between queue polls
     heartbeat_interval: float = Field(default=2.0, gt=0)
     heartbeat_timeout: float = Field(default=30.0, gt=0)
@@ -93,17 +158,25 @@ class Settings(BaseSettings):
     neural_device: str | None = None  # this worker's device (cuda:N); None: each model's own
     pipeline_cache_models: int = Field(default=2, ge=1, le=32)  # warm pipelines per worker
     pipeline_cache_bytes: int | None = Field(default=None, ge=0)  # None: 85% of device memory
-    default_model: dict[str, str] = Field(default_factory=dict)  # mode → model name
+    default_model: StrMap = Field(default_factory=dict)  # mode → model name
 
     # encoding
     encode_crf: int = Field(default=20, ge=0, le=51)
     encode_preset: str = "veryfast"
 
     # webhooks
-    webhook_allow_hosts: list[str] = Field(default_factory=list)  # hosts or CIDRs
+    webhook_allow_hosts: StrList = Field(default_factory=list)  # hosts or CIDRs
     webhook_max_attempts: int = Field(default=6, ge=1)
     webhook_backoff: float = Field(default=5.0, gt=0)  # first retry delay, x4 each time
     webhook_timeout: float = Field(default=10.0, gt=0)
+
+    # delivery: output URLs a browser or CDN fetches without the API key (S3: presigned)
+    # HMAC key of those URLs; None: derived from the fleet's provenance secret
+    url_signing_secret: SecretStr | None = None
+    signed_url_ttl: int = Field(default=86_400, ge=60, le=604_800)  # seconds a URL works
+    output_retention_days: int | None = Field(default=None, ge=1)  # None: outputs are kept
+    image_url_allow_hosts: StrList = Field(default_factory=list)  # image_url: private hosts
+    image_fetch_timeout: float = Field(default=10.0, gt=0)
 
     @field_validator("data_dir")
     @classmethod
@@ -140,10 +213,70 @@ class Settings(BaseSettings):
     def resolved_blob_url(self) -> str:
         return self.blob_url or f"file://{self.data_dir / 'blobs'}"
 
+    @property
+    def is_fleet(self) -> bool:
+        """Several nodes may share this deployment: the database is not SQLite, or the queue
+        is not the embedded SqliteHuey. Fleet nodes must share credentials (provenance)."""
+        db = self.resolved_database_url.split(":", 1)[0].lower()
+        queue = self.resolved_queue_url.split(":", 1)[0].lower()
+        return not db.startswith("sqlite") or queue not in ("sqlite", "memory")
+
     def public_dict(self) -> dict[str, Any]:
-        """Settings with secrets in URLs masked, for `reelforge config` and logs."""
+        """Settings with secrets masked (`***`) and passwords in URLs hidden, for
+        `reelforge config` and logs."""
         data = self.model_dump(mode="json")
+        for name in type(self).model_fields:
+            if isinstance(getattr(self, name), SecretStr):
+                data[name] = MASK
         data["database_url"] = mask_url(self.resolved_database_url)
         data["queue_url"] = mask_url(self.resolved_queue_url)
         data["blob_url"] = mask_url(self.resolved_blob_url)
+        if self.s3_endpoint_url:
+            data["s3_endpoint_url"] = mask_url(self.s3_endpoint_url)
         return data
+
+    def grouped(self) -> dict[str, dict[str, Any]]:
+        """`public_dict` in the sections of `GROUPS` (then "other"), for people to read."""
+        data = self.public_dict()
+        out: dict[str, dict[str, Any]] = {}
+        for group, names in GROUPS.items():
+            out[group] = {n: data.pop(n) for n in names if n in data}
+        if data:
+            out["other"] = data
+        return out
+
+
+_FIELD_IN_MESSAGE = re.compile(r'field "([a-z0-9_]+)"')
+
+
+def _env_name(field: str) -> str:
+    return f"RF_{field.upper()}"
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Settings for a command or a server, with any problem as one `InvalidSetting` line that
+    names the variable (never the value of a secret)."""
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        problems = []
+        for error in exc.errors()[:3]:
+            field = str(error["loc"][0]) if error["loc"] else "?"
+            message = str(error["msg"]).removeprefix("Value error, ")
+            shown = error.get("input")
+            secret = field in Settings.model_fields and "secret" in field
+            got = "" if secret or shown is None or isinstance(shown, dict) else (
+                f" (got {str(shown)[:60]!r})")
+            problems.append(f"{_env_name(field)}: {message}{got}")
+        raise InvalidSetting("; ".join(problems), code="invalid_setting") from None
+    except _SourceError as exc:
+        match = _FIELD_IN_MESSAGE.search(str(exc))
+        name = _env_name(match.group(1)) if match else "a setting"
+        cause = exc.__cause__ or exc
+        raise InvalidSetting(f"{name}: cannot be read ({str(cause).splitlines()[0][:120]})",
+                             code="invalid_setting") from None
+    except FileNotFoundError as exc:
+        raise InvalidSetting(str(exc), code="invalid_setting") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise InvalidSetting(f"RF_CONFIG: {os.environ.get('RF_CONFIG')} is not valid TOML "
+                             f"({exc})", code="invalid_setting") from None

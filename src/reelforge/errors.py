@@ -14,6 +14,11 @@ ReelforgeError
 ├── Conflict (409)                idempotency key reused with different parameters, bad state
 ├── CapabilityMissing (422)       no configured model can serve this request
 ├── PaymentProviderError (502)    Stripe refused a request or could not be reached
+├── InvalidSetting (400)          a setting cannot be read (invalid_setting); names the RF_ variable
+├── ServiceUnavailable (503)      a service a setting names cannot be used: database_unreachable,
+│   │                             database_missing, queue_unreachable, data_dir_not_writable
+│   └── BlobStoreError (503)      blob_bucket_missing, blob_access_denied, blob_store_unreachable,
+│                                 blob_store_error (the blob store refused or cannot be reached)
 ├── RateLimited (429)             rate_limited, concurrency_limit, budget_exceeded
 └── GenerationFailed              raised inside workers; recorded on the job, never sent as HTTP
     ├── JobInterrupted            cancel requested or worker stopping (not a failure)
@@ -113,6 +118,29 @@ class RateLimited(ReelforgeError):
                  retry_after: float | None = None):
         super().__init__(message, code=code, field=field)
         self.retry_after = retry_after  # seconds, sent as Retry-After
+
+
+class InvalidSetting(ReelforgeError):
+    """A setting (environment, RF_CONFIG file) is missing or malformed; the message names the
+    variable and never shows a secret's value."""
+
+    code = "invalid_setting"
+    http_status = 400
+
+
+class ServiceUnavailable(ReelforgeError):
+    """A service the settings name (database, queue, blob store, data directory) cannot be
+    used; the message says what to change."""
+
+    code = "service_unavailable"
+    http_status = 503
+
+
+class BlobStoreError(ServiceUnavailable):
+    """The blob store refused an operation or could not be reached (not a missing blob:
+    that is NotFound)."""
+
+    code = "blob_store_error"
 
 
 class GenerationFailed(ReelforgeError):

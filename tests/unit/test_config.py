@@ -43,3 +43,88 @@ def test_bad_settings_are_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
 def test_mask_url() -> None:
     assert mask_url("redis://:pw@h:1/0") == "redis://:***@h:1/0"
     assert mask_url("sqlite:///x.db") == "sqlite:///x.db"
+
+
+# --- issue 12 item 11: lists and dicts from the environment, readable and secret-free output
+
+
+def test_list_settings_accept_comma_separated_values(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("RF_WEBHOOK_ALLOW_HOSTS", "127.0.0.1")
+    assert Settings().webhook_allow_hosts == ["127.0.0.1"]
+    monkeypatch.setenv("RF_WEBHOOK_ALLOW_HOSTS", " 10.0.0.0/8, hooks.internal ,")
+    assert Settings().webhook_allow_hosts == ["10.0.0.0/8", "hooks.internal"]
+    monkeypatch.setenv("RF_WEBHOOK_ALLOW_HOSTS", '["a.example", "b.example"]')  # JSON still works
+    assert Settings().webhook_allow_hosts == ["a.example", "b.example"]
+    monkeypatch.setenv("RF_WEBHOOK_ALLOW_HOSTS", "")
+    assert Settings().webhook_allow_hosts == []
+    monkeypatch.setenv("RF_WORKER_QUEUES", "motion,wan")
+    assert Settings().worker_queues == ["motion", "wan"]
+
+
+def test_dict_settings_accept_key_value_pairs(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("RF_DEFAULT_MODEL", "text2video=wan-1.3b, image2video = motion")
+    assert Settings().default_model == {"text2video": "wan-1.3b", "image2video": "motion"}
+    monkeypatch.setenv("RF_DEFAULT_MODEL", '{"text2video": "ltx"}')
+    assert Settings().default_model == {"text2video": "ltx"}
+    monkeypatch.setenv("RF_DEFAULT_MODEL", "text2video")
+    with pytest.raises(ValueError, match="key=value"):
+        Settings()
+
+
+def test_lists_from_a_config_file_stay_lists(tmp_path: Path,
+                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    cfg = tmp_path / "rf.toml"
+    cfg.write_text('webhook_allow_hosts = ["x.example"]\n[default_model]\ntext2video = "w"\n')
+    monkeypatch.setenv("RF_CONFIG", str(cfg))
+    s = Settings()
+    assert s.webhook_allow_hosts == ["x.example"] and s.default_model == {"text2video": "w"}
+
+
+def test_config_output_never_shows_a_secret(monkeypatch: pytest.MonkeyPatch) -> None:
+    from typer.testing import CliRunner
+
+    from reelforge.cli import app
+
+    monkeypatch.setenv("RF_STRIPE_SECRET_KEY", "sk_test_SUPERSECRET")
+    monkeypatch.setenv("RF_STRIPE_WEBHOOK_SECRET", "whsec_SUPERSECRET")
+    monkeypatch.setenv("RF_PROVENANCE_SECRET", "SUPERSECRET-hmac")
+    monkeypatch.setenv("RF_DATABASE_URL", "postgresql://u:SUPERSECRET@db/rf")
+    s = Settings()
+    assert "SUPERSECRET" not in repr(s) and "SUPERSECRET" not in str(s.public_dict())
+    assert s.stripe_secret_key is not None
+    assert s.stripe_secret_key.get_secret_value() == "sk_test_SUPERSECRET"
+    runner = CliRunner()
+    for args in (["config"], ["config", "--json"]):
+        result = runner.invoke(app, args)
+        assert result.exit_code == 0, result.output
+        assert "SUPERSECRET" not in result.output
+    data = __import__("json").loads(runner.invoke(app, ["config", "--json"]).output)
+    assert data["stripe_secret_key"] == "***" and data["database_url"] == "postgresql://u:***@db/rf"
+    text = runner.invoke(app, ["config"]).output
+    assert "[provenance]" in text and "[queue]" in text
+    line = next(ln for ln in text.splitlines() if ln.startswith("stripe_secret_key"))
+    assert line.split("=", 1)[1].strip() == "***"
+    # aligned: every '=' of a group in the same column
+    group = [ln for ln in text.split("[worker]")[1].split("\n\n")[0].splitlines() if "=" in ln]
+    assert len({ln.index("=") for ln in group}) == 1
+
+
+def test_a_bad_setting_is_one_line_naming_the_variable(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from typer.testing import CliRunner
+
+    from reelforge.cli import app
+
+    monkeypatch.setenv("RF_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("RF_WORKERS", "zero")
+    for args in (["config"], ["migrate"], ["jobs", "list"]):
+        result = CliRunner().invoke(app, args)
+        assert result.exit_code == 2, (args, result.output)
+        assert "Traceback" not in result.output and not isinstance(result.exception, ValueError)
+        lines = [ln for ln in result.output.splitlines() if ln.strip()]
+        assert len(lines) == 1 and "RF_WORKERS" in lines[0], result.output
+    monkeypatch.delenv("RF_WORKERS")
+    monkeypatch.setenv("RF_CONFIG", str(tmp_path / "missing.toml"))
+    result = CliRunner().invoke(app, ["config"])
+    assert result.exit_code == 2 and "RF_CONFIG" in result.output
+    assert len(result.output.strip().splitlines()) == 1

@@ -20,6 +20,9 @@ from reelforge.cli import (
     report,
     serve,
 )
+from reelforge.cli.common import fail
+from reelforge.config import load_settings
+from reelforge.errors import ReelforgeError
 
 app = typer.Typer(help="reelforge: self-hostable AI video generation.", no_args_is_help=True,
                   pretty_exceptions_enable=False, add_completion=False)
@@ -29,6 +32,10 @@ app = typer.Typer(help="reelforge: self-hostable AI video generation.", no_args_
 def _main(log_level: Annotated[str, typer.Option(help="debug, info, warning")] = "warning") -> None:
     logging.basicConfig(level=log_level.upper(), stream=sys.stderr,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:  # a bad setting is one line naming the variable, whichever command meets it
+        load_settings()
+    except ReelforgeError as exc:
+        raise fail(exc) from None
 
 
 app.command()(generate.generate)

@@ -12,7 +12,7 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-from reelforge.config import Settings
+from reelforge.config import load_settings
 from reelforge.errors import ReelforgeError
 from reelforge.services.bootstrap import bootstrap
 from reelforge.services.platform import Platform
@@ -31,14 +31,18 @@ def print_json(obj: Any) -> None:
 
 def fail(exc: ReelforgeError) -> typer.Exit:
     """Show a user error with its code; exit 2 for bad input, 1 for everything else."""
-    err.print(f"[bold red]error[/] {escape(f'[{exc.code}] {exc.message}')}", highlight=False)
+    err.print(f"[bold red]error[/] {escape(f'[{exc.code}] {exc.message}')}", highlight=False,
+              soft_wrap=True)  # one line, whatever the terminal's width
     return typer.Exit(2 if exc.http_status < 500 else 1)
 
 
 @contextmanager
 def platform(**overrides: Any) -> Iterator[Platform]:
     """The platform from settings, closed afterwards; ReelforgeError becomes a clean exit."""
-    p = bootstrap(Settings(**overrides))
+    try:
+        p = bootstrap(load_settings(**overrides))
+    except ReelforgeError as exc:
+        raise fail(exc) from None
     try:
         yield p
     except ReelforgeError as exc:

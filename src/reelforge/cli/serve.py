@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import sys
 import threading
 from typing import Annotated
 
 import typer
 
-from reelforge.cli.common import out, platform, print_json
-from reelforge.config import Settings
+from reelforge.cli.common import JsonOpt, fail, out, platform, print_json
+from reelforge.config import load_settings
+from reelforge.errors import ReelforgeError
 
 
 def serve(
@@ -58,6 +60,30 @@ def migrate() -> None:
     out.print("database is at the newest schema")
 
 
-def show_config() -> None:
-    """Print the effective settings (passwords masked)."""
-    print_json(Settings().public_dict())
+def show_config(as_json: JsonOpt = False) -> None:
+    """Print the effective settings, grouped (secrets and passwords masked)."""
+    try:
+        settings = load_settings()
+    except ReelforgeError as exc:
+        raise fail(exc) from None
+    if as_json:
+        print_json(settings.public_dict())
+        return
+    groups = settings.grouped()
+    width = max(len(name) for values in groups.values() for name in values)
+    blocks = []
+    for group, values in groups.items():
+        lines = [f"[{group}]"]
+        lines += [f"{name:<{width}} = {_shown(value)}" for name, value in values.items()]
+        blocks.append("\n".join(lines))
+    sys.stdout.write("\n\n".join(blocks) + "\n")
+
+
+def _shown(value: object) -> str:
+    if value is None:
+        return "(unset)"
+    if isinstance(value, list):
+        return ", ".join(map(str, value)) or "(none)"
+    if isinstance(value, dict):
+        return ", ".join(f"{k}={v}" for k, v in value.items()) or "(none)"
+    return str(value)

@@ -84,7 +84,8 @@ def create_checkout(p: Platform, account: AccountRef, *, kind: str, plan: str | 
     or buys the top-up `pack` (kind=topup); the customer pays at the returned `url`.
     Nothing changes here: the webhook applies the purchase once Stripe confirms it.
     `http_client` replaces the Stripe library's HTTP transport (tests)."""
-    key = p.settings.stripe_secret_key
+    key = (p.settings.stripe_secret_key.get_secret_value()
+           if p.settings.stripe_secret_key else None)
     if not key:
         raise not_configured("RF_STRIPE_SECRET_KEY")
     sheet = sheet_of(p)

@@ -22,6 +22,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from pydantic import SecretStr
+
 from reelforge.analytics import population as pop
 from reelforge.backends.simulated import simulated_backends
 from reelforge.config import Settings
@@ -55,9 +57,9 @@ def simulation_platform(settings: Settings, clock: SimClock) -> Platform:
     models as its backends, and a webhook secret for this run if none is configured."""
     # Its jobs never reach a worker (the simulated device runs them), so their queue
     # messages stay in memory instead of the deployment's queue.
-    update = {"queue_url": "memory://"}
+    update: dict[str, Any] = {"queue_url": "memory://"}
     if not settings.stripe_webhook_secret:
-        update["stripe_webhook_secret"] = "whsec_sim_" + secrets.token_hex(16)
+        update["stripe_webhook_secret"] = SecretStr("whsec_sim_" + secrets.token_hex(16))
     return bootstrap(settings.model_copy(update=update), backends=list(simulated_backends()),
                      clock=clock)
 
@@ -158,7 +160,8 @@ class Simulation:
                 "data": {"object": obj}}
         payload = json.dumps(body).encode()
         # the same scheme as Stripe's; its tolerance is checked on the wall clock
-        signature = sign(self.p.settings.stripe_webhook_secret or "", payload, int(time.time()))
+        secret = self.p.settings.stripe_webhook_secret
+        signature = sign(secret.get_secret_value() if secret else "", payload, int(time.time()))
         handle_stripe_webhook(self.p, payload, signature)
 
     def _subscribe(self, member: _Member, plan: str, day: int) -> None:

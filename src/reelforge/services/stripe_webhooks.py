@@ -53,7 +53,8 @@ def handle_stripe_webhook(p: Platform, payload: bytes, signature: str | None) ->
     already applied answers `duplicate: true`. Events for accounts reelforge does not know,
     and event types it does not use, are recorded and acknowledged so Stripe stops retrying.
     """
-    secret = p.settings.stripe_webhook_secret
+    secret = (p.settings.stripe_webhook_secret.get_secret_value()
+              if p.settings.stripe_webhook_secret else None)
     if not secret:
         raise not_configured("RF_STRIPE_WEBHOOK_SECRET")
     try:
