@@ -6,7 +6,7 @@ from __future__ import annotations
 import time
 from importlib.resources import files
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.markup import escape
@@ -21,6 +21,11 @@ from reelforge.services.platform import Platform
 from reelforge.services.submit import SubmitRequest, promote_job, submit_job
 from reelforge.services.uploads import create_upload
 
+if TYPE_CHECKING:
+    from reelforge.worker.loop import Worker
+
+INTERRUPTED = 130  # exit code after Ctrl-C (128 + SIGINT, as shells report it); README says so
+STOP_WAIT = 10.0  # seconds our worker gets to hand a cancelled job in after Ctrl-C
 FINAL = tuple(str(s) for s in FINAL_STATUSES)  # nothing more happens by itself
 STOP_FOLLOWING = (*FINAL, "review")  # a person decides; the job goes on without this command
 
@@ -39,6 +44,21 @@ def follow(p: Platform, account: accounts.AccountRef, job_id: str) -> dict[str, 
             time.sleep(0.1)
 
 
+def _cancel_on_interrupt(p: Platform, account: accounts.AccountRef, job_id: str,
+                        worker: Worker) -> None:
+    """Ctrl-C: cancel the job (credits released) wherever it is. Our own worker stops at its
+    next step and hands the job in as cancelled; one stuck in a long step is let go after
+    STOP_WAIT seconds and the job cancelled without it (its late result is never recorded).
+    A job another `reelforge worker` runs stops at that worker's next heartbeat."""
+    err.print(f"cancelling {job_id} ...")
+    jobs.cancel_job(p, account, job_id)
+    worker.stop(hand_back=True, timeout=STOP_WAIT)
+    job = jobs.cancel_job(p, account, job_id, holder=f"{worker.name}:")
+    err.print(f"cancelled {job_id}" if job["status"] == "cancelled" else
+              f"cancel requested for {job_id} (status {job['status']}); "
+              f"`reelforge jobs show {job_id}` follows it")
+
+
 def _upload(p: Platform, account: accounts.AccountRef, image: Path) -> str:
     try:
         data = image.read_bytes()
@@ -50,7 +70,18 @@ def _upload(p: Platform, account: accounts.AccountRef, image: Path) -> str:
 def run_generate(fields: dict[str, Any], image: Path | None, out_path: Path,
                  as_json: bool, *, last_image: Path | None = None,
                  promote: str | None = None) -> None:
-    """Store the images, submit, run an in-process worker until the job ends, write the MP4."""
+    """Store the images, submit, run an in-process worker until the job ends, write the MP4.
+    Ctrl-C at any point exits with INTERRUPTED; once the job exists, it is cancelled first."""
+    try:
+        _run_generate(fields, image, out_path, as_json, last_image=last_image, promote=promote)
+    except KeyboardInterrupt:  # before the job existed, or while writing the file
+        err.print("interrupted")
+        raise typer.Exit(INTERRUPTED) from None
+
+
+def _run_generate(fields: dict[str, Any], image: Path | None, out_path: Path,
+                  as_json: bool, *, last_image: Path | None = None,
+                  promote: str | None = None) -> None:
     from reelforge.worker.loop import Worker
 
     try:
@@ -72,9 +103,8 @@ def run_generate(fields: dict[str, Any], image: Path | None, out_path: Path,
         try:
             job = follow(p, account, job_id)
         except KeyboardInterrupt:
-            jobs.cancel_job(p, account, job_id)
-            err.print(f"cancelled {job_id}")
-            raise typer.Exit(130) from None
+            _cancel_on_interrupt(p, account, job_id, worker)
+            raise typer.Exit(INTERRUPTED) from None
         finally:
             worker.stop(hand_back=True)
         result: dict[str, Any] = {"id": job_id, "status": job["status"], "output_path": None,

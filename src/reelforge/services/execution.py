@@ -27,7 +27,7 @@ from reelforge.errors import JobInterrupted, ReelforgeError
 from reelforge.governance.signals import Action, Decision
 from reelforge.media.encode import encode_mp4
 from reelforge.media.images import save_jpeg
-from reelforge.services.finalize import record_final
+from reelforge.services.finalize import cancel_waiting, record_final
 from reelforge.services.hooks import FrameHook, chain_frame_hooks
 from reelforge.services.moderation import OutputRefused, blocked_message
 from reelforge.services.platform import Platform
@@ -110,9 +110,17 @@ class JobExecutor:
                                "worker": self.worker_id}, now)
             return job
 
+    def _cancel_requested_waiting(self, job_id: str) -> bool:
+        """A waiting job whose cancel was requested is never claimed: end it now."""
+        with self.p.db.session() as s:
+            return cancel_waiting(self.p, s, job_id, self.p.clock(), by="user",
+                                  only_if_requested=True)
+
     def run(self, job_id: str) -> RunOutcome:
         job = self._claim(job_id)
         if job is None:
+            if self._cancel_requested_waiting(job_id):
+                return RunOutcome(job_id, "cancelled")
             return RunOutcome(job_id, "skipped")
         if job.attempt > job.max_attempts:
             self._finish(job, JobStatus.FAILED, code="worker_lost",
@@ -227,16 +235,22 @@ class JobExecutor:
             won = self._finish(job, JobStatus.CANCELLED, timings=_close(timings, started))
             return RunOutcome(job.id, "cancelled" if won else "lost")
         now = self.p.clock()
-        with self.p.db.session() as s:  # shutdown: hand the job back to the queue
+        with self.p.db.session() as s:  # shutdown: hand the job back to the queue ...
             won = repo.transition(s, job.id, JobStatus.QUEUED, attempt=job.attempt,
-                                  extra_where=[Job.status == "running"], worker_id=None,
-                                  heartbeat_at=None, enqueued_at=now, progress=0.0, stage=None)
+                                  extra_where=[Job.status == "running",
+                                               Job.cancel_requested.is_(False)],
+                                  worker_id=None, heartbeat_at=None, enqueued_at=now,
+                                  progress=0.0, stage=None)
             if won:
                 repo.append_event(s, job.id, EventType.REQUEUED,
                                   {"status": "queued", "reason": "worker_shutdown"}, now)
         if won:
             self.p.queue.enqueue(job.id, queue=job.queue, priority=job.priority)
-        return RunOutcome(job.id, "requeued" if won else "lost")
+            return RunOutcome(job.id, "requeued")
+        # ... unless its cancel was requested (a cancel racing SIGTERM, not yet seen by a
+        # heartbeat): no worker would ever claim it again, so it ends here, cancelled.
+        won = self._finish(job, JobStatus.CANCELLED, timings=_close(timings, started))
+        return RunOutcome(job.id, "cancelled" if won else "lost")
 
     # -- finish ---------------------------------------------------------------------------
 

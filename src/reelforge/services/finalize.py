@@ -29,3 +29,23 @@ def record_final(p: Platform, s: Session, job_id: str, data: dict[str, Any],
     repo.append_event(s, job_id, STATUS_EVENT[status], {"status": str(status), **data}, now)
     queue_final_webhook(s, job, now)
     return job
+
+
+def cancel_waiting(p: Platform, s: Session, job_id: str, now: datetime, *, by: str,
+                   only_if_requested: bool = False, status: str | None = None) -> bool:
+    """Cancel a job that no worker is running — queued, in review, or any other waiting,
+    non-final status (so states added later cancel too) — and record it final (the credits
+    go back through the final hooks). Conditional: returns False when the job is running or
+    already final, or (when given) no longer in `status` or without a cancel request."""
+    where = [Job.status != str(JobStatus.RUNNING)]
+    if status is not None:
+        where.append(Job.status == status)
+    if only_if_requested:
+        where.append(Job.cancel_requested.is_(True))
+    if not repo.transition(s, job_id, JobStatus.CANCELLED, extra_where=where,
+                           finished_at=now, error_code=None, error_message=None):
+        return False
+    for review in repo.pending_reviews_of(s, job_id):
+        review.status, review.decided_at, review.note = "withdrawn", now, "cancelled"
+    record_final(p, s, job_id, {"by": by}, now)
+    return True

@@ -7,10 +7,13 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from sqlalchemy import update
+from sqlalchemy.orm import Session
+
 from reelforge.domain.job import EventType, JobStatus
 from reelforge.errors import Conflict, InvalidRequest, NotFound
 from reelforge.services.accounts import AccountRef
-from reelforge.services.finalize import record_final
+from reelforge.services.finalize import cancel_waiting, record_final
 from reelforge.services.platform import Platform
 from reelforge.services.views import event_view, job_view
 from reelforge.storage import repositories as repo
@@ -67,35 +70,58 @@ def list_jobs(p: Platform, account: AccountRef, *, status: str | None = None, li
     return {"object": "list", "data": data, "next_cursor": next_cursor}
 
 
-def cancel_job(p: Platform, account: AccountRef, job_id: str) -> dict[str, Any]:
-    """Queued jobs are cancelled at once; running jobs stop at their next progress step.
-    Cancelling a cancelled job is a no-op; a succeeded or failed job cannot be cancelled."""
-    now = p.clock()
-    with p.db.session() as s:
-        job = repo.job_for(s, job_id, account.id)
-        if job is None:
-            raise NotFound(f"no video {job_id}")
-        status = JobStatus(job.status)
-        waiting = (JobStatus.QUEUED, JobStatus.REVIEW)  # nothing runs: cancelled at once
-        if status in waiting and repo.transition(
-            s, job_id, JobStatus.CANCELLED, extra_where=[Job.status == str(status)],
-            finished_at=now, error_code=None,
-        ):
-            if status is JobStatus.REVIEW:
-                for review in repo.pending_reviews_of(s, job_id):
-                    review.status, review.decided_at, review.note = "withdrawn", now, "cancelled"
-            record_final(p, s, job_id, {"by": "user"}, now)
-        elif status is JobStatus.RUNNING or status is JobStatus.QUEUED:
-            # Running (or claimed since we read it): the worker stops at its next step.
-            if not job.cancel_requested:
-                job.cancel_requested = True
+def cancel_job(p: Platform, account: AccountRef, job_id: str, *,
+               holder: str | None = None) -> dict[str, Any]:
+    """Cancel a job whatever its non-final status. A job no worker runs (queued, review, or
+    any other waiting status) is cancelled at once and its credits released; a running job
+    stops at its next progress step (or is handed in as cancelled if its worker shuts down
+    first). Cancelling a cancelled job is a no-op; a succeeded, failed or blocked job cannot
+    be cancelled. `holder`: a worker-id prefix of this process's own worker, which has been
+    stopped; a job it still holds is cancelled now (its late result is never recorded)."""
+    for _ in range(_CANCEL_TRIES):  # the job may change status under us: look again
+        now = p.clock()
+        with p.db.session() as s:
+            job = repo.job_for(s, job_id, account.id)
+            if job is None:
+                raise NotFound(f"no video {job_id}")
+            status = JobStatus(job.status)
+            if status is JobStatus.CANCELLED:
+                return job_view(job)
+            if status.is_final:
+                raise Conflict(f"video {job_id} already {status}; nothing to cancel",
+                               code="job_finished")
+            if status is not JobStatus.RUNNING:
+                if cancel_waiting(p, s, job_id, now, by="user", status=str(status)):
+                    return _fresh_view(s, job)
+                continue
+            if holder is not None and (job.worker_id or "").startswith(holder):
+                if repo.transition(s, job_id, JobStatus.CANCELLED, attempt=job.attempt,
+                                   extra_where=[Job.status == str(status)],
+                                   finished_at=now, error_code=None, cancel_requested=True):
+                    record_final(p, s, job_id, {"by": "user"}, now)
+                    return _fresh_view(s, job)
+                continue
+            if job.cancel_requested:
+                return job_view(job)
+            # Conditional: a worker handing the job back at this moment makes it queued, and
+            # the next look cancels it at once instead of leaving a request nobody reads.
+            asked = s.execute(update(Job).where(Job.id == job_id,
+                                                Job.status == str(JobStatus.RUNNING))
+                              .values(cancel_requested=True))
+            if asked.rowcount == 1:  # type: ignore[attr-defined]
                 repo.append_event(s, job_id, EventType.CANCEL_REQUESTED, {"by": "user"}, now)
-        elif status in (JobStatus.SUCCEEDED, JobStatus.FAILED, JobStatus.BLOCKED):
-            raise Conflict(f"video {job_id} already {status}; nothing to cancel",
-                           code="job_finished")
-        s.flush()
-        s.refresh(job)
-        return job_view(job)
+                return _fresh_view(s, job)
+    raise Conflict(f"video {job_id} kept changing status; try the cancel again",
+                   code="cancel_conflict")
+
+
+_CANCEL_TRIES = 5
+
+
+def _fresh_view(s: Session, job: Job) -> dict[str, Any]:
+    s.flush()
+    s.refresh(job)
+    return job_view(job)
 
 
 def events_since(p: Platform, account: AccountRef | None, job_id: str,

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from reelforge.domain.job import WORKER_LOST, EventType, JobStatus
-from reelforge.services.finalize import record_final
+from reelforge.services.finalize import cancel_waiting, record_final
 from reelforge.services.platform import Platform
 from reelforge.storage import repositories as repo
 from reelforge.storage.tables import Job
@@ -34,6 +34,15 @@ def reap(p: Platform) -> ReapReport:
     for job_id, attempt in stale:
         _reap_stale(p, job_id, attempt, report)
 
+    # A waiting job with a cancel request is never claimed (nor would re-enqueueing it help):
+    # left so by a worker of an older version or a crash between the two; end it now.
+    with p.db.session(write=False) as s:
+        doomed = [j.id for j in repo.cancel_requested_waiting_jobs(s)]
+    for job_id in doomed:
+        with p.db.session() as s:
+            if cancel_waiting(p, s, job_id, now, by="reaper", only_if_requested=True):
+                report.cancelled.append(job_id)
+
     lost_cutoff = now - timedelta(seconds=p.settings.requeue_after)
     with p.db.session(write=False) as s:
         lost = [(j.id, j.queue, j.priority) for j in repo.unclaimed_queued_jobs(s, lost_cutoff)]
@@ -41,12 +50,12 @@ def reap(p: Platform) -> ReapReport:
         with p.db.session() as s:
             job = repo.job_for(s, job_id, None)
             if job is None or job.status != JobStatus.QUEUED or job.enqueued_at is None \
-                    or job.enqueued_at >= lost_cutoff:
+                    or job.enqueued_at >= lost_cutoff or job.cancel_requested:
                 continue
             job.enqueued_at = now
         p.queue.enqueue(job_id, queue=queue, priority=priority)
         report.reenqueued.append(job_id)
-    if stale or lost:
+    if stale or lost or doomed:
         log.info("reaper: %s", report)
     return report
 

@@ -170,6 +170,16 @@ def unclaimed_queued_jobs(s: Session, cutoff: datetime, limit: int = 500) -> Seq
                                        Job.enqueued_at < cutoff).limit(limit)).all()
 
 
+def cancel_requested_waiting_jobs(s: Session, limit: int = 500) -> Sequence[Job]:
+    """Jobs waiting for a worker (queued, or any other waiting status but review, which a
+    cancel ends at once and an appeal may reopen) whose cancel was requested: no worker
+    claims them, so only a cancel ends them (uses the status index)."""
+    waiting = [str(x) for x in JobStatus
+               if not x.is_final and x not in (JobStatus.RUNNING, JobStatus.REVIEW)]
+    return s.scalars(select(Job).where(Job.status.in_(waiting),
+                                       Job.cancel_requested.is_(True)).limit(limit)).all()
+
+
 # --- webhooks ----------------------------------------------------------------------------
 
 
