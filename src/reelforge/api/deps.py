@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from reelforge.errors import Forbidden, Unauthorized
 from reelforge.services import accounts
@@ -20,7 +21,15 @@ def get_platform(request: Request) -> Platform:
 PlatformDep = Annotated[Platform, Depends(get_platform)]
 
 
-def current_account(request: Request, p: PlatformDep) -> AccountRef:
+# Declares the scheme in OpenAPI (/docs gets an "Authorize" button); the header is checked
+# below, so a missing key gets our own 401 error, not FastAPI's.
+bearer_scheme = HTTPBearer(auto_error=False, bearerFormat="API key",
+                           description="An API key: `reelforge keys create --account NAME`.")
+
+
+def current_account(request: Request, p: PlatformDep,
+                    _declared: Annotated[HTTPAuthorizationCredentials | None,
+                                         Depends(bearer_scheme)] = None) -> AccountRef:
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():

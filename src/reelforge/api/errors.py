@@ -22,6 +22,16 @@ def error_response(status: int, code: str, message: str, field: str | None = Non
     return JSONResponse({"error": body}, status_code=status, headers=headers)
 
 
+NOT_JSON = ("the request body must be JSON, sent with the header "
+            "`Content-Type: application/json`")
+
+
+def _is_json(request: Request) -> bool:
+    kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    return kind == "application/json" or (kind.startswith("application/")
+                                          and kind.endswith("+json"))
+
+
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(ReelforgeError)
     async def _domain(_: Request, exc: ReelforgeError) -> JSONResponse:
@@ -34,8 +44,11 @@ def install_error_handlers(app: FastAPI) -> None:
         return error_response(exc.http_status, exc.code, exc.message, exc.field, headers)
 
     @app.exception_handler(RequestValidationError)
-    async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
+    async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
         first = exc.errors()[0] if exc.errors() else {}
+        if tuple(first.get("loc", ()))[:1] == ("body",) and not _is_json(request):
+            # FastAPI does not parse a body sent without a JSON content type
+            return error_response(415, "unsupported_media_type", NOT_JSON)
         loc = [str(x) for x in first.get("loc", ()) if x not in ("body", "query", "path")]
         field = ".".join(loc) or None
         kind = first.get("type", "")

@@ -8,6 +8,7 @@ from typing import Any
 from fastapi import APIRouter, Header, Request
 from fastapi.concurrency import run_in_threadpool
 
+from reelforge.api import schemas
 from reelforge.api.deps import CurrentAccount, PlatformDep
 from reelforge.errors import PayloadTooLarge
 from reelforge.services import payments, stripe_webhooks
@@ -20,7 +21,7 @@ router = APIRouter(prefix="/v1/billing", tags=["billing"])
 MAX_WEBHOOK_BYTES = 1024 * 1024
 
 
-@router.post("/checkout", status_code=201)
+@router.post("/checkout", status_code=201, response_model=schemas.CheckoutSession)
 def create_checkout(body: CheckoutRequest, p: PlatformDep,
                     account: CurrentAccount) -> dict[str, Any]:
     """A Stripe Checkout Session for a plan (`kind: subscription`) or a top-up pack
@@ -29,7 +30,7 @@ def create_checkout(body: CheckoutRequest, p: PlatformDep,
                                     success_url=body.success_url, cancel_url=body.cancel_url)
 
 
-@router.post("/stripe/webhook")
+@router.post("/stripe/webhook", response_model=schemas.WebhookAck)
 async def stripe_webhook(request: Request, p: PlatformDep,
                          stripe_signature: str | None = Header(default=None)) -> dict[str, Any]:
     """Stripe's webhook endpoint: no bearer key, the `Stripe-Signature` header is the proof."""

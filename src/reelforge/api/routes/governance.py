@@ -11,6 +11,7 @@ from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.datastructures import UploadFile
 
+from reelforge.api import schemas
 from reelforge.api.deps import AdminAccount, CurrentAccount, PlatformDep
 from reelforge.api.multipart import form_file, read_limited, require_multipart
 from reelforge.errors import PayloadTooLarge
@@ -22,29 +23,34 @@ router = APIRouter(tags=["governance"])
 class ModerationRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    text: str | list[str] | None = None
-    image_upload_id: str | None = Field(default=None, max_length=40)
+    text: str | list[str] | None = Field(default=None,
+                                         description="A text or texts to check.")
+    image_upload_id: str | None = Field(default=None, max_length=40,
+                                        description="An upload (POST /v1/uploads) to check.")
 
 
 class AppealRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    message: str = Field(min_length=1, max_length=reviews.MAX_NOTE)
+    message: str = Field(min_length=1, max_length=reviews.MAX_NOTE,
+                         description="Why the video should not have been blocked.")
 
 
 class ReviewDecision(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    note: str | None = Field(default=None, max_length=reviews.MAX_NOTE)
+    note: str | None = Field(default=None, max_length=reviews.MAX_NOTE,
+                             description="The reviewer's note, kept in the audit log.")
 
 
 class ConsentRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    account: str | None = None  # an account name or id; omitted: everyone
+    account: str | None = Field(default=None,
+                                description="An account name or id; omitted: everyone.")
 
 
-@router.post("/v1/moderations")
+@router.post("/v1/moderations", response_model=schemas.Moderation)
 def moderate(body: ModerationRequest, p: PlatformDep, account: CurrentAccount) -> dict[str, Any]:
     """The policy's decision on texts and/or an uploaded image (nothing is generated)."""
     texts = [body.text] if isinstance(body.text, str) else list(body.text or [])
@@ -52,27 +58,27 @@ def moderate(body: ModerationRequest, p: PlatformDep, account: CurrentAccount) -
                                        detailed=account.is_admin)
 
 
-@router.post("/v1/videos/{video_id}/appeal")
+@router.post("/v1/videos/{video_id}/appeal", response_model=schemas.Video)
 def appeal(video_id: str, body: AppealRequest, p: PlatformDep,
            account: CurrentAccount) -> dict[str, Any]:
     """Ask a person to look at a blocked video again; it waits in the review queue."""
     return reviews.appeal(p, account, video_id, body.message)
 
 
-@router.get("/v1/admin/reviews")
+@router.get("/v1/admin/reviews", response_model=schemas.ReviewList)
 def list_reviews(p: PlatformDep, _admin: AdminAccount,
                  status: str | None = Query(default="pending")) -> dict[str, Any]:
     return {"object": "list", "data": reviews.list_reviews(p, status)}
 
 
-@router.post("/v1/admin/reviews/{review_id}/approve")
+@router.post("/v1/admin/reviews/{review_id}/approve", response_model=schemas.Review)
 def approve(review_id: str, p: PlatformDep, admin: AdminAccount,
             body: ReviewDecision | None = None) -> dict[str, Any]:
     return reviews.decide(p, review_id, approve=True, reviewer=admin,
                           note=body.note if body else None)
 
 
-@router.post("/v1/admin/reviews/{review_id}/reject")
+@router.post("/v1/admin/reviews/{review_id}/reject", response_model=schemas.Review)
 def reject(review_id: str, p: PlatformDep, admin: AdminAccount,
            body: ReviewDecision | None = None) -> dict[str, Any]:
     return reviews.decide(p, review_id, approve=False, reviewer=admin,
@@ -80,7 +86,8 @@ def reject(review_id: str, p: PlatformDep, admin: AdminAccount,
 
 
 @router.get("/v1/admin/audit", response_class=StreamingResponse,
-            responses={200: {"content": {"application/x-ndjson": {}}}})
+            responses={200: {"content": {"application/x-ndjson": {"schema": {
+                "type": "string", "description": "one audit record as JSON per line"}}}}})
 def export_audit(p: PlatformDep, _admin: AdminAccount,
                  subject: str | None = None) -> StreamingResponse:
     """The audit log as JSON lines, oldest first."""
@@ -88,12 +95,12 @@ def export_audit(p: PlatformDep, _admin: AdminAccount,
     return StreamingResponse(lines, media_type="application/x-ndjson")
 
 
-@router.get("/v1/admin/likeness")
+@router.get("/v1/admin/likeness", response_model=schemas.LikenessList)
 def list_people(p: PlatformDep, _admin: AdminAccount) -> dict[str, Any]:
     return {"object": "list", "data": likeness.list_people(p)}
 
 
-@router.post("/v1/admin/likeness", status_code=201)
+@router.post("/v1/admin/likeness", status_code=201, response_model=schemas.LikenessPerson)
 async def enroll(request: Request, p: PlatformDep, admin: AdminAccount) -> dict[str, Any]:
     """Multipart: `name`, optional `public_figure` (true/false), one or more `photo` files."""
     require_multipart(request, "`name` and `photo` files")
@@ -109,19 +116,20 @@ async def enroll(request: Request, p: PlatformDep, admin: AdminAccount) -> dict[
                                    actor=f"reviewer:{admin.id}")
 
 
-@router.post("/v1/admin/likeness/{person_id}/grant")
+@router.post("/v1/admin/likeness/{person_id}/grant", response_model=schemas.LikenessPerson)
 def grant(person_id: str, body: ConsentRequest, p: PlatformDep,
           admin: AdminAccount) -> dict[str, Any]:
     return likeness.grant(p, person_id, body.account, actor=f"reviewer:{admin.id}")
 
 
-@router.post("/v1/admin/likeness/{person_id}/revoke")
+@router.post("/v1/admin/likeness/{person_id}/revoke", response_model=schemas.LikenessPerson)
 def revoke(person_id: str, body: ConsentRequest, p: PlatformDep,
            admin: AdminAccount) -> dict[str, Any]:
     return likeness.revoke(p, person_id, body.account, actor=f"reviewer:{admin.id}")
 
 
-@router.post("/v1/verify", openapi_extra={"requestBody": {"required": True, "content": {
+@router.post("/v1/verify", response_model=schemas.Verification,
+             openapi_extra={"requestBody": {"required": True, "content": {
     "multipart/form-data": {"schema": {"type": "object", "required": ["file"], "properties": {
         "file": {"type": "string", "format": "binary"}}}}}}})
 async def verify_upload(request: Request, p: PlatformDep,

@@ -9,12 +9,14 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import text
 
 from reelforge import __version__
+from reelforge.api import schemas
 from reelforge.api.deps import PlatformDep
 
 router = APIRouter(tags=["health"])
 
 
-@router.get("/healthz")
+@router.get("/healthz", response_model=schemas.Health,
+            responses={503: {"model": schemas.Health, "description": "degraded"}})
 def healthz(p: PlatformDep) -> JSONResponse:
     body: dict[str, Any] = {"status": "ok", "version": __version__}
     try:

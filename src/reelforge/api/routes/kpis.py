@@ -6,13 +6,14 @@ from typing import Any
 
 from fastapi import APIRouter, Query
 
+from reelforge.api import schemas
 from reelforge.api.deps import AdminAccount, PlatformDep
 from reelforge.services import reports
 
 router = APIRouter(tags=["reports"])
 
 
-@router.get("/v1/admin/kpis")
+@router.get("/v1/admin/kpis", response_model=schemas.KpiReport)
 def kpis(p: PlatformDep, _admin: AdminAccount,
          since: str | None = Query(default=None,
                                    description="YYYY-MM-DD or ISO date-time (UTC), inclusive"),

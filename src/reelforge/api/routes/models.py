@@ -6,6 +6,7 @@ from typing import Any
 
 from fastapi import APIRouter, Query, Response
 
+from reelforge.api import schemas
 from reelforge.api.deps import AdminAccount, CurrentAccount, PlatformDep
 from reelforge.services import models
 
@@ -14,7 +15,7 @@ router = APIRouter(tags=["models"])
 _PUBLIC = ("name", "family", "task", "modes", "object")
 
 
-@router.get("/v1/models")
+@router.get("/v1/models", response_model=schemas.ModelList)
 def list_models(p: PlatformDep, _account: CurrentAccount) -> dict[str, Any]:
     """Models a job can name in `model`: the built-in motion backend and registered models."""
     rows = [{k: r[k] for k in _PUBLIC} for r in models.list_models(p)]
@@ -23,12 +24,12 @@ def list_models(p: PlatformDep, _account: CurrentAccount) -> dict[str, Any]:
     return {"object": "list", "data": builtin + rows}
 
 
-@router.get("/v1/admin/models")
+@router.get("/v1/admin/models", response_model=schemas.AdminModelList)
 def admin_list_models(p: PlatformDep, _admin: AdminAccount) -> dict[str, Any]:
     return {"object": "list", "data": models.list_models(p)}
 
 
-@router.post("/v1/admin/models", status_code=201)
+@router.post("/v1/admin/models", status_code=201, response_model=schemas.AdminModel)
 def admin_add_model(body: models.ModelRequest, p: PlatformDep, _admin: AdminAccount,
                     replace: bool = Query(default=False)) -> dict[str, Any]:
     """Register a local diffusers directory (checked now; weights load on a worker)."""

@@ -1,0 +1,45 @@
+"""/docs (Swagger UI) and /redoc from assets inside the package: they work offline.
+
+FastAPI's defaults load both from a CDN (and ReDoc's fonts from Google), which leaves the pages
+blank on a machine without internet access. The files under `static/` are copied unchanged from
+the npm packages `swagger-ui-dist` and `redoc` (see static/README.md), licences alongside.
+"""
+
+from __future__ import annotations
+
+from importlib import resources
+
+from fastapi import FastAPI, Request
+from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
+from fastapi.responses import HTMLResponse
+from fastapi.staticfiles import StaticFiles
+
+ASSETS = "/docs/assets"
+
+
+def install_docs(app: FastAPI) -> None:
+    """Serve the vendored assets under /docs/assets and the two pages that use them."""
+    static = resources.files("reelforge.api").joinpath("static")
+    app.mount(ASSETS, StaticFiles(directory=str(static)), name="docs-assets")
+    title = app.title
+
+    def openapi_url(request: Request) -> str:
+        return f"{request.scope.get('root_path', '').rstrip('/')}{app.openapi_url}"
+
+    @app.get("/docs", include_in_schema=False)
+    def swagger_ui(request: Request) -> HTMLResponse:
+        return get_swagger_ui_html(
+            openapi_url=openapi_url(request), title=f"{title} — API",
+            swagger_js_url=f"{ASSETS}/swagger-ui/swagger-ui-bundle.js",
+            swagger_css_url=f"{ASSETS}/swagger-ui/swagger-ui.css",
+            swagger_favicon_url=f"{ASSETS}/swagger-ui/favicon-32x32.png",
+            # no badge that asks validator.swagger.io about the document
+            swagger_ui_parameters={"validatorUrl": None, "persistAuthorization": True})
+
+    @app.get("/redoc", include_in_schema=False)
+    def redoc(request: Request) -> HTMLResponse:
+        return get_redoc_html(
+            openapi_url=openapi_url(request), title=f"{title} — API reference",
+            redoc_js_url=f"{ASSETS}/redoc/redoc.standalone.js",
+            redoc_favicon_url=f"{ASSETS}/swagger-ui/favicon-32x32.png",
+            with_google_fonts=False)
