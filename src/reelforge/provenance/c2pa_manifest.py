@@ -147,16 +147,18 @@ def _pem(cert: x509.Certificate) -> bytes:
     return cert.public_bytes(serialization.Encoding.PEM)
 
 
-def create_dev_credentials(
-    dest_dir: Path, *, organisation: str = "reelforge dev"
-) -> DevCredentials:
-    """Generate a local root CA, an intermediate CA and an ES256 end-entity signer.
+@dataclass(frozen=True)
+class DevPems:
+    """A development authority as PEM bytes (what a fleet keeps in its database)."""
 
-    Writes `root.pem` (the trust anchor), `chain.pem` (end-entity + intermediate) and
-    `signer.key` (PKCS#8, mode 0600) into `dest_dir`, which is created if missing. For
-    development only: nothing outside this machine trusts the root.
-    """
-    dest_dir.mkdir(parents=True, exist_ok=True)
+    root_cert: bytes
+    cert_chain: bytes
+    private_key: bytes
+
+
+def generate_dev_credentials(*, organisation: str = "reelforge dev") -> DevPems:
+    """A local root CA, an intermediate CA and an ES256 end-entity signer, in memory.
+    For development only: nothing outside the deployment trusts the root."""
     root_key = ec.generate_private_key(ec.SECP256R1())
     mid_key = ec.generate_private_key(ec.SECP256R1())
     leaf_key = ec.generate_private_key(ec.SECP256R1())
@@ -166,27 +168,61 @@ def create_dev_credentials(
     root = _certificate(root_name, root_key, root_name, root_key, ca=True, path_length=1)
     mid = _certificate(mid_name, mid_key, root_name, root_key, ca=True, path_length=0)
     leaf = _certificate(leaf_name, leaf_key, mid_name, mid_key, ca=False)
-
-    creds = DevCredentials(
-        root_cert=dest_dir / "root.pem",
-        cert_chain=dest_dir / "chain.pem",
-        private_key=dest_dir / "signer.key",
-    )
     key_pem = leaf_key.private_bytes(
         serialization.Encoding.PEM,
         serialization.PrivateFormat.PKCS8,
         serialization.NoEncryption(),
     )
-    fd = os.open(creds.private_key, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "wb") as handle:
-        handle.write(key_pem)
-    os.chmod(creds.private_key, 0o600)  # O_CREAT's mode does not apply to an existing file
-    creds.root_cert.write_bytes(_pem(root))
+    return DevPems(root_cert=_pem(root), cert_chain=_pem(leaf) + _pem(mid), private_key=key_pem)
+
+
+def dev_credential_paths(dest_dir: Path) -> DevCredentials:
+    return DevCredentials(root_cert=dest_dir / "root.pem", cert_chain=dest_dir / "chain.pem",
+                          private_key=dest_dir / "signer.key")
+
+
+def read_dev_credentials(dest_dir: Path) -> DevPems | None:
+    """The authority written in `dest_dir`, or None when it is absent or incomplete."""
+    paths = dev_credential_paths(dest_dir)
+    try:
+        return DevPems(root_cert=paths.root_cert.read_bytes(),
+                       cert_chain=paths.cert_chain.read_bytes(),
+                       private_key=paths.private_key.read_bytes())
+    except OSError:
+        return None
+
+
+def _write_atomic(path: Path, data: bytes, mode: int) -> None:
+    # a unique temporary name: nodes sharing a data directory may write at the same time
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{os.urandom(4).hex()}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def write_dev_credentials(dest_dir: Path, pems: DevPems) -> DevCredentials:
+    """Write `root.pem` (the trust anchor), `chain.pem` (end-entity + intermediate) and
+    `signer.key` (PKCS#8, mode 0600) into `dest_dir`, created if missing."""
+    dest_dir.mkdir(parents=True, exist_ok=True)
+    creds = dev_credential_paths(dest_dir)
+    _write_atomic(creds.private_key, pems.private_key, 0o600)
+    _write_atomic(creds.root_cert, pems.root_cert, 0o644)
     # chain.pem last: callers take its presence to mean the set is complete
-    tmp = creds.cert_chain.with_name(creds.cert_chain.name + ".tmp")
-    tmp.write_bytes(_pem(leaf) + _pem(mid))
-    tmp.replace(creds.cert_chain)
+    _write_atomic(creds.cert_chain, pems.cert_chain, 0o644)
     return creds
+
+
+def create_dev_credentials(
+    dest_dir: Path, *, organisation: str = "reelforge dev"
+) -> DevCredentials:
+    """Generate a development authority (`generate_dev_credentials`) and write it into
+    `dest_dir` (`write_dev_credentials`)."""
+    return write_dev_credentials(dest_dir, generate_dev_credentials(organisation=organisation))
 
 
 # --- signing -------------------------------------------------------------------------------

@@ -3,19 +3,23 @@ the invisible watermark on the frames (a frame filter), the AIGC block in the co
 metadata (written by the encoder), then the C2PA manifest signed over the final bytes (the
 last output step).
 
-Signing uses the operator's certificate (RF_C2PA_CERT_CHAIN, RF_C2PA_PRIVATE_KEY); without
-one, development credentials are created once in the data directory (`reelforge provenance
-init` does the same on purpose) so that every output is still signed — valid but untrusted
-outside this deployment.
+Credentials are one for the whole deployment, however many nodes it has. Signing uses the
+operator's certificate (RF_C2PA_CERT_CHAIN, RF_C2PA_PRIVATE_KEY); without one, a development
+authority is created once and kept in the database, where every node reads it (and copies it
+into its data directory, for `--trust` and outside verifiers) — valid and trusted on every node,
+untrusted outside the deployment. The AIGC key is RF_PROVENANCE_SECRET, else likewise one in
+the database. A deployment upgraded from per-directory credentials keeps the first node's.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import json
 import logging
 import secrets
 import threading
-from functools import lru_cache
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -28,10 +32,16 @@ from reelforge.provenance.aigc import aigc_block, aigc_tags
 from reelforge.provenance.label import VisibleLabel
 from reelforge.provenance.verify import VerifyOptions, verify_file
 from reelforge.services.hooks import FrameHook
+from reelforge.storage import fleet_secrets
 from reelforge.storage.tables import Job
 
 if TYPE_CHECKING:
-    from reelforge.provenance.c2pa_manifest import DevCredentials, ManifestSigner, SigningConfig
+    from reelforge.provenance.c2pa_manifest import (
+        DevCredentials,
+        DevPems,
+        ManifestSigner,
+        SigningConfig,
+    )
     from reelforge.provenance.watermark import WatermarkEmbedder
     from reelforge.services.platform import Platform
 
@@ -43,36 +53,73 @@ def provenance_dir(p: Platform) -> Path:
     return p.settings.data_dir / "provenance"
 
 
+AIGC_SECRET = "aigc_secret"
+C2PA_DEV_AUTHORITY = "c2pa_dev_authority"
+
+
 def provenance_secret(p: Platform) -> bytes:
-    """The HMAC key of AIGC blocks: from settings, else created once in the data directory."""
+    """The HMAC key of AIGC blocks: RF_PROVENANCE_SECRET, else the deployment's key in the
+    database (created by the first node that needs it)."""
     if p.settings.provenance_secret:
-        return p.settings.provenance_secret.encode()
-    return _stored_secret(provenance_dir(p) / "aigc.secret")
+        return p.settings.provenance_secret.get_secret_value().encode()
+
+    def first_key() -> str:  # an upgraded deployment keeps the key its outputs carry
+        legacy = provenance_dir(p) / "aigc.secret"
+        return legacy.read_text().strip() if legacy.is_file() else secrets.token_hex(32)
+
+    value, _ = fleet_secrets.get_or_create(p.db, AIGC_SECRET, first_key, p.clock())
+    return value.encode()
 
 
-@lru_cache(maxsize=8)
-def _stored_secret(path: Path) -> bytes:
-    """Read (creating it the first time) a key file; it never changes once written, so every
-    job after the first skips the disk."""
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".tmp")
-        tmp.write_text(secrets.token_hex(32))
-        tmp.chmod(0o600)
-        tmp.replace(path)
-    return path.read_text().strip().encode()
+def _dev_pems(p: Platform, *, force: bool) -> tuple[DevPems, bool]:
+    from reelforge.provenance.c2pa_manifest import (
+        DevPems,
+        generate_dev_credentials,
+        read_dev_credentials,
+    )
+
+    def encode(pems: DevPems) -> str:
+        return json.dumps({"root": pems.root_cert.decode(), "chain": pems.cert_chain.decode(),
+                           "key": pems.private_key.decode()})
+
+    if force:
+        fresh = generate_dev_credentials()
+        fleet_secrets.replace(p.db, C2PA_DEV_AUTHORITY, encode(fresh), p.clock())
+        return fresh, True
+
+    def first_authority() -> str:  # an upgraded deployment keeps the authority it signed with
+        return encode(read_dev_credentials(provenance_dir(p) / "dev-c2pa")
+                      or generate_dev_credentials())
+
+    value, created = fleet_secrets.get_or_create(p.db, C2PA_DEV_AUTHORITY, first_authority,
+                                                 p.clock())
+    data = json.loads(value)
+    return DevPems(root_cert=data["root"].encode(), cert_chain=data["chain"].encode(),
+                   private_key=data["key"].encode()), created
 
 
 def dev_credentials(p: Platform, *, force: bool = False) -> tuple[DevCredentials, bool]:
-    """This deployment's development C2PA credentials, created when missing (or `force`):
-    (their paths, whether they were created now)."""
-    from reelforge.provenance.c2pa_manifest import DevCredentials, create_dev_credentials
+    """The deployment's development C2PA authority (from the database, created there when
+    missing, or replaced with `force`), copied into this node's data directory:
+    (the copy's paths, whether the authority was created now)."""
+    from reelforge.provenance.c2pa_manifest import (
+        dev_credential_paths,
+        read_dev_credentials,
+        write_dev_credentials,
+    )
 
+    pems, created = _dev_pems(p, force=force)
     dest = provenance_dir(p) / "dev-c2pa"
-    if (dest / "chain.pem").exists() and not force:
-        return DevCredentials(root_cert=dest / "root.pem", cert_chain=dest / "chain.pem",
-                              private_key=dest / "signer.key"), False
-    return create_dev_credentials(dest), True
+    local = read_dev_credentials(dest)
+    if local == pems:
+        return dev_credential_paths(dest), created
+    if local is not None:  # this node's own authority from before: keep it, out of the way
+        aside = dest.with_name(f"dev-c2pa.replaced-{int(time.time())}")
+        log.warning("provenance: this node's own development C2PA authority differs from the "
+                    "deployment's; it was moved to %s and the deployment's is used", aside)
+        with contextlib.suppress(OSError):  # another process here moved it first
+            dest.rename(aside)
+    return write_dev_credentials(dest, pems), created
 
 
 def signing_config(p: Platform) -> SigningConfig:
@@ -87,6 +134,34 @@ def signing_config(p: Platform) -> SigningConfig:
                          trust_anchors=s.c2pa_trust_anchors or dev.root_cert)
 
 
+def credentials_check(p: Platform) -> tuple[str, str | None]:
+    """Where this node's signing credentials come from, and a warning for a fleet signing with
+    the development authority. Raises (InvalidSetting, ProvenanceError) when the configured
+    ones cannot be used, so the node refuses to start rather than sign badly."""
+    from reelforge.errors import InvalidSetting
+    from reelforge.provenance.c2pa_manifest import ManifestSigner
+
+    s = p.settings
+    if bool(s.c2pa_cert_chain) != bool(s.c2pa_private_key):
+        given, missing = (("RF_C2PA_CERT_CHAIN", "RF_C2PA_PRIVATE_KEY") if s.c2pa_cert_chain
+                          else ("RF_C2PA_PRIVATE_KEY", "RF_C2PA_CERT_CHAIN"))
+        raise InvalidSetting(f"{given} is set but {missing} is not: set both (or neither, for "
+                             "the deployment's development authority)")
+    ManifestSigner(signing_config(p))  # reads and checks the certificate chain and key
+    provenance_secret(p)
+    aigc = "RF_PROVENANCE_SECRET" if s.provenance_secret else "the deployment's key (database)"
+    if s.c2pa_cert_chain:
+        return f"C2PA signer {s.c2pa_cert_chain}; AIGC key: {aigc}", None
+    where = f"C2PA signer: the deployment's development authority (database); AIGC key: {aigc}"
+    warning = None
+    if s.is_fleet:
+        warning = ("this fleet signs outputs with a development C2PA authority shared through "
+                   "the database: every node verifies them as trusted, nobody outside does; "
+                   "for production set RF_C2PA_CERT_CHAIN, RF_C2PA_PRIVATE_KEY and "
+                   "RF_C2PA_TRUST_ANCHORS on every node")
+    return where, warning
+
+
 class Provenance:
     """The platform's frame filter, metadata provider and last output step for provenance."""
 
@@ -94,6 +169,7 @@ class Provenance:
         self.p = p
         self.profile = profile
         self._signer: ManifestSigner | None = None
+        self._secret: bytes | None = None  # the AIGC key never changes while a process runs
         self._lock = threading.Lock()
 
     # -- frames: visible label + invisible watermark ----------------------------------------
@@ -102,7 +178,8 @@ class Provenance:
                 fps: int) -> FrameHook | None:
         from reelforge.provenance.watermark import WatermarkEmbedder, fits, payload_from_id
 
-        label = (VisibleLabel(self.profile.label, width, height, fps) if spec.visible_label
+        label = (VisibleLabel(self.profile.label, width, height, fps,
+                              position=spec.label_position) if spec.visible_label
                  else None)  # an allowed, audited unlabelled export
         embedder: WatermarkEmbedder | None = None
         if fits(width, height):
@@ -121,8 +198,9 @@ class Provenance:
     # -- container metadata: the AIGC implicit label --------------------------------------
 
     def tags(self, job: Job, spec: JobSpec) -> dict[str, str]:
-        block = aigc_block(job.id, self.p.settings.aigc_producer, provenance_secret(self.p),
-                           c2pa=True)
+        if self._secret is None:
+            self._secret = provenance_secret(self.p)
+        block = aigc_block(job.id, self.p.settings.aigc_producer, self._secret, c2pa=True)
         return aigc_tags(block)
 
     # -- the final bytes: a signed C2PA manifest --------------------------------------------
@@ -147,9 +225,9 @@ class Provenance:
 def verify_options(p: Platform, trust: Path | None = None) -> VerifyOptions:
     """What `verify` needs from this deployment: the AIGC key and the C2PA trust anchors."""
     anchors = trust or p.settings.c2pa_trust_anchors
-    dev_root = provenance_dir(p) / "dev-c2pa" / "root.pem"
-    if anchors is None and dev_root.exists():
-        anchors = dev_root
+    if anchors is None and (not p.settings.c2pa_cert_chain
+                            or fleet_secrets.get(p.db, C2PA_DEV_AUTHORITY) is not None):
+        anchors = dev_credentials(p)[0].root_cert  # the deployment's, whichever node signed
     return VerifyOptions(secret=provenance_secret(p), trust_anchors=anchors,
                          max_bytes=p.settings.max_verify_bytes)
 

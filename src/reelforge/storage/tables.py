@@ -111,6 +111,8 @@ class Blob(Base):
 
 class Upload(Base):
     __tablename__ = "uploads"
+    # Uploads are deduplicated per account by content hash (the blob key).
+    __table_args__ = (Index("ix_uploads_account_id_blob_key", "account_id", "blob_key"),)
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
     account_id: Mapped[str] = mapped_column(ForeignKey("accounts.id"), index=True)
@@ -121,6 +123,7 @@ class Upload(Base):
     width: Mapped[int]
     height: Mapped[int]
     created_at: Mapped[datetime]
+    deleted_at: Mapped[datetime | None]  # DELETE /v1/uploads/{id}: the row stays, the blob goes
 
 
 class Job(Base):
@@ -132,6 +135,7 @@ class Job(Base):
         Index("ix_jobs_status_enqueued_at", "status", "enqueued_at"),
         Index("ix_jobs_account_id_status", "account_id", "status"),
         Index("ix_jobs_cache_key", "cache_key"),
+        Index("ix_jobs_expires_at", "expires_at"),
     )
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
@@ -180,6 +184,11 @@ class Job(Base):
     cache_key: Mapped[str | None] = mapped_column(String(64))
     cached_from: Mapped[str | None] = mapped_column(String(40))  # a result-cache hit
     simulated: Mapped[bool] = mapped_column(Boolean, default=False)
+    # delivery: DELETE /v1/videos/{id} keeps the row (ledger, audit, reports) and marks it;
+    # expires_at is when retention removes the output; purged_at when its files were removed.
+    deleted_at: Mapped[datetime | None]
+    expires_at: Mapped[datetime | None]
+    purged_at: Mapped[datetime | None]
 
 
 class Model(Base):
@@ -322,6 +331,38 @@ class LikenessConsent(Base):
     grantee: Mapped[str] = mapped_column(String(40))  # an account id, or "*" for everyone
     granted_at: Mapped[datetime]
     revoked_at: Mapped[datetime | None]
+
+
+class FleetSecret(Base):
+    """A credential every node of the deployment shares (the AIGC key, the development C2PA
+    authority as JSON of PEMs): written once by the first node that needs it."""
+
+    __tablename__ = "fleet_secrets"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime]
+
+
+class WorkerRecord(Base):
+    """A worker process, as it last reported itself: written at start, its heartbeat
+    refreshed while it runs, so any node (the API of a fleet) sees workers on every machine."""
+
+    __tablename__ = "workers"
+    __table_args__ = (Index("ix_workers_heartbeat_at", "heartbeat_at"),)
+
+    id: Mapped[str] = mapped_column(String(200), primary_key=True)  # host:pid, or a name
+    host: Mapped[str] = mapped_column(String(255))
+    pid: Mapped[int] = mapped_column(Integer)
+    version: Mapped[str] = mapped_column(String(40))
+    queues: Mapped[list[Any]] = mapped_column(JSON)
+    models: Mapped[list[Any]] = mapped_column(JSON)  # [{"name", "queue", "device"}]
+    device: Mapped[str] = mapped_column(String(100))
+    slots: Mapped[int] = mapped_column(Integer)
+    busy: Mapped[int] = mapped_column(Integer, default=0)
+    started_at: Mapped[datetime]
+    heartbeat_at: Mapped[datetime]
+    stopped_at: Mapped[datetime | None]
 
 
 # The money side lives in its own module; importing it registers its tables on Base.

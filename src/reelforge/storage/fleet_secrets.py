@@ -1,0 +1,45 @@
+"""Credentials a fleet shares through its database: read, or written once (the first writer
+wins, so nodes starting at the same moment all end up with the same value)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+
+from sqlalchemy.dialects import postgresql, sqlite
+
+from reelforge.storage.db import Database
+from reelforge.storage.tables import FleetSecret
+
+
+def get(db: Database, name: str) -> str | None:
+    with db.session(write=False) as s:
+        row = s.get(FleetSecret, name)
+        return row.value if row is not None else None
+
+
+def get_or_create(db: Database, name: str, make: Callable[[], str],
+                  now: datetime) -> tuple[str, bool]:
+    """The stored value of `name`, storing `make()` when there is none yet:
+    (value, whether this call stored it)."""
+    existing = get(db, name)
+    if existing is not None:
+        return existing, False
+    candidate = make()
+    insert = postgresql.insert if db.dialect == "postgresql" else sqlite.insert
+    stmt = insert(FleetSecret).values(name=name, value=candidate, created_at=now)
+    with db.session() as s:
+        s.execute(stmt.on_conflict_do_nothing(index_elements=["name"]))
+    stored = get(db, name)
+    assert stored is not None  # written by this call or by the node that won the race
+    return stored, stored == candidate
+
+
+def replace(db: Database, name: str, value: str, now: datetime) -> None:
+    """Set `name` to `value` (an operator's deliberate rotation)."""
+    with db.session() as s:
+        row = s.get(FleetSecret, name)
+        if row is None:
+            s.add(FleetSecret(name=name, value=value, created_at=now))
+        else:
+            row.value, row.created_at = value, now

@@ -1,0 +1,105 @@
+"""Provenance in a fleet (issue 12 item 3): nodes with their own data directories that share a
+database sign with one AIGC key and one C2PA authority, so any node verifies any node's
+output as valid and trusted; concurrent first starts agree on the credentials."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from reelforge.services import provenance
+from reelforge.services.bootstrap import bootstrap
+from reelforge.services.platform import Platform
+from tests.conftest import _truncate_pg, make_settings
+from tests.fakes import GradientBackend
+from tests.provenance.test_marks import render
+
+
+@pytest.fixture(params=["postgres", "shared-sqlite"])
+def shared_database(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param == "shared-sqlite":
+        return f"sqlite:///{tmp_path / 'shared.db'}"
+    url = str(request.getfixturevalue("pg_database"))
+    _truncate_pg(url)
+    return url
+
+
+@pytest.fixture
+def node(tmp_path: Path, shared_database: str) -> Iterator[Any]:
+    made: list[Platform] = []
+
+    def make(name: str, **overrides: Any) -> Platform:
+        settings = make_settings(tmp_path / name, database_url=shared_database,
+                                 worker_queues=["gradient"], **overrides)
+        p = bootstrap(settings, backends=[GradientBackend()])
+        made.append(p)
+        return p
+
+    yield make
+    for p in made:
+        p.close()
+
+
+def test_any_node_verifies_any_nodes_output(node: Any, tmp_path: Path) -> None:
+    a, b = node("a"), node("b")
+    assert a.settings.data_dir != b.settings.data_dir
+    out = render(a, tmp_path, model="gradient", prompt="a gradient", duration=1,
+                 resolution="480p")
+    for verifier in (b, a):
+        result = provenance.verify(verifier, out)
+        assert result["aigc"]["signature_valid"] is True, result["aigc"]
+        assert result["c2pa"]["valid"] and result["c2pa"]["trusted"], result["c2pa"]
+        assert result["verdict"] == "ai-generated"
+
+
+def test_concurrent_first_starts_get_the_same_credentials(node: Any) -> None:
+    nodes = [node(f"n{i}") for i in range(4)]
+    barrier = threading.Barrier(len(nodes))
+    got: dict[int, tuple[bytes, bytes, bytes]] = {}
+
+    def start(i: int) -> None:
+        barrier.wait()
+        creds, _ = provenance.dev_credentials(nodes[i])
+        got[i] = (provenance.provenance_secret(nodes[i]), creds.cert_chain.read_bytes(),
+                  creds.root_cert.read_bytes())
+
+    threads = [threading.Thread(target=start, args=(i,)) for i in range(len(nodes))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    assert len(got) == len(nodes)
+    assert len(set(got.values())) == 1
+    # each node keeps a copy of the fleet's authority in its own data directory
+    assert len({n.settings.data_dir for n in nodes}) == len(nodes)
+
+
+def test_a_configured_secret_wins_over_the_stored_one(node: Any) -> None:
+    a = node("a", provenance_secret="operator-key")
+    assert provenance.provenance_secret(a) == b"operator-key"
+    assert provenance.provenance_secret(node("b")) != b"operator-key"
+
+
+def test_an_upgraded_node_keeps_the_credentials_its_outputs_carry(tmp_path: Path) -> None:
+    from reelforge.provenance.c2pa_manifest import create_dev_credentials
+
+    settings = make_settings(tmp_path)
+    legacy_dir = settings.data_dir / "provenance"
+    legacy_dir.mkdir(parents=True)
+    (legacy_dir / "aigc.secret").write_text("legacy-key\n")
+    old = create_dev_credentials(legacy_dir / "dev-c2pa")
+    chain = old.cert_chain.read_bytes()
+    p = bootstrap(settings, backends=[GradientBackend()])
+    try:
+        assert provenance.provenance_secret(p) == b"legacy-key"
+        creds, created = provenance.dev_credentials(p)
+        assert created and creds.cert_chain.read_bytes() == chain
+        rotated, created = provenance.dev_credentials(p, force=True)  # provenance init --force
+        assert created and rotated.cert_chain.read_bytes() != chain
+        assert provenance.dev_credentials(p)[0].cert_chain.read_bytes() != chain
+    finally:
+        p.close()
