@@ -14,7 +14,7 @@ compute recorded as waste) or hold it for review.
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -39,26 +39,54 @@ if TYPE_CHECKING:
     from reelforge.governance.text import TextModerator
     from reelforge.services.platform import Platform
 
-@dataclass
 class Detectors:
-    text: TextModerator
-    image: ImageModerator
+    """The detectors of this process, each created on first use and then shared (models are
+    read-only and thread-safe). A request loads only what it needs: a prompt the text rules
+    (and, when the prompt is not empty, the semantic model); an image the nudity model; faces
+    only when someone is enrolled in the likeness registry. Text and image load under
+    separate locks, so one can load while the other is in use."""
+
+    def __init__(self) -> None:
+        self._text: TextModerator | None = None
+        self._image: ImageModerator | None = None
+        self._text_lock = threading.Lock()
+        self._image_lock = threading.Lock()
+
+    @property
+    def text(self) -> TextModerator:
+        if self._text is None:
+            with self._text_lock:
+                if self._text is None:
+                    from reelforge.governance.text import TextModerator
+
+                    self._text = TextModerator()
+        return self._text
+
+    @property
+    def image(self) -> ImageModerator:
+        if self._image is None:
+            with self._image_lock:
+                if self._image is None:
+                    from reelforge.governance.image.moderator import ImageModerator
+
+                    self._image = ImageModerator()
+        return self._image
+
+    def loaded(self) -> dict[str, bool]:
+        """Which models this process has loaded: text rules, semantic model, nudity, faces."""
+        text, image = self._text, self._image
+        return {"text_rules": text is not None,
+                "semantic": text is not None and text.semantic_loaded,
+                "nudity": image is not None and image.nudity.loaded,
+                "faces": image is not None and image.face_analyzer.loaded}
 
 
-_detectors: Detectors | None = None
-_detectors_lock = threading.Lock()
+_detectors = Detectors()
 
 
 def detectors() -> Detectors:
-    """The detectors of this process, loaded once (models are read-only and thread-safe)."""
-    global _detectors
-    with _detectors_lock:
-        if _detectors is None:
-            from reelforge.governance.image.moderator import ImageModerator
-            from reelforge.governance.text import TextModerator
-
-            _detectors = Detectors(text=TextModerator(), image=ImageModerator())
-        return _detectors
+    """The detectors of this process (see `Detectors`)."""
+    return _detectors
 
 
 class OutputRefused(ReelforgeError):
@@ -77,11 +105,26 @@ def blocked_message(job_id: str, categories: list[str]) -> str:
             f"this is a mistake, appeal with POST /v1/videos/{job_id}/appeal")
 
 
+_helper_pool: ThreadPoolExecutor | None = None
+_helper_lock = threading.Lock()
+
+
+def _helpers() -> ThreadPoolExecutor:
+    """Threads for the text checks that run beside the image checks of a submit."""
+    global _helper_pool
+    with _helper_lock:
+        if _helper_pool is None:
+            _helper_pool = ThreadPoolExecutor(4, thread_name_prefix="reelforge-moderation")
+        return _helper_pool
+
+
 def text_signals(spec: JobSpec) -> list[Signal]:
-    text = detectors().text
-    found = text.signals(spec.prompt, "prompt") if spec.prompt.strip() else []
+    """Findings in the prompt and the negative prompt; no text model loads for empty ones."""
+    found: list[Signal] = []
+    if spec.prompt.strip():
+        found += detectors().text.signals(spec.prompt, "prompt")
     if spec.negative_prompt:  # only slurs and asking clothing away count there
-        found += text.signals(spec.negative_prompt, "negative_prompt")
+        found += detectors().text.signals(spec.negative_prompt, "negative_prompt")
     return found
 
 
@@ -116,16 +159,26 @@ class Moderation:
     # -- submit -------------------------------------------------------------------------
 
     def check_submit(self, account: AccountRef, spec: JobSpec, workdir: Path) -> Decision:
-        """Decide on a request before anything is written: texts, then every input image."""
-        images = []
-        for i, key in enumerate(spec.images):
-            local = workdir / f"input-{i}"
-            self.p.blobs.download(key, local)
-            images.append(load_image(local, max_pixels=self.p.settings.max_image_pixels))
-        found = text_signals(spec)
-        if images:
-            found += image_signals(self.p, account, images, "image", self.profile)
-        return self.profile.decide(found)
+        """Decide on a request before anything is written: texts and every input image.
+
+        With both, the text checks run on a helper thread while the images are fetched,
+        decoded and checked (loading the text and image models overlaps too)."""
+        texts: Future[list[Signal]] | None = None
+        if spec.images and (spec.prompt.strip() or spec.negative_prompt):
+            texts = _helpers().submit(text_signals, spec)
+        try:
+            images = []
+            for i, key in enumerate(spec.images):
+                local = workdir / f"input-{i}"
+                self.p.blobs.download(key, local)
+                images.append(load_image(local, max_pixels=self.p.settings.max_image_pixels))
+            seen = image_signals(self.p, account, images, "image", self.profile) if images else []
+        except BaseException:
+            if texts is not None:
+                wait([texts])  # nothing of this request keeps running after it failed
+            raise
+        found = texts.result() if texts is not None else text_signals(spec)
+        return self.profile.decide(found + seen)
 
     def record_submit(self, s: Session, job: Job, account: AccountRef, decision: Decision,
                       now: datetime) -> None:

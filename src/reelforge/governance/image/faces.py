@@ -152,6 +152,11 @@ class FaceAnalyzer:
         with self._embed_lock:
             self._get_networks()
 
+    @property
+    def loaded(self) -> bool:
+        """Whether any face model is loaded (they load on first use or `load()`)."""
+        return self._detector is not None or self._describer is not None
+
     def _get_detector(self) -> Any:
         if self._detector is None:
             dlib = require("dlib")

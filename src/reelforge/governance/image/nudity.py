@@ -173,19 +173,16 @@ class NudityDetector:
         """Create the onnxruntime session now (it is otherwise created on first use)."""
         self._session.get()
 
+    @property
+    def loaded(self) -> bool:
+        """Whether the session exists (it is created on first use or `load()`)."""
+        return self._session.loaded
+
     def _build_session(self) -> Any:
         require("onnxruntime")
         session = cpu_session(str(self._model_path or bundled_model_path()), self._threads)
         self._input_name = session.get_inputs()[0].name
         return session
-        with self._lock:
-            if self._session is None:
-                require("onnxruntime")
-                path = self._model_path or bundled_model_path()
-                session = cpu_session(str(path), self._threads)
-                self._input_name = session.get_inputs()[0].name
-                self._session = session
-        return self._session
 
     def detect(self, rgb: np.ndarray) -> list[dict[str, Any]]:
         """Run the detector on an RGB image; nudenet-format detections, best first."""

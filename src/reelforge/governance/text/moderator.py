@@ -53,6 +53,11 @@ class TextModerator:
         """Whether semantic scores are part of the signals."""
         return self._semantic is not None and self._semantic.available()
 
+    @property
+    def semantic_loaded(self) -> bool:
+        """Whether the semantic model is loaded (it loads with the first non-empty prompt)."""
+        return self._semantic is not None and self._semantic.loaded
+
     def warm(self) -> None:
         """Load term lists, the model and the exemplar embeddings ahead of the first request."""
         self.signals("warm up")
