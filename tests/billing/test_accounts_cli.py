@@ -43,20 +43,24 @@ def test_accounts_lifecycle(cli: CliRunner) -> None:
     assert granted["balance"]["available"] == 520
     again = run(cli, "accounts", "grant", "acme", "500", "--idempotency-key", "pilot-1",
                 "--json")
-    assert again["balance"]["available"] == 520  # the same key grants once
+    assert again["balance"]["available"] == 520  # the same key grants once, and says so
+    assert again["granted"]["credits"] == 0 and again["granted"]["repeated"] is True
+    said = cli.invoke(app, ["accounts", "grant", "acme", "500", "--idempotency-key", "pilot-1"])
+    assert said.exit_code == 0 and "granted nothing" in said.output
     for bad in ("2.5", "ten", "0x10"):
         assert "invalid_amount" in run(cli, "accounts", "grant", "acme", bad, code=2)
     assert "unknown_plan" in run(cli, "accounts", "set-plan", "acme", "platinum", code=2)
     assert "account_not_found" in run(cli, "accounts", "show", "nobody", code=2)
     assert "account_exists" in run(cli, "accounts", "create", "acme", code=2)
     pro = run(cli, "accounts", "set-plan", "acme", "pro", "--json")
-    assert pro["plan"] == "pro" and pro["balance"]["available"] == 520 + 3000
+    # pro's allowance replaces free's daily one; the grant stays
+    assert pro["plan"] == "pro" and pro["balance"]["available"] == 500 + 3000
     budget = run(cli, "accounts", "budget", "acme", "--daily", "100", "--monthly", "2000",
                  "--json")
     assert budget["budgets"]["daily"] == 100 and budget["budgets"]["monthly"] == 2000
     assert "not_postpaid" in run(cli, "accounts", "invoice", "acme", code=2)
     shown = run(cli, "accounts", "show", "acme")
-    assert "pro" in shown and "3520" in shown
+    assert "pro" in shown and "3500" in shown
 
 
 def test_enterprise_accounts_are_invoiced_for_what_they_used(cli: CliRunner,

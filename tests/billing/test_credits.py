@@ -179,9 +179,9 @@ def test_not_enough_credits_refuses_and_writes_nothing(p: Platform) -> None:
         assert s.scalar(select(func.count()).select_from(LedgerTransaction).where(
             LedgerTransaction.kind == "reserve")) == 0
     assert available(p, acct) == 20
-    account_billing.set_plan(p, "alice", "pro")  # 3000 credits this month
+    account_billing.set_plan(p, "alice", "pro")  # 3000 credits this month; free's 20 end
     assert submit(p, acct, duration=10, resolution="720p")["billing"] == "reserved"
-    assert available(p, acct) == 20 + 3000 - 100
+    assert available(p, acct) == 3000 - 100
 
 
 def test_concurrency_limit_is_429_and_loses_nothing(p: Platform) -> None:

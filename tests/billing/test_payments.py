@@ -31,6 +31,7 @@ from reelforge.services.accounts import AccountRef
 from reelforge.services.platform import Platform
 from reelforge.storage.billing_tables import (
     CreditLot,
+    LedgerEntry,
     LedgerTransaction,
     Payment,
     PlanChange,
@@ -51,6 +52,7 @@ def _sheet_file(tmp_path: Path) -> Path:
     data = yaml.safe_load(DEFAULT_SHEET.read_text(encoding="utf-8"))
     data["plans"]["standard"]["stripe_price"] = "price_standard"
     data["plans"]["pro"]["stripe_price"] = "price_pro"
+    data["plans"]["premier"]["stripe_price"] = "price_premier"
     data["topups"]["packs"]["small"]["stripe_price"] = "price_small"
     path = tmp_path / "billing.yaml"
     path.write_text(yaml.safe_dump(data), encoding="utf-8")
@@ -367,7 +369,41 @@ def test_subscription_deleted_returns_the_account_to_free(platform: Platform,
     row = account_row(platform, alice.id)
     assert (row.plan, row.subscription_status) == ("free", "canceled")
     assert plan_changes(platform, alice.id)[-1] == ("standard", "free", "stripe")
-    assert available(platform, alice.id) == 660  # the paid period's credits stay until it ends
+    # one allowance at a time (docs/billing.md): ending the subscription now ends its
+    # allowance with it (Stripe's cancel-at-period-end ends both at the period's end)
+    assert available(platform, alice.id) == 0
+
+
+def test_stripe_plan_changes_replace_the_allowance_never_stack_it(
+        platform: Platform, client: TestClient, alice: AccountRef) -> None:
+    """The operator's reproduction through Stripe: standard, then pro → premier → pro →
+    standard in one period, with a proration invoice and a top-up between: the account holds
+    the last plan's allowance and its top-up, whatever the order of the events."""
+    post(client, event("checkout.session.completed", subscription_session(alice.id)))
+    post(client, event("invoice.paid", invoice()))
+    assert available(platform, alice.id) == 660
+    post(client, event("checkout.session.completed", topup_session(alice.id)))
+    assert available(platform, alice.id) == 660 + 330
+    for price, plan in (("price_pro", "pro"), ("price_premier", "premier"),
+                        ("price_pro", "pro")):
+        r = post(client, event("customer.subscription.updated", subscription(price=price)))
+        assert r.json()["result"] == "plan_changed"
+        allowance = {"pro": 3000, "premier": 8000}[plan]
+        assert available(platform, alice.id) == allowance + 330, plan
+    # the proration invoice of the last change pays for the same period: no second pro
+    r = post(client, event("invoice.paid", invoice(invoice_id="in_2", amount_paid=2700,
+                                                   price="price_pro")))
+    assert r.json()["result"] == "credits_granted"
+    assert available(platform, alice.id) == 3000 + 330
+    post(client, event("customer.subscription.updated", subscription(price="price_standard")))
+    assert available(platform, alice.id) == 660 + 330
+    assert account_row(platform, alice.id).plan == "standard"
+    with platform.db.session(write=False) as s:
+        lots = {lot.source: lot for lot in s.scalars(select(CreditLot)) if lot.closed_at is None}
+        assert lots["topup"].credits == 330  # the top-up is never touched
+        sums = s.execute(select(func.sum(LedgerEntry.amount))
+                         .group_by(LedgerEntry.txn_id)).scalars().all()
+        assert set(sums) == {0}
 
 
 # -- webhook: refusals and acknowledgements -----------------------------------------------

@@ -86,10 +86,16 @@ def grant(name: NameArg,
     with platform() as p:
         result = account_billing.grant(p, name, amount, days=days, reason=reason,
                                        idempotency_key=idempotency_key)
+    granted = result["granted"]
     if as_json:
         print_json(result)
+    elif granted["repeated"]:
+        err.print(f"granted nothing: idempotency key {idempotency_key!r} was used before "
+                  f"({granted['first_credits']} credits, {granted['lot']})", highlight=False,
+                  markup=False)
+        _show(result, False)
     else:
-        err.print(f"granted {amount} credits ({result['granted']['lot']})")
+        err.print(f"granted {amount} credits ({granted['lot']})", highlight=False)
         _show(result, False)
 
 

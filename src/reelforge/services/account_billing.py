@@ -73,14 +73,21 @@ def create(p: Platform, name: str, *, plan: str | None = None, segment: str = "c
 
 
 def _change_plan(s: Session, account: Account, plan: str, source: str, now: datetime) -> None:
-    s.add(PlanChange(account_id=account.id, from_plan=account.plan, to_plan=plan,
-                     source=source, created_at=now))
+    change = PlanChange(account_id=account.id, from_plan=account.plan, to_plan=plan,
+                        source=source, created_at=now)
+    s.add(change)
+    s.flush()
+    # one allowance at a time: the old plan's unspent allowance ends here; the new plan's
+    # (less what was used this period) is granted by plan_grants
+    ledger.end_allowance(s, account_id=account.id, key=f"plan_change:{change.id}", now=now,
+                         memo=f"plan change {account.plan} -> {plan}")
     account.plan, account.plan_source, account.plan_started_at = plan, source, now
 
 
 def set_plan(p: Platform, name: str, plan: str) -> dict[str, Any]:
-    """Move an account to another plan (operator-managed: its monthly credits are granted
-    for the current month at once)."""
+    """Move an account to another plan (operator-managed). The new plan's allowance for the
+    current period replaces what is left of the old one's, less what the account already
+    used of its allowance this period; top-ups and grants are untouched (docs/billing.md)."""
     billing = _billing(p)
     _check_plan(billing, plan)
     now = p.clock()
@@ -105,20 +112,29 @@ def set_segment(p: Platform, name: str, segment: str) -> dict[str, Any]:
 def grant(p: Platform, name: str, credits: object, *, days: int | None = None,
           reason: str | None = None, idempotency_key: str | None = None) -> dict[str, Any]:
     """Give an account credits (a top-up by hand, a goodwill grant), valid `days` days
-    (default: the sheet's top-up validity). Repeating an idempotency key grants once."""
+    (default: the sheet's top-up validity). Repeating an idempotency key grants once: the
+    repeat returns `granted: {"credits": 0, "repeated": true, "first_credits": N}`."""
     billing = _billing(p)
     amount = ledger.check_credits(credits)
     if days is not None and (isinstance(days, bool) or not isinstance(days, int) or days < 1):
         raise InvalidRequest("days must be a whole number of days, at least 1", field="days")
     now = p.clock()
     valid = days if days is not None else billing.sheet.topups.valid_days
+    key = f"grant:{idempotency_key or secrets.token_hex(12)}"
     with p.db.session() as s:
         account = _by_name(s, name)
-        lot = ledger.grant(s, account_id=account.id, credits=amount, source="grant",
-                           key=f"grant:{idempotency_key or secrets.token_hex(12)}", now=now,
-                           expires_at=now + timedelta(days=valid), memo=reason)
-        account_id, lot_id = account.id, lot.id
-    return {**summary(p, account_id), "granted": {"lot": lot_id, "credits": amount}}
+        first = ledger.existing(s, key)
+        if first is not None and first.account_id != account.id:
+            raise Conflict("this idempotency key was already used for another account",
+                           code="idempotency_key_reused", field="idempotency_key")
+        lot = ledger.grant(s, account_id=account.id, credits=amount, source="grant", key=key,
+                           now=now, expires_at=now + timedelta(days=valid), memo=reason)
+        account_id, lot_id, first_credits = account.id, lot.id, lot.credits
+    granted: dict[str, Any] = {"lot": lot_id, "credits": 0 if first else amount,
+                               "repeated": first is not None}
+    if first is not None:  # the key was used before: nothing was granted this time
+        granted["first_credits"] = first_credits
+    return {**summary(p, account_id), "granted": granted}
 
 
 def _limit(value: int | None, field: str) -> int | None:

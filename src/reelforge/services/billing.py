@@ -23,8 +23,8 @@ from reelforge.domain.spec import JobSpec, Mode
 from reelforge.errors import RateLimited
 from reelforge.services import ledger, metering
 from reelforge.services.platform import Platform
-from reelforge.services.ratelimit import RateLimiter
-from reelforge.storage.billing_tables import UsageEvent
+from reelforge.services.ratelimit import RateLimiter, RateState
+from reelforge.storage.billing_tables import PlanChange, UsageEvent
 from reelforge.storage.tables import Account, ApiKey, Job
 
 log = logging.getLogger(__name__)
@@ -83,6 +83,18 @@ def credits_spent(s: Session, scope: Any, since: datetime, *,
         q = q.where(Job.id != except_job)
     return int(s.scalar(q) or 0)
 
+def _allowance_key(s: Session, base: str, account: Account, period_start: datetime) -> str:
+    """The idempotency key of a period's allowance; a plan that started within the period
+    gets its own, by its plan change (so pro → premier → pro grants pro's again, as a
+    replacement)."""
+    started = account.plan_started_at
+    if started is None or started <= period_start:
+        return base
+    change = s.scalar(select(func.max(PlanChange.id)).where(
+        PlanChange.account_id == account.id))
+    return f"{base}:{account.plan}:{change or started.isoformat()}"
+
+
 
 def features_of(spec: JobSpec) -> tuple[str, ...]:
     found = []
@@ -123,19 +135,24 @@ class Billing:
 
     def plan_grants(self, s: Session, account: Account, now: datetime) -> None:
         """The plan's own credits for the current day or month, granted once (idempotent).
-        Stripe-managed subscriptions get theirs from `invoice.paid` instead."""
+        The allowance replaces any other plan's for the period, less what was already used
+        of it (`ledger.replace_allowance`): a plan change never stacks allowances.
+        Stripe-managed subscriptions get theirs from Stripe's events instead."""
         plan = self.plan_of(account)
         if plan.daily_credits:
             start = day_start(now)
-            ledger.grant(s, account_id=account.id, credits=plan.daily_credits, source="daily",
-                         key=f"daily:{account.id}:{start.date()}", now=now,
-                         expires_at=start + timedelta(days=1))
+            ledger.replace_allowance(
+                s, account_id=account.id, source="daily", credits=plan.daily_credits,
+                key=_allowance_key(s, f"daily:{account.id}:{start.date()}", account, start),
+                period_end=start + timedelta(days=1), now=now, memo=f"{plan.name} plan")
         if plan.monthly_credits and account.plan_source != "stripe":
             start = month_start(now)
-            ledger.grant(s, account_id=account.id, credits=plan.monthly_credits,
-                         source="monthly", key=f"monthly:{account.id}:{plan.name}:"
-                         f"{start.date()}", now=now, expires_at=next_month(start),
-                         unit_usd=plan.unit_usd)
+            ledger.replace_allowance(
+                s, account_id=account.id, source="monthly", credits=plan.monthly_credits,
+                key=_allowance_key(s, f"monthly:{account.id}:{plan.name}:{start.date()}",
+                                   account, start),
+                period_end=next_month(start), now=now, unit_usd=plan.unit_usd,
+                memo=f"{plan.name} plan")
 
     # -- pricing --------------------------------------------------------------------------
 

@@ -9,7 +9,7 @@ sums of entries, never stored. Books:
     postpaid  an invoiced account's running debt (negative while it owes)
     issued    platform side of grants and invoices
     consumed  platform side of captured credits (what generation earned)
-    expired   platform side of lots that ran out of time
+    expired   platform side of lots that ran out of time, or were replaced by a plan change
 
 Callers own the transaction; `lock_account` serialises an account's reservations so that
 parallel submits can never spend the same credit twice.
@@ -123,6 +123,67 @@ def grant(s: Session, *, account_id: str, credits: int, source: str, key: str, n
     return lot
 
 
+ALLOWANCE_SOURCES = ("daily", "monthly")  # a plan's own credits (not top-ups or grants)
+
+
+def replace_allowance(s: Session, *, account_id: str, source: str, credits: int,
+                      period_end: datetime, key: str, now: datetime, unit_usd: float = 0.0,
+                      memo: str | None = None) -> CreditLot | None:
+    """Make `credits` the account's plan allowance for the period ending `period_end`: one
+    allowance at a time, never two stacked (docs/billing.md, "Plan changes").
+
+    What is left of the account's running allowance lots (daily or monthly, any plan) is
+    written off to the expired book, and a lot of `credits` less what the account already
+    used (consumed or held) of `source` allowance lots of this same period is granted: a plan
+    change neither stacks allowances nor refills what was spent. Top-ups and grants are not
+    touched. Idempotent on `key`; returns the new lot (None when nothing is left to grant)."""
+    found = existing(s, key)
+    if found is not None:
+        return s.scalar(select(CreditLot).where(CreditLot.txn_id == found.id))
+    if source not in ALLOWANCE_SOURCES:
+        raise InvalidRequest(f"an allowance comes from {' or '.join(ALLOWANCE_SOURCES)}",
+                             field="source")
+    running = s.scalars(select(CreditLot).where(
+        CreditLot.account_id == account_id, CreditLot.source.in_(ALLOWANCE_SOURCES),
+        CreditLot.expires_at > now)).all()  # closed (replaced) lots too: they count as used
+    ids = [lot.id for lot in running]
+    left = _lot_sums(s, ids)
+    expired = _expired_sums(s, ids)
+    used = 0
+    for lot in running:
+        rest = left.get(lot.id, 0)
+        if lot.source == source and lot.expires_at == period_end:
+            used += lot.credits - rest - expired.get(lot.id, 0)
+        if lot.closed_at is None and rest > 0:
+            post(s, key=f"replace:{lot.id}:{key}", account_id=account_id, kind="expire",
+                 now=now, memo=memo, legs=[Leg(LOT, -rest, lot.id), Leg(EXPIRED, rest, lot.id)])
+        if lot.closed_at is None and not _holds_on(s, lot.id):
+            lot.closed_at = now
+    remaining = max(0, credits - used)
+    if remaining == 0:  # nothing to grant: the key is still spent, so a repeat is a no-op
+        post(s, key=key, account_id=account_id, kind="allowance", legs=[], now=now, memo=memo)
+        return None
+    return grant(s, account_id=account_id, credits=remaining, source=source, key=key, now=now,
+                 expires_at=period_end, unit_usd=unit_usd, memo=memo)
+
+
+def end_allowance(s: Session, *, account_id: str, key: str, now: datetime,
+                  memo: str | None = None) -> None:
+    """Write off what is left of the account's running plan allowance (a plan change: the
+    new plan's allowance, if it has one, is granted by `replace_allowance`)."""
+    replace_allowance(s, account_id=account_id, source="monthly", credits=0, period_end=now,
+                      key=key, now=now, memo=memo)
+
+
+def _expired_sums(s: Session, lot_ids: list[str]) -> dict[str, int]:
+    if not lot_ids:
+        return {}
+    rows = s.execute(select(LedgerEntry.lot_id, func.sum(LedgerEntry.amount))
+                     .where(LedgerEntry.lot_id.in_(lot_ids), LedgerEntry.book == EXPIRED)
+                     .group_by(LedgerEntry.lot_id)).all()
+    return {str(lot): int(total or 0) for lot, total in rows}
+
+
 # -- balances -------------------------------------------------------------------------------
 
 
@@ -145,9 +206,14 @@ def _lot_sums(s: Session, lot_ids: list[str]) -> dict[str, int]:
 
 def _usable_lots(s: Session, account_id: str, now: datetime) -> list[tuple[CreditLot, int]]:
     """Unexpired lots with credits left, soonest to expire first (they are spent first)."""
+    # a lot written off before its time (an allowance replaced by a plan change, still open
+    # while a job holds some of it) takes back what the job returns but is not spent again
+    written_off = select(LedgerEntry.lot_id).where(LedgerEntry.account_id == account_id,
+                                                   LedgerEntry.book == EXPIRED)
     lots = s.scalars(select(CreditLot).where(
         CreditLot.account_id == account_id, CreditLot.closed_at.is_(None),
-        or_(CreditLot.expires_at.is_(None), CreditLot.expires_at > now))).all()
+        or_(CreditLot.expires_at.is_(None), CreditLot.expires_at > now),
+        CreditLot.id.not_in(written_off))).all()
     left = _lot_sums(s, [lot.id for lot in lots])
     usable = [(lot, left.get(lot.id, 0)) for lot in lots if left.get(lot.id, 0) > 0]
     far = datetime.max.replace(tzinfo=now.tzinfo)

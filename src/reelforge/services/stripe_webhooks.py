@@ -180,15 +180,35 @@ def _link(account: Account, customer: str | None, subscription: str | None) -> N
         account.stripe_subscription_id = subscription
 
 
-def _set_plan(s: Session, account: Account, plan: str, now: datetime) -> bool:
-    """Put the account on `plan`, managed by Stripe; a PlanChange when it really changes."""
+def _set_plan(s: Session, account: Account, plan: str, now: datetime, *,
+              sheet: BillingSheet | None = None) -> bool:
+    """Put the account on `plan`, managed by Stripe; a PlanChange when it really changes.
+
+    The plan-change rule of docs/billing.md, as for an operator's change: what is left of
+    the old plan's allowance ends here; with `sheet`, the new plan's allowance for the
+    subscription's current period (known and still running) is granted at once, less what
+    was used of this period's allowance. Without it (a first checkout, an invoice that grants
+    its own), the credits come with `invoice.paid`."""
     account.plan_source = "stripe"
     if account.plan == plan:
         return False
-    s.add(PlanChange(account_id=account.id, from_plan=account.plan, to_plan=plan,
-                     source="stripe", created_at=now))
+    change = PlanChange(account_id=account.id, from_plan=account.plan, to_plan=plan,
+                        source="stripe", created_at=now)
+    s.add(change)
+    s.flush()
+    memo = f"plan change {account.plan} -> {plan} (stripe)"
+    ledger.end_allowance(s, account_id=account.id, key=f"plan_change:{change.id}", now=now,
+                         memo=memo)
     account.plan = plan
     account.plan_started_at = now
+    new = sheet.plans.get(plan) if sheet is not None else None
+    period_end = account.period_end
+    if new is not None and new.monthly_credits > 0 and period_end is not None \
+            and period_end > now:
+        ledger.replace_allowance(s, account_id=account.id, source="monthly",
+                                 credits=new.monthly_credits, period_end=period_end,
+                                 key=f"plan_change:{change.id}:allowance", now=now,
+                                 unit_usd=new.unit_usd, memo=memo)
     return True
 
 
@@ -336,10 +356,12 @@ def _invoice_paid(s: Session, sheet: BillingSheet, inv: dict[str, Any],
     expires = period_end if period_end is not None else now + _DEFAULT_PERIOD
     credits = plan.monthly_credits
     if credits > 0:
-        ledger.grant(s, account_id=account.id, credits=credits, source="monthly",
-                     key=f"invoice:{invoice_id}", now=now, expires_at=expires,
-                     unit_usd=amount / 100 / credits,
-                     memo=f"stripe invoice {invoice_id} ({plan.name})")
+        # the period's allowance, replacing any other (a proration invoice after a plan
+        # change, or a renewal); what was used of this period's allowance counts against it
+        ledger.replace_allowance(s, account_id=account.id, credits=credits, source="monthly",
+                                 period_end=expires, key=f"invoice:{invoice_id}", now=now,
+                                 unit_usd=amount / 100 / credits,
+                                 memo=f"stripe invoice {invoice_id} ({plan.name})")
     _record_subscription_payment(s, account, invoice_id, plan.name, amount, inv, credits, now)
     account.period_end = expires
     return account.id, "credits_granted" if credits > 0 else "paid"
@@ -397,5 +419,5 @@ def _subscription_changed(s: Session, sheet: BillingSheet, sub: dict[str, Any],
                  if pl), None) or _plan_named(sheet, None, meta.get("plan"))
     if plan is None:
         return account.id, "unknown_plan"
-    return account.id, "plan_changed" if _set_plan(s, account, plan.name, now) \
+    return account.id, "plan_changed" if _set_plan(s, account, plan.name, now, sheet=sheet) \
         else "status_updated"
