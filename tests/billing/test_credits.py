@@ -184,15 +184,24 @@ def test_not_enough_credits_refuses_and_writes_nothing(p: Platform) -> None:
     assert available(p, acct) == 3000 - 100
 
 
-def test_concurrency_limit_is_429_and_loses_nothing(p: Platform) -> None:
-    acct = accounts.ensure_account(p, "alice")
-    submit(p, acct)
-    with pytest.raises(RateLimited) as err:
-        submit(p, acct)
-    assert err.value.code == "concurrency_limit" and err.value.http_status == 429
-    with p.db.session(write=False) as s:
-        assert s.scalar(select(func.count()).select_from(Job)) == 1
-    assert available(p, acct) == 20 - PRICE
+def test_over_the_concurrency_a_job_waits_reserved_and_past_the_queue_cap_is_429_losing_nothing(
+        settings: Settings, backend: GradientBackend, clock: Clock, tmp_path: Path) -> None:
+    acct_plan = {"daily_credits": 20, "concurrency": 1, "max_queued": 1}
+    p = billed(settings, backend, clock, billing_file=custom_sheet(tmp_path, free=acct_plan))
+    try:
+        acct = accounts.ensure_account(p, "alice")
+        assert submit(p, acct)["status"] == "queued"
+        waiting = submit(p, acct)  # over the concurrency: accepted, waits, credits held
+        assert waiting["status"] == "throttled" and waiting["billing"] == "reserved"
+        with pytest.raises(RateLimited) as err:
+            submit(p, acct)
+        assert err.value.code == "queue_full" and err.value.http_status == 429
+        with p.db.session(write=False) as s:
+            assert s.scalar(select(func.count()).select_from(Job)) == 2
+        assert available(p, acct) == 20 - 2 * PRICE
+        assert_balanced(p)
+    finally:
+        p.close()
 
 
 def test_key_and_organisation_budgets(p: Platform) -> None:
@@ -341,11 +350,13 @@ def test_quotes_and_the_account_over_http_with_rate_limits(p: Platform) -> None:
         assert account["plan"] == "free" and account["concurrency"] == 1
         created = c.post("/v1/videos", json=BODY)
         assert created.status_code == 202 and created.json()["credits"] == PRICE
-        busy = c.post("/v1/videos", json=BODY)
-        assert busy.status_code == 429 and busy.json()["error"]["code"] == "concurrency_limit"
-        codes = [c.get("/v1/account").status_code for _ in range(25)]
-        assert 429 in codes  # the free plan allows 20 requests a minute
-        limited = c.get("/v1/account")
+        busy = c.post("/v1/videos", json=BODY)  # over the concurrency: waits its turn
+        assert busy.status_code == 202 and busy.json()["status"] == "throttled"
+        # Reads have their own, larger budget; work-creating requests 20 a minute on free.
+        assert [c.get("/v1/account").status_code for _ in range(25)] == [200] * 25
+        codes = [c.post("/v1/quotes", json=BODY).status_code for _ in range(25)]
+        assert 429 in codes
+        limited = c.post("/v1/quotes", json=BODY)
         assert limited.json()["error"]["code"] == "rate_limited"
         assert int(limited.headers["Retry-After"]) >= 1
 

@@ -9,6 +9,7 @@ from fastapi import FastAPI
 
 from reelforge import __version__
 from reelforge.api.errors import install_error_handlers
+from reelforge.api.ratelimit import RateLimitHeaders
 from reelforge.api.routes import account, billing, governance, health, kpis, models, uploads, videos
 from reelforge.services.platform import Platform
 from reelforge.worker.loop import Worker
@@ -32,6 +33,7 @@ def create_app(p: Platform, *, embedded_worker: bool = False) -> FastAPI:
                               "progress, download a labelled MP4.")
     app.state.platform = p
     install_error_handlers(app)
+    app.add_middleware(RateLimitHeaders)
     app.include_router(health.router)
     app.include_router(uploads.router)
     app.include_router(videos.router)

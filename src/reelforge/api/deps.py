@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from reelforge.errors import Forbidden, Unauthorized
+from reelforge.errors import Forbidden, RateLimited, Unauthorized
 from reelforge.services import accounts
 from reelforge.services.accounts import AccountRef
 from reelforge.services.platform import Platform
@@ -37,8 +37,25 @@ def current_account(request: Request, p: PlatformDep,
                            "`reelforge keys create --account NAME`")
     account = accounts.authenticate(p, token.strip())
     if p.billing is not None and account.key_id:
-        p.billing.limit_rate(account.key_id, account.plan)
+        read = is_read(request)
+        state = p.billing.limit_rate(account.key_id, account.plan, read=read)
+        request.state.rate_limit = state.headers()  # sent by RateLimitHeaders
+        if not state.allowed:
+            raise RateLimited(
+                f"more than {state.limit} {'reads' if read else 'work-creating requests'} a "
+                f"minute with this key; slow down", code="rate_limited",
+                retry_after=state.retry_after)
     return account
+
+
+def is_read(request: Request) -> bool:
+    """Which budget a request counts against. Only requests that create work (submit,
+    promote, upload, quote, ...) count against the plan's `requests_per_minute`; reads
+    (status polls, lists, SSE, downloads) and requests that stop or remove work (cancel,
+    DELETE: a client must always be able to stop spending) count against `reads_per_minute`."""
+    if request.method in ("GET", "HEAD", "OPTIONS", "DELETE"):
+        return True
+    return request.url.path.rstrip("/").endswith("/cancel")
 
 
 CurrentAccount = Annotated[AccountRef, Depends(current_account)]

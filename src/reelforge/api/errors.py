@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import math
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -39,8 +40,9 @@ def install_error_handlers(app: FastAPI) -> None:
             log.error("internal error: %s", exc.message)
         headers = {"WWW-Authenticate": "Bearer"} if exc.http_status == 401 else None
         retry_after = getattr(exc, "retry_after", None)
-        if retry_after is not None:
-            headers = {"Retry-After": str(max(1, round(retry_after)))}
+        if exc.http_status == 429:  # every 429 says when to try again (default: a minute)
+            wait = retry_after if retry_after is not None else 60.0
+            headers = {"Retry-After": str(max(1, math.ceil(wait)))}
         return error_response(exc.http_status, exc.code, exc.message, exc.field, headers)
 
     @app.exception_handler(RequestValidationError)

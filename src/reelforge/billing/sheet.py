@@ -50,7 +50,11 @@ class Plan(_Strict):
     monthly_credits: int = Field(default=0, ge=0)
     priority: int = Field(default=0, ge=0, le=9)
     concurrency: int = Field(default=1, ge=1)
-    requests_per_minute: int = Field(default=60, ge=1)
+    requests_per_minute: int = Field(default=60, ge=1)  # work-creating requests (POST ...)
+    reads_per_minute: int = Field(default=600, ge=1)  # reads: polls, SSE, downloads, lists
+    # Jobs accepted over `concurrency` that wait (status throttled) before 429 queue_full;
+    # 0: none wait, every submission over the concurrency is refused.
+    max_queued: int = Field(default=10, ge=0)
     postpaid: bool = False  # enterprise: spend now, invoiced monthly at credit_usd
     credit_usd: float | None = Field(default=None, ge=0)
     stripe_price: str | None = None  # Stripe Price id of the subscription

@@ -4,6 +4,11 @@ queued → running → succeeded | failed | cancelled
 queued → cancelled            (cancel before a worker picked it up)
 running → queued              (handed back on shutdown, or re-queued by the reaper)
 
+Over the plan's concurrency a new job waits before the queue:
+throttled → queued            a slot freed (one of the account's jobs left queued/running),
+                              in submit order
+throttled → cancelled | failed
+
 Governance adds two:
 review                        the policy asked for a person: at submit (nothing runs until
                               approved → queued) or on the output (held until approved →
@@ -29,11 +34,15 @@ class JobStatus(StrEnum):
     CANCELLED = "cancelled"
     REVIEW = "review"
     BLOCKED = "blocked"
+    THROTTLED = "throttled"  # accepted over the plan's concurrency: waits for a free slot
 
     @property
     def is_final(self) -> bool:
         return self in FINAL_STATUSES
 
+
+# Jobs that hold one of the plan's concurrency slots (queued on the queue, or running).
+SLOT_STATUSES = frozenset({JobStatus.QUEUED, JobStatus.RUNNING})
 
 # Final: nothing more happens by itself (a blocked job may still be appealed).
 FINAL_STATUSES = frozenset({JobStatus.SUCCEEDED, JobStatus.FAILED, JobStatus.CANCELLED,
@@ -47,6 +56,7 @@ TRANSITIONS: dict[JobStatus, frozenset[JobStatus]] = {
     ),
     JobStatus.REVIEW: frozenset(
         {JobStatus.QUEUED, JobStatus.SUCCEEDED, JobStatus.BLOCKED, JobStatus.CANCELLED}),
+    JobStatus.THROTTLED: frozenset({JobStatus.QUEUED, JobStatus.CANCELLED, JobStatus.FAILED}),
     JobStatus.BLOCKED: frozenset({JobStatus.REVIEW}),  # an appeal
     JobStatus.SUCCEEDED: frozenset(),
     JobStatus.FAILED: frozenset(),
@@ -76,6 +86,7 @@ class EventType(StrEnum):
     BLOCKED = "blocked"
     REVIEW_REQUESTED = "review_requested"  # waiting for a reviewer (policy or appeal)
     APPROVED = "approved"  # a reviewer let it through
+    ADMITTED = "admitted"  # throttled → queued: a slot of the plan's concurrency freed
 
 
 STATUS_EVENT = {

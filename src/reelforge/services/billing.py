@@ -29,7 +29,6 @@ from reelforge.storage.tables import Account, ApiKey, Job
 
 log = logging.getLogger(__name__)
 
-_IN_FLIGHT = (str(JobStatus.QUEUED), str(JobStatus.RUNNING))
 _HISTORY = 50  # measured jobs an estimate averages over
 _MEASURED_TTL_S = 60.0
 
@@ -83,6 +82,7 @@ def credits_spent(s: Session, scope: Any, since: datetime, *,
         q = q.where(Job.id != except_job)
     return int(s.scalar(q) or 0)
 
+
 def _allowance_key(s: Session, base: str, account: Account, period_start: datetime) -> str:
     """The idempotency key of a period's allowance; a plan that started within the period
     gets its own, by its plan change (so pro → premier → pro grants pro's again, as a
@@ -93,7 +93,6 @@ def _allowance_key(s: Session, base: str, account: Account, period_start: dateti
     change = s.scalar(select(func.max(PlanChange.id)).where(
         PlanChange.account_id == account.id))
     return f"{base}:{account.plan}:{change or started.isoformat()}"
-
 
 
 def features_of(spec: JobSpec) -> tuple[str, ...]:
@@ -113,10 +112,14 @@ class Billing:
         self._measured_cache: dict[tuple[str, str, str],
                                    tuple[float, tuple[float | None, str | None, str]]] = {}
 
-    def limit_rate(self, key_id: str, plan_name: str | None) -> None:
-        """Count one API request against the key's plan rate (RateLimited when over)."""
+    def limit_rate(self, key_id: str, plan_name: str | None, *, read: bool = False,
+                   ) -> RateState:
+        """Count one API request against the key's plan rate: work-creating requests against
+        `requests_per_minute`, reads against `reads_per_minute` (see `RateState.allowed`)."""
         plan = self.sheet.plans.get(plan_name or "free") or self.sheet.plan("free")
-        self.rate_limiter.hit(key_id, plan.requests_per_minute)
+        if read:
+            return self.rate_limiter.take(f"{key_id}:read", plan.reads_per_minute)
+        return self.rate_limiter.take(key_id, plan.requests_per_minute)
 
     # -- plans ----------------------------------------------------------------------------
 
@@ -218,15 +221,8 @@ class Billing:
         job.priority = self.queue_priority(plan, job.priority)
         if job.status == str(JobStatus.BLOCKED) or job.credits <= 0:
             return  # refused at submit: nothing is reserved, nothing is owed
-        if job.status == str(JobStatus.QUEUED) and not job.cached_from:
-            running = s.scalar(select(func.count()).select_from(Job).where(
-                Job.account_id == job.account_id, Job.status.in_(_IN_FLIGHT),
-                Job.id != job.id)) or 0
-            if running >= plan.concurrency:
-                raise RateLimited(
-                    f"the {plan.name} plan runs {plan.concurrency} job(s) at a time and "
-                    f"{running} are queued or running; wait for one to finish or upgrade",
-                    code="concurrency_limit", retry_after=5)
+        # The plan's concurrency was applied before the job was written
+        # (services.admission: queued, or throttled until a slot frees).
         self._check_budgets(s, account, job, now)
         ledger.expire_lots(s, account.id, now)
         self.plan_grants(s, account, now)
@@ -253,10 +249,12 @@ class Billing:
             spent = credits_spent(s, scope, since, except_job=job.id)
             if spent + job.credits > limit:
                 window = "day" if "daily" in name else "month"
+                resets = since + timedelta(days=1) if window == "day" else next_month(since)
                 raise RateLimited(
                     f"the {name} budget is {limit} credits; {spent} are spent this {window} "
                     f"and this request needs {job.credits}",
-                    code="budget_exceeded", field="budget")
+                    code="budget_exceeded", field="budget",
+                    retry_after=max(1.0, (resets - now).total_seconds()))
 
     # -- final (FinalHook) ----------------------------------------------------------------
 

@@ -1,5 +1,6 @@
 """What happens, in one transaction, whenever a job reaches a final status — wherever that
-happens (worker, cancel, reaper): the event, the webhook, and every feature's final hook."""
+happens (worker, cancel, reaper): the event, the webhook, every feature's final hook, and
+the wake-up of the account's next throttled job (services.admission)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from reelforge.domain.job import STATUS_EVENT, JobStatus
+from reelforge.services.admission import lock_slots, wake
 from reelforge.services.platform import Platform
 from reelforge.services.webhooks import queue_final_webhook
 from reelforge.storage import repositories as repo
@@ -20,6 +22,8 @@ def record_final(p: Platform, s: Session, job_id: str, data: dict[str, Any],
     """Call right after the conditional UPDATE that made the job final."""
     job = repo.job_for(s, job_id, None)
     assert job is not None
+    if p.billing is not None:  # first, before any row that refers to the account (deadlock)
+        lock_slots(s, job.account_id)
     s.refresh(job)
     status = JobStatus(job.status)
     for hook in p.final_hooks:  # first: the event and webhook carry what they record (credits)
@@ -28,6 +32,8 @@ def record_final(p: Platform, s: Session, job_id: str, data: dict[str, Any],
         data = {**data, "credits_charged": job.credits_charged}
     repo.append_event(s, job_id, STATUS_EVENT[status], {"status": str(status), **data}, now)
     queue_final_webhook(s, job, now)
+    if p.billing is not None:  # a slot of the plan's concurrency may have freed: the next
+        wake(p, s, job.account_id, now)  # waiting job of the account is queued, same transaction
     return job
 
 

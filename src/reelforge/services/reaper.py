@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from reelforge.domain.job import WORKER_LOST, EventType, JobStatus
+from reelforge.services.admission import wake_all
 from reelforge.services.finalize import cancel_waiting, record_final
 from reelforge.services.platform import Platform
 from reelforge.storage import repositories as repo
@@ -23,6 +24,7 @@ class ReapReport:
     failed: list[str] = field(default_factory=list)
     cancelled: list[str] = field(default_factory=list)
     reenqueued: list[str] = field(default_factory=list)
+    admitted: list[str] = field(default_factory=list)
 
 
 def reap(p: Platform) -> ReapReport:
@@ -43,6 +45,9 @@ def reap(p: Platform) -> ReapReport:
             if cancel_waiting(p, s, job_id, now, by="reaper", only_if_requested=True):
                 report.cancelled.append(job_id)
 
+    # Throttled jobs whose account has a free slot (a missed wake-up): admitted now.
+    report.admitted = wake_all(p)
+
     lost_cutoff = now - timedelta(seconds=p.settings.requeue_after)
     with p.db.session(write=False) as s:
         lost = [(j.id, j.queue, j.priority) for j in repo.unclaimed_queued_jobs(s, lost_cutoff)]
@@ -55,7 +60,7 @@ def reap(p: Platform) -> ReapReport:
             job.enqueued_at = now
         p.queue.enqueue(job_id, queue=queue, priority=priority)
         report.reenqueued.append(job_id)
-    if stale or lost or doomed:
+    if stale or lost or doomed or report.admitted:
         log.info("reaper: %s", report)
     return report
 

@@ -44,6 +44,7 @@ from reelforge.media.images import encode_png
 from reelforge.media.probe import last_frame
 from reelforge.services import audit
 from reelforge.services.accounts import AccountRef
+from reelforge.services.admission import admit_new
 from reelforge.services.callbacks import check_callback_url
 from reelforge.services.finalize import record_final
 from reelforge.services.moderation import blocked_message
@@ -262,6 +263,8 @@ def submit_job(p: Platform, account: AccountRef, req: SubmitRequest, *,
         with p.db.session() as s:
             if p.billing is not None:
                 p.billing.lock(s, account.id)
+            if status is JobStatus.QUEUED and hit is None:  # over the plan's concurrency:
+                status = admit_new(p, s, account.id, now)  # waits as throttled
             blocked = status is JobStatus.BLOCKED
             job = Job(
                 id=job_id, account_id=account.id, status=str(status),
@@ -311,8 +314,8 @@ def submit_job(p: Platform, account: AccountRef, req: SubmitRequest, *,
                 raise
             return _replay(existing, request_hash)
 
-    if status is not JobStatus.QUEUED:
-        return Submitted(view, created=True)  # held for a person, or refused: nothing runs
+    if status is not JobStatus.QUEUED:  # held for a person, waiting for a slot, or refused
+        return Submitted(view, created=True)
     try:
         p.queue.enqueue(job_id, queue=backend.queue, priority=view["priority"])
     except Exception:  # the job is safe in the database; the reaper enqueues it later
