@@ -237,3 +237,13 @@ def test_an_image_without_prompt_loads_no_text_or_face_model(
         {"model": "gradient", "image_upload_id": upload.id, "duration": 1, "fps": 8}))
     assert fresh_detectors.loaded() == {"text_rules": False, "semantic": False,
                                         "nudity": True, "faces": False}  # nobody is enrolled
+
+
+def test_every_pattern_regex_compiles() -> None:
+    """Pattern regexes compile on first use (start-up); a broken one must still fail a test."""
+    from reelforge.governance.text.terms import load_index
+
+    regexes = [p.regex for p in load_index().patterns if p.regex is not None]
+    assert len(regexes) > 50
+    for regex in regexes:
+        regex.compile()

@@ -80,6 +80,27 @@ class Hit:
     end: int
 
 
+class LazyRegex:
+    """A pattern's regex, compiled on its first search: the ~90 ``re:`` patterns (alternations
+    of whole term lists) took ~1 s to compile in every process, and a prompt only reaches the
+    ones whose gate lists it hits. ``compile()`` forces it (the tests check every one does)."""
+
+    __slots__ = ("_compiled", "source")
+
+    def __init__(self, source: str) -> None:
+        self.source = source
+        self._compiled: re.Pattern[str] | None = None
+
+    def compile(self) -> re.Pattern[str]:
+        compiled = self._compiled
+        if compiled is None:  # two threads may both compile; either result is the same
+            compiled = self._compiled = re.compile(self.source)
+        return compiled
+
+    def search(self, text: str) -> re.Match[str] | None:
+        return self.compile().search(text)
+
+
 @dataclass(frozen=True)
 class Pattern:
     """A combination rule from patterns.txt."""
@@ -90,7 +111,7 @@ class Pattern:
     kind: str
     window: int
     operands: tuple[tuple[str, ...], ...]
-    regex: re.Pattern[str] | None = None
+    regex: LazyRegex | None = None
     unless: tuple[str, ...] = ()
 
 
@@ -190,7 +211,7 @@ def _parse_patterns(text: str, lists: dict[str, TermList]) -> list[Pattern]:
             expanded = re.sub(r"\{([a-z_]+)\}",
                               lambda m: _alternation(lists[m.group(1)].entries), body)
             patterns.append(Pattern(name, cat, float(score), "re", 0, gate,
-                                    re.compile(expanded), unless))
+                                    LazyRegex(expanded), unless))
             continue
         patterns.append(Pattern(name, cat, float(score), kind_name, int(win[0]) if win else 0,
                                 _operands(body, lists, name), unless=unless))
