@@ -18,7 +18,7 @@ ReelforgeError
 ├── ServiceUnavailable (503)      a service a setting names cannot be used: database_unreachable,
 │   │                             database_missing, queue_unreachable, data_dir_not_writable
 │   └── BlobStoreError (503)      blob_bucket_missing, blob_access_denied, blob_store_unreachable,
-│                                 blob_store_error (the blob store refused or cannot be reached)
+│                                 blob_store_unwritable, blob_store_error
 ├── RateLimited (429)             rate_limited, concurrency_limit, budget_exceeded
 └── GenerationFailed              raised inside workers; recorded on the job, never sent as HTTP
     ├── JobInterrupted            cancel requested or worker stopping (not a failure)

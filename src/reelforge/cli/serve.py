@@ -8,9 +8,10 @@ from typing import Annotated
 
 import typer
 
-from reelforge.cli.common import JsonOpt, fail, out, platform, print_json
+from reelforge.cli.common import JsonOpt, err, fail, out, platform, print_json
 from reelforge.config import load_settings
 from reelforge.errors import ReelforgeError
+from reelforge.services.platform import Platform
 
 
 def serve(
@@ -26,6 +27,7 @@ def serve(
     from reelforge.api.app import create_app
 
     with platform() as p:
+        start_checks(p)
         if p.moderation is not None:
             p.moderation.warm()
         uvicorn.run(create_app(p, embedded_worker=not no_worker), host=host, port=port,
@@ -47,17 +49,43 @@ def worker(
 
     overrides = {"neural_device": device} if device else {}
     with platform(**overrides) as p:
+        start_checks(p)
+        warm = None
         if p.moderation is not None:  # load the detectors while the worker starts taking jobs
-            threading.Thread(target=p.moderation.warm, name="reelforge-warm",
-                             daemon=True).start()
+            warm = threading.Thread(target=p.moderation.warm, name="reelforge-warm",
+                                    daemon=True)
+            warm.start()
         Worker(p, queues=queue, concurrency=concurrency).run_until_signalled()
+        if warm is not None:  # a native model half-loaded at interpreter exit aborts the
+            warm.join(60)  # process (SIGABRT, exit -6) instead of a clean exit 0
+
+
+def start_checks(p: Platform) -> None:
+    """Print one line per start-up check (stderr); refuse to start when one fails."""
+    from reelforge.services.checks import startup_checks
+
+    checks = startup_checks(p)
+    for check in checks:
+        err.print(check.line(), highlight=False, markup=False, soft_wrap=True)
+    if not all(check.ok for check in checks):
+        err.print("not starting: fix the errors above", highlight=False, markup=False)
+        raise typer.Exit(1)
 
 
 def migrate() -> None:
-    """Apply database migrations (also done automatically on start)."""
-    with platform():
-        pass
-    out.print("database is at the newest schema")
+    """Apply database migrations (also done automatically on start); say which."""
+    from reelforge.services.bootstrap import migrate_database
+
+    try:
+        applied, revision = migrate_database(load_settings())
+    except ReelforgeError as exc:
+        raise fail(exc) from None
+    if applied:
+        out.print(f"applied {len(applied)} migration(s): {', '.join(applied)}; the database is "
+                  f"at the newest schema ({revision})", highlight=False, soft_wrap=True)
+    else:
+        out.print(f"nothing to apply: the database is at the newest schema ({revision})",
+                  highlight=False, soft_wrap=True)
 
 
 def show_config(as_json: JsonOpt = False) -> None:

@@ -7,6 +7,7 @@ from reelforge.backends.neural.backend import NeuralRuntime
 from reelforge.billing.sheet import load_sheet
 from reelforge.config import Settings
 from reelforge.domain.clock import Clock, system_clock
+from reelforge.errors import InvalidSetting, ServiceUnavailable
 from reelforge.governance.policy import load_profile
 from reelforge.queue.jobqueue import HueyJobQueue, JobQueue
 from reelforge.services.billing import Billing
@@ -16,6 +17,36 @@ from reelforge.services.platform import BackendRegistry, Platform
 from reelforge.services.provenance import Provenance
 from reelforge.storage.blobs import BlobStore, open_blob_store
 from reelforge.storage.db import Database
+
+
+def data_dir_error(settings: Settings, exc: OSError) -> ServiceUnavailable:
+    return ServiceUnavailable(
+        f"the data directory {settings.data_dir} is not writable ({exc.strerror or exc}): "
+        "fix its permissions or set RF_DATA_DIR", code="data_dir_not_writable")
+
+
+def open_database(settings: Settings) -> Database:
+    """The database the settings name (and the data directory it may live in), with a
+    problem as one line: InvalidSetting or ServiceUnavailable."""
+    try:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise data_dir_error(settings, exc) from None
+    try:
+        return Database(settings.resolved_database_url)
+    except ValueError as exc:
+        raise InvalidSetting(f"RF_DATABASE_URL: {exc}") from None
+    except OSError as exc:  # the SQLite file's directory cannot be made
+        raise data_dir_error(settings, exc) from None
+
+
+def migrate_database(settings: Settings) -> tuple[list[str], str | None]:
+    """`reelforge migrate`: (the revisions applied now, the schema's revision)."""
+    db = open_database(settings)
+    try:
+        return db.migrate(), db.revision
+    finally:
+        db.dispose()
 
 
 def default_backends(settings: Settings) -> list[GenerationBackend]:
@@ -42,8 +73,7 @@ def bootstrap(
     (only for tests and benchmarks of other parts: every real output is moderated, labelled
     and metered)."""
     settings = settings or Settings()
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
-    db = Database(settings.resolved_database_url)
+    db = open_database(settings)
     if migrate:
         db.migrate()
     profile = load_profile(settings.policy_profile, settings.policy_dir)

@@ -7,18 +7,19 @@ server, for fleets: a worker on another machine reads inputs and hands back outp
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 import re
 import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 from urllib.parse import urlsplit
 
-from reelforge.errors import NotFound
+from reelforge.errors import BlobStoreError, InvalidSetting, NotFound
 
 CHUNK = 1024 * 1024
 _KEY_RE = re.compile(r"^[0-9a-f]{64}$")
@@ -42,6 +43,10 @@ class BlobStore(Protocol):
         ...
     def exists(self, key: str) -> bool: ...
     def delete(self, key: str) -> None: ...
+    def presigned_url(self, key: str, *, expires_in: int, content_type: str,
+                      filename: str) -> str | None:
+        """A URL the store itself serves without credentials (S3), or None (local)."""
+        ...
 
 
 def sha256_file(path: Path) -> str:
@@ -50,6 +55,64 @@ def sha256_file(path: Path) -> str:
         while chunk := fh.read(CHUNK):
             h.update(chunk)
     return h.hexdigest()
+
+
+_F = TypeVar("_F", bound=Callable[..., Any])
+_MISSING_OBJECT = ("404", "NoSuchKey", "NotFound")  # callers turn these into NotFound
+_DENIED = ("403", "AccessDenied", "InvalidAccessKeyId", "SignatureDoesNotMatch",
+           "AllAccessDisabled", "ExpiredToken", "InvalidToken")
+
+
+def _local_errors(method: _F) -> _F:
+    """A local store that cannot write is a BlobStoreError with a code, not a 500."""
+    @functools.wraps(method)
+    def wrapper(self: Any, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return method(self, *args, **kwargs)
+        except OSError as exc:
+            raise BlobStoreError(
+                f"the blob directory {self.root} is not writable ({exc.strerror or exc}): fix "
+                "its permissions or free space, or set RF_BLOB_URL", code="blob_store_unwritable",
+            ) from exc
+    return wrapper  # type: ignore[return-value]
+
+
+def _s3_errors(method: _F) -> _F:
+    """S3 failures (a missing bucket, refused credentials, an endpoint that does not answer)
+    as BlobStoreError with a code and the fix, instead of an opaque 500."""
+    @functools.wraps(method)
+    def wrapper(self: Any, *args: Any, **kwargs: Any) -> Any:
+        from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
+
+        where = f"s3://{self.bucket}" + (f" at {self.endpoint}" if self.endpoint else "")
+        try:
+            return method(self, *args, **kwargs)
+        except ClientError as exc:
+            code = str(exc.response.get("Error", {}).get("Code", ""))
+            if code in _MISSING_OBJECT:
+                raise
+            if code == "NoSuchBucket":
+                raise BlobStoreError(
+                    f"the S3 bucket {self.bucket!r} does not exist ({where}): create it "
+                    f"(aws s3 mb s3://{self.bucket}) or fix RF_BLOB_URL",
+                    code="blob_bucket_missing") from exc
+            if code in _DENIED:
+                raise BlobStoreError(
+                    f"the S3 blob store {where} refused access ({code}): check the AWS "
+                    "credentials (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY or the role) and the "
+                    "bucket's policy", code="blob_access_denied") from exc
+            raise BlobStoreError(f"the S3 blob store {where} failed ({code or exc})",
+                                 code="blob_store_error") from exc
+        except NoCredentialsError as exc:
+            raise BlobStoreError(
+                f"no AWS credentials for {where}: set AWS_ACCESS_KEY_ID and "
+                "AWS_SECRET_ACCESS_KEY (or a profile or role)", code="blob_access_denied",
+            ) from exc
+        except BotoCoreError as exc:
+            raise BlobStoreError(f"cannot reach the S3 blob store {where} ({exc}): check "
+                                 "RF_S3_ENDPOINT_URL and the network",
+                                 code="blob_store_unreachable") from exc
+    return wrapper  # type: ignore[return-value]
 
 
 def _check_key(key: str) -> str:
@@ -61,6 +124,7 @@ def _check_key(key: str) -> str:
 class LocalBlobStore:
     """Blobs as files under `root/ab/cd/<sha256>`."""
 
+    @_local_errors
     def __init__(self, root: Path):
         self.root = root
         self.root.mkdir(parents=True, exist_ok=True)
@@ -69,6 +133,7 @@ class LocalBlobStore:
         _check_key(key)
         return self.root / key[:2] / key[2:4] / key
 
+    @_local_errors
     def put_file(self, path: Path, content_type: str) -> StoredBlob:
         key = sha256_file(path)
         dest = self._path(key)
@@ -87,6 +152,7 @@ class LocalBlobStore:
                 raise
         return StoredBlob(key, size, content_type)
 
+    @_local_errors
     def put_bytes(self, data: bytes, content_type: str) -> StoredBlob:
         key = hashlib.sha256(data).hexdigest()
         dest = self._path(key)
@@ -137,6 +203,10 @@ class LocalBlobStore:
     def delete(self, key: str) -> None:
         self._path(key).unlink(missing_ok=True)
 
+    def presigned_url(self, key: str, *, expires_in: int, content_type: str,
+                      filename: str) -> str | None:
+        return None  # the API serves local blobs itself, behind its own signed URLs
+
 
 class S3BlobStore:
     """Blobs as objects `prefix/ab/<sha256>` in an S3-compatible bucket (boto3)."""
@@ -145,12 +215,14 @@ class S3BlobStore:
         self.bucket = bucket
         self.prefix = prefix.strip("/")
         self.client = client
+        self.endpoint = getattr(getattr(client, "meta", None), "endpoint_url", None)
 
     def _name(self, key: str) -> str:
         _check_key(key)
         name = f"{key[:2]}/{key}"
         return f"{self.prefix}/{name}" if self.prefix else name
 
+    @_s3_errors
     def put_file(self, path: Path, content_type: str) -> StoredBlob:
         key = sha256_file(path)
         size = path.stat().st_size
@@ -159,6 +231,7 @@ class S3BlobStore:
                                     ExtraArgs={"ContentType": content_type})
         return StoredBlob(key, size, content_type)
 
+    @_s3_errors
     def put_bytes(self, data: bytes, content_type: str) -> StoredBlob:
         key = hashlib.sha256(data).hexdigest()
         if not self.exists(key):
@@ -166,6 +239,7 @@ class S3BlobStore:
                                    ContentType=content_type)
         return StoredBlob(key, len(data), content_type)
 
+    @_s3_errors
     def _get(self, key: str, **kwargs: Any) -> Any:
         try:
             return self.client.get_object(Bucket=self.bucket, Key=self._name(key), **kwargs)
@@ -181,6 +255,7 @@ class S3BlobStore:
             for chunk in body.iter_chunks(CHUNK):
                 out.write(chunk)
 
+    @_s3_errors
     def size(self, key: str) -> int:
         from botocore.exceptions import ClientError
 
@@ -203,8 +278,18 @@ class S3BlobStore:
             return False
         return True
 
+    @_s3_errors
     def delete(self, key: str) -> None:
         self.client.delete_object(Bucket=self.bucket, Key=self._name(key))
+
+    def presigned_url(self, key: str, *, expires_in: int, content_type: str,
+                      filename: str) -> str | None:
+        """A presigned GET (computed locally, no request): S3 serves the bytes and ranges."""
+        params = {"Bucket": self.bucket, "Key": self._name(key),
+                  "ResponseContentType": content_type,
+                  "ResponseContentDisposition": f'inline; filename="{filename}"'}
+        return str(self.client.generate_presigned_url("get_object", Params=params,
+                                                      ExpiresIn=int(expires_in)))
 
 
 def open_blob_store(url: str, *, endpoint_url: str | None = None,
@@ -220,4 +305,5 @@ def open_blob_store(url: str, *, endpoint_url: str | None = None,
             raise RuntimeError("s3:// blob URLs need boto3: pip install 'reelforge[s3]'") from exc
         client = boto3.client("s3", endpoint_url=endpoint_url, region_name=region)
         return S3BlobStore(parts.netloc, parts.path, client=client)
-    raise ValueError(f"unsupported blob URL {url!r}: use file:///dir or s3://bucket/prefix")
+    raise InvalidSetting(f"RF_BLOB_URL: unsupported blob URL {url!r}: use file:///dir or "
+                         "s3://bucket/prefix")

@@ -19,7 +19,10 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
+
+from reelforge.errors import ServiceUnavailable
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 _PG_MIGRATION_LOCK = 7_361_042_190  # arbitrary app-wide advisory lock id
@@ -55,10 +58,29 @@ def _sqlite_engine(url: str, *, immediate: bool) -> Engine:
     return engine
 
 
+def database_unavailable(url: str, exc: Exception) -> ServiceUnavailable:
+    """A connection failure as one line that says what to change (the password masked)."""
+    from reelforge.config import mask_url
+
+    reason = " ".join(str(getattr(exc, "orig", None) or exc).split())
+    reason = reason.split("(Background on this error")[0].strip()[:300]
+    shown = mask_url(url.replace("+psycopg", ""))
+    name = make_url(url).database or ""
+    if "does not exist" in reason and make_url(url).get_backend_name() == "postgresql":
+        return ServiceUnavailable(
+            f"the database {name!r} does not exist on {shown}: create it (CREATE DATABASE "
+            f"\"{name}\"; or `createdb {name}`) or fix RF_DATABASE_URL",
+            code="database_missing")
+    return ServiceUnavailable(f"cannot reach the database at {shown} ({reason}): start it, "
+                              "or fix RF_DATABASE_URL", code="database_unreachable")
+
+
 class Database:
     """Owns the engines and hands out sessions. One per process."""
 
     def __init__(self, url: str):
+        self.applied_migrations: list[str] = []  # set by migrate(): what it applied now
+        self.revision: str | None = None  # the schema's revision after migrate()
         self.url = normalise_url(url)
         parsed = make_url(self.url)
         self.dialect = parsed.get_backend_name()
@@ -84,17 +106,37 @@ class Database:
         with maker() as session, session.begin():
             yield session
 
-    def migrate(self) -> None:
-        """Bring the schema to the newest revision. Safe to call from many processes at once."""
-        with self._migration_lock():
+    def migrate(self) -> list[str]:
+        """Bring the schema to the newest revision; the revisions applied now, oldest first
+        (also kept in `applied_migrations`). Safe to call from many processes at once. A
+        database that cannot be reached or opened raises ServiceUnavailable (one line)."""
+        try:
+            with self._migration_lock():
+                with self.engine.connect() as conn:
+                    current = MigrationContext.configure(conn).get_current_revision()
+                cfg = alembic_config(self.url)
+                script = ScriptDirectory.from_config(cfg)
+                self.revision = script.get_current_head()
+                if current == self.revision:
+                    self.applied_migrations = []
+                    return []
+                pending = [rev.revision for rev in script.iterate_revisions("head", current)]
+                with self.engine.begin() as conn:
+                    cfg.attributes["connection"] = conn
+                    command.upgrade(cfg, "head")
+        except (OperationalError, InterfaceError) as exc:
+            raise database_unavailable(self.url, exc) from None
+        self.applied_migrations = pending[::-1]
+        return self.applied_migrations
+
+    def schema_revision(self) -> tuple[str | None, str | None]:
+        """(the database's revision, the newest one this code knows)."""
+        try:
             with self.engine.connect() as conn:
                 current = MigrationContext.configure(conn).get_current_revision()
-            cfg = alembic_config(self.url)
-            if current == ScriptDirectory.from_config(cfg).get_current_head():
-                return
-            with self.engine.begin() as conn:
-                cfg.attributes["connection"] = conn
-                command.upgrade(cfg, "head")
+        except (OperationalError, InterfaceError) as exc:
+            raise database_unavailable(self.url, exc) from None
+        return current, ScriptDirectory.from_config(alembic_config(self.url)).get_current_head()
 
     @contextlib.contextmanager
     def _migration_lock(self) -> Iterator[None]:

@@ -11,6 +11,7 @@ from sqlalchemy import text
 from reelforge import __version__
 from reelforge.api import schemas
 from reelforge.api.deps import PlatformDep
+from reelforge.services import checks
 
 router = APIRouter(tags=["health"])
 
@@ -29,4 +30,8 @@ def healthz(p: PlatformDep) -> JSONResponse:
         body["queues"] = {q: p.queue.size(q) for q in p.backends.queues()}
     except Exception as exc:
         body.update(status="degraded", queue=f"error: {type(exc).__name__}")
+    for part, state in checks.health(p).items():  # the blob store and the data directory
+        body[part] = state
+        if state != "ok":
+            body["status"] = "degraded"
     return JSONResponse(body, status_code=200 if body["status"] == "ok" else 503)
