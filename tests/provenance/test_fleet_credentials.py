@@ -4,13 +4,16 @@ output as valid and trusted; concurrent first starts agree on the credentials.""
 
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from typer.testing import CliRunner
 
+from reelforge.cli import app as cli_app
 from reelforge.services import provenance
 from reelforge.services.bootstrap import bootstrap
 from reelforge.services.platform import Platform
@@ -44,7 +47,8 @@ def node(tmp_path: Path, shared_database: str) -> Iterator[Any]:
         p.close()
 
 
-def test_any_node_verifies_any_nodes_output(node: Any, tmp_path: Path) -> None:
+def test_any_node_verifies_any_nodes_output(node: Any, tmp_path: Path,
+                                            monkeypatch: pytest.MonkeyPatch) -> None:
     a, b = node("a"), node("b")
     assert a.settings.data_dir != b.settings.data_dir
     out = render(a, tmp_path, model="gradient", prompt="a gradient", duration=1,
@@ -54,6 +58,28 @@ def test_any_node_verifies_any_nodes_output(node: Any, tmp_path: Path) -> None:
         assert result["aigc"]["signature_valid"] is True, result["aigc"]
         assert result["c2pa"]["valid"] and result["c2pa"]["trusted"], result["c2pa"]
         assert result["verdict"] == "ai-generated"
+    # `reelforge verify` on a third node, a fresh data directory
+    monkeypatch.setenv("RF_DATA_DIR", str(tmp_path / "c"))
+    monkeypatch.setenv("RF_DATABASE_URL", a.settings.database_url)
+    cli = CliRunner().invoke(cli_app, ["verify", str(out), "--json"])
+    assert cli.exit_code == 0, cli.output
+    result = json.loads(cli.output)
+    assert result["aigc"]["signature_valid"] and result["c2pa"]["trusted"], result
+
+
+def test_a_fleet_on_the_development_authority_warns_and_a_half_configured_one_refuses(
+        node: Any, shared_database: str) -> None:
+    from reelforge.services.checks import startup_checks
+
+    check = next(c for c in startup_checks(node("a")) if c.name == "provenance")
+    if shared_database.startswith("postgresql"):  # a fleet: loud, but it starts
+        assert check.ok and check.warning and "RF_C2PA_CERT_CHAIN" in check.warning
+    else:  # a shared SQLite file and an embedded queue: one machine, nothing to warn about
+        assert check.ok and check.warning is None
+    half = node("b", c2pa_cert_chain=Path("/etc/hostname"))
+    check = next(c for c in startup_checks(half) if c.name == "provenance")
+    assert not check.ok and check.code == "invalid_setting"
+    assert "RF_C2PA_PRIVATE_KEY" in check.detail
 
 
 def test_concurrent_first_starts_get_the_same_credentials(node: Any) -> None:

@@ -46,7 +46,9 @@ def verify(file: Annotated[Path, typer.Argument(help="A video file (MP4, MOV, We
 @app.command("init")
 def init(force: Annotated[bool, typer.Option("--force", help="Replace existing ones.")] = False,
          as_json: JsonOpt = False) -> None:
-    """Create a local root CA and an end-entity C2PA signing certificate for development."""
+    """The deployment's development C2PA authority (a local root CA and an end-entity signer),
+    kept in the database for every node and copied into this node's data directory; --force
+    replaces it (outputs signed before then are no longer trusted)."""
     from reelforge.services.provenance import dev_credentials
 
     with platform() as p:
@@ -56,10 +58,11 @@ def init(force: Annotated[bool, typer.Option("--force", help="Replace existing o
     if as_json:
         print_json({**view, "created": created})
     else:
-        out.print(f"{'created' if created else 'kept existing'} development credentials in "
-                  f"{creds.cert_chain.parent}: set RF_C2PA_CERT_CHAIN and RF_C2PA_PRIVATE_KEY "
-                  f"to an operator's certificate for production", highlight=False,
-                  soft_wrap=True)
+        out.print(f"{'created' if created else 'kept existing'} development credentials (the "
+                  f"deployment's, in its database; a copy in {creds.cert_chain.parent}, trust "
+                  f"root {creds.root_cert.name}): set RF_C2PA_CERT_CHAIN, RF_C2PA_PRIVATE_KEY and "
+                  f"RF_C2PA_TRUST_ANCHORS to an operator's certificate for production",
+                  highlight=False, soft_wrap=True)
 
 
 @app.command("allow-unlabelled")
