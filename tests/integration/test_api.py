@@ -172,7 +172,7 @@ def test_other_accounts_ids_are_not_found(client: TestClient, other_client: Test
     ({**BODY, "duration": -3}, 422, "invalid_request"),
     ({**BODY, "duration": 10_000}, 422, "invalid_request"),
     ({**BODY, "camera": "barrel_roll"}, 422, "invalid_request"),
-    ({**BODY, "aspect_ratio": "4:3"}, 422, "invalid_request"),
+    ({**BODY, "aspect_ratio": "21:9"}, 422, "invalid_request"),
     ({**BODY, "resolution": "8k"}, 422, "invalid_request"),
     ({**BODY, "prompt": "x" * 2501}, 422, "invalid_request"),
     ({**BODY, "prompt": "bad\x00byte"}, 422, "invalid_request"),

@@ -182,21 +182,41 @@ class Account(ApiModel):
     name: str
     plan: str = Field(description="The plan's name.")
     plan_source: str | None = Field(default=None, description="operator or stripe.")
+    segment: str | None = Field(default=None, description="creator, merchant or enterprise.")
     postpaid: bool = Field(default=False, description="Invoiced monthly instead of prepaid.")
+    subscription_status: str | None = Field(default=None,
+                                            description="Stripe's status of the subscription.")
+    period_end: str | None = Field(default=None, description="End of the paid period.")
+    priority: int | None = Field(default=None, description="The plan's queue priority.")
     concurrency: int | None = Field(default=None, description="Jobs that may run at once.")
     requests_per_minute: int | None = Field(default=None, description="Rate limit.")
     balance: dict[str, Any] = Field(description="Credits available, held, and by lot.")
     spent: dict[str, Any] = Field(default_factory=dict, description="Credits spent by period.")
+    budgets: dict[str, Any] = Field(default_factory=dict,
+                                    description="Daily and monthly budgets, per key too.")
+    simulated: bool = Field(default=False, description="An account of the simulator.")
 
 
 class Quote(ApiModel):
     object: str = Field(default="quote", description="Always `quote`.")
     credits: int = Field(description="What the request would cost in credits.")
     breakdown: dict[str, Any] = Field(default_factory=dict, description="How it was priced.")
-    estimated_device_seconds: float | None = None
-    estimated_cost_usd: float | None = None
+    estimated_device_seconds: float | None = Field(default=None,
+                                                   description="Expected device time.")
+    estimated_cost_usd: float | None = Field(default=None, description="Expected cost in USD.")
+    device: str | None = Field(default=None, description="The device the estimate is for.")
+    estimate_basis: str | None = Field(default=None,
+                                       description="What the estimate rests on (or `none`).")
+    price_sheet: str | None = Field(default=None, description="The price sheet's version.")
     model: str
-    parameters: dict[str, Any] | None = None
+    mode: str | None = None
+    duration: float | None = None
+    resolution: str | None = None
+    preset: str | None = None
+    parameters: dict[str, Any] | None = Field(default=None, description="What would run.")
+    plan: str | None = Field(default=None, description="The account's plan.")
+    warnings: list[str] = Field(default_factory=list, description="As on the job: e.g. the "
+                                                                 "source image is upscaled >2x.")
     balance: int | None = Field(default=None, description="Credits available now.")
     affordable: bool = Field(description="Whether the balance covers it.")
 
@@ -216,6 +236,28 @@ class KpiReport(ApiModel):
     """Unit economics, revenue, conversion, retention and cohorts (docs/kpis.md)."""
 
     object: str = Field(default="kpi_report", description="Always `kpi_report`.")
+    # Sections are typed loosely on purpose: the report's tables evolve (docs/kpis.md).
+    data: str | None = Field(default=None, description="real or simulated: what it covers.")
+    price_sheet: str | None = Field(default=None, description="The price sheet's version.")
+    window: dict[str, Any] | None = Field(default=None, description="since, until (UTC).")
+    generations: int | None = Field(default=None, description="Finished generations.")
+    total_cost_usd: float | None = Field(default=None, description="Measured compute cost.")
+    average_generation_cost_usd: Any = Field(default=None, description="Overall and by "
+                                                                       "model, plan, resolution.")
+    gross_margin: Any = Field(default=None, description="Revenue less compute cost.")
+    margins: Any = Field(default=None, description="The margins side by side, reconciled.")
+    compute_waste: Any = Field(default=None, description="Cost of failed, cancelled, blocked.")
+    revenue_usd: Any = Field(default=None, description="Cash received, by kind and plan.")
+    paying_accounts: int | None = None
+    arppu_usd: float | None = Field(default=None, description="Revenue per paying account.")
+    free_to_paid_conversion: Any = None
+    retention: Any = Field(default=None, description="d1, d7, d30.")
+    weekly_cohorts: Any = None
+    enterprise_share: Any = None
+    commerce_share: Any = None
+    verdict: Any = Field(default=None, description="Plain-language reading of the figures.")
+    hint: str | None = Field(default=None, description="e.g. the database holds only "
+                                                       "simulated data: ask with simulated=true.")
 
 
 # -- models -----------------------------------------------------------------------------------
@@ -289,6 +331,31 @@ class AdminModelList(ApiModel):
     data: list[AdminModel]
 
 
+class WorkerView(ApiModel):
+    id: str = Field(description="The worker's name: host:pid unless given.")
+    queues: list[str]
+    models: list[dict[str, str]] = Field(description="[{name, queue, device}] it serves.")
+    device: str
+    slots: int = Field(description="Jobs it runs at once.")
+    busy: int = Field(description="Jobs it was running at its last heartbeat.")
+    heartbeat_at: str
+    seconds_since_heartbeat: float
+    live: bool = Field(description="Heartbeat younger than RF_HEARTBEAT_TIMEOUT, not stopped.")
+
+
+class WorkerList(ApiModel):
+    object: str = Field(default="list", description="Always `list`.")
+    data: list[WorkerView]
+
+
 class Health(ApiModel):
     status: str = Field(description="ok or degraded (then the status code is 503).")
     version: str
+    workers: list[WorkerView] = Field(
+        default_factory=list, description="Live workers of the deployment, on any machine "
+        "(from the worker registry in the database), newest heartbeat first.")
+    blobs: str | None = Field(
+        default=None, description="The blob store takes a write: `ok`, or `error: CODE: what is "
+        "wrong: the fix` (blob_bucket_missing, blob_access_denied, blob_store_unreachable, ...).")
+    data_dir: str | None = Field(
+        default=None, description="The data directory is writable: `ok`, or `error: ...`.")

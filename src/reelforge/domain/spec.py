@@ -48,6 +48,16 @@ class AspectRatio(StrEnum):
     LANDSCAPE = "16:9"
     PORTRAIT = "9:16"
     SQUARE = "1:1"
+    FEED = "4:5"  # the tallest shape social feeds show uncropped
+    CLASSIC = "4:3"
+
+
+class LabelPosition(StrEnum):
+    """Where the AI-generated banner of the opening seconds is drawn (the corner badge stays
+    bottom right): `top` (the default, as always) or `bottom`, to keep it off the product."""
+
+    TOP = "top"
+    BOTTOM = "bottom"
 
 
 class Resolution(StrEnum):
@@ -68,7 +78,15 @@ def frame_size(aspect: AspectRatio, resolution: Resolution) -> tuple[int, int]:
         return long, short
     if aspect is AspectRatio.PORTRAIT:
         return short, long
+    if aspect is AspectRatio.FEED:  # the short side is the width: 1080x1350 at 1080p
+        return short, _even(short * 5 / 4)
+    if aspect is AspectRatio.CLASSIC:  # the short side is the height: 1440x1080 at 1080p
+        return _even(short * 4 / 3), short
     return short, short
+
+
+def _even(side: float) -> int:
+    return 2 * round(side / 2)
 
 
 Prompt = Annotated[str, Field(max_length=MAX_PROMPT_CHARS)]
@@ -103,6 +121,7 @@ class JobSpec(BaseModel):
     extends: str | None = Field(default=None, max_length=40)  # EXTEND: the source job's id
     promoted_from: str | None = Field(default=None, max_length=40)  # a draft made final
     visible_label: bool = True  # False: exported without the visible label (where allowed)
+    label_position: LabelPosition = LabelPosition.TOP
     external_id: str | None = Field(default=None, min_length=1, max_length=128)
     callback_url: str | None = Field(default=None, max_length=2048)
 

@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from typing import Any
 
 import numpy as np
 
 from reelforge.backends.base import Clip, GenerationRequest, ProgressFn
-from reelforge.backends.motion.camera import Rect, camera_path
-from reelforge.backends.motion.crop import smart_crop
-from reelforge.backends.motion.prompt import resolve_camera
+from reelforge.backends.motion.camera import Rect, camera_path, tightest_zoom
+from reelforge.backends.motion.crop import largest_crop, smart_crop
+from reelforge.backends.motion.prompt import camera_choice, resolve_camera
 from reelforge.backends.motion.render import DEFAULT_SUPERSAMPLE, FrameRenderer
 from reelforge.domain.spec import Camera, JobSpec, Mode
 from reelforge.errors import BackendError, CapabilityMissing, InvalidRequest
@@ -76,6 +77,23 @@ class MotionBackend:
         if width % 2 or height % 2:
             raise InvalidRequest(f"width and height must be even, got {width}x{height}",
                                  code="unsupported_size", field="width")
+
+    def parameters(self, spec: JobSpec) -> dict[str, Any]:
+        """What runs (recorded on the job): the frame geometry and the camera move, with where
+        the move came from (`request`, `prompt` or `default`)."""
+        width, height = spec.size
+        camera, source = camera_choice(spec)
+        return {"width": width, "height": height, "frames": spec.frame_count, "fps": spec.fps,
+                "camera": camera.value, "camera_source": source}
+
+    def upscale(self, spec: JobSpec, source_size: tuple[int, int]) -> tuple[float, float]:
+        """How many times a source image of `source_size` is enlarged in the move's tightest
+        frame, and the part of that due to the camera's zoom (for the upscale warning)."""
+        out_w, out_h = spec.size
+        crop = largest_crop(source_size, out_w / out_h)
+        zoom = tightest_zoom(resolve_camera(spec), source_size=source_size, crop=crop,
+                             duration=spec.frame_count / spec.fps)
+        return out_w * zoom / crop[0], zoom
 
     def generate(self, request: GenerationRequest, on_progress: ProgressFn) -> Clip:
         """Load and frame the input image now; frames are rendered as the clip is iterated.

@@ -56,6 +56,25 @@ def pan_amount(duration: float) -> float:
     return min(MAX_PAN, max(MIN_PAN, PAN_PER_SECOND * duration))
 
 
+def _pan_zoom(along: float, room: float, travel: float) -> float:
+    """How far a pan zooms in so its viewport can travel `travel` of itself within the source
+    (1 when the crop leaves room along that axis)."""
+    return max(1.0, along * (1.0 + travel) / room)
+
+
+def tightest_zoom(camera: Camera, *, source_size: tuple[int, int], crop: tuple[float, float],
+                  duration: float) -> float:
+    """The most the viewport narrows below the (w, h) `crop` during the move: the factor by
+    which the source is enlarged beyond the crop's own scale at the move's tightest frame."""
+    if camera in (Camera.ZOOM_IN, Camera.ZOOM_OUT, Camera.DOLLY):
+        return zoom_amount(duration)
+    if camera is Camera.STATIC:
+        return 1.0
+    horizontal = camera in (Camera.PAN_LEFT, Camera.PAN_RIGHT)
+    along, room = (crop[0], source_size[0]) if horizontal else (crop[1], source_size[1])
+    return _pan_zoom(along, room, pan_amount(duration))
+
+
 def camera_path(
     camera: Camera,
     *,
@@ -119,7 +138,7 @@ def _pan(
     # The viewport must be able to travel `travel` of its own size within the source; when the
     # crop already spans the source along that axis, zoom in just enough to make room.
     along, room = (crop.w, src_w) if horizontal else (crop.h, src_h)
-    zoom = max(1.0, along * (1.0 + travel) / room)
+    zoom = _pan_zoom(along, room, travel)
     width, height = crop.w / zoom, crop.h / zoom
     if horizontal:
         span = travel * width

@@ -53,8 +53,15 @@ def camera_from_prompt(prompt: str) -> Camera | None:
     return best[2] if best else None
 
 
+def camera_choice(spec: JobSpec) -> tuple[Camera, str]:
+    """The move to render and where it came from: `request` (the spec's camera), `prompt`
+    (named in the prompt) or `default` (zoom in)."""
+    if spec.camera is not None:
+        return spec.camera, "request"
+    found = camera_from_prompt(spec.prompt)
+    return (found, "prompt") if found is not None else (DEFAULT_CAMERA, "default")
+
+
 def resolve_camera(spec: JobSpec) -> Camera:
     """The move to render: the spec's camera, else one named in the prompt, else zoom in."""
-    if spec.camera is not None:
-        return spec.camera
-    return camera_from_prompt(spec.prompt) or DEFAULT_CAMERA
+    return camera_choice(spec)[0]
