@@ -10,7 +10,17 @@ from fastapi import FastAPI
 from reelforge import __version__
 from reelforge.api.errors import install_error_handlers
 from reelforge.api.ratelimit import RateLimitHeaders
-from reelforge.api.routes import account, billing, governance, health, kpis, models, uploads, videos
+from reelforge.api.routes import (
+    account,
+    billing,
+    files,
+    governance,
+    health,
+    kpis,
+    models,
+    uploads,
+    videos,
+)
 from reelforge.services.platform import Platform
 from reelforge.worker.loop import Worker
 
@@ -37,6 +47,7 @@ def create_app(p: Platform, *, embedded_worker: bool = False) -> FastAPI:
     app.include_router(health.router)
     app.include_router(uploads.router)
     app.include_router(videos.router)
+    app.include_router(files.router)
     app.include_router(models.router)
     app.include_router(governance.router)
     app.include_router(billing.router)

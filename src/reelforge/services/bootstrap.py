@@ -15,6 +15,7 @@ from reelforge.services.models import ModelCatalog
 from reelforge.services.moderation import Moderation
 from reelforge.services.platform import BackendRegistry, Platform
 from reelforge.services.provenance import Provenance
+from reelforge.services.retention import Retention
 from reelforge.storage.blobs import BlobStore, open_blob_store
 from reelforge.storage.db import Database
 
@@ -111,4 +112,5 @@ def bootstrap(
         p.frame_filters.append(provenance)
         p.output_metadata.append(provenance)
         p.output_steps.append(provenance)  # last: the manifest signs the final bytes
+    p.final_hooks.append(Retention(p))  # expires_at on succeeded outputs (when configured)
     return p

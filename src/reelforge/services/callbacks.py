@@ -34,9 +34,26 @@ def _allowed(host: str, addrs: Sequence[IPAddress], allow: Sequence[str]) -> boo
     return False
 
 
+_NAT64 = ipaddress.ip_network("64:ff9b::/96")
+_COMPAT = ipaddress.ip_network("::/96")
+
+
+def _embedded_ipv4(addr: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
+    """The IPv4 address an IPv6 one carries (mapped, 6to4, NAT64, IPv4-compatible)."""
+    if addr.ipv4_mapped is not None:
+        return addr.ipv4_mapped
+    if addr.sixtofour is not None:
+        return addr.sixtofour
+    if addr in _NAT64 or (addr in _COMPAT and int(addr) > 1):
+        return ipaddress.IPv4Address(int(addr) & 0xFFFFFFFF)
+    return None
+
+
 def _is_public(addr: IPAddress) -> bool:
-    if isinstance(addr, ipaddress.IPv6Address) and addr.ipv4_mapped is not None:
-        addr = addr.ipv4_mapped
+    if isinstance(addr, ipaddress.IPv6Address):
+        inner = _embedded_ipv4(addr)
+        if inner is not None:
+            addr = inner
     return bool(addr.is_global) and not addr.is_multicast
 
 
@@ -70,3 +87,36 @@ def check_callback_url(url: str, allow: Sequence[str] = ()) -> str:
             field="callback_url",
         )
     return url
+
+
+def resolve_public(url: str, allow: Sequence[str], *, field: str, setting: str,
+                   code: str) -> tuple[str, int, list[IPAddress]]:
+    """Check a URL the platform will fetch and resolve its host once: (host, port, the
+    checked addresses). Connect to one of those addresses (not the name again: DNS answers
+    can change between the check and the connection)."""
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError as exc:
+        raise UnsafeCallbackUrl(f"{field} is not a valid URL: {exc}", field=field,
+                                code=code) from exc
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise UnsafeCallbackUrl(f"{field} must be an http:// or https:// URL with a host",
+                                field=field, code=code)
+    if parts.username or parts.password:
+        raise UnsafeCallbackUrl(f"{field} must not contain credentials", field=field, code=code)
+    host = parts.hostname.lower().rstrip(".")
+    port = port or (443 if parts.scheme == "https" else 80)
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except (socket.gaierror, UnicodeError) as exc:
+        raise UnsafeCallbackUrl(f"{field} host {host!r} does not resolve", field=field,
+                                code=code) from exc
+    addrs = [ipaddress.ip_address(str(info[4][0]).split("%")[0]) for info in infos]
+    if _allowed(host, addrs, allow):
+        return host, port, addrs
+    if host in _METADATA_HOSTS or not addrs or not all(_is_public(a) for a in addrs):
+        raise UnsafeCallbackUrl(
+            f"{field} host {host!r} resolves to a private, loopback, link-local or metadata "
+            f"address; an operator can allow it with {setting}", field=field, code=code)
+    return host, port, addrs

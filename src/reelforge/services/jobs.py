@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import base64
-from collections.abc import Iterator
+import os
+import tempfile
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import update
@@ -12,14 +15,19 @@ from sqlalchemy.orm import Session
 
 from reelforge.domain.job import EventType, JobStatus
 from reelforge.errors import Conflict, InvalidRequest, NotFound
+from reelforge.services import audit
 from reelforge.services.accounts import AccountRef
+from reelforge.services.delivery import OutputLinks
+from reelforge.services.edge import check_text
 from reelforge.services.finalize import cancel_waiting, record_final
 from reelforge.services.platform import Platform
+from reelforge.services.retention import mark_job_files_removed, remove_unused_blobs
 from reelforge.services.views import event_view, job_view
 from reelforge.storage import repositories as repo
 from reelforge.storage.tables import Job
 
 MAX_PAGE = 100
+MAX_EXTERNAL_ID = 128
 
 
 def _load(p: Platform, account: AccountRef, job_id: str) -> Job:
@@ -31,7 +39,8 @@ def _load(p: Platform, account: AccountRef, job_id: str) -> Job:
 
 
 def get_job(p: Platform, account: AccountRef, job_id: str) -> dict[str, Any]:
-    return job_view(_load(p, account, job_id))
+    """The job object, its output URLs absolute, signed and expiring."""
+    return job_view(_load(p, account, job_id), OutputLinks.for_platform(p))
 
 
 def queue_of(p: Platform, account: AccountRef, job_id: str) -> str:
@@ -56,16 +65,21 @@ def _decode_cursor(cursor: str) -> str:
 
 
 def list_jobs(p: Platform, account: AccountRef, *, status: str | None = None, limit: int = 20,
-              cursor: str | None = None) -> dict[str, Any]:
+              cursor: str | None = None, external_id: str | None = None) -> dict[str, Any]:
+    """Newest first, a page at a time; `external_id` finds the job a client id names."""
+    if external_id is not None:
+        check_text(external_id, "external_id", MAX_EXTERNAL_ID)
     if status is not None and status not in {s.value for s in JobStatus}:
         raise InvalidRequest(
             f"status must be one of {', '.join(s.value for s in JobStatus)}", field="status")
     if not 1 <= limit <= MAX_PAGE:
         raise InvalidRequest(f"limit must be between 1 and {MAX_PAGE}", field="limit")
     before = _decode_cursor(cursor) if cursor else None
+    links = OutputLinks.for_platform(p)
     with p.db.session(write=False) as s:
-        rows = repo.list_jobs(s, account.id, status=status, limit=limit + 1, before_id=before)
-        data = [job_view(j) for j in rows[:limit]]
+        rows = repo.list_jobs(s, account.id, status=status, limit=limit + 1, before_id=before,
+                              external_id=external_id)
+        data = [job_view(j, links) for j in rows[:limit]]
     next_cursor = _encode_cursor(rows[limit - 1].id) if len(rows) > limit else None
     return {"object": "list", "data": data, "next_cursor": next_cursor}
 
@@ -153,5 +167,71 @@ def job_content(p: Platform, account: AccountRef, job_id: str, *, poster: bool =
     if job.status != JobStatus.SUCCEEDED or not key:
         raise NotFound(f"video {job_id} has no {'poster' if poster else 'content'} "
                        f"(status {job.status})", code="content_not_ready")
+    if job.deleted_at is not None or job.purged_at is not None or (
+            job.expires_at is not None and job.expires_at <= p.clock()):
+        raise NotFound(f"the output of video {job_id} was removed "
+                       f"({'deleted' if job.deleted_at else 'retention ran out'})",
+                       code="content_deleted")
     ctype = "image/jpeg" if poster else "video/mp4"
     return Content(key, p.blobs.size(key), ctype, f"{job_id}.{'jpg' if poster else 'mp4'}")
+
+
+def delete_job(p: Platform, account: AccountRef, job_id: str) -> dict[str, Any]:
+    """Remove a job's output files; the row stays, marked `deleted` (the ledger, the audit
+    log and usage reports keep reading it). A job no worker runs yet is cancelled first (its
+    credits released); a running job is refused (`job_running`): cancel it, then delete.
+    Deleting a deleted job returns it again."""
+    links = OutputLinks.for_platform(p)  # outside the transaction (it may read the key)
+    now = p.clock()
+    with p.db.session() as s:
+        job = repo.job_for(s, job_id, account.id)
+        if job is None:
+            raise NotFound(f"no video {job_id}")
+        if job.deleted_at is not None:
+            return job_view(job, links)
+        status = JobStatus(job.status)
+        if status is JobStatus.RUNNING:
+            raise Conflict(f"video {job_id} is running; cancel it first (POST /v1/videos/"
+                           f"{job_id}/cancel), then delete it once it is cancelled",
+                           code="job_running")
+        if not status.is_final and not cancel_waiting(p, s, job_id, now, by="user",
+                                                      status=str(status)):
+            raise Conflict(f"video {job_id} just started running; cancel it first, then "
+                           f"delete it", code="job_running")
+        s.refresh(job)
+        job.deleted_at = now
+        keys = mark_job_files_removed(job, now)
+        audit.record(s, now, actor=f"account:{account.id}", action="video.delete",
+                     account_id=account.id, subject=job_id,
+                     data={"status": job.status, "blobs": keys})
+        s.flush()
+        view = job_view(job, links)
+    remove_unused_blobs(p, keys)
+    return view
+
+
+def save_content(p: Platform, account: AccountRef, job_id: str, dest: Path, *,
+                 poster: bool = False,
+                 on_start: Callable[[int], None] | None = None,
+                 on_chunk: Callable[[int], None] | None = None) -> Content:
+    """Write a succeeded job's MP4 (or poster) to `dest` atomically: the whole file or none.
+    `on_start(size)` and `on_chunk(n)` report progress."""
+    content = job_content(p, account, job_id, poster=poster)
+    if on_start is not None:
+        on_start(content.size)
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.name}.", suffix=".part")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            if content.size:
+                for chunk in content.iter_range(p, 0, content.size - 1):
+                    fh.write(chunk)
+                    if on_chunk is not None:
+                        on_chunk(len(chunk))
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, dest)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return content

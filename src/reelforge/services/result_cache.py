@@ -48,7 +48,7 @@ def find_hit(p: Platform, account_id: str, key: str) -> Job | None:
     if scope == "off":
         return None
     q = select(Job).where(Job.cache_key == key, Job.status == str(JobStatus.SUCCEEDED),
-                          Job.output_blob.is_not(None))
+                          Job.output_blob.is_not(None), Job.purged_at.is_(None))
     if scope == "account":
         q = q.where(Job.account_id == account_id)
     with p.db.session(write=False) as s:

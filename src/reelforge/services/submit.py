@@ -47,6 +47,7 @@ from reelforge.services.accounts import AccountRef
 from reelforge.services.admission import admit_new
 from reelforge.services.callbacks import check_callback_url
 from reelforge.services.finalize import record_final
+from reelforge.services.image_input import resolve_image_inputs
 from reelforge.services.moderation import blocked_message
 from reelforge.services.platform import Platform
 from reelforge.services.result_cache import cache_key, find_hit
@@ -59,6 +60,9 @@ from reelforge.storage.tables import Account, Job
 log = logging.getLogger(__name__)
 
 
+MAX_IMAGE_FIELD_CHARS = 48 * 1024 * 1024  # a data URI; the upload limit is checked after
+
+
 class SubmitRequest(BaseModel):
     """The body of POST /v1/videos (and what the CLI builds). Unknown fields are refused."""
 
@@ -69,6 +73,10 @@ class SubmitRequest(BaseModel):
     mode: Mode | None = None  # inferred: image → image2video, else text2video
     image_upload_id: str | None = Field(default=None, max_length=40)
     last_image_upload_id: str | None = Field(default=None, max_length=40)
+    # An image in the request itself: an http(s) URL or a data:image/...;base64, URI; it
+    # becomes an upload (services.image_input) before the job is submitted.
+    image_url: str | None = Field(default=None, max_length=MAX_IMAGE_FIELD_CHARS)
+    last_image_url: str | None = Field(default=None, max_length=MAX_IMAGE_FIELD_CHARS)
     extend_from: str | None = Field(default=None, max_length=40)  # a succeeded job's id
     camera: Camera | None = None
     duration: float = Field(default=5.0, ge=MIN_DURATION_S, le=MAX_DURATION_S)
@@ -134,14 +142,17 @@ def _infer_mode(req: SubmitRequest) -> Mode:
         return req.mode
     if req.extend_from:
         return Mode.EXTEND
-    if req.image_upload_id and req.last_image_upload_id:
+    first = req.image_upload_id or req.image_url
+    if first and (req.last_image_upload_id or req.last_image_url):
         return Mode.FIRST_LAST_FRAME
-    return Mode.IMAGE2VIDEO if req.image_upload_id else Mode.TEXT2VIDEO
+    return Mode.IMAGE2VIDEO if first else Mode.TEXT2VIDEO
 
 
 def _resolve_uploads(p: Platform, account: AccountRef,
                      req: SubmitRequest) -> list[dict[str, str]]:
     inputs: list[dict[str, str]] = []
+    if req.image_url or req.last_image_url:  # only a quote gets here with one unresolved
+        return inputs
     for field_name in ("image_upload_id", "last_image_upload_id"):
         upload_id = getattr(req, field_name)
         if not upload_id:
@@ -221,6 +232,8 @@ def prepare(p: Platform, account: AccountRef, req: SubmitRequest, *,
 
 def submit_job(p: Platform, account: AccountRef, req: SubmitRequest, *,
                promoted_from: str | None = None) -> Submitted:
+    if req.image_url or req.last_image_url:  # an image in the request: an upload first
+        req = resolve_image_inputs(p, account, req)
     request_hash = _request_hash(req)
     if req.external_id:
         with p.db.session(write=False) as s:
@@ -369,6 +382,9 @@ def extension_source(p: Platform, account: AccountRef, job_id: str) -> str:
         if source.status != JobStatus.SUCCEEDED or not source.output_blob:
             raise Conflict(f"video {job_id} is {source.status}; only a succeeded video can be "
                            f"extended", code="job_not_succeeded", field="extend_from")
+        if source.purged_at is not None:
+            raise Conflict(f"the output of video {job_id} was removed; it cannot be extended",
+                           code="content_deleted", field="extend_from")
         return source.output_blob
 
 

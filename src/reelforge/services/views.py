@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from reelforge.storage.tables import Job, JobEvent
+
+if TYPE_CHECKING:
+    from reelforge.services.delivery import OutputLinks
 
 
 def _iso(value: Any) -> str | None:
     return value.isoformat() if value is not None else None
 
 
-def job_view(job: Job) -> dict[str, Any]:
+def job_view(job: Job, links: OutputLinks | None = None) -> dict[str, Any]:
+    """The job object; with `links`, output URLs are absolute, signed and expiring (what the
+    API and webhooks send), else the authenticated API paths."""
     spec = job.spec
     upload_ids = [i.get("upload_id") for i in job.inputs
                   if i.get("upload_id") and not i.get("extends")]
@@ -63,6 +68,9 @@ def job_view(job: Job) -> dict[str, Any]:
         "cost_usd": job.cost_usd,
         "cache_hit": job.cached_from is not None,
         "cached_from": job.cached_from,
+        # DELETE /v1/videos/{id}: the row stays (history, billing), its files are removed
+        "deleted": job.deleted_at is not None,
+        "deleted_at": _iso(job.deleted_at),
     }
     view["moderation"] = job.moderation  # decision and categories only: nothing to evade by
     if job.output_blob and job.output and job.status == "succeeded":
@@ -71,7 +79,10 @@ def job_view(job: Job) -> dict[str, Any]:
             "url": f"/v1/videos/{job.id}/content",
             "poster_url": f"/v1/videos/{job.id}/poster" if job.poster_blob else None,
             "sha256": job.output_blob,
+            "expires_at": _iso(job.expires_at),  # retention removes the files then
         }
+        if links is not None:
+            view["output"].update(links.output_fields(job))
     if job.error_code:
         view["error"] = {"code": job.error_code, "message": job.error_message or ""}
     return view

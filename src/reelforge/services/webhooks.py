@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from reelforge.domain.job import new_id
 from reelforge.errors import UnsafeCallbackUrl
 from reelforge.services.callbacks import check_callback_url
+from reelforge.services.delivery import with_signed_links
 from reelforge.services.platform import Platform
 from reelforge.services.views import job_view
 from reelforge.storage import repositories as repo
@@ -24,7 +25,8 @@ _LOCK_FOR = timedelta(minutes=2)
 
 
 def queue_final_webhook(s: Session, job: Job, now: datetime) -> None:
-    """Within the caller's transaction: schedule the job object for its callback_url."""
+    """Within the caller's transaction: schedule the job object for its callback_url. Its
+    output URLs are signed when each attempt is sent (fresh, whatever the retry delay)."""
     url = (job.spec or {}).get("callback_url")
     if not url:
         return
@@ -61,7 +63,9 @@ def _attempt(p: Platform, delivery_id: str) -> bool:
         account = s.get(Account, d.account_id)
         assert account is not None
         url, payload, event, secret = d.url, d.payload, d.event, account.webhook_secret
+        job_id = d.job_id
     try:
+        payload = with_signed_links(p, job_id, payload)  # absolute, keyless output URLs
         check_callback_url(url, p.settings.webhook_allow_hosts)
         result = send_signed(url, payload.encode(), secret=secret, event=event,
                              delivery_id=delivery_id, timeout=p.settings.webhook_timeout)

@@ -47,6 +47,10 @@ class BlobStore(Protocol):
                       filename: str) -> str | None:
         """A URL the store itself serves without credentials (S3), or None (local)."""
         ...
+    def presigned_url(self, key: str, *, expires_in: int, content_type: str,
+                      filename: str) -> str | None:
+        """A URL the store itself serves without credentials (S3), or None (local)."""
+        ...
 
 
 def sha256_file(path: Path) -> str:
@@ -207,6 +211,10 @@ class LocalBlobStore:
                       filename: str) -> str | None:
         return None  # the API serves local blobs itself, behind its own signed URLs
 
+    def presigned_url(self, key: str, *, expires_in: int, content_type: str,
+                      filename: str) -> str | None:
+        return None  # the API serves local blobs itself, behind its own signed URLs
+
 
 class S3BlobStore:
     """Blobs as objects `prefix/ab/<sha256>` in an S3-compatible bucket (boto3)."""
@@ -281,6 +289,15 @@ class S3BlobStore:
     @_s3_errors
     def delete(self, key: str) -> None:
         self.client.delete_object(Bucket=self.bucket, Key=self._name(key))
+
+    def presigned_url(self, key: str, *, expires_in: int, content_type: str,
+                      filename: str) -> str | None:
+        """A presigned GET (computed locally, no request): S3 serves the bytes and ranges."""
+        params = {"Bucket": self.bucket, "Key": self._name(key),
+                  "ResponseContentType": content_type,
+                  "ResponseContentDisposition": f'inline; filename="{filename}"'}
+        return str(self.client.generate_presigned_url("get_object", Params=params,
+                                                      ExpiresIn=int(expires_in)))
 
     def presigned_url(self, key: str, *, expires_in: int, content_type: str,
                       filename: str) -> str | None:

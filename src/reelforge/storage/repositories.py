@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, exists, or_, select, update
+from sqlalchemy import String, and_, cast, exists, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -20,6 +20,7 @@ from reelforge.storage.tables import (
     Blob,
     Job,
     JobEvent,
+    LikenessFace,
     Review,
     Upload,
     WebhookAttempt,
@@ -60,8 +61,52 @@ def blob_is_referenced(s: Session, key: str) -> bool:
 # --- uploads -----------------------------------------------------------------------------
 
 
-def upload_for(s: Session, account_id: str, upload_id: str) -> Upload | None:
-    return s.scalar(select(Upload).where(Upload.id == upload_id, Upload.account_id == account_id))
+def upload_for(s: Session, account_id: str, upload_id: str, *,
+               deleted: bool = False) -> Upload | None:
+    """An account's upload; a deleted one only with `deleted`."""
+    q = select(Upload).where(Upload.id == upload_id, Upload.account_id == account_id)
+    if not deleted:
+        q = q.where(Upload.deleted_at.is_(None))
+    return s.scalar(q)
+
+
+def upload_with_content(s: Session, account_id: str, blob_key: str) -> Upload | None:
+    """The account's oldest live upload of these bytes (uploads are deduplicated by hash)."""
+    return s.scalar(select(Upload).where(Upload.account_id == account_id,
+                                         Upload.blob_key == blob_key,
+                                         Upload.deleted_at.is_(None))
+                    .order_by(Upload.created_at, Upload.id).limit(1))
+
+
+def _waiting_statuses() -> list[str]:
+    return [str(x) for x in JobStatus if not x.is_final]
+
+
+def upload_in_use(s: Session, upload_id: str) -> str | None:
+    """A job not final yet that reads this upload (its id), or None."""
+    return s.scalar(select(Job.id).where(Job.status.in_(_waiting_statuses()),
+                                         cast(Job.inputs, String).contains(upload_id))
+                    .limit(1))
+
+
+def blob_in_use(s: Session, key: str) -> bool:
+    """Whether anything still live needs a blob: an upload not deleted, an output or poster not
+    removed, a likeness photo, or the input of a job not final yet (any account: blobs are
+    content-addressed and shared)."""
+    return bool(s.scalar(select(
+        exists().where(Upload.blob_key == key, Upload.deleted_at.is_(None))
+        | exists().where(or_(Job.output_blob == key, Job.poster_blob == key),
+                         Job.purged_at.is_(None))
+        | exists().where(LikenessFace.photo_blob == key)
+        | exists().where(Job.status.in_(_waiting_statuses()),
+                         cast(Job.inputs, String).contains(key))
+    )))
+
+
+def expired_outputs(s: Session, now: datetime, limit: int = 100) -> Sequence[str]:
+    """Ids of jobs whose output's retention has run out and whose files are still there."""
+    return s.scalars(select(Job.id).where(Job.expires_at <= now, Job.purged_at.is_(None))
+                     .order_by(Job.expires_at).limit(limit)).all()
 
 
 # --- jobs --------------------------------------------------------------------------------
@@ -81,11 +126,13 @@ def job_by_external_id(s: Session, account_id: str, external_id: str) -> Job | N
 
 
 def list_jobs(s: Session, account_id: str, *, status: str | None, limit: int,
-              before_id: str | None) -> Sequence[Job]:
+              before_id: str | None, external_id: str | None = None) -> Sequence[Job]:
     """Newest first; keyset pagination on the time-sortable id."""
     q = select(Job).where(Job.account_id == account_id)
     if status:
         q = q.where(Job.status == status)
+    if external_id is not None:
+        q = q.where(Job.external_id == external_id)
     if before_id:
         q = q.where(Job.id < before_id)
     return s.scalars(q.order_by(Job.id.desc()).limit(limit)).all()

@@ -19,6 +19,7 @@ from types import FrameType
 from reelforge.services.execution import JobExecutor, RunOutcome
 from reelforge.services.platform import Platform
 from reelforge.services.reaper import reap
+from reelforge.services.retention import SWEEP_INTERVAL_S, sweep_expired
 from reelforge.services.webhooks import deliver_due
 
 log = logging.getLogger(__name__)
@@ -49,6 +50,8 @@ class Worker:
         if self.background_duties:
             self._spawn(self._every, "reaper", reap, self.p.settings.reaper_interval)
             self._spawn(self._every, "webhooks", deliver_due, 0.5)
+            if self.p.settings.output_retention_days:
+                self._spawn(self._every, "retention", sweep_expired, SWEEP_INTERVAL_S)
         log.info("worker %s serving %s with %d slot(s)", self.name, self.queues,
                  self.concurrency)
         return self

@@ -7,10 +7,11 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 
+from reelforge.api import schemas
 from reelforge.api.deps import CurrentAccount, PlatformDep
 from reelforge.api.multipart import form_file, read_limited, require_multipart
 from reelforge.errors import PayloadTooLarge
-from reelforge.services.uploads import create_upload
+from reelforge.services.uploads import create_upload, delete_upload, get_upload
 
 router = APIRouter(prefix="/v1/uploads", tags=["uploads"])
 _MULTIPART_OVERHEAD = 64 * 1024
@@ -28,7 +29,7 @@ _FORM_SCHEMA = {
 }
 
 
-@router.post("", status_code=201, openapi_extra=_FORM_SCHEMA)
+@router.post("", status_code=201, openapi_extra=_FORM_SCHEMA, response_model=schemas.Upload)
 async def upload(request: Request, p: PlatformDep, account: CurrentAccount) -> dict[str, Any]:
     """Multipart form with one field `file`. Returns `{"id", ...}` to use as image_upload_id."""
     limit = p.settings.max_upload_bytes
@@ -44,3 +45,15 @@ async def upload(request: Request, p: PlatformDep, account: CurrentAccount) -> d
     finally:
         await form.close()
     return view.to_dict()
+
+
+@router.get("/{upload_id}", response_model=schemas.Upload)
+def show_upload(upload_id: str, p: PlatformDep, account: CurrentAccount) -> dict[str, Any]:
+    return get_upload(p, account, upload_id).to_dict()
+
+
+@router.delete("/{upload_id}", response_model=schemas.Upload)
+def remove_upload(upload_id: str, p: PlatformDep, account: CurrentAccount) -> dict[str, Any]:
+    """Delete an uploaded image. The upload stays listed as `deleted` (audit, job history);
+    refused (409 `upload_in_use`) while a job that has not finished reads it."""
+    return delete_upload(p, account, upload_id).to_dict()

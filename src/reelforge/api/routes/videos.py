@@ -11,6 +11,7 @@ from fastapi import APIRouter, Header, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, StreamingResponse
 
+from reelforge.api import schemas
 from reelforge.api.deps import CurrentAccount, PlatformDep
 from reelforge.api.ranges import ranged_response
 from reelforge.services import jobs
@@ -21,19 +22,23 @@ router = APIRouter(prefix="/v1/videos", tags=["videos"])
 
 SSE_POLL_S = 0.25
 SSE_KEEPALIVE_S = 15.0
+_BINARY = {"schema": {"type": "string", "format": "binary"}}
 
 
-@router.post("", status_code=202)
+@router.post("", status_code=202, response_model=schemas.Video)
 def create_video(body: SubmitRequest, p: PlatformDep, account: CurrentAccount) -> JSONResponse:
     """Submit a generation job. Repeating an `external_id` returns the same job."""
     result = submit_job(p, account, body)
     headers = {"Location": f"/v1/videos/{result.job['id']}"}
     if not result.created:
         headers["Idempotent-Replayed"] = "true"
-    return JSONResponse(result.job, status_code=202, headers=headers)
+    job = result.job
+    if job.get("output"):  # answered at once (result cache, replay): signed output URLs
+        job = jobs.get_job(p, account, job["id"])
+    return JSONResponse(job, status_code=202, headers=headers)
 
 
-@router.post("/{video_id}/promote", status_code=202)
+@router.post("/{video_id}/promote", status_code=202, response_model=schemas.Video)
 def promote_video(video_id: str, p: PlatformDep, account: CurrentAccount) -> JSONResponse:
     """Submit the final version of a draft: same model, prompt, inputs and seed."""
     result = submit_promotion(p, account, video_id)
@@ -41,18 +46,30 @@ def promote_video(video_id: str, p: PlatformDep, account: CurrentAccount) -> JSO
                         headers={"Location": f"/v1/videos/{result.job['id']}"})
 
 
-@router.get("")
+@router.get("", response_model=schemas.VideoList)
 def list_videos(p: PlatformDep, account: CurrentAccount, status: str | None = None,
-                limit: int = Query(default=20), cursor: str | None = None) -> dict[str, Any]:
-    return jobs.list_jobs(p, account, status=status, limit=limit, cursor=cursor)
+                limit: int = Query(default=20), cursor: str | None = None,
+                external_id: str | None = Query(
+                    default=None, description="Only the job submitted with this external_id "
+                                              "(at most one).")) -> dict[str, Any]:
+    return jobs.list_jobs(p, account, status=status, limit=limit, cursor=cursor,
+                          external_id=external_id)
 
 
-@router.get("/{video_id}")
+@router.get("/{video_id}", response_model=schemas.Video)
 def get_video(video_id: str, p: PlatformDep, account: CurrentAccount) -> dict[str, Any]:
     return jobs.get_job(p, account, video_id)
 
 
-@router.post("/{video_id}/cancel")
+@router.delete("/{video_id}", response_model=schemas.Video)
+def delete_video(video_id: str, p: PlatformDep, account: CurrentAccount) -> dict[str, Any]:
+    """Delete a job's MP4 and poster. The job stays, marked `deleted` (history, billing and
+    audit keep it). A queued job is cancelled first; a running one is refused (409
+    `job_running`): cancel it, then delete it."""
+    return jobs.delete_job(p, account, video_id)
+
+
+@router.post("/{video_id}/cancel", response_model=schemas.Video)
 def cancel_video(video_id: str, p: PlatformDep, account: CurrentAccount) -> dict[str, Any]:
     return jobs.cancel_job(p, account, video_id)
 
@@ -64,7 +81,8 @@ def _blob_response(p: PlatformDep, content: jobs.Content, range_header: str | No
 
 
 @router.get("/{video_id}/content", response_class=Response,
-            responses={200: {"content": {"video/mp4": {}}}, 206: {"description": "a byte range"}})
+            responses={200: {"content": {"video/mp4": _BINARY}},
+                       206: {"description": "a byte range", "content": {"video/mp4": _BINARY}}})
 def video_content(video_id: str, p: PlatformDep, account: CurrentAccount,
                   range_header: str | None = Header(default=None, alias="Range")) -> Response:
     """The MP4 of a succeeded job; honours `Range: bytes=...` for seeking players."""
@@ -72,14 +90,16 @@ def video_content(video_id: str, p: PlatformDep, account: CurrentAccount,
 
 
 @router.get("/{video_id}/poster", response_class=Response,
-            responses={200: {"content": {"image/jpeg": {}}}})
+            responses={200: {"content": {"image/jpeg": _BINARY}}})
 def video_poster(video_id: str, p: PlatformDep, account: CurrentAccount,
                  range_header: str | None = Header(default=None, alias="Range")) -> Response:
     return _blob_response(p, jobs.job_content(p, account, video_id, poster=True), range_header)
 
 
 @router.get("/{video_id}/events", response_class=StreamingResponse,
-            responses={200: {"content": {"text/event-stream": {}}}})
+            responses={200: {"content": {"text/event-stream": {"schema": {
+                "type": "string", "description": "`id:`, `event:` (the event type) and `data:` "
+                                                "(the event as JSON) per event"}}}}})
 async def video_events(video_id: str, request: Request, p: PlatformDep, account: CurrentAccount,
                        after: int = Query(default=0, ge=0),
                        last_event_id: str | None = Header(default=None)) -> StreamingResponse:
