@@ -35,14 +35,18 @@ class ModelRequest(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    name: str = Field(min_length=1, max_length=100)
-    family: str
-    path: str = Field(min_length=1, max_length=4096)
-    task: str | None = None  # inferred from the directory's pipeline class when omitted
-    dtype: str = "bf16"
-    device: str = "cuda"
-    gpu_hourly_usd: float | None = Field(default=None, ge=0, le=10_000)
-    options: ModelOptions = Field(default_factory=ModelOptions)
+    name: str = Field(min_length=1, max_length=100, description="The name jobs use in `model`.")
+    family: str = Field(description="wan, ltx or cogvideox.")
+    path: str = Field(min_length=1, max_length=4096,
+                      description="A local diffusers-format directory on the workers.")
+    task: str | None = Field(default=None, description=(
+        "t2v, i2v or flf2v; inferred from the directory's pipeline class when omitted."))
+    dtype: str = Field(default="bf16", description="bf16, fp16 or fp32.")
+    device: str = Field(default="cuda", description="cuda, cuda:N or cpu.")
+    gpu_hourly_usd: float | None = Field(default=None, ge=0, le=10_000, description=(
+        "This model's device rate for cost accounting; default: the deployment's."))
+    options: ModelOptions = Field(default_factory=ModelOptions,
+                                  description="Memory and speed options (offload, tiling, ...).")
 
 
 def _invalid(message: str, code: str, field: str) -> InvalidRequest:

@@ -27,11 +27,16 @@ class CheckoutRequest(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    kind: Literal["subscription", "topup"]
-    plan: str | None = Field(default=None, max_length=40)  # kind=subscription
-    pack: str | None = Field(default=None, max_length=40)  # kind=topup
-    success_url: str | None = Field(default=None, max_length=2000)
-    cancel_url: str | None = Field(default=None, max_length=2000)
+    kind: Literal["subscription", "topup"] = Field(
+        description="subscription (a plan) or topup (a credit pack).")
+    plan: str | None = Field(default=None, max_length=40,
+                             description="The plan to subscribe to (kind=subscription).")
+    pack: str | None = Field(default=None, max_length=40,
+                             description="The credit pack to buy (kind=topup).")
+    success_url: str | None = Field(default=None, max_length=2000,
+                                    description="Where Stripe sends the customer after paying.")
+    cancel_url: str | None = Field(default=None, max_length=2000,
+                                   description="Where Stripe sends the customer on cancel.")
 
 
 def not_configured(what: str) -> CapabilityMissing:
