@@ -14,7 +14,7 @@ from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, T
 
 from reelforge.cli.common import JsonOpt, err, fail, out, platform, print_json
 from reelforge.domain.job import FINAL_STATUSES
-from reelforge.domain.spec import AspectRatio, Camera, Preset, Resolution
+from reelforge.domain.spec import AspectRatio, Camera, LabelPosition, Preset, Resolution
 from reelforge.errors import InvalidImage, InvalidRequest, ReelforgeError
 from reelforge.services import accounts, jobs
 from reelforge.services.platform import Platform
@@ -98,6 +98,8 @@ def _run_generate(fields: dict[str, Any], image: Path | None, out_path: Path,
             if last_image is not None:
                 fields = {**fields, "last_image_upload_id": _upload(p, account, last_image)}
             job_id = submit_job(p, account, SubmitRequest.parse(fields)).job["id"]
+        for warning in jobs.get_job(p, account, job_id).get("warnings") or ():
+            err.print(f"[yellow]warning:[/] {escape(warning)}")  # e.g. a small source image
         queues = sorted({*p.settings.worker_queues, jobs.queue_of(p, account, job_id)})
         worker = Worker(p, queues=queues, concurrency=1).start()
         try:
@@ -111,7 +113,9 @@ def _run_generate(fields: dict[str, Any], image: Path | None, out_path: Path,
                                   "error": job["error"], "timings": job["timings"],
                                   "model": job["model"], "seed": job["seed"],
                                   "credits_charged": job["credits_charged"],
-                                  "cost_usd": job["cost_usd"], "cache_hit": job["cache_hit"]}
+                                  "cost_usd": job["cost_usd"], "cache_hit": job["cache_hit"],
+                                  "camera": job.get("camera"),
+                                  "warnings": job.get("warnings") or []}
         if job["status"] == "succeeded":
             out_path.parent.mkdir(parents=True, exist_ok=True)
             p.blobs.download(jobs.job_content(p, account, job_id).key, out_path)
@@ -168,6 +172,9 @@ def generate(
                                                   "resolution).")] = None,
     aspect: Annotated[AspectRatio, typer.Option(help="Aspect ratio.")] = AspectRatio.LANDSCAPE,
     resolution: Annotated[Resolution, typer.Option(help="480p, 720p or 1080p.")] = Resolution.P720,
+    label_position: Annotated[LabelPosition, typer.Option(
+        help="Where the AI-generated banner goes: top, or bottom to keep it off the product.")]
+    = LabelPosition.TOP,
     steps: Annotated[int | None, typer.Option(help="Denoising steps (neural models).")] = None,
     guidance: Annotated[float | None, typer.Option(help="Guidance scale (neural models).")]
     = None,
@@ -182,7 +189,7 @@ def generate(
     """Generate a clip through the queue and an in-process worker, with a progress bar."""
     fields: dict[str, Any] = {"prompt": prompt, "duration": duration,
                               "aspect_ratio": aspect, "resolution": resolution,
-                              "priority": priority}
+                              "label_position": label_position, "priority": priority}
     dims = parse_size(size)
     if dims is not None:
         fields["width"], fields["height"] = dims

@@ -80,19 +80,28 @@ def render(text: str, width: int, height: int, share: float, corner: str) -> Ove
     margin = max(4, int(0.02 * min(width, height)))
     if corner == "bottom-right":
         x, y = width - box_w - margin, height - box_h - margin
+    elif corner == "bottom-centre":  # the mirror image of "centre", in the lower third
+        x, y = (width - box_w) // 2, min(height - box_h - margin, height - height // 6 - box_h)
     else:  # centred, in the upper third: readable, away from subtitles
         x, y = (width - box_w) // 2, max(margin, height // 6)
     return Overlay(max(0, x), max(0, y), array[..., :3] * 255.0, array[..., 3:4])
 
 
-class VisibleLabel:
-    """Labels the frames of one clip: banner for the opening seconds, badge throughout."""
+# label_position (JobSpec) -> where render() puts the banner
+BANNER_PLACES = {"top": "centre", "bottom": "bottom-centre"}
 
-    def __init__(self, text: str, width: int, height: int, fps: int):
+
+class VisibleLabel:
+    """Labels the frames of one clip: banner for the opening seconds, badge throughout.
+
+    `position` is the banner's place: "top" (upper third, the default) or "bottom" (lower
+    third, above the badge) so it can be kept off the product."""
+
+    def __init__(self, text: str, width: int, height: int, fps: int, position: str = "top"):
         self.text = text
         self.banner_frames = max(1, round(BANNER_SECONDS * fps))
         self.badge = render(text, width, height, BADGE_HEIGHT, "bottom-right")
-        self.banner = render(text, width, height, BANNER_HEIGHT, "centre")
+        self.banner = render(text, width, height, BANNER_HEIGHT, BANNER_PLACES[str(position)])
 
     def __call__(self, index: int, frame: np.ndarray) -> np.ndarray:
         if index < self.banner_frames:
