@@ -23,23 +23,25 @@ def install_docs(app: FastAPI) -> None:
     app.mount(ASSETS, StaticFiles(directory=str(static)), name="docs-assets")
     title = app.title
 
-    def openapi_url(request: Request) -> str:
-        return f"{request.scope.get('root_path', '').rstrip('/')}{app.openapi_url}"
+    def prefix(request: Request) -> str:  # behind a proxy that mounts the API under a path
+        return str(request.scope.get("root_path", "")).rstrip("/")
 
     @app.get("/docs", include_in_schema=False)
     def swagger_ui(request: Request) -> HTMLResponse:
+        root = prefix(request)
         return get_swagger_ui_html(
-            openapi_url=openapi_url(request), title=f"{title} — API",
-            swagger_js_url=f"{ASSETS}/swagger-ui/swagger-ui-bundle.js",
-            swagger_css_url=f"{ASSETS}/swagger-ui/swagger-ui.css",
-            swagger_favicon_url=f"{ASSETS}/swagger-ui/favicon-32x32.png",
+            openapi_url=f"{root}{app.openapi_url}", title=f"{title} — API",
+            swagger_js_url=f"{root}{ASSETS}/swagger-ui/swagger-ui-bundle.js",
+            swagger_css_url=f"{root}{ASSETS}/swagger-ui/swagger-ui.css",
+            swagger_favicon_url=f"{root}{ASSETS}/swagger-ui/favicon-32x32.png",
             # no badge that asks validator.swagger.io about the document
             swagger_ui_parameters={"validatorUrl": None, "persistAuthorization": True})
 
     @app.get("/redoc", include_in_schema=False)
     def redoc(request: Request) -> HTMLResponse:
+        root = prefix(request)
         return get_redoc_html(
-            openapi_url=openapi_url(request), title=f"{title} — API reference",
-            redoc_js_url=f"{ASSETS}/redoc/redoc.standalone.js",
-            redoc_favicon_url=f"{ASSETS}/swagger-ui/favicon-32x32.png",
+            openapi_url=f"{root}{app.openapi_url}", title=f"{title} — API reference",
+            redoc_js_url=f"{root}{ASSETS}/redoc/redoc.standalone.js",
+            redoc_favicon_url=f"{root}{ASSETS}/swagger-ui/favicon-32x32.png",
             with_google_fonts=False)
