@@ -110,22 +110,18 @@ class Database:
         """Bring the schema to the newest revision; the revisions applied now, oldest first
         (also kept in `applied_migrations`). Safe to call from many processes at once. A
         database that cannot be reached or opened raises ServiceUnavailable (one line)."""
-        try:
-            with self._migration_lock():
-                with self.engine.connect() as conn:
-                    current = MigrationContext.configure(conn).get_current_revision()
-                cfg = alembic_config(self.url)
-                script = ScriptDirectory.from_config(cfg)
-                self.revision = script.get_current_head()
-                if current == self.revision:
-                    self.applied_migrations = []
-                    return []
-                pending = [rev.revision for rev in script.iterate_revisions("head", current)]
-                with self.engine.begin() as conn:
-                    cfg.attributes["connection"] = conn
-                    command.upgrade(cfg, "head")
-        except (OperationalError, InterfaceError) as exc:
-            raise database_unavailable(self.url, exc) from None
+        with self._migration_lock():
+            current, self.revision = self.schema_revision()
+            if current == self.revision:
+                self.applied_migrations = []
+                return []
+            cfg = alembic_config(self.url)
+            script = ScriptDirectory.from_config(cfg)
+            pending = [rev.revision for rev in script.iterate_revisions("head", current)]
+            # errors here are the migrations' own (not reachability): they propagate as they are
+            with self.engine.begin() as conn:
+                cfg.attributes["connection"] = conn
+                command.upgrade(cfg, "head")
         self.applied_migrations = pending[::-1]
         return self.applied_migrations
 
@@ -141,7 +137,11 @@ class Database:
     @contextlib.contextmanager
     def _migration_lock(self) -> Iterator[None]:
         if self.dialect == "postgresql":
-            with self.engine.connect() as conn:
+            try:
+                conn = self.engine.connect()
+            except (OperationalError, InterfaceError) as exc:
+                raise database_unavailable(self.url, exc) from None
+            with conn:
                 conn.execute(text("SELECT pg_advisory_lock(:k)"), {"k": _PG_MIGRATION_LOCK})
                 try:
                     yield
