@@ -3,6 +3,7 @@ computed by hand in the comments, then asserted on the pure functions (reelforge
 
 from __future__ import annotations
 
+import csv
 import json
 import os
 from datetime import UTC, datetime
@@ -336,41 +337,111 @@ def test_segment_shares(report: dict) -> None:
                                         "cost_usd": 2.246, "cost_share": 0.4337}
 
 
+def test_margins_side_by_side_and_reconciled(report: dict) -> None:
+    # cash (what was received, or invoiced usage for postpaid, vs all cost, waste included):
+    # premier 92 + standard 30 + pro 62 (D's top-up: D's plan then) + enterprise's invoiced
+    # usage 3.6 = 187.6 vs 5.179: 182.421, (187.6 - 5.179) / 187.6 = 0.9724
+    # credit value (credits the generations consumed x their price vs generation cost):
+    # 8.355 vs 4.228: 4.127, 0.494 (the gross margin above)
+    m = report["margins"]
+    assert m["cash"] == {"revenue_usd": 187.6, "cost_usd": 5.179, "margin_usd": 182.421,
+                         "margin": 0.9724}
+    assert m["credit_value"] == {"revenue_usd": 8.355, "cost_usd": 4.228, "margin_usd": 4.127,
+                                 "margin": 0.494, "generations": 11}
+    # 182.421 = 4.127 + (187.6 - 8.355 = 179.245) - (5.179 - 4.228 = 0.951)
+    rec = m["reconciliation"]
+    assert (rec["cash_margin_usd"], rec["credit_value_margin_usd"],
+            rec["cash_beyond_credit_value_usd"], rec["cost_outside_generations_usd"]) == (
+        182.421, 4.127, 179.245, 0.951)
+    assert rec["text"] == ("cash margin $182.42 = credit-value margin $4.13 + cash received "
+                           "beyond the value of credits consumed $179.25 - cost outside "
+                           "generations (waste, reviews) $0.95")
+    by = m["by_plan"]
+    assert list(by) == ["free", "standard", "pro", "premier", "enterprise"]
+    # free: nothing paid on it (no one else's payments credited to it)
+    assert by["free"]["cash"] == {"revenue_usd": 0.0, "cost_usd": 0.337, "margin_usd": -0.337,
+                                  "margin": None}
+    # standard: cash 30 vs 0.918; credit value 0.96 vs 0.718 (as in gross_margin.by_plan)
+    assert (by["standard"]["cash"]["margin"], by["standard"]["credit_value"]["margin"]) == (
+        0.9694, 0.2521)
+    for plan, view in by.items():  # the credit-value side is the gross margin's, per plan
+        gm = report["gross_margin"]["by_plan"][plan]
+        assert (view["credit_value"]["revenue_usd"], view["credit_value"]["cost_usd"]) == (
+            gm["revenue_usd"], gm["cost_usd"])
+
+
 def test_verdict(report: dict) -> None:
     v = report["verdict"]["by_plan"]
     # cost per plan, every outcome: free j1 j4 j5 j6 j7 j14 = 0.337; standard j2 j3 j8 =
     # 0.918; pro j9 j10 j11 = 1.732; premier j15 j16 = 0.46; enterprise j12 j13 = 1.732
     assert list(v) == ["free", "standard", "pro", "premier", "enterprise"]
-    # free: no payments on it; the accounts that signed up on free (A B C H) paid
-    # 10 + 10 + 10 + 92 = 122 in the window
+    # free: no payments on it, and no one else's revenue credited to it; it is the cost of
+    # the 4 accounts that converted from it in the window (A, C, F, B): 0.337 / 4 = 0.08425
     assert v["free"] == {
         "revenue_usd": 0.0, "cost_usd": 0.337, "margin": None, "pays_for_itself": False,
-        "converted_revenue_usd": 122.0,
-        "text": "free: costs $0.3370 with no revenue; it pays for itself only if conversions "
-                "cover it: paid revenue from converted free users $122.00 vs free cost "
-                "$0.3370 — they do"}
-    # standard: 30 vs 0.918: (30 - 0.918) / 30 = 0.9694
-    assert v["standard"]["text"] == ("standard: pays for itself — revenue $30.00 covers "
-                                     "generation cost $0.9180 (margin 96.9%)")
+        "credit_value_usd": 0.0, "generation_cost_usd": 0.036, "credit_value_margin": None,
+        "credits_cover_cost": False, "conversions": 4, "cost_per_conversion_usd": 0.08425,
+        "text": "free: does not pay for itself — costs $0.34 against $0.00 paid on it; it is "
+                "the acquisition cost of 4 conversions in the window ($0.0843 each); their "
+                "payments count under the plans they paid for"}
+    # standard: 30 vs 0.918: (30 - 0.918) / 30 = 0.9694; credit value 0.96 vs 0.718
+    assert v["standard"]["text"] == (
+        "standard: pays for itself — cash received $30.00 covers cost $0.92 (cash margin "
+        "96.9%); credits used are worth $0.96 vs generation cost $0.72 (credit-value margin "
+        "25.2%)")
     assert (v["standard"]["margin"], v["standard"]["pays_for_itself"]) == (0.9694, True)
     # pro: 62 vs 1.732: 0.9721; premier: 92 vs 0.46: 0.995
-    assert v["pro"]["text"] == ("pro: pays for itself — revenue $62.00 covers generation "
-                                "cost $1.73 (margin 97.2%)")
+    assert v["pro"]["text"] == (
+        "pro: pays for itself — cash received $62.00 covers cost $1.73 (cash margin 97.2%); "
+        "credits used are worth $2.88 vs generation cost $1.33 (credit-value margin 53.7%)")
     assert (v["premier"]["revenue_usd"], v["premier"]["margin"]) == (92.0, 0.995)
     # enterprise (postpaid): invoiced usage (100 + 200) x 0.012 = 3.6 vs 1.732: 0.5189
-    assert v["enterprise"]["text"] == ("enterprise: pays for itself — invoiced usage $3.60 "
-                                       "covers generation cost $1.73 (margin 51.9%)")
-    # overall: prepaid payments 184 + enterprise's invoiced usage 3.6 = 187.6 vs 5.179:
-    # (187.6 - 5.179) / 187.6 = 0.9724
+    assert v["enterprise"]["text"].startswith(
+        "enterprise: pays for itself — invoiced usage $3.60 covers cost $1.73 (cash margin "
+        "51.9%)")
+    # overall: the cash side of the margins, with the credit-value side beside it
     assert report["verdict"]["overall"] == {
         "revenue_usd": 187.6, "cost_usd": 5.179, "margin": 0.9724, "pays_for_itself": True,
-        "text": "overall: the platform pays for itself — revenue $187.60 covers generation "
-                "cost $5.18 (margin 97.2%)"}
+        "credit_value_usd": 8.355, "generation_cost_usd": 4.228, "credit_value_margin": 0.494,
+        "text": "overall: the platform pays for itself — cash received $187.60 covers cost "
+                "$5.18 (cash margin 97.2%); credits used are worth $8.36 vs generation cost "
+                "$4.23 (credit-value margin 49.4%)"}
+
+
+def test_the_verdict_never_contradicts_the_margins() -> None:
+    """The issue's report: a plan paid for in cash whose consumed credits are worth less
+    than they cost says so, instead of a bare "pays for itself" beside a negative margin;
+    the free plan is not credited with the revenue of the plans its users moved to; a top-up
+    without a plan counts under the plan the account was on when it paid."""
+    r = kpi_report(
+        accounts=[AccountRow("a", t(1, 5), "pro"), AccountRow("f", t(1, 5))],
+        plan_changes=[PlanChangeRow("a", "free", t(1, 5), None, "signup"),
+                      PlanChangeRow("a", "standard", t(1, 6), "free", "stripe"),
+                      PlanChangeRow("a", "pro", t(1, 20), "standard", "stripe"),
+                      PlanChangeRow("f", "free", t(1, 5), None, "signup")],
+        payments=[PaymentRow("a", 1000, "subscription", t(1, 6), "standard"),
+                  PaymentRow("a", 500, "topup", t(1, 10), None),  # on standard then
+                  PaymentRow("a", 3700, "subscription", t(1, 20), "pro")],
+        usage=[UsageRow("a", "x", "compute", 20.0, "succeeded", t(1, 21), plan="pro"),
+               UsageRow("f", "y", "compute", 0.5, "succeeded", t(1, 6), plan="free")],
+        consumed=[ConsumedRow("x", 1000, 0.0125)],  # worth 12.5 against a cost of 20
+        jobs=[], plans=PLANS, now=NOW, since=SINCE, until=UNTIL)
+    assert r["revenue_usd"]["by_plan"] == {"pro": 37.0, "standard": 15.0}
+    pro = r["verdict"]["by_plan"]["pro"]
+    assert (pro["pays_for_itself"], pro["credits_cover_cost"]) == (True, False)
+    assert pro["text"] == (
+        "pro: pays for itself in cash only — cash received $37.00 covers cost $20.00 (cash "
+        "margin 46.0%), but credits used are worth $12.50 vs generation cost $20.00 "
+        "(credit-value margin -60.0%): it relies on credits paid for and not used")
+    assert r["margins"]["by_plan"]["pro"]["credit_value"]["margin"] == -0.6
+    free = r["verdict"]["by_plan"]["free"]
+    assert free["revenue_usd"] == 0.0 and "converted_revenue_usd" not in free
+    assert free["text"].startswith("free: does not pay for itself — costs $0.50 against $0.00")
 
 
 def test_a_plan_that_does_not_pay_and_free_not_covered() -> None:
     # one free signup generating 0.5 of cost, one standard account paying $0.40 in the window
-    # for 0.9 of cost: standard (0.4 - 0.9) / 0.4 = -1.25; free not covered (short by 0.5)
+    # for 0.9 of cost: standard (0.4 - 0.9) / 0.4 = -1.25; free converts no one
     r = kpi_report(
         accounts=[AccountRow("a", t(1, 5)), AccountRow("b", t(1, 5), "standard")],
         usage=[UsageRow("a", "x", "compute", 0.5, "succeeded", t(1, 6), plan="free"),
@@ -380,11 +451,14 @@ def test_a_plan_that_does_not_pay_and_free_not_covered() -> None:
     v = r["verdict"]
     assert v["by_plan"]["standard"]["margin"] == -1.25
     assert v["by_plan"]["standard"]["text"] == (
-        "standard: does not pay for itself — revenue $0.4000 does not cover generation cost "
-        "$0.9000 (margin -125.0%)")
-    assert v["by_plan"]["free"]["text"].endswith("— they do not (short by $0.5000)")
-    assert v["overall"]["text"] == ("overall: the platform does not pay for itself — revenue "
-                                    "$0.4000 vs generation cost $1.40 (short by $1.00)")
+        "standard: does not pay for itself — cash received $0.40 vs cost $0.90 (cash margin "
+        "-125.0%); credits used are worth $0.00 vs generation cost $0.90 (credit-value margin "
+        "n/a)")
+    assert v["by_plan"]["free"]["text"].endswith("no account converted from it in the window")
+    assert v["overall"]["text"] == (
+        "overall: the platform does not pay for itself — cash received $0.40 vs cost $1.40 "
+        "(cash margin -250.0%); credits used are worth $0.00 vs generation cost $1.40 "
+        "(credit-value margin n/a)")
 
 
 def test_nothing_to_report_divides_by_nothing() -> None:
@@ -397,9 +471,10 @@ def test_nothing_to_report_divides_by_nothing() -> None:
     assert r["retention"]["d1"] == {"eligible": 0, "retained": 0, "share": None}
     assert r["weekly_cohorts"] == []
     assert r["enterprise_share"]["generations_share"] is None
-    assert r["verdict"] == {"by_plan": {}, "overall": {
-        "revenue_usd": 0.0, "cost_usd": 0.0, "margin": None, "pays_for_itself": False,
-        "text": "overall: no usage and no revenue in the window"}}
+    assert r["verdict"]["by_plan"] == {} and r["verdict"]["overall"]["text"] == (
+        "overall: no usage and no revenue in the window")
+    assert r["margins"]["cash"]["margin"] is None
+    assert r["margins"]["credit_value"]["margin"] is None
 
 
 def test_all_data_by_default() -> None:
@@ -547,6 +622,60 @@ def test_cli_report(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
         assert heading in r.stdout
     r = cli.invoke(app, ["report", "--since", "January"])
     assert r.exit_code == 2 and "invalid_request" in r.output
+
+
+def test_cli_report_csv_tables_and_the_simulated_only_hint(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    for key in list(os.environ):
+        if key.startswith("RF_"):
+            monkeypatch.delenv(key)
+    monkeypatch.setenv("RF_DATA_DIR", str(tmp_path / "data"))
+    p = bootstrap(Settings())
+    try:
+        seed(p)
+    finally:
+        p.close()
+    cli = CliRunner()
+    out = tmp_path / "csv"
+    r = cli.invoke(app, ["report", "--since", "2026-01-01", "--until", "2026-02-01",
+                         "--csv", str(out)])
+    assert r.exit_code == 0, r.output
+    names = sorted(f.name for f in out.iterdir())
+    assert names == sorted(f"{n}.csv" for n in (
+        "average_cost", "margins", "gross_margin", "compute_waste", "revenue", "conversion",
+        "retention", "weekly_cohorts", "segments", "verdict"))
+    assert f"wrote 10 tables to {out}" in r.output and "hint:" not in r.output
+    with (out / "margins.csv").open(encoding="utf-8") as fh:
+        rows = list(csv.DictReader(fh))
+    # cash: R1's 37 + R2's invoiced usage 0.6 = 37.6 vs all cost 1.2; credit value 1.85 vs 1.0
+    assert rows[-1]["plan"] == "all"
+    assert (float(rows[-1]["cash_received_usd"]), float(rows[-1]["cost_usd"])) == (37.6, 1.2)
+    assert (float(rows[-1]["credit_value_usd"]), float(rows[-1]["credit_value_margin"])) == (
+        1.85, 0.4595)
+    # the text report shows money one way: dollars and cents, 4 decimals per generation
+    assert "$37.60" in r.stdout and "$0.5000" in r.stdout and "$0.500000" not in r.stdout
+    assert "cash margin $36.40 = credit-value margin $0.85" in r.stdout
+    # --json and --csv together; the JSON is unchanged by it
+    r = cli.invoke(app, ["report", "--json", "--since", "2026-01-01", "--until", "2026-02-01",
+                         "--csv", str(out)])
+    assert r.exit_code == 0 and json.loads(r.stdout)["hint"] is None
+    # a file where the directory should be: a clean error
+    r = cli.invoke(app, ["report", "--csv", str(out / "margins.csv")])
+    assert r.exit_code == 2 and "invalid_request" in r.output
+
+    # a database with simulated customers only: the real report says where the data is
+    monkeypatch.setenv("RF_DATA_DIR", str(tmp_path / "sim"))
+    p = bootstrap(Settings())
+    try:
+        with p.db.session() as s:
+            s.add(Account(id="S9", name="S9", webhook_secret="whsec_x", created_at=t(1, 5),
+                          plan="free", simulated=True))
+        assert "--simulated" in (reports.kpi_report(p)["hint"] or "")
+        assert reports.kpi_report(p, simulated=True)["hint"] is None
+    finally:
+        p.close()
+    r = cli.invoke(app, ["report"])
+    assert r.exit_code == 0 and "hint: this database holds only simulated data" in r.output
 
 
 def test_admin_kpis_route(platform: Platform) -> None:

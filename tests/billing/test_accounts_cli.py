@@ -101,6 +101,26 @@ def test_quote_prints_credits_and_estimate(cli: CliRunner) -> None:
     assert "invalid_request" in run(cli, "quote", "--duration", "-3", code=2)
 
 
+def test_quote_prices_a_model_family_not_registered_yet(cli: CliRunner) -> None:
+    """The README's own example: wan-14b is no registered model here, but the sheet prices
+    the wan family (10 credits/s) and profiles it (250 device s per output second at 720p
+    on an H200 at $3.50/h): 50 credits, 1250 s, $1.215278, said to be an estimate."""
+    quote = run(cli, "quote", "--model", "wan-14b", "--duration", "5", "--resolution", "720p",
+                "--json")
+    assert (quote["credits"], quote["estimated_device_seconds"], quote["device"]) == (
+        50, 1250.0, "H200")
+    assert quote["estimated_cost_usd"] == pytest.approx(1250 * 3.5 / 3600, abs=1e-6)
+    assert (quote["registered"], quote["family"], quote["estimate_basis"]) == (
+        False, "wan", "profile")
+    text = run(cli, "quote", "--model", "wan2.1-t2v-14b", "--preset", "draft")
+    assert "15 credits" in text and "an estimate for wan2.1-t2v-14b" in text
+    assert "not registered" in text
+    # a registered model is not an estimate; a name no profile knows is still unknown
+    assert run(cli, "quote", "--json")["registered"] is True
+    for unknown in ("sdxl-1", "wand", "wan-14b;rm -rf", "wan\u202e"):
+        assert "unknown_model" in run(cli, "quote", "--model", unknown, code=2)
+
+
 def test_simulate_marks_everything_it_makes_and_the_report_keeps_it_apart(
         cli: CliRunner, tmp_path: Path) -> None:
     result = run(cli, "simulate", "--users", "25", "--days", "12", "--seed", "5", "--json")

@@ -175,7 +175,13 @@ def kpi_report(*, accounts: Iterable[AccountRow], usage: Iterable[UsageRow],
         "gross_margin": _gross_margin(gens, job_revenue),
         "compute_waste": _waste(waste, waste_jobs, total_cost),
     }
-    revenue, paying = _revenue(window_payments, account_by_id)
+    plan_at = _plan_at(changes, account_by_id, signup_plan)
+
+    def payment_plan(p: PaymentRow) -> str:
+        """The plan that paid: the payment's own, else the payer's plan at that moment."""
+        return p.plan or plan_at(p.account_id, p.created_at)
+
+    revenue, paying = _revenue(window_payments, payment_plan)
     report["revenue_usd"] = revenue
     report["paying_accounts"] = paying
     report["arppu_usd"] = mean(revenue["total"], paying)
@@ -189,10 +195,27 @@ def kpi_report(*, accounts: Iterable[AccountRow], usage: Iterable[UsageRow],
     report["enterprise_share"] = _segment_share(ent, succeeded, seg_cost[ENTERPRISE],
                                                 total_cost)
     report["commerce_share"] = _segment_share(mer, succeeded, seg_cost[MERCHANT], total_cost)
-    report["verdict"] = _verdict(
-        plans=[p.name for p in plans if p.name not in excluded], plan_info=plan_info,
-        cost_by_plan=cost_by_plan, payments=window_payments, account_by_id=account_by_id,
-        signup_plan=signup_plan, job_plan=job_plan, consumed=consumed_rows, unit=unit)
+    # cash per plan: USD payments on prepaid plans; postpaid plans' usage, invoiced later
+    cash: dict[str, float] = defaultdict(float)
+    for p in window_payments:
+        plan = payment_plan(p)
+        info = plan_info.get(plan)
+        if p.currency.lower() == "usd" and not (info and info.postpaid):
+            cash[plan] += p.amount_cents / 100
+    for c in consumed_rows:
+        plan = job_plan.get(c.job_id, UNKNOWN)
+        info = plan_info.get(plan)
+        if info is not None and info.postpaid:
+            cash[plan] += c.credits * unit(c)
+    plan_names = [p.name for p in plans if p.name not in excluded]
+    report["margins"] = _margins(plans=plan_names, cash=cash, cost=cost_by_plan, gens=gens,
+                                 job_revenue=job_revenue)
+    conversions: dict[str, int] = defaultdict(int)
+    for account_id, when in paid_at.items():
+        if when in w and account_id in account_by_id:
+            conversions[signup_plan.get(account_id, UNKNOWN)] += 1
+    report["verdict"] = _verdict(plans=plan_names, plan_info=plan_info,
+                                 margins=report["margins"], conversions=conversions)
     return report
 
 
@@ -246,12 +269,8 @@ def _waste(waste: Mapping[str, float], jobs: Mapping[str, set[str]],
                              "jobs": len(jobs[c])} for c in WASTE_CAUSES}}
 
 
-def _payment_plan(p: PaymentRow, account_by_id: Mapping[str, AccountRow]) -> str:
-    return p.plan or account_by_id[p.account_id].plan
-
-
 def _revenue(payments: Iterable[PaymentRow],
-             account_by_id: Mapping[str, AccountRow]) -> tuple[dict[str, Any], int]:
+             payment_plan: Callable[[PaymentRow], str]) -> tuple[dict[str, Any], int]:
     total = 0.0
     count = 0
     other_currency = 0
@@ -266,7 +285,7 @@ def _revenue(payments: Iterable[PaymentRow],
         total += usd
         count += 1
         by_kind[p.kind] += usd
-        by_plan[_payment_plan(p, account_by_id)] += usd
+        by_plan[payment_plan(p)] += usd
         if p.amount_cents > 0:
             paying.add(p.account_id)
     return ({"total": money(total), "payments": count,
@@ -280,80 +299,131 @@ def _segment_share(gens: int, all_gens: int, cost: float, total_cost: float) -> 
             "cost_usd": money(cost), "cost_share": share(cost, total_cost)}
 
 
-def _verdict(*, plans: Sequence[str], plan_info: Mapping[str, PlanInfo],
-             cost_by_plan: Mapping[str, float], payments: Sequence[PaymentRow],
-             account_by_id: Mapping[str, AccountRow], signup_plan: Mapping[str, str],
-             job_plan: Mapping[str, str], consumed: Sequence[ConsumedRow],
-             unit: Callable[[ConsumedRow], float]) -> dict[str, Any]:
-    """Revenue against generation cost, per plan and overall. A prepaid plan's revenue is
-    the USD payments made on it in the window; a postpaid plan's is what its usage in the
-    window will be invoiced (consumed credits * credit_usd), since invoices come later."""
-    cash: dict[str, float] = defaultdict(float)
-    for p in payments:
-        if p.currency.lower() == "usd":
-            cash[_payment_plan(p, account_by_id)] += p.amount_cents / 100
-    accrued: dict[str, float] = defaultdict(float)
-    for c in consumed:
-        plan = job_plan.get(c.job_id)
-        if plan is not None:
-            accrued[plan] += c.credits * unit(c)
-    # what accounts that signed up on an unpaid plan paid in the window
-    converted_revenue = sum(
-        p.amount_cents / 100 for p in payments
-        if p.currency.lower() == "usd" and (info := plan_info.get(
-            signup_plan.get(p.account_id, ""))) is not None and not info.paid)
+def _plan_at(changes: Sequence[PlanChangeRow], account_by_id: Mapping[str, AccountRow],
+             signup_plan: Mapping[str, str]) -> Callable[[str, datetime], str]:
+    """The plan an account was on at a moment: its signup plan, then each plan change up to
+    that moment (changes are sorted oldest first)."""
+    history: dict[str, list[tuple[datetime, str]]] = defaultdict(list)
+    for c in changes:
+        history[c.account_id].append((utc(c.created_at), c.to_plan))
 
-    def postpaid(name: str) -> bool:
-        info = plan_info.get(name)
-        return bool(info and info.postpaid)
+    def at(account_id: str, when: datetime) -> str:
+        plan = signup_plan.get(account_id) or account_by_id[account_id].plan
+        for changed, to_plan in history.get(account_id, ()):
+            if changed > utc(when):
+                break
+            plan = to_plan
+        return plan
 
-    names = [n for n in plans if n in cost_by_plan or n in cash]
-    names += sorted((set(cost_by_plan) | set(cash)) - set(names))
-    by_plan: dict[str, Any] = {}
+    return at
+
+
+def _money_view(revenue: float, cost: float) -> dict[str, Any]:
+    return {"revenue_usd": money(revenue), "cost_usd": money(cost),
+            "margin_usd": money(revenue - cost), "margin": share(revenue - cost, revenue)}
+
+
+def _margins(*, plans: Sequence[str], cash: Mapping[str, float],
+             cost: Mapping[str, float], gens: Mapping[str, _Generation],
+             job_revenue: Mapping[str, float]) -> dict[str, Any]:
+    """The two margins side by side, overall and per plan, and the line that reconciles
+    them: cash (cash received, or invoiced usage for postpaid plans, vs all measured cost)
+    and credit value (credits the generations consumed x their price vs generation cost)."""
+    groups = _by(gens, "plan", job_revenue)
+    names = [n for n in plans if n in cost or n in cash or n in groups]
+    names += sorted((set(cost) | set(cash) | set(groups)) - set(names))
+    by_plan = {}
     for name in names:
-        revenue = accrued[name] if postpaid(name) else cash[name]
-        cost = cost_by_plan.get(name, 0.0)
-        margin = share(revenue - cost, revenue)
+        g = groups.get(name)
+        by_plan[name] = {"cash": _money_view(cash.get(name, 0.0), cost.get(name, 0.0)),
+                         "credit_value": {**_money_view(g.revenue if g else 0.0,
+                                                        g.cost if g else 0.0),
+                                          "generations": g.count if g else 0}}
+    cash_total, cost_total = sum(cash.values()), sum(cost.values())
+    value = sum(job_revenue.get(j, 0.0) for j in gens)
+    gen_cost = sum(g.cost for g in gens.values())
+    unused, outside = cash_total - value, cost_total - gen_cost
+    cash_margin, value_margin = cash_total - cost_total, value - gen_cost
+    text = (f"cash margin {usd_text(cash_margin)} = credit-value margin "
+            f"{usd_text(value_margin)} + cash received beyond the value of credits consumed "
+            f"{usd_text(unused)} - cost outside generations (waste, reviews) "
+            f"{usd_text(outside)}")
+    return {"cash": _money_view(cash_total, cost_total),
+            "credit_value": {**_money_view(value, gen_cost), "generations": len(gens)},
+            "reconciliation": {"cash_margin_usd": money(cash_margin),
+                               "credit_value_margin_usd": money(value_margin),
+                               "cash_beyond_credit_value_usd": money(unused),
+                               "cost_outside_generations_usd": money(outside),
+                               "text": text},
+            "by_plan": by_plan}
+
+
+def _verdict(*, plans: Sequence[str], plan_info: Mapping[str, PlanInfo],
+             margins: Mapping[str, Any], conversions: Mapping[str, int]) -> dict[str, Any]:
+    """Whether each plan pays for itself, in words that match the margins table: the cash
+    margin decides (cash received, or invoiced usage, vs all cost); the credit-value margin
+    says whether the credits used are priced above what they cost. An unpaid plan (free) is
+    credited with no one else's revenue: it is the acquisition cost of its conversions."""
+
+    def clause(view: Mapping[str, Any]) -> str:
+        cv = view["credit_value"]
+        if not cv["generations"]:
+            return ""
+        return (f"; credits used are worth {usd_text(cv['revenue_usd'])} vs generation cost "
+                f"{usd_text(cv['cost_usd'])} (credit-value margin {pct_text(cv['margin'])})")
+
+    by_plan: dict[str, Any] = {}
+    for name, view in margins["by_plan"].items():
         info = plan_info.get(name)
-        unpaid = info is not None and not info.paid
+        cash, cv = view["cash"], view["credit_value"]
+        revenue, cost, margin = cash["revenue_usd"], cash["cost_usd"], cash["margin"]
         pays = revenue > 0 and revenue >= cost
-        what = "invoiced usage" if postpaid(name) else "revenue"
-        if pays:
-            text = (f"{name}: pays for itself — {what} {usd_text(revenue)} covers generation "
-                    f"cost {usd_text(cost)} (margin {pct_text(margin)})")
-        elif unpaid:
-            head = (f"{name}: costs {usd_text(cost)} with no revenue" if revenue <= 0 else
-                    f"{name}: costs {usd_text(cost)} against {usd_text(revenue)} of revenue")
-            covered = converted_revenue >= cost
-            text = (f"{head}; it pays for itself only if conversions cover it: paid revenue "
-                    f"from converted {name} users {usd_text(converted_revenue)} vs {name} cost "
-                    f"{usd_text(cost)} — "
-                    + ("they do" if covered else
-                       f"they do not (short by {usd_text(cost - converted_revenue)})"))
+        covered = cv["generations"] > 0 and cv["revenue_usd"] >= cv["cost_usd"]
+        what = "invoiced usage" if info is not None and info.postpaid else "cash received"
+        entry: dict[str, Any] = {"revenue_usd": revenue, "cost_usd": cost, "margin": margin,
+                                 "pays_for_itself": pays,
+                                 "credit_value_usd": cv["revenue_usd"],
+                                 "generation_cost_usd": cv["cost_usd"],
+                                 "credit_value_margin": cv["margin"],
+                                 "credits_cover_cost": covered}
+        if info is not None and not info.paid:
+            n = conversions.get(name, 0)
+            entry.update(conversions=n, cost_per_conversion_usd=mean(cost, n))
+            tail = (f"it is the acquisition cost of {n} conversion{'s' if n != 1 else ''} in "
+                    f"the window ({usd_text(mean(cost, n), 4)} each); their payments count under "
+                    f"the plans they paid for" if n else "no account converted from it in "
+                    "the window")
+            text = (f"{name}: does not pay for itself — costs {usd_text(cost)} against "
+                    f"{usd_text(revenue)} paid on it; {tail}") if not pays else (
+                f"{name}: pays for itself — {what} {usd_text(revenue)} covers cost "
+                f"{usd_text(cost)} (cash margin {pct_text(margin)})")
+        elif pays and (covered or not cv["generations"]):
+            text = (f"{name}: pays for itself — {what} {usd_text(revenue)} covers cost "
+                    f"{usd_text(cost)} (cash margin {pct_text(margin)}){clause(view)}")
+        elif pays:
+            text = (f"{name}: pays for itself in cash only — {what} {usd_text(revenue)} "
+                    f"covers cost {usd_text(cost)} (cash margin {pct_text(margin)}), but "
+                    f"{clause(view)[2:]}: it relies on credits paid for and not used")
         elif revenue <= 0:
-            text = f"{name}: costs {usd_text(cost)} with no revenue in the window"
+            text = f"{name}: does not pay for itself — costs {usd_text(cost)} with no revenue"
         else:
-            text = (f"{name}: does not pay for itself — {what} {usd_text(revenue)} does not "
-                    f"cover generation cost {usd_text(cost)} (margin {pct_text(margin)})")
-        entry: dict[str, Any] = {"revenue_usd": money(revenue), "cost_usd": money(cost),
-                                 "margin": margin, "pays_for_itself": pays}
-        if unpaid:
-            entry["converted_revenue_usd"] = money(converted_revenue)
+            text = (f"{name}: does not pay for itself — {what} {usd_text(revenue)} vs cost "
+                    f"{usd_text(cost)} (cash margin {pct_text(margin)}){clause(view)}")
         entry["text"] = text
         by_plan[name] = entry
-    revenue = sum(v for k, v in cash.items() if not postpaid(k)) + sum(
-        v for k, v in accrued.items() if postpaid(k))
-    cost = sum(cost_by_plan.values())
-    margin = share(revenue - cost, revenue)
+    cash, cv = margins["cash"], margins["credit_value"]
+    revenue, cost, margin = cash["revenue_usd"], cash["cost_usd"], cash["margin"]
     pays = revenue > 0 and revenue >= cost
     if not revenue and not cost:
         text = "overall: no usage and no revenue in the window"
-    elif pays:
-        text = (f"overall: the platform pays for itself — revenue {usd_text(revenue)} covers "
-                f"generation cost {usd_text(cost)} (margin {pct_text(margin)})")
     else:
-        text = (f"overall: the platform does not pay for itself — revenue {usd_text(revenue)} "
-                f"vs generation cost {usd_text(cost)} (short by {usd_text(cost - revenue)})")
+        head = ("overall: the platform pays for itself — cash received "
+                f"{usd_text(revenue)} covers cost {usd_text(cost)}" if pays else
+                "overall: the platform does not pay for itself — cash received "
+                f"{usd_text(revenue)} vs cost {usd_text(cost)}")
+        text = f"{head} (cash margin {pct_text(margin)}){clause(margins)}"
     return {"by_plan": by_plan,
-            "overall": {"revenue_usd": money(revenue), "cost_usd": money(cost),
-                        "margin": margin, "pays_for_itself": pays, "text": text}}
+            "overall": {"revenue_usd": revenue, "cost_usd": cost, "margin": margin,
+                        "pays_for_itself": pays, "credit_value_usd": cv["revenue_usd"],
+                        "generation_cost_usd": cv["cost_usd"],
+                        "credit_value_margin": cv["margin"], "text": text}}

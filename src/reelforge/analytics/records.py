@@ -105,12 +105,17 @@ def midnight(d: date) -> datetime:
     return datetime.combine(d, time(0), tzinfo=UTC)
 
 
-def usd_text(x: float) -> str:
-    x = money(x)
-    return f"${x:,.2f}" if abs(x) >= 1 or x == 0 else f"${x:.4f}"
+def usd_text(x: float | None, places: int = 2) -> str:
+    """Money as the report shows it, the same everywhere: `$1,234.56`, `-$0.34`; `places=4`
+    for per-generation amounts (`$0.0687`); `n/a` for nothing."""
+    if x is None:
+        return "n/a"
+    x = round(x, places) + 0.0
+    return f"{'-' if x < 0 else ''}${abs(x):,.{places}f}"
 
 
 def pct_text(x: float | None) -> str:
+    """A share as a percentage with one decimal (`-70.0%`); `n/a` for nothing."""
     return "n/a" if x is None else f"{x * 100:.1f}%"
 
 

@@ -159,6 +159,18 @@ class BillingSheet(_Strict):
                 return rate
         return self.devices.hourly_usd.get("cpu", self.devices.cpu_hourly_usd)
 
+    def profile_family(self, model: str) -> str | None:
+        """The timing-profile family a model name belongs to, for pricing a model that is
+        not registered yet: the name itself, or a family name followed by a size or version
+        (`wan-14b`, `wan2.1-t2v-1.3b`, `ltx_video`, `cogvideox-5b`); None if none fits."""
+        name = model.strip().lower()
+        families = [k for k, v in self.profiles.items() if isinstance(v, dict)]
+        for family in sorted(families, key=len, reverse=True):  # the longest name first
+            rest = name[len(family):]
+            if name.startswith(family.lower()) and (not rest or not rest[0].isalpha()):
+                return family
+        return None
+
     def profile_seconds(self, *, model: str, family: str, resolution: str,
                         preset: str | None) -> tuple[float, str] | None:
         """(device seconds per output second, device) from the timing profile, if listed."""

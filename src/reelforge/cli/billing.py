@@ -181,6 +181,8 @@ def quote(
               + (f", about {result['estimated_device_seconds']:.1f} device s "
                  f"(${cost:.4f}, {result['estimate_basis']})" if cost is not None else "")
               + f"; balance {result['balance']}", highlight=False)
+    if not result.get("registered", True):
+        out.print(f"note: {result['note']}", highlight=False, markup=False)
 
 
 def simulate(

@@ -3,6 +3,7 @@ anything is submitted. The same validation as submit; nothing is written."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from reelforge.domain.spec import DEFAULT_FPS, Mode
@@ -38,6 +39,10 @@ def quote(p: Platform, account: AccountRef, req: SubmitRequest) -> dict[str, Any
     return view
 
 
+# what a model name may look like to be priced unregistered (it is echoed back)
+_MODEL_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
+
+
 def _unregistered(p: Platform, account: AccountRef, req: SubmitRequest,
                   model: str) -> dict[str, Any] | None:
     """A quote for a model not registered on this deployment whose name names a family of
@@ -45,7 +50,7 @@ def _unregistered(p: Platform, account: AccountRef, req: SubmitRequest,
     marked as an estimate. None when the name fits no family (then `unknown_model`)."""
     assert p.billing is not None
     sheet = p.billing.sheet
-    family = sheet.profile_family(model)
+    family = sheet.profile_family(model) if _MODEL_NAME.fullmatch(model) else None
     if family is None:
         return None
     mode = req.mode or (Mode.EXTEND if req.extend_from else Mode.TEXT2VIDEO)

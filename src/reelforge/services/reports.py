@@ -7,13 +7,16 @@ accounts (plan `internal`) and returns the KPI report of docs/kpis.md.
 
 from __future__ import annotations
 
+import csv
 from datetime import UTC, date, datetime
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 
 from reelforge.analytics import kpis
+from reelforge.analytics.tables import ReportTable, cell_text, report_tables
 from reelforge.billing.sheet import BillingSheet
 from reelforge.errors import InvalidRequest
 from reelforge.services.accounts import INTERNAL_PLAN
@@ -28,6 +31,10 @@ from reelforge.storage.billing_tables import (
     UsageEvent,
 )
 from reelforge.storage.tables import Account, Job
+
+# the tables of the report, for the entry points (`reelforge report` shows and exports them)
+__all__ = ["ReportTable", "cell_text", "kpi_report", "parse_when", "plan_infos",
+           "report_tables", "write_csv"]
 
 
 def parse_when(value: str | None, field: str) -> datetime | None:
@@ -67,10 +74,51 @@ def kpi_report(p: Platform, *, since: datetime | None = None, until: datetime | 
     now = p.clock()
     with p.db.session(write=False) as s:
         rows = _load(s, since, until, simulated)
+        hint = None if simulated else _simulated_only_hint(s)
     report = kpis.kpi_report(**rows, plans=plan_infos(sheet), now=now, since=since,
                              until=until, exclude_plans=(INTERNAL_PLAN,))
     return {"object": report.pop("object"), "data": "simulated" if simulated else "real",
-            "price_sheet": sheet.version, **report}
+            "price_sheet": sheet.version, "hint": hint, **report}
+
+
+def _simulated_only_hint(s: Session) -> str | None:
+    """A line for a real report on a database that holds only simulated customers."""
+    def count(simulated: bool) -> int:
+        return int(s.scalar(select(func.count()).select_from(Account).where(
+            Account.simulated.is_(simulated), Account.plan != INTERNAL_PLAN)) or 0)
+
+    if count(False) == 0 and count(True) > 0:
+        return ("this database holds only simulated data (from `reelforge simulate`): "
+                "add --simulated to report on it")
+    return None
+
+
+def _csv_cell(value: Any) -> Any:
+    """A cell for a spreadsheet: text that a spreadsheet would run as a formula (a plan or
+    model name is outside input) is quoted with a leading apostrophe."""
+    if isinstance(value, str):
+        value = value.replace("\x00", "")
+        if value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+            return "'" + value
+    return value
+
+
+def write_csv(report: dict[str, Any], directory: Path) -> list[Path]:
+    """Write each table of the report as DIRECTORY/NAME.csv (raw values: USD to 6 decimals,
+    shares as fractions, empty for n/a); returns the files written."""
+    if directory.exists() and not directory.is_dir():
+        raise InvalidRequest(f"{directory} exists and is not a directory", field="csv")
+    directory.mkdir(parents=True, exist_ok=True)
+    written = []
+    for table in report_tables(report):
+        path = directory / f"{table.name}.csv"
+        with path.open("w", newline="", encoding="utf-8") as fh:
+            out = csv.writer(fh)
+            out.writerow([c.name for c in table.columns])
+            for row in table.rows:
+                out.writerow(["" if v is None else _csv_cell(v) for v in row])
+        written.append(path)
+    return written
 
 
 def _bounds(column: Any, since: datetime | None,
