@@ -9,6 +9,7 @@ import os
 import tempfile
 import threading
 import time
+import weakref
 from dataclasses import dataclass
 
 from reelforge.config import mask_url
@@ -126,7 +127,9 @@ def startup_checks(p: Platform) -> list[Check]:
     return checks
 
 
-_passed: dict[int, float] = {}
+# store → when its probe last passed (weak: a store that is gone is forgotten, never mistaken
+# for a new one at the same address)
+_passed: weakref.WeakKeyDictionary[object, float] = weakref.WeakKeyDictionary()
 _passed_lock = threading.Lock()
 
 
@@ -136,7 +139,8 @@ def health(p: Platform) -> dict[str, str]:
     failing one is retried on every call, so recovery shows at once."""
     out: dict[str, str] = {}
     with _passed_lock:
-        fresh = time.monotonic() - _passed.get(id(p.blobs), -HEALTH_TTL) < HEALTH_TTL
+        last = _passed.get(p.blobs)
+        fresh = last is not None and time.monotonic() - last < HEALTH_TTL
     if fresh:
         out["blobs"] = "ok"
     else:
@@ -144,7 +148,7 @@ def health(p: Platform) -> dict[str, str]:
         out["blobs"] = "ok" if check.ok else f"error: {check.code}: {check.detail}"
         if check.ok:
             with _passed_lock:
-                _passed[id(p.blobs)] = time.monotonic()
+                _passed[p.blobs] = time.monotonic()
     check = data_dir(p)
     out["data_dir"] = "ok" if check.ok else f"error: {check.code}: {check.detail}"
     return out
