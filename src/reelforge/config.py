@@ -80,7 +80,7 @@ GROUPS: dict[str, tuple[str, ...]] = {
     "queue": ("queue_url", "queue_namespace"),
     "worker": ("workers", "worker_queues", "poll_interval", "heartbeat_interval",
                "heartbeat_timeout", "requeue_after", "reaper_interval", "max_attempts",
-               "stop_grace", "progress_interval"),
+               "stop_grace", "progress_interval", "queue_retry_max"),
     "governance": ("policy_profile", "policy_dir", "audit_retention_days",
                    "likeness_keep_photos"),
     "provenance": ("aigc_producer", "provenance_secret", "c2pa_cert_chain", "c2pa_private_key",
@@ -142,6 +142,8 @@ class Settings(BaseSettings):
     heartbeat_timeout: float = Field(default=30.0, gt=0)
     requeue_after: float = Field(default=120.0, gt=0)  # queued but never picked up
     reaper_interval: float = Field(default=5.0, gt=0)
+    # a worker that cannot reach the queue (or database) retries after 0.5 s, doubling up to this
+    queue_retry_max: float = Field(default=30.0, gt=0)
     max_attempts: int = Field(default=3, ge=1)
     stop_grace: float = Field(default=30.0, ge=0)  # seconds to finish a job on SIGTERM
     progress_interval: float = Field(default=0.25, ge=0)  # min seconds between progress events

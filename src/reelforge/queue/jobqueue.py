@@ -14,7 +14,10 @@ claim jobs with a conditional UPDATE, and the reaper re-enqueues jobs nobody pic
 
 from __future__ import annotations
 
+import logging
+import random
 import threading
+import time
 from collections.abc import Sequence
 from typing import Any, Protocol
 from urllib.parse import urlsplit
@@ -22,6 +25,8 @@ from urllib.parse import urlsplit
 from huey import Huey, MemoryHuey, PostgresHuey, PriorityRedisHuey, SqliteHuey
 
 RUN_JOB_TASK = "reelforge.run_job"
+REDIS_CONNECT_TIMEOUT = 5.0  # seconds
+REDIS_SOCKET_TIMEOUT = 10.0
 
 
 class JobQueue(Protocol):
@@ -46,7 +51,14 @@ def _make_huey(url: str, name: str) -> Huey:
         path = url[len("sqlite:///"):] if url.startswith("sqlite:///") else urlsplit(url).path
         return SqliteHuey(name, filename=path, results=False, timeout=30)
     if scheme in ("redis", "rediss"):
-        return PriorityRedisHuey(name, url=url, results=False, blocking=False)
+        from redis import ConnectionPool
+
+        # Timeouts: an unreachable Redis (a network partition, not a refused connection)
+        # fails a poll in seconds instead of hanging the worker's threads.
+        pool = ConnectionPool.from_url(url, socket_connect_timeout=REDIS_CONNECT_TIMEOUT,
+                                       socket_timeout=REDIS_SOCKET_TIMEOUT,
+                                       health_check_interval=30)
+        return PriorityRedisHuey(name, connection_pool=pool, results=False, blocking=False)
     if scheme in ("postgresql", "postgres", "postgresql+psycopg"):
         dsn = "postgresql://" + url.split("://", 1)[1]
         return PostgresHuey(name, dsn=dsn, results=False, blocking=False)
@@ -112,3 +124,53 @@ class HueyJobQueue:
                 if close is not None:
                     close()
             self._hueys.clear()
+
+
+def describe_error(exc: BaseException) -> str:
+    """One line for a log: the exception's type and the first line of its message."""
+    first = (str(exc).strip().splitlines() or [""])[0][:200]
+    return f"{type(exc).__name__}: {first}" if first else type(exc).__name__
+
+
+class Outage:
+    """One dependency (the queue, the database) as seen by the threads that poll it: a single
+    log line when it becomes unreachable and one when it is back — the tracebacks only at
+    DEBUG — and an exponential back-off for each thread meanwhile (0.5 s doubling to `cap`)."""
+
+    FIRST = 0.5
+
+    def __init__(self, what: str, log: logging.Logger, *, cap: float = 30.0,
+                 down: str = "unreachable", up: str = "reachable again"):
+        self.what, self.log, self.cap = what, log, cap
+        self.down_word, self.up_word = down, up
+        self.down_since: float | None = None
+        self.failures = 0
+        self._lock = threading.Lock()
+
+    def failed(self, exc: BaseException, tries: int) -> float:
+        """Record a failed try (`tries` failed in a row by the calling thread, from 1) and
+        return how long that thread waits before the next one."""
+        with self._lock:
+            if self.down_since is None:
+                self.down_since, self.failures = time.monotonic(), 0
+                self.log.warning("%s %s (%s); retrying with back-off up to %.0f s",
+                                 self.what, self.down_word, describe_error(exc), self.cap)
+            self.failures += 1
+        self.log.debug("%s still %s", self.what, self.down_word, exc_info=exc)
+        delay = min(self.cap, self.FIRST * 2 ** min(tries - 1, 30))
+        return delay * random.uniform(0.8, 1.0)  # threads and workers do not retry in step
+
+    def ok(self) -> None:
+        """Record a success; logs the recovery once if this ends an outage."""
+        if self.down_since is None:  # the usual case, without taking the lock
+            return
+        with self._lock:
+            if self.down_since is None:
+                return
+            self.log.warning("%s %s after %.1f s (%d failed tries)", self.what, self.up_word,
+                             time.monotonic() - self.down_since, self.failures)
+            self.down_since = None
+
+    @property
+    def down(self) -> bool:
+        return self.down_since is not None

@@ -50,6 +50,7 @@ STAGE_SPAN: dict[str, tuple[float, float]] = {
 class RunOutcome:
     job_id: str
     status: str  # succeeded | failed | cancelled | requeued | skipped | lost
+    error: str | None = None  # the failure code, when failed
 
 
 class Heartbeat:
@@ -120,8 +121,23 @@ class JobExecutor:
         job = self._claim(job_id)
         if job is None:
             if self._cancel_requested_waiting(job_id):
+                log.info("job.end job=%s status=cancelled worker=%s reason=cancel_requested",
+                         job_id, self.worker_id)
                 return RunOutcome(job_id, "cancelled")
             return RunOutcome(job_id, "skipped")
+        # One structured line when a job starts and one when it ends: a job's life on this
+        # worker can be read from the log alone (grep its id).
+        log.info("job.start job=%s queue=%s model=%s attempt=%d worker=%s", job.id, job.queue,
+                 job.model, job.attempt, self.worker_id)
+        started = time.perf_counter()
+        outcome = self._run_claimed(job)
+        log.info("job.end job=%s status=%s seconds=%.2f attempt=%d worker=%s%s", job.id,
+                 outcome.status, time.perf_counter() - started, job.attempt, self.worker_id,
+                 f" error={outcome.error}" if outcome.error else "")
+        return outcome
+
+    def _run_claimed(self, job: Job) -> RunOutcome:
+        job_id = job.id
         if job.attempt > job.max_attempts:
             self._finish(job, JobStatus.FAILED, code="worker_lost",
                          message=f"the job was interrupted {job.max_attempts} times; giving up")
@@ -218,14 +234,14 @@ class JobExecutor:
         except ReelforgeError as exc:
             self._finish(job, JobStatus.FAILED, code=exc.code, message=exc.message,
                          timings=_close(timings, started))
-            return RunOutcome(job.id, "failed")
+            return RunOutcome(job.id, "failed", exc.code)
         except Exception:
             log.exception("job %s failed unexpectedly", job.id)
             self._finish(job, JobStatus.FAILED, code="internal_error",
                          message=f"generation failed with an internal error; operators can "
                                  f"find the details in the worker log under job {job.id}",
                          timings=_close(timings, started))
-            return RunOutcome(job.id, "failed")
+            return RunOutcome(job.id, "failed", "internal_error")
 
     def _interrupted(self, job: Job, reason: str, timings: dict[str, float],
                      started: float) -> RunOutcome:

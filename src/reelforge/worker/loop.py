@@ -1,8 +1,12 @@
-"""`Worker`: N job threads + a reaper thread + a webhook dispatcher thread.
+"""`Worker`: N job threads + a reaper thread + a webhook dispatcher thread + a registry
+thread (the worker's row in the `workers` table: its heartbeat, read by /healthz).
 
 Stopping is graceful: `request_stop()` (first SIGINT/SIGTERM) stops taking jobs and lets
 running jobs finish for `stop_grace` seconds, after which they are handed back to the
 queue at their next progress step; `stop(hand_back=True)` (second signal) hands back now.
+
+A queue or database that goes away is met with an exponential back-off and one log line per
+change of state (unreachable / reachable again), never a traceback per poll.
 """
 
 from __future__ import annotations
@@ -16,6 +20,9 @@ import time
 from collections.abc import Sequence
 from types import FrameType
 
+from reelforge import __version__
+from reelforge.queue.jobqueue import Outage, describe_error
+from reelforge.services import workers
 from reelforge.services.execution import JobExecutor, RunOutcome
 from reelforge.services.platform import Platform
 from reelforge.services.reaper import reap
@@ -41,20 +48,40 @@ class Worker:
         self._threads: list[threading.Thread] = []
         self._busy = 0
         self._lock = threading.Lock()
+        self._job_threads_left = 0
+        self._jobs_done = threading.Event()
+        self.queue_outage = Outage("queue", log, cap=p.settings.queue_retry_max)  # all slots
 
     # -- lifecycle ------------------------------------------------------------------------
 
     def start(self) -> Worker:
+        info = self._info()
+        try:
+            workers.register(self.p, info)
+        except Exception as exc:  # the registry beat retries; the worker still works
+            log.warning("worker %s could not register (%s); retrying", self.name,
+                        describe_error(exc))
+        self._job_threads_left = self.concurrency
         for i in range(self.concurrency):
             self._spawn(self._job_loop, f"job-{i}", f"{self.name}:{i}")
+        self._spawn(self._registry_loop, "registry", info)
         if self.background_duties:
             self._spawn(self._every, "reaper", reap, self.p.settings.reaper_interval)
             self._spawn(self._every, "webhooks", deliver_due, 0.5)
             if self.p.settings.output_retention_days:
                 self._spawn(self._every, "retention", sweep_expired, SWEEP_INTERVAL_S)
-        log.info("worker %s serving %s with %d slot(s)", self.name, self.queues,
-                 self.concurrency)
+        log.info("worker started worker=%s queues=%s models=%s device=%s slots=%d version=%s",
+                 self.name, ",".join(self.queues),
+                 ",".join(m["name"] for m in info.models) or "-", info.device,
+                 self.concurrency, __version__)
         return self
+
+    def _info(self) -> workers.WorkerInfo:
+        models = workers.served_models(self.p, self.queues)
+        return workers.WorkerInfo(id=self.name, host=socket.gethostname(), pid=os.getpid(),
+                                  queues=self.queues, models=models,
+                                  device=workers.describe_device(self.p, models),
+                                  slots=self.concurrency)
 
     def _spawn(self, target: object, label: str, *args: object) -> None:
         t = threading.Thread(target=target, args=args, name=f"reelforge-{label}",  # type: ignore[arg-type]
@@ -109,15 +136,28 @@ class Worker:
     # -- loops ----------------------------------------------------------------------------
 
     def _job_loop(self, worker_id: str) -> None:
+        try:
+            self._take_jobs(worker_id)
+        finally:
+            with self._lock:
+                self._job_threads_left -= 1
+                if self._job_threads_left <= 0:
+                    self._jobs_done.set()
+
+    def _take_jobs(self, worker_id: str) -> None:
         executor = JobExecutor(self.p, worker_id, hand_back=self.hand_back_due)
         idle = _IDLE_MIN
+        failures = 0
         while not self._stopping.is_set():
             try:
                 message = self.p.queue.dequeue(self.queues)
-            except Exception:
-                log.exception("queue unavailable; retrying")
-                self._stopping.wait(1.0)
+            except Exception as exc:  # Redis or the queue database away: back off quietly
+                failures += 1
+                self._stopping.wait(self.queue_outage.failed(exc, failures))
                 continue
+            if failures:
+                failures = 0
+            self.queue_outage.ok()
             if message is None:
                 self.p.queue.wait(idle)
                 idle = min(idle * 2, self.p.settings.poll_interval)
@@ -127,20 +167,46 @@ class Worker:
             with self._lock:
                 self._busy += 1
             try:
-                outcome = executor.run(job_id)
-                self.outcomes.append(outcome)
-                if outcome.status != "skipped":
-                    log.info("job %s: %s", job_id, outcome.status)
+                self.outcomes.append(executor.run(job_id))  # it logs job.start and job.end
             except Exception:  # the database was unreachable mid-job; the reaper recovers it
                 log.exception("job %s could not be run", job_id)
             finally:
                 with self._lock:
                     self._busy -= 1
 
+    def _registry_loop(self, info: workers.WorkerInfo) -> None:
+        """Refresh this worker's registry row every heartbeat interval until its job threads
+        have ended, then mark it stopped."""
+        outage = Outage("worker registry (database)", log, cap=self.p.settings.queue_retry_max)
+        failures = 0
+        wait = self.p.settings.heartbeat_interval
+        while not self._jobs_done.wait(wait):
+            try:
+                if not workers.beat(self.p, self.name, self._busy):
+                    workers.register(self.p, info)  # never registered, or forgotten
+                outage.ok()
+                failures, wait = 0, self.p.settings.heartbeat_interval
+            except Exception as exc:
+                failures += 1
+                wait = outage.failed(exc, failures)
+        try:
+            workers.stopped(self.p, self.name)
+        except Exception as exc:
+            log.warning("worker %s could not record its stop (%s)", self.name,
+                        describe_error(exc))
+
     def _every(self, duty: object, interval: float) -> None:
+        outage = Outage(getattr(duty, "__name__", str(duty)), log,
+                        cap=self.p.settings.queue_retry_max, down="failing",
+                        up="working again")
+        failures = 0
         while not self._stopping.is_set():
+            wait = interval
             try:
                 duty(self.p)  # type: ignore[operator]
-            except Exception:
-                log.exception("%s failed", getattr(duty, "__name__", duty))
-            self._stopping.wait(interval)
+                outage.ok()
+                failures = 0
+            except Exception as exc:  # its database or queue away: one line, then back off
+                failures += 1
+                wait = max(interval, outage.failed(exc, failures))
+            self._stopping.wait(wait)
