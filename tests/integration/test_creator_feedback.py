@@ -187,3 +187,19 @@ def test_cli_generate_4_5_bottom_label_and_the_upscale_warning(
     result = json.loads(r.stdout.strip().splitlines()[-1])
     assert (result["width"], result["height"]) == (480, 600)
     assert result["camera"] == "zoom_out" and result["warnings"]
+
+
+def test_a_request_from_before_label_position_still_replays_its_job() -> None:
+    import hashlib
+    import json
+
+    from reelforge.services.submit import SubmitRequest, _request_hash
+
+    req = SubmitRequest(prompt="pan left", image_upload_id="upl_1", external_id="order-17")
+    # the hash a job stored before the field existed: the same dump without it
+    old = {k: v for k, v in req.model_dump(mode="json", exclude={"external_id"}).items()
+           if k not in ("label_position", "image_url", "last_image_url")}
+    assert _request_hash(req) == hashlib.sha256(
+        json.dumps(old, sort_keys=True).encode()).hexdigest()
+    moved = req.model_copy(update={"label_position": LabelPosition.BOTTOM})
+    assert _request_hash(moved) != _request_hash(req)

@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from reelforge import __version__
+from reelforge.api.docs import install_docs
 from reelforge.api.errors import install_error_handlers
 from reelforge.api.ratelimit import RateLimitHeaders
 from reelforge.api.routes import (
@@ -21,6 +22,7 @@ from reelforge.api.routes import (
     uploads,
     videos,
 )
+from reelforge.api.schemas import ERROR_RESPONSES
 from reelforge.services.platform import Platform
 from reelforge.worker.loop import Worker
 
@@ -40,10 +42,15 @@ def create_app(p: Platform, *, embedded_worker: bool = False) -> FastAPI:
 
     app = FastAPI(title="reelforge", version=__version__, lifespan=lifespan,
                   description="Self-hostable AI video generation: submit a job, follow its "
-                              "progress, download a labelled MP4.")
+                              "progress, download a labelled MP4.",
+                  # served from the package by install_docs (the defaults use a CDN)
+                  docs_url=None, redoc_url=None,
+                  # every route can fail with the one error shape
+                  responses=ERROR_RESPONSES)
     app.state.platform = p
     install_error_handlers(app)
     app.add_middleware(RateLimitHeaders)
+    install_docs(app)
     app.include_router(health.router)
     app.include_router(uploads.router)
     app.include_router(videos.router)

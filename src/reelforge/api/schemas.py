@@ -215,6 +215,11 @@ class Quote(ApiModel):
     preset: str | None = None
     parameters: dict[str, Any] | None = Field(default=None, description="What would run.")
     plan: str | None = Field(default=None, description="The account's plan.")
+    registered: bool = Field(default=True, description="False: an estimate for a model family "
+                                                       "not registered here (see `note`).")
+    family: str | None = Field(default=None, description="The family an unregistered model "
+                                                         "was priced as.")
+    note: str | None = Field(default=None, description="How an estimate was made.")
     warnings: list[str] = Field(default_factory=list, description="As on the job: e.g. the "
                                                                  "source image is upscaled >2x.")
     balance: int | None = Field(default=None, description="Credits available now.")

@@ -9,7 +9,7 @@ import logging
 import secrets
 import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -34,6 +34,7 @@ from reelforge.domain.spec import (
     AspectRatio,
     Camera,
     JobSpec,
+    LabelPosition,
     Mode,
     Preset,
     Resolution,
@@ -52,6 +53,7 @@ from reelforge.services.moderation import blocked_message
 from reelforge.services.platform import Platform
 from reelforge.services.result_cache import cache_key, find_hit
 from reelforge.services.reviews import open_review
+from reelforge.services.source_warnings import source_sizes, upscale_warnings, with_warnings
 from reelforge.services.uploads import create_upload
 from reelforge.services.views import job_view
 from reelforge.storage import repositories as repo
@@ -68,35 +70,67 @@ class SubmitRequest(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    prompt: str = Field(default="", max_length=MAX_PROMPT_CHARS)
-    negative_prompt: str | None = Field(default=None, max_length=MAX_PROMPT_CHARS)
-    mode: Mode | None = None  # inferred: image → image2video, else text2video
-    image_upload_id: str | None = Field(default=None, max_length=40)
-    last_image_upload_id: str | None = Field(default=None, max_length=40)
+    prompt: str = Field(default="", max_length=MAX_PROMPT_CHARS, description=(
+        "What to generate; for the motion model, a camera move named here (\"slow zoom out\", "
+        "\"pan left\") is used when `camera` is not given."))
+    negative_prompt: str | None = Field(default=None, max_length=MAX_PROMPT_CHARS,
+                                        description="What to avoid (neural models).")
+    mode: Mode | None = Field(default=None, description=(
+        "Inferred when omitted: extend_from → extend, two images → first_last_frame, "
+        "one image → image2video, else text2video."))
+    image_upload_id: str | None = Field(default=None, max_length=40, description=(
+        "An upload (POST /v1/uploads) to animate: the first frame."))
+    last_image_upload_id: str | None = Field(default=None, max_length=40, description=(
+        "An upload that closes the clip (first_last_frame)."))
     # An image in the request itself: an http(s) URL or a data:image/...;base64, URI; it
     # becomes an upload (services.image_input) before the job is submitted.
-    image_url: str | None = Field(default=None, max_length=MAX_IMAGE_FIELD_CHARS)
-    last_image_url: str | None = Field(default=None, max_length=MAX_IMAGE_FIELD_CHARS)
-    extend_from: str | None = Field(default=None, max_length=40)  # a succeeded job's id
-    camera: Camera | None = None
-    duration: float = Field(default=5.0, ge=MIN_DURATION_S, le=MAX_DURATION_S)
-    fps: int | None = Field(default=None, ge=1, le=60)  # default: the model's (motion: 24)
-    frames: int | None = Field(default=None, ge=1, le=MAX_FRAMES)
-    width: int | None = Field(default=None, ge=16, le=MAX_SIDE)
-    height: int | None = Field(default=None, ge=16, le=MAX_SIDE)
-    steps: int | None = Field(default=None, ge=1, le=MAX_STEPS)
-    guidance: float | None = Field(default=None, ge=0.0, le=30.0)
-    preset: Preset | None = None
+    image_url: str | None = Field(default=None, max_length=MAX_IMAGE_FIELD_CHARS, description=(
+        "Instead of image_upload_id: an https URL or a data: URI of the first image."))
+    last_image_url: str | None = Field(default=None, max_length=MAX_IMAGE_FIELD_CHARS,
+                                       description="Instead of last_image_upload_id: an https "
+                                                   "URL or a data: URI of the closing image.")
+    extend_from: str | None = Field(default=None, max_length=40, description=(
+        "A succeeded job's id: continue from the last frame of its video."))
+    camera: Camera | None = Field(default=None, description=(
+        "The camera move (motion model); omitted: read from the prompt, else zoom_in."))
+    duration: float = Field(default=5.0, ge=MIN_DURATION_S, le=MAX_DURATION_S,
+                            description="Length in seconds.")
+    fps: int | None = Field(default=None, ge=1, le=60,
+                            description="Frames per second; default: the model's (motion: 24).")
+    frames: int | None = Field(default=None, ge=1, le=MAX_FRAMES,
+                               description="Exact frame count; overrides duration x fps.")
+    width: int | None = Field(default=None, ge=16, le=MAX_SIDE, description=(
+        "Exact frame width (with height); overrides aspect_ratio and resolution."))
+    height: int | None = Field(default=None, ge=16, le=MAX_SIDE,
+                               description="Exact frame height (with width).")
+    steps: int | None = Field(default=None, ge=1, le=MAX_STEPS,
+                              description="Denoising steps (neural models).")
+    guidance: float | None = Field(default=None, ge=0.0, le=30.0,
+                                   description="Guidance scale (neural models).")
+    preset: Preset | None = Field(default=None, description=(
+        "Neural models: draft (cheap preview, promotable to final) or final."))
     # False: no visible label (only where the policy allows it and the account agreed to
     # label the content itself); the metadata, watermark and C2PA manifest are always kept.
-    visible_label: bool = True
-    aspect_ratio: AspectRatio = AspectRatio.LANDSCAPE
-    resolution: Resolution = Resolution.P720
-    seed: int | None = Field(default=None, ge=0, le=2**32 - 1)
-    model: str | None = Field(default=None, min_length=1, max_length=100)
-    priority: int = Field(default=0, ge=0, le=9)
-    external_id: str | None = Field(default=None, min_length=1, max_length=128)
-    callback_url: str | None = Field(default=None, max_length=2048)
+    visible_label: bool = Field(default=True, description=(
+        "False: no visible label (only where the policy allows it and the account agreed to "
+        "label the content itself); metadata, watermark and C2PA are always kept."))
+    label_position: LabelPosition = Field(default=LabelPosition.TOP, description=(
+        "Where the AI-generated banner of the opening seconds goes: top (upper third) or "
+        "bottom (lower third), to keep it off the product; the corner badge stays."))
+    aspect_ratio: AspectRatio = Field(default=AspectRatio.LANDSCAPE,
+                                      description="Frame shape.")
+    resolution: Resolution = Field(default=Resolution.P720,
+                                   description="480p, 720p or 1080p (the shorter side).")
+    seed: int | None = Field(default=None, ge=0, le=2**32 - 1, description=(
+        "Random seed; given, an identical earlier request may be answered from the cache."))
+    model: str | None = Field(default=None, min_length=1, max_length=100,
+                              description="A name from GET /v1/models; default: the deployment's.")
+    priority: int = Field(default=0, ge=0, le=9,
+                          description="0-9, higher first (raised to the plan's priority).")
+    external_id: str | None = Field(default=None, min_length=1, max_length=128, description=(
+        "Your idempotency id: repeating it with the same request returns the same job."))
+    callback_url: str | None = Field(default=None, max_length=2048, description=(
+        "A URL that receives signed webhooks on each status change."))
 
     @classmethod
     def parse(cls, data: dict[str, Any]) -> SubmitRequest:
@@ -122,8 +156,16 @@ class Submitted:
     created: bool  # False when external_id matched an earlier identical request
 
 
+# Fields added after jobs were first stored with a request hash: left out at their default,
+# so repeating an external_id sent before they existed still replays its job after an upgrade.
+LATER_FIELDS = ("label_position", "image_url", "last_image_url")
+
+
 def _request_hash(req: SubmitRequest) -> str:
     body = req.model_dump(mode="json", exclude={"external_id"})
+    for name in LATER_FIELDS:
+        if name in body and body[name] == SubmitRequest.model_fields[name].get_default():
+            del body[name]
     return hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
 
 
@@ -178,6 +220,7 @@ class Prepared:
     params: dict[str, Any] | None
     inputs: list[dict[str, str]]
     source_blob: str | None = None  # extend: the video whose last frame it starts from
+    warnings: list[str] = field(default_factory=list)  # for the creator (source_warnings)
 
 
 def prepare(p: Platform, account: AccountRef, req: SubmitRequest, *,
@@ -216,6 +259,7 @@ def prepare(p: Platform, account: AccountRef, req: SubmitRequest, *,
             steps=req.steps, guidance=req.guidance, preset=req.preset,
             extends=req.extend_from if mode is Mode.EXTEND else None,
             promoted_from=promoted_from, visible_label=req.visible_label,
+            label_position=req.label_position,
             external_id=req.external_id, callback_url=req.callback_url,
         )
     except ValidationError as exc:
@@ -227,7 +271,8 @@ def prepare(p: Platform, account: AccountRef, req: SubmitRequest, *,
         for check in p.submit_checks:
             check.check(p, account, spec)
     params = backend_parameters(backend, spec)
-    return Prepared(spec, backend, params, inputs, source_blob)
+    warnings = upscale_warnings(backend, spec, params, source_sizes(p, account, inputs))
+    return Prepared(spec, backend, params, inputs, source_blob, warnings)
 
 
 def submit_job(p: Platform, account: AccountRef, req: SubmitRequest, *,
@@ -285,7 +330,8 @@ def submit_job(p: Platform, account: AccountRef, req: SubmitRequest, *,
                 priority=req.priority, spec=spec.model_dump(mode="json"),
                 spec_hash=request_hash, external_id=req.external_id, inputs=inputs,
                 attempt=0, max_attempts=p.settings.max_attempts, cancel_requested=False,
-                event_seq=0, progress=0.0, created_at=now, params=params,
+                event_seq=0, progress=0.0, created_at=now,
+                params=with_warnings(params, prepared.warnings),
                 enqueued_at=now if status is JobStatus.QUEUED else None,
                 finished_at=now if blocked else None,
                 error_code=CONTENT_BLOCKED if blocked else None,
@@ -423,7 +469,7 @@ def promote_job(p: Platform, account: AccountRef, job_id: str, *,
         "model": spec.model, "frames": spec.frames, "width": spec.width,
         "height": spec.height, "guidance": spec.guidance, "preset": Preset.FINAL,
         "priority": priority % 10, "external_id": external_id, "callback_url": spec.callback_url,
-        "extend_from": spec.extends,
+        "extend_from": spec.extends, "label_position": spec.label_position,
         "image_upload_id": uploads[0] if uploads else None,
         "last_image_upload_id": uploads[1] if len(uploads) > 1 else None,
     }

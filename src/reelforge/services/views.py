@@ -18,6 +18,7 @@ def job_view(job: Job, links: OutputLinks | None = None) -> dict[str, Any]:
     """The job object; with `links`, output URLs are absolute, signed and expiring (what the
     API and webhooks send), else the authenticated API paths."""
     spec = job.spec
+    params = job.params or {}
     upload_ids = [i.get("upload_id") for i in job.inputs
                   if i.get("upload_id") and not i.get("extends")]
     view: dict[str, Any] = {
@@ -32,7 +33,10 @@ def job_view(job: Job, links: OutputLinks | None = None) -> dict[str, Any]:
         "last_image_upload_id": upload_ids[1] if len(upload_ids) > 1 else None,
         "extend_from": spec.get("extends"),
         "promoted_from": spec.get("promoted_from"),
-        "camera": spec.get("camera"),
+        # the move asked for, else the one the backend read from the prompt (or its default)
+        "camera": spec.get("camera") or params.get("camera"),
+        "camera_source": params.get("camera_source") or ("request" if spec.get("camera")
+                                                          else None),
         "duration": spec.get("duration"),
         "fps": spec.get("fps"),
         "aspect_ratio": spec.get("aspect_ratio"),
@@ -45,7 +49,11 @@ def job_view(job: Job, links: OutputLinks | None = None) -> dict[str, Any]:
         "guidance": spec.get("guidance"),
         "preset": spec.get("preset"),
         "visible_label": spec.get("visible_label", True),
-        "parameters": job.params,  # what the backend runs, after defaults and presets
+        "label_position": spec.get("label_position", "top"),
+        # what the backend runs, after defaults and presets
+        "parameters": ({k: v for k, v in params.items() if k != "warnings"}
+                       if job.params is not None else None),
+        "warnings": list(params.get("warnings") or ()),  # for the creator, from submit
         "priority": job.priority,
         "external_id": job.external_id,
         "callback_url": spec.get("callback_url"),
