@@ -19,7 +19,7 @@ ReelforgeError
 │   │                             database_missing, queue_unreachable, data_dir_not_writable
 │   └── BlobStoreError (503)      blob_bucket_missing, blob_access_denied, blob_store_unreachable,
 │                                 blob_store_unwritable, blob_store_error
-├── RateLimited (429)             rate_limited, concurrency_limit, budget_exceeded
+├── RateLimited (429)             rate_limited, queue_full, budget_exceeded (+ Retry-After)
 └── GenerationFailed              raised inside workers; recorded on the job, never sent as HTTP
     ├── JobInterrupted            cancel requested or worker stopping (not a failure)
     └── BackendError

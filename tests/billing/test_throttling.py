@@ -19,7 +19,7 @@ from reelforge.backends.base import Clip, GenerationRequest, ProgressFn
 from reelforge.config import Settings
 from reelforge.domain.job import JobStatus
 from reelforge.errors import RateLimited
-from reelforge.services import account_billing, accounts, jobs
+from reelforge.services import account_billing, accounts, jobs, reviews
 from reelforge.services.platform import Platform
 from reelforge.services.reaper import reap
 from reelforge.storage.tables import Job
@@ -214,3 +214,17 @@ def test_throttled_is_a_waiting_status_in_the_state_machine() -> None:
     check_transition(JobStatus.THROTTLED, JobStatus.QUEUED)
     check_transition(JobStatus.THROTTLED, JobStatus.CANCELLED)
     assert JobStatus.RUNNING not in TRANSITIONS[JobStatus.THROTTLED]
+
+
+def test_a_job_approved_by_a_reviewer_waits_for_a_slot_too(p: Platform) -> None:
+    acct = accounts.ensure_account(p, "alice")  # free: one at a time
+    admin = accounts.ensure_account(p, "ops", admin=True)
+    running = submit(p, acct)
+    blocked = submit(p, acct, prompt="a graphic video of a man being beheaded, blood everywhere")
+    reviews.appeal(p, acct, blocked["id"], "it is a history documentary")
+    (pending,) = reviews.list_reviews(p)
+    reviews.decide(p, pending["id"], approve=True, reviewer=admin)
+    assert jobs.get_job(p, acct, blocked["id"])["status"] == "throttled"
+    assert in_flight(p, acct.id) == 1
+    jobs.cancel_job(p, acct, running["id"])
+    assert jobs.get_job(p, acct, blocked["id"])["status"] == "queued"

@@ -7,6 +7,7 @@ running → queued              (handed back on shutdown, or re-queued by the re
 Over the plan's concurrency a new job waits before the queue:
 throttled → queued            a slot freed (one of the account's jobs left queued/running),
                               in submit order
+review → throttled            approved while the account has no free slot
 throttled → cancelled | failed
 
 Governance adds two:
@@ -55,7 +56,8 @@ TRANSITIONS: dict[JobStatus, frozenset[JobStatus]] = {
          JobStatus.BLOCKED, JobStatus.REVIEW}
     ),
     JobStatus.REVIEW: frozenset(
-        {JobStatus.QUEUED, JobStatus.SUCCEEDED, JobStatus.BLOCKED, JobStatus.CANCELLED}),
+        {JobStatus.QUEUED, JobStatus.THROTTLED, JobStatus.SUCCEEDED, JobStatus.BLOCKED,
+         JobStatus.CANCELLED}),
     JobStatus.THROTTLED: frozenset({JobStatus.QUEUED, JobStatus.CANCELLED, JobStatus.FAILED}),
     JobStatus.BLOCKED: frozenset({JobStatus.REVIEW}),  # an appeal
     JobStatus.SUCCEEDED: frozenset(),

@@ -14,6 +14,7 @@ from reelforge.domain.job import CONTENT_BLOCKED, EventType, JobStatus, new_id
 from reelforge.errors import Conflict, InvalidRequest, NotFound
 from reelforge.services import audit
 from reelforge.services.accounts import AccountRef
+from reelforge.services.admission import admit_existing
 from reelforge.services.finalize import record_final
 from reelforge.services.platform import Platform
 from reelforge.services.views import job_view
@@ -93,14 +94,15 @@ def decide(p: Platform, review_id: str, *, approve: bool, reviewer: AccountRef,
                                   finished_at=now, error_code=None, error_message=None)
             if won:
                 record_final(p, s, job.id, {"by": "reviewer"}, now)
-        else:  # nothing ran yet: it goes to the queue now
-            won = repo.transition(s, job.id, JobStatus.QUEUED, extra_where=where,
-                                  enqueued_at=now, finished_at=None, error_code=None,
-                                  error_message=None)
+        else:  # nothing ran yet: to the queue now, or waiting for a slot of the plan
+            target = admit_existing(p, s, job.account_id, now)
+            won = repo.transition(s, job.id, target, extra_where=where,
+                                  enqueued_at=now if target is JobStatus.QUEUED else None,
+                                  finished_at=None, error_code=None, error_message=None)
             if won:
                 repo.append_event(s, job.id, EventType.APPROVED,
-                                  {"status": "queued", "review_id": review.id}, now)
-                enqueue = job
+                                  {"status": str(target), "review_id": review.id}, now)
+                enqueue = job if target is JobStatus.QUEUED else None
         if not won:
             raise Conflict(f"job {job.id} is no longer waiting for review", code="invalid_state")
         audit.record(s, now, actor=f"reviewer:{reviewer.id}",
