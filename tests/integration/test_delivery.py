@@ -560,3 +560,35 @@ def test_cli_jobs_download_writes_the_whole_file(tmp_path: Path,
     assert r.exit_code == 0 and "deleted" in r.output
     r = cli.invoke(app, ["jobs", "download", job_id, "--out", str(tmp_path / "d.mp4")])
     assert r.exit_code == 2 and "content_deleted" in r.output
+
+
+# --- the queries behind deletion and retention, on both databases -------------------------
+
+
+def test_deletion_queries_on_both_databases(settings: Settings, tmp_path: Path) -> None:
+    """upload_in_use / blob_in_use read the JSON inputs as text, which PostgreSQL and SQLite
+    spell differently; expired_outputs drives the sweep."""
+    settings.public_url = PUBLIC
+    settings.worker_queues.append("gradient")
+    p = bootstrap(settings, backends=[GradientBackend()])
+    try:
+        with _client(p) as client:
+            upload = client.post("/v1/uploads",
+                                 files={"file": ("a.png", png_bytes(), "image/png")}).json()
+            job = client.post("/v1/videos", json={**BODY, "image_upload_id": upload["id"]}).json()
+            with p.db.session(write=False) as s:
+                assert repo.upload_in_use(s, upload["id"]) == job["id"]
+                assert repo.blob_in_use(s, upload["sha256"])
+                assert list(repo.expired_outputs(s, p.clock() + timedelta(days=999))) == []
+            r = client.delete(f"/v1/uploads/{upload['id']}")
+            assert r.json()["error"]["code"] == "upload_in_use"
+            assert client.delete(f"/v1/videos/{job['id']}").json()["status"] == "cancelled"
+            assert client.delete(f"/v1/uploads/{upload['id']}").status_code == 200
+            with p.db.session(write=False) as s:
+                assert repo.upload_in_use(s, upload["id"]) is None
+                assert not repo.blob_in_use(s, upload["sha256"])
+            assert not p.blobs.exists(upload["sha256"])
+            found = client.get("/v1/videos", params={"external_id": "none"}).json()
+            assert found["data"] == []
+    finally:
+        p.close()

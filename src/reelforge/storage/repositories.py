@@ -84,8 +84,9 @@ def _waiting_statuses() -> list[str]:
 
 def upload_in_use(s: Session, upload_id: str) -> str | None:
     """A job not final yet that reads this upload (its id), or None."""
+    inputs = cast(Job.inputs, String)
     return s.scalar(select(Job.id).where(Job.status.in_(_waiting_statuses()),
-                                         cast(Job.inputs, String).contains(upload_id))
+                                         inputs.contains(upload_id, autoescape=True))
                     .limit(1))
 
 
@@ -99,7 +100,7 @@ def blob_in_use(s: Session, key: str) -> bool:
                          Job.purged_at.is_(None))
         | exists().where(LikenessFace.photo_blob == key)
         | exists().where(Job.status.in_(_waiting_statuses()),
-                         cast(Job.inputs, String).contains(key))
+                         cast(Job.inputs, String).contains(key, autoescape=True))
     )))
 
 
