@@ -82,6 +82,8 @@ def test_polling_a_job_sse_and_the_download_are_not_refused_on_the_free_plan(
         assert events.status_code == 200 and "event: succeeded" in events.text
         content = c.get(f"/v1/videos/{job_id}/content")
         assert content.status_code == 200 and content.content[4:8] == b"ftyp"
+        for streamed in (events, content):  # streams carry the headers too
+            assert all(h in streamed.headers for h in RATE_HEADERS)
         assert c.get("/v1/videos").status_code == 200
         # The polls took nothing from the submit budget.
         again = c.post("/v1/videos", json=BODY)

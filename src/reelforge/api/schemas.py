@@ -44,7 +44,8 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     "4XX": {"model": ErrorResponse, "description": "The request was refused: `error.code` says "
                                                    "why (401 no or bad key, 404 not found, 409 "
                                                    "conflict, 415 body is not JSON, 422 invalid "
-                                                   "field, 429 rate or concurrency limit)."},
+                                                   "field, 429 rate limit, queue full or "
+                                                   "budget: see `Retry-After`)."},
     "5XX": {"model": ErrorResponse, "description": "The server failed; the operator's logs "
                                                    "have the details."},
 }
