@@ -134,3 +134,25 @@ def test_any_waiting_status_cancels_at_once(p: Platform) -> None:
         s.execute(update(Job).where(Job.id == job_id).values(status="throttled"))
     assert jobs.cancel_job(p, acct, job_id)["status"] == "cancelled"
     _assert_cancelled_and_released(p, acct, job_id)
+
+
+def test_a_job_held_by_our_own_stopped_worker_is_cancelled_without_it(
+        p: Platform, backend: GradientBackend) -> None:
+    """What `generate` does after Ctrl-C when its worker is stuck in a long step: the job is
+    cancelled now, and the worker's late result is never recorded."""
+    backend.frame_delay = 1.5  # one long step between progress checks
+    acct = accounts.ensure_account(p, "alice")
+    job_id = _submit(p, acct, frames=2)
+    w = Worker(p, name="cli").start()
+    try:
+        backend.started.wait(10)
+        wait_for(lambda: jobs.get_job(p, acct, job_id)["stage"] == "render")  # in the step
+        assert jobs.cancel_job(p, acct, job_id)["status"] == "running"
+        w.stop(hand_back=True, timeout=0.1)
+        assert jobs.cancel_job(p, acct, job_id, holder="other:")["status"] == "running"
+        assert jobs.cancel_job(p, acct, job_id, holder="cli:")["status"] == "cancelled"
+        _assert_cancelled_and_released(p, acct, job_id)
+    finally:
+        w.join(10)
+    assert [o.status for o in w.outcomes] == ["lost"]
+    _assert_cancelled_and_released(p, acct, job_id)

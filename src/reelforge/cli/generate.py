@@ -107,8 +107,8 @@ def _run_generate(fields: dict[str, Any], image: Path | None, out_path: Path,
         except KeyboardInterrupt:
             _cancel_on_interrupt(p, account, job_id, worker)
             raise typer.Exit(INTERRUPTED) from None
-        finally:
-            worker.stop(hand_back=True)
+        finally:  # the job is final (or let go above): nothing to wait for beyond STOP_WAIT
+            worker.stop(hand_back=True, timeout=STOP_WAIT)
         result: dict[str, Any] = {"id": job_id, "status": job["status"], "output_path": None,
                                   "error": job["error"], "timings": job["timings"],
                                   "model": job["model"], "seed": job["seed"],
