@@ -592,3 +592,74 @@ def test_deletion_queries_on_both_databases(settings: Settings, tmp_path: Path) 
             assert found["data"] == []
     finally:
         p.close()
+
+
+def _tls_pair(tmp_path: Path, host: str) -> tuple[Path, Path, Path]:
+    """A CA and a server certificate for `host` signed by it: (ca.pem, cert.pem, key.pem)."""
+    from datetime import UTC, datetime
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    def name(cn: str) -> x509.Name:
+        return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, cn)])
+
+    now = datetime.now(UTC)
+    ca_key, key = ec.generate_private_key(ec.SECP256R1()), ec.generate_private_key(ec.SECP256R1())
+    ca = (x509.CertificateBuilder().subject_name(name("test ca")).issuer_name(name("test ca"))
+          .public_key(ca_key.public_key()).serial_number(1).not_valid_before(now)
+          .not_valid_after(now + timedelta(days=1))
+          .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+          .add_extension(x509.KeyUsage(False, False, False, False, False, True, True, False,
+                                       False), critical=True)
+          .add_extension(x509.SubjectKeyIdentifier.from_public_key(ca_key.public_key()),
+                         critical=False)
+          .sign(ca_key, hashes.SHA256()))
+    cert = (x509.CertificateBuilder().subject_name(name(host)).issuer_name(ca.subject)
+            .public_key(key.public_key()).serial_number(2).not_valid_before(now)
+            .not_valid_after(now + timedelta(days=1))
+            .add_extension(x509.SubjectAlternativeName([x509.DNSName(host)]), critical=False)
+            .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(
+                ca_key.public_key()), critical=False)
+            .sign(ca_key, hashes.SHA256()))
+    paths = tmp_path / "ca.pem", tmp_path / "cert.pem", tmp_path / "key.pem"
+    paths[0].write_bytes(ca.public_bytes(serialization.Encoding.PEM))
+    paths[1].write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    paths[2].write_bytes(key.private_bytes(serialization.Encoding.PEM,
+                                           serialization.PrivateFormat.PKCS8,
+                                           serialization.NoEncryption()))
+    return paths
+
+
+def test_https_image_url_is_verified_against_its_name_on_the_checked_address(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import ssl
+
+    from reelforge.services.image_input import fetch_image
+
+    data = png_bytes()
+    ca, cert, key = _tls_pair(tmp_path, "images.example.test")
+    server = _ImageServer({"/cat.png": (200, {"Content-Type": "image/png"}, data)})
+    tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    tls.load_cert_chain(cert, key)
+    server.httpd.socket = tls.wrap_socket(server.httpd.socket, server_side=True)
+    real = socket.getaddrinfo
+    monkeypatch.setattr(socket, "getaddrinfo", lambda h, *a, **k: real(
+        "127.0.0.1" if h in ("images.example.test", "other.example.test") else h, *a, **k))
+    trust = ssl.create_default_context(cafile=str(ca))
+    allow = ["images.example.test", "other.example.test"]
+    try:
+        got = fetch_image(f"https://images.example.test:{server.port}/cat.png", allow=allow,
+                          max_bytes=10**6, timeout=5, field="image_url", verify=trust)
+        assert got == data
+        # the same address under another name: the certificate does not match → refused
+        from reelforge.errors import InvalidRequest
+
+        with pytest.raises(InvalidRequest) as refused:
+            fetch_image(f"https://other.example.test:{server.port}/cat.png", allow=allow,
+                        max_bytes=10**6, timeout=5, field="image_url", verify=trust)
+        assert refused.value.code == "image_url_unreachable"
+    finally:
+        server.close()

@@ -68,8 +68,8 @@ class Worker:
         if self.background_duties:
             self._spawn(self._every, "reaper", reap, self.p.settings.reaper_interval)
             self._spawn(self._every, "webhooks", deliver_due, 0.5)
-            if self.p.settings.output_retention_days:
-                self._spawn(self._every, "retention", sweep_expired, SWEEP_INTERVAL_S)
+            # always: an output given an expires_at keeps that promise if retention is unset
+            self._spawn(self._every, "retention", sweep_expired, SWEEP_INTERVAL_S)
         log.info("worker started worker=%s queues=%s models=%s device=%s slots=%d version=%s",
                  self.name, ",".join(self.queues),
                  ",".join(m["name"] for m in info.models) or "-", info.device,
