@@ -590,6 +590,12 @@ def test_deletion_queries_on_both_databases(settings: Settings, tmp_path: Path) 
             assert not p.blobs.exists(upload["sha256"])
             found = client.get("/v1/videos", params={"external_id": "none"}).json()
             assert found["data"] == []
+            # a NUL in an id is "not found", not a database error (PostgreSQL refuses NUL)
+            for method in ("get", "delete"):
+                r = client.request(method.upper(), "/v1/videos/vid_%00x")
+                assert r.status_code == 404, r.text
+            assert client.get("/v1/uploads/upl_%00x").status_code == 422
+            assert client.get("/v1/videos/vid_%00x/content").status_code == 404
     finally:
         p.close()
 

@@ -18,7 +18,7 @@ from reelforge.errors import Conflict, InvalidRequest, NotFound
 from reelforge.services import audit
 from reelforge.services.accounts import AccountRef
 from reelforge.services.delivery import OutputLinks
-from reelforge.services.edge import check_text
+from reelforge.services.edge import check_text, has_control
 from reelforge.services.finalize import cancel_waiting, record_final
 from reelforge.services.platform import Platform
 from reelforge.services.retention import mark_job_files_removed, remove_unused_blobs
@@ -28,9 +28,18 @@ from reelforge.storage.tables import Job
 
 MAX_PAGE = 100
 MAX_EXTERNAL_ID = 128
+MAX_ID = 40
+
+
+def _known_id(job_id: str) -> str:
+    """An id as it could exist (PostgreSQL refuses NUL in a query: that would be a 500)."""
+    if len(job_id) > MAX_ID or has_control(job_id):
+        raise NotFound(f"no video {job_id[:MAX_ID]!r}")
+    return job_id
 
 
 def _load(p: Platform, account: AccountRef, job_id: str) -> Job:
+    _known_id(job_id)
     with p.db.session(write=False) as s:
         job = repo.job_for(s, job_id, account.id)
         if job is None:
@@ -181,6 +190,7 @@ def delete_job(p: Platform, account: AccountRef, job_id: str) -> dict[str, Any]:
     log and usage reports keep reading it). A job no worker runs yet is cancelled first (its
     credits released); a running job is refused (`job_running`): cancel it, then delete.
     Deleting a deleted job returns it again."""
+    _known_id(job_id)
     links = OutputLinks.for_platform(p)  # outside the transaction (it may read the key)
     now = p.clock()
     with p.db.session() as s:
