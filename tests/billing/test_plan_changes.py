@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import func, select
 
 from reelforge.config import Settings
-from reelforge.services import account_billing, accounts
+from reelforge.services import account_billing, accounts, jobs
 from reelforge.services.platform import Platform
 from reelforge.storage.billing_tables import CreditLot, LedgerEntry, LedgerTransaction
 from tests.billing.test_credits import PRICE, Clock, billed, run_all, submit
@@ -88,6 +88,23 @@ def test_allowance_used_this_period_counts_against_the_new_plan(
                             .order_by(CreditLot.created_at)).all()
         assert [lot.credits for lot in monthly] == [3000, 8000 - PRICE, 3000 - PRICE,
                                                     660 - PRICE, 660]
+    assert ledger_rows(p)[0] == 0
+
+
+def test_credits_a_queued_job_holds_across_a_plan_change(p: Platform) -> None:
+    """A job holding credits of the old allowance when the plan changes: the new allowance
+    is whole (held credits are not spent yet); cancelled, the job's credits go back to the
+    old lot, which is not spent again, so nothing stacks either way."""
+    acct = accounts.ensure_account(p, "acme")
+    account_billing.set_plan(p, "acme", "pro")
+    job = submit(p, acct)
+    assert balance(p, "acme") == {**balance(p, "acme"), "available": 3000 - PRICE,
+                                  "held": PRICE}
+    assert account_billing.set_plan(p, "acme", "premier")["balance"]["available"] == 8000
+    jobs.cancel_job(p, acct, job["id"])
+    after = balance(p, "acme")
+    assert (after["available"], after["held"]) == (8000, 0)
+    assert [lot["source"] for lot in after["lots"]] == ["monthly"]
     assert ledger_rows(p)[0] == 0
 
 

@@ -134,9 +134,11 @@ def replace_allowance(s: Session, *, account_id: str, source: str, credits: int,
 
     What is left of the account's running allowance lots (daily or monthly, any plan) is
     written off to the expired book, and a lot of `credits` less what the account already
-    used (consumed or held) of `source` allowance lots of this same period is granted: a plan
-    change neither stacks allowances nor refills what was spent. Top-ups and grants are not
-    touched. Idempotent on `key`; returns the new lot (None when nothing is left to grant)."""
+    consumed of `source` allowance lots of this same period is granted: a plan change
+    neither stacks allowances nor refills what was spent. Credits a running job holds are
+    not counted: if the job fails they go back to their old lot, which is not spent again.
+    Top-ups and grants are not touched. Idempotent on `key`; returns the new lot (None when
+    nothing is left to grant)."""
     found = existing(s, key)
     if found is not None:
         return s.scalar(select(CreditLot).where(CreditLot.txn_id == found.id))
@@ -148,12 +150,12 @@ def replace_allowance(s: Session, *, account_id: str, source: str, credits: int,
         CreditLot.expires_at > now)).all()  # closed (replaced) lots too: they count as used
     ids = [lot.id for lot in running]
     left = _lot_sums(s, ids)
-    expired = _expired_sums(s, ids)
+    expired, held = _sums_by_lot(s, ids, EXPIRED), _sums_by_lot(s, ids, HOLD)
     used = 0
     for lot in running:
         rest = left.get(lot.id, 0)
         if lot.source == source and lot.expires_at == period_end:
-            used += lot.credits - rest - expired.get(lot.id, 0)
+            used += lot.credits - rest - expired.get(lot.id, 0) - held.get(lot.id, 0)
         if lot.closed_at is None and rest > 0:
             post(s, key=f"replace:{lot.id}:{key}", account_id=account_id, kind="expire",
                  now=now, memo=memo, legs=[Leg(LOT, -rest, lot.id), Leg(EXPIRED, rest, lot.id)])
@@ -175,11 +177,11 @@ def end_allowance(s: Session, *, account_id: str, key: str, now: datetime,
                       key=key, now=now, memo=memo)
 
 
-def _expired_sums(s: Session, lot_ids: list[str]) -> dict[str, int]:
+def _sums_by_lot(s: Session, lot_ids: list[str], book: str) -> dict[str, int]:
     if not lot_ids:
         return {}
     rows = s.execute(select(LedgerEntry.lot_id, func.sum(LedgerEntry.amount))
-                     .where(LedgerEntry.lot_id.in_(lot_ids), LedgerEntry.book == EXPIRED)
+                     .where(LedgerEntry.lot_id.in_(lot_ids), LedgerEntry.book == book)
                      .group_by(LedgerEntry.lot_id)).all()
     return {str(lot): int(total or 0) for lot, total in rows}
 
