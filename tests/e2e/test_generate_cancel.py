@@ -3,11 +3,13 @@ go back, and the exit code is the one the README documents (130)."""
 
 from __future__ import annotations
 
+import json
 import signal
 import sqlite3
 import subprocess
 from pathlib import Path
 
+import httpx
 import pytest
 
 from tests.e2e.conftest import REELFORGE, Deployment
@@ -66,3 +68,42 @@ def test_ctrl_c_cancels_the_job_and_releases_its_credits(deployment: Deployment)
                           "WHERE book = 'hold'")
     assert held == 0
     assert not (deployment.tmp / "never.mp4").exists()
+
+
+def test_sigterm_racing_a_cancel_ends_the_job_cancelled_once(deployment: Deployment) -> None:
+    """A `reelforge worker` told to stop (SIGTERM, no grace) as the cancel arrives: the job is
+    cancelled, not handed back to the queue, and its credits are released exactly once."""
+    from reelforge.cli import sample_image
+
+    # no grace; heartbeats far apart, so the shutdown (not a heartbeat) meets the cancel
+    deployment.env.update({"RF_STOP_GRACE": "0", "RF_HEARTBEAT_INTERVAL": "30",
+                           "RF_HEARTBEAT_TIMEOUT": "120"})
+    key = json.loads(deployment.run("keys", "create", "--account", "acme", "--json"))
+    deployment.serve()
+    worker = deployment.start("--log-level", "info", "worker", log="w")
+    client = httpx.Client(base_url=deployment.base_url,
+                          headers={"Authorization": f"Bearer {key['key']}"}, timeout=30)
+    upload = client.post("/v1/uploads", files={"file": ("cup.jpg", sample_image().read_bytes(),
+                                                        "image/jpeg")}).json()
+    job_id = client.post("/v1/videos", json={
+        "prompt": "pan", "image_upload_id": upload["id"], "camera": "pan_left",
+        "duration": 20, "resolution": "1080p"}).json()["id"]
+
+    def running() -> bool:
+        job = client.get(f"/v1/videos/{job_id}").json()
+        return job["status"] == "running" and job["progress"] > 0.06
+
+    wait_for(running, timeout=90, interval=0.05)
+    assert client.post(f"/v1/videos/{job_id}/cancel").json()["status"] == "running"
+    worker.send_signal(signal.SIGTERM)
+    assert worker.wait(30) == 0, deployment.log("w")
+    job = client.get(f"/v1/videos/{job_id}").json()
+    assert (job["status"], job["billing"]) == ("cancelled", "released"), job
+    db = deployment.tmp / "data" / "reelforge.db"
+    kinds = [k for (k,) in _rows(db, "SELECT kind FROM ledger_transactions WHERE job_id = "
+                                     f"'{job_id}' ORDER BY created_at")]
+    assert kinds == ["reserve", "release"]
+    [(held,)] = _rows(db, "SELECT COALESCE(SUM(amount), 0) FROM ledger_entries "
+                          "WHERE book = 'hold'")
+    assert held == 0
+    assert f"job.end job={job_id} status=cancelled" in deployment.log("w")
