@@ -121,3 +121,56 @@ def badge_score(frame: np.ndarray, text: str) -> float:
     a, b = region - region.mean(), expected - expected.mean()
     denom = float(np.sqrt((a * a).sum() * (b * b).sum()))
     return float((a * b).sum() / denom) if denom > 0 else 0.0
+
+
+LABEL_WORK_HEIGHT = 360  # detection works on frames scaled to this shorter side (or less)
+_SEARCH_SCALES = (0.94, 1.0, 1.06)  # template sizes tried around the frame-relative one
+MIN_WINDOW_STD = 20.0  # luma std a window needs to be compared (a label's box and text: ~60)
+
+
+def _expected(text: str, width: int, height: int, share: float) -> np.ndarray:
+    """The luma a clean overlay would show, as a matchTemplate template (text bright, box dark)."""
+    patch = render(text, width, height, share, "bottom-right")
+    return np.ascontiguousarray((patch.rgb * patch.alpha).mean(axis=2), dtype=np.float32)
+
+
+def label_score(frame: np.ndarray, text: str) -> float:
+    """How well a decoded frame of any size shows our label for `text`: the best normalised
+    correlation in [-1, 1] of the badge or the banner (rendered for the frame's size, at a few
+    sizes around it) anywhere in the top or bottom 40 % of the frame. Size-independent (a copy
+    kept at 0.5x or 0.75x) and position-independent (the label may be at the top or the
+    bottom, left, centre or right); used by `reelforge verify`."""
+    h, w = frame.shape[:2]
+    gray = frame.astype(np.float32).mean(axis=2) if frame.ndim == 3 else frame.astype(np.float32)
+    ratio = min(1.0, LABEL_WORK_HEIGHT / min(w, h))
+    if ratio < 1.0:
+        import cv2
+
+        w, h = max(1, round(w * ratio)), max(1, round(h * ratio))
+        gray = cv2.resize(gray, (w, h), interpolation=cv2.INTER_AREA)
+    band = int(0.4 * h)
+    regions = (gray[:band], gray[h - band:])
+    best = -1.0
+    for share in (BADGE_HEIGHT, BANNER_HEIGHT):
+        for scale in _SEARCH_SCALES:
+            template = _expected(text, round(w * scale), round(h * scale), share)
+            for region in regions:
+                best = max(best, _match(region, template))
+    return best
+
+
+def _match(region: np.ndarray, template: np.ndarray) -> float:
+    """Best TM_CCOEFF_NORMED score of `template` in `region`, over windows with the contrast a
+    label has (a near-flat window makes the normalised score meaningless: 0/0)."""
+    import cv2
+
+    th, tw = template.shape
+    if th > region.shape[0] or tw > region.shape[1] or float(template.std()) == 0.0:
+        return -1.0
+    scores = cv2.matchTemplate(region, template, cv2.TM_CCOEFF_NORMED)
+    mean = cv2.blur(region, (tw, th), borderType=cv2.BORDER_REFLECT)
+    var = cv2.blur(region * region, (tw, th), borderType=cv2.BORDER_REFLECT) - mean * mean
+    oy, ox = th // 2, tw // 2
+    var = var[oy:oy + scores.shape[0], ox:ox + scores.shape[1]]
+    scores[(var < MIN_WINDOW_STD**2) | ~np.isfinite(scores)] = -1.0
+    return float(scores.max()) if scores.size else -1.0

@@ -19,7 +19,7 @@ import numpy as np
 
 from reelforge.errors import InvalidRequest, PayloadTooLarge
 from reelforge.provenance.aigc import AI_GENERATED, read_aigc
-from reelforge.provenance.label import badge_score
+from reelforge.provenance.label import label_score
 
 TRAINED = "http://cv.iptc.org/newscodes/digitalsourcetype/trainedAlgorithmicMedia"
 LABEL_TEXTS = ("AI-generated", "AI生成")
@@ -64,7 +64,7 @@ def _visible_label(frames: list[np.ndarray]) -> dict[str, Any]:
     picks = frames[:: max(1, len(frames) // 4)][:4]
     best_text, best = None, -1.0
     for text in LABEL_TEXTS:
-        score = float(np.median([badge_score(f, text) for f in picks]))
+        score = float(np.median([label_score(f, text) for f in picks]))
         if score > best:
             best_text, best = text, score
     found = best >= LABEL_MIN_SCORE
