@@ -23,11 +23,13 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -76,25 +78,36 @@ def generate_command(source: Path, out_size: tuple[int, int], duration: float, p
     ]  # fmt: skip
 
 
-def timed(command: list[str], env: dict[str, str]) -> tuple[float, str]:
+@dataclass
+class Run:
+    wall: float  # seconds, start to exit
+    cpu: float  # user + system seconds of the process and its threads (less sensitive to
+    # other work on the machine than the wall time)
+    stdout: str
+
+
+def timed(command: list[str], env: dict[str, str]) -> Run:
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     done = subprocess.run(command, env=env, capture_output=True, text=True)
-    seconds = time.perf_counter() - started
+    wall = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if done.returncode != 0:
         sys.exit(f"{command[0]} {' '.join(command[1:5])} ... failed ({done.returncode}):\n"
                  f"{done.stderr[-2000:]}")
-    return seconds, done.stdout
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return Run(wall, cpu, done.stdout)
 
 
-def run_generate(command: list[str], model_cache: Path, scratch: Path) -> tuple[float, dict]:
-    """One cold generate on a new data directory: wall seconds and the job's stage timings."""
+def run_generate(command: list[str], model_cache: Path, scratch: Path) -> tuple[Run, dict]:
+    """One cold generate on a new data directory, and the job's stage timings."""
     env = {**os.environ, "RF_MODEL_CACHE_DIR": str(model_cache),
            "RF_DATA_DIR": tempfile.mkdtemp(prefix="data-", dir=scratch)}
-    seconds, stdout = timed(command, env)
-    job = json.loads(stdout.strip().splitlines()[-1])
+    run = timed(command, env)
+    job = json.loads(run.stdout.strip().splitlines()[-1])
     if job["status"] != "succeeded":
         sys.exit(f"generate ended {job['status']}: {job.get('error')}")
-    return seconds, job["timings"]
+    return run, job["timings"]
 
 
 def main() -> None:
@@ -132,36 +145,41 @@ def main() -> None:
         zoom = zoompan_command(ffmpeg, source, source_size, out_size, fps, duration,
                                scratch / "zoompan.mp4")
         first, first_stages = run_generate(gen, model_cache, scratch)  # empty model cache
-        ours: list[float] = []
-        peer: list[float] = []
+        ours: list[Run] = []
+        peer: list[Run] = []
         stages: list[dict] = []
         for _ in range(repeats):  # interleaved
-            seconds, timings = run_generate(gen, model_cache, scratch)
-            ours.append(seconds)
+            run, timings = run_generate(gen, model_cache, scratch)
+            ours.append(run)
             stages.append(timings)
-            peer.append(timed(zoom, dict(os.environ))[0])
+            peer.append(timed(zoom, dict(os.environ)))
 
-    med_ours, med_peer = statistics.median(ours), statistics.median(peer)
+    med_ours = statistics.median(r.wall for r in ours)
+    med_peer = statistics.median(r.wall for r in peer)
+    cpu_ours = statistics.median(r.cpu for r in ours)
+    cpu_peer = statistics.median(r.cpu for r in peer)
     print()
-    print(f"{'contender':44} {'median s':>9}  runs")
-    print(f"{'reelforge generate (fresh data dir)':44} {med_ours:9.2f}  "
-          + ", ".join(f"{s:.2f}" for s in ours))
-    print(f"{'ffmpeg zoompan':44} {med_peer:9.2f}  " + ", ".join(f"{s:.2f}" for s in peer))
-    print(f"{'reelforge generate, empty model cache':44} {first:9.2f}  (first run, once)")
+    print(f"{'contender':40} {'wall s':>7} {'cpu s':>7}  wall of each run")
+    print(f"{'reelforge generate (fresh data dir)':40} {med_ours:7.2f} {cpu_ours:7.2f}  "
+          + ", ".join(f"{r.wall:.2f}" for r in ours))
+    print(f"{'ffmpeg zoompan':40} {med_peer:7.2f} {cpu_peer:7.2f}  "
+          + ", ".join(f"{r.wall:.2f}" for r in peer))
+    print(f"{'reelforge generate, empty model cache':40} {first.wall:7.2f} {first.cpu:7.2f}  "
+          f"(first run, once)")
     print()
     print("generate stages, median s (job timings; 'outside job' = process wall - job total):")
     for name in STAGES:
         values = [t.get(name, 0.0) for t in stages]
         print(f"  {name:20} {statistics.median(values):6.2f}")
-    outside = statistics.median(s - t.get("total", 0.0) - t.get("moderation_submit", 0.0)
-                                for s, t in zip(ours, stages, strict=True))
+    outside = statistics.median(r.wall - t.get("total", 0.0) - t.get("moderation_submit", 0.0)
+                                for r, t in zip(ours, stages, strict=True))
     print(f"  {'outside job+submit':20} {outside:6.2f}  (interpreter, imports, database, "
           f"upload, exit)")
     print(f"  first run: moderation_submit {first_stages.get('moderation_submit', 0):.2f} s "
           f"with an empty model cache")
     print()
-    print(f"reelforge generate / ffmpeg zoompan: {med_ours / med_peer:.2f}x (median of "
-          f"{repeats}; goal <= 1.00x)")
+    print(f"reelforge generate / ffmpeg zoompan: {med_ours / med_peer:.2f}x wall, "
+          f"{cpu_ours / cpu_peer:.2f}x cpu (medians of {repeats}; goal <= 1.00x wall)")
 
 
 if __name__ == "__main__":

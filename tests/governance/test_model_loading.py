@@ -247,3 +247,13 @@ def test_every_pattern_regex_compiles() -> None:
     assert len(regexes) > 50
     for regex in regexes:
         regex.compile()
+
+
+def test_preload_loads_what_the_request_needs_and_nothing_else(
+        fresh_detectors: moderation.Detectors) -> None:
+    from reelforge.governance.text.semantic import SemanticClassifier
+
+    moderation.preload(prompt=True, image=False).result(timeout=120)
+    assert fresh_detectors.loaded() == {"text_rules": True,
+                                        "semantic": SemanticClassifier.available(),
+                                        "nudity": False, "faces": False}

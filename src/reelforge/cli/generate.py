@@ -17,6 +17,7 @@ from reelforge.domain.job import FINAL_STATUSES
 from reelforge.domain.spec import AspectRatio, Camera, LabelPosition, Preset, Resolution
 from reelforge.errors import InvalidImage, InvalidRequest, ReelforgeError
 from reelforge.services import accounts, jobs
+from reelforge.services.moderation import preload
 from reelforge.services.platform import Platform
 from reelforge.services.submit import SubmitRequest, promote_job, submit_job
 from reelforge.services.uploads import create_upload
@@ -88,6 +89,10 @@ def _run_generate(fields: dict[str, Any], image: Path | None, out_path: Path,
         SubmitRequest.parse(fields)  # refuse bad arguments before anything is stored
     except ReelforgeError as exc:
         raise fail(exc) from None
+    # the models this request's checks need load while the database opens and the image is
+    # stored (they decide nothing until submit_job)
+    preload(prompt=bool(str(fields.get("prompt", "")).strip()),
+            image=image is not None or last_image is not None)
     with platform() as p:
         account = accounts.ensure_account(p, accounts.LOCAL_ACCOUNT)
         if promote is not None:

@@ -118,6 +118,25 @@ def _helpers() -> ThreadPoolExecutor:
         return _helper_pool
 
 
+def preload(*, prompt: bool, image: bool) -> Future[None]:
+    """Start loading, on a helper thread, the detectors a request with a prompt and/or an
+    image will need, for a caller that knows the request before it is submitted (the CLI,
+    while it opens the database and stores the image). It decides nothing and runs no
+    backend: `check_submit` still decides, waiting for a model still loading (under the
+    detectors' locks) rather than loading it twice."""
+
+    def load() -> None:
+        if prompt:
+            detectors().text.warm()
+        if image:
+            from reelforge.governance.image.moderator import available
+
+            if available():
+                detectors().image.nudity.load()
+
+    return _helpers().submit(load)
+
+
 def text_signals(spec: JobSpec) -> list[Signal]:
     """Findings in the prompt and the negative prompt; no text model loads for empty ones."""
     found: list[Signal] = []
