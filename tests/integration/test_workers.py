@@ -117,3 +117,28 @@ def test_an_outage_is_one_line_down_and_one_line_up(caplog: pytest.LogCaptureFix
     assert len(said) == 2 and said[1].getMessage().startswith("queue reachable again after ")
     assert said[1].getMessage().endswith("(6 failed tries)")
     assert not any(r.exc_info for r in said)  # tracebacks only at DEBUG
+
+
+def test_failing_heartbeats_are_one_line_not_a_traceback_each(
+        platform: Platform, monkeypatch: pytest.MonkeyPatch,
+        caplog: pytest.LogCaptureFixture) -> None:
+    from reelforge.services import execution
+    from reelforge.storage import repositories as repo
+
+    caplog.set_level(logging.INFO, logger="reelforge")
+    calls = []
+
+    def down(*_args: object) -> tuple[bool, bool]:
+        calls.append(1)
+        if len(calls) <= 4:
+            raise ConnectionError("the database went away")
+        return True, False
+
+    monkeypatch.setattr(repo, "heartbeat", down)
+    with execution.Heartbeat(platform, "vid_x", 1):
+        wait_for(lambda: len(calls) >= 6)
+    said = [r.getMessage() for r in caplog.records if "heartbeat of vid_x" in r.getMessage()]
+    assert len(said) == 2, said
+    assert said[0].startswith("database (heartbeat of vid_x) unreachable (ConnectionError")
+    assert said[1].startswith("database (heartbeat of vid_x) reachable again")
+    assert "Traceback" not in caplog.text

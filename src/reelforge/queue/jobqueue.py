@@ -140,9 +140,11 @@ class Outage:
     FIRST = 0.5
 
     def __init__(self, what: str, log: logging.Logger, *, cap: float = 30.0,
-                 down: str = "unreachable", up: str = "reachable again"):
+                 down: str = "unreachable", up: str = "reachable again",
+                 retry: str | None = None):
         self.what, self.log, self.cap = what, log, cap
         self.down_word, self.up_word = down, up
+        self.retry = retry or f"retrying with back-off up to {cap:.0f} s"
         self.down_since: float | None = None
         self.failures = 0
         self._lock = threading.Lock()
@@ -153,8 +155,8 @@ class Outage:
         with self._lock:
             if self.down_since is None:
                 self.down_since, self.failures = time.monotonic(), 0
-                self.log.warning("%s %s (%s); retrying with back-off up to %.0f s",
-                                 self.what, self.down_word, describe_error(exc), self.cap)
+                self.log.warning("%s %s (%s); %s", self.what, self.down_word,
+                                 describe_error(exc), self.retry)
             self.failures += 1
         self.log.debug("%s still %s", self.what, self.down_word, exc_info=exc)
         delay = min(self.cap, self.FIRST * 2 ** min(tries - 1, 30))

@@ -27,6 +27,7 @@ from reelforge.errors import JobInterrupted, ReelforgeError
 from reelforge.governance.signals import Action, Decision
 from reelforge.media.encode import encode_mp4
 from reelforge.media.images import save_jpeg
+from reelforge.queue.jobqueue import Outage
 from reelforge.services.finalize import cancel_waiting, record_final
 from reelforge.services.hooks import FrameHook, chain_frame_hooks
 from reelforge.services.moderation import OutputRefused, blocked_message
@@ -82,11 +83,19 @@ class Heartbeat:
             self.cancel_requested.set()
 
     def _loop(self) -> None:
+        # One line when beats start failing and one when they work again, not one per beat;
+        # beats keep their interval (a later one must land before the reaper's timeout).
+        outage = Outage(f"database (heartbeat of {self.job_id})", log,
+                        retry="retrying every heartbeat interval")
+        failures = 0
         while not self._stop.wait(self.p.settings.heartbeat_interval):
             try:
                 self.beat()
-            except Exception:  # a transient DB error must not kill the job; the next beat retries
-                log.exception("heartbeat for %s failed", self.job_id)
+                outage.ok()
+                failures = 0
+            except Exception as exc:  # a transient DB error must not kill the job
+                failures += 1
+                outage.failed(exc, failures)
 
 
 class JobExecutor:
