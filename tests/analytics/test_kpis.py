@@ -434,6 +434,11 @@ def test_the_verdict_never_contradicts_the_margins() -> None:
         "margin 46.0%), but credits used are worth $12.50 vs generation cost $20.00 "
         "(credit-value margin -60.0%): it relies on credits paid for and not used")
     assert r["margins"]["by_plan"]["pro"]["credit_value"]["margin"] == -0.6
+    # overall the same: 52 in cash vs 20.5 of cost, credits worth 12.5 vs 20.5
+    assert r["verdict"]["overall"]["text"] == (
+        "overall: the platform pays for itself in cash only — cash received $52.00 covers "
+        "cost $20.50 (cash margin 60.6%), but credits used are worth $12.50 vs generation "
+        "cost $20.50 (credit-value margin -64.0%): it relies on credits paid for and not used")
     free = r["verdict"]["by_plan"]["free"]
     assert free["revenue_usd"] == 0.0 and "converted_revenue_usd" not in free
     assert free["text"].startswith("free: does not pay for itself — costs $0.50 against $0.00")

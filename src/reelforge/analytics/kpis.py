@@ -416,6 +416,11 @@ def _verdict(*, plans: Sequence[str], plan_info: Mapping[str, PlanInfo],
     pays = revenue > 0 and revenue >= cost
     if not revenue and not cost:
         text = "overall: no usage and no revenue in the window"
+    elif pays and cv["generations"] and cv["revenue_usd"] < cv["cost_usd"]:
+        text = ("overall: the platform pays for itself in cash only — cash received "
+                f"{usd_text(revenue)} covers cost {usd_text(cost)} (cash margin "
+                f"{pct_text(margin)}), but {clause(margins)[2:]}: it relies on credits paid "
+                "for and not used")
     else:
         head = ("overall: the platform pays for itself — cash received "
                 f"{usd_text(revenue)} covers cost {usd_text(cost)}" if pays else
