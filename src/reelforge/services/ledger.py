@@ -211,7 +211,8 @@ def _usable_lots(s: Session, account_id: str, now: datetime) -> list[tuple[Credi
     # a lot written off before its time (an allowance replaced by a plan change, still open
     # while a job holds some of it) takes back what the job returns but is not spent again
     written_off = select(LedgerEntry.lot_id).where(LedgerEntry.account_id == account_id,
-                                                   LedgerEntry.book == EXPIRED)
+                                                   LedgerEntry.book == EXPIRED,
+                                                   LedgerEntry.lot_id.is_not(None))  # NOT IN
     lots = s.scalars(select(CreditLot).where(
         CreditLot.account_id == account_id, CreditLot.closed_at.is_(None),
         or_(CreditLot.expires_at.is_(None), CreditLot.expires_at > now),
