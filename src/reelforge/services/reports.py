@@ -89,7 +89,8 @@ def _simulated_only_hint(s: Session) -> str | None:
 
     if count(False) == 0 and count(True) > 0:
         return ("this database holds only simulated data (from `reelforge simulate`): "
-                "add --simulated to report on it")
+                "ask for the simulated report (`reelforge report --simulated`, "
+                "simulated=true on the API)")
     return None
 
 
