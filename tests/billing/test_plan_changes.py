@@ -122,3 +122,25 @@ def test_a_repeated_idempotency_key_grants_nothing_and_says_so(p: Platform) -> N
         account_billing.grant(p, "other", 50, idempotency_key="promo-1")
     assert getattr(err.value, "code", None) == "idempotency_key_reused"
     assert balance(p, "other")["available"] == 20
+
+
+def test_quote_over_http_prices_an_unregistered_family(p: Platform) -> None:
+    """POST /v1/quotes shares the CLI's service: wan-14b (not registered) is an estimate."""
+    from fastapi.testclient import TestClient
+
+    from reelforge.api.app import create_app
+
+    new = accounts.create_api_key(p, "alice")
+    with TestClient(create_app(p)) as c:
+        c.headers["Authorization"] = f"Bearer {new.key}"
+        r = c.post("/v1/quotes", json={"prompt": "a fox", "model": "wan-14b", "duration": 2,
+                                       "resolution": "480p"})
+        assert r.status_code == 200, r.text
+        # 10 credits/s x 2 s x 0.5 (480p) = 10; 73 device s per second x 2 on an H200
+        q = r.json()
+        assert (q["credits"], q["registered"], q["family"]) == (10, False, "wan")
+        assert (q["estimated_device_seconds"], q["device"]) == (146.0, "H200")
+        assert "not registered" in q["note"] and q["affordable"] is True  # free: 20 a day
+        r = c.post("/v1/quotes", json={"prompt": "a fox", "model": "imagen-9"})
+        assert r.status_code in (400, 404, 422, 501) and \
+            r.json()["error"]["code"] == "unknown_model"
