@@ -87,6 +87,16 @@ def test_a_read_only_cache_costs_only_the_build(tmp_path: Path) -> None:
         runtime.set_model_cache_dir(None)
 
 
+def test_no_home_directory_costs_only_the_build(monkeypatch: pytest.MonkeyPatch) -> None:
+    def no_home() -> Path:
+        raise RuntimeError("Could not determine home directory")
+
+    monkeypatch.delenv(runtime.CACHE_ENV, raising=False)
+    monkeypatch.delenv("XDG_CACHE_HOME", raising=False)
+    monkeypatch.setattr(Path, "home", staticmethod(no_home))
+    assert runtime.cached("thing", ["k"], lambda: b"x", bytes) == b"x"
+
+
 # --- the face-descriptor graph ----------------------------------------------------------------
 
 

@@ -69,7 +69,16 @@ def source_digest(*modules: Any) -> str:
     changes whenever the code that builds an entry does."""
     digest = hashlib.sha256()
     for module in modules:
-        digest.update(Path(module.__file__).read_bytes())
+        try:
+            digest.update(Path(module.__file__).read_bytes())
+        except (OSError, TypeError):  # no source file (frozen): the name and the package version
+            from importlib.metadata import PackageNotFoundError, version
+
+            try:
+                release = version("reelforge")
+            except PackageNotFoundError:
+                release = "unknown"
+            digest.update(f"{module.__name__} {release}".encode())
     return digest.hexdigest()
 
 
@@ -114,7 +123,11 @@ def cached(name: str, key: Iterable[str], build: Callable[[], bytes],
            load: Callable[[bytes], _T]) -> _T:
     """``load(payload)`` of the cached entry for (``name``, ``key``), or of ``build()`` —
     stored for next time — when there is none, it fails its checksum, or ``load`` rejects it."""
-    path = cache_path(name, list(key))
+    try:
+        path = cache_path(name, list(key))
+    except (OSError, RuntimeError) as exc:  # no home directory to put a cache in
+        log.info("no model cache (%s); building %s", exc, name)
+        return load(build())
     payload = read_entry(path)
     if payload is not None:
         try:
