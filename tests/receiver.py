@@ -16,7 +16,8 @@ class Received:
 
 
 @contextmanager
-def webhook_receiver() -> Iterator[tuple[str, Received]]:
+def webhook_receiver(host: str = "127.0.0.1",
+                     port: int = 0) -> Iterator[tuple[str, Received]]:
     received = Received()
 
     class Handler(BaseHTTPRequestHandler):
@@ -31,11 +32,11 @@ def webhook_receiver() -> Iterator[tuple[str, Received]]:
         def log_message(self, *args: object) -> None:
             pass
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server = ThreadingHTTPServer((host, port), Handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/hook", received
+        yield f"http://{host}:{server.server_address[1]}/hook", received
     finally:
         server.shutdown()
         server.server_close()

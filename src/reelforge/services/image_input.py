@@ -13,19 +13,18 @@ from __future__ import annotations
 
 import base64
 import binascii
-import ipaddress
 import re
 import ssl
 from typing import TYPE_CHECKING
-from urllib.parse import urljoin, urlsplit, urlunsplit
+from urllib.parse import urljoin, urlsplit
 
 import httpx
 
 from reelforge import __version__
 from reelforge.errors import InvalidImage, InvalidRequest, PayloadTooLarge
 from reelforge.services.accounts import AccountRef
-from reelforge.services.callbacks import resolve_public
 from reelforge.services.edge import has_control
+from reelforge.services.outbound import pinned_stream
 from reelforge.services.platform import Platform
 from reelforge.services.uploads import create_upload
 
@@ -87,30 +86,18 @@ def decode_data_uri(value: str, max_bytes: int, field: str) -> bytes:
 
 def fetch_image(url: str, *, allow: list[str], max_bytes: int, timeout: float,
                 field: str, verify: ssl.SSLContext | bool = True) -> bytes:
-    """GET an image from a public URL (see the module docstring). HTTPS is verified against
-    the URL's host name (sent as SNI) although the connection goes to the checked address."""
+    """GET an image from a public URL (see the module docstring and services.outbound).
+    HTTPS is verified against the URL's host name although the connection goes to the
+    checked address; each redirect is resolved and checked again."""
+    headers = {"Accept": "image/png, image/jpeg, image/webp",
+               "User-Agent": f"reelforge-fetch/{__version__}"}
     for _ in range(MAX_REDIRECTS + 1):
-        host, port, addrs = resolve_public(url, allow, field=field,
-                                           setting="RF_IMAGE_URL_ALLOW_HOSTS",
-                                           code="unsafe_image_url")
-        parts = urlsplit(url)
-        addr = addrs[0]
-        literal = f"[{addr}]" if isinstance(addr, ipaddress.IPv6Address) else str(addr)
-        target = urlunsplit((parts.scheme, f"{literal}:{port}", parts.path or "/",
-                             parts.query, ""))
-        default_port = 443 if parts.scheme == "https" else 80
-        headers = {"Host": host if port == default_port else f"{host}:{port}",
-                   "Accept": "image/png, image/jpeg, image/webp",
-                   "User-Agent": f"reelforge-fetch/{__version__}"}
-        extensions = {"sni_hostname": host} if parts.scheme == "https" else {}
         try:
-            # trust_env=False: a proxy from the environment would resolve the name itself.
-            with httpx.Client(timeout=timeout, follow_redirects=False, trust_env=False,
-                              verify=verify) as client, \
-                    client.stream("GET", target, headers=headers,
-                                  extensions=extensions) as response:
+            with pinned_stream("GET", url, allow=allow, field=field,
+                               setting="RF_IMAGE_URL_ALLOW_HOSTS", code="unsafe_image_url",
+                               timeout=timeout, headers=headers, verify=verify) as response:
                 if response.is_redirect and "location" in response.headers:
-                    url = urljoin(url, response.headers["location"])
+                    url = urljoin(url, response.headers["location"])  # checked again
                     continue
                 if response.status_code != 200:
                     raise InvalidRequest(f"{field}: the server answered HTTP "

@@ -12,13 +12,13 @@ from sqlalchemy.orm import Session
 
 from reelforge.domain.job import new_id
 from reelforge.errors import UnsafeCallbackUrl
-from reelforge.services.callbacks import check_callback_url
 from reelforge.services.delivery import with_signed_links
+from reelforge.services.outbound import pinned_stream
 from reelforge.services.platform import Platform
 from reelforge.services.views import job_view
 from reelforge.storage import repositories as repo
 from reelforge.storage.tables import Account, Job, WebhookAttempt, WebhookDelivery
-from reelforge.webhooks.sender import SendResult, send_signed
+from reelforge.webhooks.sender import Post, SendResult, send_signed
 
 log = logging.getLogger(__name__)
 _LOCK_FOR = timedelta(minutes=2)
@@ -66,9 +66,8 @@ def _attempt(p: Platform, delivery_id: str) -> bool:
         job_id = d.job_id
     try:
         payload = with_signed_links(p, job_id, payload)  # absolute, keyless output URLs
-        check_callback_url(url, p.settings.webhook_allow_hosts)
-        result = send_signed(url, payload.encode(), secret=secret, event=event,
-                             delivery_id=delivery_id, timeout=p.settings.webhook_timeout)
+        result = send_signed(_pinned_post(p, url), payload.encode(), secret=secret,
+                             event=event, delivery_id=delivery_id)
     except UnsafeCallbackUrl as exc:
         result = SendResult(False, None, exc.message, 0.0)
     done = p.clock()
@@ -87,6 +86,18 @@ def _attempt(p: Platform, delivery_id: str) -> bool:
         else:
             d.next_attempt_at = done + retry_delay(p, d.attempts)
     return True
+
+
+def _pinned_post(p: Platform, url: str) -> Post:
+    """POST to the address checked now (resolved once: no DNS rebinding between the check
+    and the connection); a redirect is answered as a failure, never followed."""
+    def post(body: bytes, headers: dict[str, str]) -> int:
+        with pinned_stream("POST", url, allow=p.settings.webhook_allow_hosts,
+                           field="callback_url", setting="RF_WEBHOOK_ALLOW_HOSTS",
+                           code="unsafe_callback_url", timeout=p.settings.webhook_timeout,
+                           headers=headers, content=body) as response:
+            return response.status_code
+    return post
 
 
 def deliveries_of(p: Platform, job_id: str) -> list[dict[str, object]]:

@@ -1,8 +1,10 @@
-"""POST a signed body; report what happened (never raises for network trouble)."""
+"""Sign a body and send it through a given connection; report what happened (never raises
+for network trouble)."""
 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import httpx
@@ -19,10 +21,14 @@ class SendResult:
     duration_ms: float
 
 
-def send_signed(url: str, body: bytes, *, secret: str, event: str, delivery_id: str,
-                timeout: float) -> SendResult:
-    timestamp = int(time.time())
-    headers = {
+Post = Callable[[bytes, dict[str, str]], int]
+"""Sends the body with the headers to the receiver; returns the HTTP status. It raises
+httpx.HTTPError for network trouble (services.outbound connects to the checked address)."""
+
+
+def signed_headers(body: bytes, *, secret: str, event: str, delivery_id: str,
+                   timestamp: int) -> dict[str, str]:
+    return {
         "Content-Type": "application/json",
         "User-Agent": f"reelforge-webhooks/{__version__}",
         SIGNATURE_HEADER: sign(secret, body, timestamp),
@@ -30,13 +36,20 @@ def send_signed(url: str, body: bytes, *, secret: str, event: str, delivery_id: 
         "Reelforge-Event": event,
         "Reelforge-Delivery": delivery_id,
     }
+
+
+def send_signed(post: Post, body: bytes, *, secret: str, event: str,
+                delivery_id: str) -> SendResult:
+    """Sign and send through `post`. A redirect is not followed: it counts as a failure
+    (the signed body goes only to the URL the job names)."""
+    headers = signed_headers(body, secret=secret, event=event, delivery_id=delivery_id,
+                             timestamp=int(time.time()))
     started = time.perf_counter()
     try:
-        with httpx.Client(timeout=timeout, follow_redirects=False) as client:
-            response = client.post(url, content=body, headers=headers)
+        status = post(body, headers)
     except httpx.HTTPError as exc:
         return SendResult(False, None, f"{type(exc).__name__}: {exc}"[:500],
                           (time.perf_counter() - started) * 1000)
     ms = (time.perf_counter() - started) * 1000
-    ok = 200 <= response.status_code < 300
-    return SendResult(ok, response.status_code, None if ok else f"HTTP {response.status_code}", ms)
+    ok = 200 <= status < 300
+    return SendResult(ok, status, None if ok else f"HTTP {status}", ms)
