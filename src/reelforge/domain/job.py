@@ -100,6 +100,8 @@ STATUS_EVENT = {
 
 # Failure codes recorded on jobs (the `error.code` users see).
 WORKER_LOST = "worker_lost"  # heartbeats stopped more often than max_attempts allows
+# the job could not be recorded final (a periodic duty failed it instead; credits released)
+FINALIZE_FAILED = "finalize_failed"
 CONTENT_BLOCKED = "content_blocked"  # the policy refused the request or its output
 
 

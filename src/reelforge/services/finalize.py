@@ -18,8 +18,9 @@ from reelforge.storage.tables import Job
 
 
 def record_final(p: Platform, s: Session, job_id: str, data: dict[str, Any],
-                 now: datetime) -> Job:
-    """Call right after the conditional UPDATE that made the job final."""
+                 now: datetime, *, webhook: bool = True) -> Job:
+    """Call right after the conditional UPDATE that made the job final. `webhook=False`:
+    no callback (a periodic duty's last resort for a job whose callback cannot be written)."""
     job = repo.job_for(s, job_id, None)
     assert job is not None
     if p.billing is not None:  # first, before any row that refers to the account (deadlock)
@@ -31,7 +32,8 @@ def record_final(p: Platform, s: Session, job_id: str, data: dict[str, Any],
     if job.credits:
         data = {**data, "credits_charged": job.credits_charged}
     repo.append_event(s, job_id, STATUS_EVENT[status], {"status": str(status), **data}, now)
-    queue_final_webhook(s, job, now)
+    if webhook:
+        queue_final_webhook(s, job, now)
     if p.billing is not None:  # a slot of the plan's concurrency may have freed: the next
         wake(p, s, job.account_id, now)  # waiting job of the account is queued, same transaction
     return job

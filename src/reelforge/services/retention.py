@@ -11,10 +11,12 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable
 from datetime import datetime, timedelta
+from functools import partial
 
 from sqlalchemy.orm import Session
 
 from reelforge.domain.job import JobStatus
+from reelforge.services.periodic import isolated
 from reelforge.services.platform import Platform
 from reelforge.storage import repositories as repo
 from reelforge.storage.tables import Job
@@ -63,20 +65,24 @@ class Retention:
             job.expires_at = now + timedelta(days=days)
 
 
+def _sweep_one(p: Platform, job_id: str, now: datetime, swept: list[str]) -> None:
+    with p.db.session() as s:
+        job = repo.job_for(s, job_id, None)
+        if job is None or job.expires_at is None or job.expires_at > now:
+            return
+        keys = mark_job_files_removed(job, now)
+    remove_unused_blobs(p, keys)
+    swept.append(job_id)
+
+
 def sweep_expired(p: Platform, limit: int = 100) -> list[str]:
     """Remove the files of outputs whose retention has run out; the ids of those jobs."""
     now = p.clock()
     with p.db.session(write=False) as s:
         due = list(repo.expired_outputs(s, now, limit))
     swept: list[str] = []
-    for job_id in due:
-        with p.db.session() as s:
-            job = repo.job_for(s, job_id, None)
-            if job is None or job.expires_at is None or job.expires_at > now:
-                continue
-            keys = mark_job_files_removed(job, now)
-        remove_unused_blobs(p, keys)
-        swept.append(job_id)
+    for job_id in due:  # one job that cannot be swept is logged and skipped (periodic)
+        isolated("retention sweep", job_id, partial(_sweep_one, p, job_id, now, swept))
     if swept:
         log.info("retention: removed the outputs of %d jobs", len(swept))
     return swept

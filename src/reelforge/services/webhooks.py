@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import logging
 from datetime import datetime, timedelta
+from functools import partial
 
 from sqlalchemy.orm import Session
 
@@ -14,6 +15,7 @@ from reelforge.domain.job import new_id
 from reelforge.errors import UnsafeCallbackUrl
 from reelforge.services.delivery import with_signed_links
 from reelforge.services.outbound import pinned_stream
+from reelforge.services.periodic import is_outage, isolated, report
 from reelforge.services.platform import Platform
 from reelforge.services.views import job_view
 from reelforge.storage import repositories as repo
@@ -46,11 +48,16 @@ def deliver_due(p: Platform, limit: int = 20) -> int:
     now = p.clock()
     with p.db.session(write=False) as s:
         due = [d.id for d in repo.due_deliveries(s, now, limit)]
-    made = 0
-    for delivery_id in due:
-        if _attempt(p, delivery_id):
-            made += 1
-    return made
+    made: list[str] = []
+    for delivery_id in due:  # one delivery's error is logged and skipped (periodic)
+        isolated("webhook dispatcher", delivery_id, partial(_attempt_counted, p, delivery_id,
+                                                            made))
+    return len(made)
+
+
+def _attempt_counted(p: Platform, delivery_id: str, made: list[str]) -> None:
+    if _attempt(p, delivery_id):
+        made.append(delivery_id)
 
 
 def _attempt(p: Platform, delivery_id: str) -> bool:
@@ -70,6 +77,11 @@ def _attempt(p: Platform, delivery_id: str) -> bool:
                              event=event, delivery_id=delivery_id)
     except UnsafeCallbackUrl as exc:
         result = SendResult(False, None, exc.message, 0.0)
+    except Exception as exc:  # this delivery's own fault: an attempt that failed, not a stall
+        if is_outage(exc):
+            raise
+        report("webhook dispatcher", delivery_id, exc)
+        result = SendResult(False, None, f"not sent: {type(exc).__name__}", 0.0)
     done = p.clock()
     with p.db.session() as s:
         d = s.get(WebhookDelivery, delivery_id)

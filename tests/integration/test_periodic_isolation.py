@@ -1,0 +1,135 @@
+"""One bad job must not stop the periodic duties for everyone (issue 13 item 1): the reaper,
+the webhook dispatcher and the retention sweep isolate a failure to the job or row it
+belongs to — logged, that job failed with a clear code and its credits released — and go on
+with the others (other tenants' orphaned jobs are still recovered)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import update
+
+from reelforge.domain.job import FINALIZE_FAILED
+from reelforge.services import account_billing, accounts, jobs, webhooks
+from reelforge.services.platform import Platform
+from reelforge.services.reaper import reap
+from reelforge.services.submit import SubmitRequest, submit_job
+from reelforge.storage import repositories as repo
+from reelforge.storage.tables import Job
+
+
+def _submit(p: Platform, acct: accounts.AccountRef, **fields: object) -> str:
+    body = {"prompt": "x", "duration": 1, "resolution": "480p", "model": "gradient", **fields}
+    return str(submit_job(p, acct, SubmitRequest.parse(body)).job["id"])
+
+
+def _orphan(p: Platform, job_id: str, *, attempt: int | None = None) -> None:
+    """A job a worker claimed and then vanished with (no more heartbeats)."""
+    with p.db.session() as s:
+        job = repo.claim_job(s, job_id, "ghost:1", p.clock())
+        assert job is not None
+        values: dict[str, object] = {"heartbeat_at": p.clock() - timedelta(seconds=60)}
+        if attempt is not None:
+            values.update(attempt=attempt, max_attempts=attempt)
+        s.execute(update(Job).where(Job.id == job_id).values(**values))
+
+
+def _balance(p: Platform, acct: accounts.AccountRef) -> dict[str, int]:
+    return account_billing.me(p, acct)["balance"]  # type: ignore[no-any-return]
+
+
+def test_reaper_fails_a_job_whose_finish_breaks_and_recovers_the_others(
+        platform: Platform, stack: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    alice = accounts.ensure_account(platform, "alice")
+    bob = accounts.ensure_account(platform, "bob")
+    carol = accounts.ensure_account(platform, "carol")
+    bad = _submit(platform, alice, callback_url="http://127.0.0.1:9/hook")
+    orphan = _submit(platform, bob)
+    lost = _submit(platform, carol)
+    for _ in range(3):
+        platform.queue.dequeue(["gradient"])  # the messages of all three are gone
+    _orphan(platform, bad, attempt=3)  # its last attempt: the reaper must finish it
+    _orphan(platform, orphan)
+    with platform.db.session() as s:
+        s.execute(update(Job).where(Job.id == lost).values(
+            enqueued_at=platform.clock() - timedelta(hours=1)))
+    if stack == "postgres":
+        # What an older version let in: a NUL in the stored callback_url. PostgreSQL text
+        # refuses it when the final webhook row is written.
+        with platform.db.session() as s:
+            job = repo.job_for(s, bad, None)
+            assert job is not None
+            s.execute(update(Job).where(Job.id == bad).values(
+                spec={**job.spec, "callback_url": "http://127.0.0.1:9/a\u0000b"}))
+    else:  # SQLite stores a NUL: make that one job's final webhook fail another way
+        real = webhooks.queue_final_webhook
+
+        def broken(s: object, job: Job, now: object) -> None:
+            if job.id == bad:
+                raise ValueError("cannot write this job's webhook row")
+            real(s, job, now)  # type: ignore[arg-type]
+
+        monkeypatch.setattr("reelforge.services.finalize.queue_final_webhook", broken)
+    held_before = _balance(platform, alice)["held"]
+
+    report = reap(platform)  # raised before: nothing after the bad job was recovered
+
+    assert orphan in report.requeued
+    assert lost in report.reenqueued
+    assert bad in report.failed
+    failed = jobs.get_job(platform, alice, bad)
+    assert failed["status"] == "failed"
+    assert failed["error"]["code"] == FINALIZE_FAILED
+    assert failed["billing"] in ("released", "none")
+    assert _balance(platform, alice)["held"] <= held_before
+    assert _balance(platform, alice)["held"] == 0
+    assert jobs.get_job(platform, bob, orphan)["status"] == "queued"
+    # A second pass has nothing left to do and raises nothing.
+    again = reap(platform)
+    assert bad not in again.failed and again.requeued == []
+
+
+def test_webhook_dispatcher_records_a_broken_delivery_and_sends_the_others(
+        platform: Platform, monkeypatch: pytest.MonkeyPatch) -> None:
+    alice = accounts.ensure_account(platform, "alice")
+    bob = accounts.ensure_account(platform, "bob")
+    bad = _submit(platform, alice, callback_url="http://127.0.0.1:9/a")
+    good = _submit(platform, bob, callback_url="http://127.0.0.1:9/b")
+    for job_id, acct in ((bad, alice), (good, bob)):
+        jobs.cancel_job(platform, acct, job_id)  # final: each has a delivery row now
+    real = webhooks.with_signed_links
+
+    def broken(p: Platform, job_id: str, payload: str) -> str:
+        if job_id == bad:
+            raise ValueError("this delivery's payload cannot be signed")
+        return real(p, job_id, payload)
+
+    monkeypatch.setattr(webhooks, "with_signed_links", broken)
+    assert webhooks.deliver_due(platform) == 2  # raised before, leaving the rest unsent
+    by_job = {j: webhooks.deliveries_of(platform, j)[0] for j in (bad, good)}
+    assert by_job[good]["attempts"]  # tried (nothing listens on port 9: a failed attempt)
+    attempts = by_job[bad]["attempts"]
+    assert isinstance(attempts, list) and len(attempts) == 1
+    assert "ValueError" in str(attempts[0]["error"])
+    assert by_job[bad]["status"] == "pending"  # retried with back-off, then given up
+
+
+def test_retention_sweep_skips_a_broken_job_and_sweeps_the_others(
+        platform: Platform, monkeypatch: pytest.MonkeyPatch) -> None:
+    from reelforge.services import retention
+
+    acct = accounts.ensure_account(platform, "alice")
+    first, second = _submit(platform, acct), _submit(platform, acct)
+    with platform.db.session() as s:
+        s.execute(update(Job).where(Job.id.in_([first, second])).values(
+            expires_at=platform.clock() - timedelta(days=1)))
+    real = retention.mark_job_files_removed
+
+    def broken(job: Job, now: object) -> list[str]:
+        if job.id == first:
+            raise ValueError("cannot mark this one")
+        return real(job, now)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(retention, "mark_job_files_removed", broken)
+    assert retention.sweep_expired(platform) == [second]
