@@ -98,6 +98,11 @@ STATUS_EVENT = {
     JobStatus.BLOCKED: EventType.BLOCKED,
 }
 
+# The stage of a running job whose output is being finalized (provenance marking, storing,
+# recording): from here on a cancel is refused (409 `too_late`), so a job is never both
+# cancelled and charged. Set by the worker only while no cancel was requested.
+FINALIZING = "finalizing"
+
 # Failure codes recorded on jobs (the `error.code` users see).
 WORKER_LOST = "worker_lost"  # heartbeats stopped more often than max_attempts allows
 # the job could not be recorded final (a periodic duty failed it instead; credits released)

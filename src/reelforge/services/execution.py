@@ -19,9 +19,10 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from sqlalchemy import update
 
 from reelforge.backends.base import GenerationRequest
-from reelforge.domain.job import CONTENT_BLOCKED, EventType, JobStatus
+from reelforge.domain.job import CONTENT_BLOCKED, FINALIZING, EventType, JobStatus
 from reelforge.domain.spec import JobSpec
 from reelforge.errors import JobInterrupted, ReelforgeError
 from reelforge.governance.signals import Action, Decision
@@ -205,6 +206,7 @@ class JobExecutor:
                 metadata=tags,
             )
             progress.check()
+            self._enter_finalizing(job)  # from here on a cancel answers 409 too_late
             refused: Decision | None = None
             for step in self.p.output_steps:
                 t0 = time.perf_counter()
@@ -251,6 +253,25 @@ class JobExecutor:
                                  f"find the details in the worker log under job {job.id}",
                          timings=_close(timings, started))
             return RunOutcome(job.id, "failed", "internal_error")
+
+    def _enter_finalizing(self, job: Job) -> None:
+        """Mark the job `finalizing` unless a cancel was requested (the database says, not
+        the last heartbeat): a cancel either landed before this (the job ends cancelled)
+        or is refused after it (jobs.cancel_job) — never both."""
+        with self.p.db.session() as s:
+            marked = s.execute(update(Job).where(
+                Job.id == job.id, Job.attempt == job.attempt,
+                Job.status == str(JobStatus.RUNNING), Job.cancel_requested.is_(False))
+                .values(stage=FINALIZING))
+            if marked.rowcount == 1:  # type: ignore[attr-defined]
+                repo.append_event(s, job.id, EventType.PROGRESS,
+                                  {"stage": FINALIZING, "done": 0, "total": 1,
+                                   "progress": 0.97}, self.p.clock())
+                return
+            now = repo.job_for(s, job.id, None)
+        ours = (now is not None and now.status == str(JobStatus.RUNNING)
+                and now.attempt == job.attempt)
+        raise JobInterrupted("cancelled" if ours else "lost")
 
     def _interrupted(self, job: Job, reason: str, timings: dict[str, float],
                      started: float) -> RunOutcome:

@@ -10,10 +10,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import update
+from sqlalchemy import or_, update
 from sqlalchemy.orm import Session
 
-from reelforge.domain.job import EventType, JobStatus
+from reelforge.domain.job import FINALIZING, EventType, JobStatus
 from reelforge.errors import Conflict, InvalidRequest, NotFound
 from reelforge.services import audit
 from reelforge.services.accounts import AccountRef
@@ -98,8 +98,10 @@ def cancel_job(p: Platform, account: AccountRef, job_id: str, *,
     """Cancel a job whatever its non-final status. A job no worker runs (queued, review, or
     any other waiting status) is cancelled at once and its credits released; a running job
     stops at its next progress step (or is handed in as cancelled if its worker shuts down
-    first). Cancelling a cancelled job is a no-op; a succeeded, failed or blocked job cannot
-    be cancelled. `holder`: a worker-id prefix of this process's own worker, which has been
+    first). Once its worker is finalizing the output (stage `finalizing`: labelling,
+    storing, recording) the cancel is refused, 409 `too_late` — never accepted and then
+    charged. Cancelling a cancelled job is a no-op; a succeeded, failed or blocked job
+    cannot be cancelled. `holder`: a worker-id prefix of this process's own worker, which has been
     stopped; a job it still holds is cancelled now (its late result is never recorded)."""
     for _ in range(_CANCEL_TRIES):  # the job may change status under us: look again
         now = p.clock()
@@ -126,11 +128,15 @@ def cancel_job(p: Platform, account: AccountRef, job_id: str, *,
                 continue
             if job.cancel_requested:
                 return job_view(job)
+            if job.stage == FINALIZING:
+                raise _too_late(job_id)
             # Conditional: a worker handing the job back at this moment makes it queued, and
-            # the next look cancels it at once instead of leaving a request nobody reads.
-            asked = s.execute(update(Job).where(Job.id == job_id,
-                                                Job.status == str(JobStatus.RUNNING))
-                              .values(cancel_requested=True))
+            # the next look cancels it at once instead of leaving a request nobody reads; a
+            # worker that has just started finalizing the output (execution) refuses it.
+            asked = s.execute(update(Job).where(
+                Job.id == job_id, Job.status == str(JobStatus.RUNNING),
+                or_(Job.stage.is_(None), Job.stage != FINALIZING))
+                .values(cancel_requested=True))
             if asked.rowcount == 1:  # type: ignore[attr-defined]
                 repo.append_event(s, job_id, EventType.CANCEL_REQUESTED, {"by": "user"}, now)
                 return _fresh_view(s, job)
@@ -139,6 +145,12 @@ def cancel_job(p: Platform, account: AccountRef, job_id: str, *,
 
 
 _CANCEL_TRIES = 5
+
+
+def _too_late(job_id: str) -> Conflict:
+    return Conflict(f"video {job_id} is already being finalized (its output is being "
+                    "labelled and stored); it can no longer be cancelled and will finish",
+                    code="too_late")
 
 
 def _fresh_view(s: Session, job: Job) -> dict[str, Any]:

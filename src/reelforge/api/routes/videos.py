@@ -71,6 +71,8 @@ def delete_video(video_id: str, p: PlatformDep, account: CurrentAccount) -> dict
 
 @router.post("/{video_id}/cancel", response_model=schemas.Video)
 def cancel_video(video_id: str, p: PlatformDep, account: CurrentAccount) -> dict[str, Any]:
+    """Cancel a job: at once if no worker runs it, at its next step if one does; 409
+    `too_late` once the worker is finalizing the output (it will finish and be charged)."""
     return jobs.cancel_job(p, account, video_id)
 
 
