@@ -12,6 +12,8 @@ ReelforgeError
 ├── Forbidden (403)               an admin route called with a non-admin key
 ├── NotFound (404)                also used for another account's ids
 ├── Conflict (409)                idempotency key reused with different parameters, bad state
+├── OutputUnavailable (410)       a stored output is missing (output_missing) or its bytes no
+│                                 longer match their SHA-256 (output_damaged): submit it again
 ├── CapabilityMissing (422)       no configured model can serve this request
 ├── PaymentProviderError (502)    Stripe refused a request or could not be reached
 ├── InvalidSetting (400)          a setting cannot be read (invalid_setting); names the RF_ variable
@@ -96,6 +98,15 @@ class NotFound(ReelforgeError):
 class Conflict(ReelforgeError):
     code = "conflict"
     http_status = 409
+
+
+class OutputUnavailable(ReelforgeError):
+    """A succeeded job's stored file is gone (`output_missing`) or its bytes are not the
+    ones the job produced (`output_damaged`): never served; the request can be submitted
+    again (a same-seed request renders anew)."""
+
+    code = "output_missing"
+    http_status = 410
 
 
 class CapabilityMissing(ReelforgeError):

@@ -11,6 +11,7 @@ import typer
 
 from reelforge.cli import (
     billing,
+    fsck,
     generate,
     governance,
     jobs,
@@ -57,6 +58,7 @@ app.command("report")(report.report)
 app.add_typer(billing.app, name="accounts")
 app.command("quote")(billing.quote)
 app.command("simulate")(billing.simulate)
+app.command("fsck")(fsck.fsck)
 
 sample_image = generate.sample_image
 

@@ -15,6 +15,7 @@ import base64
 import hashlib
 import hmac
 import json
+import logging
 import weakref
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -22,13 +23,18 @@ from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import quote
 
+from sqlalchemy import select
+
 from reelforge.domain.job import JobStatus
-from reelforge.errors import Forbidden, NotFound
+from reelforge.errors import Forbidden, NotFound, OutputUnavailable
 from reelforge.services.edge import has_control
 from reelforge.services.platform import Platform
 from reelforge.storage import repositories as repo
+from reelforge.storage.blobs import blob_damage
 from reelforge.storage.db import Database
-from reelforge.storage.tables import Job
+from reelforge.storage.tables import Blob, Job
+
+log = logging.getLogger(__name__)
 
 FILES = {"video.mp4": ("video/mp4", "mp4"), "poster.jpg": ("image/jpeg", "jpg")}
 _KEY_CONTEXT = b"reelforge/output-url-signing/v1"
@@ -52,6 +58,33 @@ def url_key(p: Platform) -> bytes:
         key = hmac.new(provenance_secret(p), _KEY_CONTEXT, hashlib.sha256).digest()
         _DERIVED[p.db] = key  # it never changes while the process runs
     return key
+
+
+def output_unavailable(job_id: str, damage: str, what: str = "output") -> OutputUnavailable:
+    """The error a missing (`output_missing`) or damaged (`output_damaged`) file answers."""
+    if damage == "missing":
+        return OutputUnavailable(
+            f"the {what} of video {job_id} is missing from the blob store; submit the request "
+            "again (with the same seed it renders anew)", code="output_missing")
+    return OutputUnavailable(
+        f"the {what} of video {job_id} is damaged ({damage.replace('_', ' ')}) and is not "
+        "served; submit the request again (with the same seed it renders anew)",
+        code="output_damaged")
+
+
+def verified_size(p: Platform, job_id: str, key: str, marked: str | None, *,
+                  what: str = "output") -> int:
+    """The size of a job's stored file once it is known to be the file the job stored: the
+    size against the blob registry always (one stat or HEAD), every byte's hash too when
+    `reelforge fsck --repair` marked it (`marked`), so a restored file is served again.
+    Raises OutputUnavailable (410) instead of serving missing or corrupt bytes."""
+    with p.db.session(write=False) as s:
+        expected = s.scalar(select(Blob.size_bytes).where(Blob.key == key))
+    damage = blob_damage(p.blobs, key, expected, full=marked is not None)
+    if damage is not None:
+        log.warning("refusing to serve the %s of %s: blob %s %s", what, job_id, key, damage)
+        raise output_unavailable(job_id, damage, what)
+    return int(expected) if expected is not None else p.blobs.size(key)
 
 
 def _signature(key: bytes, job_id: str, name: str, expires: int) -> str:
@@ -139,6 +172,7 @@ def check_signed(p: Platform, job_id: str, name: str, expires: str | None,
         if job is None:
             raise NotFound("no such file")
         key = job.poster_blob if name == "poster.jpg" else job.output_blob
+        marked = job.output_damage
         gone = job.deleted_at is not None or job.purged_at is not None or (
             job.expires_at is not None and job.expires_at <= now)
         if job.status != JobStatus.SUCCEEDED or not key:
@@ -147,8 +181,9 @@ def check_signed(p: Platform, job_id: str, name: str, expires: str | None,
         raise NotFound(f"the output of {job_id} was deleted", code="content_deleted")
     content_type, ext = FILES[name]
     max_age = max(0, min(3600, int(expires) - int(now.timestamp())))
-    return SignedFile(key, p.blobs.size(key), content_type, f"{job_id}.{ext}", int(expires),
-                      max_age)
+    size = verified_size(p, job_id, key, marked,
+                         what="poster" if name == "poster.jpg" else "output")
+    return SignedFile(key, size, content_type, f"{job_id}.{ext}", int(expires), max_age)
 
 
 def redirect_url(p: Platform, f: SignedFile) -> str | None:

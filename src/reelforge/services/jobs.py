@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import hashlib
 import os
 import tempfile
 from collections.abc import Callable, Iterator
@@ -17,7 +18,7 @@ from reelforge.domain.job import FINALIZING, EventType, JobStatus
 from reelforge.errors import Conflict, InvalidRequest, NotFound
 from reelforge.services import audit
 from reelforge.services.accounts import AccountRef
-from reelforge.services.delivery import OutputLinks
+from reelforge.services.delivery import OutputLinks, output_unavailable, verified_size
 from reelforge.services.edge import check_text, has_control
 from reelforge.services.finalize import cancel_waiting, record_final
 from reelforge.services.platform import Platform
@@ -194,7 +195,9 @@ def job_content(p: Platform, account: AccountRef, job_id: str, *, poster: bool =
                        f"({'deleted' if job.deleted_at else 'retention ran out'})",
                        code="content_deleted")
     ctype = "image/jpeg" if poster else "video/mp4"
-    return Content(key, p.blobs.size(key), ctype, f"{job_id}.{'jpg' if poster else 'mp4'}")
+    size = verified_size(p, job_id, key, job.output_damage,
+                         what="poster" if poster else "output")
+    return Content(key, size, ctype, f"{job_id}.{'jpg' if poster else 'mp4'}")
 
 
 def delete_job(p: Platform, account: AccountRef, job_id: str) -> dict[str, Any]:
@@ -236,9 +239,11 @@ def save_content(p: Platform, account: AccountRef, job_id: str, dest: Path, *,
                  poster: bool = False,
                  on_start: Callable[[int], None] | None = None,
                  on_chunk: Callable[[int], None] | None = None) -> Content:
-    """Write a succeeded job's MP4 (or poster) to `dest` atomically: the whole file or none.
-    `on_start(size)` and `on_chunk(n)` report progress."""
+    """Write a succeeded job's MP4 (or poster) to `dest` atomically: the whole file or none,
+    and only the bytes the job stored (hashed while written: a mismatch leaves no file and
+    raises `output_damaged`). `on_start(size)` and `on_chunk(n)` report progress."""
     content = job_content(p, account, job_id, poster=poster)
+    digest = hashlib.sha256()
     if on_start is not None:
         on_start(content.size)
     dest.parent.mkdir(parents=True, exist_ok=True)
@@ -247,11 +252,14 @@ def save_content(p: Platform, account: AccountRef, job_id: str, dest: Path, *,
         with os.fdopen(fd, "wb") as fh:
             if content.size:
                 for chunk in content.iter_range(p, 0, content.size - 1):
+                    digest.update(chunk)
                     fh.write(chunk)
                     if on_chunk is not None:
                         on_chunk(len(chunk))
             fh.flush()
             os.fsync(fh.fileno())
+        if digest.hexdigest() != content.key:  # the key is the SHA-256 of the stored bytes
+            raise output_unavailable(job_id, "hash_mismatch", "poster" if poster else "output")
         os.replace(tmp, dest)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

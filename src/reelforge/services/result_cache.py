@@ -11,16 +11,20 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from reelforge import __version__
 from reelforge.backends.base import GenerationBackend
 from reelforge.domain.job import JobStatus
 from reelforge.domain.spec import JobSpec
 from reelforge.services.platform import Platform
-from reelforge.storage.tables import Job
+from reelforge.storage.blobs import blob_damage
+from reelforge.storage.tables import Blob, Job
+
+log = logging.getLogger(__name__)
 
 # Spec fields that do not change the pixels.
 _IGNORED = ("external_id", "callback_url")
@@ -43,16 +47,40 @@ def cache_key(p: Platform, spec: JobSpec, params: dict[str, Any] | None,
 
 
 def find_hit(p: Platform, account_id: str, key: str) -> Job | None:
-    """The newest succeeded job with this key (and its output still stored)."""
+    """The newest succeeded job with this key whose stored files are still the bytes it
+    produced (size and SHA-256 checked: a cache hit serves them without looking again). A
+    damaged or missing one is marked (`output_damage`) and never offered again; the request
+    then renders anew."""
     scope = p.settings.result_cache
     if scope == "off":
         return None
     q = select(Job).where(Job.cache_key == key, Job.status == str(JobStatus.SUCCEEDED),
-                          Job.output_blob.is_not(None), Job.purged_at.is_(None))
+                          Job.output_blob.is_not(None), Job.purged_at.is_(None),
+                          Job.deleted_at.is_(None), Job.output_damage.is_(None))
     if scope == "account":
         q = q.where(Job.account_id == account_id)
     with p.db.session(write=False) as s:
-        for job in s.scalars(q.order_by(Job.id.desc()).limit(5)):
-            if job.output_blob and p.blobs.exists(job.output_blob):
-                return job
+        candidates = list(s.scalars(q.order_by(Job.id.desc()).limit(5)))
+        wanted = [k for j in candidates for k in (j.output_blob, j.poster_blob) if k]
+        sizes = {k: n for k, n in s.execute(select(Blob.key, Blob.size_bytes)
+                                            .where(Blob.key.in_(wanted)))}
+    for job in candidates:
+        damage = None
+        for blob in (job.output_blob, job.poster_blob):
+            if blob and damage is None:
+                damage = blob_damage(p.blobs, blob, sizes.get(blob), full=True)
+        if damage is None:
+            return job
+        log.warning("result cache: job %s's stored output is %s; not reused", job.id, damage)
+        mark_damaged(p, job.output_blob or "", damage)
     return None
+
+
+def mark_damaged(p: Platform, output_blob: str, damage: str) -> int:
+    """Mark every succeeded job serving this output blob as damaged (they share the file):
+    they answer `output_missing` / `output_damaged` and leave the cache. Returns how many."""
+    with p.db.session() as s:
+        done = s.execute(update(Job).where(Job.output_blob == output_blob,
+                                           Job.output_damage.is_(None))
+                         .values(output_damage=damage))
+        return int(done.rowcount)  # type: ignore[attr-defined]

@@ -7,6 +7,7 @@ server, for fleets: a worker on another machine reads inputs and hands back outp
 
 from __future__ import annotations
 
+import errno
 import functools
 import hashlib
 import os
@@ -43,9 +44,11 @@ class BlobStore(Protocol):
         ...
     def exists(self, key: str) -> bool: ...
     def delete(self, key: str) -> None: ...
-    def presigned_url(self, key: str, *, expires_in: int, content_type: str,
-                      filename: str) -> str | None:
-        """A URL the store itself serves without credentials (S3), or None (local)."""
+    def iter_keys(self) -> Iterator[str]:
+        """Every blob key the store holds (for `reelforge fsck`)."""
+        ...
+    def partials(self) -> list[str]:
+        """Leftovers of interrupted writes (local temp files), for `reelforge fsck`."""
         ...
     def presigned_url(self, key: str, *, expires_in: int, content_type: str,
                       filename: str) -> str | None:
@@ -61,8 +64,51 @@ def sha256_file(path: Path) -> str:
     return h.hexdigest()
 
 
+def blob_size(store: BlobStore, key: str) -> int | None:
+    """The stored size of a blob, or None if the store does not have it (one stat/HEAD)."""
+    try:
+        return store.size(key)
+    except NotFound:
+        return None
+
+
+def blob_sha256(store: BlobStore, key: str) -> str | None:
+    """The SHA-256 of a blob's stored bytes (read in full, streamed), or None if missing.
+    Content-addressed: an intact blob's digest is its key."""
+    size = blob_size(store, key)
+    if size is None:
+        return None
+    h = hashlib.sha256()
+    try:
+        if size:
+            for chunk in store.iter_range(key, 0, size - 1):
+                h.update(chunk)
+    except NotFound:
+        return None
+    return h.hexdigest()
+
+
+def blob_damage(store: BlobStore, key: str, expected_size: int | None, *,
+                full: bool = False) -> str | None:
+    """What is wrong with a stored blob: `missing`, `size_mismatch`, `hash_mismatch` (only
+    looked for when `full`: it reads every byte), or None when it is intact."""
+    size = blob_size(store, key)
+    if size is None:
+        return "missing"
+    if expected_size is not None and size != expected_size:
+        return "size_mismatch"
+    if full:
+        digest = blob_sha256(store, key)
+        if digest is None:
+            return "missing"
+        if digest != key:
+            return "hash_mismatch"
+    return None
+
+
 _F = TypeVar("_F", bound=Callable[..., Any])
 _MISSING_OBJECT = ("404", "NoSuchKey", "NotFound")  # callers turn these into NotFound
+_FULL = (errno.ENOSPC, errno.EDQUOT)
 _DENIED = ("403", "AccessDenied", "InvalidAccessKeyId", "SignatureDoesNotMatch",
            "AllAccessDisabled", "ExpiredToken", "InvalidToken")
 
@@ -74,6 +120,11 @@ def _local_errors(method: _F) -> _F:
         try:
             return method(self, *args, **kwargs)
         except OSError as exc:
+            if exc.errno in _FULL:
+                raise BlobStoreError(
+                    f"the blob directory {self.root} is full ({exc.strerror or exc}): free "
+                    "space or move RF_BLOB_URL to a larger disk", code="blob_store_full",
+                ) from exc
             raise BlobStoreError(
                 f"the blob directory {self.root} is not writable ({exc.strerror or exc}): fix "
                 "its permissions or free space, or set RF_BLOB_URL", code="blob_store_unwritable",
@@ -125,6 +176,16 @@ def _check_key(key: str) -> str:
     return key
 
 
+def _intact_file(dest: Path, key: str, size: int) -> bool:
+    """Whether `dest` already holds these bytes (size first: the hash only when it matches)."""
+    try:
+        if dest.stat().st_size != size:
+            return False
+    except FileNotFoundError:
+        return False
+    return sha256_file(dest) == key
+
+
 class LocalBlobStore:
     """Blobs as files under `root/ab/cd/<sha256>`."""
 
@@ -142,7 +203,7 @@ class LocalBlobStore:
         key = sha256_file(path)
         dest = self._path(key)
         size = path.stat().st_size
-        if not dest.exists():
+        if not _intact_file(dest, key, size):  # a damaged copy is replaced, not kept
             dest.parent.mkdir(parents=True, exist_ok=True)
             fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=".incoming-")
             try:
@@ -160,7 +221,7 @@ class LocalBlobStore:
     def put_bytes(self, data: bytes, content_type: str) -> StoredBlob:
         key = hashlib.sha256(data).hexdigest()
         dest = self._path(key)
-        if not dest.exists():
+        if not _intact_file(dest, key, len(data)):  # a damaged copy is replaced, not kept
             dest.parent.mkdir(parents=True, exist_ok=True)
             fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=".incoming-")
             try:
@@ -207,9 +268,15 @@ class LocalBlobStore:
     def delete(self, key: str) -> None:
         self._path(key).unlink(missing_ok=True)
 
-    def presigned_url(self, key: str, *, expires_in: int, content_type: str,
-                      filename: str) -> str | None:
-        return None  # the API serves local blobs itself, behind its own signed URLs
+    def iter_keys(self) -> Iterator[str]:
+        for path in self.root.glob("??/??/*"):
+            if _KEY_RE.match(path.name) and path.is_file() \
+                    and path.parent.parent.name == path.name[:2] \
+                    and path.parent.name == path.name[2:4]:
+                yield path.name
+
+    def partials(self) -> list[str]:
+        return sorted(str(p.relative_to(self.root)) for p in self.root.glob("??/??/.incoming-*"))
 
     def presigned_url(self, key: str, *, expires_in: int, content_type: str,
                       filename: str) -> str | None:
@@ -234,7 +301,7 @@ class S3BlobStore:
     def put_file(self, path: Path, content_type: str) -> StoredBlob:
         key = sha256_file(path)
         size = path.stat().st_size
-        if not self.exists(key):
+        if not self._intact(key, size):  # a damaged object is replaced, not kept
             self.client.upload_file(str(path), self.bucket, self._name(key),
                                     ExtraArgs={"ContentType": content_type})
         return StoredBlob(key, size, content_type)
@@ -242,7 +309,7 @@ class S3BlobStore:
     @_s3_errors
     def put_bytes(self, data: bytes, content_type: str) -> StoredBlob:
         key = hashlib.sha256(data).hexdigest()
-        if not self.exists(key):
+        if not self._intact(key, len(data)):
             self.client.put_object(Bucket=self.bucket, Key=self._name(key), Body=data,
                                    ContentType=content_type)
         return StoredBlob(key, len(data), content_type)
@@ -290,14 +357,24 @@ class S3BlobStore:
     def delete(self, key: str) -> None:
         self.client.delete_object(Bucket=self.bucket, Key=self._name(key))
 
-    def presigned_url(self, key: str, *, expires_in: int, content_type: str,
-                      filename: str) -> str | None:
-        """A presigned GET (computed locally, no request): S3 serves the bytes and ranges."""
-        params = {"Bucket": self.bucket, "Key": self._name(key),
-                  "ResponseContentType": content_type,
-                  "ResponseContentDisposition": f'inline; filename="{filename}"'}
-        return str(self.client.generate_presigned_url("get_object", Params=params,
-                                                      ExpiresIn=int(expires_in)))
+    def _intact(self, key: str, size: int) -> bool:
+        # Rare (the same bytes stored twice): reading them back costs what a re-upload would.
+        return blob_size(self, key) == size and blob_sha256(self, key) == key
+
+    @_s3_errors
+    def iter_keys(self) -> Iterator[str]:
+        prefix = f"{self.prefix}/" if self.prefix else ""
+        pages = self.client.get_paginator("list_objects_v2").paginate(Bucket=self.bucket,
+                                                                       Prefix=prefix)
+        for page in pages:
+            for obj in page.get("Contents", []):
+                name = str(obj["Key"])[len(prefix):]
+                shard, _, key = name.partition("/")
+                if _KEY_RE.match(key) and shard == key[:2]:
+                    yield key
+
+    def partials(self) -> list[str]:
+        return []  # an S3 PUT is atomic: an interrupted upload leaves nothing
 
     def presigned_url(self, key: str, *, expires_in: int, content_type: str,
                       filename: str) -> str | None:

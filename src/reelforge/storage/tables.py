@@ -189,6 +189,9 @@ class Job(Base):
     deleted_at: Mapped[datetime | None]
     expires_at: Mapped[datetime | None]
     purged_at: Mapped[datetime | None]
+    # `reelforge fsck --repair` found the stored output missing or damaged: missing |
+    # size_mismatch | hash_mismatch (the output answers 410, the result cache skips it).
+    output_damage: Mapped[str | None] = mapped_column(String(40))
 
 
 class Model(Base):
