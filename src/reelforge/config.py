@@ -95,6 +95,7 @@ GROUPS: dict[str, tuple[str, ...]] = {
                  "webhook_timeout"),
     "delivery": ("url_signing_secret", "signed_url_ttl", "output_retention_days",
                  "image_url_allow_hosts", "image_fetch_timeout"),
+    "observability": ("metrics_token", "log_format"),
 }
 MASK = "***"
 
@@ -179,6 +180,10 @@ class Settings(BaseSettings):
     output_retention_days: int | None = Field(default=None, ge=1)  # None: outputs are kept
     image_url_allow_hosts: StrList = Field(default_factory=list)  # image_url: private hosts
     image_fetch_timeout: float = Field(default=10.0, gt=0)
+
+    # observability: GET /metrics asks for `Authorization: Bearer <token>` when a token is set
+    metrics_token: SecretStr | None = None
+    log_format: Literal["text", "json"] = "text"  # json: one JSON object per log line
 
     @field_validator("data_dir")
     @classmethod

@@ -10,6 +10,7 @@ from fastapi import FastAPI
 from reelforge import __version__
 from reelforge.api.docs import install_docs
 from reelforge.api.errors import install_error_handlers
+from reelforge.api.metrics import install_metrics
 from reelforge.api.ratelimit import RateLimitHeaders
 from reelforge.api.routes import (
     account,
@@ -60,4 +61,5 @@ def create_app(p: Platform, *, embedded_worker: bool = False) -> FastAPI:
     app.include_router(billing.router)
     app.include_router(account.router)
     app.include_router(kpis.router)
+    install_metrics(app)  # GET /metrics (Prometheus), open event streams
     return app

@@ -3,12 +3,11 @@ calls and print results, nothing more."""
 
 from __future__ import annotations
 
-import logging
-import sys
 from typing import Annotated
 
 import typer
 
+from reelforge import logs
 from reelforge.cli import (
     billing,
     fsck,
@@ -31,12 +30,12 @@ app = typer.Typer(help="reelforge: self-hostable AI video generation.", no_args_
 
 @app.callback()
 def _main(log_level: Annotated[str, typer.Option(help="debug, info, warning")] = "warning") -> None:
-    logging.basicConfig(level=log_level.upper(), stream=sys.stderr,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:  # a bad setting is one line naming the variable, whichever command meets it
-        load_settings()
+        settings = load_settings()
     except ReelforgeError as exc:
+        logs.configure(log_level)
         raise fail(exc) from None
+    logs.configure(log_level, settings.log_format)  # RF_LOG_FORMAT=json: JSON lines
 
 
 app.command()(generate.generate)

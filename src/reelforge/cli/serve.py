@@ -30,8 +30,11 @@ def serve(
         start_checks(p)
         if p.moderation is not None:
             p.moderation.warm()
+        # JSON logs: uvicorn's own lines (access log included) go through our JSON handler
+        json_logs = p.settings.log_format == "json"
         uvicorn.run(create_app(p, embedded_worker=not no_worker), host=host, port=port,
-                    log_level="info", timeout_graceful_shutdown=5)
+                    log_level="info", timeout_graceful_shutdown=5,
+                    log_config=None if json_logs else uvicorn.config.LOGGING_CONFIG)
 
 
 def worker(

@@ -21,6 +21,7 @@ from typing import Any
 from sqlalchemy import event, func, select, update
 from sqlalchemy.orm import Session
 
+from reelforge import logs
 from reelforge.domain.job import SLOT_STATUSES, EventType, JobStatus
 from reelforge.errors import RateLimited
 from reelforge.services import ledger
@@ -122,8 +123,8 @@ def wake(p: Platform, s: Session, account_id: str, now: datetime) -> list[str]:
                           {"status": "queued", "reason": "slot_freed"}, now)
         _enqueue_after_commit(p, s, job_id, queue, priority)
         admitted.append(job_id)
-    if admitted:
-        log.info("admitted %s for account %s (a slot freed)", admitted, account_id)
+    for job_id in admitted:  # a slot freed
+        logs.event(log, "job.admit", job=job_id, account=account_id, status="queued")
     return admitted
 
 

@@ -137,13 +137,14 @@ class JobExecutor:
             return RunOutcome(job_id, "skipped")
         # One structured line when a job starts and one when it ends: a job's life on this
         # worker can be read from the log alone (grep its id).
-        log.info("job.start job=%s queue=%s model=%s attempt=%d worker=%s", job.id, job.queue,
-                 job.model, job.attempt, self.worker_id)
+        log.info("job.start job=%s account=%s status=running queue=%s model=%s attempt=%d "
+                 "worker=%s", job.id, job.account_id, job.queue, job.model, job.attempt,
+                 self.worker_id)
         started = time.perf_counter()
         outcome = self._run_claimed(job)
-        log.info("job.end job=%s status=%s seconds=%.2f attempt=%d worker=%s%s", job.id,
-                 outcome.status, time.perf_counter() - started, job.attempt, self.worker_id,
-                 f" error={outcome.error}" if outcome.error else "")
+        log.info("job.end job=%s account=%s status=%s seconds=%.2f attempt=%d worker=%s%s",
+                 job.id, job.account_id, outcome.status, time.perf_counter() - started,
+                 job.attempt, self.worker_id, f" code={outcome.error}" if outcome.error else "")
         return outcome
 
     def _run_claimed(self, job: Job) -> RunOutcome:

@@ -4,17 +4,22 @@ the wake-up of the account's next throttled job (services.admission)."""
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import event as sa_event
 from sqlalchemy.orm import Session
 
 from reelforge.domain.job import STATUS_EVENT, JobStatus
+from reelforge.logs import event
 from reelforge.services.admission import lock_slots, wake
 from reelforge.services.platform import Platform
 from reelforge.services.webhooks import queue_final_webhook
 from reelforge.storage import repositories as repo
 from reelforge.storage.tables import Job
+
+log = logging.getLogger(__name__)
 
 
 def record_final(p: Platform, s: Session, job_id: str, data: dict[str, Any],
@@ -36,6 +41,11 @@ def record_final(p: Platform, s: Session, job_id: str, data: dict[str, Any],
         queue_final_webhook(s, job, now)
     if p.billing is not None:  # a slot of the plan's concurrency may have freed: the next
         wake(p, s, job.account_id, now)  # waiting job of the account is queued, same transaction
+    fields: dict[str, Any] = {"job": job_id, "account": job.account_id,
+                              "status": str(status), "code": job.error_code,
+                              "by": data.get("by"), "attempt": job.attempt}
+    # logged once the transaction commits (a rolled-back final status never happened)
+    sa_event.listen(s, "after_commit", lambda _s: event(log, "job.final", **fields), once=True)
     return job
 
 

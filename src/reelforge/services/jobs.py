@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import logging
 import os
 import tempfile
 from collections.abc import Callable, Iterator
@@ -16,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from reelforge.domain.job import FINALIZING, EventType, JobStatus
 from reelforge.errors import Conflict, InvalidRequest, NotFound
+from reelforge.logs import event
 from reelforge.services import audit
 from reelforge.services.accounts import AccountRef
 from reelforge.services.delivery import OutputLinks, output_unavailable, verified_size
@@ -27,6 +29,7 @@ from reelforge.services.views import event_view, job_view
 from reelforge.storage import repositories as repo
 from reelforge.storage.tables import Job
 
+log = logging.getLogger(__name__)
 MAX_PAGE = 100
 MAX_EXTERNAL_ID = 128
 MAX_ID = 40
@@ -140,6 +143,8 @@ def cancel_job(p: Platform, account: AccountRef, job_id: str, *,
                 .values(cancel_requested=True))
             if asked.rowcount == 1:  # type: ignore[attr-defined]
                 repo.append_event(s, job_id, EventType.CANCEL_REQUESTED, {"by": "user"}, now)
+                event(log, "job.cancel_requested", job=job_id, account=account.id,
+                      status=str(status), worker=job.worker_id)
                 return _fresh_view(s, job)
     raise Conflict(f"video {job_id} kept changing status; try the cancel again",
                    code="cancel_conflict")

@@ -24,13 +24,18 @@ from reelforge.storage.tables import Account, Job
 MODERATION_TIMINGS = ("moderation_submit", "output_moderation")
 
 
+def device_seconds(timings: dict[str, Any]) -> float:
+    """A finished job's device time: claim to finish, less the output checks (CPU work)."""
+    return max(0.0, float(timings.get("total", 0.0)) - float(
+        timings.get("output_moderation", 0.0)))
+
+
 def job_costs(sheet: BillingSheet, job: Job) -> dict[str, tuple[float, str, float]]:
     """kind → (quantity, unit, rate_usd per unit) for a finished job."""
     timings = job.timings or {}
     compute = job.compute or {}
     moderation_s = sum(float(timings.get(k, 0.0)) for k in MODERATION_TIMINGS)
-    device_s = max(0.0, float(timings.get("total", 0.0)) - float(
-        timings.get("output_moderation", 0.0)))
+    device_s = device_seconds(timings)
     hourly = compute.get("gpu_hourly_usd")
     rate = float(hourly) if hourly is not None else sheet.hourly_usd(job.device)
     costs: dict[str, tuple[float, str, float]] = {}

@@ -4,6 +4,7 @@ appealed wait in one queue; a reviewer approves or rejects each. Waiting time is
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime
 from typing import Any
 
@@ -12,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from reelforge.domain.job import CONTENT_BLOCKED, EventType, JobStatus, new_id
 from reelforge.errors import Conflict, InvalidRequest, NotFound
+from reelforge.logs import event
 from reelforge.services import audit
 from reelforge.services.accounts import AccountRef
 from reelforge.services.admission import admit_existing
@@ -20,6 +22,8 @@ from reelforge.services.platform import Platform
 from reelforge.services.views import job_view
 from reelforge.storage import repositories as repo
 from reelforge.storage.tables import Job, Review
+
+log = logging.getLogger(__name__)
 
 STATUSES = ("pending", "approved", "rejected", "withdrawn")
 MAX_NOTE = 2000
@@ -114,6 +118,8 @@ def decide(p: Platform, review_id: str, *, approve: bool, reviewer: AccountRef,
         s.flush()
         view = review_view(review, now)
         queue, priority = job.queue, job.priority
+    event(log, "job.review", job=job.id, account=job.account_id,
+          status="approved" if approve else "rejected", stage=review.stage, review=review.id)
     if enqueue is not None:
         p.queue.enqueue(enqueue.id, queue=queue, priority=priority)
     return view

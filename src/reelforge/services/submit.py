@@ -41,6 +41,7 @@ from reelforge.domain.spec import (
 )
 from reelforge.errors import Conflict, Forbidden, InvalidRequest, NotFound
 from reelforge.governance.signals import Action, Decision
+from reelforge.logs import event
 from reelforge.media.images import encode_png
 from reelforge.media.probe import last_frame
 from reelforge.services import audit
@@ -373,6 +374,9 @@ def submit_job(p: Platform, account: AccountRef, req: SubmitRequest, *,
                 raise
             return _replay(existing, request_hash)
 
+    event(log, "job.submit", job=job_id, account=account.id, status=view["status"],
+          model=spec.model, code=(view.get("error") or {}).get("code"),
+          cached_from=view.get("cached_from"))
     if status is not JobStatus.QUEUED:  # held for a person, waiting for a slot, or refused
         return Submitted(view, created=True)
     try:
