@@ -123,18 +123,26 @@ def preload(*, prompt: bool, image: bool) -> Future[None]:
     image will need, for a caller that knows the request before it is submitted (the CLI,
     while it opens the database and stores the image). It decides nothing and runs no
     backend: `check_submit` still decides, waiting for a model still loading (under the
-    detectors' locks) rather than loading it twice."""
+    detectors' locks) rather than loading it twice. The thread is a daemon: a command that
+    ends early (Ctrl-C, a bad image) does not wait for it."""
+    done: Future[None] = Future()
 
     def load() -> None:
-        if prompt:
-            detectors().text.warm()
-        if image:
-            from reelforge.governance.image.moderator import available
+        try:
+            if prompt:
+                detectors().text.warm()
+            if image:
+                from reelforge.governance.image.moderator import available
 
-            if available():
-                detectors().image.nudity.load()
+                if available():
+                    detectors().image.nudity.load()
+        except BaseException as exc:  # check_submit meets the same error and reports it
+            done.set_exception(exc)
+        else:
+            done.set_result(None)
 
-    return _helpers().submit(load)
+    threading.Thread(target=load, name="reelforge-preload", daemon=True).start()
+    return done
 
 
 def text_signals(spec: JobSpec) -> list[Signal]:
