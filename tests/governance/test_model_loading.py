@@ -64,6 +64,19 @@ def test_cache_builds_once_then_loads_and_rebuilds_a_damaged_entry(cache_dir: Pa
     assert not [p for p in cache_dir.iterdir() if p.name.startswith(".")]  # no temp files
 
 
+def test_temporary_files_of_a_killed_writer_are_cleared(cache_dir: Path) -> None:
+    import os
+
+    path = runtime.cache_path("thing", ["k"])
+    cache_dir.mkdir(parents=True)
+    stale, fresh = cache_dir / f".{path.name}.old", cache_dir / f".{path.name}.new"
+    stale.write_bytes(b"half a graph")
+    fresh.write_bytes(b"another process is writing this one")
+    os.utime(stale, (1, 1))
+    runtime.cached("thing", ["k"], lambda: b"x", bytes)
+    assert not stale.exists() and fresh.exists()
+
+
 def test_an_entry_that_does_not_load_is_rebuilt(cache_dir: Path) -> None:
     path = runtime.cache_path("thing", ["k"])
     runtime.write_entry(path, b"not a model")  # checksum fine, contents wrong

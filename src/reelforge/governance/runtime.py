@@ -20,11 +20,13 @@ pickles, so a file planted in it can at worst make a session fail to load — wh
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 import os
 import tempfile
 import threading
+import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -103,9 +105,16 @@ def read_entry(path: Path) -> bytes | None:
     return payload
 
 
+_STALE_TEMP_S = 600  # a temporary file this old was left by a process that died writing
+
+
 def write_entry(path: Path, payload: bytes) -> None:
     """Write an entry atomically (readers see the old file, the new one or none)."""
     path.parent.mkdir(parents=True, exist_ok=True)
+    for left in path.parent.glob(f".{path.name}.*"):  # from a process killed mid-write
+        with contextlib.suppress(OSError):
+            if time.time() - left.stat().st_mtime > _STALE_TEMP_S:
+                left.unlink()
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as fh:
