@@ -59,6 +59,13 @@ class InvalidImage(InvalidRequest):
     code = "invalid_image"
 
 
+class InvalidCharacters(InvalidRequest):
+    """NUL, another control character, a lone surrogate or an invisible format character in
+    an outside string (body field, path or query parameter, header, file name)."""
+
+    code = "invalid_characters"
+
+
 class PayloadTooLarge(InvalidRequest):
     code = "payload_too_large"
     http_status = 413

@@ -175,7 +175,7 @@ def test_other_accounts_ids_are_not_found(client: TestClient, other_client: Test
     ({**BODY, "aspect_ratio": "21:9"}, 422, "invalid_request"),
     ({**BODY, "resolution": "8k"}, 422, "invalid_request"),
     ({**BODY, "prompt": "x" * 2501}, 422, "invalid_request"),
-    ({**BODY, "prompt": "bad\x00byte"}, 422, "invalid_request"),
+    ({**BODY, "prompt": "bad\x00byte"}, 422, "invalid_characters"),
     ({**BODY, "surprise": 1}, 422, "unknown_field"),
     ({**BODY, "model": "no-such-model"}, 422, "unknown_model"),
     ({**BODY, "image_upload_id": "upl_missing"}, 404, "upload_not_found"),

@@ -352,7 +352,7 @@ def test_image_as_data_uri_becomes_an_upload(platform: Platform, client: TestCli
     ("data:image/png;base64,@@@not-base64", "invalid_image"),
     ("data:text/html;base64,PGh0bWw+", "invalid_image"),
     (data_uri(b"GIF89a not really"), "invalid_image"),
-    ("data:image/png;base64,AAAA\x00", "invalid_request"),
+    ("data:image/png;base64,AAAA\x00", "invalid_characters"),
     ("http://127.0.0.1:9/x.png", "unsafe_image_url"),
     ("ftp://example.com/x.png", "unsafe_image_url"),
     ("http://user:pw@example.com/x.png", "unsafe_image_url"),
@@ -590,12 +590,14 @@ def test_deletion_queries_on_both_databases(settings: Settings, tmp_path: Path) 
             assert not p.blobs.exists(upload["sha256"])
             found = client.get("/v1/videos", params={"external_id": "none"}).json()
             assert found["data"] == []
-            # a NUL in an id is "not found", not a database error (PostgreSQL refuses NUL)
+            # a NUL in an id is refused at the edge (422 invalid_characters), never a
+            # database error (PostgreSQL refuses NUL)
             for method in ("get", "delete"):
                 r = client.request(method.upper(), "/v1/videos/vid_%00x")
-                assert r.status_code == 404, r.text
+                assert r.status_code == 422, r.text
+                assert r.json()["error"]["code"] == "invalid_characters"
             assert client.get("/v1/uploads/upl_%00x").status_code == 422
-            assert client.get("/v1/videos/vid_%00x/content").status_code == 404
+            assert client.get("/v1/videos/vid_%00x/content").status_code == 422
     finally:
         p.close()
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 
 from reelforge import __version__
 from reelforge.api.docs import install_docs
@@ -24,6 +24,7 @@ from reelforge.api.routes import (
     videos,
 )
 from reelforge.api.schemas import ERROR_RESPONSES
+from reelforge.api.validation import check_request
 from reelforge.services.platform import Platform
 from reelforge.worker.loop import Worker
 
@@ -47,7 +48,9 @@ def create_app(p: Platform, *, embedded_worker: bool = False) -> FastAPI:
                   # served from the package by install_docs (the defaults use a CDN)
                   docs_url=None, redoc_url=None,
                   # every route can fail with the one error shape
-                  responses=ERROR_RESPONSES)
+                  responses=ERROR_RESPONSES,
+                  # the edge rule for outside strings, before auth and every route
+                  dependencies=[Depends(check_request)])
     app.state.platform = p
     install_error_handlers(app)
     app.add_middleware(RateLimitHeaders)

@@ -14,6 +14,7 @@ from starlette.datastructures import UploadFile
 from reelforge.api import schemas
 from reelforge.api.deps import AdminAccount, CurrentAccount, PlatformDep
 from reelforge.api.multipart import form_file, read_limited, require_multipart
+from reelforge.api.validation import check_form
 from reelforge.errors import PayloadTooLarge
 from reelforge.services import audit, likeness, moderation, reviews
 
@@ -106,6 +107,7 @@ async def enroll(request: Request, p: PlatformDep, admin: AdminAccount) -> dict[
     require_multipart(request, "`name` and `photo` files")
     form = await request.form(max_files=10, max_fields=5)
     try:
+        check_form(form)  # the edge rule: text fields and file names
         photos = [await read_limited(item, p.settings.max_upload_bytes, "a photo")
                   for item in form.getlist("photo") if isinstance(item, UploadFile)]
         name = str(form.get("name") or "")
