@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 from sqlalchemy import update
+from sqlalchemy.orm import Session
 
 from reelforge.backends.base import GenerationRequest
 from reelforge.domain.job import CONTENT_BLOCKED, FINALIZING, EventType, JobStatus
@@ -112,14 +113,16 @@ class JobExecutor:
 
     def _claim(self, job_id: str) -> Job | None:
         now = self.p.clock()
-        with self.p.db.session() as s:
-            job = repo.claim_job(s, job_id, self.worker_id, now)
-            if job is None:
-                return None
-            repo.append_event(s, job_id, EventType.STARTED,
-                              {"status": "running", "attempt": job.attempt,
-                               "worker": self.worker_id}, now)
-            return job
+        for attempt in self.p.db.retrying():  # a deadlock victim claims again at once
+            with attempt as s:
+                job = repo.claim_job(s, job_id, self.worker_id, now)
+                if job is None:
+                    return None
+                repo.append_event(s, job_id, EventType.STARTED,
+                                  {"status": "running", "attempt": job.attempt,
+                                   "worker": self.worker_id}, now)
+                return job
+        return None  # not reached: the last try's error propagates
 
     def _cancel_requested_waiting(self, job_id: str) -> bool:
         """A waiting job whose cancel was requested is never claimed: end it now."""
@@ -321,44 +324,55 @@ class JobExecutor:
                       output: dict[str, Any] | None, timings: dict[str, float] | None,
                       device: str | None, compute: dict[str, Any] | None,
                       refused: Decision | None) -> bool:
-        with self.p.db.session() as s:
-            for blob in (video, poster):
-                if blob is not None:
-                    repo.register_blob(s, blob, now)
-            values: dict[str, Any] = {"finished_at": now, "heartbeat_at": now,
-                                      "error_code": code, "error_message": message}
+        for attempt in self.p.db.retrying():  # a deadlock victim records again at once
+            with attempt as s:
+                return self._record_final_in(s, job, status, now, code, message, video,
+                                             poster, output, timings, device, compute,
+                                             refused)
+        return False  # not reached: the last try's error propagates
+
+    def _record_final_in(self, s: Session, job: Job, status: JobStatus, now: datetime,
+                         code: str | None, message: str | None, video: StoredBlob | None,
+                         poster: StoredBlob | None, output: dict[str, Any] | None,
+                         timings: dict[str, float] | None, device: str | None,
+                         compute: dict[str, Any] | None, refused: Decision | None) -> bool:
+        for blob in (video, poster):
+            if blob is not None:
+                repo.register_blob(s, blob, now)
+        values: dict[str, Any] = {"finished_at": now, "heartbeat_at": now,
+                                  "error_code": code, "error_message": message}
+        if status is JobStatus.REVIEW:
+            values["finished_at"] = None  # not over: a reviewer decides
+        if video is not None:  # succeeded, or held/blocked: kept, released only if approved
+            values.update(progress=1.0, stage="done", output=output,
+                          output_blob=video.key if video else None,
+                          poster_blob=poster.key if poster else None)
+        if timings is not None:  # beside what submit measured (moderation_submit)
+            values["timings"] = {**(job.timings or {}),
+                                 **{k: round(v, 4) for k, v in timings.items()}}
+        if device is not None:
+            values["device"] = device
+        if compute is not None:
+            values["compute"] = compute
+        won = repo.transition(s, job.id, status, attempt=job.attempt,
+                              extra_where=[Job.status == "running"], **values)
+        if not won:
+            raise _NotOurs  # rolls back the blob rows too
+        if refused is not None and self.p.moderation is not None:
+            refreshed = repo.job_for(s, job.id, None)
+            assert refreshed is not None
+            self.p.moderation.record_output(s, refreshed, refused, now)
             if status is JobStatus.REVIEW:
-                values["finished_at"] = None  # not over: a reviewer decides
-            if video is not None:  # succeeded, or held/blocked: kept, released only if approved
-                values.update(progress=1.0, stage="done", output=output,
-                              output_blob=video.key if video else None,
-                              poster_blob=poster.key if poster else None)
-            if timings is not None:  # beside what submit measured (moderation_submit)
-                values["timings"] = {**(job.timings or {}),
-                                     **{k: round(v, 4) for k, v in timings.items()}}
-            if device is not None:
-                values["device"] = device
-            if compute is not None:
-                values["compute"] = compute
-            won = repo.transition(s, job.id, status, attempt=job.attempt,
-                                  extra_where=[Job.status == "running"], **values)
-            if not won:
-                raise _NotOurs  # rolls back the blob rows too
-            if refused is not None and self.p.moderation is not None:
-                refreshed = repo.job_for(s, job.id, None)
-                assert refreshed is not None
-                self.p.moderation.record_output(s, refreshed, refused, now)
-                if status is JobStatus.REVIEW:
-                    open_review(s, refreshed, kind="policy", stage="output",
-                                categories=refused.categories, now=now)
-                    return True
-            data: dict[str, Any] = {}
-            if code:
-                data["error"] = {"code": code, "message": message}
-            if output:
-                data["output"] = output
-            record_final(self.p, s, job.id, data, now)
-            return True
+                open_review(s, refreshed, kind="policy", stage="output",
+                            categories=refused.categories, now=now)
+                return True
+        data: dict[str, Any] = {}
+        if code:
+            data["error"] = {"code": code, "message": message}
+        if output:
+            data["output"] = output
+        record_final(self.p, s, job.id, data, now)
+        return True
 
 
 class _NotOurs(Exception):

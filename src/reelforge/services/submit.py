@@ -319,52 +319,59 @@ def submit_job(p: Platform, account: AccountRef, req: SubmitRequest, *,
     now = p.clock()
     job_id = new_id("vid")
     try:
-        with p.db.session() as s:
-            if p.billing is not None:
-                p.billing.lock(s, account.id)
-            if status is JobStatus.QUEUED and hit is None:  # over the plan's concurrency:
-                status = admit_new(p, s, account.id, now)  # waits as throttled
-            blocked = status is JobStatus.BLOCKED
-            job = Job(
-                id=job_id, account_id=account.id, status=str(status),
-                mode=str(spec.mode), model=spec.model, queue=backend.queue,
-                priority=req.priority, spec=spec.model_dump(mode="json"),
-                spec_hash=request_hash, external_id=req.external_id, inputs=inputs,
-                attempt=0, max_attempts=p.settings.max_attempts, cancel_requested=False,
-                event_seq=0, progress=0.0, created_at=now,
-                params=with_warnings(params, prepared.warnings),
-                enqueued_at=now if status is JobStatus.QUEUED else None,
-                finished_at=now if blocked else None,
-                error_code=CONTENT_BLOCKED if blocked else None,
-                error_message=blocked_message(job_id, decision.categories)
-                if blocked and decision else None,
-                timings=timings or None, key_id=account.key_id, credits=credits,
-                billing="none", credits_charged=0, cache_key=key,
-            )
-            if hit is not None:
-                _answer_from_cache(job, hit, now)
-            s.add(job)
-            s.flush()
-            repo.append_event(s, job_id, EventType.SUBMITTED,
-                              {"status": str(status), "model": spec.model}, now)
-            if decision is not None:
-                p.moderation.record_submit(s, job, account, decision, now)
-            if status is JobStatus.REVIEW and decision is not None:
-                open_review(s, job, kind="policy", stage="submit",
-                            categories=decision.categories, now=now)
-            if not spec.visible_label:
-                audit.record(s, now, actor=f"account:{account.id}",
-                             action="provenance.unlabelled_export", account_id=account.id,
-                             subject=job_id, data={"policy": p.policy_version})
-            for recorder in p.submit_recorders:
-                recorder.on_submit(s, job, now)
-            if blocked:
-                job = record_final(p, s, job_id, {"error": {
-                    "code": CONTENT_BLOCKED, "message": job.error_message}}, now)
-            elif hit is not None:
-                job = record_final(p, s, job_id, {"cache_hit": True,
-                                                  "output": job.output}, now)
-            view = job_view(job)
+        first_status = status
+        for attempt in p.db.retrying():  # a deadlock victim runs again (storage/db.py)
+            with attempt as s:
+                status = first_status
+                if p.billing is not None:
+                    p.billing.lock(s, account.id)
+                if req.external_id:  # again under the lock: never wait on another's job row
+                    existing = repo.job_by_external_id(s, account.id, req.external_id)
+                    if existing is not None:  # (the lock order in storage/db.py)
+                        return _replay(existing, request_hash)
+                if status is JobStatus.QUEUED and hit is None:  # over the plan's concurrency:
+                    status = admit_new(p, s, account.id, now)  # waits as throttled
+                blocked = status is JobStatus.BLOCKED
+                job = Job(
+                    id=job_id, account_id=account.id, status=str(status),
+                    mode=str(spec.mode), model=spec.model, queue=backend.queue,
+                    priority=req.priority, spec=spec.model_dump(mode="json"),
+                    spec_hash=request_hash, external_id=req.external_id, inputs=inputs,
+                    attempt=0, max_attempts=p.settings.max_attempts, cancel_requested=False,
+                    event_seq=0, progress=0.0, created_at=now,
+                    params=with_warnings(params, prepared.warnings),
+                    enqueued_at=now if status is JobStatus.QUEUED else None,
+                    finished_at=now if blocked else None,
+                    error_code=CONTENT_BLOCKED if blocked else None,
+                    error_message=blocked_message(job_id, decision.categories)
+                    if blocked and decision else None,
+                    timings=timings or None, key_id=account.key_id, credits=credits,
+                    billing="none", credits_charged=0, cache_key=key,
+                )
+                if hit is not None:
+                    _answer_from_cache(job, hit, now)
+                s.add(job)
+                s.flush()
+                repo.append_event(s, job_id, EventType.SUBMITTED,
+                                  {"status": str(status), "model": spec.model}, now)
+                if decision is not None:
+                    p.moderation.record_submit(s, job, account, decision, now)
+                if status is JobStatus.REVIEW and decision is not None:
+                    open_review(s, job, kind="policy", stage="submit",
+                                categories=decision.categories, now=now)
+                if not spec.visible_label:
+                    audit.record(s, now, actor=f"account:{account.id}",
+                                 action="provenance.unlabelled_export", account_id=account.id,
+                                 subject=job_id, data={"policy": p.policy_version})
+                for recorder in p.submit_recorders:
+                    recorder.on_submit(s, job, now)
+                if blocked:
+                    job = record_final(p, s, job_id, {"error": {
+                        "code": CONTENT_BLOCKED, "message": job.error_message}}, now)
+                elif hit is not None:
+                    job = record_final(p, s, job_id, {"cache_hit": True,
+                                                      "output": job.output}, now)
+                view = job_view(job)
     except IntegrityError:
         if not req.external_id:
             raise

@@ -3,12 +3,27 @@
 SQLite notes: WAL mode, a generous busy timeout, and two engines — writes open with
 BEGIN IMMEDIATE (so a read-then-write transaction never fails on lock upgrade), reads with
 a plain deferred BEGIN (so readers never wait on each other).
+
+PostgreSQL lock order (every transaction that takes more than one lock keeps it, so two
+transactions never wait on each other in a circle):
+  1. the account row (`ledger.lock_account`, FOR UPDATE) — submit, cancel-time and
+     final-status bookkeeping (`services.finalize.record_final`, `services.admission`);
+  2. then job rows (claim, progress, final status), then the rows that hang off them
+     (events, ledger entries, webhook deliveries).
+A transaction holding the account lock never waits on another's job row: it looks for an
+existing `external_id` again after taking the lock (services.submit), and picks throttled
+jobs with SKIP LOCKED (services.admission). Note that PostgreSQL re-checks a foreign key
+(a KEY SHARE lock on the account) when a transaction updates a job row a second time, so a
+job-row writer can wait on the account: that is fine as long as the account holder never
+waits on it. Any deadlock or serialisation failure left is retried by `Database.retrying`.
 """
 
 from __future__ import annotations
 
 import contextlib
 import fcntl
+import random
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -19,13 +34,14 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from reelforge.errors import ServiceUnavailable
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 _PG_MIGRATION_LOCK = 7_361_042_190  # arbitrary app-wide advisory lock id
+RETRY_TRIES = 5  # Database.retrying: tries of a unit of work aborted as a deadlock victim
 
 
 def normalise_url(url: str) -> str:
@@ -106,6 +122,23 @@ class Database:
         with maker() as session, session.begin():
             yield session
 
+    def retrying(self, *, write: bool = True, tries: int = RETRY_TRIES) -> Iterator[Attempt]:
+        """A unit of work run again when PostgreSQL aborts it as a deadlock victim (40P01) or
+        a serialisation failure (40001): nothing of the aborted try was committed, so doing
+        it again is safe. Use as::
+
+            for attempt in db.retrying():
+                with attempt as s:
+                    ...  # the whole transaction; keep side effects outside it
+
+        Any other error, or the last try's, propagates."""
+        for n in range(tries):
+            attempt = Attempt(self, write=write, last=n == tries - 1)
+            yield attempt
+            if attempt.committed:
+                return
+            time.sleep(random.uniform(0.0, 0.02 * 2 ** n))  # jitter: the winner goes first
+
     def migrate(self) -> list[str]:
         """Bring the schema to the newest revision; the revisions applied now, oldest first
         (also kept in `applied_migrations`). Safe to call from many processes at once. A
@@ -164,6 +197,43 @@ class Database:
         self.engine.dispose()
         if self.read_engine is not self.engine:
             self.read_engine.dispose()
+
+
+_RETRYABLE = {"40001", "40P01"}  # serialization_failure, deadlock_detected
+
+
+def retryable(exc: BaseException) -> bool:
+    """A transaction PostgreSQL aborted so that another could go on: safe to run again."""
+    return isinstance(exc, DBAPIError) and getattr(exc.orig, "sqlstate", None) in _RETRYABLE
+
+
+class Attempt:
+    """One try of a unit of work (see Database.retrying): a transaction whose deadlock or
+    serialisation failure is swallowed, except on the last try, so that the loop runs it
+    again."""
+
+    def __init__(self, db: Database, *, write: bool, last: bool):
+        self.db, self.write, self.last = db, write, last
+        self.committed = False
+        self._cm: contextlib.AbstractContextManager[Session] | None = None
+
+    def __enter__(self) -> Session:
+        self._cm = self.db.session(write=self.write)
+        return self._cm.__enter__()
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: Any) -> bool:
+        assert self._cm is not None
+        try:
+            self._cm.__exit__(exc_type, exc, tb)  # commits, or rolls back on an error
+        except DBAPIError as failed:  # the commit itself was aborted
+            if retryable(failed) and not self.last:
+                return True
+            raise
+        if exc is None:
+            self.committed = True
+            return False
+        return retryable(exc) and not self.last
 
 
 def alembic_config(url: str) -> Config:
