@@ -80,8 +80,8 @@ TRANSFORMS = [
     ("kept 0.75x CRF 23", (1280, 720), 23, 0.75, 1.0, True),
     ("kept 0.75x CRF 28", (1280, 720), 28, 0.75, 1.0, True),
     ("portrait 540x960 CRF 23", (720, 1280), 23, 0.75, 1.0, True),
-    ("crop 85% CRF 23", (1280, 720), 23, 1.0, 0.85, False),
-    ("0.5x + crop 85% CRF 23", (1280, 720), 23, 0.5, 0.85, False),
+    ("crop 85% CRF 23", (1280, 720), 23, 1.0, 0.85, True),  # the opening banner
+    ("0.5x + crop 85% CRF 23", (1280, 720), 23, 0.5, 0.85, True),
 ]
 
 
@@ -135,15 +135,27 @@ def test_unmarked_clips_are_not_found(workdir: Path, kind: str) -> None:
 
 
 def test_the_label_is_found_at_the_top_or_the_bottom() -> None:
-    """The label may be placed at the top (a `label_position`); the detector searches both."""
-    frames = moving_clip("coffee", 960, 540, n=8)
-    label = VisibleLabel("AI-generated", 960, 540, FPS)
-    marked = [label(i, f.copy()) for i, f in enumerate(frames)]
-    flipped = [np.ascontiguousarray(np.concatenate([f[-80:], f[:-80]])) for f in marked]
+    """The banner may be at the top or the bottom (`label_position`), the badge anywhere along
+    the top or bottom edge; the detector searches both bands, at the frame's own size."""
     from reelforge.provenance.verify import _visible_label
 
-    for frames_ in (marked, flipped):  # the badge moved to the top edge
-        assert _visible_label(frames_)["found"]
+    frames = moving_clip("coffee", 960, 540, n=8)
+    for position in ("top", "bottom"):
+        label = VisibleLabel("AI生成", 960, 540, FPS, position=position)
+        banner_only = [f.copy() for f in frames]
+        for f in banner_only:
+            label.banner.apply(f)
+        assert _visible_label(banner_only)["text"] == "AI生成", position
+    label = VisibleLabel("AI-generated", 960, 540, FPS)
+    badge_only = [f.copy() for f in frames]
+    for f in badge_only:
+        label.badge.apply(f)
+    badge_on_top = [np.ascontiguousarray(np.concatenate([f[-80:], f[:-80]])) for f in badge_only]
+    for frames_ in (badge_only, badge_on_top):
+        assert _visible_label(frames_)["text"] == "AI-generated"
+    kept = [cv2.resize(f, (480, 270), interpolation=cv2.INTER_AREA) for f in badge_only]
+    assert _visible_label(kept)["found"]
+    assert not _visible_label(frames)["found"]
 
 
 def test_detect_on_decoded_frames_of_any_size() -> None:

@@ -124,22 +124,35 @@ def badge_score(frame: np.ndarray, text: str) -> float:
 
 
 LABEL_WORK_HEIGHT = 360  # detection works on frames scaled to this shorter side (or less)
-_SEARCH_SCALES = (0.94, 1.0, 1.06)  # template sizes tried around the frame-relative one
+# template sizes tried: around the frame-relative one, and larger, for a copy cropped to
+# 85-95 % (the label keeps its size while the frame shrinks)
+_SEARCH_SCALES = (0.94, 1.0, 1.06, 1.12, 1.18)
+_REFERENCE_SIDE = 720  # templates are rendered at least this large, then scaled
 MIN_WINDOW_STD = 20.0  # luma std a window needs to be compared (a label's box and text: ~60)
 
 
-def _expected(text: str, width: int, height: int, share: float) -> np.ndarray:
-    """The luma a clean overlay would show, as a matchTemplate template (text bright, box dark)."""
-    patch = render(text, width, height, share, "bottom-right")
-    return np.ascontiguousarray((patch.rgb * patch.alpha).mean(axis=2), dtype=np.float32)
+@lru_cache(maxsize=64)
+def _expected(text: str, width: int, height: int, share: float, scale: float) -> np.ndarray:
+    """The luma a clean overlay would show in a `width` x `height` frame, `scale` times its
+    nominal size, as a matchTemplate template (text bright, box dark). Rendered at a reference
+    size and resized down, as a platform's scaler does: at small sizes the font's own rendering
+    (hinting, rounded sizes) drifts from a scaled copy of the label."""
+    import cv2
+
+    factor = max(1.0, _REFERENCE_SIDE / min(width, height))
+    patch = render(text, round(width * factor), round(height * factor), share, "bottom-right")
+    luma = (patch.rgb * patch.alpha).mean(axis=2).astype(np.float32)
+    size = (max(1, round(luma.shape[1] * scale / factor)),
+            max(1, round(luma.shape[0] * scale / factor)))
+    return np.ascontiguousarray(cv2.resize(luma, size, interpolation=cv2.INTER_AREA))
 
 
 def label_score(frame: np.ndarray, text: str) -> float:
     """How well a decoded frame of any size shows our label for `text`: the best normalised
-    correlation in [-1, 1] of the badge or the banner (rendered for the frame's size, at a few
-    sizes around it) anywhere in the top or bottom 40 % of the frame. Size-independent (a copy
-    kept at 0.5x or 0.75x) and position-independent (the label may be at the top or the
-    bottom, left, centre or right); used by `reelforge verify`."""
+    correlation in [-1, 1] of the badge or the banner (rendered for the frame's size, at
+    ``_SEARCH_SCALES`` times it) anywhere in the top or bottom 40 % of the frame.
+    Size-independent (a copy kept at 0.5x or 0.75x, or cropped) and position-independent (the
+    label may be at the top or the bottom, left, centre or right); used by `reelforge verify`."""
     h, w = frame.shape[:2]
     gray = frame.astype(np.float32).mean(axis=2) if frame.ndim == 3 else frame.astype(np.float32)
     ratio = min(1.0, LABEL_WORK_HEIGHT / min(w, h))
@@ -153,7 +166,7 @@ def label_score(frame: np.ndarray, text: str) -> float:
     best = -1.0
     for share in (BADGE_HEIGHT, BANNER_HEIGHT):
         for scale in _SEARCH_SCALES:
-            template = _expected(text, round(w * scale), round(h * scale), share)
+            template = _expected(text, w, h, share, scale)
             for region in regions:
                 best = max(best, _match(region, template))
     return best
