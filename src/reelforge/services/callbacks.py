@@ -77,6 +77,10 @@ def check_callback_url(url: str, allow: Sequence[str] = ()) -> str:
     except socket.gaierror as exc:
         raise UnsafeCallbackUrl(f"callback_url host {host!r} does not resolve",
                                 field="callback_url") from exc
+    except UnicodeError:  # idna: an empty label (a..b) or one over 63 characters
+        raise UnsafeCallbackUrl(f"callback_url host {host[:80]!r} is not a valid DNS name "
+                                "(empty label, or a label over 63 characters)",
+                                field="callback_url") from None
     addrs = [ipaddress.ip_address(str(info[4][0]).split("%")[0]) for info in infos]
     if _allowed(host, addrs, allow):
         return url

@@ -12,6 +12,7 @@ the event carries (customer id, subscription id, our metadata) and links what it
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
@@ -57,16 +58,9 @@ def handle_stripe_webhook(p: Platform, payload: bytes, signature: str | None) ->
               if p.settings.stripe_webhook_secret else None)
     if not secret:
         raise not_configured("RF_STRIPE_WEBHOOK_SECRET")
-    try:
-        event = stripe.Webhook.construct_event(payload, signature, secret)
-    except stripe.SignatureVerificationError as exc:
-        raise WebhookRejected(f"the Stripe-Signature header does not verify: {exc}") from None
-    except ValueError:  # verified, but not JSON or not an event (UnicodeDecodeError too)
-        raise WebhookRejected("the webhook body is not a Stripe event",
-                              code="invalid_payload") from None
-    data = event.to_dict()
+    data = _verified_event(payload, signature, secret)
     event_id, etype = data.get("id"), data.get("type")
-    obj = (data.get("data") or {}).get("object")
+    obj = _dict(data.get("data")).get("object")
     if not isinstance(event_id, str) or not isinstance(etype, str) or not isinstance(obj, dict):
         raise WebhookRejected("the webhook body is not a Stripe event", code="invalid_payload")
 
@@ -92,6 +86,37 @@ def handle_stripe_webhook(p: Platform, payload: bytes, signature: str | None) ->
         log.warning("stripe event %s (%s): %s; acknowledged, an operator should look", event_id,
                     etype, result)
     return {"received": True, "duplicate": False, "event": event_id, "result": result}
+
+
+def _verified_event(payload: bytes, signature: str | None, secret: str) -> dict[str, Any]:
+    """The event object of a delivery whose signature verifies; WebhookRejected otherwise
+    (`invalid_signature`, or `invalid_payload` for a body that is not a JSON object). The
+    header arrives as latin-1: a non-ASCII one cannot be Stripe's (and `compare_digest`
+    refuses non-ASCII str), so it is refused before any comparison."""
+    if signature is not None and not signature.isascii():
+        raise WebhookRejected("the Stripe-Signature header does not verify: it is not ASCII")
+    try:
+        text = payload.decode("utf-8")
+    except UnicodeDecodeError:
+        raise WebhookRejected("the webhook body is not UTF-8 JSON",
+                              code="invalid_payload") from None
+    try:
+        stripe.WebhookSignature.verify_header(text, signature, secret,
+                                              stripe.Webhook.DEFAULT_TOLERANCE)
+    except stripe.SignatureVerificationError as exc:
+        raise WebhookRejected(f"the Stripe-Signature header does not verify: {exc}") from None
+    except (ValueError, OverflowError):  # a timestamp that is not a sane integer
+        raise WebhookRejected("the Stripe-Signature header does not verify: bad "
+                              "timestamp") from None
+    try:
+        data = json.loads(text)
+    except (ValueError, RecursionError):  # not JSON, or nested past the parser's depth
+        raise WebhookRejected("the webhook body is not a Stripe event",
+                              code="invalid_payload") from None
+    if not isinstance(data, dict):
+        raise WebhookRejected("the webhook body is not a Stripe event (not a JSON object)",
+                              code="invalid_payload")
+    return data
 
 
 def _seen(p: Platform, event_id: str) -> bool:
@@ -139,8 +164,13 @@ def _amount(value: object, what: str) -> int:
     return value
 
 
+_MAX_TIMESTAMP = 253_402_300_799  # 9999-12-31T23:59:59Z
+
+
 def _time(value: object) -> datetime | None:
-    if isinstance(value, bool) or not isinstance(value, int):
+    """A Unix time as Stripe sends it; None for anything else (an absurd value too)."""
+    if isinstance(value, bool) or not isinstance(value, int) \
+            or not 0 <= value <= _MAX_TIMESTAMP:
         return None
     return datetime.fromtimestamp(value, UTC)
 

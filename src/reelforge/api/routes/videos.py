@@ -14,6 +14,7 @@ from fastapi.responses import JSONResponse, StreamingResponse
 from reelforge.api import schemas
 from reelforge.api.deps import CurrentAccount, PlatformDep
 from reelforge.api.ranges import ranged_response
+from reelforge.api.validation import MAX_EVENT_SEQ, event_cursor
 from reelforge.services import jobs
 from reelforge.services.submit import SubmitRequest, submit_job
 from reelforge.services.submit import promote_job as submit_promotion
@@ -103,11 +104,11 @@ def video_poster(video_id: str, p: PlatformDep, account: CurrentAccount,
                 "type": "string", "description": "`id:`, `event:` (the event type) and `data:` "
                                                 "(the event as JSON) per event"}}}}})
 async def video_events(video_id: str, request: Request, p: PlatformDep, account: CurrentAccount,
-                       after: int = Query(default=0, ge=0),
+                       after: int = Query(default=0, ge=0, le=MAX_EVENT_SEQ),
                        last_event_id: str | None = Header(default=None)) -> StreamingResponse:
     """Server-sent events: every event of the job from the start (or after `Last-Event-ID`),
     then live ones; the stream ends after the final status."""
-    start = int(last_event_id) if last_event_id and last_event_id.isdigit() else after
+    start = event_cursor(after, last_event_id)
     # Raise NotFound before the stream starts so the client gets a proper 404.
     first, final = await run_in_threadpool(jobs.events_since, p, account, video_id, start)
 
