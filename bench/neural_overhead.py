@@ -168,7 +168,9 @@ class Reelforge:
         from reelforge.worker.loop import Worker
 
         self.tmp = Path(tempfile.mkdtemp(prefix="rf-neural-bench-"))
-        settings = Settings(data_dir=self.tmp, worker_queues=["wan"], progress_interval=0.25)
+        # the operator's plan (metered, never limited); result cache off: every timed job runs
+        settings = Settings(data_dir=self.tmp, worker_queues=["wan"], progress_interval=0.25,
+                            default_plan="internal", result_cache="off")
         self.p = bootstrap(settings)
         models.add_model(self.p, models.parse_model_request(
             {"name": "bench-wan", "family": "wan", "path": str(model_dir), "dtype": "fp32",

@@ -50,7 +50,9 @@ def main() -> None:
     tmp = Path(tempfile.mkdtemp(prefix="rf-prov-"))
     contenders = {}
     for name, label in (("without provenance", False), ("with provenance", True)):
-        p = bootstrap(Settings(data_dir=tmp / name.replace(" ", "-"), worker_queues=["motion"]),
+        # result cache off: every timed job renders (the same seeded job would be a cache hit)
+        p = bootstrap(Settings(data_dir=tmp / name.replace(" ", "-"), worker_queues=["motion"],
+                               result_cache="off"),
                       backends=[MotionBackend()], moderate=False, label=label)
         acct = accounts.ensure_account(p, "bench")
         upload = create_upload(p, acct, sample_image().read_bytes(), "cup.jpg").id
