@@ -115,17 +115,27 @@ def test_cmyk_jpeg_becomes_rgb() -> None:
 
 @pytest.mark.parametrize(
     ("fmt", "content_type"),
-    [("JPEG", "image/jpeg"), ("PNG", "image/png"), ("WEBP", "image/webp"), ("BMP", "image/bmp")],
+    [("JPEG", "image/jpeg"), ("PNG", "image/png"), ("WEBP", "image/webp")],
 )
 def test_inspect_reports_allowed_formats(fmt: str, content_type: str) -> None:
     info = inspect_image(_encode(_halves(), fmt))
     assert info == ImageInfo(width=40, height=20, format=fmt, content_type=content_type)
 
 
-@pytest.mark.parametrize("fmt", ["TIFF", "GIF"])
+@pytest.mark.parametrize("fmt", ["TIFF", "GIF", "BMP", "ICO"])
 def test_other_formats_are_refused_with_the_allowed_list(fmt: str) -> None:
-    with pytest.raises(InvalidImage, match="JPEG, PNG, WebP or BMP"):
+    """BMP too (issue 13 item 14: the README lists JPEG, PNG and WebP)."""
+    with pytest.raises(InvalidImage, match="JPEG, PNG or WebP") as caught:
         inspect_image(_encode(_halves(), fmt))
+    assert caught.value.code == "unsupported_image_type"
+    assert fmt in caught.value.message
+
+
+def test_svg_posing_as_an_image_is_an_unsupported_type() -> None:
+    svg = b'<?xml version="1.0"?><svg xmlns="http://www.w3.org/2000/svg"><script/></svg>'
+    with pytest.raises(InvalidImage) as caught:
+        inspect_image(svg)
+    assert caught.value.code == "unsupported_image_type" and "SVG" in caught.value.message
 
 
 @pytest.mark.parametrize(

@@ -5,8 +5,11 @@ worker). Both refuse anything that is not a complete still image in an allowed f
 both check the pixel count from the header *before* decoding, so a small file that claims
 100k x 100k pixels is refused without allocating anything.
 
-Allowed formats: JPEG (including MPO, which some cameras write), PNG, WebP and BMP; animated
-PNG/WebP are read as their first frame. TIFF is refused on purpose: it carries many exotic
+Allowed formats: JPEG (including MPO, which some cameras write), PNG and WebP; animated
+PNG/WebP are read as their first frame. Any other image (BMP, GIF, TIFF, SVG, HEIC, ...) is
+refused with `unsupported_image_type` from its magic bytes, before any decoder sees it. BMP
+is refused on purpose: uncompressed, so a big upload for a small picture, and no camera or
+editor a creator uses exports it by default. TIFF is refused on purpose: it carries many exotic
 codecs (a large decoder attack surface) and nobody exports one for a video studio. GIF is
 refused too: it is usually an animation, and a still one is better uploaded as PNG.
 """
@@ -37,10 +40,17 @@ ALLOWED_FORMATS: dict[str, str] = {
     "MPO": "image/jpeg",  # multi-picture JPEG from cameras/phones; the first picture is used
     "PNG": "image/png",
     "WEBP": "image/webp",
-    "BMP": "image/bmp",
 }
 # Plugins Pillow may even try: restricting them keeps other decoders off untrusted bytes.
-_OPEN_FORMATS = ["JPEG", "PNG", "WEBP", "BMP"]
+_OPEN_FORMATS = ["JPEG", "PNG", "WEBP"]
+# Images we recognise but do not accept, by their first bytes: refused as
+# `unsupported_image_type` (rather than "not an image") with the format named.
+_OTHER_IMAGES: tuple[tuple[bytes, str], ...] = (
+    (b"BM", "BMP"), (b"GIF87a", "GIF"), (b"GIF89a", "GIF"), (b"II*\x00", "TIFF"),
+    (b"MM\x00*", "TIFF"), (b"\x00\x00\x01\x00", "ICO"), (b"8BPS", "PSD"),
+    (b"\xff\x0a", "JPEG XL"), (b"\x00\x00\x00\x0cJXL ", "JPEG XL"),
+)
+UNSUPPORTED_IMAGE_TYPE = "unsupported_image_type"
 
 # What decoders raise on malformed input (Pillow does not wrap all of them).
 _DECODE_ERRORS = (
@@ -171,8 +181,12 @@ def _open_checked(payload: bytes | Path, max_pixels: int) -> Iterator[Image.Imag
     except Image.DecompressionBombError as exc:
         raise _too_large_error(exc) from exc
     except Image.UnidentifiedImageError as exc:
+        other = _other_image_type(payload)
+        if other is not None:
+            raise InvalidImage(f"{other} images are not accepted; upload a JPEG, PNG or WebP",
+                               code=UNSUPPORTED_IMAGE_TYPE) from exc
         raise InvalidImage(
-            "the file is not an image we can read; upload a JPEG, PNG, WebP or BMP"
+            "the file is not an image we can read; upload a JPEG, PNG or WebP"
         ) from exc
     except _DECODE_ERRORS as exc:
         raise InvalidImage(f"the image header is corrupt: {exc}") from exc
@@ -189,6 +203,24 @@ def _open_checked(payload: bytes | Path, max_pixels: int) -> Iterator[Image.Imag
         yield im
 
 
+def _other_image_type(payload: bytes | Path) -> str | None:
+    """The name of an image format we recognise but refuse (BMP, GIF, SVG, HEIC, ...)."""
+    if isinstance(payload, bytes):
+        head = payload[:512]
+    else:
+        with open(payload, "rb") as fh:
+            head = fh.read(512)
+    for magic, name in _OTHER_IMAGES:
+        if head.startswith(magic):
+            return name
+    if head[4:8] == b"ftyp" and head[8:12] in (b"heic", b"heix", b"mif1", b"avif", b"heim"):
+        return "AVIF" if head[8:12] == b"avif" else "HEIC"
+    text = head.lstrip(b"\xef\xbb\xbf \t\r\n").lower()
+    if text.startswith((b"<svg", b"<?xml")) and b"<svg" in head.lower():
+        return "SVG"
+    return None
+
+
 def _too_large_error(exc: Exception) -> InvalidImage:
     return InvalidImage(f"the image has too many pixels to be decoded safely ({exc})")
 
@@ -196,7 +228,8 @@ def _too_large_error(exc: Exception) -> InvalidImage:
 def _format_of(im: Image.Image) -> str:
     fmt = (im.format or "").upper()
     if fmt not in ALLOWED_FORMATS:
-        raise InvalidImage(f"{fmt or 'this'} images are not accepted; use JPEG, PNG, WebP or BMP")
+        raise InvalidImage(f"{fmt or 'this'} images are not accepted; use JPEG, PNG or WebP",
+                           code=UNSUPPORTED_IMAGE_TYPE)
     return fmt
 
 

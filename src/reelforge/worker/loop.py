@@ -17,6 +17,7 @@ import signal
 import socket
 import threading
 import time
+from collections import deque
 from collections.abc import Sequence
 from types import FrameType
 
@@ -31,6 +32,7 @@ from reelforge.services.webhooks import deliver_due
 
 log = logging.getLogger(__name__)
 _IDLE_MIN = 0.01  # first idle wait; doubles up to settings.poll_interval
+OUTCOMES_KEPT = 1000  # Worker.outcomes keeps this many, newest last
 
 
 class Worker:
@@ -42,7 +44,9 @@ class Worker:
         self.concurrency = concurrency or p.settings.workers
         self.name = name or f"{socket.gethostname()}:{os.getpid()}"
         self.background_duties = background_duties
-        self.outcomes: list[RunOutcome] = []
+        # the latest outcomes only (tests and operators look at recent runs; a worker that
+        # runs for months must not keep one per job)
+        self.outcomes: deque[RunOutcome] = deque(maxlen=OUTCOMES_KEPT)
         self._stopping = threading.Event()
         self._hand_back_at: float | None = None
         self._threads: list[threading.Thread] = []
