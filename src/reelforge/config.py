@@ -84,12 +84,13 @@ GROUPS: dict[str, tuple[str, ...]] = {
     "governance": ("policy_profile", "policy_dir", "audit_retention_days",
                    "likeness_keep_photos"),
     "provenance": ("aigc_producer", "provenance_secret", "c2pa_cert_chain", "c2pa_private_key",
-                   "c2pa_trust_anchors", "max_verify_bytes"),
+                   "c2pa_trust_anchors", "max_verify_bytes", "max_verify_pixels",
+                   "max_verify_frames", "verify_concurrency"),
     "billing": ("billing_file", "default_plan", "result_cache", "stripe_secret_key",
                 "stripe_webhook_secret", "public_url"),
     "models": ("neural_device", "pipeline_cache_models", "pipeline_cache_bytes",
                "default_model", "motion_supersample"),
-    "limits": ("max_upload_bytes", "max_image_pixels"),
+    "limits": ("max_upload_bytes", "max_image_pixels", "max_body_bytes", "decode_budget_bytes"),
     "encoding": ("encode_crf", "encode_preset"),
     "webhooks": ("webhook_allow_hosts", "webhook_max_attempts", "webhook_backoff",
                  "webhook_timeout"),
@@ -126,6 +127,10 @@ class Settings(BaseSettings):
     c2pa_private_key: Path | None = None
     c2pa_trust_anchors: Path | None = None  # PEM roots `reelforge verify` trusts
     max_verify_bytes: int = Field(default=500 * 1024 * 1024, gt=0)  # POST /v1/verify uploads
+    # a video's frame size and frame count, read from its container before anything decodes
+    max_verify_pixels: int = Field(default=4096 * 2304, gt=0)  # any 4K frame
+    max_verify_frames: int = Field(default=216_000, gt=0)  # two hours at 30 fps
+    verify_concurrency: int = Field(default=2, ge=1)  # verifications at once per API process
 
     # billing: prices, plans, device rates (billing/data/billing.yaml unless set)
     billing_file: Path | None = None
@@ -152,6 +157,9 @@ class Settings(BaseSettings):
     # edge limits
     max_upload_bytes: int = Field(default=25 * 1024 * 1024, gt=0)
     max_image_pixels: int = Field(default=40_000_000, gt=0)
+    max_body_bytes: int = Field(default=1024 * 1024, gt=0)  # JSON bodies (routes without their own)
+    # decoded image pixels in flight per process; a larger single decode is refused
+    decode_budget_bytes: int = Field(default=1024 * 1024 * 1024, gt=0)
 
     # motion backend anti-aliasing (box prefilter size in pre-scaled pixels): 2 supersamples
     # fine texture at no per-frame cost; 1 shimmers slightly on fine texture.

@@ -10,6 +10,7 @@ from fastapi import Depends, FastAPI
 from reelforge import __version__
 from reelforge.api.docs import install_docs
 from reelforge.api.errors import install_error_handlers
+from reelforge.api.limits import BodyLimit, limit_for
 from reelforge.api.metrics import install_metrics
 from reelforge.api.ratelimit import RateLimitHeaders
 from reelforge.api.routes import (
@@ -54,6 +55,7 @@ def create_app(p: Platform, *, embedded_worker: bool = False) -> FastAPI:
     app.state.platform = p
     install_error_handlers(app)
     app.add_middleware(RateLimitHeaders)
+    app.add_middleware(BodyLimit, limit=limit_for(p.settings))  # outermost: before any read
     install_docs(app)
     app.include_router(health.router)
     app.include_router(uploads.router)

@@ -19,9 +19,10 @@ from __future__ import annotations
 import io
 import os
 import struct
+import threading
 import zlib
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -29,11 +30,20 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageCms, ImageOps
 
-from reelforge.errors import InvalidImage
+from reelforge.errors import InvalidImage, RateLimited
 from reelforge.media.atomic import temp_path_beside
 
 DEFAULT_MAX_PIXELS = 40_000_000
 """Largest accepted image (width x height); a 40 MP photo decodes to 120 MB of RGB."""
+
+DEFAULT_DECODE_BUDGET = 1024 * 1024 * 1024
+"""Bytes of decoded pixels this process holds at once (estimated per decode, see below)."""
+DECODE_WAIT = 30.0  # seconds a decode waits for budget before answering busy (429)
+
+# Pillow allocates pixels in blocks (16 MB by default). glibc serves blocks under 32 MB from
+# per-thread arenas that keep the memory after it is freed, so large decodes on N threads
+# kept N images' worth resident; blocks over 32 MB are mapped and unmapped on free.
+Image.core.set_block_size(64 * 1024 * 1024)
 
 ALLOWED_FORMATS: dict[str, str] = {
     "JPEG": "image/jpeg",
@@ -71,6 +81,69 @@ _TRANSPOSED_ORIENTATIONS = {5, 6, 7, 8}  # these swap width and height when appl
 _ALPHA_BACKGROUND = (255, 255, 255)  # transparent product cut-outs sit on white, as in a shop
 
 
+class DecodeBudget:
+    """A process-wide budget of decoded-pixel bytes: a small compressed file can decode to
+    hundreds of MB (a lossless WebP of flat colour is ~1 KB for 36 MP), so decodes reserve
+    their estimated memory first. One estimate over the whole budget is refused
+    (`image_too_large`); others wait for room, then answer busy (429 `decode_busy`)."""
+
+    def __init__(self, total: int = DEFAULT_DECODE_BUDGET):
+        self.total = total
+        self.used = 0
+        self.peak = 0  # largest reservation total seen (tests, tuning)
+        self._room = threading.Condition()
+
+    def resize(self, total: int) -> None:
+        with self._room:
+            self.total = total
+            self._room.notify_all()
+
+    @contextmanager
+    def reserve(self, nbytes: int, what: str = "the image",
+                wait: float = DECODE_WAIT) -> Iterator[None]:
+        if nbytes > self.total:
+            raise InvalidImage(
+                f"{what} would need about {nbytes // 2**20} MB to decode; this server decodes "
+                f"at most {self.total // 2**20} MB at once, please downscale it",
+                code="image_too_large")
+        with self._room:
+            if not self._room.wait_for(lambda: self.used + nbytes <= self.total, wait):
+                raise RateLimited("the server is busy decoding other images; try again shortly",
+                                  code="decode_busy", retry_after=5)
+            self.used += nbytes
+            self.peak = max(self.peak, self.used)
+        try:
+            yield
+        finally:
+            with self._room:
+                self.used -= nbytes
+                self._room.notify_all()
+
+
+DECODE_BUDGET = DecodeBudget()
+
+
+def set_decode_budget(total: int) -> None:
+    """Set this process's decode budget (RF_DECODE_BUDGET_BYTES)."""
+    DECODE_BUDGET.resize(total)
+
+
+def _decode_cost(im: Image.Image, *, full: bool) -> int:
+    """Estimated peak bytes to decode `im`: `full` keeps every pixel as RGB (load_image), else
+    the pixels are only validated (inspect_image, JPEG at 1/8 scale by draft mode)."""
+    width, height = im.size
+    pixels = width * height
+    fmt = (im.format or "").upper()
+    if fmt in ("JPEG", "MPO"):
+        # a progressive JPEG keeps every DCT coefficient (2 bytes each) whatever the scale
+        coefficients = pixels * 3 * 2 if im.info.get("progressive") else 0
+        return coefficients + (pixels * 3 * 3 if full else pixels * 3 // 64 + 2**20)
+    bands = max(len(im.getbands()), 3)
+    if fmt == "WEBP":  # libwebp's two canvases, their copy as bytes, then Pillow's image
+        return pixels * 4 * 4 + (pixels * 3 * 2 if full else 0)
+    return pixels * bands * (3 if full else 1)
+
+
 @dataclass(frozen=True)
 class ImageInfo:
     """What an upload is, once fully decoded: size as displayed (EXIF orientation applied)."""
@@ -90,11 +163,17 @@ def inspect_image(data: bytes, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> Image
     Raises `InvalidImage` for non-images, disallowed formats, truncated or corrupt files,
     zero-size images and images over `max_pixels`.
     """
-    with _open_checked(bytes(data), max_pixels) as im:
-        fmt = _format_of(im)
-        width, height = im.size
-        orientation = _orientation(im)
-        _decode(im)
+    # the reservation ends after the image is closed and dropped (its pixels freed)
+    with ExitStack() as reservation:
+        with _open_checked(bytes(data), max_pixels) as im:
+            fmt = _format_of(im)
+            width, height = im.size
+            orientation = _orientation(im)
+            reservation.enter_context(DECODE_BUDGET.reserve(_decode_cost(im, full=False)))
+            if fmt in ("JPEG", "MPO"):  # every byte still decodes, at 1/8 of the pixels
+                im.draft(im.mode, (max(1, width // 8), max(1, height // 8)))
+            _decode(im)
+        del im
     if orientation in _TRANSPOSED_ORIENTATIONS:
         width, height = height, width
     return ImageInfo(width=width, height=height, format=fmt, content_type=ALLOWED_FORMATS[fmt])
@@ -113,11 +192,14 @@ def load_image(source: ImageSource, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> 
         payload = Path(source)
         if not payload.is_file():
             raise InvalidImage(f"image file not found: {payload}")
-    with _open_checked(payload, max_pixels) as im:
-        _decode(im)
-        oriented = _apply_orientation(im)
-        rgb = _to_rgb(oriented)
-    return np.ascontiguousarray(rgb)
+    with ExitStack() as reservation:  # held until the decoder's copies are freed
+        with _open_checked(payload, max_pixels) as im:
+            reservation.enter_context(DECODE_BUDGET.reserve(_decode_cost(im, full=True)))
+            _decode(im)
+            oriented = _apply_orientation(im)
+            rgb = np.ascontiguousarray(_to_rgb(oriented))
+        del im, oriented
+    return rgb
 
 
 def cover_resize(image: np.ndarray, width: int, height: int) -> np.ndarray:

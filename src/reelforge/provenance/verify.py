@@ -14,10 +14,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import av
 import numpy as np
 
 from reelforge.errors import InvalidRequest, PayloadTooLarge
+from reelforge.media.probe import iter_frames, read_video_header
 from reelforge.provenance.aigc import AI_GENERATED, read_aigc
 from reelforge.provenance.label import label_score
 
@@ -26,6 +26,11 @@ LABEL_TEXTS = ("AI-generated", "AI生成")
 LABEL_MIN_SCORE = 0.6
 MAX_FRAMES = 48
 DEFAULT_MAX_BYTES = 2 * 1024**3
+DEFAULT_MAX_PIXELS = 4096 * 2304  # per frame, from the container header and each decoded frame
+DEFAULT_MAX_FRAMES = 216_000  # the container's frame count (two hours at 30 fps)
+# Frames are decoded scaled down to this many pixels: detection works on a grid of 256 px
+# (watermark) and 360 px (label) on the shorter side, so more costs memory and finds nothing.
+WORK_PIXELS = 960 * 540
 
 
 @dataclass(frozen=True)
@@ -33,31 +38,29 @@ class VerifyOptions:
     secret: bytes | None = None  # this deployment's AIGC key (to check ReservedCode1)
     trust_anchors: Path | None = None  # PEM roots for C2PA
     max_bytes: int = DEFAULT_MAX_BYTES
+    max_pixels: int = DEFAULT_MAX_PIXELS
+    max_frames: int = DEFAULT_MAX_FRAMES
 
 
-def _decode(path: Path) -> tuple[dict[str, str], list[np.ndarray], list[str]]:
-    """Container tags and the first frames (RGB); errors met while decoding."""
+def _decode(path: Path, options: VerifyOptions) -> tuple[dict[str, str], list[np.ndarray],
+                                                         list[str]]:
+    """Container tags and the first frames (RGB, scaled down to WORK_PIXELS); errors met while
+    decoding. The size and frame count the container declares are checked before anything
+    decodes (`video_too_large`), and each frame again as it decodes."""
+    header = read_video_header(path, max_pixels=options.max_pixels)
+    if header.width * header.height > options.max_pixels:
+        raise PayloadTooLarge(
+            f"{path.name} is {header.width}x{header.height}; the limit is "
+            f"{options.max_pixels} pixels per frame", code="video_too_large")
+    if header.frames > options.max_frames:
+        raise PayloadTooLarge(f"{path.name} has {header.frames} frames; the limit is "
+                              f"{options.max_frames}", code="video_too_large")
     errors: list[str] = []
-    frames: list[np.ndarray] = []
-    try:
-        container = av.open(str(path), mode="r")
-    except (av.error.FFmpegError, OSError, UnicodeDecodeError) as exc:
-        raise InvalidRequest(f"{path.name} is not a video file we can read ({exc})",
-                             code="invalid_video") from None
-    with container:
-        tags = {str(k): str(v) for k, v in container.metadata.items()}
-        if not container.streams.video:
-            raise InvalidRequest(f"{path.name} contains no video stream", code="invalid_video")
-        try:
-            for frame in container.decode(container.streams.video[0]):
-                frames.append(frame.to_ndarray(format="rgb24"))
-                if len(frames) >= MAX_FRAMES:
-                    break
-        except (av.error.FFmpegError, OSError) as exc:
-            errors.append(f"decoding stopped after {len(frames)} frames: {exc}")
+    frames = list(iter_frames(path, max_frames=MAX_FRAMES, work_pixels=WORK_PIXELS,
+                              max_pixels=options.max_pixels, errors=errors))
     if not frames:
         raise InvalidRequest(f"{path.name} has no frame that decodes", code="invalid_video")
-    return tags, frames, errors
+    return header.metadata, frames, errors
 
 
 def _visible_label(frames: list[np.ndarray]) -> dict[str, Any]:
@@ -102,7 +105,7 @@ def verify_file(path: Path, options: VerifyOptions | None = None) -> dict[str, A
     size = path.stat().st_size
     if size > options.max_bytes:
         raise PayloadTooLarge(f"{path.name} is {size} bytes; the limit is {options.max_bytes}")
-    tags, frames, errors = _decode(path)
+    tags, frames, errors = _decode(path, options)
     aigc = read_aigc(tags, options.secret)
     produce_id = str(aigc.block.get("ProduceID")) if aigc else None
     c2pa = _c2pa(path, options.trust_anchors)

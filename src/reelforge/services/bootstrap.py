@@ -9,6 +9,7 @@ from reelforge.config import Settings
 from reelforge.domain.clock import Clock, system_clock
 from reelforge.errors import InvalidSetting, ServiceUnavailable
 from reelforge.governance.policy import load_profile
+from reelforge.media.images import set_decode_budget
 from reelforge.queue.jobqueue import HueyJobQueue, JobQueue
 from reelforge.services.billing import Billing
 from reelforge.services.models import ModelCatalog
@@ -74,6 +75,7 @@ def bootstrap(
     (only for tests and benchmarks of other parts: every real output is moderated, labelled
     and metered)."""
     settings = settings or Settings()
+    set_decode_budget(settings.decode_budget_bytes)  # process-wide, like the decoders
     db = open_database(settings)
     if migrate:
         db.migrate()

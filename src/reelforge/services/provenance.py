@@ -229,7 +229,9 @@ def verify_options(p: Platform, trust: Path | None = None) -> VerifyOptions:
                             or fleet_secrets.get(p.db, C2PA_DEV_AUTHORITY) is not None):
         anchors = dev_credentials(p)[0].root_cert  # the deployment's, whichever node signed
     return VerifyOptions(secret=provenance_secret(p), trust_anchors=anchors,
-                         max_bytes=p.settings.max_verify_bytes)
+                         max_bytes=p.settings.max_verify_bytes,
+                         max_pixels=p.settings.max_verify_pixels,
+                         max_frames=p.settings.max_verify_frames)
 
 
 def record_unlabelled_duties(p: Platform, account_name: str, agreed: bool) -> None:

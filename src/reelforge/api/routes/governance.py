@@ -13,9 +13,9 @@ from starlette.datastructures import UploadFile
 
 from reelforge.api import schemas
 from reelforge.api.deps import AdminAccount, CurrentAccount, PlatformDep
-from reelforge.api.multipart import form_file, read_limited, require_multipart
+from reelforge.api.limits import verify_slots
+from reelforge.api.multipart import read_limited, require_multipart, save_file_field
 from reelforge.api.validation import check_form
-from reelforge.errors import PayloadTooLarge
 from reelforge.services import audit, likeness, moderation, reviews
 
 router = APIRouter(tags=["governance"])
@@ -142,20 +142,8 @@ async def verify_upload(request: Request, p: PlatformDep,
 
     from reelforge.services.provenance import verify as verify_marks
 
-    limit = p.settings.max_verify_bytes
-    require_multipart(request, "the video in a field named `file`")
-    form = await request.form(max_files=1, max_fields=2)
-    try:
-        file = form_file(form, "file")
-        with tempfile.TemporaryDirectory(prefix="reelforge-verify-") as tmp:
-            local = Path(tmp) / "upload"
-            written = 0
-            with open(local, "wb") as fh:
-                while chunk := await file.read(1 << 20):
-                    written += len(chunk)
-                    if written > limit:
-                        raise PayloadTooLarge(f"the file is larger than the {limit}-byte limit")
-                    fh.write(chunk)
+    with tempfile.TemporaryDirectory(prefix="reelforge-verify-") as tmp:
+        local = Path(tmp) / "upload"  # written once, as it streams, up to the limit
+        await save_file_field(request, "file", local, p.settings.max_verify_bytes)
+        async with verify_slots(request).hold():  # decoding off the loop, a few at once
             return await run_in_threadpool(verify_marks, p, local)
-    finally:
-        await form.close()

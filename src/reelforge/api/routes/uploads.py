@@ -9,12 +9,10 @@ from fastapi.concurrency import run_in_threadpool
 
 from reelforge.api import schemas
 from reelforge.api.deps import CurrentAccount, PlatformDep
-from reelforge.api.multipart import form_file, read_limited, require_multipart
-from reelforge.errors import PayloadTooLarge
+from reelforge.api.multipart import read_file_field
 from reelforge.services.uploads import create_upload, delete_upload, get_upload
 
 router = APIRouter(prefix="/v1/uploads", tags=["uploads"])
-_MULTIPART_OVERHEAD = 64 * 1024
 
 
 _FORM_SCHEMA = {
@@ -32,18 +30,10 @@ _FORM_SCHEMA = {
 @router.post("", status_code=201, openapi_extra=_FORM_SCHEMA, response_model=schemas.Upload)
 async def upload(request: Request, p: PlatformDep, account: CurrentAccount) -> dict[str, Any]:
     """Multipart form with one field `file`. Returns `{"id", ...}` to use as image_upload_id."""
-    limit = p.settings.max_upload_bytes
-    declared = request.headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) > limit + _MULTIPART_OVERHEAD:
-        raise PayloadTooLarge(f"upload is larger than the {limit}-byte limit")
-    require_multipart(request, "the image in a field named `file`")
-    form = await request.form(max_files=1, max_fields=5)
-    try:
-        file = form_file(form, "file")
-        data = await read_limited(file, limit)
-        view = await run_in_threadpool(create_upload, p, account, data, file.filename)
-    finally:
-        await form.close()
+    # the body limit (api.limits) refuses a declared or streamed body past the upload limit;
+    # the file is counted as it streams and kept in memory only (never spooled to disk)
+    data, filename = await read_file_field(request, "file", p.settings.max_upload_bytes)
+    view = await run_in_threadpool(create_upload, p, account, data, filename)
     return view.to_dict()
 
 
