@@ -136,6 +136,7 @@ class Job(Base):
         Index("ix_jobs_account_id_status", "account_id", "status"),
         Index("ix_jobs_cache_key", "cache_key"),
         Index("ix_jobs_expires_at", "expires_at"),
+        Index("ix_jobs_finished_at", "finished_at"),  # GET /metrics reads what finished since
     )
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
@@ -228,7 +229,8 @@ class JobEvent(Base):
 class WebhookDelivery(Base):
     __tablename__ = "webhook_deliveries"
     __table_args__ = (Index("ix_webhook_deliveries_status_next_attempt_at", "status",
-                            "next_attempt_at"),)
+                            "next_attempt_at"),
+                      Index("ix_webhook_deliveries_finished_at", "finished_at"))
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
     job_id: Mapped[str] = mapped_column(ForeignKey("jobs.id"), index=True)
