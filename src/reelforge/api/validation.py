@@ -19,6 +19,7 @@ import re
 import unicodedata
 from collections.abc import Iterable
 from typing import Any
+from urllib.parse import unquote_to_bytes
 
 from fastapi import Request
 from fastapi.routing import APIRoute
@@ -111,6 +112,7 @@ async def check_request(request: Request) -> None:
     for name, value in request.path_params.items():
         if isinstance(value, str):
             check_string(value, name)
+    _check_query_encoding(request.scope.get("query_string") or b"")
     for name, value in request.query_params.multi_items():
         check_string(name, name)
         check_string(value, name)
@@ -123,6 +125,22 @@ async def check_request(request: Request) -> None:
     # the request); a streamed or multipart body is the route's to read, with its limits.
     if _json_route(request) and await request.body():
         check_json(await request.json())
+
+
+def _check_query_encoding(raw: bytes) -> None:
+    """Percent-escapes that are not UTF-8 (`%ED%A0%80`, a lone surrogate; `%FF`) would be
+    replaced by U+FFFD silently: refused instead, naming the parameter."""
+    if b"%" not in raw and raw.isascii():
+        return
+    for pair in raw.split(b"&"):
+        name, _, value = pair.partition(b"=")
+        for part in (name, value):
+            try:
+                unquote_to_bytes(part.replace(b"+", b" ")).decode("utf-8")
+            except UnicodeDecodeError:
+                field = unquote_to_bytes(name).decode("utf-8", "replace")[:40]
+                raise InvalidCharacters(f"query parameter {field} is not valid UTF-8",
+                                        field=field) from None
 
 
 def _json_route(request: Request) -> bool:
