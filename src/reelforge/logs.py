@@ -46,10 +46,15 @@ def _fields_of(message: str) -> tuple[str | None, dict[str, Any]]:
         return None, {}
     fields: dict[str, Any] = {}
     for key, raw in _PAIR.findall(message[match.end():]):
+        value: Any = raw
         if raw.startswith('"'):
             with contextlib.suppress(ValueError):
-                raw = json.loads(raw)
-        fields[key] = raw
+                value = json.loads(raw)
+        elif re.fullmatch(r"-?\d+", raw):
+            value = int(raw)
+        elif re.fullmatch(r"-?\d+\.\d+", raw):
+            value = float(raw)
+        fields[key] = value
     return match.group(1), fields
 
 

@@ -54,6 +54,9 @@ def test_a_jobs_life_is_one_line_per_state_change(platform: Platform,
     assert life["job.submit"]["status"] == "queued"
     assert life["job.start"]["status"] == "running"
     assert life["job.final"]["status"] == "succeeded" and life["job.end"]["status"] == "succeeded"
+    # numbers stay numbers in JSON, whether the line came from event() or a format string
+    assert life["job.final"]["attempt"] == 1 and life["job.start"]["attempt"] == 1
+    assert isinstance(life["job.end"]["seconds"], float)
     gone = _lines(caplog, cancelled)
     assert gone["job.final"]["status"] == "cancelled" and gone["job.final"]["by"] == "user"
     # the text form is the same line a person greps
