@@ -20,7 +20,7 @@ from reelforge.services import accounts, jobs
 from reelforge.services.moderation import preload
 from reelforge.services.platform import Platform
 from reelforge.services.submit import SubmitRequest, promote_job, submit_job
-from reelforge.services.uploads import create_upload
+from reelforge.services.uploads import create_upload, decode_once
 
 if TYPE_CHECKING:
     from reelforge.worker.loop import Worker
@@ -93,6 +93,7 @@ def _run_generate(fields: dict[str, Any], image: Path | None, out_path: Path,
     # stored (they decide nothing until submit_job)
     preload(prompt=bool(str(fields.get("prompt", "")).strip()),
             image=image is not None or last_image is not None)
+    decode_once()  # the upload check, moderation and the render share one decode
     with platform() as p:
         account = accounts.ensure_account(p, accounts.LOCAL_ACCOUNT)
         if promote is not None:

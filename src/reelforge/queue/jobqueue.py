@@ -16,13 +16,16 @@ from __future__ import annotations
 
 import logging
 import random
+import sys
 import threading
 import time
 from collections.abc import Sequence
-from typing import Any, Protocol
+from types import ModuleType
+from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import urlsplit
 
-from huey import Huey, MemoryHuey, PostgresHuey, PriorityRedisHuey, SqliteHuey
+if TYPE_CHECKING:
+    from huey import Huey
 
 RUN_JOB_TASK = "reelforge.run_job"
 REDIS_CONNECT_TIMEOUT = 5.0  # seconds
@@ -45,11 +48,49 @@ class JobQueue(Protocol):
     def close(self) -> None: ...
 
 
+_CLIENTS = ("redis", "psycopg")  # what huey.storage imports for its Redis/PostgreSQL storage
+_huey_lock = threading.Lock()
+
+
+def _huey(scheme: str) -> ModuleType:
+    """huey, imported on first use. `huey.storage` imports redis and psycopg whenever they are
+    installed (~0.2 s of CPU together), whichever storage is used: for an SQLite or memory
+    queue (`reelforge generate`) they are kept out of that import, and handed to huey.storage
+    if this process makes a Redis or PostgreSQL queue later."""
+    with _huey_lock:
+        if "huey.storage" not in sys.modules and scheme in ("sqlite", "memory"):
+            hidden = [name for name in _CLIENTS if name not in sys.modules]
+            for name in hidden:
+                sys.modules[name] = None  # type: ignore[assignment]  # import raises ImportError
+            try:
+                import huey.storage
+            finally:
+                for name in hidden:
+                    if sys.modules.get(name, 0) is None:
+                        del sys.modules[name]
+        import huey
+        import huey.storage as storage
+
+        if scheme in ("redis", "rediss") and storage.Redis is None:
+            import redis
+            from redis.exceptions import ConnectionError, TimeoutError
+
+            storage.ConnectionPool, storage.Redis = redis.ConnectionPool, redis.Redis
+            storage.ConnectionError, storage.TimeoutError = ConnectionError, TimeoutError
+            storage.RedisStorage.redis_client = redis.Redis
+        if scheme.startswith("postgres") and storage.psycopg is None:
+            import psycopg
+
+            storage.psycopg = psycopg
+        return huey
+
+
 def _make_huey(url: str, name: str) -> Huey:
     scheme = urlsplit(url).scheme
+    huey = _huey(scheme)
     if scheme == "sqlite":
         path = url[len("sqlite:///"):] if url.startswith("sqlite:///") else urlsplit(url).path
-        return SqliteHuey(name, filename=path, results=False, timeout=30)
+        return huey.SqliteHuey(name, filename=path, results=False, timeout=30)
     if scheme in ("redis", "rediss"):
         from redis import ConnectionPool
 
@@ -58,12 +99,12 @@ def _make_huey(url: str, name: str) -> Huey:
         pool = ConnectionPool.from_url(url, socket_connect_timeout=REDIS_CONNECT_TIMEOUT,
                                        socket_timeout=REDIS_SOCKET_TIMEOUT,
                                        health_check_interval=30)
-        return PriorityRedisHuey(name, connection_pool=pool, results=False, blocking=False)
+        return huey.PriorityRedisHuey(name, connection_pool=pool, results=False, blocking=False)
     if scheme in ("postgresql", "postgres", "postgresql+psycopg"):
         dsn = "postgresql://" + url.split("://", 1)[1]
-        return PostgresHuey(name, dsn=dsn, results=False, blocking=False)
+        return huey.PostgresHuey(name, dsn=dsn, results=False, blocking=False)
     if scheme == "memory":
-        return MemoryHuey(name, results=False)
+        return huey.MemoryHuey(name, results=False)
     raise ValueError(
         f"unsupported queue URL {url!r}: use sqlite:///file, redis://host, postgresql://..."
     )

@@ -11,7 +11,7 @@ from datetime import datetime
 
 from reelforge.domain.job import new_id
 from reelforge.errors import Conflict, NotFound, PayloadTooLarge
-from reelforge.media.images import inspect_image
+from reelforge.media.images import inspect_image, keep_decoded
 from reelforge.services import audit
 from reelforge.services.accounts import AccountRef
 from reelforge.services.edge import check_text
@@ -47,6 +47,12 @@ class UploadView:
                 "created_at": self.created_at.isoformat(),
                 "deleted": self.deleted_at is not None,
                 "deleted_at": self.deleted_at.isoformat() if self.deleted_at else None}
+
+
+def decode_once() -> None:
+    """This process uploads, moderates and renders its images itself (`reelforge generate`):
+    keep each decoded image, so one upload is decoded once instead of three times."""
+    keep_decoded(2)  # an image and a last image
 
 
 def create_upload(p: Platform, account: AccountRef, data: bytes,
