@@ -29,28 +29,25 @@ def _data_uri_bytes(raw: int) -> int:
     return math.ceil(raw / 3) * 4 + 64  # base64 plus the `data:image/...;base64,` prefix
 
 
-def route_limits(settings: Settings) -> list[tuple[str, re.Pattern[str], int]]:
-    """(method, path pattern, limit in bytes) for routes whose body may exceed the JSON
-    default; the first match wins."""
-    upload, verify = settings.max_upload_bytes, settings.max_verify_bytes
+_ROUTES: list[tuple[str, re.Pattern[str], Callable[[Settings], int]]] = [
+    ("POST", re.compile(r"^/v1/uploads/?$"), lambda s: s.max_upload_bytes + MULTIPART_OVERHEAD),
+    ("POST", re.compile(r"^/v1/verify/?$"), lambda s: s.max_verify_bytes + MULTIPART_OVERHEAD),
+    ("POST", re.compile(r"^/v1/admin/likeness/?$"),
+     lambda s: LIKENESS_PHOTOS * s.max_upload_bytes + MULTIPART_OVERHEAD),
     # POST /v1/videos (and its quote) may carry image_url and last_image_url as data URIs
-    with_images = settings.max_body_bytes + 2 * _data_uri_bytes(upload)
-    return [
-        ("POST", re.compile(r"^/v1/uploads/?$"), upload + MULTIPART_OVERHEAD),
-        ("POST", re.compile(r"^/v1/verify/?$"), verify + MULTIPART_OVERHEAD),
-        ("POST", re.compile(r"^/v1/admin/likeness/?$"),
-         LIKENESS_PHOTOS * upload + MULTIPART_OVERHEAD),
-        ("POST", re.compile(r"^/v1/(videos|quotes)/?$"), with_images),
-    ]
+    ("POST", re.compile(r"^/v1/(videos|quotes)/?$"),
+     lambda s: s.max_body_bytes + 2 * _data_uri_bytes(s.max_upload_bytes)),
+]
+"""Routes whose body may exceed the JSON default (`RF_MAX_BODY_BYTES`); the first match wins."""
 
 
 def limit_for(settings: Settings) -> Callable[[str, str], int]:
-    table = route_limits(settings)
+    """The body limit of a request by method and path, from the settings as they are now."""
 
     def limit(method: str, path: str) -> int:
-        for want, pattern, size in table:
+        for want, pattern, size in _ROUTES:
             if method == want and pattern.match(path):
-                return size
+                return size(settings)
         return settings.max_body_bytes
 
     return limit
