@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import Any
 
 import av
-import numpy as np
 import pytest
 from PIL import Image
 
@@ -40,7 +39,7 @@ def black_h264(path: Path, width: int, height: int, frames: int) -> Path:
         stream.options = {"preset": "ultrafast", "crf": "51"}
         frame = av.VideoFrame(width, height, "yuv420p")
         for plane, value in zip(frame.planes, (16, 128, 128), strict=True):
-            np.frombuffer(plane, np.uint8)[:] = value
+            plane.update(bytes([value]) * plane.buffer_size)
         for i in range(frames):
             frame.pts = i
             for packet in stream.encode(frame):
