@@ -43,7 +43,8 @@ class ErrorResponse(ApiModel):
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     "4XX": {"model": ErrorResponse, "description": "The request was refused: `error.code` says "
                                                    "why (401 no or bad key, 404 not found, 409 "
-                                                   "conflict, 415 body is not JSON, 422 invalid "
+                                                   "conflict, 413 body or file over its "
+                                                   "limit, 415 body is not JSON, 422 invalid "
                                                    "field, 429 rate limit, queue full or "
                                                    "budget: see `Retry-After`)."},
     "5XX": {"model": ErrorResponse, "description": "The server failed; the operator's logs "
