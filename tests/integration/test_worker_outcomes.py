@@ -16,11 +16,11 @@ from tests.helpers import wait_final, wait_for
 @pytest.mark.parametrize("stack", ["sqlite"], indirect=True)
 def test_worker_keeps_a_bounded_number_of_outcomes(platform: Platform,
                                                    monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(loop, "OUTCOMES_KEPT", 3)
+    monkeypatch.setattr(loop, "OUTCOMES_KEPT", 2)
     acct = accounts.ensure_account(platform, "alice")
     body = {"prompt": "x", "duration": 1, "resolution": "480p", "model": "gradient"}
     ids = [str(submit_job(platform, acct, SubmitRequest.parse(body)).job["id"])
-           for _ in range(5)]
+           for _ in range(4)]
     w = Worker(platform, concurrency=1, background_duties=False).start()
     try:
         for job_id in ids:
@@ -28,5 +28,5 @@ def test_worker_keeps_a_bounded_number_of_outcomes(platform: Platform,
         wait_for(lambda: w.busy == 0)
     finally:
         w.stop()
-    assert len(w.outcomes) == 3
-    assert [o.job_id for o in w.outcomes] == ids[-3:]
+    assert len(w.outcomes) == 2
+    assert [o.job_id for o in w.outcomes] == ids[-2:]
