@@ -13,7 +13,11 @@ cache (`RF_MODEL_CACHE_DIR`), not in the data directory: the bench first runs on
 an empty model cache (the first command after installing) and reports it apart, then times
 the usual case, a warm model cache and a fresh data directory.
 
-    python bench/cold_start.py [--repeats 3] [--prompt TEXT] [--tiny]
+    python bench/cold_start.py [--repeats 3] [--prompt TEXT] [--tiny] [--baseline-src DIR]
+
+`--baseline-src DIR` adds a third contender, interleaved with the other two: the same generate
+run with `PYTHONPATH=DIR` (e.g. the `src` folder of `git archive` of an older commit), so a
+change is measured against the code before it in the same rounds.
 
 `--tiny` (CI): a 640x480 source, a 1 s 320x180 clip, one repeat.
 """
@@ -99,10 +103,13 @@ def timed(command: list[str], env: dict[str, str]) -> Run:
     return Run(wall, cpu, done.stdout)
 
 
-def run_generate(command: list[str], model_cache: Path, scratch: Path) -> tuple[Run, dict]:
+def run_generate(command: list[str], model_cache: Path, scratch: Path,
+                 src: Path | None = None) -> tuple[Run, dict]:
     """One cold generate on a new data directory, and the job's stage timings."""
     env = {**os.environ, "RF_MODEL_CACHE_DIR": str(model_cache),
            "RF_DATA_DIR": tempfile.mkdtemp(prefix="data-", dir=scratch)}
+    if src is not None:  # the baseline's code first on the path
+        env["PYTHONPATH"] = os.pathsep.join([str(src), *filter(None, [env.get("PYTHONPATH")])])
     run = timed(command, env)
     job = json.loads(run.stdout.strip().splitlines()[-1])
     if job["status"] != "succeeded":
@@ -115,6 +122,8 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3, help="timed runs of each")
     parser.add_argument("--prompt", default=PROMPT, help="the generate prompt ('' for none)")
     parser.add_argument("--tiny", action="store_true", help="CI size: 1 s at 320x180, once")
+    parser.add_argument("--baseline-src", type=Path, default=None,
+                        help="also time the generate of the code in this src folder")
     args = parser.parse_args()
     RESULTS.mkdir(exist_ok=True)
     ffmpeg, origin = find_ffmpeg()
@@ -148,7 +157,13 @@ def main() -> None:
         ours: list[Run] = []
         peer: list[Run] = []
         stages: list[dict] = []
+        base: list[Run] = []
+        base_stages: list[dict] = []
         for _ in range(repeats):  # interleaved
+            if args.baseline_src is not None:
+                run, timings = run_generate(gen, model_cache, scratch, args.baseline_src)
+                base.append(run)
+                base_stages.append(timings)
             run, timings = run_generate(gen, model_cache, scratch)
             ours.append(run)
             stages.append(timings)
@@ -164,13 +179,20 @@ def main() -> None:
           + ", ".join(f"{r.wall:.2f}" for r in ours))
     print(f"{'ffmpeg zoompan':40} {med_peer:7.2f} {cpu_peer:7.2f}  "
           + ", ".join(f"{r.wall:.2f}" for r in peer))
+    if base:
+        print(f"{'baseline generate (--baseline-src)':40} "
+              f"{statistics.median(r.wall for r in base):7.2f} "
+              f"{statistics.median(r.cpu for r in base):7.2f}  "
+              + ", ".join(f"{r.wall:.2f}" for r in base))
     print(f"{'reelforge generate, empty model cache':40} {first.wall:7.2f} {first.cpu:7.2f}  "
           f"(first run, once)")
     print()
     print("generate stages, median s (job timings; 'outside job' = process wall - job total):")
     for name in STAGES:
         values = [t.get(name, 0.0) for t in stages]
-        print(f"  {name:20} {statistics.median(values):6.2f}")
+        before = (f"   (baseline {statistics.median(t.get(name, 0.0) for t in base_stages):.2f})"
+                  if base_stages else "")
+        print(f"  {name:20} {statistics.median(values):6.2f}{before}")
     outside = statistics.median(r.wall - t.get("total", 0.0) - t.get("moderation_submit", 0.0)
                                 for r, t in zip(ours, stages, strict=True))
     print(f"  {'outside job+submit':20} {outside:6.2f}  (interpreter, imports, database, "
@@ -180,6 +202,10 @@ def main() -> None:
     print()
     print(f"reelforge generate / ffmpeg zoompan: {med_ours / med_peer:.2f}x wall, "
           f"{cpu_ours / cpu_peer:.2f}x cpu (medians of {repeats}; goal <= 1.00x wall)")
+    if base:
+        print(f"baseline generate / ffmpeg zoompan: "
+              f"{statistics.median(r.wall for r in base) / med_peer:.2f}x wall, "
+              f"{statistics.median(r.cpu for r in base) / cpu_peer:.2f}x cpu")
 
 
 if __name__ == "__main__":

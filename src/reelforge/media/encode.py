@@ -188,7 +188,9 @@ class _Encoder:
     @staticmethod
     def convert(frame: np.ndarray) -> Any:
         """RGB → a yuv420p VideoFrame; thread-safe, so producers can do it in parallel."""
-        rgb = av.VideoFrame.from_ndarray(np.ascontiguousarray(frame), format="rgb24")
+        # Wrapped, not copied (from_ndarray copies: ~1 ms of a ~5.5 ms conversion at 1080p);
+        # the array outlives the wrapper, which reformat() reads once into a new frame.
+        rgb = av.VideoFrame.from_numpy_buffer(np.ascontiguousarray(frame), format="rgb24")
         # Convert with the BT.709 matrix ourselves: the stream is tagged BT.709, and letting
         # the encoder pick would use swscale's BT.601 default and shift every colour.
         return rgb.reformat(
