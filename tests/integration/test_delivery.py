@@ -351,7 +351,7 @@ def test_image_as_data_uri_becomes_an_upload(platform: Platform, client: TestCli
 @pytest.mark.parametrize("value,code", [
     ("data:image/png;base64,@@@not-base64", "invalid_image"),
     ("data:text/html;base64,PGh0bWw+", "invalid_image"),
-    (data_uri(b"GIF89a not really"), "invalid_image"),
+    (data_uri(b"GIF89a not really"), "unsupported_image_type"),
     ("data:image/png;base64,AAAA\x00", "invalid_characters"),
     ("http://127.0.0.1:9/x.png", "unsafe_image_url"),
     ("ftp://example.com/x.png", "unsafe_image_url"),
