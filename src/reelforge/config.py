@@ -97,6 +97,7 @@ GROUPS: dict[str, tuple[str, ...]] = {
     "delivery": ("url_signing_secret", "signed_url_ttl", "output_retention_days",
                  "image_url_allow_hosts", "image_fetch_timeout"),
     "observability": ("metrics_token", "log_format"),
+    "web": ("web_cookie_secure",),
 }
 MASK = "***"
 
@@ -139,6 +140,8 @@ class Settings(BaseSettings):
     stripe_secret_key: SecretStr | None = None  # sk_...: checkout sessions
     stripe_webhook_secret: SecretStr | None = None  # whsec_...: POST /v1/billing/stripe/webhook
     public_url: str = "http://127.0.0.1:8000"  # where Stripe sends customers back
+    # web studio cookies: Secure when the request came over https (auto), always, or never
+    web_cookie_secure: Literal["auto", "always", "never"] = "auto"
 
     # worker
     workers: int = Field(default=1, ge=1, le=64)  # concurrent jobs per worker process

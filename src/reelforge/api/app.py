@@ -27,6 +27,7 @@ from reelforge.api.routes import (
 from reelforge.api.schemas import ERROR_RESPONSES
 from reelforge.api.validation import check_request
 from reelforge.services.platform import Platform
+from reelforge.web import install_web
 from reelforge.worker.loop import Worker
 
 
@@ -67,4 +68,5 @@ def create_app(p: Platform, *, embedded_worker: bool = False) -> FastAPI:
     app.include_router(account.router)
     app.include_router(kpis.router)
     install_metrics(app)  # GET /metrics (Prometheus), open event streams
+    install_web(app)  # the studio at /, the console at /console (reelforge.web)
     return app

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
@@ -11,7 +12,7 @@ from rich.table import Table
 from reelforge.cli.common import JsonOpt, err, fail, out, platform, print_json
 from reelforge.domain.spec import AspectRatio, Mode, Preset, Resolution
 from reelforge.errors import InvalidRequest, ReelforgeError
-from reelforge.services import account_billing, accounts, quotes
+from reelforge.services import account_billing, accounts, quotes, signin
 from reelforge.services.submit import SubmitRequest
 
 app = typer.Typer(help="Accounts as customers: plans, credits, budgets, invoices.",
@@ -58,11 +59,28 @@ def create(name: NameArg,
            segment: Annotated[str, typer.Option(
                help="creator, merchant or enterprise.")] = "creator",
            admin: Annotated[bool, typer.Option("--admin", help="May use /v1/admin.")] = False,
+           email: Annotated[str | None, typer.Option(
+               help="E-mail to sign in with in the browser (with --password-stdin).")] = None,
+           password_stdin: Annotated[bool, typer.Option(
+               "--password-stdin", help="Read the sign-in password from standard input.")
+           ] = False,
+           operator: Annotated[bool, typer.Option(
+               "--operator", help="Operator role: the web console and /v1/admin.")] = False,
            as_json: JsonOpt = False) -> None:
-    """Create an account (then `reelforge keys create --account NAME` for a key)."""
+    """Create an account (then `reelforge keys create --account NAME` for a key); with
+    --email and --password-stdin it can also sign in to the web studio."""
+    if (email is None) != (not password_stdin):
+        raise fail(InvalidRequest("--email and --password-stdin go together",
+                                  code="invalid_request", field="email"))
+    password = sys.stdin.readline().rstrip("\r\n") if password_stdin else ""
     with platform() as p:
-        _show(account_billing.create(p, name, plan=plan, segment=segment, admin=admin),
-              as_json)
+        if email is not None:
+            _show(signin.create_with_login(p, name, email, password, plan=plan,
+                                           segment=segment, operator=admin or operator),
+                  as_json)
+        else:
+            _show(account_billing.create(p, name, plan=plan, segment=segment,
+                                         admin=admin or operator), as_json)
 
 
 @app.command("show")

@@ -1,0 +1,282 @@
+"""Web sign-in over HTTP (TestClient): sign-up, sign-in, sign-out, sessions, CSRF, rate
+limiting, password change, API keys on the account page, the console's role check."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+import pytest
+from fastapi.testclient import TestClient
+
+from reelforge.api.app import create_app
+from reelforge.services import signin
+from reelforge.services.platform import Platform
+from reelforge.web.security import CSP, CSRF_COOKIE, SESSION_COOKIE
+from tests.web.conftest import PASSWORD, Browser, csrf_of
+
+
+def test_sign_up_sign_out_sign_in_on_both_stacks(platform: Platform) -> None:
+    with TestClient(create_app(platform)) as client:
+        b = Browser(client)
+        r = b.sign_up("Ada@Example.com")
+        assert r.status_code == 200 and r.url.path == "/account"
+        assert "ada@example.com" in r.text and "free" in r.text
+        cookie = client.cookies.get(SESSION_COOKIE)
+        assert cookie and len(cookie) >= 40
+        r = b.submit("/account", "/signout", {})
+        assert r.url.path == "/signin"
+        assert client.get("/account", follow_redirects=False).status_code == 303
+        # the ended session is gone on the server, not only in this browser
+        assert signin.session_user(platform, cookie) is None
+        r = b.sign_in("ada@example.com")
+        assert r.url.path == "/account"
+
+
+def test_session_cookie_flags_and_secure_setting(web_platform: Platform,
+                                                 browser: Browser) -> None:
+    browser.get("/signup")
+    r = browser.client.post("/signup", data={"email": "b@example.com", "password": PASSWORD,
+                                             "csrf_token": csrf_of(browser.page)},
+                            follow_redirects=False)
+    assert r.status_code == 303
+    header = next(h for h in r.headers.get_list("set-cookie") if h.startswith(SESSION_COOKIE))
+    assert "HttpOnly" in header and "SameSite=lax" in header and "Secure" not in header
+    web_platform.settings.web_cookie_secure = "always"
+    b2 = Browser(TestClient(browser.client.app, base_url="https://testserver"))
+    b2.get("/signin")
+    r = b2.client.post("/signin", data={"email": "b@example.com", "password": PASSWORD,
+                                        "csrf_token": csrf_of(b2.page)},
+                       follow_redirects=False)
+    header = next(h for h in r.headers.get_list("set-cookie") if h.startswith(SESSION_COOKIE))
+    assert "Secure" in header and "HttpOnly" in header
+
+
+def test_session_id_rotates_at_sign_in(web_platform: Platform, browser: Browser,
+                                       new_browser) -> None:  # type: ignore[no-untyped-def]
+    browser.sign_up("c@example.com")
+    # an attacker plants a session id they know (their own) in the victim's browser
+    attacker = new_browser()
+    attacker.sign_up("attacker@example.com")
+    planted = attacker.client.cookies.get(SESSION_COOKIE)
+    victim = new_browser()
+    victim.client.cookies.set(SESSION_COOKIE, planted, domain="testserver.local")
+    victim.sign_in("c@example.com")
+    after = victim.client.cookies.get(SESSION_COOKIE)
+    assert after != planted
+    # the planted id was ended by the sign-in and never becomes the victim's session
+    assert signin.session_user(web_platform, planted) is None
+    user = signin.session_user(web_platform, after)
+    assert user is not None and user.email == "c@example.com"
+    # the CSRF token is replaced too
+    first = browser.client.cookies.get(CSRF_COOKIE)
+    browser.submit("/account", "/signout", {})
+    browser.sign_in("c@example.com")
+    assert browser.client.cookies.get(CSRF_COOKIE) != first
+
+
+@pytest.mark.parametrize("how", ["missing", "wrong", "cross_origin"])
+def test_csrf_refused(browser: Browser, how: str) -> None:
+    browser.sign_up("d@example.com")
+    token = csrf_of(browser.get("/account").text)
+    data = {"label": "x"}
+    headers = {}
+    if how == "wrong":
+        data["csrf_token"] = token[:-2] + "xx"
+    elif how == "cross_origin":
+        data["csrf_token"] = token
+        headers["origin"] = "https://evil.example"
+    r = browser.client.post("/account/keys", data=data, headers=headers)
+    assert r.status_code == 403
+    assert "expired or came from another site" in r.text
+    assert "No keys yet." in browser.get("/account").text  # no key was made
+    # the same request with the token is accepted, also as htmx's header
+    r = browser.client.post("/account/keys", data={"label": "x"},
+                            headers={"x-csrf-token": token})
+    assert r.status_code == 201
+    # sign-in and sign-up forms are protected as well (login CSRF)
+    assert browser.client.post("/signin", data={"email": "d@example.com",
+                                                "password": PASSWORD}).status_code == 403
+
+
+def test_login_rate_limited_per_email_and_per_ip(web_platform: Platform, browser: Browser,
+                                                 new_browser) -> None:  # type: ignore[no-untyped-def]
+    browser.sign_up("e@example.com")
+    attacker = new_browser()
+    for _ in range(signin.MAX_FAILURES_PER_EMAIL):
+        r = attacker.sign_in("e@example.com", "wrong password!")
+        assert r.status_code == 401 and "Wrong e-mail or password" in r.text
+    r = attacker.sign_in("e@example.com")  # even the right password, while locked
+    assert r.status_code == 429 and "Too many failed sign-ins" in r.text
+    # per address: many e-mails from one client are stopped too
+    web_platform.db  # noqa: B018 - same database
+    for i in range(signin.MAX_FAILURES_PER_IP - signin.MAX_FAILURES_PER_EMAIL):
+        attacker.sign_in(f"nobody{i}@example.com", "wrong password!")
+    with pytest.raises(Exception) as exc:
+        signin.sign_in(web_platform, "fresh@example.com", "x" * 10, ip="testclient")
+    assert getattr(exc.value, "code", "") == "signin_rate_limited"
+    # another address signs in to another account normally
+    signin.add_login(web_platform, "other", "f@example.com", PASSWORD)
+    assert signin.sign_in(web_platform, "f@example.com", PASSWORD, ip="10.9.9.9").token
+
+
+def test_unknown_email_and_wrong_password_read_the_same(browser: Browser,
+                                                        new_browser) -> None:  # type: ignore[no-untyped-def]
+    browser.sign_up("g@example.com")
+    other = new_browser()
+    a = other.sign_in("g@example.com", "not the password")
+    b = other.sign_in("nobody@example.com", "not the password")
+    assert a.status_code == b.status_code == 401
+    assert "Wrong e-mail or password" in a.text and "Wrong e-mail or password" in b.text
+
+
+def test_sign_up_errors_shown_next_to_the_field(browser: Browser) -> None:
+    r = browser.sign_up("not-an-email")
+    assert r.status_code == 422 and 'id="email-error"' in r.text
+    r = browser.sign_up("h@example.com", "short")
+    assert r.status_code == 422 and 'id="password-error"' in r.text
+    browser.sign_up("h@example.com")
+    browser.submit("/account", "/signout", {})
+    r = browser.sign_up("H@example.com")
+    assert r.status_code == 409 and "already exists" in r.text
+
+
+def test_password_change_ends_other_sessions(web_platform: Platform, browser: Browser,
+                                             new_browser) -> None:  # type: ignore[no-untyped-def]
+    browser.sign_up("i@example.com")
+    other = new_browser()
+    other.sign_in("i@example.com")
+    old = browser.client.cookies.get(SESSION_COOKIE)
+    r = browser.submit("/account/password", "/account/password",
+                       {"current_password": "wrong wrong", "new_password": "n" * 12,
+                        "new_password_again": "n" * 12})
+    assert r.status_code == 422 and "current password is wrong" in r.text
+    r = browser.submit("/account/password", "/account/password",
+                       {"current_password": PASSWORD, "new_password": "n" * 12,
+                        "new_password_again": "n" * 12})
+    assert r.status_code == 200 and "Password changed" in r.text
+    assert browser.client.cookies.get(SESSION_COOKIE) != old
+    assert browser.get("/account").url.path == "/account"
+    assert other.get("/account").url.path == "/signin"
+    assert other.sign_in("i@example.com").status_code == 401
+    assert other.sign_in("i@example.com", "n" * 12).url.path == "/account"
+
+
+def test_api_keys_created_shown_once_revoked_and_scoped(browser: Browser,
+                                                        new_browser) -> None:  # type: ignore[no-untyped-def]
+    browser.sign_up("j@example.com")
+    r = browser.submit("/account", "/account/keys", {"label": "ci"})
+    assert r.status_code == 201
+    key = re.search(r'id="new-key">(rf_[^<]+)<', r.text).group(1)  # type: ignore[union-attr]
+    assert r.headers["cache-control"] == "no-store"
+    # the key works on the API and is never shown again
+    assert browser.client.get("/v1/account", headers={"authorization": f"Bearer {key}"}
+                              ).status_code == 200
+    page = browser.get("/account").text
+    assert key not in page and "ci" in page
+    key_id = re.search(r'id="key-(key_[^"]+)"', page).group(1)  # type: ignore[union-attr]
+    # another account's key id is not found, and its key keeps working
+    other = new_browser()
+    other.sign_up("k@example.com")
+    r = other.submit("/account", f"/account/keys/{key_id}/revoke", {})
+    assert r.status_code == 404
+    assert browser.client.get("/v1/account", headers={"authorization": f"Bearer {key}"}
+                              ).status_code == 200
+    # htmx revoke answers the row
+    token = csrf_of(browser.get("/account").text)
+    r = browser.client.post(f"/account/keys/{key_id}/revoke",
+                            headers={"x-csrf-token": token, "hx-request": "true"})
+    assert r.status_code == 200 and r.text.startswith("<tr") and "Revoked" in r.text
+    assert browser.client.get("/v1/account", headers={"authorization": f"Bearer {key}"}
+                              ).status_code == 401
+
+
+def test_console_is_for_operators(web_platform: Platform, browser: Browser,
+                                  new_browser) -> None:  # type: ignore[no-untyped-def]
+    assert browser.client.get("/console", follow_redirects=False).status_code == 303
+    browser.sign_up("creator@example.com")
+    r = browser.get("/console")
+    assert r.status_code == 403 and "for operators" in r.text
+    assert 'href="/console"' not in browser.get("/account").text
+    signin.create_with_login(web_platform, "ops", "ops@example.com", PASSWORD, operator=True)
+    op = new_browser()
+    op.sign_in("ops@example.com")
+    r = op.get("/console")
+    assert r.status_code == 200 and "Workers" in r.text and "motion" in r.text
+
+
+def test_prompt_like_user_text_is_escaped(browser: Browser) -> None:
+    browser.sign_up("l@example.com")
+    r = browser.submit("/account", "/account/keys", {"label": "<script>alert(1)</script>"})
+    assert r.status_code == 201
+    assert "<script>alert(1)</script>" not in r.text
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in r.text
+    r = browser.sign_up('"><img src=x onerror=alert(1)>@x.io')
+    assert "<img src=x" not in r.text
+
+
+def test_headers_csp_and_static_files(app_client: TestClient) -> None:
+    r = app_client.get("/signin")
+    assert r.headers["content-security-policy"] == CSP
+    assert "script-src 'self'" in CSP and "unsafe-inline" not in CSP
+    assert "<script>" not in r.text  # every script is a file
+    assert 'href="/docs"' in r.text
+    for path in ("/static/web/htmx.min.js", "/static/web/app.js", "/static/web/style.css"):
+        assert app_client.get(path).status_code == 200, path
+    # the API's JSON errors are unchanged
+    assert app_client.get("/v1/account").json()["error"]["code"] == "unauthorized"
+
+
+def test_language_from_accept_language_and_switcher(browser: Browser) -> None:
+    r = browser.get("/signin", headers={"accept-language": "zh-CN,zh;q=0.9,en;q=0.8"})
+    assert '<html lang="zh-Hans">' in r.text and "登录" in r.text
+    r = browser.get("/signin", headers={"accept-language": "fr, en;q=0.5"})
+    assert '<html lang="en">' in r.text and "Sign in" in r.text
+    r = browser.submit("/signin", "/lang", {"lang": "zh", "next": "/signup"})
+    assert r.url.path == "/signup" and "创建账户" in r.text
+    # never an open redirect
+    r = browser.submit("/signin", "/lang", {"lang": "en", "next": "//evil.example/x"},
+                       follow_redirects=False)
+    assert r.headers["location"] == "/"
+
+
+def test_catalogue_covers_every_message() -> None:
+    from babel.messages.extract import extract_from_dir
+
+    from reelforge.web import i18n
+
+    src = __import__("reelforge.web", fromlist=["x"]).__path__[0]
+    ids = {m[2] for m in extract_from_dir(
+        src, method_map=[("**.py", "python"), ("templates/**.html", "jinja2")],
+        keywords={"_": None, "gettext": None, "N_": None})}
+    zh = i18n.translations("zh")
+    missing = [m for m in ids if isinstance(m, str) and zh.gettext(m) == m]
+    assert not missing, missing
+
+
+@pytest.fixture
+def cli_env(tmp_path) -> Iterator[dict[str, str]]:  # type: ignore[no-untyped-def]
+    import os
+    env = {**os.environ, "RF_DATA_DIR": str(tmp_path / "data")}
+    yield env
+
+
+def test_cli_accounts_create_operator(cli_env: dict[str, str]) -> None:
+    import subprocess
+    import sys
+    run = [sys.executable, "-m", "reelforge.cli", "accounts", "create", "boss", "--email",
+           "boss@example.com", "--password-stdin", "--operator", "--json"]
+    r = subprocess.run(run, input=PASSWORD + "\n", env=cli_env, capture_output=True,
+                       text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    r = subprocess.run(run, input=PASSWORD + "\n", env=cli_env, capture_output=True,
+                       text=True, timeout=120)
+    assert r.returncode == 2 and "already exists" in r.stderr
+    from reelforge.config import load_settings
+    from reelforge.services.bootstrap import bootstrap
+    p = bootstrap(load_settings(data_dir=cli_env["RF_DATA_DIR"]))
+    try:
+        session = signin.sign_in(p, "boss@example.com", PASSWORD)
+        assert session.user.is_operator
+    finally:
+        p.close()
