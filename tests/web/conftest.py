@@ -64,7 +64,7 @@ def app_client(web_platform: Platform) -> Iterator[TestClient]:
 
 
 @pytest.fixture
-def browser(app_client: TestClient) -> Browser:
+def visitor(app_client: TestClient) -> Browser:
     return Browser(app_client)
 
 

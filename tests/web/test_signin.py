@@ -34,16 +34,16 @@ def test_sign_up_sign_out_sign_in_on_both_stacks(platform: Platform) -> None:
 
 
 def test_session_cookie_flags_and_secure_setting(web_platform: Platform,
-                                                 browser: Browser) -> None:
-    browser.get("/signup")
-    r = browser.client.post("/signup", data={"email": "b@example.com", "password": PASSWORD,
-                                             "csrf_token": csrf_of(browser.page)},
+                                                 visitor: Browser) -> None:
+    visitor.get("/signup")
+    r = visitor.client.post("/signup", data={"email": "b@example.com", "password": PASSWORD,
+                                             "csrf_token": csrf_of(visitor.page)},
                             follow_redirects=False)
     assert r.status_code == 303
     header = next(h for h in r.headers.get_list("set-cookie") if h.startswith(SESSION_COOKIE))
     assert "HttpOnly" in header and "SameSite=lax" in header and "Secure" not in header
     web_platform.settings.web_cookie_secure = "always"
-    b2 = Browser(TestClient(browser.client.app, base_url="https://testserver"))
+    b2 = Browser(TestClient(visitor.client.app, base_url="https://testserver"))
     b2.get("/signin")
     r = b2.client.post("/signin", data={"email": "b@example.com", "password": PASSWORD,
                                         "csrf_token": csrf_of(b2.page)},
@@ -52,9 +52,9 @@ def test_session_cookie_flags_and_secure_setting(web_platform: Platform,
     assert "Secure" in header and "HttpOnly" in header
 
 
-def test_session_id_rotates_at_sign_in(web_platform: Platform, browser: Browser,
+def test_session_id_rotates_at_sign_in(web_platform: Platform, visitor: Browser,
                                        new_browser) -> None:  # type: ignore[no-untyped-def]
-    browser.sign_up("c@example.com")
+    visitor.sign_up("c@example.com")
     # an attacker plants a session id they know (their own) in the victim's browser
     attacker = new_browser()
     attacker.sign_up("attacker@example.com")
@@ -69,16 +69,16 @@ def test_session_id_rotates_at_sign_in(web_platform: Platform, browser: Browser,
     user = signin.session_user(web_platform, after)
     assert user is not None and user.email == "c@example.com"
     # the CSRF token is replaced too
-    first = browser.client.cookies.get(CSRF_COOKIE)
-    browser.submit("/account", "/signout", {})
-    browser.sign_in("c@example.com")
-    assert browser.client.cookies.get(CSRF_COOKIE) != first
+    first = visitor.client.cookies.get(CSRF_COOKIE)
+    visitor.submit("/account", "/signout", {})
+    visitor.sign_in("c@example.com")
+    assert visitor.client.cookies.get(CSRF_COOKIE) != first
 
 
 @pytest.mark.parametrize("how", ["missing", "wrong", "cross_origin"])
-def test_csrf_refused(browser: Browser, how: str) -> None:
-    browser.sign_up("d@example.com")
-    token = csrf_of(browser.get("/account").text)
+def test_csrf_refused(visitor: Browser, how: str) -> None:
+    visitor.sign_up("d@example.com")
+    token = csrf_of(visitor.get("/account").text)
     data = {"label": "x"}
     headers = {}
     if how == "wrong":
@@ -86,22 +86,22 @@ def test_csrf_refused(browser: Browser, how: str) -> None:
     elif how == "cross_origin":
         data["csrf_token"] = token
         headers["origin"] = "https://evil.example"
-    r = browser.client.post("/account/keys", data=data, headers=headers)
+    r = visitor.client.post("/account/keys", data=data, headers=headers)
     assert r.status_code == 403
     assert "expired or came from another site" in r.text
-    assert "No keys yet." in browser.get("/account").text  # no key was made
+    assert "No keys yet." in visitor.get("/account").text  # no key was made
     # the same request with the token is accepted, also as htmx's header
-    r = browser.client.post("/account/keys", data={"label": "x"},
+    r = visitor.client.post("/account/keys", data={"label": "x"},
                             headers={"x-csrf-token": token})
     assert r.status_code == 201
     # sign-in and sign-up forms are protected as well (login CSRF)
-    assert browser.client.post("/signin", data={"email": "d@example.com",
+    assert visitor.client.post("/signin", data={"email": "d@example.com",
                                                 "password": PASSWORD}).status_code == 403
 
 
-def test_login_rate_limited_per_email_and_per_ip(web_platform: Platform, browser: Browser,
+def test_login_rate_limited_per_email_and_per_ip(web_platform: Platform, visitor: Browser,
                                                  new_browser) -> None:  # type: ignore[no-untyped-def]
-    browser.sign_up("e@example.com")
+    visitor.sign_up("e@example.com")
     attacker = new_browser()
     for _ in range(signin.MAX_FAILURES_PER_EMAIL):
         r = attacker.sign_in("e@example.com", "wrong password!")
@@ -109,7 +109,6 @@ def test_login_rate_limited_per_email_and_per_ip(web_platform: Platform, browser
     r = attacker.sign_in("e@example.com")  # even the right password, while locked
     assert r.status_code == 429 and "Too many failed sign-ins" in r.text
     # per address: many e-mails from one client are stopped too
-    web_platform.db  # noqa: B018 - same database
     for i in range(signin.MAX_FAILURES_PER_IP - signin.MAX_FAILURES_PER_EMAIL):
         attacker.sign_in(f"nobody{i}@example.com", "wrong password!")
     with pytest.raises(Exception) as exc:
@@ -120,9 +119,9 @@ def test_login_rate_limited_per_email_and_per_ip(web_platform: Platform, browser
     assert signin.sign_in(web_platform, "f@example.com", PASSWORD, ip="10.9.9.9").token
 
 
-def test_unknown_email_and_wrong_password_read_the_same(browser: Browser,
+def test_unknown_email_and_wrong_password_read_the_same(visitor: Browser,
                                                         new_browser) -> None:  # type: ignore[no-untyped-def]
-    browser.sign_up("g@example.com")
+    visitor.sign_up("g@example.com")
     other = new_browser()
     a = other.sign_in("g@example.com", "not the password")
     b = other.sign_in("nobody@example.com", "not the password")
@@ -130,49 +129,49 @@ def test_unknown_email_and_wrong_password_read_the_same(browser: Browser,
     assert "Wrong e-mail or password" in a.text and "Wrong e-mail or password" in b.text
 
 
-def test_sign_up_errors_shown_next_to_the_field(browser: Browser) -> None:
-    r = browser.sign_up("not-an-email")
+def test_sign_up_errors_shown_next_to_the_field(visitor: Browser) -> None:
+    r = visitor.sign_up("not-an-email")
     assert r.status_code == 422 and 'id="email-error"' in r.text
-    r = browser.sign_up("h@example.com", "short")
+    r = visitor.sign_up("h@example.com", "short")
     assert r.status_code == 422 and 'id="password-error"' in r.text
-    browser.sign_up("h@example.com")
-    browser.submit("/account", "/signout", {})
-    r = browser.sign_up("H@example.com")
+    visitor.sign_up("h@example.com")
+    visitor.submit("/account", "/signout", {})
+    r = visitor.sign_up("H@example.com")
     assert r.status_code == 409 and "already exists" in r.text
 
 
-def test_password_change_ends_other_sessions(web_platform: Platform, browser: Browser,
+def test_password_change_ends_other_sessions(web_platform: Platform, visitor: Browser,
                                              new_browser) -> None:  # type: ignore[no-untyped-def]
-    browser.sign_up("i@example.com")
+    visitor.sign_up("i@example.com")
     other = new_browser()
     other.sign_in("i@example.com")
-    old = browser.client.cookies.get(SESSION_COOKIE)
-    r = browser.submit("/account/password", "/account/password",
+    old = visitor.client.cookies.get(SESSION_COOKIE)
+    r = visitor.submit("/account/password", "/account/password",
                        {"current_password": "wrong wrong", "new_password": "n" * 12,
                         "new_password_again": "n" * 12})
     assert r.status_code == 422 and "current password is wrong" in r.text
-    r = browser.submit("/account/password", "/account/password",
+    r = visitor.submit("/account/password", "/account/password",
                        {"current_password": PASSWORD, "new_password": "n" * 12,
                         "new_password_again": "n" * 12})
     assert r.status_code == 200 and "Password changed" in r.text
-    assert browser.client.cookies.get(SESSION_COOKIE) != old
-    assert browser.get("/account").url.path == "/account"
+    assert visitor.client.cookies.get(SESSION_COOKIE) != old
+    assert visitor.get("/account").url.path == "/account"
     assert other.get("/account").url.path == "/signin"
     assert other.sign_in("i@example.com").status_code == 401
     assert other.sign_in("i@example.com", "n" * 12).url.path == "/account"
 
 
-def test_api_keys_created_shown_once_revoked_and_scoped(browser: Browser,
+def test_api_keys_created_shown_once_revoked_and_scoped(visitor: Browser,
                                                         new_browser) -> None:  # type: ignore[no-untyped-def]
-    browser.sign_up("j@example.com")
-    r = browser.submit("/account", "/account/keys", {"label": "ci"})
+    visitor.sign_up("j@example.com")
+    r = visitor.submit("/account", "/account/keys", {"label": "ci"})
     assert r.status_code == 201
     key = re.search(r'id="new-key">(rf_[^<]+)<', r.text).group(1)  # type: ignore[union-attr]
     assert r.headers["cache-control"] == "no-store"
     # the key works on the API and is never shown again
-    assert browser.client.get("/v1/account", headers={"authorization": f"Bearer {key}"}
+    assert visitor.client.get("/v1/account", headers={"authorization": f"Bearer {key}"}
                               ).status_code == 200
-    page = browser.get("/account").text
+    page = visitor.get("/account").text
     assert key not in page and "ci" in page
     key_id = re.search(r'id="key-(key_[^"]+)"', page).group(1)  # type: ignore[union-attr]
     # another account's key id is not found, and its key keeps working
@@ -180,24 +179,24 @@ def test_api_keys_created_shown_once_revoked_and_scoped(browser: Browser,
     other.sign_up("k@example.com")
     r = other.submit("/account", f"/account/keys/{key_id}/revoke", {})
     assert r.status_code == 404
-    assert browser.client.get("/v1/account", headers={"authorization": f"Bearer {key}"}
+    assert visitor.client.get("/v1/account", headers={"authorization": f"Bearer {key}"}
                               ).status_code == 200
     # htmx revoke answers the row
-    token = csrf_of(browser.get("/account").text)
-    r = browser.client.post(f"/account/keys/{key_id}/revoke",
+    token = csrf_of(visitor.get("/account").text)
+    r = visitor.client.post(f"/account/keys/{key_id}/revoke",
                             headers={"x-csrf-token": token, "hx-request": "true"})
     assert r.status_code == 200 and r.text.startswith("<tr") and "Revoked" in r.text
-    assert browser.client.get("/v1/account", headers={"authorization": f"Bearer {key}"}
+    assert visitor.client.get("/v1/account", headers={"authorization": f"Bearer {key}"}
                               ).status_code == 401
 
 
-def test_console_is_for_operators(web_platform: Platform, browser: Browser,
+def test_console_is_for_operators(web_platform: Platform, visitor: Browser,
                                   new_browser) -> None:  # type: ignore[no-untyped-def]
-    assert browser.client.get("/console", follow_redirects=False).status_code == 303
-    browser.sign_up("creator@example.com")
-    r = browser.get("/console")
+    assert visitor.client.get("/console", follow_redirects=False).status_code == 303
+    visitor.sign_up("creator@example.com")
+    r = visitor.get("/console")
     assert r.status_code == 403 and "for operators" in r.text
-    assert 'href="/console"' not in browser.get("/account").text
+    assert 'href="/console"' not in visitor.get("/account").text
     signin.create_with_login(web_platform, "ops", "ops@example.com", PASSWORD, operator=True)
     op = new_browser()
     op.sign_in("ops@example.com")
@@ -205,13 +204,13 @@ def test_console_is_for_operators(web_platform: Platform, browser: Browser,
     assert r.status_code == 200 and "Workers" in r.text and "motion" in r.text
 
 
-def test_prompt_like_user_text_is_escaped(browser: Browser) -> None:
-    browser.sign_up("l@example.com")
-    r = browser.submit("/account", "/account/keys", {"label": "<script>alert(1)</script>"})
+def test_prompt_like_user_text_is_escaped(visitor: Browser) -> None:
+    visitor.sign_up("l@example.com")
+    r = visitor.submit("/account", "/account/keys", {"label": "<script>alert(1)</script>"})
     assert r.status_code == 201
     assert "<script>alert(1)</script>" not in r.text
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in r.text
-    r = browser.sign_up('"><img src=x onerror=alert(1)>@x.io')
+    r = visitor.sign_up('"><img src=x onerror=alert(1)>@x.io')
     assert "<img src=x" not in r.text
 
 
@@ -227,15 +226,15 @@ def test_headers_csp_and_static_files(app_client: TestClient) -> None:
     assert app_client.get("/v1/account").json()["error"]["code"] == "unauthorized"
 
 
-def test_language_from_accept_language_and_switcher(browser: Browser) -> None:
-    r = browser.get("/signin", headers={"accept-language": "zh-CN,zh;q=0.9,en;q=0.8"})
+def test_language_from_accept_language_and_switcher(visitor: Browser) -> None:
+    r = visitor.get("/signin", headers={"accept-language": "zh-CN,zh;q=0.9,en;q=0.8"})
     assert '<html lang="zh-Hans">' in r.text and "登录" in r.text
-    r = browser.get("/signin", headers={"accept-language": "fr, en;q=0.5"})
+    r = visitor.get("/signin", headers={"accept-language": "fr, en;q=0.5"})
     assert '<html lang="en">' in r.text and "Sign in" in r.text
-    r = browser.submit("/signin", "/lang", {"lang": "zh", "next": "/signup"})
+    r = visitor.submit("/signin", "/lang", {"lang": "zh", "next": "/signup"})
     assert r.url.path == "/signup" and "创建账户" in r.text
     # never an open redirect
-    r = browser.submit("/signin", "/lang", {"lang": "en", "next": "//evil.example/x"},
+    r = visitor.submit("/signin", "/lang", {"lang": "en", "next": "//evil.example/x"},
                        follow_redirects=False)
     assert r.headers["location"] == "/"
 
