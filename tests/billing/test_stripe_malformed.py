@@ -54,7 +54,11 @@ def test_an_absurd_signature_timestamp_is_refused(client: TestClient) -> None:
     b'{"id": "evt_1", "type": "invoice.paid", "data": ' + b"[" * 50_000 + b"]" * 50_000 + b"}",
     b'{"id": "evt_1", "type": "invoice.paid", "data": {"object": [1]}}',
     b'\xff\xfe not utf-8',
-], ids=["array", "string", "null", "deep", "deep-inside", "object-array", "binary"])
+    b'{"id": "evt_\\u0000", "type": "invoice.paid", "data": {"object": {"id": "in_1"}}}',
+    b'{"id": "evt_1", "type": "invoice.paid", "data": {"object": {"id": "in_\\ud800"}}}',
+    b'{"id": "evt_1", "type": "x", "data": {"object": {"metadata": {"a": "\\u0000"}}}}',
+], ids=["array", "string", "null", "deep", "deep-inside", "object-array", "binary", "nul-id",
+        "surrogate", "nul-deep"])
 def test_signed_but_malformed_payloads_are_refused(client: TestClient, platform: Platform,
                                                    payload: bytes) -> None:
     _clear_400(_post(client, payload, sign(payload)), "invalid_payload")

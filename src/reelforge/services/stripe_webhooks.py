@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -116,7 +117,28 @@ def _verified_event(payload: bytes, signature: str | None, secret: str) -> dict[
     if not isinstance(data, dict):
         raise WebhookRejected("the webhook body is not a Stripe event (not a JSON object)",
                               code="invalid_payload")
+    if _unstorable(data):
+        raise WebhookRejected("the webhook body holds a NUL or a lone surrogate, which "
+                              "Stripe never sends", code="invalid_payload")
     return data
+
+
+_UNSTORABLE = re.compile(r"[\x00\ud800-\udfff]")
+
+
+def _unstorable(value: object, depth: int = 0) -> bool:
+    """A string (or key) no database text column can hold: NUL (PostgreSQL) or a lone
+    surrogate (not encodable); also anything nested past 100 levels."""
+    if depth > 100:
+        return True
+    if isinstance(value, str):
+        return _UNSTORABLE.search(value) is not None
+    if isinstance(value, dict):
+        return any(_unstorable(k, depth) or _unstorable(v, depth + 1)
+                   for k, v in value.items())
+    if isinstance(value, list):
+        return any(_unstorable(v, depth + 1) for v in value)
+    return False
 
 
 def _seen(p: Platform, event_id: str) -> bool:
