@@ -408,7 +408,7 @@ def main(argv: list[str] | None = None) -> int:
                 status = "ok"
             except Skipped as exc:
                 got, status = [{"bench": name, "what": f"skipped: {exc}"}], "skipped"
-            except Exception as exc:
+            except (Exception, SystemExit) as exc:  # a bench's sys.exit("why") too
                 traceback.print_exc(file=out)
                 what = f"FAILED: {type(exc).__name__}: {exc}"
                 got, status = [{"bench": name, "what": what[:90]}], "failed"
