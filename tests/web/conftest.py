@@ -8,9 +8,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from argon2 import PasswordHasher
 from fastapi.testclient import TestClient
 
 from reelforge.api.app import create_app
+from reelforge.services import signin
 from reelforge.services.bootstrap import bootstrap
 from reelforge.services.platform import Platform
 from tests.conftest import make_settings
@@ -47,6 +49,15 @@ class Browser:
 
     def sign_in(self, email: str, password: str = PASSWORD):  # type: ignore[no-untyped-def]
         return self.submit("/signin", "/signin", {"email": email, "password": password})
+
+
+@pytest.fixture(autouse=True)
+def cheap_hashes(monkeypatch: pytest.MonkeyPatch) -> None:
+    """argon2id with small costs, so the many sign-ins here stay fast on 2 cores; the
+    production parameters have their own test (test_password_hashes_are_argon2id)."""
+    monkeypatch.setattr(signin, "_hasher", PasswordHasher(time_cost=1, memory_cost=1024,
+                                                          parallelism=1))
+    signin._dummy_hash.cache_clear()
 
 
 @pytest.fixture

@@ -4,7 +4,6 @@ limiting, password change, API keys on the account page, the console's role chec
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 
 import pytest
 from fastapi.testclient import TestClient
@@ -31,6 +30,15 @@ def test_sign_up_sign_out_sign_in_on_both_stacks(platform: Platform) -> None:
         assert signin.session_user(platform, cookie) is None
         r = b.sign_in("ada@example.com")
         assert r.url.path == "/account"
+
+
+def test_password_hashes_are_argon2id(monkeypatch: pytest.MonkeyPatch) -> None:
+    from argon2 import PasswordHasher
+
+    monkeypatch.setattr(signin, "_hasher", PasswordHasher())  # the production parameters
+    stored = signin._hasher.hash(PASSWORD)
+    assert stored.startswith("$argon2id$v=19$m=65536,t=3,p=4$")
+    assert signin._hasher.verify(stored, PASSWORD)
 
 
 def test_session_cookie_flags_and_secure_setting(web_platform: Platform,
@@ -253,29 +261,30 @@ def test_catalogue_covers_every_message() -> None:
     assert not missing, missing
 
 
-@pytest.fixture
-def cli_env(tmp_path) -> Iterator[dict[str, str]]:  # type: ignore[no-untyped-def]
-    import os
-    env = {**os.environ, "RF_DATA_DIR": str(tmp_path / "data")}
-    yield env
+def test_cli_accounts_create_operator(tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+    from typer.testing import CliRunner
 
-
-def test_cli_accounts_create_operator(cli_env: dict[str, str]) -> None:
-    import subprocess
-    import sys
-    run = [sys.executable, "-m", "reelforge.cli", "accounts", "create", "boss", "--email",
-           "boss@example.com", "--password-stdin", "--operator", "--json"]
-    r = subprocess.run(run, input=PASSWORD + "\n", env=cli_env, capture_output=True,
-                       text=True, timeout=120)
-    assert r.returncode == 0, r.stderr
-    r = subprocess.run(run, input=PASSWORD + "\n", env=cli_env, capture_output=True,
-                       text=True, timeout=120)
-    assert r.returncode == 2 and "already exists" in r.stderr
+    from reelforge.cli import app
     from reelforge.config import load_settings
     from reelforge.services.bootstrap import bootstrap
-    p = bootstrap(load_settings(data_dir=cli_env["RF_DATA_DIR"]))
+
+    for key in list(__import__("os").environ):
+        if key.startswith("RF_"):
+            monkeypatch.delenv(key)
+    monkeypatch.setenv("RF_DATA_DIR", str(tmp_path / "data"))
+    args = ["accounts", "create", "boss", "--email", "boss@example.com", "--password-stdin",
+            "--operator", "--json"]
+    r = CliRunner().invoke(app, args, input=PASSWORD + "\n")
+    assert r.exit_code == 0, r.output
+    r = CliRunner().invoke(app, [*args[:2], "boss2", *args[3:]], input=PASSWORD + "\n")
+    assert r.exit_code == 2 and "already exists" in r.output
+    # checked before anything is written: no account boss2
+    assert CliRunner().invoke(app, ["accounts", "show", "boss2"]).exit_code != 0
+    r = CliRunner().invoke(app, [*args[:2], "boss3", "--email", "b3@example.com"])
+    assert r.exit_code == 2 and "go together" in r.output
+    p = bootstrap(load_settings())
     try:
         session = signin.sign_in(p, "boss@example.com", PASSWORD)
-        assert session.user.is_operator
+        assert session.user.is_operator and session.user.account.name == "boss"
     finally:
         p.close()
