@@ -93,9 +93,11 @@ def test_the_worker_logs_its_start_and_each_job(platform: Platform,
     [start] = [r.getMessage() for r in caplog.records if "worker started" in r.getMessage()]
     assert "worker=w " in start and "queues=gradient" in start
     assert "models=gradient" in start and "device=cpu" in start and "slots=1" in start
-    lines = [r.getMessage() for r in caplog.records if job_id in r.getMessage()]
+    lines = [r.getMessage() for r in caplog.records if job_id in r.getMessage()
+             and r.getMessage().startswith(("job.start", "job.end"))]  # the worker's own
     assert lines == [
-        f"job.start job={job_id} queue=gradient model=gradient attempt=1 worker=w:0",
+        f"job.start job={job_id} account={acct.id} status=running queue=gradient "
+        f"model=gradient attempt=1 worker=w:0",
         next(x for x in lines if x.startswith(f"job.end job={job_id} status=succeeded "))]
 
 

@@ -145,8 +145,8 @@ class JobExecutor:
                  self.worker_id)
         started = time.perf_counter()
         outcome = self._run_claimed(job)
-        log.info("job.end job=%s account=%s status=%s seconds=%.2f attempt=%d worker=%s%s",
-                 job.id, job.account_id, outcome.status, time.perf_counter() - started,
+        log.info("job.end job=%s status=%s account=%s seconds=%.2f attempt=%d worker=%s%s",
+                 job.id, outcome.status, job.account_id, time.perf_counter() - started,
                  job.attempt, self.worker_id, f" code={outcome.error}" if outcome.error else "")
         return outcome
 
