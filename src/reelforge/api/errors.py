@@ -61,8 +61,13 @@ def install_error_handlers(app: FastAPI) -> None:
         return error_response(422, code, f"{field}: {msg}" if field else msg, field)
 
     @app.exception_handler(HTTPException)
-    async def _http(_: Request, exc: HTTPException) -> JSONResponse:
-        code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
+    async def _http(request: Request, exc: HTTPException) -> JSONResponse:
+        if exc.status_code == 400 and _is_json(request):
+            # FastAPI's own 400 for a JSON body it cannot decode (not UTF-8)
+            return error_response(400, "invalid_json", "request body is not valid JSON "
+                                                       "(UTF-8 text)")
+        code = {400: "invalid_body", 404: "not_found",
+                405: "method_not_allowed"}.get(exc.status_code, "http_error")
         return error_response(exc.status_code, code, str(exc.detail))
 
     @app.exception_handler(Exception)

@@ -40,7 +40,7 @@ _CONTROL_IN_TEXT = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udff
 _CONTROL_IN_HEADER = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
 _NON_ASCII = re.compile(r"[^\x00-\x7f]")
 _MAX_DEPTH = 64
-MAX_EVENT_SEQ = 2**63 - 1  # event sequence numbers are 64-bit in the database
+MAX_EVENT_SEQ = 2**31 - 1  # job_events.seq is a 32-bit INTEGER on PostgreSQL
 
 
 def bad_character(value: str, *, free_text: bool = False) -> str | None:
@@ -163,11 +163,12 @@ def _is_free_text(path: tuple[str, ...]) -> bool:
 
 def event_cursor(after: int, last_event_id: str | None) -> int:
     """Where an event stream resumes: `Last-Event-ID` (the browser's reconnect) over
-    `?after=`; a number past 64 bits is refused (the database driver overflowed on it)."""
+    `?after=`; a number past the column's range is refused (the driver or PostgreSQL
+    overflowed on it: 2**63 in Python's sqlite3, 2**31 in PostgreSQL's INTEGER)."""
     if last_event_id is None or not last_event_id.strip():
         return after
     value = last_event_id.strip()
-    if not value.isdigit() or not value.isascii() or len(value) > 19 \
+    if not value.isdigit() or not value.isascii() or len(value) > len(str(MAX_EVENT_SEQ)) \
             or int(value) > MAX_EVENT_SEQ:
         raise InvalidRequest("the Last-Event-ID header must be an event id (a whole number "
                              f"from 0 to {MAX_EVENT_SEQ})", field="last-event-id")

@@ -24,6 +24,13 @@ router = APIRouter(prefix="/v1/videos", tags=["videos"])
 SSE_POLL_S = 0.25
 SSE_KEEPALIVE_S = 15.0
 _BINARY = {"schema": {"type": "string", "format": "binary"}}
+# For text/event-stream, OpenAPI's `schema` describes one event (not the whole stream).
+_SSE_EVENT = {"type": "object", "description": "One server-sent event.", "properties": {
+    "id": {"type": "string", "description": "The event's `seq` (resume with Last-Event-ID)."},
+    "event": {"type": "string", "description": "The event type."},
+    "data": {"type": "string", "contentMediaType": "application/json",
+             "description": "The event as JSON."},
+    "retry": {"type": "integer", "description": "Reconnect delay in milliseconds."}}}
 
 
 @router.post("", status_code=202, response_model=schemas.Video)
@@ -100,9 +107,7 @@ def video_poster(video_id: str, p: PlatformDep, account: CurrentAccount,
 
 
 @router.get("/{video_id}/events", response_class=StreamingResponse,
-            responses={200: {"content": {"text/event-stream": {"schema": {
-                "type": "string", "description": "`id:`, `event:` (the event type) and `data:` "
-                                                "(the event as JSON) per event"}}}}})
+            responses={200: {"content": {"text/event-stream": {"schema": _SSE_EVENT}}}})
 async def video_events(video_id: str, request: Request, p: PlatformDep, account: CurrentAccount,
                        after: int = Query(default=0, ge=0, le=MAX_EVENT_SEQ),
                        last_event_id: str | None = Header(default=None)) -> StreamingResponse:
