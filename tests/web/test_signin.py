@@ -148,6 +148,21 @@ def test_sign_up_errors_shown_next_to_the_field(visitor: Browser) -> None:
     assert r.status_code == 409 and "already exists" in r.text
 
 
+def test_bad_form_input_answers_with_a_page(visitor: Browser, app_client: TestClient) -> None:
+    # control characters (refused by the app-wide edge check) and over-long fields: a page
+    # with the reason, not the API's JSON; nothing is written
+    for data in ({"email": "a\x00b@example.com", "password": PASSWORD},
+                 {"email": "x" * 3000 + "@example.com", "password": PASSWORD}):
+        r = visitor.submit("/signup", "/signup", data)
+        assert r.status_code == 422, r.text
+        assert r.headers["content-type"].startswith("text/html")
+        assert r.headers["content-security-policy"] == CSP
+    assert visitor.sign_in("ab@example.com").status_code == 401
+    # the API keeps its JSON errors
+    r = app_client.post("/v1/quotes", content=b"{", headers={"content-type": "application/json"})
+    assert r.headers["content-type"].startswith("application/json")
+
+
 def test_password_change_ends_other_sessions(web_platform: Platform, visitor: Browser,
                                              new_browser) -> None:  # type: ignore[no-untyped-def]
     visitor.sign_up("i@example.com")

@@ -7,10 +7,11 @@ from __future__ import annotations
 from importlib import resources
 
 from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
 from fastapi.staticfiles import StaticFiles
 
-from reelforge.errors import Forbidden, ReelforgeError
+from reelforge.errors import InvalidRequest, ReelforgeError
 from reelforge.web import routes
 
 STATIC = "/static/web"
@@ -21,12 +22,21 @@ def install_web(app: FastAPI) -> None:
     static = resources.files("reelforge.web").joinpath("static")
     app.mount(STATIC, StaticFiles(directory=str(static)), name="web-static")
     app.include_router(routes.router)
-    as_json = app.exception_handlers[ReelforgeError]  # the API's one error shape
+    api_error = app.exception_handlers[ReelforgeError]  # the API's one JSON error shape
+    api_invalid = app.exception_handlers[RequestValidationError]
 
-    async def forbidden(request: Request, exc: Exception) -> Response:
-        # a refused CSRF check on a page answers with a page; anything else as before
-        if isinstance(exc, Forbidden) and exc.code == "csrf_failed":
-            return routes.error_page(request, 403, exc)
-        return await as_json(request, exc)  # type: ignore[misc]
+    async def page_error(request: Request, exc: Exception) -> Response:
+        # an error met on a page (a refused CSRF token, control characters refused by the
+        # app-wide edge check) answers with a page; elsewhere the API's JSON as before
+        if routes.is_page(request.url.path) and isinstance(exc, ReelforgeError):
+            return routes.error_page(request, exc.http_status, exc)
+        return await api_error(request, exc)  # type: ignore[misc]
 
-    app.add_exception_handler(Forbidden, forbidden)
+    async def page_invalid(request: Request, exc: Exception) -> Response:
+        if routes.is_page(request.url.path):
+            return routes.error_page(request, 422, InvalidRequest("check the form",
+                                                                  code="invalid_form"))
+        return await api_invalid(request, exc)  # type: ignore[misc]
+
+    app.add_exception_handler(ReelforgeError, page_error)
+    app.add_exception_handler(RequestValidationError, page_invalid)

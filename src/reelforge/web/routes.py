@@ -34,10 +34,21 @@ ERROR_TEXT = {
                       "try again."),
     "not_found": N_("Not found."),
     "forbidden": N_("This page is for operators."),
+    "invalid_form": N_("Check the form: a field is too long or missing."),
+    "invalid_characters": N_("A field holds characters that are not allowed (control "
+                             "characters)."),
 }
 
+# The pages' paths: errors met on them are answered with a page, not the API's JSON.
+PAGES = frozenset({"/", "/signin", "/signup", "/signout", "/account", "/account/keys",
+                   "/account/password", "/console", "/lang"})
+
+
+def is_page(path: str) -> bool:
+    return path in PAGES or (path.startswith("/account/keys/") and path.endswith("/revoke"))
+
+
 Text = Annotated[str, Form(max_length=2000)]
-OptionalText = Annotated[str, Form(max_length=2000)]
 
 
 def _platform(request: Request) -> Platform:
@@ -149,7 +160,7 @@ def account(request: Request) -> Response:
 
 
 @router.post("/account/keys")
-def create_key(request: Request, label: OptionalText = "") -> Response:
+def create_key(request: Request, label: Text = "") -> Response:
     user = _user(request)
     if user is None:
         return redirect(request, "/signin")
