@@ -77,11 +77,11 @@ def _run(p: Platform, client: TestClient, body: dict[str, Any] = BODY) -> dict[s
     assert r.status_code == 202, r.text
     job_id = r.json()["id"]
     if r.json()["status"] == "succeeded":
-        return client.get(f"/v1/videos/{job_id}").json()  # type: ignore[no-any-return]
+        return client.get(f"/v1/videos/{job_id}").json()
     w = Worker(p).start()
     try:
         return wait_for(lambda: (j := client.get(f"/v1/videos/{job_id}").json())["status"]
-                        in ("succeeded", "failed") and j)  # type: ignore[no-any-return]
+                        in ("succeeded", "failed") and j)
     finally:
         w.stop()
 

@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 from sqlalchemy import update
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from reelforge.backends.base import GenerationRequest
@@ -40,6 +41,7 @@ from reelforge.storage.blobs import StoredBlob
 from reelforge.storage.tables import Job
 
 log = logging.getLogger(__name__)
+_FINISH_TRIES = 5  # a dropped database connection: 0.1 + 0.2 + 0.4 + 0.8 s between tries
 
 # Share of overall progress each stage covers: (start, end).
 STAGE_SPAN: dict[str, tuple[float, float]] = {
@@ -250,6 +252,14 @@ class JobExecutor:
             self._finish(job, JobStatus.FAILED, code=exc.code, message=exc.message,
                          timings=_close(timings, started))
             return RunOutcome(job.id, "failed", exc.code)
+        except DBAPIError as exc:
+            if not exc.connection_invalidated:
+                raise
+            # The database went away (restart, failover, a dropped connection): not the job's
+            # fault. Record nothing; its heartbeat stops and the reaper runs it again.
+            log.warning("job %s: the database connection was lost (%s); the reaper will "
+                        "run it again", job.id, type(exc.orig).__name__)
+            return RunOutcome(job.id, "lost")
         except Exception:
             log.exception("job %s failed unexpectedly", job.id)
             self._finish(job, JobStatus.FAILED, code="internal_error",
@@ -313,11 +323,22 @@ class JobExecutor:
         now = self.p.clock()
         if status is JobStatus.BLOCKED and refused is not None:
             code, message = CONTENT_BLOCKED, blocked_message(job.id, refused.categories)
-        try:
-            return self._record_final(job, status, now, code, message, video, poster, output,
-                                      timings, device, compute, refused)
-        except _NotOurs:
-            return False
+        for n in range(_FINISH_TRIES):
+            try:
+                return self._record_final(job, status, now, code, message, video, poster,
+                                          output, timings, device, compute, refused)
+            except _NotOurs:
+                return False
+            except DBAPIError as exc:
+                # A dropped connection (pg_terminate_backend, a restart, a failover): record
+                # again on a fresh one. Safe even if the lost COMMIT went through: the record
+                # is conditional on this attempt still running, so a second one finds it done.
+                if not exc.connection_invalidated or n == _FINISH_TRIES - 1:
+                    raise
+                log.warning("job %s: the database connection dropped while recording %s; "
+                            "recording again", job.id, status)
+                time.sleep(0.1 * 2 ** n)
+        return False  # not reached: the last try's error propagates
 
     def _record_final(self, job: Job, status: JobStatus, now: datetime, code: str | None,
                       message: str | None, video: StoredBlob | None, poster: StoredBlob | None,
