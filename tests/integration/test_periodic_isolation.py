@@ -133,3 +133,32 @@ def test_retention_sweep_skips_a_broken_job_and_sweeps_the_others(
 
     monkeypatch.setattr(retention, "mark_job_files_removed", broken)
     assert retention.sweep_expired(platform) == [second]
+
+
+@pytest.mark.parametrize("stack", ["postgres"], indirect=True)
+def test_the_reported_case_end_to_end_on_postgresql(platform: Platform) -> None:
+    """The red-team case: a NUL in a stored callback_url (as an older version let in) breaks
+    the job's finish on PostgreSQL; the worker's own fallback fails the same way. The job
+    must still end — failed with finalize_failed, credits released — and another tenant's
+    job must still run, with the worker's reaper running all along."""
+    from reelforge.worker.loop import Worker
+    from tests.helpers import wait_final
+
+    alice = accounts.ensure_account(platform, "alice")
+    bob = accounts.ensure_account(platform, "bob")
+    bad = _submit(platform, alice, callback_url="http://127.0.0.1:9/hook")
+    with platform.db.session() as s:
+        job = repo.job_for(s, bad, None)
+        assert job is not None
+        s.execute(update(Job).where(Job.id == bad).values(  # one attempt: a faster test
+            spec={**job.spec, "callback_url": "http://127.0.0.1:9/a\u0000b"}, max_attempts=1))
+    w = Worker(platform).start()
+    try:
+        failed = wait_final(platform, alice, bad, timeout=60)
+        good = _submit(platform, bob)
+        assert wait_final(platform, bob, good, timeout=30)["status"] == "succeeded"
+    finally:
+        w.stop()
+    assert failed["status"] == "failed"
+    assert failed["error"]["code"] == FINALIZE_FAILED
+    assert _balance(platform, alice)["held"] == 0
