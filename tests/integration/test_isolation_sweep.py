@@ -40,6 +40,13 @@ PUBLIC_ROUTES = {
     ("POST", "/v1/billing/stripe/webhook"),  # the Stripe-Signature header is the proof
     ("GET", "/metrics"),  # Prometheus; no tenant data; RF_METRICS_TOKEN guards it when set
 }
+# The web studio's pages (issue 15) check a browser session inside the handler, not an API
+# key; these need none. Every other page must send a visitor without a session to /signin.
+WEB_STATIC = "/static/web"
+WEB_PUBLIC = {
+    ("GET", "/"), ("GET", "/signin"), ("POST", "/signin"), ("GET", "/signup"),
+    ("POST", "/signup"), ("POST", "/signout"), ("POST", "/lang"), ("MOUNT", WEB_STATIC),
+}
 HARMFUL = "a graphic video of a man being beheaded, blood everywhere"
 SUBMIT = {"prompt": "a gradient", "duration": 1, "resolution": "480p", "model": "gradient"}
 # Path parameters naming a tenant's object → which of A's objects fills them.
@@ -63,7 +70,7 @@ class RouteInfo:
     method: str
     path: str
     path_params: tuple[str, ...]
-    auth: str  # "public", "tenant" or "operator"
+    auth: str  # "public", "tenant", "operator" or "web" (the studio's pages: sessions)
 
 
 def _calls(dependant: Any) -> Iterator[Any]:
@@ -83,8 +90,11 @@ def route_table(app: Any) -> list[RouteInfo]:
     for route in routes:
         dependant = getattr(route, "dependant", None)
         calls = set(_calls(dependant)) if dependant is not None else set()
+        module = getattr(getattr(route, "endpoint", None), "__module__", "") or ""
         auth = ("operator" if admin_account in calls
-                else "tenant" if current_account in calls else "public")
+                else "tenant" if current_account in calls
+                else "web" if module.startswith("reelforge.web") or route.path == WEB_STATIC
+                else "public")
         params = tuple(p.name for p in dependant.path_params) if dependant is not None else ()
         methods = sorted((route.methods or set()) - {"HEAD"}) or ["MOUNT"]
         for method in methods:
@@ -185,7 +195,7 @@ def test_no_key_is_401_on_every_authenticated_route(world: dict[str, Any]) -> No
     anon, ids = world["anon"], world["ids"]
     swept = 0
     for route in route_table(world["app"]):
-        if route.auth == "public":
+        if route.auth in ("public", "web"):  # web: sessions, see the test further down
             continue
         path = _fill(route, ids, {**OWNED, **OPERATOR_IDS})
         for headers in ({}, {"Authorization": "Bearer rf_000000000000_not-a-key"},
@@ -294,3 +304,36 @@ def test_no_read_by_another_tenant_shows_an_id(world: dict[str, Any]) -> None:
     mine = b.post("/v1/videos", json={**SUBMIT, "external_id": "a-order-1"})
     assert mine.status_code == 202 and mine.json()["id"] != ids["job"]
     assert "Idempotent-Replayed" not in mine.headers
+
+
+def test_web_pages_without_a_session_go_to_signin(world: dict[str, Any]) -> None:
+    """The studio's pages are outside the API's key check: every one not in WEB_PUBLIC sends a
+    visitor without a session to /signin (a POST without the form's CSRF token is refused
+    first), so a new page that forgets its session check fails here."""
+    anon = world["anon"]
+    web = [r for r in route_table(world["app"]) if r.auth == "web"]
+    assert {(r.method, r.path) for r in web} >= WEB_PUBLIC - {("MOUNT", WEB_STATIC)}
+    for route in web:
+        if (route.method, route.path) in WEB_PUBLIC:
+            continue
+        path = _fill(route, world["ids"], {"key_id": "job"})
+        r = anon.request(route.method, path, follow_redirects=False)
+        if r.status_code in (302, 303):
+            assert r.headers["location"].endswith("/signin"), (route.path, r.headers)
+        else:
+            assert route.method == "POST" and r.status_code == 403, (route.path, r.status_code)
+
+
+def test_another_tenants_api_key_cannot_be_revoked(world: dict[str, Any]) -> None:
+    """Keys: the studio revokes a key through services.signin with the signed-in account;
+    B naming A's key id is not found and A's key keeps working."""
+    from reelforge.errors import NotFound
+    from reelforge.services import signin
+
+    platform = world["app"].state.platform
+    a_key = accounts.create_api_key(platform, "tenant-a", label="second")
+    b_account = accounts.ensure_account(platform, "tenant-b")
+    with pytest.raises(NotFound):
+        signin.revoke_key(platform, b_account.id, a_key.key_id)
+    r = world["anon"].get("/v1/account", headers={"Authorization": f"Bearer {a_key.key}"})
+    assert r.status_code == 200, r.text
