@@ -20,23 +20,21 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
+import schemathesis  # the `test` extra; a missing install fails here rather than skipping
+from fastapi.testclient import TestClient
+from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import strategies as st
+from hypothesis.errors import Unsatisfiable
+from schemathesis import GenerationMode
+from schemathesis.checks import not_a_server_error
+from schemathesis.specs.openapi.checks import response_schema_conformance
 
-schemathesis = pytest.importorskip("schemathesis")
-
-from fastapi.testclient import TestClient  # noqa: E402
-from hypothesis import HealthCheck, Phase, given, settings  # noqa: E402
-from hypothesis import strategies as st  # noqa: E402
-from hypothesis.errors import Unsatisfiable  # noqa: E402
-from schemathesis import GenerationMode  # noqa: E402
-from schemathesis.checks import not_a_server_error  # noqa: E402
-from schemathesis.specs.openapi.checks import response_schema_conformance  # noqa: E402
-
-from reelforge.api.app import create_app  # noqa: E402
-from reelforge.services import accounts, likeness  # noqa: E402
-from reelforge.services.platform import Platform  # noqa: E402
-from reelforge.worker.loop import Worker  # noqa: E402
-from tests.governance.test_moderated_jobs import ASTRONAUT  # noqa: E402
-from tests.helpers import wait_for  # noqa: E402
+from reelforge.api.app import create_app
+from reelforge.services import accounts, likeness
+from reelforge.services.platform import Platform
+from reelforge.worker.loop import Worker
+from tests.governance.test_moderated_jobs import ASTRONAUT
+from tests.helpers import wait_for
 
 EXAMPLES = int(os.environ.get("RF_FUZZ_EXAMPLES", "8"))
 SUBMIT = {"prompt": "a gradient", "duration": 1, "resolution": "480p", "model": "gradient"}
