@@ -117,6 +117,10 @@ def test_a_nul_in_a_header_value_or_a_json_key_is_refused(client: TestClient) ->
     body = json.dumps({**BODY, "x\u0000": 1})
     _refused(client.post("/v1/videos", content=body,
                          headers={"Content-Type": "application/json"}), "x\u0000")
+    # a lone surrogate in a key: the error names it escaped (it cannot be sent as UTF-8)
+    body = json.dumps({**BODY, "k\ud800": 1})
+    _refused(client.post("/v1/videos", content=body,
+                         headers={"Content-Type": "application/json"}), "k\\ud800")
 
 
 def test_an_upload_whose_file_name_has_control_characters_is_refused(

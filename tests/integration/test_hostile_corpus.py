@@ -180,6 +180,11 @@ def test_every_hostile_string_in_every_json_field_is_refused(client: TestClient,
                 r = client.post(url, json={**base, field: value})
                 _clear_4xx(r, f"{url} {field}={value!r}")  # they name nothing we have
                 tried += 1
+        for value in STRINGS["refused"]:  # as a key of the body
+            r = client.post(url, content=json.dumps({**base, value: "x"}),
+                            headers={"Content-Type": "application/json"})
+            _clear_4xx(r, f"{url} key {value!r}", "invalid_characters")
+            tried += 1
     assert tried > 300
     assert _counts(platform) == before
 

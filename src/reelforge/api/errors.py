@@ -17,10 +17,20 @@ log = logging.getLogger(__name__)
 
 def error_response(status: int, code: str, message: str, field: str | None = None,
                    headers: dict[str, str] | None = None) -> JSONResponse:
-    body: dict[str, str] = {"code": code, "message": message}
+    body: dict[str, str] = {"code": code, "message": _sendable(message)}
     if field:
-        body["field"] = field
+        body["field"] = _sendable(field)
     return JSONResponse({"error": body}, status_code=status, headers=headers)
+
+
+def _sendable(text: str) -> str:
+    """`text` as UTF-8 can carry it: a lone surrogate echoed from the request (a field name,
+    say) is written as its escape, `\\ud800`, instead of failing the response."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "backslashreplace").decode("utf-8")
+    return text
 
 
 NOT_JSON = ("the request body must be JSON, sent with the header "
