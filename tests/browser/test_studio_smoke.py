@@ -42,6 +42,10 @@ def test_sign_up_create_key_shown_once(page: Page, studio_url: str) -> None:
     expect(page.get_by_role("cell", name="Revoked")).to_be_visible()
     expect(page).to_have_url(re.compile(r"/account$"))
 
+    # a phone's width: no horizontal scroll (tables scroll inside their card)
+    page.set_viewport_size({"width": 390, "height": 800})
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+
     # the language switcher (app.js submits on change)
     page.get_by_label("Language").select_option("zh")
     expect(page.locator("html")).to_have_attribute("lang", "zh-Hans")
