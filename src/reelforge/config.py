@@ -90,7 +90,8 @@ GROUPS: dict[str, tuple[str, ...]] = {
                 "stripe_webhook_secret", "public_url"),
     "models": ("neural_device", "pipeline_cache_models", "pipeline_cache_bytes",
                "default_model", "motion_supersample"),
-    "limits": ("max_upload_bytes", "max_image_pixels", "max_body_bytes", "decode_budget_bytes"),
+    "limits": ("max_upload_bytes", "max_image_pixels", "max_body_bytes", "decode_budget_bytes",
+               "event_streams_per_key", "event_stream_idle"),
     "encoding": ("encode_crf", "encode_preset"),
     "webhooks": ("webhook_allow_hosts", "webhook_max_attempts", "webhook_backoff",
                  "webhook_timeout"),
@@ -163,6 +164,10 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(default=1024 * 1024, gt=0)  # JSON bodies (routes without their own)
     # decoded image pixels in flight per process; a larger single decode is refused
     decode_budget_bytes: int = Field(default=1024 * 1024 * 1024, gt=0)
+    # GET /v1/videos/{id}/events: open streams per API key and process (429 beyond), and
+    # seconds without an event after which a stream ends (the client resumes: Last-Event-ID)
+    event_streams_per_key: int = Field(default=20, ge=1)
+    event_stream_idle: float = Field(default=300.0, gt=0)
 
     # motion backend anti-aliasing (box prefilter size in pre-scaled pixels): 2 supersamples
     # fine texture at no per-frame cost; 1 shimmers slightly on fine texture.

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import or_, update
+from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
 from reelforge.domain.job import FINALIZING, EventType, JobStatus
@@ -174,6 +174,14 @@ def events_since(p: Platform, account: AccountRef | None, job_id: str,
             raise NotFound(f"no video {job_id}")
         events = [event_view(e) for e in repo.events_after(s, job_id, after_seq)]
         return events, JobStatus(job.status).is_final
+
+
+def event_heads(p: Platform, job_ids: list[str]) -> dict[str, int]:
+    """The latest event seq of each job (one indexed query for any number of jobs; a job
+    that no longer exists is left out). Event streams poll this, not events_since."""
+    with p.db.session(write=False) as s:
+        return {job_id: int(seq) for job_id, seq in s.execute(
+            select(Job.id, Job.event_seq).where(Job.id.in_(job_ids)))}
 
 
 @dataclass(frozen=True)
