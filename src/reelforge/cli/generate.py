@@ -15,7 +15,7 @@ from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, T
 from reelforge.cli.common import JsonOpt, err, fail, out, platform, print_json
 from reelforge.domain.job import FINAL_STATUSES
 from reelforge.domain.spec import AspectRatio, Camera, LabelPosition, Preset, Resolution
-from reelforge.errors import InvalidImage, InvalidRequest, ReelforgeError
+from reelforge.errors import Conflict, InvalidImage, InvalidRequest, ReelforgeError
 from reelforge.services import accounts, jobs
 from reelforge.services.moderation import preload
 from reelforge.services.platform import Platform
@@ -46,18 +46,26 @@ def follow(p: Platform, account: accounts.AccountRef, job_id: str) -> dict[str, 
 
 
 def _cancel_on_interrupt(p: Platform, account: accounts.AccountRef, job_id: str,
-                        worker: Worker) -> None:
+                        worker: Worker) -> bool:
     """Ctrl-C: cancel the job (credits released) wherever it is. Our own worker stops at its
     next step and hands the job in as cancelled; one stuck in a long step is let go after
     STOP_WAIT seconds and the job cancelled without it (its late result is never recorded).
-    A job another `reelforge worker` runs stops at that worker's next heartbeat."""
+    A job another `reelforge worker` runs stops at that worker's next heartbeat.
+    False when it is too late: the output is being finalized (or the job just ended), so the
+    job finishes as it is — and is charged if it succeeds — and the caller waits for it."""
     err.print(f"cancelling {job_id} ...")
-    jobs.cancel_job(p, account, job_id)
+    try:
+        jobs.cancel_job(p, account, job_id)
+    except Conflict as exc:  # too_late (being finalized) or job_finished
+        err.print(f"[yellow]{job_id} can no longer be cancelled ({exc.code}): "
+                  "it finishes as it is[/]")
+        return False
     worker.stop(hand_back=True, timeout=STOP_WAIT)
     job = jobs.cancel_job(p, account, job_id, holder=f"{worker.name}:")
     err.print(f"cancelled {job_id}" if job["status"] == "cancelled" else
               f"cancel requested for {job_id} (status {job['status']}); "
               f"`reelforge jobs show {job_id}` follows it")
+    return True
 
 
 def _upload(p: Platform, account: accounts.AccountRef, image: Path) -> str:
@@ -111,8 +119,9 @@ def _run_generate(fields: dict[str, Any], image: Path | None, out_path: Path,
         try:
             job = follow(p, account, job_id)
         except KeyboardInterrupt:
-            _cancel_on_interrupt(p, account, job_id, worker)
-            raise typer.Exit(INTERRUPTED) from None
+            if _cancel_on_interrupt(p, account, job_id, worker):
+                raise typer.Exit(INTERRUPTED) from None
+            job = follow(p, account, job_id)  # too late to cancel: its result is delivered
         finally:  # the job is final (or let go above): nothing to wait for beyond STOP_WAIT
             worker.stop(hand_back=True, timeout=STOP_WAIT)
         result: dict[str, Any] = {"id": job_id, "status": job["status"], "output_path": None,
