@@ -228,12 +228,12 @@ def provenance(tiny: bool) -> list[Row]:
     interleaved, best of N."""
     from bench import provenance_overhead as po
 
+    from reelforge.app.bootstrap import bootstrap
     from reelforge.backends.motion import MotionBackend
     from reelforge.cli import sample_image
     from reelforge.config import Settings
-    from reelforge.services import accounts
-    from reelforge.services.bootstrap import bootstrap
-    from reelforge.services.uploads import create_upload
+    from reelforge.services.accounts import accounts
+    from reelforge.services.jobs.uploads import create_upload
     from reelforge.worker.loop import Worker
 
     args = argparse.Namespace(duration=1.0 if tiny else 5.0,

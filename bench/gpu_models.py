@@ -304,9 +304,9 @@ class Bench:
     """One platform for the whole run: SQLite + SqliteHuey in a temp dir, an embedded worker."""
 
     def __init__(self, plans: list[ModelPlan], args: argparse.Namespace):
+        from reelforge.app.bootstrap import bootstrap
         from reelforge.config import Settings
-        from reelforge.services import accounts
-        from reelforge.services.bootstrap import bootstrap
+        from reelforge.services.accounts import accounts
         from reelforge.worker.loop import Worker
 
         self.args = args
@@ -320,7 +320,7 @@ class Bench:
         self.worker = Worker(self.p, queues=queues, concurrency=1).start()
 
     def register(self, plan: ModelPlan, variant: Variant) -> dict[str, Any]:
-        from reelforge.services import models
+        from reelforge.services.jobs import model_registry as models
 
         return models.add_model(self.p, models.parse_model_request(
             {"name": model_name(plan, variant), "family": plan.family, "path": str(plan.path),
@@ -329,15 +329,15 @@ class Bench:
 
     def upload(self) -> str:
         if self._upload is None:
-            from reelforge.services.uploads import create_upload
+            from reelforge.services.jobs.uploads import create_upload
 
             path = image_for(self.args)
             self._upload = create_upload(self.p, self.acct, path.read_bytes(), path.name).id
         return self._upload
 
     def job(self, plan: ModelPlan, variant: Variant) -> dict[str, Any]:
-        from reelforge.services import jobs
-        from reelforge.services.submit import SubmitRequest, submit_job
+        from reelforge.services.jobs import queries as jobs
+        from reelforge.services.jobs.submit import SubmitRequest, submit_job
 
         spec = job_spec(plan, self.args, variant, model_name(plan, variant))
         body = request_body(spec, self.upload() if plan.task == "i2v" else None)
@@ -459,7 +459,7 @@ def _git_revision() -> str | None:
 
 def make_plans(args: argparse.Namespace) -> list[ModelPlan]:
     """Resolve each directory's task with reelforge's own registry checks."""
-    from reelforge.services import models
+    from reelforge.services.jobs import model_registry as models
 
     plans = []
     for i, (path, family, task) in enumerate(zip(args.model_dir, args.family, args.task,

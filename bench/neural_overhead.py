@@ -162,9 +162,10 @@ class Reelforge:
     """The platform: service submit, embedded worker, SQLite + SqliteHuey, file blob store."""
 
     def __init__(self, model_dir: Path, args: argparse.Namespace):
+        from reelforge.app.bootstrap import bootstrap
         from reelforge.config import Settings
-        from reelforge.services import accounts, models
-        from reelforge.services.bootstrap import bootstrap
+        from reelforge.services.accounts import accounts
+        from reelforge.services.jobs import model_registry as models
         from reelforge.worker.loop import Worker
 
         self.tmp = Path(tempfile.mkdtemp(prefix="rf-neural-bench-"))
@@ -182,8 +183,8 @@ class Reelforge:
     def run(self, poll: float | None) -> dict[str, Any]:
         """One job, submit to seen final: by get_job every `poll` seconds, or (None) by
         watching the worker's in-memory outcome list, which costs the cores nothing."""
-        from reelforge.services import jobs
-        from reelforge.services.submit import SubmitRequest, submit_job
+        from reelforge.services.jobs import queries as jobs
+        from reelforge.services.jobs.submit import SubmitRequest, submit_job
 
         w, h = self.args.size
         body = {"model": "bench-wan", "prompt": PROMPT, "width": w, "height": h,
@@ -217,7 +218,7 @@ class Reelforge:
 
     def get_job_seconds(self, job_id: str, n: int = 200) -> float:
         """Median time of one get_job call (what each poll costs the cores)."""
-        from reelforge.services import jobs
+        from reelforge.services.jobs import queries as jobs
 
         times = []
         for _ in range(n):

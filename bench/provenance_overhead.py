@@ -18,13 +18,14 @@ import time
 from pathlib import Path
 from typing import Any
 
+from reelforge.app.bootstrap import bootstrap
 from reelforge.backends.motion import MotionBackend
 from reelforge.cli import sample_image
 from reelforge.config import Settings
-from reelforge.services import accounts, jobs
-from reelforge.services.bootstrap import bootstrap
-from reelforge.services.submit import SubmitRequest, submit_job
-from reelforge.services.uploads import create_upload
+from reelforge.services.accounts import accounts
+from reelforge.services.jobs import queries as jobs
+from reelforge.services.jobs.submit import SubmitRequest, submit_job
+from reelforge.services.jobs.uploads import create_upload
 from reelforge.worker.loop import Worker
 
 

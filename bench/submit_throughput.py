@@ -23,13 +23,14 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from reelforge.app.bootstrap import bootstrap
+from reelforge.app.platform import Platform
 from reelforge.backends.base import Clip, GenerationRequest, ProgressFn
 from reelforge.config import Settings
 from reelforge.domain.spec import JobSpec
-from reelforge.services import accounts, jobs
-from reelforge.services.bootstrap import bootstrap
-from reelforge.services.platform import Platform
-from reelforge.services.submit import SubmitRequest, submit_job
+from reelforge.services.accounts import accounts
+from reelforge.services.jobs import queries as jobs
+from reelforge.services.jobs.submit import SubmitRequest, submit_job
 from reelforge.worker.loop import Worker
 
 PG = "postgresql://postgres@127.0.0.1:5432/test"

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
+from reelforge.app.bootstrap import bootstrap
+from reelforge.app.platform import Platform
 from reelforge.config import Settings
-from reelforge.services.bootstrap import bootstrap
-from reelforge.services.platform import Platform
 from tests.fakes import GradientBackend
 
 PG_URL = os.environ.get("RF_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")

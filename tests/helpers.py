@@ -6,10 +6,10 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from reelforge.app.platform import Platform
 from reelforge.domain.job import FINAL_STATUSES
-from reelforge.services import jobs
-from reelforge.services.accounts import AccountRef
-from reelforge.services.platform import Platform
+from reelforge.services.accounts.accounts import AccountRef
+from reelforge.services.jobs import queries as jobs
 
 FINAL = tuple(str(s) for s in FINAL_STATUSES)  # nothing more happens by itself
 

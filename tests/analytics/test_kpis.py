@@ -25,12 +25,13 @@ from reelforge.analytics.kpis import (
     kpi_report,
 )
 from reelforge.api.app import create_app
+from reelforge.app.bootstrap import bootstrap
+from reelforge.app.platform import Platform
 from reelforge.cli import app
 from reelforge.config import Settings
 from reelforge.errors import InvalidRequest
-from reelforge.services import accounts, ledger, reports
-from reelforge.services.bootstrap import bootstrap
-from reelforge.services.platform import Platform
+from reelforge.services.accounts import accounts
+from reelforge.services.billing import ledger, reports
 from reelforge.storage.billing_tables import Payment, PlanChange, UsageEvent
 from reelforge.storage.tables import Account, Job
 

@@ -11,10 +11,10 @@ import pytest
 from sqlalchemy import func, select
 from typer.testing import CliRunner
 
+from reelforge.app.bootstrap import bootstrap
 from reelforge.cli import app
 from reelforge.config import Settings
-from reelforge.services import reports
-from reelforge.services.bootstrap import bootstrap
+from reelforge.services.billing import reports
 from reelforge.storage.billing_tables import LedgerEntry, Payment, PlanChange, UsageEvent
 from reelforge.storage.tables import Account, Job
 
@@ -69,9 +69,9 @@ def test_enterprise_accounts_are_invoiced_for_what_they_used(cli: CliRunner,
         "enterprise", "--json")
     p = bootstrap(Settings(data_dir=tmp_path / "data"))
     try:
-        from reelforge.services import accounts
-        from reelforge.services.submit import SubmitRequest, submit_job
-        from reelforge.services.uploads import create_upload
+        from reelforge.services.accounts import accounts
+        from reelforge.services.jobs.submit import SubmitRequest, submit_job
+        from reelforge.services.jobs.uploads import create_upload
 
         ref = accounts.ensure_account(p, "bigco")
         with p.db.session(write=False) as s:  # it signed up on enterprise, not on free

@@ -15,13 +15,17 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select, text
 
 from reelforge.api.app import create_app
+from reelforge.app.bootstrap import bootstrap
+from reelforge.app.platform import Platform
 from reelforge.billing.sheet import DEFAULT_SHEET
 from reelforge.config import Settings
 from reelforge.errors import InvalidRequest, PaymentRequired, RateLimited
-from reelforge.services import account_billing, accounts, jobs, ledger, reviews
-from reelforge.services.bootstrap import bootstrap
-from reelforge.services.platform import Platform
-from reelforge.services.submit import SubmitRequest, submit_job
+from reelforge.services.accounts import accounts
+from reelforge.services.billing import customers as account_billing
+from reelforge.services.billing import ledger
+from reelforge.services.governance import reviews
+from reelforge.services.jobs import queries as jobs
+from reelforge.services.jobs.submit import SubmitRequest, submit_job
 from reelforge.storage.billing_tables import LedgerEntry, LedgerTransaction, UsageEvent
 from reelforge.storage.tables import Job
 from reelforge.worker.loop import Worker

@@ -23,12 +23,15 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
 from reelforge.api.app import create_app
+from reelforge.app.platform import Platform
 from reelforge.billing.sheet import DEFAULT_SHEET
 from reelforge.config import Settings
 from reelforge.errors import CapabilityMissing, Conflict, InvalidRequest, ReelforgeError
-from reelforge.services import accounts, ledger, payments, stripe_webhooks
-from reelforge.services.accounts import AccountRef
-from reelforge.services.platform import Platform
+from reelforge.services.accounts import accounts
+from reelforge.services.accounts.accounts import AccountRef
+from reelforge.services.billing import checkout as payments
+from reelforge.services.billing import ledger
+from reelforge.services.billing import payment_events as stripe_webhooks
 from reelforge.storage.billing_tables import (
     CreditLot,
     LedgerEntry,

@@ -10,9 +10,11 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
+from reelforge.app.platform import Platform
 from reelforge.config import Settings
-from reelforge.services import account_billing, accounts, jobs
-from reelforge.services.platform import Platform
+from reelforge.services.accounts import accounts
+from reelforge.services.billing import customers as account_billing
+from reelforge.services.jobs import queries as jobs
 from reelforge.storage.billing_tables import CreditLot, LedgerEntry, LedgerTransaction
 from tests.billing.test_credits import PRICE, Clock, billed, run_all, submit
 from tests.fakes import GradientBackend

@@ -12,10 +12,11 @@ import pytest
 from fastapi.testclient import TestClient
 
 from reelforge.api.app import create_app
+from reelforge.app.platform import Platform
 from reelforge.config import Settings
-from reelforge.services import account_billing, accounts
-from reelforge.services.platform import Platform
-from reelforge.services.ratelimit import RateLimiter
+from reelforge.services.accounts import accounts
+from reelforge.services.billing import customers as account_billing
+from reelforge.services.billing.ratelimit import RateLimiter
 from reelforge.worker.loop import Worker
 from tests.billing.test_credits import BODY, Clock, billed, custom_sheet
 from tests.fakes import GradientBackend

@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from reelforge.services import accounts
-from reelforge.services.platform import Platform
+from reelforge.app.platform import Platform
+from reelforge.services.accounts import accounts
 from reelforge.storage.billing_tables import LedgerEntry, StripeEvent
 from tests.billing import test_payments as payments
 from tests.billing.test_payments import count, event, invoice, sign, subscription

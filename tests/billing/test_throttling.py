@@ -15,13 +15,16 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select, update
 
+from reelforge.app.platform import Platform
 from reelforge.backends.base import Clip, GenerationRequest, ProgressFn
 from reelforge.config import Settings
 from reelforge.domain.job import JobStatus
 from reelforge.errors import RateLimited
-from reelforge.services import account_billing, accounts, jobs, reviews
-from reelforge.services.platform import Platform
-from reelforge.services.reaper import reap
+from reelforge.services.accounts import accounts
+from reelforge.services.billing import customers as account_billing
+from reelforge.services.governance import reviews
+from reelforge.services.jobs import queries as jobs
+from reelforge.services.jobs.reaper import reap
 from reelforge.storage.tables import Job
 from reelforge.worker.loop import Worker
 from tests.billing.test_credits import Clock, billed, custom_sheet, submit

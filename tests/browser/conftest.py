@@ -17,7 +17,7 @@ import pytest
 import uvicorn
 
 from reelforge.api.app import create_app
-from reelforge.services.bootstrap import bootstrap
+from reelforge.app.bootstrap import bootstrap
 from tests.conftest import make_settings
 
 CHROMIUM = shutil.which("chromium")

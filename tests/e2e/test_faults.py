@@ -377,10 +377,11 @@ def test_a_full_blob_disk_fails_the_job_with_a_clear_code_and_releases_its_credi
         full_disk: Path, tmp_path: Path) -> None:
     from sqlalchemy import select
 
-    from reelforge.services import accounts, jobs
-    from reelforge.services.bootstrap import bootstrap
-    from reelforge.services.fsck import fsck
-    from reelforge.services.submit import SubmitRequest, submit_job
+    from reelforge.app.bootstrap import bootstrap
+    from reelforge.services.accounts import accounts
+    from reelforge.services.jobs import queries as jobs
+    from reelforge.services.jobs.fsck import fsck
+    from reelforge.services.jobs.submit import SubmitRequest, submit_job
     from reelforge.storage.billing_tables import LedgerEntry, LedgerTransaction
     from reelforge.worker.loop import Worker
     from tests.conftest import make_settings

@@ -12,10 +12,10 @@ from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
 from reelforge.api.app import create_app
+from reelforge.app.bootstrap import bootstrap
+from reelforge.app.platform import Platform
 from reelforge.cli import app as cli_app
-from reelforge.services import accounts
-from reelforge.services.bootstrap import bootstrap
-from reelforge.services.platform import Platform
+from reelforge.services.accounts import accounts
 from tests.conftest import make_settings
 from tests.fakes import GradientBackend
 from tests.governance.test_moderated_jobs import ASTRONAUT

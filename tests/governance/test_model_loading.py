@@ -13,12 +13,13 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from reelforge.app.bootstrap import bootstrap
+from reelforge.app.platform import Platform
 from reelforge.governance import runtime
-from reelforge.services import accounts, moderation
-from reelforge.services.bootstrap import bootstrap
-from reelforge.services.platform import Platform
-from reelforge.services.submit import SubmitRequest, submit_job
-from reelforge.services.uploads import create_upload
+from reelforge.services.accounts import accounts
+from reelforge.services.governance import moderation
+from reelforge.services.jobs.submit import SubmitRequest, submit_job
+from reelforge.services.jobs.uploads import create_upload
 from tests.conftest import make_settings
 from tests.fakes import GradientBackend
 

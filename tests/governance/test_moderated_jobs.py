@@ -14,15 +14,17 @@ import pytest
 from PIL import Image
 from sqlalchemy import text
 
+from reelforge.app.bootstrap import bootstrap
+from reelforge.app.platform import Platform
 from reelforge.backends.base import Clip, GenerationRequest, ProgressFn
 from reelforge.config import Settings
 from reelforge.domain.spec import JobSpec
 from reelforge.errors import NotFound
-from reelforge.services import accounts, audit, jobs, likeness, reviews
-from reelforge.services.bootstrap import bootstrap
-from reelforge.services.platform import Platform
-from reelforge.services.submit import SubmitRequest, submit_job
-from reelforge.services.uploads import create_upload
+from reelforge.services.accounts import accounts
+from reelforge.services.governance import audit, likeness, reviews
+from reelforge.services.jobs import queries as jobs
+from reelforge.services.jobs.submit import SubmitRequest, submit_job
+from reelforge.services.jobs.uploads import create_upload
 from reelforge.worker.loop import Worker
 from tests.fakes import GradientBackend
 from tests.helpers import event_types, wait_final
@@ -233,7 +235,7 @@ def test_an_output_held_for_review_is_released_on_approval(settings: Settings,
         assert jobs.job_content(p, acct, job["id"]).size > 0
         assert still.generations == 1  # released as it was, not rendered again
         from reelforge.provenance.verify import verify_file
-        from reelforge.services.provenance import verify_options
+        from reelforge.services.provenance.marking import verify_options
 
         released_file = tmp_path / "released.mp4"
         p.blobs.download(jobs.job_content(p, acct, job["id"]).key, released_file)

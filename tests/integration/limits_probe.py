@@ -138,9 +138,9 @@ async def call(app: Any, spec: dict[str, Any], key: str) -> dict[str, Any]:
 def main(spec_path: str) -> None:
     spec = json.loads(Path(spec_path).read_text())
     from reelforge.api.app import create_app
+    from reelforge.app.bootstrap import bootstrap
     from reelforge.config import Settings
-    from reelforge.services import accounts
-    from reelforge.services.bootstrap import bootstrap
+    from reelforge.services.accounts import accounts
 
     settings = Settings(data_dir=Path(spec["data_dir"]), worker_queues=[],
                         default_plan="internal", **spec.get("settings", {}))

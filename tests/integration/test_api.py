@@ -13,8 +13,8 @@ from PIL import Image
 
 from reelforge.api.app import create_app
 from reelforge.api.deps import AdminAccount
-from reelforge.services import accounts
-from reelforge.services.platform import Platform
+from reelforge.app.platform import Platform
+from reelforge.services.accounts import accounts
 from reelforge.storage.tables import Blob, Job, JobEvent, Upload
 from reelforge.worker.loop import Worker
 from tests.helpers import wait_for

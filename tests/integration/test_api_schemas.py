@@ -17,8 +17,8 @@ from pydantic import BaseModel
 
 from reelforge.api import schemas
 from reelforge.api.app import create_app
-from reelforge.services import accounts
-from reelforge.services.bootstrap import bootstrap
+from reelforge.app.bootstrap import bootstrap
+from reelforge.services.accounts import accounts
 from tests.conftest import make_settings
 from tests.fakes import GradientBackend
 from tests.helpers import wait_for

@@ -73,10 +73,11 @@ def test_a_worker_on_another_machine_reads_inputs_and_hands_back_outputs(
     other (separate data directories, so nothing is shared through the local disk)."""
     import boto3
 
-    from reelforge.services import accounts, jobs
-    from reelforge.services.bootstrap import bootstrap
-    from reelforge.services.submit import SubmitRequest, submit_job
-    from reelforge.services.uploads import create_upload
+    from reelforge.app.bootstrap import bootstrap
+    from reelforge.services.accounts import accounts
+    from reelforge.services.jobs import queries as jobs
+    from reelforge.services.jobs.submit import SubmitRequest, submit_job
+    from reelforge.services.jobs.uploads import create_upload
     from reelforge.worker.loop import Worker
     from tests.conftest import make_settings
     from tests.fakes import GradientBackend

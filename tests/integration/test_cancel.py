@@ -10,12 +10,14 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select, update
 
+from reelforge.app.bootstrap import bootstrap
+from reelforge.app.platform import Platform
 from reelforge.config import Settings
-from reelforge.services import account_billing, accounts, jobs
-from reelforge.services.bootstrap import bootstrap
-from reelforge.services.platform import Platform
-from reelforge.services.reaper import reap
-from reelforge.services.submit import SubmitRequest, submit_job
+from reelforge.services.accounts import accounts
+from reelforge.services.billing import customers as account_billing
+from reelforge.services.jobs import queries as jobs
+from reelforge.services.jobs.reaper import reap
+from reelforge.services.jobs.submit import SubmitRequest, submit_job
 from reelforge.storage.billing_tables import LedgerTransaction
 from reelforge.storage.tables import Job
 from reelforge.worker.loop import Worker

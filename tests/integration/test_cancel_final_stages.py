@@ -10,14 +10,16 @@ from typing import Any
 
 import pytest
 
+from reelforge.app.bootstrap import bootstrap
+from reelforge.app.platform import Platform
 from reelforge.config import Settings
 from reelforge.domain.spec import JobSpec
 from reelforge.errors import Conflict
-from reelforge.services import account_billing, accounts, jobs
-from reelforge.services.bootstrap import bootstrap
-from reelforge.services.execution import JobExecutor
-from reelforge.services.platform import Platform
-from reelforge.services.submit import SubmitRequest, submit_job
+from reelforge.services.accounts import accounts
+from reelforge.services.billing import customers as account_billing
+from reelforge.services.jobs import queries as jobs
+from reelforge.services.jobs.execution import JobExecutor
+from reelforge.services.jobs.submit import SubmitRequest, submit_job
 from reelforge.storage.tables import Job
 from tests.fakes import GradientBackend
 

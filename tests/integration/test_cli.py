@@ -83,9 +83,9 @@ def test_not_an_image(cli: CliRunner, tmp_path: Path) -> None:
 
 
 def test_keys_create_prints_a_working_key(cli: CliRunner) -> None:
+    from reelforge.app.bootstrap import bootstrap
     from reelforge.config import Settings
-    from reelforge.services import accounts
-    from reelforge.services.bootstrap import bootstrap
+    from reelforge.services.accounts import accounts
 
     r = cli.invoke(app, ["keys", "create", "--account", "acme", "--json"])
     assert r.exit_code == 0, r.output

@@ -9,13 +9,14 @@ from collections.abc import Iterator
 import pytest
 from sqlalchemy import update
 
+from reelforge.app.bootstrap import bootstrap
+from reelforge.app.platform import Platform
 from reelforge.cli.generate import _cancel_on_interrupt
 from reelforge.config import Settings
 from reelforge.domain.job import FINALIZING, JobStatus
-from reelforge.services import accounts, jobs
-from reelforge.services.bootstrap import bootstrap
-from reelforge.services.platform import Platform
-from reelforge.services.submit import SubmitRequest, submit_job
+from reelforge.services.accounts import accounts
+from reelforge.services.jobs import queries as jobs
+from reelforge.services.jobs.submit import SubmitRequest, submit_job
 from reelforge.storage.tables import Job
 from reelforge.worker.loop import Worker
 from tests.fakes import GradientBackend

@@ -16,11 +16,11 @@ from fastapi.testclient import TestClient
 from PIL import Image
 
 from reelforge.api.app import create_app
+from reelforge.app.bootstrap import bootstrap
 from reelforge.backends.motion import MotionBackend
 from reelforge.domain.spec import AspectRatio, JobSpec, LabelPosition, Mode, Resolution, frame_size
 from reelforge.provenance.label import BANNER_HEIGHT, VisibleLabel, render
-from reelforge.services import accounts
-from reelforge.services.bootstrap import bootstrap
+from reelforge.services.accounts import accounts
 from tests.conftest import make_settings
 from tests.helpers import wait_for
 
@@ -193,7 +193,7 @@ def test_a_request_from_before_label_position_still_replays_its_job() -> None:
     import hashlib
     import json
 
-    from reelforge.services.submit import SubmitRequest, _request_hash
+    from reelforge.services.jobs.submit import SubmitRequest, _request_hash
 
     req = SubmitRequest(prompt="pan left", image_upload_id="upl_1", external_id="order-17")
     # the hash a job stored before the field existed: the same dump without it

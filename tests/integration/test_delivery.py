@@ -24,13 +24,14 @@ from PIL import Image
 from sqlalchemy import func, select
 
 from reelforge.api.app import create_app
+from reelforge.app.bootstrap import bootstrap
+from reelforge.app.platform import Platform
 from reelforge.config import Settings
-from reelforge.services import accounts, delivery
-from reelforge.services.bootstrap import bootstrap
-from reelforge.services.callbacks import _is_public
-from reelforge.services.platform import Platform
-from reelforge.services.retention import sweep_expired
-from reelforge.services.webhooks import deliver_due
+from reelforge.services.accounts import accounts
+from reelforge.services.jobs import delivery
+from reelforge.services.jobs.retention import sweep_expired
+from reelforge.services.notify.callbacks import _is_public
+from reelforge.services.notify.deliveries import deliver_due
 from reelforge.storage import repositories as repo
 from reelforge.storage.billing_tables import LedgerEntry
 from reelforge.storage.tables import AuditEntry
@@ -533,8 +534,8 @@ def test_cli_jobs_download_writes_the_whole_file(tmp_path: Path,
                   backends=[GradientBackend()])
     try:
         local = accounts.ensure_account(p, accounts.LOCAL_ACCOUNT)
-        from reelforge.services.jobs import get_job
-        from reelforge.services.submit import SubmitRequest, submit_job
+        from reelforge.services.jobs.queries import get_job
+        from reelforge.services.jobs.submit import SubmitRequest, submit_job
 
         job_id = submit_job(p, local, SubmitRequest.parse(BODY)).job["id"]
         w = Worker(p, queues=["gradient"]).start()
@@ -645,7 +646,7 @@ def test_https_image_url_is_verified_against_its_name_on_the_checked_address(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     import ssl
 
-    from reelforge.services.image_input import fetch_image
+    from reelforge.services.jobs.image_input import fetch_image
 
     data = png_bytes()
     ca, cert, key = _tls_pair(tmp_path, "images.example.test")

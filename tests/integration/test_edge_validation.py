@@ -17,8 +17,8 @@ from PIL import Image
 from sqlalchemy import func, select
 
 from reelforge.api.app import create_app
-from reelforge.services import accounts
-from reelforge.services.platform import Platform
+from reelforge.app.platform import Platform
+from reelforge.services.accounts import accounts
 from reelforge.storage.billing_tables import LedgerEntry
 from reelforge.storage.tables import Blob, Job, Upload
 

@@ -17,9 +17,9 @@ import uvicorn
 from sqlalchemy import event
 
 from reelforge.api.app import create_app
-from reelforge.services import accounts
-from reelforge.services.bootstrap import bootstrap
-from reelforge.services.platform import Platform
+from reelforge.app.bootstrap import bootstrap
+from reelforge.app.platform import Platform
+from reelforge.services.accounts import accounts
 from tests.conftest import make_settings
 from tests.fakes import GradientBackend
 

@@ -12,11 +12,11 @@ import psycopg
 import pytest
 from sqlalchemy import event, select
 
+from reelforge.app.bootstrap import bootstrap
+from reelforge.app.platform import Platform
 from reelforge.domain.job import JobStatus
-from reelforge.services import accounts
-from reelforge.services.bootstrap import bootstrap
-from reelforge.services.platform import Platform
-from reelforge.services.submit import SubmitRequest, submit_job
+from reelforge.services.accounts import accounts
+from reelforge.services.jobs.submit import SubmitRequest, submit_job
 from reelforge.storage import repositories as repo
 from reelforge.storage.billing_tables import LedgerTransaction
 from reelforge.worker.loop import Worker

@@ -30,8 +30,9 @@ from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import response_schema_conformance
 
 from reelforge.api.app import create_app
-from reelforge.services import accounts, likeness
-from reelforge.services.platform import Platform
+from reelforge.app.platform import Platform
+from reelforge.services.accounts import accounts
+from reelforge.services.governance import likeness
 from reelforge.worker.loop import Worker
 from tests.governance.test_moderated_jobs import ASTRONAUT
 from tests.helpers import wait_for

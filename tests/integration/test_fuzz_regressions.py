@@ -9,8 +9,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from reelforge.api.app import create_app
-from reelforge.services import accounts
-from reelforge.services.platform import Platform
+from reelforge.app.platform import Platform
+from reelforge.services.accounts import accounts
 
 
 @pytest.fixture

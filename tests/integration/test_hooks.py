@@ -9,13 +9,14 @@ import numpy as np
 import pytest
 from sqlalchemy.orm import Session
 
+from reelforge.app.platform import Platform
 from reelforge.domain.spec import JobSpec
 from reelforge.errors import InvalidRequest
 from reelforge.media.probe import probe_video
-from reelforge.services import accounts, jobs
-from reelforge.services.accounts import AccountRef
-from reelforge.services.platform import Platform
-from reelforge.services.submit import SubmitRequest, submit_job
+from reelforge.services.accounts import accounts
+from reelforge.services.accounts.accounts import AccountRef
+from reelforge.services.jobs import queries as jobs
+from reelforge.services.jobs.submit import SubmitRequest, submit_job
 from reelforge.storage.tables import Job
 from reelforge.worker.loop import Worker
 from tests.helpers import wait_final

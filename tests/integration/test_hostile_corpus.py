@@ -18,8 +18,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
 from reelforge.api.app import create_app
-from reelforge.services import accounts
-from reelforge.services.platform import Platform
+from reelforge.app.platform import Platform
+from reelforge.services.accounts import accounts
 from reelforge.storage.billing_tables import LedgerEntry, StripeEvent
 from reelforge.storage.tables import Blob, Job, LikenessPerson, Upload, WebhookDelivery
 

@@ -19,11 +19,12 @@ from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
 from reelforge.api.app import create_app
+from reelforge.app.bootstrap import bootstrap
+from reelforge.app.platform import Platform
 from reelforge.errors import OutputUnavailable
-from reelforge.services import accounts, jobs
-from reelforge.services.bootstrap import bootstrap
-from reelforge.services.fsck import fsck
-from reelforge.services.platform import Platform
+from reelforge.services.accounts import accounts
+from reelforge.services.jobs import queries as jobs
+from reelforge.services.jobs.fsck import fsck
 from reelforge.storage.blobs import LocalBlobStore, S3BlobStore
 from reelforge.worker.loop import Worker
 from tests.conftest import make_settings

@@ -21,9 +21,10 @@ from fastapi.testclient import TestClient
 
 from reelforge.api.app import create_app
 from reelforge.api.deps import admin_account, current_account
-from reelforge.services import accounts, likeness
-from reelforge.services.bootstrap import bootstrap
-from reelforge.services.platform import Platform
+from reelforge.app.bootstrap import bootstrap
+from reelforge.app.platform import Platform
+from reelforge.services.accounts import accounts
+from reelforge.services.governance import likeness
 from reelforge.worker.loop import Worker
 from tests.conftest import _truncate_pg, make_settings
 from tests.fakes import GradientBackend
@@ -325,10 +326,10 @@ def test_web_pages_without_a_session_go_to_signin(world: dict[str, Any]) -> None
 
 
 def test_another_tenants_api_key_cannot_be_revoked(world: dict[str, Any]) -> None:
-    """Keys: the studio revokes a key through services.signin with the signed-in account;
+    """Keys: the studio revokes a key through services.accounts.signin with the signed-in account;
     B naming A's key id is not found and A's key keeps working."""
     from reelforge.errors import NotFound
-    from reelforge.services import signin
+    from reelforge.services.accounts import signin
 
     platform = world["app"].state.platform
     a_key = accounts.create_api_key(platform, "tenant-a", label="second")

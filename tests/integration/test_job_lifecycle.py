@@ -7,11 +7,12 @@ from pathlib import Path
 
 import pytest
 
+from reelforge.app.platform import Platform
 from reelforge.errors import CapabilityMissing, Conflict, InvalidRequest, NotFound
 from reelforge.media.probe import probe_video
-from reelforge.services import accounts, jobs
-from reelforge.services.platform import Platform
-from reelforge.services.submit import SubmitRequest, submit_job
+from reelforge.services.accounts import accounts
+from reelforge.services.jobs import queries as jobs
+from reelforge.services.jobs.submit import SubmitRequest, submit_job
 from reelforge.worker.loop import Worker
 from tests.fakes import GradientBackend
 from tests.helpers import event_types, wait_final, wait_for
@@ -206,8 +207,8 @@ def test_higher_priority_runs_first(platform: Platform, backend: GradientBackend
 
 
 def test_text_request_without_a_text_model_says_how_to_add_one(platform: Platform) -> None:
+    from reelforge.app.platform import BackendRegistry
     from reelforge.backends.motion import MotionBackend
-    from reelforge.services.platform import BackendRegistry
 
     platform.backends = BackendRegistry([MotionBackend()])
     acct = accounts.ensure_account(platform, "alice")

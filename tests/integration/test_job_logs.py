@@ -11,8 +11,8 @@ from fastapi.testclient import TestClient
 
 from reelforge import logs
 from reelforge.api.app import create_app
-from reelforge.services import accounts
-from reelforge.services.platform import Platform
+from reelforge.app.platform import Platform
+from reelforge.services.accounts import accounts
 from reelforge.worker.loop import Worker
 from tests.fakes import GradientBackend
 from tests.helpers import wait_final
@@ -67,7 +67,7 @@ def test_a_jobs_life_is_one_line_per_state_change(platform: Platform,
 def test_failed_job_line_carries_its_code(platform: Platform, backend: GradientBackend,
                                           caplog: pytest.LogCaptureFixture) -> None:
     from reelforge.errors import BackendError
-    from reelforge.services.submit import SubmitRequest, submit_job
+    from reelforge.services.jobs.submit import SubmitRequest, submit_job
 
     caplog.set_level(logging.INFO)
     backend.fail_with = BackendError("the model ran out of memory", code="out_of_memory")

@@ -12,9 +12,9 @@ from prometheus_client.parser import text_string_to_metric_families
 from pydantic import SecretStr
 
 from reelforge.api.app import create_app
+from reelforge.app.platform import Platform
 from reelforge.errors import BackendError
-from reelforge.services import accounts
-from reelforge.services.platform import Platform
+from reelforge.services.accounts import accounts
 from reelforge.worker.loop import Worker
 from tests.fakes import GradientBackend
 from tests.helpers import wait_final, wait_for
@@ -106,7 +106,7 @@ def test_metrics_change_after_real_jobs(platform: Platform, client: TestClient,
 
 
 def test_a_new_process_reports_the_history_and_tokens_are_checked(platform: Platform) -> None:
-    from reelforge.services.submit import SubmitRequest, submit_job
+    from reelforge.services.jobs.submit import SubmitRequest, submit_job
 
     acct = accounts.ensure_account(platform, "alice")
     job_id = submit_job(platform, acct, SubmitRequest.parse(BODY)).job["id"]
@@ -129,7 +129,7 @@ def test_a_new_process_reports_the_history_and_tokens_are_checked(platform: Plat
 
 
 def test_concurrent_scrapes_count_each_job_once(platform: Platform) -> None:
-    from reelforge.services.submit import SubmitRequest, submit_job
+    from reelforge.services.jobs.submit import SubmitRequest, submit_job
 
     acct = accounts.ensure_account(platform, "alice")
     ids = [submit_job(platform, acct, SubmitRequest.parse(BODY)).job["id"] for _ in range(3)]

@@ -12,12 +12,13 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
 from reelforge.api.app import create_app
+from reelforge.app.bootstrap import bootstrap
+from reelforge.app.platform import Platform
 from reelforge.config import Settings
-from reelforge.services import accounts, jobs
-from reelforge.services.bootstrap import bootstrap
-from reelforge.services.platform import Platform
-from reelforge.services.submit import SubmitRequest, submit_job
-from reelforge.services.webhooks import deliver_due, deliveries_of
+from reelforge.services.accounts import accounts
+from reelforge.services.jobs import queries as jobs
+from reelforge.services.jobs.submit import SubmitRequest, submit_job
+from reelforge.services.notify.deliveries import deliver_due, deliveries_of
 from reelforge.storage.tables import WebhookDelivery
 from tests.conftest import make_settings
 from tests.fakes import GradientBackend

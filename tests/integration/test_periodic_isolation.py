@@ -10,11 +10,14 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import update
 
+from reelforge.app.platform import Platform
 from reelforge.domain.job import FINALIZE_FAILED
-from reelforge.services import account_billing, accounts, jobs, webhooks
-from reelforge.services.platform import Platform
-from reelforge.services.reaper import reap
-from reelforge.services.submit import SubmitRequest, submit_job
+from reelforge.services.accounts import accounts
+from reelforge.services.billing import customers as account_billing
+from reelforge.services.jobs import queries as jobs
+from reelforge.services.jobs.reaper import reap
+from reelforge.services.jobs.submit import SubmitRequest, submit_job
+from reelforge.services.notify import deliveries as webhooks
 from reelforge.storage import repositories as repo
 from reelforge.storage.tables import Job
 
@@ -70,7 +73,7 @@ def test_reaper_fails_a_job_whose_finish_breaks_and_recovers_the_others(
                 raise ValueError("cannot write this job's webhook row")
             real(s, job, now)  # type: ignore[arg-type]
 
-        monkeypatch.setattr("reelforge.services.finalize.queue_final_webhook", broken)
+        monkeypatch.setattr("reelforge.services.jobs.finalize.queue_final_webhook", broken)
     held_before = _balance(platform, alice)["held"]
 
     report = reap(platform)  # raised before: nothing after the bad job was recovered
@@ -117,7 +120,7 @@ def test_webhook_dispatcher_records_a_broken_delivery_and_sends_the_others(
 
 def test_retention_sweep_skips_a_broken_job_and_sweeps_the_others(
         platform: Platform, monkeypatch: pytest.MonkeyPatch) -> None:
-    from reelforge.services import retention
+    from reelforge.services.jobs import retention
 
     acct = accounts.ensure_account(platform, "alice")
     first, second = _submit(platform, acct), _submit(platform, acct)

@@ -6,11 +6,12 @@ from datetime import timedelta
 
 from sqlalchemy import update
 
-from reelforge.services import accounts, jobs
-from reelforge.services.execution import JobExecutor
-from reelforge.services.platform import Platform
-from reelforge.services.reaper import reap
-from reelforge.services.submit import SubmitRequest, submit_job
+from reelforge.app.platform import Platform
+from reelforge.services.accounts import accounts
+from reelforge.services.jobs import queries as jobs
+from reelforge.services.jobs.execution import JobExecutor
+from reelforge.services.jobs.reaper import reap
+from reelforge.services.jobs.submit import SubmitRequest, submit_job
 from reelforge.storage import repositories as repo
 from reelforge.storage.tables import Job
 from reelforge.worker.loop import Worker

@@ -76,8 +76,8 @@ def test_verify_beyond_its_concurrency_is_busy_with_retry_after(tmp_path: Path) 
 
     from reelforge.api.app import create_app
     from reelforge.api.limits import Slots
-    from reelforge.services import accounts
-    from reelforge.services.bootstrap import bootstrap
+    from reelforge.app.bootstrap import bootstrap
+    from reelforge.services.accounts import accounts
     from tests.conftest import make_settings
 
     p = bootstrap(make_settings(tmp_path, verify_concurrency=1))

@@ -16,10 +16,10 @@ from PIL import Image
 from typer.testing import CliRunner
 
 from reelforge.api.app import create_app
+from reelforge.app.bootstrap import bootstrap
+from reelforge.app.checks import startup_checks
 from reelforge.cli import app as cli_app
-from reelforge.services import accounts
-from reelforge.services.bootstrap import bootstrap
-from reelforge.services.checks import startup_checks
+from reelforge.services.accounts import accounts
 from tests.conftest import PG_URL, make_settings
 from tests.fakes import GradientBackend
 from tests.integration.test_blobs import s3_endpoint  # noqa: F401  (the moto server fixture)

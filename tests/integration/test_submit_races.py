@@ -12,10 +12,11 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
-from reelforge.services import accounts, jobs
-from reelforge.services.bootstrap import bootstrap
-from reelforge.services.platform import Platform
-from reelforge.services.submit import SubmitRequest, submit_job
+from reelforge.app.bootstrap import bootstrap
+from reelforge.app.platform import Platform
+from reelforge.services.accounts import accounts
+from reelforge.services.jobs import queries as jobs
+from reelforge.services.jobs.submit import SubmitRequest, submit_job
 from reelforge.storage.db import Database, retryable
 from reelforge.worker.loop import Worker
 from tests.conftest import _truncate_pg, make_settings

@@ -6,11 +6,11 @@ import json
 
 import pytest
 
+from reelforge.app.platform import Platform
 from reelforge.errors import UnsafeCallbackUrl
-from reelforge.services import accounts
-from reelforge.services.platform import Platform
-from reelforge.services.submit import SubmitRequest, submit_job
-from reelforge.services.webhooks import deliveries_of
+from reelforge.services.accounts import accounts
+from reelforge.services.jobs.submit import SubmitRequest, submit_job
+from reelforge.services.notify.deliveries import deliveries_of
 from reelforge.webhooks.signing import verify
 from reelforge.worker.loop import Worker
 from tests.helpers import wait_final, wait_for
@@ -78,7 +78,7 @@ def test_private_callback_urls_are_refused_unless_allowlisted(platform: Platform
 
 
 def test_cancelled_queued_job_notifies_too(platform: Platform) -> None:
-    from reelforge.services import jobs
+    from reelforge.services.jobs import queries as jobs
 
     acct = accounts.ensure_account(platform, "alice")
     with webhook_receiver() as (url, received):

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from reelforge.services import accounts
-from reelforge.services.platform import Platform
-from reelforge.services.submit import SubmitRequest, submit_job
+from reelforge.app.platform import Platform
+from reelforge.services.accounts import accounts
+from reelforge.services.jobs.submit import SubmitRequest, submit_job
 from reelforge.worker import loop
 from reelforge.worker.loop import Worker
 from tests.helpers import wait_final, wait_for

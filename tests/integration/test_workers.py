@@ -12,10 +12,11 @@ from fastapi.testclient import TestClient
 from sqlalchemy import update
 
 from reelforge.api.app import create_app
+from reelforge.app.platform import Platform
 from reelforge.queue.jobqueue import Outage
-from reelforge.services import accounts, workers
-from reelforge.services.platform import Platform
-from reelforge.services.submit import SubmitRequest, submit_job
+from reelforge.services.accounts import accounts
+from reelforge.services.jobs import workers
+from reelforge.services.jobs.submit import SubmitRequest, submit_job
 from reelforge.storage.tables import WorkerRecord
 from reelforge.worker.loop import Worker
 from tests.helpers import wait_final, wait_for
@@ -124,7 +125,7 @@ def test_an_outage_is_one_line_down_and_one_line_up(caplog: pytest.LogCaptureFix
 def test_failing_heartbeats_are_one_line_not_a_traceback_each(
         platform: Platform, monkeypatch: pytest.MonkeyPatch,
         caplog: pytest.LogCaptureFixture) -> None:
-    from reelforge.services import execution
+    from reelforge.services.jobs import execution
     from reelforge.storage import repositories as repo
 
     caplog.set_level(logging.INFO, logger="reelforge")

@@ -12,11 +12,12 @@ import pytest
 from fastapi.testclient import TestClient
 
 from reelforge.api.app import create_app
+from reelforge.app.bootstrap import bootstrap
+from reelforge.app.platform import Platform
 from reelforge.cli import sample_image
 from reelforge.domain.job import FINAL_STATUSES
-from reelforge.services import accounts, models
-from reelforge.services.bootstrap import bootstrap
-from reelforge.services.platform import Platform
+from reelforge.services.accounts import accounts
+from reelforge.services.jobs import model_registry as models
 from tests.conftest import make_settings
 from tests.helpers import wait_for
 

@@ -11,12 +11,13 @@ from typing import Any
 import numpy as np
 import pytest
 
+from reelforge.app.bootstrap import bootstrap
 from reelforge.cli import sample_image
 from reelforge.config import Settings
 from reelforge.media.images import load_image
 from reelforge.media.probe import last_frame, probe_video
-from reelforge.services import accounts, jobs
-from reelforge.services.bootstrap import bootstrap
+from reelforge.services.accounts import accounts
+from reelforge.services.jobs import queries as jobs
 from tests.neural.conftest import Invoke, tiny_size
 
 CASES = [("wan", "t2v", 0), ("wan", "i2v", 1), ("wan", "flf2v", 2),

@@ -10,8 +10,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from reelforge.api.app import create_app
-from reelforge.services import accounts
-from reelforge.services.bootstrap import bootstrap
+from reelforge.app.bootstrap import bootstrap
+from reelforge.services.accounts import accounts
 from tests.conftest import make_settings
 from tests.neural.conftest import Invoke
 

@@ -10,11 +10,13 @@ from typing import Any
 import pytest
 import torch
 
+from reelforge.app.bootstrap import bootstrap
+from reelforge.app.platform import Platform
 from reelforge.config import Settings
-from reelforge.services import accounts, jobs, models
-from reelforge.services.bootstrap import bootstrap
-from reelforge.services.platform import Platform
-from reelforge.services.submit import SubmitRequest, submit_job
+from reelforge.services.accounts import accounts
+from reelforge.services.jobs import model_registry as models
+from reelforge.services.jobs import queries as jobs
+from reelforge.services.jobs.submit import SubmitRequest, submit_job
 from reelforge.worker.loop import Worker
 from tests.conftest import make_settings
 from tests.helpers import event_types, wait_final, wait_for

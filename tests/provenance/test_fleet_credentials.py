@@ -13,10 +13,10 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
+from reelforge.app.bootstrap import bootstrap
+from reelforge.app.platform import Platform
 from reelforge.cli import app as cli_app
-from reelforge.services import provenance
-from reelforge.services.bootstrap import bootstrap
-from reelforge.services.platform import Platform
+from reelforge.services.provenance import marking as provenance
 from tests.conftest import _truncate_pg, make_settings
 from tests.fakes import GradientBackend
 from tests.provenance.test_marks import render
@@ -69,7 +69,7 @@ def test_any_node_verifies_any_nodes_output(node: Any, tmp_path: Path,
 
 def test_a_fleet_on_the_development_authority_warns_and_a_half_configured_one_refuses(
         node: Any, shared_database: str) -> None:
-    from reelforge.services.checks import startup_checks
+    from reelforge.app.checks import startup_checks
 
     check = next(c for c in startup_checks(node("a")) if c.name == "provenance")
     if shared_database.startswith("postgresql"):  # a fleet: loud, but it starts

@@ -16,16 +16,18 @@ from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
 from reelforge.api.app import create_app
+from reelforge.app.bootstrap import bootstrap
+from reelforge.app.platform import Platform
 from reelforge.cli import app as cli_app
 from reelforge.cli import sample_image
 from reelforge.config import Settings
 from reelforge.provenance.verify import VerifyOptions, verify_file
-from reelforge.services import accounts, jobs, models
-from reelforge.services.bootstrap import bootstrap
-from reelforge.services.platform import Platform
-from reelforge.services.provenance import verify_options
-from reelforge.services.submit import SubmitRequest, submit_job
-from reelforge.services.uploads import create_upload
+from reelforge.services.accounts import accounts
+from reelforge.services.jobs import model_registry as models
+from reelforge.services.jobs import queries as jobs
+from reelforge.services.jobs.submit import SubmitRequest, submit_job
+from reelforge.services.jobs.uploads import create_upload
+from reelforge.services.provenance.marking import verify_options
 from reelforge.worker.loop import Worker
 from tests.conftest import make_settings
 from tests.fakes import GradientBackend
@@ -246,8 +248,8 @@ def test_verify_cli_and_api(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> 
 def test_unlabelled_export_needs_the_policy_and_the_accounts_agreement(
         platform_for: Any, tmp_path: Path) -> None:
     from reelforge.errors import Forbidden
-    from reelforge.services import audit
-    from reelforge.services.provenance import record_unlabelled_duties
+    from reelforge.services.governance import audit
+    from reelforge.services.provenance.marking import record_unlabelled_duties
 
     body = {"model": "gradient", "prompt": "a gradient", "duration": 1, "resolution": "480p",
             "visible_label": False}

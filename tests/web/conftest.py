@@ -12,9 +12,9 @@ from argon2 import PasswordHasher
 from fastapi.testclient import TestClient
 
 from reelforge.api.app import create_app
-from reelforge.services import signin
-from reelforge.services.bootstrap import bootstrap
-from reelforge.services.platform import Platform
+from reelforge.app.bootstrap import bootstrap
+from reelforge.app.platform import Platform
+from reelforge.services.accounts import signin
 from tests.conftest import make_settings
 
 PASSWORD = "correct horse battery"

@@ -9,8 +9,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from reelforge.api.app import create_app
-from reelforge.services import signin
-from reelforge.services.platform import Platform
+from reelforge.app.platform import Platform
+from reelforge.services.accounts import signin
 from reelforge.web.security import CSP, CSRF_COOKIE, SESSION_COOKIE
 from tests.web.conftest import PASSWORD, Browser, csrf_of
 
@@ -279,9 +279,9 @@ def test_catalogue_covers_every_message() -> None:
 def test_cli_accounts_create_operator(tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
     from typer.testing import CliRunner
 
+    from reelforge.app.bootstrap import bootstrap
     from reelforge.cli import app
     from reelforge.config import load_settings
-    from reelforge.services.bootstrap import bootstrap
 
     for key in list(__import__("os").environ):
         if key.startswith("RF_"):

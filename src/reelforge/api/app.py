@@ -26,7 +26,7 @@ from reelforge.api.routes import (
 )
 from reelforge.api.schemas import ERROR_RESPONSES
 from reelforge.api.validation import check_request
-from reelforge.services.platform import Platform
+from reelforge.app.platform import Platform
 from reelforge.web import install_web
 from reelforge.worker.loop import Worker
 

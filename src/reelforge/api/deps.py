@@ -7,10 +7,10 @@ from typing import Annotated
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from reelforge.app.platform import Platform
 from reelforge.errors import Forbidden, RateLimited, Unauthorized
-from reelforge.services import accounts
-from reelforge.services.accounts import AccountRef
-from reelforge.services.platform import Platform
+from reelforge.services.accounts import accounts
+from reelforge.services.accounts.accounts import AccountRef
 
 
 def get_platform(request: Request) -> Platform:

@@ -16,8 +16,8 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from reelforge.errors import Unauthorized
-from reelforge.services import metrics
-from reelforge.services.metrics import FleetCollector
+from reelforge.services.ops import metrics
+from reelforge.services.ops.metrics import FleetCollector
 
 router = APIRouter()
 
@@ -66,7 +66,7 @@ def _check_token(request: Request) -> None:
 
 @router.get("/metrics", include_in_schema=False)
 async def prometheus_metrics(request: Request) -> Response:
-    """Every reelforge metric (see services/metrics.py); the database is read off the loop."""
+    """Every reelforge metric (see services/ops/metrics.py); the database is read off the loop."""
     _check_token(request)
     body = await run_in_threadpool(generate_latest, request.app.state.metrics_registry)
     return Response(body, media_type=CONTENT_TYPE_LATEST)

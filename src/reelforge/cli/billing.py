@@ -12,8 +12,10 @@ from rich.table import Table
 from reelforge.cli.common import JsonOpt, err, fail, out, platform, print_json
 from reelforge.domain.spec import AspectRatio, Mode, Preset, Resolution
 from reelforge.errors import InvalidRequest, ReelforgeError
-from reelforge.services import account_billing, accounts, quotes, signin
-from reelforge.services.submit import SubmitRequest
+from reelforge.services.accounts import accounts, signin
+from reelforge.services.billing import customers as account_billing
+from reelforge.services.billing import quotes
+from reelforge.services.jobs.submit import SubmitRequest
 
 app = typer.Typer(help="Accounts as customers: plans, credits, budgets, invoices.",
                   no_args_is_help=True)
@@ -215,7 +217,7 @@ def simulate(
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
     from reelforge.config import Settings
-    from reelforge.services.simulation import SimClock, Simulation, simulation_platform
+    from reelforge.simulation.simulate import SimClock, Simulation, simulation_platform
 
     clock = SimClock(datetime.now(UTC))
     p = simulation_platform(Settings(), clock)

@@ -12,10 +12,10 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
+from reelforge.app.bootstrap import bootstrap
+from reelforge.app.platform import Platform
 from reelforge.config import load_settings
 from reelforge.errors import ReelforgeError
-from reelforge.services.bootstrap import bootstrap
-from reelforge.services.platform import Platform
 
 err = Console(stderr=True)
 out = Console()

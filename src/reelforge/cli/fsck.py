@@ -9,7 +9,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from reelforge.cli.common import JsonOpt, out, platform, print_json
-from reelforge.services.fsck import fsck as run_fsck
+from reelforge.services.jobs.fsck import fsck as run_fsck
 
 
 def fsck(repair: Annotated[bool, typer.Option(

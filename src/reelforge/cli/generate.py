@@ -12,15 +12,16 @@ import typer
 from rich.markup import escape
 from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
 
+from reelforge.app.platform import Platform
 from reelforge.cli.common import JsonOpt, err, fail, out, platform, print_json
 from reelforge.domain.job import FINAL_STATUSES
 from reelforge.domain.spec import AspectRatio, Camera, LabelPosition, Preset, Resolution
 from reelforge.errors import Conflict, InvalidImage, InvalidRequest, ReelforgeError
-from reelforge.services import accounts, jobs
-from reelforge.services.moderation import preload
-from reelforge.services.platform import Platform
-from reelforge.services.submit import SubmitRequest, promote_job, submit_job
-from reelforge.services.uploads import create_upload, decode_once
+from reelforge.services.accounts import accounts
+from reelforge.services.governance.moderation import preload
+from reelforge.services.jobs import queries as jobs
+from reelforge.services.jobs.submit import SubmitRequest, promote_job, submit_job
+from reelforge.services.jobs.uploads import create_upload, decode_once
 
 if TYPE_CHECKING:
     from reelforge.worker.loop import Worker

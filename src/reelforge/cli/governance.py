@@ -13,8 +13,9 @@ from rich.table import Table
 from reelforge.cli.common import JsonOpt, err, fail, out, platform, print_json
 from reelforge.config import Settings
 from reelforge.errors import InvalidImage, InvalidRequest
-from reelforge.services import accounts, audit, likeness, reviews
-from reelforge.services.moderation import check_prompts
+from reelforge.services.accounts import accounts
+from reelforge.services.governance import audit, likeness, reviews
+from reelforge.services.governance.moderation import check_prompts
 
 policy_app = typer.Typer(help="Check prompts against a policy profile.", no_args_is_help=True)
 likeness_app = typer.Typer(help="The likeness consent registry.", no_args_is_help=True)

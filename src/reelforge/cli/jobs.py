@@ -18,7 +18,8 @@ from rich.progress import (
 from rich.table import Table
 
 from reelforge.cli.common import AccountOpt, JsonOpt, err, out, platform, print_json
-from reelforge.services import accounts, jobs
+from reelforge.services.accounts import accounts
+from reelforge.services.jobs import queries as jobs
 
 app = typer.Typer(help="Inspect, cancel, delete and download jobs.", no_args_is_help=True)
 

@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from reelforge.cli.common import JsonOpt, err, out, platform, print_json
-from reelforge.services import accounts
+from reelforge.services.accounts import accounts
 
 app = typer.Typer(help="API keys.", no_args_is_help=True)
 

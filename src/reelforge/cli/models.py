@@ -9,7 +9,7 @@ import typer
 from rich.table import Table
 
 from reelforge.cli.common import JsonOpt, out, platform, print_json
-from reelforge.services import models
+from reelforge.services.jobs import model_registry as models
 
 app = typer.Typer(help="Neural models: local diffusers directories.", no_args_is_help=True)
 

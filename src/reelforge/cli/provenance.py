@@ -19,7 +19,7 @@ def verify(file: Annotated[Path, typer.Argument(help="A video file (MP4, MOV, We
            = None,
            as_json: JsonOpt = False) -> None:
     """Read the visible label, AIGC metadata, watermark and C2PA manifest of a file."""
-    from reelforge.services.provenance import verify as verify_marks
+    from reelforge.services.provenance.marking import verify as verify_marks
 
     with platform() as p:
         try:
@@ -49,7 +49,7 @@ def init(force: Annotated[bool, typer.Option("--force", help="Replace existing o
     """The deployment's development C2PA authority (a local root CA and an end-entity signer),
     kept in the database for every node and copied into this node's data directory; --force
     replaces it (outputs signed before then are no longer trusted)."""
-    from reelforge.services.provenance import dev_credentials
+    from reelforge.services.provenance.marking import dev_credentials
 
     with platform() as p:
         creds, created = dev_credentials(p, force=force)
@@ -70,7 +70,7 @@ def allow_unlabelled(account: Annotated[str, typer.Option(help="Account name.")]
                      revoke: Annotated[bool, typer.Option("--revoke")] = False) -> None:
     """Record that an account agreed to label what it exports without the visible label
     (used only where the policy profile allows unlabelled export; each export is audited)."""
-    from reelforge.services.provenance import record_unlabelled_duties
+    from reelforge.services.provenance.marking import record_unlabelled_duties
 
     with platform() as p:
         record_unlabelled_duties(p, account, agreed=not revoke)

@@ -11,7 +11,7 @@ from rich.table import Table
 
 from reelforge.cli.common import JsonOpt, err, fail, out, platform, print_json
 from reelforge.errors import InvalidRequest, ReelforgeError
-from reelforge.services import reports
+from reelforge.services.billing import reports
 
 SinceOpt = Annotated[str | None, typer.Option(
     "--since", help="First day (YYYY-MM-DD, UTC) of the window; default: all data.")]

@@ -8,10 +8,10 @@ from typing import Annotated
 
 import typer
 
+from reelforge.app.platform import Platform
 from reelforge.cli.common import JsonOpt, err, fail, out, platform, print_json
 from reelforge.config import load_settings
 from reelforge.errors import ReelforgeError
-from reelforge.services.platform import Platform
 
 
 def serve(
@@ -65,7 +65,7 @@ def worker(
 
 def start_checks(p: Platform) -> None:
     """Print one line per start-up check (stderr); refuse to start when one fails."""
-    from reelforge.services.checks import startup_checks
+    from reelforge.app.checks import startup_checks
 
     checks = startup_checks(p)
     for check in checks:
@@ -77,7 +77,7 @@ def start_checks(p: Platform) -> None:
 
 def migrate() -> None:
     """Apply database migrations (also done automatically on start); say which."""
-    from reelforge.services.bootstrap import migrate_database
+    from reelforge.app.bootstrap import migrate_database
 
     try:
         applied, revision = migrate_database(load_settings())

@@ -7,12 +7,12 @@ a plain deferred BEGIN (so readers never wait on each other).
 PostgreSQL lock order (every transaction that takes more than one lock keeps it, so two
 transactions never wait on each other in a circle):
   1. the account row (`ledger.lock_account`, FOR UPDATE) — submit, cancel-time and
-     final-status bookkeeping (`services.finalize.record_final`, `services.admission`);
+     final-status bookkeeping (`services.jobs.finalize.record_final`, `services.jobs.admission`);
   2. then job rows (claim, progress, final status), then the rows that hang off them
      (events, ledger entries, webhook deliveries).
 A transaction holding the account lock never waits on another's job row: it looks for an
-existing `external_id` again after taking the lock (services.submit), and picks throttled
-jobs with SKIP LOCKED (services.admission). Note that PostgreSQL re-checks a foreign key
+existing `external_id` again after taking the lock (services.jobs.submit), and picks throttled
+jobs with SKIP LOCKED (services.jobs.admission). Note that PostgreSQL re-checks a foreign key
 (a KEY SHARE lock on the account) when a transaction updates a job row a second time, so a
 job-row writer can wait on the account: that is fine as long as the account holder never
 waits on it. Any deadlock or serialisation failure left is retried by `Database.retrying`.

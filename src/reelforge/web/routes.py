@@ -1,5 +1,5 @@
 """The web pages: each route reads the form, calls a service and renders a template.
-Sign-in logic lives in services.signin, the fleet's figures in services.console."""
+Sign-in logic lives in services.accounts.signin, the fleet's figures in services.ops.fleet."""
 
 from __future__ import annotations
 
@@ -9,10 +9,11 @@ from urllib.parse import urlsplit
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from reelforge.app.platform import Platform
 from reelforge.errors import ReelforgeError
-from reelforge.services import console, signin
-from reelforge.services.platform import Platform
-from reelforge.services.signin import WebUser
+from reelforge.services.accounts import signin
+from reelforge.services.accounts.signin import WebUser
+from reelforge.services.ops import fleet as console
 from reelforge.web import i18n, security
 from reelforge.web.i18n import N_
 

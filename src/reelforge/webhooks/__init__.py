@@ -1,1 +1,1 @@
-"""Webhook signing and sending (the HTTP side); scheduling lives in services.webhooks."""
+"""Webhook signing and sending (the HTTP side); scheduling lives in services.notify.deliveries."""

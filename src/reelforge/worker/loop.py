@@ -22,13 +22,13 @@ from collections.abc import Sequence
 from types import FrameType
 
 from reelforge import __version__
+from reelforge.app.platform import Platform
 from reelforge.queue.jobqueue import Outage, describe_error
-from reelforge.services import workers
-from reelforge.services.execution import JobExecutor, RunOutcome
-from reelforge.services.platform import Platform
-from reelforge.services.reaper import reap
-from reelforge.services.retention import SWEEP_INTERVAL_S, sweep_expired
-from reelforge.services.webhooks import deliver_due
+from reelforge.services.jobs import workers
+from reelforge.services.jobs.execution import JobExecutor, RunOutcome
+from reelforge.services.jobs.reaper import reap
+from reelforge.services.jobs.retention import SWEEP_INTERVAL_S, sweep_expired
+from reelforge.services.notify.deliveries import deliver_due
 
 log = logging.getLogger(__name__)
 _IDLE_MIN = 0.01  # first idle wait; doubles up to settings.poll_interval

@@ -8,8 +8,9 @@ from fastapi import APIRouter
 
 from reelforge.api import schemas
 from reelforge.api.deps import CurrentAccount, PlatformDep
-from reelforge.services import account_billing, quotes
-from reelforge.services.submit import SubmitRequest
+from reelforge.services.billing import customers as account_billing
+from reelforge.services.billing import quotes
+from reelforge.services.jobs.submit import SubmitRequest
 
 router = APIRouter(tags=["billing"])
 

@@ -11,8 +11,9 @@ from fastapi.concurrency import run_in_threadpool
 from reelforge.api import schemas
 from reelforge.api.deps import CurrentAccount, PlatformDep
 from reelforge.errors import PayloadTooLarge
-from reelforge.services import payments, stripe_webhooks
-from reelforge.services.payments import CheckoutRequest
+from reelforge.services.billing import checkout as payments
+from reelforge.services.billing import payment_events as stripe_webhooks
+from reelforge.services.billing.checkout import CheckoutRequest
 
 router = APIRouter(prefix="/v1/billing", tags=["billing"])
 

@@ -9,7 +9,7 @@ from fastapi.responses import RedirectResponse
 
 from reelforge.api.deps import PlatformDep
 from reelforge.api.ranges import ranged_response
-from reelforge.services import delivery
+from reelforge.services.jobs import delivery
 
 router = APIRouter(prefix="/v1/files", tags=["files"])
 _BINARY = {"schema": {"type": "string", "format": "binary"}}

@@ -16,7 +16,7 @@ from reelforge.api.deps import AdminAccount, CurrentAccount, PlatformDep
 from reelforge.api.limits import verify_slots
 from reelforge.api.multipart import read_limited, require_multipart, save_file_field
 from reelforge.api.validation import check_form
-from reelforge.services import audit, likeness, moderation, reviews
+from reelforge.services.governance import audit, likeness, moderation, reviews
 
 router = APIRouter(tags=["governance"])
 
@@ -140,7 +140,7 @@ async def verify_upload(request: Request, p: PlatformDep,
     import tempfile
     from pathlib import Path
 
-    from reelforge.services.provenance import verify as verify_marks
+    from reelforge.services.provenance.marking import verify as verify_marks
 
     with tempfile.TemporaryDirectory(prefix="reelforge-verify-") as tmp:
         local = Path(tmp) / "upload"  # written once, as it streams, up to the limit

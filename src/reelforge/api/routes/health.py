@@ -12,7 +12,8 @@ from sqlalchemy import text
 from reelforge import __version__
 from reelforge.api import schemas
 from reelforge.api.deps import AdminAccount, PlatformDep
-from reelforge.services import checks, workers
+from reelforge.app import checks
+from reelforge.services.jobs import workers
 
 router = APIRouter(tags=["health"])
 

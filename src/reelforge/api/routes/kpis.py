@@ -8,7 +8,7 @@ from fastapi import APIRouter, Query
 
 from reelforge.api import schemas
 from reelforge.api.deps import AdminAccount, PlatformDep
-from reelforge.services import reports
+from reelforge.services.billing import reports
 
 router = APIRouter(tags=["reports"])
 

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Query, Response
 
 from reelforge.api import schemas
 from reelforge.api.deps import AdminAccount, CurrentAccount, PlatformDep
-from reelforge.services import models
+from reelforge.services.jobs import model_registry as models
 
 router = APIRouter(tags=["models"])
 

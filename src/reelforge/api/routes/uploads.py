@@ -10,7 +10,7 @@ from fastapi.concurrency import run_in_threadpool
 from reelforge.api import schemas
 from reelforge.api.deps import CurrentAccount, PlatformDep
 from reelforge.api.multipart import read_file_field
-from reelforge.services.uploads import create_upload, delete_upload, get_upload
+from reelforge.services.jobs.uploads import create_upload, delete_upload, get_upload
 
 router = APIRouter(prefix="/v1/uploads", tags=["uploads"])
 

@@ -16,9 +16,10 @@ from reelforge.api import schemas
 from reelforge.api.deps import CurrentAccount, PlatformDep
 from reelforge.api.ranges import ranged_response
 from reelforge.api.validation import MAX_EVENT_SEQ, event_cursor
-from reelforge.services import event_streams, jobs
-from reelforge.services.submit import SubmitRequest, submit_job
-from reelforge.services.submit import promote_job as submit_promotion
+from reelforge.services.jobs import event_streams
+from reelforge.services.jobs import queries as jobs
+from reelforge.services.jobs.submit import SubmitRequest, submit_job
+from reelforge.services.jobs.submit import promote_job as submit_promotion
 
 router = APIRouter(prefix="/v1/videos", tags=["videos"])
 

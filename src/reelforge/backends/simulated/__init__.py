@@ -1,5 +1,5 @@
 """Simulated models for `reelforge simulate`: they pass every submit-time check like real
-ones and never render (services/simulated_device.py runs their jobs from the billing sheet's
+ones and never render (simulation/device.py runs their jobs from the billing sheet's
 timing profiles; a real worker refuses them)."""
 
 from __future__ import annotations

@@ -1,0 +1,75 @@
+"""The audit log: an append-only record of every moderation decision, review, appeal and
+likeness-registry change (who, what, policy version, scores, reviewer).
+
+Rows are written inside the transaction of the change they record. They are never updated
+(a database trigger refuses it); `purge` deletes only rows older than the retention period,
+which cannot be set below 180 days.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from reelforge.app.platform import Platform
+from reelforge.storage.tables import AuditEntry
+
+MIN_RETENTION_DAYS = 180
+
+
+def record(s: Session, now: datetime, *, actor: str, action: str, account_id: str | None = None,
+           subject: str | None = None, decision: dict[str, Any] | None = None,
+           data: dict[str, Any] | None = None) -> None:
+    """Append one entry within the caller's transaction. `decision` is Decision.to_dict()."""
+    decided = decision or {}
+    extra = {**({"signals": decided["signals"]} if decided.get("signals") else {}),
+             **(data or {})}
+    s.add(AuditEntry(
+        created_at=now, actor=actor, action=action, account_id=account_id, subject=subject,
+        policy=decided.get("policy"), decision=decided.get("decision"),
+        categories=decided.get("categories"), scores=decided.get("scores"),
+        rule=decided.get("rule") or None, data=extra or None,
+    ))
+
+
+def entry_view(e: AuditEntry) -> dict[str, Any]:
+    return {"id": e.id, "at": e.created_at.isoformat(), "actor": e.actor, "action": e.action,
+            "account_id": e.account_id, "subject": e.subject, "policy": e.policy,
+            "decision": e.decision, "categories": e.categories, "scores": e.scores,
+            "rule": e.rule, "data": e.data}
+
+
+def entries(p: Platform, *, since: datetime | None = None, until: datetime | None = None,
+            subject: str | None = None, limit: int | None = None) -> list[dict[str, Any]]:
+    with p.db.session(write=False) as s:
+        q = select(AuditEntry).order_by(AuditEntry.id)
+        if since is not None:
+            q = q.where(AuditEntry.created_at >= since)
+        if until is not None:
+            q = q.where(AuditEntry.created_at < until)
+        if subject is not None:
+            q = q.where(AuditEntry.subject == subject)
+        if limit is not None:
+            q = q.limit(limit)
+        return [entry_view(e) for e in s.scalars(q)]
+
+
+def export_jsonl(p: Platform, *, since: datetime | None = None, until: datetime | None = None,
+                 subject: str | None = None) -> Iterator[str]:
+    """One JSON object per line, oldest first."""
+    for entry in entries(p, since=since, until=until, subject=subject):
+        yield json.dumps(entry, ensure_ascii=False, separators=(",", ":"))
+
+
+def purge(p: Platform, now: datetime) -> int:
+    """Delete entries older than the retention period; returns how many."""
+    days = max(MIN_RETENTION_DAYS, p.settings.audit_retention_days)
+    with p.db.session() as s:
+        result = s.execute(delete(AuditEntry).where(
+            AuditEntry.created_at < now - timedelta(days=days)))
+        return int(result.rowcount or 0)  # type: ignore[attr-defined]

@@ -1,0 +1,2 @@
+"""The job pipeline: submit, admission, execution, finalize, queries, reaper, result cache,
+uploads, delivery, retention and the model registry."""

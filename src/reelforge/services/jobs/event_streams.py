@@ -1,0 +1,129 @@
+"""Live job events for server-sent event streams, cheap at any number of streams.
+
+One watcher per process (per platform and event loop) asks the database, once per interval,
+for the event counter of every followed job at once (one primary-key query) and wakes only
+the streams whose job has new events; a stream reads its events then. A stream whose job is
+quiet (held for review, waiting in the queue) costs a wait, not a query. Each API key holds
+at most `event_streams_per_key` streams per process (429 `too_many_streams` beyond), and a
+stream with no event for `event_stream_idle` seconds ends with a `retry:` hint: the client
+reconnects with Last-Event-ID and misses nothing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+
+from reelforge.app.platform import Platform
+from reelforge.errors import RateLimited
+from reelforge.services.accounts.accounts import AccountRef
+from reelforge.services.jobs import queries as jobs
+
+log = logging.getLogger(__name__)
+
+POLL_S = 0.25  # how often the one watcher of a process looks for new events
+STREAM_RETRY_AFTER_S = 5  # Retry-After of a refused stream
+
+_open: dict[str, int] = {}  # open streams per API key (per process)
+_open_lock = threading.Lock()
+
+
+class StreamSlot:
+    """One of an API key's event-stream slots; `release()` gives it back (once, however
+    often it is called: the stream's end and the response's cleanup both call it)."""
+
+    def __init__(self, key: str):
+        self.key = key
+        self._held = True
+
+    def release(self) -> None:
+        with _open_lock:
+            if not self._held:
+                return
+            self._held = False
+            left = _open.get(self.key, 1) - 1
+            if left > 0:
+                _open[self.key] = left
+            else:
+                _open.pop(self.key, None)
+
+
+def take_slot(p: Platform, account: AccountRef) -> StreamSlot:
+    """One of the key's event-stream slots; RateLimited `too_many_streams` (with
+    Retry-After) when the key holds `event_streams_per_key` already."""
+    key = account.key_id or account.id
+    limit = p.settings.event_streams_per_key
+    with _open_lock:
+        if _open.get(key, 0) >= limit:
+            raise RateLimited(
+                f"this API key already has {limit} event streams open (the most it may); "
+                "close one, or poll GET /v1/videos/{id}", code="too_many_streams",
+                retry_after=STREAM_RETRY_AFTER_S)
+        _open[key] = _open.get(key, 0) + 1
+    return StreamSlot(key)
+
+
+class EventWatcher:
+    """Wakes waiting streams when their job has events after the seq they last sent. Lives
+    on one event loop; its polling task runs only while some stream waits."""
+
+    def __init__(self, p: Platform, loop: asyncio.AbstractEventLoop,
+                 interval: float = POLL_S):
+        self.p, self.loop, self.interval = p, loop, interval  # held: their ids stay unique
+        self._waiting: dict[str, dict[asyncio.Event, int]] = {}  # job → waiter → after seq
+        self._task: asyncio.Task[None] | None = None
+        self.polls = 0  # database queries made (for tests and benchmarks)
+
+    async def wait(self, job_id: str, after_seq: int, timeout: float) -> bool:
+        """True once the job has an event after `after_seq` (or no longer exists: the
+        caller's read says so), False when `timeout` seconds pass first."""
+        woken = asyncio.Event()
+        waiters = self._waiting.setdefault(job_id, {})
+        waiters[woken] = after_seq
+        if self._task is None or self._task.done():
+            self._task = self.loop.create_task(self._run())
+        try:
+            await asyncio.wait_for(woken.wait(), timeout)
+            return True
+        except TimeoutError:
+            return False
+        finally:
+            waiters.pop(woken, None)
+            if not waiters and self._waiting.get(job_id) is waiters:
+                del self._waiting[job_id]
+
+    async def _run(self) -> None:
+        while self._waiting:  # no await between this check and the end: no lost waiter
+            await asyncio.sleep(self.interval)
+            job_ids = list(self._waiting)
+            if not job_ids:
+                continue
+            try:
+                self.polls += 1
+                heads = await asyncio.to_thread(jobs.event_heads, self.p, job_ids)
+            except Exception as exc:  # the database is away: streams keep waiting
+                log.warning("event streams: cannot read event counters (%s); retrying",
+                            type(exc).__name__)
+                continue
+            for job_id in job_ids:
+                head = heads.get(job_id)
+                for woken, after in list(self._waiting.get(job_id, {}).items()):
+                    if head is None or head > after:
+                        woken.set()
+
+
+_watchers: dict[tuple[int, int], EventWatcher] = {}
+
+
+def watcher_for(p: Platform) -> EventWatcher:
+    """This process's watcher for `p` on the running event loop."""
+    loop = asyncio.get_running_loop()
+    key = (id(p), id(loop))
+    watcher = _watchers.get(key)
+    if watcher is None:
+        for stale in [k for k, w in _watchers.items()
+                      if w._task is not None and w._task.done() and not w._waiting]:
+            del _watchers[stale]  # platforms and loops come and go (tests, reloads)
+        watcher = _watchers[key] = EventWatcher(p, loop)
+    return watcher

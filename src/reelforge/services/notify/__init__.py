@@ -1,0 +1,1 @@
+"""Outgoing notifications: webhook deliveries, callback URL checks and SSRF-safe outbound HTTP."""

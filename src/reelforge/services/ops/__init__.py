@@ -1,0 +1,1 @@
+"""Operations: read models over every context (Prometheus metrics, the console's fleet page)."""

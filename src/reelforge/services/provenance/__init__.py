@@ -1,0 +1,2 @@
+"""Provenance use cases: marking outputs and verifying them (the mechanisms are in
+`reelforge.provenance`)."""
