@@ -7,8 +7,8 @@ from collections.abc import Callable
 from typing import Any
 
 from reelforge.app.platform import Platform
+from reelforge.domain.account import AccountRef
 from reelforge.domain.job import FINAL_STATUSES
-from reelforge.services.accounts.accounts import AccountRef
 from reelforge.services.jobs import queries as jobs
 
 FINAL = tuple(str(s) for s in FINAL_STATUSES)  # nothing more happens by itself

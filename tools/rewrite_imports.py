@@ -17,7 +17,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from restructure_map import MOVES, NEW_PACKAGES
+from restructure_map import MOVES, NAME_MOVES, NEW_PACKAGES
 
 SUFFIXES = {".py", ".toml", ".md", ".cfg", ".ini", ".txt", ".yaml", ".yml"}
 
@@ -87,6 +87,40 @@ def _slashed(m: re.Match[str]) -> str:
     return MOVES[mod].removeprefix("reelforge.").replace(".", "/") + ".py"
 
 
+ALIASED = re.compile(
+    r"^(?P<indent>[ \t]*)from (?P<pkg>reelforge[\w.]*) import (?P<new>\w+) as (?P<old>\w+)$", re.M
+)
+
+
+def _drop_alias(text: str, m: re.Match[str]) -> str | None:
+    """The text without the alias `m`, or None where dropping it is not safe."""
+    new, old = m["new"], m["old"]
+    if MOVES.get(old) != f"{m['pkg']}.{new}":
+        return None
+    rest = text[: m.start()] + text[m.end() :]
+    uses = list(re.finditer(rf"(?<![\w.]){old}\b", rest))
+    if not all(re.match(rf"{old}\.[A-Za-z_]", rest[u.start() :]) for u in uses):
+        return None  # `old` is also used another way (a local name, an argument)
+    if re.search(rf"(?<![\w.]){new}\b", rest):
+        return None  # `new` already means something else here
+    text = text[: m.start()] + f"{m['indent']}from {m['pkg']} import {new}" + text[m.end() :]
+    return re.sub(rf"(?<![\w.]){old}\.(?=[A-Za-z_])", f"{new}.", text)
+
+
+def _drop_aliases(text: str) -> str:
+    """`from pkg import new as old` (left by a rename) becomes `from pkg import new`, with
+    `old.attr` renamed `new.attr`, where the file uses `old` only that way and not `new`."""
+    done = False
+    while not done:
+        done = True
+        for m in ALIASED.finditer(text):
+            changed = _drop_alias(text, m)
+            if changed is not None:
+                text, done = changed, False
+                break
+    return text
+
+
 def rewrite(text: str) -> str:
     text = FROM_PKG.sub(_from_pkg, text)
     # `from reelforge.services.x import` lines first, then mask them from the dotted pass
@@ -96,7 +130,11 @@ def rewrite(text: str) -> str:
         out.append(_from_mod(m))
         pos = m.end()
     out.append(DOTTED.sub(_dotted, text[pos:]))
-    return SLASHED.sub(_slashed, "".join(out))
+    text = SLASHED.sub(_slashed, "".join(out))
+    for name, (old, new) in NAME_MOVES.items():
+        text = re.sub(rf"^([ \t]*)from {re.escape(old)} import {name}$",
+                      rf"\1from {new} import {name}", text, flags=re.M)
+    return _drop_aliases(text)
 
 
 def files(paths: list[str]) -> list[Path]:

@@ -26,9 +26,9 @@ from reelforge.api.app import create_app
 from reelforge.app.platform import Platform
 from reelforge.billing.sheet import DEFAULT_SHEET
 from reelforge.config import Settings
+from reelforge.domain.account import AccountRef
 from reelforge.errors import CapabilityMissing, Conflict, InvalidRequest, ReelforgeError
 from reelforge.services.accounts import accounts
-from reelforge.services.accounts.accounts import AccountRef
 from reelforge.services.billing import checkout as payments
 from reelforge.services.billing import ledger
 from reelforge.services.billing import payment_events as stripe_webhooks

@@ -223,7 +223,7 @@ def test_cached_exemplar_embeddings_equal_computed_ones(cache_dir: Path,
 def fresh_detectors(monkeypatch: pytest.MonkeyPatch) -> moderation.Detectors:
     """This process's detectors as a new process has them: nothing loaded."""
     found = moderation.Detectors()
-    monkeypatch.setattr(moderation, "_detectors", found)
+    monkeypatch.setattr("reelforge.governance.detectors._detectors", found)
     return found
 
 

@@ -10,11 +10,11 @@ import pytest
 from sqlalchemy.orm import Session
 
 from reelforge.app.platform import Platform
+from reelforge.domain.account import AccountRef
 from reelforge.domain.spec import JobSpec
 from reelforge.errors import InvalidRequest
 from reelforge.media.probe import probe_video
 from reelforge.services.accounts import accounts
-from reelforge.services.accounts.accounts import AccountRef
 from reelforge.services.jobs import queries as jobs
 from reelforge.services.jobs.submit import SubmitRequest, submit_job
 from reelforge.storage.tables import Job

@@ -8,9 +8,9 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from reelforge.app.platform import Platform
+from reelforge.domain.account import AccountRef
 from reelforge.errors import Forbidden, RateLimited, Unauthorized
 from reelforge.services.accounts import accounts
-from reelforge.services.accounts.accounts import AccountRef
 
 
 def get_platform(request: Request) -> Platform:

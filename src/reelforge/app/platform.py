@@ -11,17 +11,23 @@ from reelforge.app.ports import (
     FrameFilterFactory,
     MetadataProvider,
     OutputStep,
-    SubmitCheck,
     SubmitRecorder,
 )
 from reelforge.backends.base import GenerationBackend
 from reelforge.config import Settings
+from reelforge.domain.account import AccountRef
 from reelforge.domain.clock import Clock, system_clock
 from reelforge.domain.spec import JobSpec, Mode
 from reelforge.errors import CapabilityMissing
 from reelforge.queue.jobqueue import JobQueue
 from reelforge.storage.blobs import BlobStore
 from reelforge.storage.db import Database
+
+
+class SubmitCheck(Protocol):
+    """Runs before anything of a submit is written (moderation, quotas); raises to refuse."""
+
+    def check(self, p: Platform, account: AccountRef, spec: JobSpec) -> None: ...
 
 
 class ModelCatalog(Protocol):

@@ -3,7 +3,8 @@
 Governance, provenance, billing and analytics attach here instead of editing the submit and
 execution paths: each is a list on the `Platform`, run in order.
 
-- `SubmitCheck.check`       before anything is written (moderation, quotas); raise to refuse.
+- `SubmitCheck.check`       before anything is written (moderation, quotas); raise to refuse
+                            (in `app.platform`: the one port that is handed the container).
 - `SubmitRecorder.on_submit` inside the submit transaction (reserve credits, audit entries).
 - `FrameFilterFactory.for_job` a per-job frame hook applied before encoding (labels, marks).
 - `OutputStep.process`      after encoding, before storing (metadata, signing, output checks);
@@ -18,7 +19,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
+from typing import Protocol
 
 import numpy as np
 from sqlalchemy.orm import Session
@@ -26,15 +27,7 @@ from sqlalchemy.orm import Session
 from reelforge.domain.spec import JobSpec
 from reelforge.storage.tables import Job
 
-if TYPE_CHECKING:
-    from reelforge.app.platform import Platform
-    from reelforge.services.accounts.accounts import AccountRef
-
 FrameHook = Callable[[int, np.ndarray], "np.ndarray | None"]
-
-
-class SubmitCheck(Protocol):
-    def check(self, p: Platform, account: AccountRef, spec: JobSpec) -> None: ...
 
 
 class SubmitRecorder(Protocol):

@@ -29,9 +29,9 @@ from reelforge.app.bootstrap import bootstrap
 from reelforge.app.platform import Platform
 from reelforge.backends.simulated import simulated_backends
 from reelforge.config import Settings
+from reelforge.domain.account import AccountRef
 from reelforge.errors import InvalidRequest, PaymentRequired, RateLimited
 from reelforge.services.accounts import accounts
-from reelforge.services.accounts.accounts import AccountRef
 from reelforge.services.billing import customers as account_billing
 from reelforge.services.billing.charges import sheet_of
 from reelforge.services.billing.payment_events import handle_stripe_webhook

@@ -368,10 +368,3 @@ class WorkerRecord(Base):
     started_at: Mapped[datetime]
     heartbeat_at: Mapped[datetime]
     stopped_at: Mapped[datetime | None]
-
-
-# The money side lives in its own module; importing it registers its tables on Base.
-from reelforge.storage import billing_tables as _billing_tables  # noqa: E402, F401
-
-# Browser sign-in (logins, sessions, failed sign-ins), likewise.
-from reelforge.storage import signin_tables as _signin_tables  # noqa: E402, F401

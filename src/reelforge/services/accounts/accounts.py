@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from reelforge.app.platform import Platform
+from reelforge.domain.account import AccountRef as AccountRef
 from reelforge.domain.job import new_id
 from reelforge.errors import InvalidRequest, Unauthorized
 from reelforge.storage import repositories as repo
@@ -19,15 +20,6 @@ from reelforge.storage.tables import Account, ApiKey
 LOCAL_ACCOUNT = "local"  # the account CLI jobs run as on this machine
 INTERNAL_PLAN = "internal"  # the operator's own accounts: metered, never limited or billed
 _TOUCH_EVERY = timedelta(minutes=1)
-
-
-@dataclass(frozen=True)
-class AccountRef:
-    id: str
-    name: str
-    is_admin: bool = False
-    key_id: str | None = None  # the API key the request came with (budgets are per key)
-    plan: str | None = None  # the account's plan when it authenticated (rate limits)
 
 
 @dataclass(frozen=True)

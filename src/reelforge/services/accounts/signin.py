@@ -21,10 +21,10 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import delete, func, select
 
 from reelforge.app.platform import Platform
+from reelforge.domain.account import AccountRef
 from reelforge.domain.job import new_id
 from reelforge.errors import Conflict, InvalidRequest, NotFound, RateLimited, Unauthorized
 from reelforge.services.accounts import accounts
-from reelforge.services.accounts.accounts import AccountRef
 from reelforge.services.billing import customers as account_billing
 from reelforge.storage import repositories as repo
 from reelforge.storage.signin_tables import Login, LoginFailure, WebSession

@@ -11,8 +11,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from reelforge.app.platform import Platform
 from reelforge.billing.sheet import BillingSheet, Pack, Plan
+from reelforge.domain.account import AccountRef
 from reelforge.errors import CapabilityMissing, Conflict, InvalidRequest, PaymentProviderError
-from reelforge.services.accounts.accounts import AccountRef
 from reelforge.services.billing.charges import sheet_of
 from reelforge.storage.tables import Account
 

@@ -7,9 +7,9 @@ import re
 from typing import Any
 
 from reelforge.app.platform import Platform
+from reelforge.domain.account import AccountRef
 from reelforge.domain.spec import DEFAULT_FPS, Mode
 from reelforge.errors import CapabilityMissing
-from reelforge.services.accounts.accounts import AccountRef
 from reelforge.services.billing import customers as account_billing
 from reelforge.services.jobs.submit import SubmitRequest, model_hourly_usd, prepare
 

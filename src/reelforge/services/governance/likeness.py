@@ -14,11 +14,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from reelforge.app.platform import Platform
+from reelforge.domain.account import AccountRef
 from reelforge.domain.job import new_id
 from reelforge.errors import InvalidImage, InvalidRequest, NotFound
+from reelforge.governance.detectors import detectors
 from reelforge.governance.signals import Category, Signal
 from reelforge.media.images import inspect_image, load_image
-from reelforge.services.accounts.accounts import AccountRef
 from reelforge.services.governance import audit
 from reelforge.storage import repositories as repo
 from reelforge.storage.tables import Account, LikenessConsent, LikenessFace, LikenessPerson
@@ -37,8 +38,6 @@ class Match:
 
 def _faces_of(p: Platform, data: bytes, index: int) -> tuple[np.ndarray, str]:
     """The one face's embedding in an enrolment photo, and the photo's content type."""
-    from reelforge.services.governance.moderation import detectors
-
     try:
         content_type = inspect_image(data, max_pixels=p.settings.max_image_pixels).content_type
         rgb = load_image(data, max_pixels=p.settings.max_image_pixels)

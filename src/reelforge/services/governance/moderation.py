@@ -23,12 +23,14 @@ from sqlalchemy.orm import Session
 
 from reelforge.app.ports import FrameHook
 from reelforge.config import Settings
+from reelforge.domain.account import AccountRef
 from reelforge.domain.spec import JobSpec
 from reelforge.errors import ReelforgeError
+from reelforge.governance.detectors import Detectors as Detectors
+from reelforge.governance.detectors import detectors
 from reelforge.governance.policy import PolicyProfile, load_profile
 from reelforge.governance.signals import Action, Decision, Signal
 from reelforge.media.images import load_image
-from reelforge.services.accounts.accounts import AccountRef
 from reelforge.services.governance import audit, likeness
 from reelforge.storage.tables import Job
 
@@ -36,57 +38,7 @@ if TYPE_CHECKING:
     from pathlib import Path
 
     from reelforge.app.platform import Platform
-    from reelforge.governance.image.moderator import ImageModerator
-    from reelforge.governance.text import TextModerator
 
-class Detectors:
-    """The detectors of this process, each created on first use and then shared (models are
-    read-only and thread-safe). A request loads only what it needs: a prompt the text rules
-    (and, when the prompt is not empty, the semantic model); an image the nudity model; faces
-    only when someone is enrolled in the likeness registry. Text and image load under
-    separate locks, so one can load while the other is in use."""
-
-    def __init__(self) -> None:
-        self._text: TextModerator | None = None
-        self._image: ImageModerator | None = None
-        self._text_lock = threading.Lock()
-        self._image_lock = threading.Lock()
-
-    @property
-    def text(self) -> TextModerator:
-        if self._text is None:
-            with self._text_lock:
-                if self._text is None:
-                    from reelforge.governance.text import TextModerator
-
-                    self._text = TextModerator()
-        return self._text
-
-    @property
-    def image(self) -> ImageModerator:
-        if self._image is None:
-            with self._image_lock:
-                if self._image is None:
-                    from reelforge.governance.image.moderator import ImageModerator
-
-                    self._image = ImageModerator()
-        return self._image
-
-    def loaded(self) -> dict[str, bool]:
-        """Which models this process has loaded: text rules, semantic model, nudity, faces."""
-        text, image = self._text, self._image
-        return {"text_rules": text is not None,
-                "semantic": text is not None and text.semantic_loaded,
-                "nudity": image is not None and image.nudity.loaded,
-                "faces": image is not None and image.face_analyzer.loaded}
-
-
-_detectors = Detectors()
-
-
-def detectors() -> Detectors:
-    """The detectors of this process (see `Detectors`)."""
-    return _detectors
 
 
 class OutputRefused(ReelforgeError):

@@ -12,10 +12,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from reelforge.app.platform import Platform
+from reelforge.domain.account import AccountRef
 from reelforge.domain.job import CONTENT_BLOCKED, EventType, JobStatus, new_id
 from reelforge.errors import Conflict, InvalidRequest, NotFound
 from reelforge.logs import event
-from reelforge.services.accounts.accounts import AccountRef
 from reelforge.services.governance import audit
 from reelforge.services.jobs.admission import admit_existing
 from reelforge.services.jobs.finalize import record_final

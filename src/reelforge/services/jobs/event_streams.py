@@ -16,8 +16,8 @@ import logging
 import threading
 
 from reelforge.app.platform import Platform
+from reelforge.domain.account import AccountRef
 from reelforge.errors import RateLimited
-from reelforge.services.accounts.accounts import AccountRef
 from reelforge.services.jobs import queries as jobs
 
 log = logging.getLogger(__name__)

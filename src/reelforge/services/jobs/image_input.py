@@ -22,14 +22,14 @@ import httpx
 
 from reelforge import __version__
 from reelforge.app.platform import Platform
+from reelforge.domain.account import AccountRef
 from reelforge.errors import InvalidImage, InvalidRequest, PayloadTooLarge
-from reelforge.services.accounts.accounts import AccountRef
 from reelforge.services.jobs.edge import has_control
 from reelforge.services.jobs.uploads import create_upload
 from reelforge.services.notify.outbound import pinned_stream
 
 if TYPE_CHECKING:
-    from reelforge.services.jobs.submit import SubmitRequest
+    from reelforge.services.jobs.request import SubmitRequest
 
 MAX_URL_CHARS = 2048
 MAX_REDIRECTS = 3

@@ -16,10 +16,10 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
 from reelforge.app.platform import Platform
+from reelforge.domain.account import AccountRef
 from reelforge.domain.job import FINALIZING, EventType, JobStatus
 from reelforge.errors import Conflict, InvalidRequest, NotFound
 from reelforge.logs import event
-from reelforge.services.accounts.accounts import AccountRef
 from reelforge.services.governance import audit
 from reelforge.services.jobs.delivery import OutputLinks, output_unavailable, verified_size
 from reelforge.services.jobs.edge import check_text, has_control

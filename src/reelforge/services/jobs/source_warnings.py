@@ -8,8 +8,8 @@ from typing import Any
 
 from reelforge.app.platform import Platform
 from reelforge.backends.base import GenerationBackend
+from reelforge.domain.account import AccountRef
 from reelforge.domain.spec import JobSpec
-from reelforge.services.accounts.accounts import AccountRef
 from reelforge.storage import repositories as repo
 
 UPSCALE_LIMIT = 2.0  # beyond this, detail visibly softens

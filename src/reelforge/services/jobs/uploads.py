@@ -10,10 +10,10 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from reelforge.app.platform import Platform
+from reelforge.domain.account import AccountRef
 from reelforge.domain.job import new_id
 from reelforge.errors import Conflict, NotFound, PayloadTooLarge
 from reelforge.media.images import inspect_image, keep_decoded
-from reelforge.services.accounts.accounts import AccountRef
 from reelforge.services.governance import audit
 from reelforge.services.jobs.edge import check_text
 from reelforge.services.jobs.retention import remove_unused_blobs
