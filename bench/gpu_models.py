@@ -336,14 +336,14 @@ class Bench:
         return self._upload
 
     def job(self, plan: ModelPlan, variant: Variant) -> dict[str, Any]:
-        from reelforge.services.jobs import queries as jobs
+        from reelforge.services.jobs import queries
         from reelforge.services.jobs.submit import SubmitRequest, submit_job
 
         spec = job_spec(plan, self.args, variant, model_name(plan, variant))
         body = request_body(spec, self.upload() if plan.task == "i2v" else None)
         t0 = time.perf_counter()
         job = submit_job(self.p, self.acct, SubmitRequest.parse(body)).job
-        while (view := jobs.get_job(self.p, self.acct, job["id"]))["status"] not in FINAL:
+        while (view := queries.get_job(self.p, self.acct, job["id"]))["status"] not in FINAL:
             time.sleep(self.args.poll)
         return {"seconds": time.perf_counter() - t0, "id": view["id"], "status": view["status"],
                 "error": view["error"], "timings": view["timings"],

@@ -165,7 +165,7 @@ class Reelforge:
         from reelforge.app.bootstrap import bootstrap
         from reelforge.config import Settings
         from reelforge.services.accounts import accounts
-        from reelforge.services.jobs import model_registry as models
+        from reelforge.services.jobs import model_registry
         from reelforge.worker.loop import Worker
 
         self.tmp = Path(tempfile.mkdtemp(prefix="rf-neural-bench-"))
@@ -173,7 +173,7 @@ class Reelforge:
         settings = Settings(data_dir=self.tmp, worker_queues=["wan"], progress_interval=0.25,
                             default_plan="internal", result_cache="off")
         self.p = bootstrap(settings)
-        models.add_model(self.p, models.parse_model_request(
+        model_registry.add_model(self.p, model_registry.parse_model_request(
             {"name": "bench-wan", "family": "wan", "path": str(model_dir), "dtype": "fp32",
              "device": "cpu"}))
         self.acct = accounts.ensure_account(self.p, "bench")

@@ -23,7 +23,7 @@ from reelforge.backends.motion import MotionBackend
 from reelforge.cli import sample_image
 from reelforge.config import Settings
 from reelforge.services.accounts import accounts
-from reelforge.services.jobs import queries as jobs
+from reelforge.services.jobs import queries
 from reelforge.services.jobs.submit import SubmitRequest, submit_job
 from reelforge.services.jobs.uploads import create_upload
 from reelforge.worker.loop import Worker
@@ -35,7 +35,7 @@ def one_job(p: Any, acct: Any, upload: str, args: argparse.Namespace) -> dict[st
             "resolution": args.resolution, "seed": 1}
     started = time.perf_counter()
     job = submit_job(p, acct, SubmitRequest.parse(body)).job
-    while (view := jobs.get_job(p, acct, job["id"]))["status"] not in (
+    while (view := queries.get_job(p, acct, job["id"]))["status"] not in (
             "succeeded", "failed", "blocked", "cancelled"):
         time.sleep(0.01)
     assert view["status"] == "succeeded", view["error"]

@@ -29,7 +29,7 @@ from reelforge.backends.base import Clip, GenerationRequest, ProgressFn
 from reelforge.config import Settings
 from reelforge.domain.spec import JobSpec
 from reelforge.services.accounts import accounts
-from reelforge.services.jobs import queries as jobs
+from reelforge.services.jobs import queries
 from reelforge.services.jobs.submit import SubmitRequest, submit_job
 from reelforge.worker.loop import Worker
 
@@ -82,10 +82,10 @@ def start_latency(p: Platform, worker_side: Platform, acct: accounts.AccountRef,
         for _ in range(n):
             submitted = time.time()
             job = submit_job(p, acct, req).job
-            while not (view := jobs.get_job(p, acct, job["id"]))["started_at"]:
+            while not (view := queries.get_job(p, acct, job["id"]))["started_at"]:
                 time.sleep(0.002)
             latencies.append(datetime.fromisoformat(view["started_at"]).timestamp() - submitted)
-            while jobs.get_job(p, acct, job["id"])["status"] == "running":
+            while queries.get_job(p, acct, job["id"])["status"] == "running":
                 time.sleep(0.002)
             time.sleep(0.3)  # idle gap, as between real submissions
     finally:

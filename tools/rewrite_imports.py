@@ -12,8 +12,10 @@ and `services/old.py` paths in prose.
 
 from __future__ import annotations
 
+import io
 import re
 import sys
+import tokenize
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -92,19 +94,41 @@ ALIASED = re.compile(
 )
 
 
+def _names(text: str) -> list[tokenize.TokenInfo]:
+    """The code's NAME tokens (not strings or comments); [] where the text does not tokenize."""
+    try:
+        return list(tokenize.generate_tokens(io.StringIO(text).readline))
+    except (tokenize.TokenError, SyntaxError):
+        return []
+
+
 def _drop_alias(text: str, m: re.Match[str]) -> str | None:
     """The text without the alias `m`, or None where dropping it is not safe."""
     new, old = m["new"], m["old"]
     if MOVES.get(old) != f"{m['pkg']}.{new}":
         return None
-    rest = text[: m.start()] + text[m.end() :]
-    uses = list(re.finditer(rf"(?<![\w.]){old}\b", rest))
-    if not all(re.match(rf"{old}\.[A-Za-z_]", rest[u.start() :]) for u in uses):
-        return None  # `old` is also used another way (a local name, an argument)
-    if re.search(rf"(?<![\w.]){new}\b", rest):
-        return None  # `new` already means something else here
     text = text[: m.start()] + f"{m['indent']}from {m['pkg']} import {new}" + text[m.end() :]
-    return re.sub(rf"(?<![\w.]){old}\.(?=[A-Za-z_])", f"{new}.", text)
+    tokens = _names(text)
+    if not tokens:
+        return None
+    line_no = text.count("\n", 0, m.start()) + 1
+    spots = []
+    for i, tok in enumerate(tokens):
+        if tok.type != tokenize.NAME or tok.start[0] == line_no:
+            continue
+        prev, nxt = tokens[i - 1].string, tokens[i + 1].string
+        if tok.string == new and prev != ".":
+            return None  # `new` already means something else here
+        if tok.string != old or prev == ".":
+            continue
+        if not (nxt == "." or (prev == "(" and nxt == ",")):
+            return None  # `old` is also used another way (a local name, an argument)
+        spots.append(tok.start)
+    lines = text.splitlines(keepends=True)
+    for row, col in reversed(spots):
+        line = lines[row - 1]
+        lines[row - 1] = line[:col] + new + line[col + len(old) :]
+    return "".join(lines)
 
 
 def _drop_aliases(text: str) -> str:
@@ -121,7 +145,7 @@ def _drop_aliases(text: str) -> str:
     return text
 
 
-def rewrite(text: str) -> str:
+def rewrite(text: str, python: bool = True) -> str:
     text = FROM_PKG.sub(_from_pkg, text)
     # `from reelforge.services.x import` lines first, then mask them from the dotted pass
     out, pos = [], 0
@@ -134,7 +158,7 @@ def rewrite(text: str) -> str:
     for name, (old, new) in NAME_MOVES.items():
         text = re.sub(rf"^([ \t]*)from {re.escape(old)} import {name}$",
                       rf"\1from {new} import {name}", text, flags=re.M)
-    return _drop_aliases(text)
+    return _drop_aliases(text) if python else text
 
 
 def files(paths: list[str]) -> list[Path]:
@@ -158,7 +182,7 @@ def main(argv: list[str]) -> int:
         if f.resolve() in me:
             continue
         old = f.read_text(encoding="utf-8")
-        new = rewrite(old)
+        new = rewrite(old, python=f.suffix == ".py")
         if new != old:
             f.write_text(new, encoding="utf-8")
             changed += 1

@@ -21,10 +21,9 @@ from reelforge.billing.sheet import DEFAULT_SHEET
 from reelforge.config import Settings
 from reelforge.errors import InvalidRequest, PaymentRequired, RateLimited
 from reelforge.services.accounts import accounts
-from reelforge.services.billing import customers as account_billing
-from reelforge.services.billing import ledger
+from reelforge.services.billing import customers, ledger
 from reelforge.services.governance import reviews
-from reelforge.services.jobs import queries as jobs
+from reelforge.services.jobs import queries
 from reelforge.services.jobs.submit import SubmitRequest, submit_job
 from reelforge.storage.billing_tables import LedgerEntry, LedgerTransaction, UsageEvent
 from reelforge.storage.tables import Job
@@ -78,7 +77,7 @@ def run_all(p: Platform, acct: accounts.AccountRef, job_id: str) -> dict:
 
 
 def available(p: Platform, acct: accounts.AccountRef) -> int:
-    return int(account_billing.me(p, acct)["balance"]["available"])
+    return int(customers.me(p, acct)["balance"]["available"])
 
 
 def assert_balanced(p: Platform) -> None:
@@ -121,7 +120,7 @@ def test_success_captures_the_reserved_credits_and_records_the_measured_cost(
         timings["moderation_submit"] + timings["output_moderation"], abs=0.01)
     assert compute.cost_usd == pytest.approx(compute.quantity * 0.05 / 3600, rel=1e-3)  # cpu
     assert done["cost_usd"] == pytest.approx(sum(u.cost_usd for u in usage.values()), abs=1e-6)
-    events, _ = jobs.events_since(p, acct, job["id"], 0)
+    events, _ = queries.events_since(p, acct, job["id"], 0)
     assert events[-1]["type"] == "succeeded" and events[-1]["credits_charged"] == PRICE
     assert_balanced(p)
 
@@ -147,8 +146,8 @@ def test_a_failed_job_is_free_and_its_cost_is_waste(settings: Settings, clock: C
 def test_cancel_and_block_release_or_reserve_nothing(p: Platform) -> None:
     acct = accounts.ensure_account(p, "alice")
     job = submit(p, acct)
-    jobs.cancel_job(p, acct, job["id"])
-    final = jobs.get_job(p, acct, job["id"])
+    queries.cancel_job(p, acct, job["id"])
+    final = queries.get_job(p, acct, job["id"])
     assert (final["status"], final["billing"], final["credits_charged"]) == (
         "cancelled", "released", 0)
     blocked = submit(p, acct, prompt="a graphic video of a man being beheaded, blood everywhere")
@@ -183,7 +182,7 @@ def test_not_enough_credits_refuses_and_writes_nothing(p: Platform) -> None:
         assert s.scalar(select(func.count()).select_from(LedgerTransaction).where(
             LedgerTransaction.kind == "reserve")) == 0
     assert available(p, acct) == 20
-    account_billing.set_plan(p, "alice", "pro")  # 3000 credits this month; free's 20 end
+    customers.set_plan(p, "alice", "pro")  # 3000 credits this month; free's 20 end
     assert submit(p, acct, duration=10, resolution="720p")["billing"] == "reserved"
     assert available(p, acct) == 3000 - 100
 
@@ -210,9 +209,9 @@ def test_over_the_concurrency_a_job_waits_reserved_and_past_the_queue_cap_is_429
 
 def test_key_and_organisation_budgets(p: Platform) -> None:
     new = accounts.create_api_key(p, "acme")
-    account_billing.set_plan(p, "acme", "premier")
-    account_billing.set_budget(p, "acme", daily=None, monthly=None, key_id=new.key_id)
-    account_billing.set_budget(p, "acme", daily=2 * PRICE, monthly=None, key_id=new.key_id)
+    customers.set_plan(p, "acme", "premier")
+    customers.set_budget(p, "acme", daily=None, monthly=None, key_id=new.key_id)
+    customers.set_budget(p, "acme", daily=2 * PRICE, monthly=None, key_id=new.key_id)
     ref = accounts.authenticate(p, new.key)
     submit(p, ref)
     submit(p, ref)
@@ -220,22 +219,22 @@ def test_key_and_organisation_budgets(p: Platform) -> None:
         submit(p, ref)
     assert err.value.code == "budget_exceeded"
     # the organisation's own monthly budget applies to every key
-    account_billing.set_budget(p, "acme", daily=None, monthly=None, key_id=new.key_id,
+    customers.set_budget(p, "acme", daily=None, monthly=None, key_id=new.key_id,
                                clear=True)
-    account_billing.set_budget(p, "acme", daily=None, monthly=3 * PRICE)
+    customers.set_budget(p, "acme", daily=None, monthly=3 * PRICE)
     submit(p, ref)
     with pytest.raises(RateLimited):
         submit(p, ref)
     with pytest.raises(InvalidRequest) as bad:
-        account_billing.set_budget(p, "acme", daily=-1, monthly=None)
+        customers.set_budget(p, "acme", daily=-1, monthly=None)
     assert bad.value.code == "invalid_amount"
 
 
 def test_daily_credits_expire_and_are_granted_again(p: Platform, clock: Clock) -> None:
     acct = accounts.ensure_account(p, "alice")
     job = submit(p, acct)
-    jobs.cancel_job(p, acct, job["id"])
-    account_billing.grant(p, "alice", 7, days=30, reason="goodwill")
+    queries.cancel_job(p, acct, job["id"])
+    customers.grant(p, "alice", 7, days=30, reason="goodwill")
     assert available(p, acct) == 27
     clock.now += timedelta(days=1)
     assert available(p, acct) == 27  # yesterday's 20 expired, today's 20 granted
@@ -249,18 +248,18 @@ def test_daily_credits_expire_and_are_granted_again(p: Platform, clock: Clock) -
 
 def test_grants_are_idempotent_and_bad_amounts_leave_the_ledger_untouched(p: Platform) -> None:
     accounts.ensure_account(p, "alice")
-    first = account_billing.grant(p, "alice", 50, idempotency_key="promo-1")
-    again = account_billing.grant(p, "alice", 50, idempotency_key="promo-1")
+    first = customers.grant(p, "alice", 50, idempotency_key="promo-1")
+    again = customers.grant(p, "alice", 50, idempotency_key="promo-1")
     assert first["granted"]["lot"] == again["granted"]["lot"]
     assert first["balance"]["available"] == again["balance"]["available"] == 70
     with p.db.session(write=False) as s:
         before = s.scalar(select(func.count()).select_from(LedgerEntry))
     for bad in (-5, 0, 2.5, True, "10"):
         with pytest.raises(InvalidRequest) as err:
-            account_billing.grant(p, "alice", bad)
+            customers.grant(p, "alice", bad)
         assert err.value.code == "invalid_amount"
     with pytest.raises(InvalidRequest) as err:
-        account_billing.set_plan(p, "alice", "platinum")
+        customers.set_plan(p, "alice", "platinum")
     assert err.value.code == "unknown_plan"
     with p.db.session(write=False) as s:
         assert s.scalar(select(func.count()).select_from(LedgerEntry)) == before
@@ -268,7 +267,7 @@ def test_grants_are_idempotent_and_bad_amounts_leave_the_ledger_untouched(p: Pla
 
 def test_the_ledger_refuses_updates_and_deletes(p: Platform) -> None:
     accounts.ensure_account(p, "alice")
-    account_billing.grant(p, "alice", 5)
+    customers.grant(p, "alice", 5)
     for sql in ("UPDATE ledger_entries SET amount = amount + 1",
                 "DELETE FROM ledger_entries", "UPDATE ledger_transactions SET credits = 0"):
         with pytest.raises(Exception, match="append-only"), p.db.session() as s:
@@ -277,7 +276,7 @@ def test_the_ledger_refuses_updates_and_deletes(p: Platform) -> None:
 
 def test_identical_requests_with_a_seed_hit_the_result_cache(p: Platform) -> None:
     acct = accounts.ensure_account(p, "alice")
-    account_billing.set_plan(p, "alice", "pro")
+    customers.set_plan(p, "alice", "pro")
     first = run_all(p, acct, submit(p, acct, seed=42)["id"])
     hit = submit(p, acct, seed=42)
     assert hit["status"] == "succeeded" and hit["cache_hit"] and hit["cached_from"] == first["id"]
@@ -289,7 +288,7 @@ def test_identical_requests_with_a_seed_hit_the_result_cache(p: Platform) -> Non
     assert not submit(p, acct, seed=43)["cache_hit"]  # another seed renders
     assert not submit(p, acct)["cache_hit"]  # no seed: a new random video was asked for
     other = accounts.ensure_account(p, "bob")
-    account_billing.set_plan(p, "bob", "pro")
+    customers.set_plan(p, "bob", "pro")
     assert not submit(p, other, seed=42)["cache_hit"]  # scoped to the account by default
 
 
@@ -307,8 +306,8 @@ def test_parallel_submits_never_overspend(settings: Settings, backend: GradientB
     p = billed(settings, backend, clock, billing_file=sheet)
     try:
         acct = accounts.ensure_account(p, "alice")
-        account_billing.set_plan(p, "alice", "burst")
-        account_billing.grant(p, "alice", 6 * PRICE)
+        customers.set_plan(p, "alice", "burst")
+        customers.grant(p, "alice", 6 * PRICE)
         results: list[str] = []
         lock = threading.Lock()
         barrier = threading.Barrier(16)
@@ -329,7 +328,7 @@ def test_parallel_submits_never_overspend(settings: Settings, backend: GradientB
         for t in threads:
             t.join()
         assert results.count("reserved") == 6 and results.count("refused") == 10
-        balance = account_billing.me(p, acct)["balance"]
+        balance = customers.me(p, acct)["balance"]
         assert balance["available"] == 0 and balance["held"] == 6 * PRICE
         with p.db.session(write=False) as s:
             lots = s.execute(select(LedgerEntry.lot_id, func.sum(LedgerEntry.amount)).where(
@@ -378,5 +377,5 @@ def test_the_plan_sets_the_queue_priority(p: Platform) -> None:
     free = accounts.ensure_account(p, "alice")
     assert submit(p, free, priority=3)["priority"] == 3  # free: plan priority 0
     pro = accounts.ensure_account(p, "bob")
-    account_billing.set_plan(p, "bob", "pro")
+    customers.set_plan(p, "bob", "pro")
     assert submit(p, pro, priority=3)["priority"] == 53  # pro: plan priority 5, then 3

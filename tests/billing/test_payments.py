@@ -29,9 +29,7 @@ from reelforge.config import Settings
 from reelforge.domain.account import AccountRef
 from reelforge.errors import CapabilityMissing, Conflict, InvalidRequest, ReelforgeError
 from reelforge.services.accounts import accounts
-from reelforge.services.billing import checkout as payments
-from reelforge.services.billing import ledger
-from reelforge.services.billing import payment_events as stripe_webhooks
+from reelforge.services.billing import checkout, ledger, payment_events
 from reelforge.storage.billing_tables import (
     CreditLot,
     LedgerEntry,
@@ -233,7 +231,7 @@ def test_concurrent_deliveries_of_one_event_apply_it_once(platform: Platform,
 
     def deliver() -> dict[str, Any]:
         start.wait()
-        return stripe_webhooks.handle_stripe_webhook(platform, payload, sign(payload))
+        return payment_events.handle_stripe_webhook(platform, payload, sign(payload))
 
     with ThreadPoolExecutor(4) as pool:
         results = list(pool.map(lambda _: deliver(), range(4)))
@@ -306,7 +304,7 @@ def test_subscription_checkout_then_invoice_paid_grants_monthly_credits(
     # A second subscription would be billed beside the first: checkout refuses it.
     http = FakeStripeHTTP()
     with pytest.raises(Conflict) as err:
-        payments.create_checkout(platform, alice, kind="subscription", plan="pro",
+        checkout.create_checkout(platform, alice, kind="subscription", plan="pro",
                                  http_client=http)
     assert err.value.code == "already_subscribed" and http.calls == []
 
@@ -514,7 +512,7 @@ class FakeStripeHTTP(stripe.HTTPClient):
 def test_subscription_checkout_sends_the_plan_price_and_our_references(
         platform: Platform, alice: AccountRef) -> None:
     http = FakeStripeHTTP()
-    out = payments.create_checkout(platform, alice, kind="subscription", plan="standard",
+    out = checkout.create_checkout(platform, alice, kind="subscription", plan="standard",
                                    http_client=http)
     assert out == {"object": "checkout_session", "id": "cs_test_new",
                    "url": "https://checkout.stripe.com/c/pay/cs_test_new"}
@@ -544,7 +542,7 @@ def test_topup_checkout_sends_an_inline_price_when_the_pack_has_none(
         assert row is not None
         row.stripe_customer_id = "cus_alice"
     http = FakeStripeHTTP()
-    payments.create_checkout(platform, alice, kind="topup", pack="large",
+    checkout.create_checkout(platform, alice, kind="topup", pack="large",
                              success_url="https://app.example/ok",
                              cancel_url="https://app.example/no", http_client=http)
     sent = http.calls[0]["params"]
@@ -559,7 +557,7 @@ def test_topup_checkout_sends_an_inline_price_when_the_pack_has_none(
     assert (sent["success_url"], sent["cancel_url"]) == ("https://app.example/ok",
                                                          "https://app.example/no")
     http = FakeStripeHTTP()
-    payments.create_checkout(platform, alice, kind="topup", pack="small", http_client=http)
+    checkout.create_checkout(platform, alice, kind="topup", pack="small", http_client=http)
     assert http.calls[0]["params"]["line_items[0][price]"] == "price_small"
 
 
@@ -576,7 +574,7 @@ def test_checkout_refuses_what_cannot_be_bought(platform: Platform, alice: Accou
                                                 code: str) -> None:
     http = FakeStripeHTTP()
     with pytest.raises(InvalidRequest) as err:
-        payments.create_checkout(platform, alice, kind=kind, plan=plan, pack=pack,
+        checkout.create_checkout(platform, alice, kind=kind, plan=plan, pack=pack,
                                  http_client=http)
     assert err.value.code == code
     assert http.calls == []
@@ -587,14 +585,14 @@ def test_checkout_errors_from_stripe_and_configuration(platform: Platform,
     http = FakeStripeHTTP(status=400, body={"error": {
         "type": "invalid_request_error", "message": "No such price: 'price_standard'"}})
     with pytest.raises(ReelforgeError) as err:
-        payments.create_checkout(platform, alice, kind="subscription", plan="standard",
+        checkout.create_checkout(platform, alice, kind="subscription", plan="standard",
                                  http_client=http)
     assert (err.value.code, err.value.http_status) == ("payment_provider_error", 502)
     assert "No such price" in err.value.message
 
     platform.settings.stripe_secret_key = None
     with pytest.raises(CapabilityMissing) as missing:
-        payments.create_checkout(platform, alice, kind="topup", pack="small",
+        checkout.create_checkout(platform, alice, kind="topup", pack="small",
                                  http_client=FakeStripeHTTP())
     assert missing.value.code == "payments_not_configured"
 

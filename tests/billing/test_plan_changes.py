@@ -1,4 +1,4 @@
-"""Plan changes by an operator (`reelforge accounts set-plan`, `account_billing.set_plan`):
+"""Plan changes by an operator (`reelforge accounts set-plan`, `customers.set_plan`):
 the new plan's allowance replaces the old one's for the period, never stacks on it; top-ups
 and grants are untouched. (The same rule through Stripe's webhooks: test_payments.py.)"""
 
@@ -13,8 +13,8 @@ from sqlalchemy import func, select
 from reelforge.app.platform import Platform
 from reelforge.config import Settings
 from reelforge.services.accounts import accounts
-from reelforge.services.billing import customers as account_billing
-from reelforge.services.jobs import queries as jobs
+from reelforge.services.billing import customers
+from reelforge.services.jobs import queries
 from reelforge.storage.billing_tables import CreditLot, LedgerEntry, LedgerTransaction
 from tests.billing.test_credits import PRICE, Clock, billed, run_all, submit
 from tests.fakes import GradientBackend
@@ -35,7 +35,7 @@ def p(settings: Settings, backend: GradientBackend, clock: Clock) -> Iterator[Pl
 
 
 def balance(p: Platform, name: str) -> dict:
-    return dict(account_billing.account_summary(p, name)["balance"])
+    return dict(customers.account_summary(p, name)["balance"])
 
 
 def ledger_rows(p: Platform) -> tuple[int, list[str]]:
@@ -52,10 +52,10 @@ def test_four_plan_changes_leave_the_last_plans_allowance_plus_top_ups(p: Platfo
     """The issue's reproduction: pro → premier → pro → standard held 3000 + 8000 + 660 (+ the
     grant) afterwards; now it holds standard's 660 and the grant."""
     accounts.ensure_account(p, "acme")
-    account_billing.grant(p, "acme", 500, reason="top-up by hand")
+    customers.grant(p, "acme", 500, reason="top-up by hand")
     assert balance(p, "acme")["available"] == 20 + 500  # free's daily allowance + the grant
     for plan in ("pro", "premier", "pro", "standard"):
-        shown = account_billing.set_plan(p, "acme", plan)
+        shown = customers.set_plan(p, "acme", plan)
         assert shown["plan"] == plan
         assert shown["balance"]["available"] == ALLOWANCE[plan] + 500, plan
         # reading the account again grants nothing more
@@ -72,17 +72,17 @@ def test_allowance_used_this_period_counts_against_the_new_plan(
     """Spending on one plan and switching does not refill: the period's allowance is the
     current plan's, less what the account already used of plan allowances this period."""
     acct = accounts.ensure_account(p, "acme")
-    account_billing.set_plan(p, "acme", "pro")
+    customers.set_plan(p, "acme", "pro")
     job = submit(p, acct)
     assert run_all(p, acct, job["id"])["status"] == "succeeded"
     assert balance(p, "acme")["available"] == 3000 - PRICE
-    assert account_billing.set_plan(p, "acme", "premier")["balance"]["available"] == \
+    assert customers.set_plan(p, "acme", "premier")["balance"]["available"] == \
         8000 - PRICE
-    assert account_billing.set_plan(p, "acme", "pro")["balance"]["available"] == 3000 - PRICE
+    assert customers.set_plan(p, "acme", "pro")["balance"]["available"] == 3000 - PRICE
     # set-plan to the plan it is on changes nothing
-    assert account_billing.set_plan(p, "acme", "pro")["balance"]["available"] == 3000 - PRICE
+    assert customers.set_plan(p, "acme", "pro")["balance"]["available"] == 3000 - PRICE
     # a new month: standard's whole allowance (last month's use no longer counts)
-    account_billing.set_plan(p, "acme", "standard")
+    customers.set_plan(p, "acme", "standard")
     clock.now += timedelta(days=30)  # 2026-12-02
     assert balance(p, "acme")["available"] == 660
     with p.db.session(write=False) as s:
@@ -98,12 +98,12 @@ def test_credits_a_queued_job_holds_across_a_plan_change(p: Platform) -> None:
     is whole (held credits are not spent yet); cancelled, the job's credits go back to the
     old lot, which is not spent again, so nothing stacks either way."""
     acct = accounts.ensure_account(p, "acme")
-    account_billing.set_plan(p, "acme", "pro")
+    customers.set_plan(p, "acme", "pro")
     job = submit(p, acct)
     assert balance(p, "acme") == {**balance(p, "acme"), "available": 3000 - PRICE,
                                   "held": PRICE}
-    assert account_billing.set_plan(p, "acme", "premier")["balance"]["available"] == 8000
-    jobs.cancel_job(p, acct, job["id"])
+    assert customers.set_plan(p, "acme", "premier")["balance"]["available"] == 8000
+    queries.cancel_job(p, acct, job["id"])
     after = balance(p, "acme")
     assert (after["available"], after["held"]) == (8000, 0)
     assert [lot["source"] for lot in after["lots"]] == ["monthly"]
@@ -112,16 +112,16 @@ def test_credits_a_queued_job_holds_across_a_plan_change(p: Platform) -> None:
 
 def test_a_repeated_idempotency_key_grants_nothing_and_says_so(p: Platform) -> None:
     accounts.ensure_account(p, "acme")
-    first = account_billing.grant(p, "acme", 50, idempotency_key="promo-1")
+    first = customers.grant(p, "acme", 50, idempotency_key="promo-1")
     assert first["granted"]["credits"] == 50 and first["granted"]["repeated"] is False
-    again = account_billing.grant(p, "acme", 50, idempotency_key="promo-1")
+    again = customers.grant(p, "acme", 50, idempotency_key="promo-1")
     assert again["granted"] == {"lot": first["granted"]["lot"], "credits": 0,
                                 "repeated": True, "first_credits": 50}
     assert again["balance"]["available"] == 70
     # the key belongs to the account it was used for
     accounts.ensure_account(p, "other")
     with pytest.raises(Exception) as err:
-        account_billing.grant(p, "other", 50, idempotency_key="promo-1")
+        customers.grant(p, "other", 50, idempotency_key="promo-1")
     assert getattr(err.value, "code", None) == "idempotency_key_reused"
     assert balance(p, "other")["available"] == 20
 

@@ -15,7 +15,7 @@ from reelforge.api.app import create_app
 from reelforge.app.platform import Platform
 from reelforge.config import Settings
 from reelforge.services.accounts import accounts
-from reelforge.services.billing import customers as account_billing
+from reelforge.services.billing import customers
 from reelforge.services.billing.ratelimit import RateLimiter
 from reelforge.worker.loop import Worker
 from tests.billing.test_credits import BODY, Clock, billed, custom_sheet
@@ -94,7 +94,7 @@ def test_polling_a_job_sse_and_the_download_are_not_refused_on_the_free_plan(
 def test_the_21st_submit_in_a_minute_is_429_with_retry_after_and_the_headers(
         p: Platform, frozen: Frozen) -> None:
     with client(p, "acme") as c:
-        account_billing.set_plan(p, "acme", "burst")  # 20 submits a minute, 100 at a time
+        customers.set_plan(p, "acme", "burst")  # 20 submits a minute, 100 at a time
         codes = [c.post("/v1/videos", json=BODY).status_code for _ in range(20)]
         assert codes == [202] * 20
         refused = c.post("/v1/videos", json=BODY)
@@ -115,7 +115,7 @@ def test_the_21st_submit_in_a_minute_is_429_with_retry_after_and_the_headers(
 
 def test_the_read_budget_is_enforced_too(p: Platform, frozen: Frozen) -> None:
     with client(p, "acme") as c:
-        account_billing.set_plan(p, "acme", "burst")
+        customers.set_plan(p, "acme", "burst")
         limit = int(c.get("/v1/account").headers["X-RateLimit-Limit"])
         assert limit == 100
         codes = [c.get("/v1/account").status_code for _ in range(limit)]
@@ -128,7 +128,7 @@ def test_the_read_budget_is_enforced_too(p: Platform, frozen: Frozen) -> None:
 
 def test_every_429_carries_retry_after(p: Platform) -> None:
     with client(p, "alice") as c:  # free: one at a time, 10 waiting, 20 credits a day
-        account_billing.grant(p, "alice", 1000)
+        customers.grant(p, "alice", 1000)
         codes = [c.post("/v1/videos", json=BODY) for _ in range(12)]
         assert [r.status_code for r in codes] == [202] * 11 + [429]
         full = codes[-1]

@@ -21,9 +21,9 @@ from reelforge.config import Settings
 from reelforge.domain.job import JobStatus
 from reelforge.errors import RateLimited
 from reelforge.services.accounts import accounts
-from reelforge.services.billing import customers as account_billing
+from reelforge.services.billing import customers
 from reelforge.services.governance import reviews
-from reelforge.services.jobs import queries as jobs
+from reelforge.services.jobs import queries
 from reelforge.services.jobs.reaper import reap
 from reelforge.storage.tables import Job
 from reelforge.worker.loop import Worker
@@ -86,11 +86,11 @@ def test_over_the_concurrency_jobs_wait_throttled_and_all_run_one_at_a_time(
     p = billed(settings, backend, clock)
     try:
         acct = accounts.ensure_account(p, "alice")  # free: one job at a time
-        account_billing.grant(p, "alice", 100)
+        customers.grant(p, "alice", 100)
         submitted = [submit(p, acct, external_id=f"order-{i}") for i in range(5)]
         assert [j["status"] for j in submitted] == ["queued"] + ["throttled"] * 4
         assert all(j["billing"] == "reserved" for j in submitted)  # reserved at submit
-        listed = jobs.list_jobs(p, acct, status="throttled")["data"]
+        listed = queries.list_jobs(p, acct, status="throttled")["data"]
         assert sorted(j["id"] for j in listed) == sorted(j["id"] for j in submitted[1:])
         assert event_types(p, acct, submitted[1]["id"]) == ["submitted"]
         # No reaper in this worker: the wake-up must come from the final status itself.
@@ -117,7 +117,7 @@ def test_the_queue_cap_is_429_queue_full_with_retry_after(
     p = billed(settings, backend, clock, billing_file=sheet)
     try:
         acct = accounts.ensure_account(p, "acme")
-        account_billing.set_plan(p, "acme", "capped")
+        customers.set_plan(p, "acme", "capped")
         accepted = [submit(p, acct)["status"] for _ in range(5)]
         assert accepted == ["queued"] * 2 + ["throttled"] * 3
         with pytest.raises(RateLimited) as err:
@@ -131,11 +131,11 @@ def test_the_queue_cap_is_429_queue_full_with_retry_after(
 def test_a_throttled_job_can_be_cancelled_and_loses_its_place(p: Platform) -> None:
     acct = accounts.ensure_account(p, "alice")
     first, second, third = (submit(p, acct) for _ in range(3))
-    assert jobs.cancel_job(p, acct, second["id"])["status"] == "cancelled"
-    assert jobs.get_job(p, acct, second["id"])["billing"] == "released"
-    assert jobs.cancel_job(p, acct, first["id"])["status"] == "cancelled"
+    assert queries.cancel_job(p, acct, second["id"])["status"] == "cancelled"
+    assert queries.get_job(p, acct, second["id"])["billing"] == "released"
+    assert queries.cancel_job(p, acct, first["id"])["status"] == "cancelled"
     # The slot went to the next waiting job, not to the cancelled one.
-    assert jobs.get_job(p, acct, third["id"])["status"] == "queued"
+    assert queries.get_job(p, acct, third["id"])["status"] == "queued"
     assert in_flight(p, acct.id) == 1
 
 
@@ -144,9 +144,9 @@ def test_the_reaper_admits_a_throttled_job_whose_wake_up_was_missed(p: Platform)
     first, second = submit(p, acct), submit(p, acct)
     with p.db.session() as s:  # the first job ends without its finalize path (a crash)
         s.execute(update(Job).where(Job.id == first["id"]).values(status="failed"))
-    assert jobs.get_job(p, acct, second["id"])["status"] == "throttled"
+    assert queries.get_job(p, acct, second["id"])["status"] == "throttled"
     reap(p)
-    assert jobs.get_job(p, acct, second["id"])["status"] == "queued"
+    assert queries.get_job(p, acct, second["id"])["status"] == "queued"
     assert in_flight(p, acct.id) == 1
 
 
@@ -167,7 +167,7 @@ def test_parallel_submits_and_finishes_never_exceed_the_concurrency(
     p = billed(settings, backend, clock, billing_file=sheet)
     try:
         acct = accounts.ensure_account(p, "acme")
-        account_billing.set_plan(p, "acme", "duo")
+        customers.set_plan(p, "acme", "duo")
         barrier = threading.Barrier(12)
         errors: list[BaseException] = []
         peaks: list[int] = []
@@ -177,7 +177,7 @@ def test_parallel_submits_and_finishes_never_exceed_the_concurrency(
             try:
                 job = submit(p, acct, external_id=f"parallel-{i}")
                 if i % 3 == 0:  # cancels race the submits and the wake-ups
-                    jobs.cancel_job(p, acct, job["id"])
+                    queries.cancel_job(p, acct, job["id"])
                 peaks.append(in_flight(p, acct.id))
             except BaseException as exc:  # reported below
                 errors.append(exc)
@@ -205,7 +205,7 @@ def test_parallel_submits_and_finishes_never_exceed_the_concurrency(
 
 def test_an_account_under_its_concurrency_is_queued_at_once(p: Platform) -> None:
     acct = accounts.ensure_account(p, "bob")
-    account_billing.set_plan(p, "bob", "standard")  # three at a time
+    customers.set_plan(p, "bob", "standard")  # three at a time
     assert [submit(p, acct)["status"] for _ in range(4)] == ["queued"] * 3 + ["throttled"]
     assert submit(p, accounts.ensure_account(p, "carol"))["status"] == "queued"
 
@@ -227,7 +227,7 @@ def test_a_job_approved_by_a_reviewer_waits_for_a_slot_too(p: Platform) -> None:
     reviews.appeal(p, acct, blocked["id"], "it is a history documentary")
     (pending,) = reviews.list_reviews(p)
     reviews.decide(p, pending["id"], approve=True, reviewer=admin)
-    assert jobs.get_job(p, acct, blocked["id"])["status"] == "throttled"
+    assert queries.get_job(p, acct, blocked["id"])["status"] == "throttled"
     assert in_flight(p, acct.id) == 1
-    jobs.cancel_job(p, acct, running["id"])
-    assert jobs.get_job(p, acct, blocked["id"])["status"] == "queued"
+    queries.cancel_job(p, acct, running["id"])
+    assert queries.get_job(p, acct, blocked["id"])["status"] == "queued"

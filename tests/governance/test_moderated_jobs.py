@@ -22,7 +22,7 @@ from reelforge.domain.spec import JobSpec
 from reelforge.errors import NotFound
 from reelforge.services.accounts import accounts
 from reelforge.services.governance import audit, likeness, reviews
-from reelforge.services.jobs import queries as jobs
+from reelforge.services.jobs import queries
 from reelforge.services.jobs.submit import SubmitRequest, submit_job
 from reelforge.services.jobs.uploads import create_upload
 from reelforge.worker.loop import Worker
@@ -94,7 +94,7 @@ def test_a_blocked_prompt_is_recorded_and_never_runs(gov: Any) -> None:
     assert entry["policy"] == p.policy_version and entry["scores"]["violence"] >= 0.5
     assert entry["rule"] and entry["data"]["signals"]
     with pytest.raises(NotFound):
-        jobs.job_content(p, acct, job["id"])
+        queries.job_content(p, acct, job["id"])
 
 
 def test_a_benign_job_runs_and_both_checks_are_audited(gov: Any) -> None:
@@ -175,7 +175,7 @@ def test_a_rejected_appeal_stays_blocked(gov: Any) -> None:
     (pending,) = reviews.list_reviews(p)
     decided = reviews.decide(p, pending["id"], approve=False, reviewer=ops)
     assert decided["status"] == "rejected"
-    assert jobs.get_job(p, acct, job["id"])["status"] == "blocked"
+    assert queries.get_job(p, acct, job["id"])["status"] == "blocked"
     assert reviews.list_reviews(p) == []
 
 
@@ -194,7 +194,7 @@ def test_an_output_showing_a_registered_face_is_blocked_and_its_compute_kept(gov
     assert done["moderation"]["output"]["categories"] == ["real_person"]
     assert done["output"] is None and done["timings"]["total"] > 0  # measured, wasted
     with pytest.raises(NotFound):
-        jobs.job_content(p, acct, done["id"])
+        queries.job_content(p, acct, done["id"])
     assert still.generations == 1
     assert actions(p, done["id"]) == ["moderation.submit", "moderation.output"]
 
@@ -218,27 +218,27 @@ def test_an_output_held_for_review_is_released_on_approval(settings: Settings,
             job = submit(p, acct, model="still", prompt="a portrait", duration=1)
 
             def held() -> bool:
-                return jobs.get_job(p, acct, job["id"])["status"] == "review"
+                return queries.get_job(p, acct, job["id"])["status"] == "review"
 
             from tests.helpers import wait_for
 
             wait_for(held, timeout=60)
             with pytest.raises(NotFound):
-                jobs.job_content(p, acct, job["id"])  # held: not downloadable
+                queries.job_content(p, acct, job["id"])  # held: not downloadable
             (pending,) = reviews.list_reviews(p)
             assert pending["stage"] == "output" and pending["kind"] == "policy"
             reviews.decide(p, pending["id"], approve=True, reviewer=ops)
         finally:
             worker.stop(hand_back=True)
-        released = jobs.get_job(p, acct, job["id"])
+        released = queries.get_job(p, acct, job["id"])
         assert released["status"] == "succeeded" and released["output"]["frames"] == 8
-        assert jobs.job_content(p, acct, job["id"]).size > 0
+        assert queries.job_content(p, acct, job["id"]).size > 0
         assert still.generations == 1  # released as it was, not rendered again
         from reelforge.provenance.verify import verify_file
         from reelforge.services.provenance.marking import verify_options
 
         released_file = tmp_path / "released.mp4"
-        p.blobs.download(jobs.job_content(p, acct, job["id"]).key, released_file)
+        p.blobs.download(queries.job_content(p, acct, job["id"]).key, released_file)
         assert verify_file(released_file, verify_options(p))["verdict"] == "ai-generated"
     finally:
         p.close()
@@ -252,7 +252,7 @@ def test_a_job_waiting_for_review_can_be_cancelled(settings: Settings, tmp_path:
         job = submit(p, acct, prompt="a campaign ad asking people to vote for a candidate "
                                      "in the presidential election")
         assert job["status"] == "review"
-        assert jobs.cancel_job(p, acct, job["id"])["status"] == "cancelled"
+        assert queries.cancel_job(p, acct, job["id"])["status"] == "cancelled"
         assert reviews.list_reviews(p) == []
     finally:
         p.close()

@@ -75,7 +75,7 @@ def test_a_worker_on_another_machine_reads_inputs_and_hands_back_outputs(
 
     from reelforge.app.bootstrap import bootstrap
     from reelforge.services.accounts import accounts
-    from reelforge.services.jobs import queries as jobs
+    from reelforge.services.jobs import queries
     from reelforge.services.jobs.submit import SubmitRequest, submit_job
     from reelforge.services.jobs.uploads import create_upload
     from reelforge.worker.loop import Worker
@@ -110,7 +110,7 @@ def test_a_worker_on_another_machine_reads_inputs_and_hands_back_outputs(
         finally:
             w.stop()
         assert done["status"] == "succeeded"
-        content = jobs.job_content(api_side, acct, job["id"])
+        content = queries.job_content(api_side, acct, job["id"])
         assert api_side.blobs.size(content.key) == done["output"]["size_bytes"]
         assert not (tmp_path / "api" / "data" / "blobs").exists() or not any(
             (tmp_path / "api" / "data" / "blobs").rglob("*.mp4"))

@@ -14,8 +14,8 @@ from reelforge.app.bootstrap import bootstrap
 from reelforge.app.platform import Platform
 from reelforge.config import Settings
 from reelforge.services.accounts import accounts
-from reelforge.services.billing import customers as account_billing
-from reelforge.services.jobs import queries as jobs
+from reelforge.services.billing import customers
+from reelforge.services.jobs import queries
 from reelforge.services.jobs.reaper import reap
 from reelforge.services.jobs.submit import SubmitRequest, submit_job
 from reelforge.storage.billing_tables import LedgerTransaction
@@ -43,7 +43,7 @@ def _submit(p: Platform, acct: accounts.AccountRef, **fields: object) -> str:
 
 
 def _balance(p: Platform, acct: accounts.AccountRef) -> dict[str, int]:
-    return account_billing.me(p, acct)["balance"]  # type: ignore[no-any-return]
+    return customers.me(p, acct)["balance"]  # type: ignore[no-any-return]
 
 
 def _releases(p: Platform, job_id: str) -> list[str]:
@@ -53,7 +53,7 @@ def _releases(p: Platform, job_id: str) -> list[str]:
 
 
 def _assert_cancelled_and_released(p: Platform, acct: accounts.AccountRef, job_id: str) -> None:
-    job = jobs.get_job(p, acct, job_id)
+    job = queries.get_job(p, acct, job_id)
     assert (job["status"], job["billing"], job["credits_charged"]) == (
         "cancelled", "released", 0), job
     assert _balance(p, acct)["held"] == 0
@@ -66,11 +66,11 @@ def test_a_queued_job_with_no_worker_is_cancelled_at_once(p: Platform) -> None:
     acct = accounts.ensure_account(p, "alice")
     job_id = _submit(p, acct)
     assert _balance(p, acct)["held"] == 5
-    assert jobs.cancel_job(p, acct, job_id)["status"] == "cancelled"
+    assert queries.cancel_job(p, acct, job_id)["status"] == "cancelled"
     _assert_cancelled_and_released(p, acct, job_id)
     assert reap(p).reenqueued == []
     # the free plan's one slot is free again
-    assert jobs.get_job(p, acct, _submit(p, acct))["status"] == "queued"
+    assert queries.get_job(p, acct, _submit(p, acct))["status"] == "queued"
 
 
 def test_a_worker_shutting_down_while_a_cancel_arrives_cancels_the_job(
@@ -83,8 +83,8 @@ def test_a_worker_shutting_down_while_a_cancel_arrives_cancels_the_job(
     w = Worker(p, name="w").start()
     try:
         backend.started.wait(10)
-        wait_for(lambda: jobs.get_job(p, acct, job_id)["progress"] > 0.06)
-        assert jobs.cancel_job(p, acct, job_id)["status"] == "running"
+        wait_for(lambda: queries.get_job(p, acct, job_id)["progress"] > 0.06)
+        assert queries.cancel_job(p, acct, job_id)["status"] == "running"
         w.request_stop(grace=0.0)  # what SIGTERM after the grace period does
         w.join(10)
     finally:
@@ -101,10 +101,10 @@ def test_a_cancel_after_the_job_was_handed_back_cancels_it_at_once(
     job_id = _submit(p, acct, duration=3)
     w = Worker(p, name="w").start()
     backend.started.wait(10)
-    wait_for(lambda: jobs.get_job(p, acct, job_id)["progress"] > 0.06)
+    wait_for(lambda: queries.get_job(p, acct, job_id)["progress"] > 0.06)
     w.stop(hand_back=True)
-    assert jobs.get_job(p, acct, job_id)["status"] == "queued"
-    assert jobs.cancel_job(p, acct, job_id)["status"] == "cancelled"
+    assert queries.get_job(p, acct, job_id)["status"] == "queued"
+    assert queries.cancel_job(p, acct, job_id)["status"] == "cancelled"
     _assert_cancelled_and_released(p, acct, job_id)
 
 
@@ -125,7 +125,7 @@ def test_the_reaper_cancels_a_queued_job_left_with_cancel_requested(p: Platform)
         wait_for(lambda: p.queue.size("gradient") == 0)
     finally:
         w.stop()
-    assert jobs.get_job(p, acct, job_id)["status"] == "cancelled"
+    assert queries.get_job(p, acct, job_id)["status"] == "cancelled"
 
 
 def test_any_waiting_status_cancels_at_once(p: Platform) -> None:
@@ -134,7 +134,7 @@ def test_any_waiting_status_cancels_at_once(p: Platform) -> None:
     job_id = _submit(p, acct)
     with p.db.session() as s:
         s.execute(update(Job).where(Job.id == job_id).values(status="throttled"))
-    assert jobs.cancel_job(p, acct, job_id)["status"] == "cancelled"
+    assert queries.cancel_job(p, acct, job_id)["status"] == "cancelled"
     _assert_cancelled_and_released(p, acct, job_id)
 
 
@@ -148,11 +148,11 @@ def test_a_job_held_by_our_own_stopped_worker_is_cancelled_without_it(
     w = Worker(p, name="cli").start()
     try:
         backend.started.wait(10)
-        wait_for(lambda: jobs.get_job(p, acct, job_id)["stage"] == "render")  # in the step
-        assert jobs.cancel_job(p, acct, job_id)["status"] == "running"
+        wait_for(lambda: queries.get_job(p, acct, job_id)["stage"] == "render")  # in the step
+        assert queries.cancel_job(p, acct, job_id)["status"] == "running"
         w.stop(hand_back=True, timeout=0.1)
-        assert jobs.cancel_job(p, acct, job_id, holder="other:")["status"] == "running"
-        assert jobs.cancel_job(p, acct, job_id, holder="cli:")["status"] == "cancelled"
+        assert queries.cancel_job(p, acct, job_id, holder="other:")["status"] == "running"
+        assert queries.cancel_job(p, acct, job_id, holder="cli:")["status"] == "cancelled"
         _assert_cancelled_and_released(p, acct, job_id)
     finally:
         w.join(10)

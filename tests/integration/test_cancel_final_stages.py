@@ -16,8 +16,8 @@ from reelforge.config import Settings
 from reelforge.domain.spec import JobSpec
 from reelforge.errors import Conflict
 from reelforge.services.accounts import accounts
-from reelforge.services.billing import customers as account_billing
-from reelforge.services.jobs import queries as jobs
+from reelforge.services.billing import customers
+from reelforge.services.jobs import queries
 from reelforge.services.jobs.execution import JobExecutor
 from reelforge.services.jobs.submit import SubmitRequest, submit_job
 from reelforge.storage.tables import Job
@@ -49,7 +49,7 @@ class _CancelOnce:
         if self.answer is not None:
             return
         try:
-            self.answer = str(jobs.cancel_job(self.p, self.acct, self.job_id)["status"])
+            self.answer = str(queries.cancel_job(self.p, self.acct, self.job_id)["status"])
         except Conflict as exc:
             self.answer = exc.code
 
@@ -113,8 +113,8 @@ def test_cancel_at_each_stage_is_honoured_or_refused_never_both(
     cancel.job_id = str(submit_job(p, acct, SubmitRequest.parse(body)).job["id"])
     JobExecutor(p, "w1").run(cancel.job_id)
 
-    job = jobs.get_job(p, acct, cancel.job_id)
-    balance = account_billing.me(p, acct)["balance"]
+    job = queries.get_job(p, acct, cancel.job_id)
+    balance = customers.me(p, acct)["balance"]
     assert cancel.answer == expected, (cancel.answer, job["status"])
     if cancel.answer == "too_late":  # refused: the job succeeds and is charged
         assert job["status"] == "succeeded" and job["credits_charged"] > 0

@@ -15,7 +15,7 @@ from reelforge.cli.generate import _cancel_on_interrupt
 from reelforge.config import Settings
 from reelforge.domain.job import FINALIZING, JobStatus
 from reelforge.services.accounts import accounts
-from reelforge.services.jobs import queries as jobs
+from reelforge.services.jobs import queries
 from reelforge.services.jobs.submit import SubmitRequest, submit_job
 from reelforge.storage.tables import Job
 from reelforge.worker.loop import Worker
@@ -41,5 +41,5 @@ def test_ctrl_c_while_finalizing_is_refused_and_the_job_is_left_to_finish(p: Pla
     worker = Worker(p, queues=["gradient"], concurrency=1)  # never started: not consulted
 
     assert _cancel_on_interrupt(p, acct, job_id, worker) is False
-    job = jobs.get_job(p, acct, job_id)
+    job = queries.get_job(p, acct, job_id)
     assert job["status"] == "running" and not job.get("cancel_requested")

@@ -15,7 +15,7 @@ from reelforge.domain.spec import JobSpec
 from reelforge.errors import InvalidRequest
 from reelforge.media.probe import probe_video
 from reelforge.services.accounts import accounts
-from reelforge.services.jobs import queries as jobs
+from reelforge.services.jobs import queries
 from reelforge.services.jobs.submit import SubmitRequest, submit_job
 from reelforge.storage.tables import Job
 from reelforge.worker.loop import Worker
@@ -62,10 +62,10 @@ def test_hooks_run_in_submit_encode_and_finish(platform: Platform, tmp_path: Pat
     acct = accounts.ensure_account(platform, "alice")
     with pytest.raises(InvalidRequest):
         submit_job(platform, acct, SubmitRequest.parse({**BODY, "prompt": "forbidden"}))
-    assert jobs.list_jobs(platform, acct)["data"] == []
+    assert queries.list_jobs(platform, acct)["data"] == []
     job = submit_job(platform, acct, SubmitRequest.parse(BODY)).job
     cancelled = submit_job(platform, acct, SubmitRequest.parse(BODY)).job
-    jobs.cancel_job(platform, acct, cancelled["id"])
+    queries.cancel_job(platform, acct, cancelled["id"])
     w = Worker(platform).start()
     try:
         done = wait_final(platform, acct, job["id"])
@@ -76,7 +76,7 @@ def test_hooks_run_in_submit_encode_and_finish(platform: Platform, tmp_path: Pat
                         ("submit", "queued"), ("final", "cancelled"), ("output", "24"),
                         ("final", "succeeded")]
     out = tmp_path / "o.mp4"
-    platform.blobs.download(jobs.job_content(platform, acct, job["id"]).key, out)
+    platform.blobs.download(queries.job_content(platform, acct, job["id"]).key, out)
     import av
 
     with av.open(str(out)) as container:

@@ -23,7 +23,7 @@ from reelforge.app.bootstrap import bootstrap
 from reelforge.app.platform import Platform
 from reelforge.errors import OutputUnavailable
 from reelforge.services.accounts import accounts
-from reelforge.services.jobs import queries as jobs
+from reelforge.services.jobs import queries
 from reelforge.services.jobs.fsck import fsck
 from reelforge.storage.blobs import LocalBlobStore, S3BlobStore
 from reelforge.worker.loop import Worker
@@ -105,7 +105,7 @@ def _write(p: Platform, key: str, data: bytes | None) -> None:
 
 
 def _output_key(p: Platform, job_id: str) -> str:
-    return jobs.job_content(p, accounts.ensure_account(p, "alice"), job_id).key
+    return queries.job_content(p, accounts.ensure_account(p, "alice"), job_id).key
 
 
 def _path(url: str) -> str:
@@ -133,7 +133,7 @@ def test_a_truncated_output_is_refused_on_every_route_never_served(
     _refused(bare.get(_path(done["output"]["url"]), follow_redirects=False), "output_damaged")
     dest = tmp_path / "dl" / "out.mp4"
     with pytest.raises(OutputUnavailable) as exc:
-        jobs.save_content(platform, accounts.ensure_account(platform, "alice"), done["id"], dest)
+        queries.save_content(platform, accounts.ensure_account(platform, "alice"), done["id"], dest)
     assert exc.value.code == "output_damaged" and not dest.exists()
     assert not list(dest.parent.glob("*"))  # no partial file either
 
@@ -146,7 +146,7 @@ def test_a_same_size_overwrite_is_never_written_by_download_and_not_reused_by_th
     _write(platform, key, b"\0" * size)  # same size: only the hash tells
     dest = tmp_path / "out.mp4"
     with pytest.raises(OutputUnavailable) as exc:
-        jobs.save_content(platform, accounts.ensure_account(platform, "alice"), done["id"], dest)
+        queries.save_content(platform, accounts.ensure_account(platform, "alice"), done["id"], dest)
     assert exc.value.code == "output_damaged" and not dest.exists()
 
     backend = platform.backends.get("gradient")

@@ -11,7 +11,7 @@ from reelforge.app.platform import Platform
 from reelforge.errors import CapabilityMissing, Conflict, InvalidRequest, NotFound
 from reelforge.media.probe import probe_video
 from reelforge.services.accounts import accounts
-from reelforge.services.jobs import queries as jobs
+from reelforge.services.jobs import queries
 from reelforge.services.jobs.submit import SubmitRequest, submit_job
 from reelforge.worker.loop import Worker
 from tests.fakes import GradientBackend
@@ -36,7 +36,7 @@ def test_job_runs_to_a_playable_mp4(platform: Platform, tmp_path: Path) -> None:
     assert done["status"] == "succeeded", done["error"]
     assert done["output"]["frames"] == 24 and done["progress"] == 1.0
     out = tmp_path / "out.mp4"
-    platform.blobs.download(jobs.job_content(platform, acct, job["id"]).key, out)
+    platform.blobs.download(queries.job_content(platform, acct, job["id"]).key, out)
     info = probe_video(out)
     assert (info.width, info.height, info.frames) == (480, 854, 24)
     assert info.codec == "h264" and info.pix_fmt == "yuv420p"
@@ -79,13 +79,13 @@ def test_parallel_submits_with_one_external_id_make_one_job(platform: Platform) 
         t.join()
     assert not errors
     assert len(set(ids)) == 1
-    assert len(jobs.list_jobs(platform, acct)["data"]) == 1
+    assert len(queries.list_jobs(platform, acct)["data"]) == 1
 
 
 def test_cancel_queued_job_never_runs(platform: Platform, backend: GradientBackend) -> None:
     acct = accounts.ensure_account(platform, "alice")
     job = _submit(platform, acct)
-    cancelled = jobs.cancel_job(platform, acct, job["id"])
+    cancelled = queries.cancel_job(platform, acct, job["id"])
     assert cancelled["status"] == "cancelled"
     w = Worker(platform).start()
     try:
@@ -93,7 +93,7 @@ def test_cancel_queued_job_never_runs(platform: Platform, backend: GradientBacke
     finally:
         w.stop()
     assert backend.generations == 0
-    assert jobs.cancel_job(platform, acct, job["id"])["status"] == "cancelled"  # idempotent
+    assert queries.cancel_job(platform, acct, job["id"])["status"] == "cancelled"  # idempotent
     assert event_types(platform, acct, job["id"]) == ["submitted", "cancelled"]
 
 
@@ -105,19 +105,19 @@ def test_cancel_running_job_stops_at_next_step(platform: Platform,
     w = Worker(platform).start()
     try:
         backend.started.wait(10)
-        wait_for(lambda: jobs.get_job(platform, acct, job["id"])["progress"] > 0.1)
-        jobs.cancel_job(platform, acct, job["id"])
+        wait_for(lambda: queries.get_job(platform, acct, job["id"])["progress"] > 0.1)
+        queries.cancel_job(platform, acct, job["id"])
         done = wait_final(platform, acct, job["id"], timeout=10)
     finally:
         w.stop()
     assert done["status"] == "cancelled"
     assert done["output"] is None and done["progress"] < 0.9
     with pytest.raises(NotFound):
-        jobs.job_content(platform, acct, job["id"])
+        queries.job_content(platform, acct, job["id"])
     types = event_types(platform, acct, job["id"])
     assert "cancel_requested" in types and types[-1] == "cancelled"
     with pytest.raises(Conflict):  # cancelling is fine, but a finished job stays finished
-        jobs.cancel_job(platform, acct, _finished_job(platform, acct))
+        queries.cancel_job(platform, acct, _finished_job(platform, acct))
 
 
 def _finished_job(p: Platform, acct: accounts.AccountRef) -> str:
@@ -169,28 +169,28 @@ def test_tenants_cannot_see_each_other(platform: Platform) -> None:
     bob = accounts.ensure_account(platform, "bob")
     job = _submit(platform, alice)
     with pytest.raises(NotFound):
-        jobs.get_job(platform, bob, job["id"])
+        queries.get_job(platform, bob, job["id"])
     with pytest.raises(NotFound):
-        jobs.cancel_job(platform, bob, job["id"])
+        queries.cancel_job(platform, bob, job["id"])
     with pytest.raises(NotFound):
-        jobs.events_since(platform, bob, job["id"], 0)
-    assert jobs.list_jobs(platform, bob)["data"] == []
-    assert jobs.get_job(platform, alice, job["id"])["status"] == "queued"
+        queries.events_since(platform, bob, job["id"], 0)
+    assert queries.list_jobs(platform, bob)["data"] == []
+    assert queries.get_job(platform, alice, job["id"])["status"] == "queued"
 
 
 def test_list_pages_newest_first_with_a_cursor(platform: Platform) -> None:
     acct = accounts.ensure_account(platform, "alice")
     made = [_submit(platform, acct)["id"] for _ in range(5)]
-    page1 = jobs.list_jobs(platform, acct, limit=2)
-    page2 = jobs.list_jobs(platform, acct, limit=2, cursor=page1["next_cursor"])
-    page3 = jobs.list_jobs(platform, acct, limit=2, cursor=page2["next_cursor"])
+    page1 = queries.list_jobs(platform, acct, limit=2)
+    page2 = queries.list_jobs(platform, acct, limit=2, cursor=page1["next_cursor"])
+    page3 = queries.list_jobs(platform, acct, limit=2, cursor=page2["next_cursor"])
     seen = [j["id"] for page in (page1, page2, page3) for j in page["data"]]
     assert seen == list(reversed(made)) and page3["next_cursor"] is None
-    assert jobs.list_jobs(platform, acct, status="succeeded")["data"] == []
+    assert queries.list_jobs(platform, acct, status="succeeded")["data"] == []
     with pytest.raises(InvalidRequest):
-        jobs.list_jobs(platform, acct, status="bogus")
+        queries.list_jobs(platform, acct, status="bogus")
     with pytest.raises(InvalidRequest):
-        jobs.list_jobs(platform, acct, cursor="!!!")
+        queries.list_jobs(platform, acct, cursor="!!!")
 
 
 def test_higher_priority_runs_first(platform: Platform, backend: GradientBackend) -> None:
@@ -215,4 +215,4 @@ def test_text_request_without_a_text_model_says_how_to_add_one(platform: Platfor
     with pytest.raises(CapabilityMissing) as exc:
         submit_job(platform, acct, SubmitRequest.parse({"prompt": "a cat surfing"}))
     assert "reelforge models add" in exc.value.message
-    assert jobs.list_jobs(platform, acct)["data"] == []
+    assert queries.list_jobs(platform, acct)["data"] == []

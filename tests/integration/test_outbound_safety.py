@@ -16,7 +16,7 @@ from reelforge.app.bootstrap import bootstrap
 from reelforge.app.platform import Platform
 from reelforge.config import Settings
 from reelforge.services.accounts import accounts
-from reelforge.services.jobs import queries as jobs
+from reelforge.services.jobs import queries
 from reelforge.services.jobs.submit import SubmitRequest, submit_job
 from reelforge.services.notify.deliveries import deliver_due, deliveries_of
 from reelforge.storage.tables import WebhookDelivery
@@ -73,7 +73,7 @@ def test_webhook_goes_to_the_checked_address_not_a_rebound_one(
         url = f"http://hooks.example.test:{port}/hook"
         job_id = str(submit_job(p, acct, SubmitRequest.parse(
             {**BODY, "callback_url": url})).job["id"])
-        jobs.cancel_job(p, acct, job_id)  # final at once: a delivery is due
+        queries.cancel_job(p, acct, job_id)  # final at once: a delivery is due
         lookups.clear()
         assert deliver_due(p) == 1
     assert rebound.requests == []
@@ -93,7 +93,7 @@ def test_a_webhook_redirect_is_not_followed(p: Platform) -> None:
         received.statuses = [307]  # a 307 would re-send the signed body elsewhere
         job_id = str(submit_job(p, acct, SubmitRequest.parse(
             {**BODY, "callback_url": url})).job["id"])
-        jobs.cancel_job(p, acct, job_id)
+        queries.cancel_job(p, acct, job_id)
         deliver_due(p)
     assert len(received.requests) == 1
     delivery = deliveries_of(p, job_id)[0]
@@ -130,10 +130,10 @@ def test_ipv6_forms_of_private_ipv4_are_refused_at_submit_and_never_delivered(
     monkeypatch.setattr(socket, "create_connection", record)
     job_id = str(submit_job(p, key.account, SubmitRequest.parse(BODY)).job["id"])
     with p.db.session() as s:
-        job = jobs.repo.job_for(s, job_id, None)
+        job = queries.repo.job_for(s, job_id, None)
         assert job is not None
         job.spec = {**job.spec, "callback_url": url}
-    jobs.cancel_job(p, key.account, job_id)
+    queries.cancel_job(p, key.account, job_id)
     assert deliver_due(p) == 1
     attempt = deliveries_of(p, job_id)[0]["attempts"][0]  # type: ignore[index]
     assert attempt["status_code"] is None and "metadata address" in attempt["error"]

@@ -13,11 +13,11 @@ from sqlalchemy import update
 from reelforge.app.platform import Platform
 from reelforge.domain.job import FINALIZE_FAILED
 from reelforge.services.accounts import accounts
-from reelforge.services.billing import customers as account_billing
-from reelforge.services.jobs import queries as jobs
+from reelforge.services.billing import customers
+from reelforge.services.jobs import queries
 from reelforge.services.jobs.reaper import reap
 from reelforge.services.jobs.submit import SubmitRequest, submit_job
-from reelforge.services.notify import deliveries as webhooks
+from reelforge.services.notify import deliveries
 from reelforge.storage import repositories as repo
 from reelforge.storage.tables import Job
 
@@ -39,7 +39,7 @@ def _orphan(p: Platform, job_id: str, *, attempt: int | None = None) -> None:
 
 
 def _balance(p: Platform, acct: accounts.AccountRef) -> dict[str, int]:
-    return account_billing.me(p, acct)["balance"]  # type: ignore[no-any-return]
+    return customers.me(p, acct)["balance"]  # type: ignore[no-any-return]
 
 
 def test_reaper_fails_a_job_whose_finish_breaks_and_recovers_the_others(
@@ -66,7 +66,7 @@ def test_reaper_fails_a_job_whose_finish_breaks_and_recovers_the_others(
             s.execute(update(Job).where(Job.id == bad).values(
                 spec={**job.spec, "callback_url": "http://127.0.0.1:9/a\u0000b"}))
     else:  # SQLite stores a NUL: make that one job's final webhook fail another way
-        real = webhooks.queue_final_webhook
+        real = deliveries.queue_final_webhook
 
         def broken(s: object, job: Job, now: object) -> None:
             if job.id == bad:
@@ -81,13 +81,13 @@ def test_reaper_fails_a_job_whose_finish_breaks_and_recovers_the_others(
     assert orphan in report.requeued
     assert lost in report.reenqueued
     assert bad in report.failed
-    failed = jobs.get_job(platform, alice, bad)
+    failed = queries.get_job(platform, alice, bad)
     assert failed["status"] == "failed"
     assert failed["error"]["code"] == FINALIZE_FAILED
     assert failed["billing"] in ("released", "none")
     assert _balance(platform, alice)["held"] <= held_before
     assert _balance(platform, alice)["held"] == 0
-    assert jobs.get_job(platform, bob, orphan)["status"] == "queued"
+    assert queries.get_job(platform, bob, orphan)["status"] == "queued"
     # A second pass has nothing left to do and raises nothing.
     again = reap(platform)
     assert bad not in again.failed and again.requeued == []
@@ -100,17 +100,17 @@ def test_webhook_dispatcher_records_a_broken_delivery_and_sends_the_others(
     bad = _submit(platform, alice, callback_url="http://127.0.0.1:9/a")
     good = _submit(platform, bob, callback_url="http://127.0.0.1:9/b")
     for job_id, acct in ((bad, alice), (good, bob)):
-        jobs.cancel_job(platform, acct, job_id)  # final: each has a delivery row now
-    real = webhooks.with_signed_links
+        queries.cancel_job(platform, acct, job_id)  # final: each has a delivery row now
+    real = deliveries.with_signed_links
 
     def broken(p: Platform, job_id: str, payload: str) -> str:
         if job_id == bad:
             raise ValueError("this delivery's payload cannot be signed")
         return real(p, job_id, payload)
 
-    monkeypatch.setattr(webhooks, "with_signed_links", broken)
-    assert webhooks.deliver_due(platform) == 2  # raised before, leaving the rest unsent
-    by_job = {j: webhooks.deliveries_of(platform, j)[0] for j in (bad, good)}
+    monkeypatch.setattr(deliveries, "with_signed_links", broken)
+    assert deliveries.deliver_due(platform) == 2  # raised before, leaving the rest unsent
+    by_job = {j: deliveries.deliveries_of(platform, j)[0] for j in (bad, good)}
     assert by_job[good]["attempts"]  # tried (nothing listens on port 9: a failed attempt)
     attempts = by_job[bad]["attempts"]
     assert isinstance(attempts, list) and len(attempts) == 1

@@ -8,7 +8,7 @@ from sqlalchemy import update
 
 from reelforge.app.platform import Platform
 from reelforge.services.accounts import accounts
-from reelforge.services.jobs import queries as jobs
+from reelforge.services.jobs import queries
 from reelforge.services.jobs.execution import JobExecutor
 from reelforge.services.jobs.reaper import reap
 from reelforge.services.jobs.submit import SubmitRequest, submit_job
@@ -58,7 +58,7 @@ def test_reaper_requeues_a_dead_workers_job_and_it_completes_once(
     from reelforge.domain.job import JobStatus
 
     assert ghost._finish(stale_row, JobStatus.FAILED, code="late", message="late") is False
-    final = jobs.get_job(platform, acct, job_id)
+    final = queries.get_job(platform, acct, job_id)
     assert final["status"] == "succeeded" and final["error"] is None
     types = event_types(platform, acct, job_id)
     assert types.count("succeeded") == 1 and "requeued" in types
@@ -73,7 +73,7 @@ def test_reaper_gives_up_after_max_attempts(platform: Platform) -> None:
     _claim_and_die(platform, job_id, seconds_ago=60)  # attempt 3
     report = reap(platform)
     assert report.failed == [job_id]
-    job = jobs.get_job(platform, acct, job_id)
+    job = queries.get_job(platform, acct, job_id)
     assert job["status"] == "failed" and job["error"]["code"] == "worker_lost"
 
 
@@ -81,9 +81,9 @@ def test_reaper_cancels_a_dead_job_that_was_being_cancelled(platform: Platform) 
     acct = accounts.ensure_account(platform, "alice")
     job_id = _submit(platform, acct)
     _claim_and_die(platform, job_id, seconds_ago=60)
-    assert jobs.cancel_job(platform, acct, job_id)["status"] == "running"
+    assert queries.cancel_job(platform, acct, job_id)["status"] == "running"
     assert reap(platform).cancelled == [job_id]
-    assert jobs.get_job(platform, acct, job_id)["status"] == "cancelled"
+    assert queries.get_job(platform, acct, job_id)["status"] == "cancelled"
 
 
 def test_fresh_heartbeats_are_left_alone(platform: Platform) -> None:
@@ -91,7 +91,7 @@ def test_fresh_heartbeats_are_left_alone(platform: Platform) -> None:
     job_id = _submit(platform, acct)
     _claim_and_die(platform, job_id, seconds_ago=0)
     assert reap(platform).requeued == []
-    assert jobs.get_job(platform, acct, job_id)["status"] == "running"
+    assert queries.get_job(platform, acct, job_id)["status"] == "running"
 
 
 def test_lost_queue_message_is_enqueued_again(platform: Platform) -> None:
@@ -116,10 +116,10 @@ def test_graceful_stop_hands_a_long_job_back(platform: Platform,
     job_id = _submit(platform, acct, duration=10)
     first = Worker(platform, name="first").start()
     backend.started.wait(10)
-    wait_for(lambda: jobs.get_job(platform, acct, job_id)["progress"] > 0.05)
+    wait_for(lambda: queries.get_job(platform, acct, job_id)["progress"] > 0.05)
     first.request_stop(grace=0.0)
     first.join(10)
-    assert jobs.get_job(platform, acct, job_id)["status"] == "queued"
+    assert queries.get_job(platform, acct, job_id)["status"] == "queued"
     backend.frame_delay = 0.0
     second = Worker(platform, name="second").start()
     try:
@@ -139,5 +139,5 @@ def test_graceful_stop_lets_a_short_job_finish(platform: Platform,
     backend.started.wait(10)
     w.request_stop(grace=30.0)
     w.join(30)
-    job = jobs.get_job(platform, acct, job_id)
+    job = queries.get_job(platform, acct, job_id)
     assert job["status"] == "succeeded" and job["attempt"] == 1

@@ -15,7 +15,7 @@ from sqlalchemy import text
 from reelforge.app.bootstrap import bootstrap
 from reelforge.app.platform import Platform
 from reelforge.services.accounts import accounts
-from reelforge.services.jobs import queries as jobs
+from reelforge.services.jobs import queries
 from reelforge.services.jobs.submit import SubmitRequest, submit_job
 from reelforge.storage.db import Database, retryable
 from reelforge.worker.loop import Worker
@@ -71,7 +71,7 @@ def test_parallel_resubmits_while_a_worker_claims_never_fail(pg: Platform) -> No
         # every job was claimed and finished by the worker: none lost a claim (the reaper,
         # which would rescue one after a while, is off)
         for (job_id,) in ids.values():
-            wait_for(lambda j=job_id: jobs.get_job(pg, acct, j)["status"] == "succeeded",
+            wait_for(lambda j=job_id: queries.get_job(pg, acct, j)["status"] == "succeeded",
                      timeout=60)
     finally:
         worker.stop()

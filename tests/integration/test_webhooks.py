@@ -78,12 +78,12 @@ def test_private_callback_urls_are_refused_unless_allowlisted(platform: Platform
 
 
 def test_cancelled_queued_job_notifies_too(platform: Platform) -> None:
-    from reelforge.services.jobs import queries as jobs
+    from reelforge.services.jobs import queries
 
     acct = accounts.ensure_account(platform, "alice")
     with webhook_receiver() as (url, received):
         job_id = _submit(platform, acct, callback_url=url)
-        jobs.cancel_job(platform, acct, job_id)
+        queries.cancel_job(platform, acct, job_id)
         w = Worker(platform).start()
         try:
             wait_for(lambda: received.requests, timeout=10)

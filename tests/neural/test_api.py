@@ -17,7 +17,7 @@ from reelforge.app.platform import Platform
 from reelforge.cli import sample_image
 from reelforge.domain.job import FINAL_STATUSES
 from reelforge.services.accounts import accounts
-from reelforge.services.jobs import model_registry as models
+from reelforge.services.jobs import model_registry
 from tests.conftest import make_settings
 from tests.helpers import wait_for
 
@@ -29,7 +29,7 @@ def api(tmp_path: Path, tiny_dirs: dict) -> Iterator[TestClient]:
     p: Platform = bootstrap(make_settings(tmp_path, worker_queues=["wan", "ltx", "cogvideox"]))
     for name, family, task in (("wan-t2v", "wan", "t2v"), ("wan-i2v", "wan", "i2v"),
                                ("ltx", "ltx", "flf2v"), ("cog", "cogvideox", "t2v")):
-        models.add_model(p, models.parse_model_request(
+        model_registry.add_model(p, model_registry.parse_model_request(
             {"name": name, "family": family, "task": task, "path": str(tiny_dirs[family, task]),
              "dtype": "fp32", "device": "cpu"}))
     key = accounts.create_api_key(p, "acme").key

@@ -17,7 +17,7 @@ from reelforge.config import Settings
 from reelforge.media.images import load_image
 from reelforge.media.probe import last_frame, probe_video
 from reelforge.services.accounts import accounts
-from reelforge.services.jobs import queries as jobs
+from reelforge.services.jobs import queries
 from tests.neural.conftest import Invoke, tiny_size
 
 CASES = [("wan", "t2v", 0), ("wan", "i2v", 1), ("wan", "flf2v", 2),
@@ -37,7 +37,7 @@ def local_events(job_id: str) -> list[dict[str, Any]]:
     p = bootstrap(Settings())
     try:
         account = accounts.ensure_account(p, accounts.LOCAL_ACCOUNT)
-        return jobs.events_since(p, account, job_id, 0)[0]
+        return queries.events_since(p, account, job_id, 0)[0]
     finally:
         p.close()
 
@@ -45,7 +45,7 @@ def local_events(job_id: str) -> list[dict[str, Any]]:
 def local_job(job_id: str) -> dict[str, Any]:
     p = bootstrap(Settings())
     try:
-        return jobs.get_job(p, accounts.ensure_account(p, accounts.LOCAL_ACCOUNT), job_id)
+        return queries.get_job(p, accounts.ensure_account(p, accounts.LOCAL_ACCOUNT), job_id)
     finally:
         p.close()
 

@@ -14,8 +14,7 @@ from reelforge.app.bootstrap import bootstrap
 from reelforge.app.platform import Platform
 from reelforge.config import Settings
 from reelforge.services.accounts import accounts
-from reelforge.services.jobs import model_registry as models
-from reelforge.services.jobs import queries as jobs
+from reelforge.services.jobs import model_registry, queries
 from reelforge.services.jobs.submit import SubmitRequest, submit_job
 from reelforge.worker.loop import Worker
 from tests.conftest import make_settings
@@ -35,7 +34,7 @@ def neural(settings: Settings) -> Iterator[Platform]:
 
 
 def add(p: Platform, name: str, path: Path, **extra: Any) -> None:
-    models.add_model(p, models.parse_model_request(
+    model_registry.add_model(p, model_registry.parse_model_request(
         {"name": name, "family": "wan", "path": str(path), "dtype": "fp32", "device": "cpu",
          **extra}))
 
@@ -60,15 +59,15 @@ def test_cancel_mid_denoise_then_the_warm_pipeline_serves_the_next_job(
         long_job = submit(p, acct, "wan", steps=200, width=64, height=64, frames=17)
 
         def denoising() -> bool:
-            events, _ = jobs.events_since(p, acct, long_job, 0)
+            events, _ = queries.events_since(p, acct, long_job, 0)
             return any(e["type"] == "progress" and e["stage"] == "denoise" and e["done"] >= 1
                        for e in events)
 
         wait_for(denoising, timeout=60)
-        jobs.cancel_job(p, acct, long_job)
+        queries.cancel_job(p, acct, long_job)
         cancelled = wait_final(p, acct, long_job, timeout=30)
         assert cancelled["status"] == "cancelled" and cancelled["output"] is None
-        events, _ = jobs.events_since(p, acct, long_job, 0)
+        events, _ = queries.events_since(p, acct, long_job, 0)
         done = max(e["done"] for e in events if e.get("stage") == "denoise")
         assert 1 <= done < 200  # stopped at a step
         assert not any(e.get("stage") == "decode" for e in events)  # no half-denoised decode
@@ -164,7 +163,7 @@ def test_a_worker_only_takes_jobs_of_the_families_it_serves(
             import time
 
             time.sleep(1.0)
-            assert jobs.get_job(p, acct, job_id)["status"] == "queued"
+            assert queries.get_job(p, acct, job_id)["status"] == "queued"
             assert p.queue.size("wan") == 1
         finally:
             worker.stop(hand_back=True)

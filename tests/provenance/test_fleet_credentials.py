@@ -16,7 +16,7 @@ from typer.testing import CliRunner
 from reelforge.app.bootstrap import bootstrap
 from reelforge.app.platform import Platform
 from reelforge.cli import app as cli_app
-from reelforge.services.provenance import marking as provenance
+from reelforge.services.provenance import marking
 from tests.conftest import _truncate_pg, make_settings
 from tests.fakes import GradientBackend
 from tests.provenance.test_marks import render
@@ -54,7 +54,7 @@ def test_any_node_verifies_any_nodes_output(node: Any, tmp_path: Path,
     out = render(a, tmp_path, model="gradient", prompt="a gradient", duration=1,
                  resolution="480p")
     for verifier in (b, a):
-        result = provenance.verify(verifier, out)
+        result = marking.verify(verifier, out)
         assert result["aigc"]["signature_valid"] is True, result["aigc"]
         assert result["c2pa"]["valid"] and result["c2pa"]["trusted"], result["c2pa"]
         assert result["verdict"] == "ai-generated"
@@ -89,8 +89,8 @@ def test_concurrent_first_starts_get_the_same_credentials(node: Any) -> None:
 
     def start(i: int) -> None:
         barrier.wait()
-        creds, _ = provenance.dev_credentials(nodes[i])
-        got[i] = (provenance.provenance_secret(nodes[i]), creds.cert_chain.read_bytes(),
+        creds, _ = marking.dev_credentials(nodes[i])
+        got[i] = (marking.provenance_secret(nodes[i]), creds.cert_chain.read_bytes(),
                   creds.root_cert.read_bytes())
 
     threads = [threading.Thread(target=start, args=(i,)) for i in range(len(nodes))]
@@ -106,8 +106,8 @@ def test_concurrent_first_starts_get_the_same_credentials(node: Any) -> None:
 
 def test_a_configured_secret_wins_over_the_stored_one(node: Any) -> None:
     a = node("a", provenance_secret="operator-key")
-    assert provenance.provenance_secret(a) == b"operator-key"
-    assert provenance.provenance_secret(node("b")) != b"operator-key"
+    assert marking.provenance_secret(a) == b"operator-key"
+    assert marking.provenance_secret(node("b")) != b"operator-key"
 
 
 def test_an_upgraded_node_keeps_the_credentials_its_outputs_carry(tmp_path: Path) -> None:
@@ -121,11 +121,11 @@ def test_an_upgraded_node_keeps_the_credentials_its_outputs_carry(tmp_path: Path
     chain = old.cert_chain.read_bytes()
     p = bootstrap(settings, backends=[GradientBackend()])
     try:
-        assert provenance.provenance_secret(p) == b"legacy-key"
-        creds, created = provenance.dev_credentials(p)
+        assert marking.provenance_secret(p) == b"legacy-key"
+        creds, created = marking.dev_credentials(p)
         assert created and creds.cert_chain.read_bytes() == chain
-        rotated, created = provenance.dev_credentials(p, force=True)  # provenance init --force
+        rotated, created = marking.dev_credentials(p, force=True)  # provenance init --force
         assert created and rotated.cert_chain.read_bytes() != chain
-        assert provenance.dev_credentials(p)[0].cert_chain.read_bytes() != chain
+        assert marking.dev_credentials(p)[0].cert_chain.read_bytes() != chain
     finally:
         p.close()

@@ -23,8 +23,7 @@ from reelforge.cli import sample_image
 from reelforge.config import Settings
 from reelforge.provenance.verify import VerifyOptions, verify_file
 from reelforge.services.accounts import accounts
-from reelforge.services.jobs import model_registry as models
-from reelforge.services.jobs import queries as jobs
+from reelforge.services.jobs import model_registry, queries
 from reelforge.services.jobs.submit import SubmitRequest, submit_job
 from reelforge.services.jobs.uploads import create_upload
 from reelforge.services.provenance.marking import verify_options
@@ -49,7 +48,7 @@ def render(p: Platform, tmp: Path, **body: Any) -> Path:
         worker.stop(hand_back=True)
     assert done["status"] == "succeeded", done["error"]
     out = tmp / f"{job['id']}.mp4"
-    p.blobs.download(jobs.job_content(p, acct, job["id"]).key, out)
+    p.blobs.download(queries.job_content(p, acct, job["id"]).key, out)
     return out
 
 
@@ -100,7 +99,7 @@ def test_a_neural_output_carries_all_four_marks(platform_for: Any, tmp_path: Pat
     from tests.neural.tiny import build_tiny_pipeline
 
     p = platform_for()
-    models.add_model(p, models.parse_model_request({
+    model_registry.add_model(p, model_registry.parse_model_request({
         "name": "wan", "family": "wan", "path": str(build_tiny_pipeline(
             "wan", "t2v", tmp_path / "wan")), "dtype": "fp32", "device": "cpu"}))
     out = render(p, tmp_path, model="wan", prompt="a red car", width=256, height=256,

@@ -13,8 +13,7 @@ from reelforge.cli.common import JsonOpt, err, fail, out, platform, print_json
 from reelforge.domain.spec import AspectRatio, Mode, Preset, Resolution
 from reelforge.errors import InvalidRequest, ReelforgeError
 from reelforge.services.accounts import accounts, signin
-from reelforge.services.billing import customers as account_billing
-from reelforge.services.billing import quotes
+from reelforge.services.billing import customers, quotes
 from reelforge.services.jobs.submit import SubmitRequest
 
 app = typer.Typer(help="Accounts as customers: plans, credits, budgets, invoices.",
@@ -81,7 +80,7 @@ def create(name: NameArg,
                                            segment=segment, operator=admin or operator),
                   as_json)
         else:
-            _show(account_billing.create(p, name, plan=plan, segment=segment,
+            _show(customers.create(p, name, plan=plan, segment=segment,
                                          admin=admin or operator), as_json)
 
 
@@ -89,7 +88,7 @@ def create(name: NameArg,
 def show(name: NameArg, as_json: JsonOpt = False) -> None:
     """Plan, balance by lot, spend and budgets."""
     with platform() as p:
-        _show(account_billing.account_summary(p, name), as_json)
+        _show(customers.account_summary(p, name), as_json)
 
 
 @app.command("grant")
@@ -104,7 +103,7 @@ def grant(name: NameArg,
     """Add credits to an account."""
     amount = _whole(credits, "credits")
     with platform() as p:
-        result = account_billing.grant(p, name, amount, days=days, reason=reason,
+        result = customers.grant(p, name, amount, days=days, reason=reason,
                                        idempotency_key=idempotency_key)
     granted = result["granted"]
     if as_json:
@@ -124,7 +123,7 @@ def set_plan(name: NameArg, plan: Annotated[str, typer.Argument(help="Plan name.
              as_json: JsonOpt = False) -> None:
     """Move an account to a plan (managed by the operator, not Stripe)."""
     with platform() as p:
-        _show(account_billing.set_plan(p, name, plan), as_json)
+        _show(customers.set_plan(p, name, plan), as_json)
 
 
 @app.command("segment")
@@ -133,7 +132,7 @@ def set_segment(name: NameArg,
                 as_json: JsonOpt = False) -> None:
     """Say which kind of customer an account is (the KPI report splits usage by it)."""
     with platform() as p:
-        _show(account_billing.set_segment(p, name, segment), as_json)
+        _show(customers.set_segment(p, name, segment), as_json)
 
 
 @app.command("budget")
@@ -148,7 +147,7 @@ def budget(name: NameArg,
     d = _whole(daily, "daily") if daily is not None else None
     m = _whole(monthly, "monthly") if monthly is not None else None
     with platform() as p:
-        _show(account_billing.set_budget(p, name, daily=d, monthly=m, key_id=key,
+        _show(customers.set_budget(p, name, daily=d, monthly=m, key_id=key,
                                          clear=clear), as_json)
 
 
@@ -159,7 +158,7 @@ def invoice(name: NameArg,
             as_json: JsonOpt = False) -> None:
     """Invoice a postpaid (enterprise) account for the credits it used."""
     with platform() as p:
-        result = account_billing.invoice(p, name, month=month)
+        result = customers.invoice(p, name, month=month)
     if as_json:
         print_json(result)
     else:

@@ -19,7 +19,7 @@ from reelforge.domain.spec import AspectRatio, Camera, LabelPosition, Preset, Re
 from reelforge.errors import Conflict, InvalidImage, InvalidRequest, ReelforgeError
 from reelforge.services.accounts import accounts
 from reelforge.services.governance.moderation import preload
-from reelforge.services.jobs import queries as jobs
+from reelforge.services.jobs import queries
 from reelforge.services.jobs.submit import SubmitRequest, promote_job, submit_job
 from reelforge.services.jobs.uploads import create_upload, decode_once
 
@@ -39,7 +39,7 @@ def follow(p: Platform, account: accounts.AccountRef, job_id: str) -> dict[str, 
     with progress:
         bar = progress.add_task("generate", total=1.0, stage="queued")
         while True:
-            job = jobs.get_job(p, account, job_id)
+            job = queries.get_job(p, account, job_id)
             progress.update(bar, completed=job["progress"], stage=job["stage"] or job["status"])
             if job["status"] in STOP_FOLLOWING:
                 return job
@@ -56,13 +56,13 @@ def _cancel_on_interrupt(p: Platform, account: accounts.AccountRef, job_id: str,
     job finishes as it is — and is charged if it succeeds — and the caller waits for it."""
     err.print(f"cancelling {job_id} ...")
     try:
-        jobs.cancel_job(p, account, job_id)
+        queries.cancel_job(p, account, job_id)
     except Conflict as exc:  # too_late (being finalized) or job_finished
         err.print(f"[yellow]{job_id} can no longer be cancelled ({exc.code}): "
                   "it finishes as it is[/]")
         return False
     worker.stop(hand_back=True, timeout=STOP_WAIT)
-    job = jobs.cancel_job(p, account, job_id, holder=f"{worker.name}:")
+    job = queries.cancel_job(p, account, job_id, holder=f"{worker.name}:")
     err.print(f"cancelled {job_id}" if job["status"] == "cancelled" else
               f"cancel requested for {job_id} (status {job['status']}); "
               f"`reelforge jobs show {job_id}` follows it")
@@ -113,9 +113,9 @@ def _run_generate(fields: dict[str, Any], image: Path | None, out_path: Path,
             if last_image is not None:
                 fields = {**fields, "last_image_upload_id": _upload(p, account, last_image)}
             job_id = submit_job(p, account, SubmitRequest.parse(fields)).job["id"]
-        for warning in jobs.get_job(p, account, job_id).get("warnings") or ():
+        for warning in queries.get_job(p, account, job_id).get("warnings") or ():
             err.print(f"[yellow]warning:[/] {escape(warning)}")  # e.g. a small source image
-        queues = sorted({*p.settings.worker_queues, jobs.queue_of(p, account, job_id)})
+        queues = sorted({*p.settings.worker_queues, queries.queue_of(p, account, job_id)})
         worker = Worker(p, queues=queues, concurrency=1).start()
         try:
             job = follow(p, account, job_id)
@@ -134,7 +134,7 @@ def _run_generate(fields: dict[str, Any], image: Path | None, out_path: Path,
                                   "warnings": job.get("warnings") or []}
         if job["status"] == "succeeded":
             out_path.parent.mkdir(parents=True, exist_ok=True)
-            p.blobs.download(jobs.job_content(p, account, job_id).key, out_path)
+            p.blobs.download(queries.job_content(p, account, job_id).key, out_path)
             result["output_path"] = str(out_path.resolve())
             result.update({k: job["output"][k] for k in ("frames", "width", "height", "fps",
                                                          "duration", "size_bytes")})

@@ -19,7 +19,7 @@ from rich.table import Table
 
 from reelforge.cli.common import AccountOpt, JsonOpt, err, out, platform, print_json
 from reelforge.services.accounts import accounts
-from reelforge.services.jobs import queries as jobs
+from reelforge.services.jobs import queries
 
 app = typer.Typer(help="Inspect, cancel, delete and download jobs.", no_args_is_help=True)
 
@@ -31,7 +31,7 @@ def list_(account: AccountOpt = accounts.LOCAL_ACCOUNT,
           as_json: JsonOpt = False) -> None:
     """List an account's jobs, newest first."""
     with platform() as p:
-        page = jobs.list_jobs(p, accounts.ensure_account(p, account), status=status, limit=limit)
+        page = queries.list_jobs(p, accounts.ensure_account(p, account), status=status, limit=limit)
     if as_json:
         print_json(page)
         return
@@ -47,7 +47,7 @@ def show(job_id: str, account: AccountOpt = accounts.LOCAL_ACCOUNT,
          as_json: JsonOpt = False) -> None:
     """Show one job."""
     with platform() as p:
-        job = jobs.get_job(p, accounts.ensure_account(p, account), job_id)
+        job = queries.get_job(p, accounts.ensure_account(p, account), job_id)
     if as_json:
         print_json(job)
     else:
@@ -59,7 +59,7 @@ def cancel(job_id: str, account: AccountOpt = accounts.LOCAL_ACCOUNT,
            as_json: JsonOpt = False) -> None:
     """Cancel a queued or running job."""
     with platform() as p:
-        job = jobs.cancel_job(p, accounts.ensure_account(p, account), job_id)
+        job = queries.cancel_job(p, accounts.ensure_account(p, account), job_id)
     if as_json:
         print_json(job)
     else:
@@ -72,7 +72,7 @@ def delete(job_id: str, account: AccountOpt = accounts.LOCAL_ACCOUNT,
            as_json: JsonOpt = False) -> None:
     """Delete a job's video and poster (the job stays in the history, marked deleted)."""
     with platform() as p:
-        job = jobs.delete_job(p, accounts.ensure_account(p, account), job_id)
+        job = queries.delete_job(p, accounts.ensure_account(p, account), job_id)
     if as_json:
         print_json(job)
     else:
@@ -93,7 +93,7 @@ def download(job_id: str,
                         disable=as_json or not err.is_terminal)
     with platform() as p, progress:
         task = progress.add_task(escape(dest.name), total=None)
-        content = jobs.save_content(
+        content = queries.save_content(
             p, accounts.ensure_account(p, account), job_id, dest, poster=poster,
             on_start=lambda size: progress.update(task, total=size),
             on_chunk=lambda n: progress.advance(task, n))

@@ -9,7 +9,7 @@ import typer
 from rich.table import Table
 
 from reelforge.cli.common import JsonOpt, out, platform, print_json
-from reelforge.services.jobs import model_registry as models
+from reelforge.services.jobs import model_registry
 
 app = typer.Typer(help="Neural models: local diffusers directories.", no_args_is_help=True)
 
@@ -45,11 +45,11 @@ def add(
                                "vae_slicing": vae_slicing, "step_cache": step_cache,
                                "compile": compile_, "attention_backend": attention_backend}
     with platform() as p:
-        req = models.parse_model_request({
+        req = model_registry.parse_model_request({
             "name": name, "family": family, "path": str(path), "task": task, "dtype": dtype,
             "device": device, "gpu_hourly_usd": gpu_hourly_usd,
             "options": {k: v for k, v in options.items() if v not in (None, False)}})
-        view = models.add_model(p, req, replace=replace)
+        view = model_registry.add_model(p, req, replace=replace)
     if as_json:
         print_json(view)
     else:
@@ -62,7 +62,7 @@ def add(
 def list_(as_json: JsonOpt = False) -> None:
     """Registered models."""
     with platform() as p:
-        rows = models.list_models(p)
+        rows = model_registry.list_models(p)
     if as_json:
         print_json({"object": "list", "data": rows})
         return
@@ -77,5 +77,5 @@ def list_(as_json: JsonOpt = False) -> None:
 def remove(name: str) -> None:
     """Unregister a model (its files are left alone)."""
     with platform() as p:
-        models.remove_model(p, name)
+        model_registry.remove_model(p, name)
     out.print(f"removed {name}")

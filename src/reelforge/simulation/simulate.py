@@ -32,10 +32,10 @@ from reelforge.config import Settings
 from reelforge.domain.account import AccountRef
 from reelforge.errors import InvalidRequest, PaymentRequired, RateLimited
 from reelforge.services.accounts import accounts
-from reelforge.services.billing import customers as account_billing
+from reelforge.services.billing import customers
 from reelforge.services.billing.charges import sheet_of
 from reelforge.services.billing.payment_events import handle_stripe_webhook
-from reelforge.services.jobs import queries as jobs
+from reelforge.services.jobs import queries
 from reelforge.services.jobs.submit import SubmitRequest, submit_job
 from reelforge.simulation.device import placeholder_blob, run_simulated
 from reelforge.storage.blobs import StoredBlob
@@ -143,14 +143,14 @@ class Simulation:
     def _sign_up(self, person: pop.Persona) -> None:
         person.name = f"sim-{self.run}-{person.segment[0]}{person.index:05d}"
         enterprise = person.segment == "enterprise"
-        created = account_billing.create(self.p, person.name, segment=person.segment,
+        created = customers.create(self.p, person.name, segment=person.segment,
                                          plan="enterprise" if enterprise else "free",
                                          simulated=True)
         ref = AccountRef(created["id"], person.name, plan=created["plan"])
         if enterprise:  # an organisation: a key per team, a monthly budget for the whole
             keys = [accounts.create_api_key(self.p, person.name, label=f"team-{i}")
                     for i in range(2)]
-            account_billing.set_budget(self.p, person.name, daily=None, monthly=60_000)
+            customers.set_budget(self.p, person.name, daily=None, monthly=60_000)
             ref = accounts.authenticate(self.p, self.rng.choice(keys).key)
             self.counts["enterprise_keys"] += len(keys)
         self.members.append(_Member(person, ref, f"cus_sim_{secrets.token_hex(6)}"))
@@ -238,7 +238,7 @@ class Simulation:
         month = (at - timedelta(days=1)).strftime("%Y-%m")
         for member in self.members:
             if member.persona.segment == "enterprise":
-                account_billing.invoice(self.p, member.ref.name, month=month)
+                customers.invoice(self.p, member.ref.name, month=month)
                 self.counts["enterprise_invoices"] += 1
 
     # -- generations ----------------------------------------------------------------------
@@ -272,7 +272,7 @@ class Simulation:
             self.counts[f"jobs_{job['status']}" + ("_cache_hit" if job["cache_hit"] else "")] += 1
             return
         if req.cancel:
-            jobs.cancel_job(self.p, member.ref, job["id"])
+            queries.cancel_job(self.p, member.ref, job["id"])
             self.counts["jobs_cancelled"] += 1
             return
         result = run_simulated(self.p, job["id"], fail=pop.fails(self.rng, req.model),

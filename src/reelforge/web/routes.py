@@ -13,7 +13,7 @@ from reelforge.app.platform import Platform
 from reelforge.errors import ReelforgeError
 from reelforge.services.accounts import signin
 from reelforge.services.accounts.signin import WebUser
-from reelforge.services.ops import fleet as console
+from reelforge.services.ops import fleet
 from reelforge.web import i18n, security
 from reelforge.web.i18n import N_
 
@@ -229,7 +229,7 @@ def console_page(request: Request) -> Response:
     if not user.is_operator:
         return render(request, "error.html", status=403,
                       message=i18n.gettext_for(_lang(request)).gettext(ERROR_TEXT["forbidden"]))
-    return render(request, "console.html", fleet=console.fleet(_platform(request)))
+    return render(request, "console.html", fleet=fleet.fleet(_platform(request)))
 
 
 @router.post("/lang")

@@ -8,8 +8,7 @@ from fastapi import APIRouter
 
 from reelforge.api import schemas
 from reelforge.api.deps import CurrentAccount, PlatformDep
-from reelforge.services.billing import customers as account_billing
-from reelforge.services.billing import quotes
+from reelforge.services.billing import customers, quotes
 from reelforge.services.jobs.submit import SubmitRequest
 
 router = APIRouter(tags=["billing"])
@@ -18,7 +17,7 @@ router = APIRouter(tags=["billing"])
 @router.get("/v1/account", response_model=schemas.Account)
 def get_account(p: PlatformDep, account: CurrentAccount) -> dict[str, Any]:
     """Plan, limits, credit balance (by lot) and credits spent today and this month."""
-    return account_billing.me(p, account)
+    return customers.me(p, account)
 
 
 @router.post("/v1/quotes", response_model=schemas.Quote)

@@ -11,8 +11,7 @@ from fastapi.concurrency import run_in_threadpool
 from reelforge.api import schemas
 from reelforge.api.deps import CurrentAccount, PlatformDep
 from reelforge.errors import PayloadTooLarge
-from reelforge.services.billing import checkout as payments
-from reelforge.services.billing import payment_events as stripe_webhooks
+from reelforge.services.billing import checkout, payment_events
 from reelforge.services.billing.checkout import CheckoutRequest
 
 router = APIRouter(prefix="/v1/billing", tags=["billing"])
@@ -27,7 +26,7 @@ def create_checkout(body: CheckoutRequest, p: PlatformDep,
                     account: CurrentAccount) -> dict[str, Any]:
     """A Stripe Checkout Session for a plan (`kind: subscription`) or a top-up pack
     (`kind: topup`); send the customer to its `url`. Credits arrive with Stripe's webhook."""
-    return payments.create_checkout(p, account, kind=body.kind, plan=body.plan, pack=body.pack,
+    return checkout.create_checkout(p, account, kind=body.kind, plan=body.plan, pack=body.pack,
                                     success_url=body.success_url, cancel_url=body.cancel_url)
 
 
@@ -42,5 +41,5 @@ async def stripe_webhook(request: Request, p: PlatformDep,
             raise PayloadTooLarge(f"webhook bodies are at most {MAX_WEBHOOK_BYTES} bytes")
     # The signature is over the exact bytes received; the database work runs off the loop.
     result: dict[str, Any] = await run_in_threadpool(
-        stripe_webhooks.handle_stripe_webhook, p, bytes(body), stripe_signature)
+        payment_events.handle_stripe_webhook, p, bytes(body), stripe_signature)
     return result

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Query, Response
 
 from reelforge.api import schemas
 from reelforge.api.deps import AdminAccount, CurrentAccount, PlatformDep
-from reelforge.services.jobs import model_registry as models
+from reelforge.services.jobs import model_registry
 
 router = APIRouter(tags=["models"])
 
@@ -18,7 +18,7 @@ _PUBLIC = ("name", "family", "task", "modes", "object")
 @router.get("/v1/models", response_model=schemas.ModelList)
 def list_models(p: PlatformDep, _account: CurrentAccount) -> dict[str, Any]:
     """Models a job can name in `model`: the built-in motion backend and registered models."""
-    rows = [{k: r[k] for k in _PUBLIC} for r in models.list_models(p)]
+    rows = [{k: r[k] for k in _PUBLIC} for r in model_registry.list_models(p)]
     builtin = [{"name": n, "family": n, "task": "i2v", "modes": ["extend", "image2video"],
                 "object": "model"} for n in p.backends.builtin_names()]
     return {"object": "list", "data": builtin + rows}
@@ -26,17 +26,17 @@ def list_models(p: PlatformDep, _account: CurrentAccount) -> dict[str, Any]:
 
 @router.get("/v1/admin/models", response_model=schemas.AdminModelList)
 def admin_list_models(p: PlatformDep, _admin: AdminAccount) -> dict[str, Any]:
-    return {"object": "list", "data": models.list_models(p)}
+    return {"object": "list", "data": model_registry.list_models(p)}
 
 
 @router.post("/v1/admin/models", status_code=201, response_model=schemas.AdminModel)
-def admin_add_model(body: models.ModelRequest, p: PlatformDep, _admin: AdminAccount,
+def admin_add_model(body: model_registry.ModelRequest, p: PlatformDep, _admin: AdminAccount,
                     replace: bool = Query(default=False)) -> dict[str, Any]:
     """Register a local diffusers directory (checked now; weights load on a worker)."""
-    return models.add_model(p, body, replace=replace)
+    return model_registry.add_model(p, body, replace=replace)
 
 
 @router.delete("/v1/admin/models/{name}", status_code=204, response_class=Response)
 def admin_remove_model(name: str, p: PlatformDep, _admin: AdminAccount) -> Response:
-    models.remove_model(p, name)
+    model_registry.remove_model(p, name)
     return Response(status_code=204)

@@ -16,8 +16,7 @@ from reelforge.api import schemas
 from reelforge.api.deps import CurrentAccount, PlatformDep
 from reelforge.api.ranges import ranged_response
 from reelforge.api.validation import MAX_EVENT_SEQ, event_cursor
-from reelforge.services.jobs import event_streams
-from reelforge.services.jobs import queries as jobs
+from reelforge.services.jobs import event_streams, queries
 from reelforge.services.jobs.submit import SubmitRequest, submit_job
 from reelforge.services.jobs.submit import promote_job as submit_promotion
 
@@ -43,7 +42,7 @@ def create_video(body: SubmitRequest, p: PlatformDep, account: CurrentAccount) -
         headers["Idempotent-Replayed"] = "true"
     job = result.job
     if job.get("output"):  # answered at once (result cache, replay): signed output URLs
-        job = jobs.get_job(p, account, job["id"])
+        job = queries.get_job(p, account, job["id"])
     return JSONResponse(job, status_code=202, headers=headers)
 
 
@@ -61,13 +60,13 @@ def list_videos(p: PlatformDep, account: CurrentAccount, status: str | None = No
                 external_id: str | None = Query(
                     default=None, description="Only the job submitted with this external_id "
                                               "(at most one).")) -> dict[str, Any]:
-    return jobs.list_jobs(p, account, status=status, limit=limit, cursor=cursor,
+    return queries.list_jobs(p, account, status=status, limit=limit, cursor=cursor,
                           external_id=external_id)
 
 
 @router.get("/{video_id}", response_model=schemas.Video)
 def get_video(video_id: str, p: PlatformDep, account: CurrentAccount) -> dict[str, Any]:
-    return jobs.get_job(p, account, video_id)
+    return queries.get_job(p, account, video_id)
 
 
 @router.delete("/{video_id}", response_model=schemas.Video)
@@ -75,17 +74,17 @@ def delete_video(video_id: str, p: PlatformDep, account: CurrentAccount) -> dict
     """Delete a job's MP4 and poster. The job stays, marked `deleted` (history, billing and
     audit keep it). A queued job is cancelled first; a running one is refused (409
     `job_running`): cancel it, then delete it."""
-    return jobs.delete_job(p, account, video_id)
+    return queries.delete_job(p, account, video_id)
 
 
 @router.post("/{video_id}/cancel", response_model=schemas.Video)
 def cancel_video(video_id: str, p: PlatformDep, account: CurrentAccount) -> dict[str, Any]:
     """Cancel a job: at once if no worker runs it, at its next step if one does; 409
     `too_late` once the worker is finalizing the output (it will finish and be charged)."""
-    return jobs.cancel_job(p, account, video_id)
+    return queries.cancel_job(p, account, video_id)
 
 
-def _blob_response(p: PlatformDep, content: jobs.Content, range_header: str | None) -> Response:
+def _blob_response(p: PlatformDep, content: queries.Content, range_header: str | None) -> Response:
     return ranged_response(size=content.size, content_type=content.content_type,
                            filename=content.filename, range_header=range_header,
                            read=lambda a, b: content.iter_range(p, a, b))
@@ -97,14 +96,14 @@ def _blob_response(p: PlatformDep, content: jobs.Content, range_header: str | No
 def video_content(video_id: str, p: PlatformDep, account: CurrentAccount,
                   range_header: str | None = Header(default=None, alias="Range")) -> Response:
     """The MP4 of a succeeded job; honours `Range: bytes=...` for seeking players."""
-    return _blob_response(p, jobs.job_content(p, account, video_id), range_header)
+    return _blob_response(p, queries.job_content(p, account, video_id), range_header)
 
 
 @router.get("/{video_id}/poster", response_class=Response,
             responses={200: {"content": {"image/jpeg": _BINARY}}})
 def video_poster(video_id: str, p: PlatformDep, account: CurrentAccount,
                  range_header: str | None = Header(default=None, alias="Range")) -> Response:
-    return _blob_response(p, jobs.job_content(p, account, video_id, poster=True), range_header)
+    return _blob_response(p, queries.job_content(p, account, video_id, poster=True), range_header)
 
 
 @router.get("/{video_id}/events", response_class=StreamingResponse,
@@ -119,7 +118,7 @@ async def video_events(video_id: str, request: Request, p: PlatformDep, account:
     start = event_cursor(after, last_event_id)
     slot = event_streams.take_slot(p, account)
     try:  # raise NotFound before the stream starts so the client gets a proper 404
-        first, final = await run_in_threadpool(jobs.events_since, p, account, video_id, start)
+        first, final = await run_in_threadpool(queries.events_since, p, account, video_id, start)
     except BaseException:
         slot.release()
         raise
@@ -139,7 +138,7 @@ async def video_events(video_id: str, request: Request, p: PlatformDep, account:
                 if done:  # final: send what is left (events come in pages), then end
                     if not events:
                         return
-                    events, done = await run_in_threadpool(jobs.events_since, p, account,
+                    events, done = await run_in_threadpool(queries.events_since, p, account,
                                                            video_id, seq)
                     continue
                 if events:
@@ -156,7 +155,7 @@ async def video_events(video_id: str, request: Request, p: PlatformDep, account:
                     continue
                 if await request.is_disconnected():
                     return
-                events, done = await run_in_threadpool(jobs.events_since, p, account,
+                events, done = await run_in_threadpool(queries.events_since, p, account,
                                                        video_id, seq)
         finally:
             slot.release()

@@ -25,7 +25,7 @@ from reelforge.domain.account import AccountRef
 from reelforge.domain.job import new_id
 from reelforge.errors import Conflict, InvalidRequest, NotFound, RateLimited, Unauthorized
 from reelforge.services.accounts import accounts
-from reelforge.services.billing import customers as account_billing
+from reelforge.services.billing import customers
 from reelforge.storage import repositories as repo
 from reelforge.storage.signin_tables import Login, LoginFailure, WebSession
 from reelforge.storage.tables import Account, ApiKey
@@ -133,7 +133,7 @@ def create_with_login(p: Platform, name: str, email: str, password: str, *,
     the e-mail and password are checked before anything is written."""
     email, password = check_email(email), check_password(password)
     _email_free(p, email)
-    summary = account_billing.create(p, name, plan=plan, segment=segment, admin=operator)
+    summary = customers.create(p, name, plan=plan, segment=segment, admin=operator)
     add_login(p, name, email, password, operator=operator)
     return summary
 
@@ -149,7 +149,7 @@ def sign_up(p: Platform, email: str, password: str) -> NewSession:
                        code="email_taken", field="email")
     # through the account services: the sign-up is recorded as the plan change it starts on
     if p.billing is not None:
-        account_billing.create(p, email, plan="free")
+        customers.create(p, email, plan="free")
     else:
         accounts.ensure_account(p, email, plan="free")
     user = add_login(p, email, email, password)

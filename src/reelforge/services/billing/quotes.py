@@ -10,7 +10,7 @@ from reelforge.app.platform import Platform
 from reelforge.domain.account import AccountRef
 from reelforge.domain.spec import DEFAULT_FPS, Mode
 from reelforge.errors import CapabilityMissing
-from reelforge.services.billing import customers as account_billing
+from reelforge.services.billing import customers
 from reelforge.services.jobs.submit import SubmitRequest, model_hourly_usd, prepare
 
 
@@ -27,7 +27,7 @@ def quote(p: Platform, account: AccountRef, req: SubmitRequest) -> dict[str, Any
     spec = prepared.spec
     result = p.billing.quote(spec, prepared.backend.queue, model_hourly_usd(prepared.backend))
     view: dict[str, Any] = result.view(p.billing.sheet.version)
-    summary = account_billing.summary(p, account.id)
+    summary = customers.summary(p, account.id)
     view.update({"model": spec.model, "mode": str(spec.mode), "duration": spec.duration,
                  "resolution": str(spec.resolution),
                  "preset": str(spec.preset) if spec.preset else "final",
@@ -68,7 +68,7 @@ def _unregistered(p: Platform, account: AccountRef, req: SubmitRequest,
         per_second, device = profile
         seconds = per_second * duration
         cost = seconds * sheet.hourly_usd(device) / 3600
-    summary = account_billing.summary(p, account.id)
+    summary = customers.summary(p, account.id)
     return {"object": "quote", "credits": credits, "breakdown": breakdown,
             "estimated_device_seconds": None if seconds is None else round(seconds, 3),
             "estimated_cost_usd": None if cost is None else round(cost, 6),

@@ -18,7 +18,7 @@ import threading
 from reelforge.app.platform import Platform
 from reelforge.domain.account import AccountRef
 from reelforge.errors import RateLimited
-from reelforge.services.jobs import queries as jobs
+from reelforge.services.jobs import queries
 
 log = logging.getLogger(__name__)
 
@@ -101,7 +101,7 @@ class EventWatcher:
                 continue
             try:
                 self.polls += 1
-                heads = await asyncio.to_thread(jobs.event_heads, self.p, job_ids)
+                heads = await asyncio.to_thread(queries.event_heads, self.p, job_ids)
             except Exception as exc:  # the database is away: streams keep waiting
                 log.warning("event streams: cannot read event counters (%s); retrying",
                             type(exc).__name__)
