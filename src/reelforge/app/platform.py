@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Protocol
 
 from reelforge.app.ports import (
+    BillingPort,
     FinalHook,
     FrameFilterFactory,
     MetadataProvider,
+    ModerationPort,
     OutputStep,
     SubmitRecorder,
 )
@@ -132,10 +134,10 @@ class Platform:
     output_metadata: list[MetadataProvider] = field(default_factory=list)
     # The policy in force (services.governance.moderation.Moderation); None only in tests that
     # swap it out.
-    moderation: Any = None
+    moderation: ModerationPort | None = None
     # Prices, reservations and metering (services.billing.charges.Billing); None: nothing is
     # charged.
-    billing: Any = None
+    billing: BillingPort | None = None
 
     def close(self) -> None:
         self.queue.close()

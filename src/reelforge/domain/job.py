@@ -110,6 +110,12 @@ FINALIZE_FAILED = "finalize_failed"
 CONTENT_BLOCKED = "content_blocked"  # the policy refused the request or its output
 
 
+def blocked_message(job_id: str, categories: list[str]) -> str:
+    """The message of a job the policy blocked (at submit or on its output)."""
+    return (f"blocked by the content policy ({', '.join(categories) or 'policy'}); if you think "
+            f"this is a mistake, appeal with POST /v1/videos/{job_id}/appeal")
+
+
 _CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 
 

@@ -6,7 +6,7 @@ a plain deferred BEGIN (so readers never wait on each other).
 
 PostgreSQL lock order (every transaction that takes more than one lock keeps it, so two
 transactions never wait on each other in a circle):
-  1. the account row (`ledger.lock_account`, FOR UPDATE) — submit, cancel-time and
+  1. the account row (`repositories.lock_account`, FOR UPDATE) — submit, cancel-time and
      final-status bookkeeping (`services.jobs.finalize.record_final`, `services.jobs.admission`);
   2. then job rows (claim, progress, final status), then the rows that hang off them
      (events, ledger entries, webhook deliveries).

@@ -3,9 +3,12 @@ wins, so nodes starting at the same moment all end up with the same value)."""
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Callable
 from datetime import datetime
+from pathlib import Path
 
+from pydantic import SecretStr
 from sqlalchemy.dialects import postgresql, sqlite
 
 from reelforge.storage.db import Database
@@ -33,6 +36,25 @@ def get_or_create(db: Database, name: str, make: Callable[[], str],
     stored = get(db, name)
     assert stored is not None  # written by this call or by the node that won the race
     return stored, stored == candidate
+
+
+AIGC_SECRET = "aigc_secret"
+
+
+def aigc_secret(db: Database, configured: SecretStr | None, data_dir: Path,
+                clock: Callable[[], datetime]) -> bytes:
+    """The HMAC key of AIGC blocks (output URL keys derive from it too): `configured`
+    (RF_PROVENANCE_SECRET), else the deployment's key in the database (created by the first
+    node that needs it)."""
+    if configured:
+        return configured.get_secret_value().encode()
+
+    def first_key() -> str:  # an upgraded deployment keeps the key its outputs carry
+        legacy = data_dir / "provenance" / "aigc.secret"
+        return legacy.read_text().strip() if legacy.is_file() else secrets.token_hex(32)
+
+    value, _ = get_or_create(db, AIGC_SECRET, first_key, clock())
+    return value.encode()
 
 
 def replace(db: Database, name: str, value: str, now: datetime) -> None:

@@ -17,6 +17,7 @@ from reelforge.storage.blobs import StoredBlob
 from reelforge.storage.tables import (
     Account,
     ApiKey,
+    AuditEntry,
     Blob,
     Job,
     JobEvent,
@@ -28,6 +29,34 @@ from reelforge.storage.tables import (
 )
 
 # --- accounts and keys -------------------------------------------------------------------
+
+
+def lock_account(s: Session, account_id: str) -> None:
+    """Hold the account's row until the transaction ends. SQLite writers are serialised by
+    BEGIN IMMEDIATE already; PostgreSQL needs the row lock."""
+    if s.get_bind().dialect.name == "postgresql":
+        s.execute(select(Account.id).where(Account.id == account_id).with_for_update())
+
+
+# --- the audit log (governance reads it; any context appends within its transaction) ------
+
+
+def record_audit(s: Session, now: datetime, *, actor: str, action: str,
+                 account_id: str | None = None, subject: str | None = None,
+                 decision: dict[str, Any] | None = None,
+                 data: dict[str, Any] | None = None) -> None:
+    """Append one audit entry within the caller's transaction. `decision` is
+    Decision.to_dict()."""
+    decided = decision or {}
+    extra = {**({"signals": decided["signals"]} if decided.get("signals") else {}),
+             **(data or {})}
+    s.add(AuditEntry(
+        created_at=now, actor=actor, action=action, account_id=account_id, subject=subject,
+        policy=decided.get("policy"), decision=decided.get("decision"),
+        categories=decided.get("categories"), scores=decided.get("scores"),
+        rule=decided.get("rule") or None, data=extra or None,
+    ))
+
 
 
 def account_by_name(s: Session, name: str) -> Account | None:

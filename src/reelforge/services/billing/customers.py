@@ -30,9 +30,9 @@ SEGMENTS = ("creator", "merchant", "enterprise")
 
 
 def _billing(p: Platform) -> Billing:
-    if p.billing is None:
+    billing = p.billing
+    if not isinstance(billing, Billing):  # None: billing is off
         raise CapabilityMissing("billing is off on this deployment", code="billing_disabled")
-    billing: Billing = p.billing
     return billing
 
 

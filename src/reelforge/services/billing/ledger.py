@@ -26,8 +26,8 @@ from sqlalchemy.orm import Session
 
 from reelforge.domain.job import new_id
 from reelforge.errors import InvalidRequest, PaymentRequired
+from reelforge.storage import repositories as repo
 from reelforge.storage.billing_tables import CreditLot, LedgerEntry, LedgerTransaction
-from reelforge.storage.tables import Account
 
 LOT, HOLD, POSTPAID = "lot", "hold", "postpaid"
 ISSUED, CONSUMED, EXPIRED = "issued", "consumed", "expired"
@@ -61,11 +61,8 @@ def check_credits(value: object, what: str = "credits") -> int:
     return value
 
 
-def lock_account(s: Session, account_id: str) -> None:
-    """Hold the account's row until the transaction ends. SQLite writers are serialised by
-    BEGIN IMMEDIATE already; PostgreSQL needs the row lock."""
-    if s.get_bind().dialect.name == "postgresql":
-        s.execute(select(Account.id).where(Account.id == account_id).with_for_update())
+# The row lock lives in storage (the job pipeline takes it too, for the plan's concurrency).
+lock_account = repo.lock_account
 
 
 def existing(s: Session, key: str) -> LedgerTransaction | None:

@@ -14,27 +14,17 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import delete, select
-from sqlalchemy.orm import Session
 
 from reelforge.app.platform import Platform
+from reelforge.storage import repositories as repo
 from reelforge.storage.tables import AuditEntry
 
 MIN_RETENTION_DAYS = 180
 
 
-def record(s: Session, now: datetime, *, actor: str, action: str, account_id: str | None = None,
-           subject: str | None = None, decision: dict[str, Any] | None = None,
-           data: dict[str, Any] | None = None) -> None:
-    """Append one entry within the caller's transaction. `decision` is Decision.to_dict()."""
-    decided = decision or {}
-    extra = {**({"signals": decided["signals"]} if decided.get("signals") else {}),
-             **(data or {})}
-    s.add(AuditEntry(
-        created_at=now, actor=actor, action=action, account_id=account_id, subject=subject,
-        policy=decided.get("policy"), decision=decided.get("decision"),
-        categories=decided.get("categories"), scores=decided.get("scores"),
-        rule=decided.get("rule") or None, data=extra or None,
-    ))
+# The row write lives in storage, so that other contexts (job deletes, unlabelled exports)
+# append entries without importing governance.
+record = repo.record_audit
 
 
 def entry_view(e: AuditEntry) -> dict[str, Any]:

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from sqlalchemy.orm import Session
 
-from reelforge.app.ports import FrameHook
+from reelforge.app.ports import FrameHook, OutputRefused
 from reelforge.config import Settings
 from reelforge.domain.account import AccountRef
 from reelforge.domain.spec import JobSpec
@@ -32,6 +32,7 @@ from reelforge.governance.policy import PolicyProfile, load_profile
 from reelforge.governance.signals import Action, Decision, Signal
 from reelforge.media.images import load_image
 from reelforge.services.governance import audit, likeness
+from reelforge.services.governance.reviews import open_review
 from reelforge.storage.tables import Job
 
 if TYPE_CHECKING:
@@ -39,22 +40,6 @@ if TYPE_CHECKING:
 
     from reelforge.app.platform import Platform
 
-
-
-class OutputRefused(ReelforgeError):
-    """Raised by the output check: the file is stored but held (review) or never released
-    (blocked)."""
-
-    code = "content_blocked"
-
-    def __init__(self, decision: Decision):
-        super().__init__("the output was refused by the content policy")
-        self.decision = decision
-
-
-def blocked_message(job_id: str, categories: list[str]) -> str:
-    return (f"blocked by the content policy ({', '.join(categories) or 'policy'}); if you think "
-            f"this is a mistake, appeal with POST /v1/videos/{job_id}/appeal")
 
 
 _helper_pool: ThreadPoolExecutor | None = None
@@ -226,6 +211,11 @@ class Moderation:
                      account_id=job.account_id, subject=job.id, decision=decision.to_dict())
         s.flush()
 
+    def hold_for_review(self, s: Session, job: Job, *, stage: str, categories: list[str],
+                        now: datetime) -> None:
+        """Inside the caller's transaction: a pending policy review of `job`."""
+        open_review(s, job, kind="policy", stage=stage, categories=categories, now=now)
+
     def forget(self, job_id: str) -> None:
         """Drop what was kept for a job that ended early (failed, cancelled)."""
         with self._lock:
@@ -263,7 +253,9 @@ def moderate_content(p: Platform, account: AccountRef, texts: list[str],
         if len(t) > MAX_PROMPT_CHARS:
             raise InvalidRequest(f"a text is limited to {MAX_PROMPT_CHARS} characters",
                                  field="text")
-    moderation: Moderation = p.moderation
+    moderation = p.moderation
+    if not isinstance(moderation, Moderation):  # a stand-in without the text/image checks
+        raise ReelforgeError("no policy is loaded on this deployment", code="policy_unavailable")
     results: list[dict[str, Any]] = []
     for text, decision in zip(texts, moderation.check_texts(texts), strict=True):
         results.append({"input": "text", "text": text, **_shown(decision, detailed)})

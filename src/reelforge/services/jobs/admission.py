@@ -4,7 +4,7 @@
 enqueued — when a slot frees, in submit order; only past the plan's `max_queued` waiting
 jobs is a new submission refused (429 `queue_full`).
 
-Every decision is made while holding the account's lock (`ledger.lock_account`; SQLite
+Every decision is made while holding the account's lock (`repositories.lock_account`; SQLite
 serialises writers anyway): at submit, in the transaction that makes a job final
 (`finalize.record_final`), when a reviewer lets a job run, and by the reaper as a safety net
 for a wake-up that was missed (a crash between the two, an output held for review).
@@ -25,7 +25,6 @@ from reelforge import logs
 from reelforge.app.platform import Platform
 from reelforge.domain.job import SLOT_STATUSES, EventType, JobStatus
 from reelforge.errors import RateLimited
-from reelforge.services.billing import ledger
 from reelforge.storage import repositories as repo
 from reelforge.storage.tables import Account, Job
 
@@ -42,7 +41,7 @@ def lock_slots(s: Session, account_id: str) -> None:
     On PostgreSQL take it before writing any row that refers to the account: such a row
     share-locks the account, and two transactions each holding that and waiting for the
     lock deadlock."""
-    ledger.lock_account(s, account_id)
+    repo.lock_account(s, account_id)
 
 
 def _limits(p: Platform, s: Session, account_id: str) -> tuple[int, int] | None:

@@ -29,6 +29,7 @@ from reelforge.app.platform import Platform
 from reelforge.domain.job import JobStatus
 from reelforge.errors import Forbidden, NotFound, OutputUnavailable
 from reelforge.services.jobs.edge import has_control
+from reelforge.storage import fleet_secrets
 from reelforge.storage import repositories as repo
 from reelforge.storage.blobs import blob_damage
 from reelforge.storage.db import Database
@@ -52,10 +53,10 @@ def url_key(p: Platform) -> bytes:
         return configured.get_secret_value().encode()
     key = _DERIVED.get(p.db)
     if key is None:
-        from reelforge.services.provenance.marking import provenance_secret
-
         # Derived, never the provenance secret itself: a leaked URL key forges links only.
-        key = hmac.new(provenance_secret(p), _KEY_CONTEXT, hashlib.sha256).digest()
+        secret = fleet_secrets.aigc_secret(p.db, p.settings.provenance_secret,
+                                           p.settings.data_dir, p.clock)
+        key = hmac.new(secret, _KEY_CONTEXT, hashlib.sha256).digest()
         _DERIVED[p.db] = key  # it never changes while the process runs
     return key
 

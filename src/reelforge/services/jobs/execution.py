@@ -24,17 +24,21 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from reelforge.app.platform import Platform
-from reelforge.app.ports import FrameHook, chain_frame_hooks
+from reelforge.app.ports import FrameHook, OutputRefused, chain_frame_hooks
 from reelforge.backends.base import GenerationRequest
-from reelforge.domain.job import CONTENT_BLOCKED, FINALIZING, EventType, JobStatus
+from reelforge.domain.job import (
+    CONTENT_BLOCKED,
+    FINALIZING,
+    EventType,
+    JobStatus,
+    blocked_message,
+)
 from reelforge.domain.spec import JobSpec
 from reelforge.errors import JobInterrupted, ReelforgeError
 from reelforge.governance.signals import Action, Decision
 from reelforge.media.encode import encode_mp4
 from reelforge.media.images import save_jpeg
 from reelforge.queue.jobqueue import Outage
-from reelforge.services.governance.moderation import OutputRefused, blocked_message
-from reelforge.services.governance.reviews import open_review
 from reelforge.services.jobs.finalize import cancel_waiting, record_final
 from reelforge.storage import repositories as repo
 from reelforge.storage.blobs import StoredBlob
@@ -379,13 +383,14 @@ class JobExecutor:
                               extra_where=[Job.status == "running"], **values)
         if not won:
             raise _NotOurs  # rolls back the blob rows too
-        if refused is not None and self.p.moderation is not None:
+        moderation = self.p.moderation
+        if refused is not None and moderation is not None:
             refreshed = repo.job_for(s, job.id, None)
             assert refreshed is not None
-            self.p.moderation.record_output(s, refreshed, refused, now)
+            moderation.record_output(s, refreshed, refused, now)
             if status is JobStatus.REVIEW:
-                open_review(s, refreshed, kind="policy", stage="output",
-                            categories=refused.categories, now=now)
+                moderation.hold_for_review(s, refreshed, stage="output",
+                                           categories=refused.categories, now=now)
                 return True
         data: dict[str, Any] = {}
         if code:

@@ -20,7 +20,6 @@ from reelforge.domain.account import AccountRef
 from reelforge.domain.job import FINALIZING, EventType, JobStatus
 from reelforge.errors import Conflict, InvalidRequest, NotFound
 from reelforge.logs import event
-from reelforge.services.governance import audit
 from reelforge.services.jobs.delivery import OutputLinks, output_unavailable, verified_size
 from reelforge.services.jobs.edge import check_text, has_control
 from reelforge.services.jobs.finalize import cancel_waiting, record_final
@@ -239,7 +238,7 @@ def delete_job(p: Platform, account: AccountRef, job_id: str) -> dict[str, Any]:
         s.refresh(job)
         job.deleted_at = now
         keys = mark_job_files_removed(job, now)
-        audit.record(s, now, actor=f"account:{account.id}", action="video.delete",
+        repo.record_audit(s, now, actor=f"account:{account.id}", action="video.delete",
                      account_id=account.id, subject=job_id,
                      data={"status": job.status, "blobs": keys})
         s.flush()

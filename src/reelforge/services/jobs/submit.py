@@ -24,7 +24,7 @@ from reelforge.backends.base import (
     backend_parameters,
 )
 from reelforge.domain.account import AccountRef
-from reelforge.domain.job import CONTENT_BLOCKED, EventType, JobStatus, new_id
+from reelforge.domain.job import CONTENT_BLOCKED, EventType, JobStatus, blocked_message, new_id
 from reelforge.domain.spec import (
     DEFAULT_FPS,
     JobSpec,
@@ -36,9 +36,6 @@ from reelforge.governance.signals import Action, Decision
 from reelforge.logs import event
 from reelforge.media.images import encode_png
 from reelforge.media.probe import last_frame
-from reelforge.services.governance import audit
-from reelforge.services.governance.moderation import blocked_message
-from reelforge.services.governance.reviews import open_review
 from reelforge.services.jobs.admission import admit_new
 from reelforge.services.jobs.finalize import record_final
 from reelforge.services.jobs.image_input import resolve_image_inputs
@@ -204,22 +201,23 @@ def submit_job(p: Platform, account: AccountRef, req: SubmitRequest, *,
         spec = spec.model_copy(update={"images": (inputs[0]["blob"],)})
     decision: Decision | None = None
     timings: dict[str, float] = {}
-    if p.moderation is not None:  # before any device second: texts, images, likeness
+    moderation, billing = p.moderation, p.billing
+    if moderation is not None:  # before any device second: texts, images, likeness
         t0 = time.perf_counter()
         with tempfile.TemporaryDirectory(prefix="reelforge-moderate-") as tmp:
-            decision = p.moderation.check_submit(account, spec, Path(tmp))
+            decision = moderation.check_submit(account, spec, Path(tmp))
         timings["moderation_submit"] = round(time.perf_counter() - t0, 4)
     status = _FIRST_STATUS[decision.decision if decision else Action.ALLOW]
     credits = 0  # billing also raises the priority to the plan's (in its submit recorder)
-    if p.billing is not None:
-        credits = p.billing.quote(spec, backend.queue, model_hourly_usd(backend)).credits
+    if billing is not None:
+        credits = billing.quote(spec, backend.queue, model_hourly_usd(backend)).credits
     # An explicit seed makes the request reproducible, so an identical earlier one answers it.
     key = cache_key(p, spec, params, backend) if req.seed is not None else None
     hit = find_hit(p, account.id, key) if key and status is JobStatus.QUEUED else None
     if hit is not None:
         status = JobStatus.SUCCEEDED
-        if p.billing is not None:
-            credits = p.billing.sheet.cache_hit_credits(credits)
+        if billing is not None:
+            credits = billing.sheet.cache_hit_credits(credits)
 
     now = p.clock()
     job_id = new_id("vid")
@@ -228,8 +226,8 @@ def submit_job(p: Platform, account: AccountRef, req: SubmitRequest, *,
         for attempt in p.db.retrying():  # a deadlock victim runs again (storage/db.py)
             with attempt as s:
                 status = first_status
-                if p.billing is not None:
-                    p.billing.lock(s, account.id)
+                if billing is not None:
+                    billing.lock(s, account.id)
                 if req.external_id:  # again under the lock: never wait on another's job row
                     existing = repo.job_by_external_id(s, account.id, req.external_id)
                     if existing is not None:  # (the lock order in storage/db.py)
@@ -259,13 +257,13 @@ def submit_job(p: Platform, account: AccountRef, req: SubmitRequest, *,
                 s.flush()
                 repo.append_event(s, job_id, EventType.SUBMITTED,
                                   {"status": str(status), "model": spec.model}, now)
-                if decision is not None:
-                    p.moderation.record_submit(s, job, account, decision, now)
-                if status is JobStatus.REVIEW and decision is not None:
-                    open_review(s, job, kind="policy", stage="submit",
-                                categories=decision.categories, now=now)
+                if moderation is not None and decision is not None:
+                    moderation.record_submit(s, job, account, decision, now)
+                    if status is JobStatus.REVIEW:
+                        moderation.hold_for_review(s, job, stage="submit",
+                                                   categories=decision.categories, now=now)
                 if not spec.visible_label:
-                    audit.record(s, now, actor=f"account:{account.id}",
+                    repo.record_audit(s, now, actor=f"account:{account.id}",
                                  action="provenance.unlabelled_export", account_id=account.id,
                                  subject=job_id, data={"policy": p.policy_version})
                 for recorder in p.submit_recorders:

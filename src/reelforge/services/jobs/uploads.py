@@ -14,7 +14,6 @@ from reelforge.domain.account import AccountRef
 from reelforge.domain.job import new_id
 from reelforge.errors import Conflict, NotFound, PayloadTooLarge
 from reelforge.media.images import inspect_image, keep_decoded
-from reelforge.services.governance import audit
 from reelforge.services.jobs.edge import check_text
 from reelforge.services.jobs.retention import remove_unused_blobs
 from reelforge.storage import repositories as repo
@@ -119,7 +118,7 @@ def delete_upload(p: Platform, account: AccountRef, upload_id: str) -> UploadVie
                            f"finished; cancel or wait for it, then delete the upload",
                            code="upload_in_use")
         row.deleted_at = now
-        audit.record(s, now, actor=f"account:{account.id}", action="upload.delete",
+        repo.record_audit(s, now, actor=f"account:{account.id}", action="upload.delete",
                      account_id=account.id, subject=upload_id, data={"blob": row.blob_key})
         s.flush()
         view, key = UploadView.of(row), row.blob_key

@@ -17,7 +17,6 @@ import contextlib
 import hashlib
 import json
 import logging
-import secrets
 import threading
 import time
 from pathlib import Path
@@ -53,22 +52,14 @@ def provenance_dir(p: Platform) -> Path:
     return p.settings.data_dir / "provenance"
 
 
-AIGC_SECRET = "aigc_secret"
 C2PA_DEV_AUTHORITY = "c2pa_dev_authority"
 
 
 def provenance_secret(p: Platform) -> bytes:
     """The HMAC key of AIGC blocks: RF_PROVENANCE_SECRET, else the deployment's key in the
     database (created by the first node that needs it)."""
-    if p.settings.provenance_secret:
-        return p.settings.provenance_secret.get_secret_value().encode()
-
-    def first_key() -> str:  # an upgraded deployment keeps the key its outputs carry
-        legacy = provenance_dir(p) / "aigc.secret"
-        return legacy.read_text().strip() if legacy.is_file() else secrets.token_hex(32)
-
-    value, _ = fleet_secrets.get_or_create(p.db, AIGC_SECRET, first_key, p.clock())
-    return value.encode()
+    return fleet_secrets.aigc_secret(p.db, p.settings.provenance_secret, p.settings.data_dir,
+                                     p.clock)
 
 
 def _dev_pems(p: Platform, *, force: bool) -> tuple[DevPems, bool]:
@@ -238,7 +229,6 @@ def record_unlabelled_duties(p: Platform, account_name: str, agreed: bool) -> No
     """The operator records that an account agreed (or no longer agrees) to label content
     it exports without reelforge's visible label."""
     from reelforge.errors import NotFound
-    from reelforge.services.governance import audit
     from reelforge.storage import repositories as repo
 
     now = p.clock()
@@ -247,8 +237,8 @@ def record_unlabelled_duties(p: Platform, account_name: str, agreed: bool) -> No
         if row is None:
             raise NotFound(f"no account {account_name!r}", code="account_not_found")
         row.unlabelled_duties_at = now if agreed else None
-        audit.record(s, now, actor="operator", action="provenance.unlabelled_duties",
-                     account_id=row.id, subject=row.id, data={"agreed": agreed})
+        repo.record_audit(s, now, actor="operator", action="provenance.unlabelled_duties",
+                          account_id=row.id, subject=row.id, data={"agreed": agreed})
 
 
 def verify(p: Platform, path: Path, trust: Path | None = None) -> dict[str, Any]:
