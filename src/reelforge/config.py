@@ -89,7 +89,7 @@ GROUPS: dict[str, tuple[str, ...]] = {
     "billing": ("billing_file", "default_plan", "result_cache", "stripe_secret_key",
                 "stripe_webhook_secret", "public_url"),
     "models": ("neural_device", "pipeline_cache_models", "pipeline_cache_bytes",
-               "default_model", "motion_supersample"),
+               "default_model", "motion_supersample", "motion_frame_delay"),
     "limits": ("max_upload_bytes", "max_image_pixels", "max_body_bytes", "decode_budget_bytes",
                "event_streams_per_key", "event_stream_idle"),
     "encoding": ("encode_crf", "encode_preset"),
@@ -172,6 +172,9 @@ class Settings(BaseSettings):
     # motion backend anti-aliasing (box prefilter size in pre-scaled pixels): 2 supersamples
     # fine texture at no per-frame cost; 1 shimmers slightly on fine texture.
     motion_supersample: int = Field(default=2, ge=1, le=4)
+    # seconds the motion backend waits after each frame: 0 in production; tests set it to pace
+    # a small clip like a long one (a worker killed mid-render, without rendering 1080p)
+    motion_frame_delay: float = Field(default=0.0, ge=0, le=1)
 
     # neural models (reelforge[neural]); see `reelforge models add`
     neural_device: str | None = None  # this worker's device (cuda:N); None: each model's own

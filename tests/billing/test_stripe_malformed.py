@@ -77,7 +77,5 @@ def test_absurd_timestamps_inside_a_signed_event_change_nothing(
     for body in (event("invoice.paid", inv), event("customer.subscription.updated", sub)):
         payload = json.dumps(body).encode()
         r = _post(client, payload, sign(payload))
-        assert r.status_code in (200, 400), (r.status_code, r.text)  # never 500
-        if r.status_code == 400:
-            assert r.json()["error"]["code"] == "invalid_payload"
+        assert r.status_code == 200, (r.status_code, r.text)  # applied as sent, never 500
     assert count(platform, LedgerEntry) >= ledger_before  # applied or refused, never half

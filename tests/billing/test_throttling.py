@@ -80,6 +80,7 @@ def in_flight(p: Platform, account_id: str) -> int:
             Job.status.in_((str(JobStatus.QUEUED), str(JobStatus.RUNNING))))) or 0)
 
 
+@pytest.mark.slow
 def test_over_the_concurrency_jobs_wait_throttled_and_all_run_one_at_a_time(
         settings: Settings, clock: Clock) -> None:
     backend = RecordingBackend(frame_delay=0.01)
@@ -159,6 +160,7 @@ def max_overlap(intervals: list[tuple[float, float, str]]) -> int:
     return peak
 
 
+@pytest.mark.slow
 def test_parallel_submits_and_finishes_never_exceed_the_concurrency(
         settings: Settings, clock: Clock, tmp_path: Path) -> None:
     sheet = custom_sheet(tmp_path, duo={"concurrency": 2, "max_queued": 100, "postpaid": True,

@@ -24,13 +24,14 @@ CHROMIUM = shutil.which("chromium")
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    if CHROMIUM:
-        return
+    """Every test here is in the `browser` tier; without chromium each is skipped."""
     skip = pytest.mark.skip(reason="Debian's chromium is not on PATH (apt-get install -y "
                                    "chromium; .ci/run installs it)")
     for item in items:
         if "tests/browser/" in str(item.fspath).replace("\\", "/"):
-            item.add_marker(skip)
+            item.add_marker(pytest.mark.browser)
+            if not CHROMIUM:
+                item.add_marker(skip)
 
 
 @pytest.fixture(scope="session")

@@ -15,7 +15,7 @@ from tests.e2e.conftest import Deployment
 from tests.e2e.test_processes import _follow_sse
 from tests.neural.tiny import build_tiny_pipeline
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.neural]
 
 
 def test_wan_image_to_video_through_api_and_a_family_worker(deployment: Deployment,

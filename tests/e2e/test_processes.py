@@ -73,6 +73,9 @@ def test_http_submit_to_a_separate_worker_process(deployment: Deployment) -> Non
 def test_killed_worker_job_completes_exactly_once(deployment: Deployment) -> None:
     key = json.loads(deployment.run("keys", "create", "--account", "acme", "--json"))
     deployment.serve()
+    # A short 480p clip at a paced worker (40 ms a frame, ~4 s of render) so the kill lands
+    # mid-render, as a long 1080p clip would, without rendering 1080p twice.
+    deployment.env["RF_MOTION_FRAME_DELAY"] = "0.04"
     first = deployment.start("worker", log="worker1")
     client = httpx.Client(base_url=deployment.base_url,
                           headers={"Authorization": f"Bearer {key['key']}"}, timeout=30)
@@ -80,7 +83,7 @@ def test_killed_worker_job_completes_exactly_once(deployment: Deployment) -> Non
                                                         "image/jpeg")}).json()
     job_id = client.post("/v1/videos", json={
         "prompt": "pan", "image_upload_id": upload["id"], "camera": "pan_left",
-        "duration": 20, "resolution": "1080p", "seed": 3}).json()["id"]
+        "duration": 4, "resolution": "480p", "seed": 3}).json()["id"]
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         job = client.get(f"/v1/videos/{job_id}").json()
@@ -103,7 +106,7 @@ def test_killed_worker_job_completes_exactly_once(deployment: Deployment) -> Non
     assert len(requeued) == 1 and requeued[0]["reason"] == "heartbeat_timeout"
     path = deployment.tmp / "recovered.mp4"
     path.write_bytes(client.get(f"/v1/videos/{job_id}/content").content)
-    assert probe_video(path).frames == 20 * 24
+    assert probe_video(path).frames == 4 * 24
 
 
 def test_sigterm_stops_a_worker_cleanly(deployment: Deployment) -> None:

@@ -14,6 +14,7 @@ from PIL import Image
 from reelforge.api.app import create_app
 from reelforge.api.deps import AdminAccount
 from reelforge.app.platform import Platform
+from reelforge.errors import NotFound
 from reelforge.services.accounts import accounts
 from reelforge.storage.tables import Blob, Job, JobEvent, Upload
 from reelforge.worker.loop import Worker
@@ -68,6 +69,12 @@ def test_revoked_key_is_refused(platform: Platform, client: TestClient) -> None:
     assert client.get("/v1/videos", headers=headers).status_code == 200
     accounts.revoke_api_key(platform, new.key_id)
     assert client.get("/v1/videos", headers=headers).status_code == 401
+
+
+def test_revoking_an_unknown_key_is_not_found(platform: Platform) -> None:
+    with pytest.raises(NotFound) as caught:
+        accounts.revoke_api_key(platform, "key_nothing_here")
+    assert caught.value.http_status == 404 and caught.value.code == "not_found"
 
 
 def test_upload_then_submit_then_download_with_ranges(platform: Platform,

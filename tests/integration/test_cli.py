@@ -42,6 +42,7 @@ def test_generate_json_and_decodable_output(cli: CliRunner, tmp_path: Path) -> N
     assert r.exit_code == 2 and "job_finished" in r.output
 
 
+@pytest.mark.slow
 def test_demo_prints_the_path_of_a_real_clip(cli: CliRunner, tmp_path: Path) -> None:
     out = tmp_path / "demo.mp4"
     r = cli.invoke(app, ["demo", "--out", str(out)])

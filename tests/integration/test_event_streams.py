@@ -106,6 +106,7 @@ class _Stream:
         assert self.ended.wait(10)
 
 
+@pytest.mark.slow
 def test_streams_per_key_are_capped_with_429_and_retry_after(
         api: tuple[Platform, _Server]) -> None:
     p, server = api
@@ -158,6 +159,7 @@ def test_an_idle_stream_ends_with_a_retry_hint_and_resumes(
     assert ids == ["event: cancelled"]  # only what came after, then the end
 
 
+@pytest.mark.slow
 def test_quiet_streams_cost_no_query_each(api: tuple[Platform, _Server]) -> None:
     """30 streams on quiet jobs for a second and a half: the old per-stream polling made
     ~180 queries (30 x 4 a second); one watcher makes a handful."""

@@ -83,6 +83,7 @@ def test_a_connection_dropped_while_the_result_is_recorded_does_not_fail_the_job
     assert event_types(p, acct, job["id"]).count("succeeded") == 1
 
 
+@pytest.mark.slow
 def test_a_database_lost_for_longer_than_the_retries_leaves_the_job_to_the_reaper(
         pg_platform: Platform, pg_database: str, monkeypatch: pytest.MonkeyPatch) -> None:
     """Every commit of attempt 1's success record loses its connection: the job is not

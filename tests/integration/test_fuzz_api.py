@@ -140,6 +140,7 @@ def _fuzz_operation(op: Any, strategy: Any, headers: dict[str, str], run: FuzzRu
     one()
 
 
+@pytest.mark.slow
 def test_fuzz_every_operation(fuzz_target: FuzzTarget, stack: str) -> None:
     target = fuzz_target
     schema = schemathesis.openapi.from_asgi("/openapi.json", target.app)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import update
 
 from reelforge.app.platform import Platform
@@ -109,6 +110,7 @@ def test_lost_queue_message_is_enqueued_again(platform: Platform) -> None:
         w.stop()
 
 
+@pytest.mark.slow
 def test_graceful_stop_hands_a_long_job_back(platform: Platform,
                                              backend: GradientBackend) -> None:
     backend.frame_delay = 0.05

@@ -38,6 +38,7 @@ def pg(tmp_path: Path, pg_database: str, redis_url: str) -> Iterator[Platform]:
     p.close()
 
 
+@pytest.mark.slow
 def test_parallel_resubmits_while_a_worker_claims_never_fail(pg: Platform) -> None:
     acct = accounts.ensure_account(pg, "alice")
     errors: collections.Counter[str] = collections.Counter()

@@ -49,6 +49,7 @@ def test_final_status_is_posted_signed_and_retried(platform: Platform) -> None:
     assert len({h["reelforge-delivery"] for h, _ in received.requests}) == 1
 
 
+@pytest.mark.slow
 def test_delivery_gives_up_after_max_attempts(platform: Platform) -> None:
     platform.settings.webhook_max_attempts = 2
     acct = accounts.ensure_account(platform, "alice")

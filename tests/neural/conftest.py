@@ -18,6 +18,13 @@ from tests.neural.tiny import SUPPORTED, TINY_CONSTRAINTS, build_tiny_pipeline
 os.environ.setdefault("HF_HUB_OFFLINE", "1")  # belt and braces: nothing may reach a hub
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Every test here is in the `neural` tier (tiny torch/diffusers pipelines)."""
+    for item in items:
+        if "tests/neural/" in str(item.fspath).replace("\\", "/"):
+            item.add_marker(pytest.mark.neural)
+
+
 @pytest.fixture(scope="session")
 def tiny_dirs(tmp_path_factory: pytest.TempPathFactory) -> dict[tuple[str, str], Path]:
     root = tmp_path_factory.mktemp("tiny-models")

@@ -95,6 +95,7 @@ def test_every_output_carries_all_four_marks(platform_for: Any, tmp_path: Path,
     all_four(verify_file(out, verify_options(p)), out)
 
 
+@pytest.mark.neural
 def test_a_neural_output_carries_all_four_marks(platform_for: Any, tmp_path: Path) -> None:
     from tests.neural.tiny import build_tiny_pipeline
 
@@ -141,6 +142,7 @@ def reencode(src: Path, dst: Path, *, crf: int, scale: float = 1.0,
             out.mux(packet)
 
 
+@pytest.mark.slow
 def test_tampering_reencoding_stripping_and_forging(platform_for: Any, tmp_path: Path) -> None:
     p = platform_for()
     out = render(p, tmp_path, model="gradient", prompt="a gradient", duration=2,
@@ -215,6 +217,7 @@ def test_bad_files_get_a_clear_answer(tmp_path: Path, platform_for: Any) -> None
         verify_file(out, VerifyOptions(max_bytes=1000))
 
 
+@pytest.mark.slow
 def test_verify_cli_and_api(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("RF_DATA_DIR", str(tmp_path / "data"))
     runner = CliRunner()

@@ -329,6 +329,7 @@ def test_very_long_prompt_is_checked_in_chunks(rules: TextModerator) -> None:
 
 # --- NumPy encoder and semantic classifier --------------------------------------------------
 
+@pytest.mark.slow
 @needs_model
 def test_numpy_encoder_matches_sentence_transformers() -> None:
     if importlib.util.find_spec("sentence_transformers") is None:

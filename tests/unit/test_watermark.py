@@ -95,6 +95,7 @@ def test_still_photo_survives_crf23(name: str, width: int, height: int) -> None:
     assert result.bit_accuracy is not None and result.bit_accuracy >= 0.95
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("name", "width", "height"),
                          [("astronaut", 1280, 720), ("coffee", 854, 480), ("chelsea", 1280, 720)])
 def test_moving_clip_crf23_downscale_and_crf28(

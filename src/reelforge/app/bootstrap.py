@@ -55,7 +55,8 @@ def default_backends(settings: Settings) -> list[GenerationBackend]:
     from reelforge.backends.motion import MotionBackend
 
     return [MotionBackend(supersample=settings.motion_supersample,
-                          max_pixels=settings.max_image_pixels)]
+                          max_pixels=settings.max_image_pixels,
+                          frame_delay=settings.motion_frame_delay)]
 
 
 def bootstrap(

@@ -208,7 +208,7 @@ class Outage:
         if self.down_since is None:  # the usual case, without taking the lock
             return
         with self._lock:
-            if self.down_since is None:
+            if not self.down:  # another thread may have ended it meanwhile (re-read, not narrowed)
                 return
             self.log.warning("%s %s after %.1f s (%d failed tries)", self.what, self.up_word,
                              time.monotonic() - self.down_since, self.failures)

@@ -47,9 +47,11 @@ class MotionBackend:
         *,
         supersample: int = DEFAULT_SUPERSAMPLE,
         max_pixels: int = DEFAULT_MAX_PIXELS,
+        frame_delay: float = 0.0,
     ) -> None:
         self.supersample = supersample
         self.max_pixels = max_pixels
+        self.frame_delay = frame_delay  # seconds after each frame (tests pace a clip with it)
 
     def cache_identity(self) -> dict[str, object]:
         """What decides the pixels besides the request (for the result cache)."""
@@ -125,7 +127,8 @@ class MotionBackend:
         del image  # the renderer keeps only the part (and density) it needs
         timings: dict[str, float] = {"prepare": time.perf_counter() - started, "render": 0.0}
         on_progress("prepare", 1, 1)
-        frames = _render_frames(renderer, path, camera is Camera.STATIC, timings, on_progress)
+        frames = _render_frames(renderer, path, camera is Camera.STATIC, timings, on_progress,
+                                self.frame_delay)
         return Clip(
             width=out_w,
             height=out_h,
@@ -143,6 +146,7 @@ def _render_frames(
     still: bool,
     timings: dict[str, float],
     on_progress: ProgressFn,
+    frame_delay: float = 0.0,
 ) -> Iterator[np.ndarray]:
     """Yield fresh frames (the consumer may draw on them); time only our own work."""
     total = len(path)
@@ -156,5 +160,7 @@ def _render_frames(
             if still:
                 first = frame.copy()
         timings["render"] += time.perf_counter() - started
+        if frame_delay:
+            time.sleep(frame_delay)  # pacing for tests, outside the render timing
         on_progress("render", index + 1, total)
         yield frame

@@ -349,7 +349,7 @@ class SemanticClassifier:
         if self._ready:
             return
         with self._lock:
-            if self._ready:
+            if self.loaded:  # another thread may have loaded it meanwhile (re-read, not narrowed)
                 return
             encoder = _shared_encoder()
             text = self._exemplars_path.read_bytes()

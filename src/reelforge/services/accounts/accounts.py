@@ -12,7 +12,7 @@ from datetime import timedelta
 from reelforge.app.platform import Platform
 from reelforge.domain.account import AccountRef as AccountRef
 from reelforge.domain.job import new_id
-from reelforge.errors import InvalidRequest, Unauthorized
+from reelforge.errors import InvalidRequest, NotFound, Unauthorized
 from reelforge.storage import repositories as repo
 from reelforge.storage.billing_tables import PlanChange
 from reelforge.storage.tables import Account, ApiKey
@@ -116,7 +116,7 @@ def revoke_api_key(p: Platform, key_id: str) -> None:
     with p.db.session() as s:
         row = s.get(ApiKey, key_id)
         if row is None:
-            raise InvalidRequest(f"no API key {key_id}", code="not_found")
+            raise NotFound(f"no API key {key_id}")
         row.revoked_at = row.revoked_at or p.clock()
 
 
