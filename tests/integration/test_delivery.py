@@ -171,18 +171,6 @@ def test_a_node_with_the_shared_secret_accepts_another_nodes_urls(tmp_path: Path
             p.close()
 
 
-@pytest.fixture(scope="module")
-def s3_endpoint() -> Iterator[str]:
-    moto_server = pytest.importorskip("moto.server", reason="moto[server] is not installed")
-    server = moto_server.ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
-    os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
-    yield f"http://{host}:{port}"
-    server.stop()
-
-
 def test_on_s3_the_signed_url_redirects_to_a_presigned_object_url(
         s3_endpoint: str, tmp_path: Path) -> None:
     import boto3

@@ -35,18 +35,6 @@ BODY = {"prompt": "a gradient", "duration": 1, "resolution": "480p", "model": "g
         "seed": 7}
 
 
-@pytest.fixture(scope="module")
-def s3_endpoint() -> Iterator[str]:
-    moto_server = pytest.importorskip("moto.server", reason="moto[server] is not installed")
-    server = moto_server.ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
-    os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
-    yield f"http://{host}:{port}"
-    server.stop()
-
-
 @pytest.fixture(params=["local", "s3"])
 def platform(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Platform]:
     overrides: dict[str, Any] = {}
