@@ -22,7 +22,6 @@ from reelforge.cli import app as cli_app
 from reelforge.services.accounts import accounts
 from tests.conftest import PG_URL, make_settings
 from tests.fakes import GradientBackend
-from tests.integration.test_blobs import s3_endpoint  # noqa: F401  (the moto server fixture)
 
 
 def _png() -> bytes:
@@ -39,7 +38,7 @@ def _one_line(output: str) -> str:
 
 
 def test_a_missing_bucket_is_a_typed_error_a_failed_check_and_a_degraded_health(
-        s3_endpoint: str, tmp_path: Path) -> None:  # noqa: F811
+        s3_endpoint: str, tmp_path: Path) -> None:
     import boto3
 
     bucket = f"rf-missing-{os.urandom(4).hex()}"
@@ -71,7 +70,7 @@ def test_a_missing_bucket_is_a_typed_error_a_failed_check_and_a_degraded_health(
 
 
 def test_the_worker_refuses_to_start_on_a_missing_bucket(
-        s3_endpoint: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:  # noqa: F811
+        s3_endpoint: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("RF_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.setenv("RF_BLOB_URL", "s3://rf-not-there/rf")
     monkeypatch.setenv("RF_S3_ENDPOINT_URL", s3_endpoint)
