@@ -73,15 +73,26 @@ def motion(tiny: bool) -> list[Row]:
         source = RESULTS / "zoom_source_800x600.png"
         if not source.exists():
             photo = m.load_image(m.sample_image_path())
-            cv2.imwrite(str(source), cv2.cvtColor(
-                cv2.resize(photo, (800, 600), interpolation=cv2.INTER_LANCZOS4),
-                cv2.COLOR_RGB2BGR))
-        with _patched(m, SOURCE_W=800, SOURCE_H=600, OUT_W=320, OUT_H=180, DURATION=1.0,
-                      FRAMES=24):
+            cv2.imwrite(
+                str(source),
+                cv2.cvtColor(
+                    cv2.resize(photo, (800, 600), interpolation=cv2.INTER_LANCZOS4),
+                    cv2.COLOR_RGB2BGR,
+                ),
+            )
+        with _patched(m, SOURCE_W=800, SOURCE_H=600, OUT_W=320, OUT_H=180, DURATION=1.0, FRAMES=24):
             ours = m.run_reelforge(source, RESULTS / "bench_zoom_rf.mp4")
             peer = m.run_zoompan(ffmpeg, source, RESULTS / "bench_zoom_zp.mp4")
-        return [{"bench": "motion", "what": "1 s 320x180 zoom: time", "ours": ours,
-                 "peer": peer, "unit": "s", "peer_name": "ffmpeg zoompan"}]
+        return [
+            {
+                "bench": "motion",
+                "what": "1 s 320x180 zoom: time",
+                "ours": ours,
+                "peer": peer,
+                "unit": "s",
+                "peer_name": "ffmpeg zoompan",
+            }
+        ]
     source = RESULTS / "zoom_source_4000x3000.png"
     if not source.exists():
         m.build_source(source)
@@ -94,14 +105,38 @@ def motion(tiny: bool) -> list[Row]:
     q_ours, q_peer = quality["ours"], quality["peer"]
     peer_name = "ffmpeg zoompan"
     return [
-        {"bench": "motion", "what": "5 s 1080p zoom: time (best of 2)", "ours": min(times["ours"]),
-         "peer": min(times["peer"]), "unit": "s", "peer_name": peer_name},
-        {"bench": "motion", "what": "PSNR vs the exact reference", "ours": q_ours.psnr,
-         "peer": q_peer.psnr, "unit": "dB", "peer_name": peer_name},
-        {"bench": "motion", "what": "registration error RMS", "ours": q_ours.registration_rms,
-         "peer": q_peer.registration_rms, "unit": "px", "peer_name": peer_name},
-        {"bench": "motion", "what": "shake RMS", "ours": q_ours.shake_rms,
-         "peer": q_peer.shake_rms, "unit": "px", "peer_name": peer_name},
+        {
+            "bench": "motion",
+            "what": "5 s 1080p zoom: time (best of 2)",
+            "ours": min(times["ours"]),
+            "peer": min(times["peer"]),
+            "unit": "s",
+            "peer_name": peer_name,
+        },
+        {
+            "bench": "motion",
+            "what": "PSNR vs the exact reference",
+            "ours": q_ours.psnr,
+            "peer": q_peer.psnr,
+            "unit": "dB",
+            "peer_name": peer_name,
+        },
+        {
+            "bench": "motion",
+            "what": "registration error RMS",
+            "ours": q_ours.registration_rms,
+            "peer": q_peer.registration_rms,
+            "unit": "px",
+            "peer_name": peer_name,
+        },
+        {
+            "bench": "motion",
+            "what": "shake RMS",
+            "ours": q_ours.shake_rms,
+            "peer": q_peer.shake_rms,
+            "unit": "px",
+            "peer_name": peer_name,
+        },
     ]
 
 
@@ -118,9 +153,14 @@ def neural(tiny: bool) -> list[Row]:
         raise Skipped(f"needs reelforge[neural] ({exc.name} is not installed)") from None
     from bench import neural_overhead as n
 
-    args = argparse.Namespace(size=(64, 64) if tiny else (256, 256),
-                              frames=9 if tiny else 33, steps=2 if tiny else 12,
-                              layers=1 if tiny else 4, poll=0.01, repeats=1 if tiny else 3)
+    args = argparse.Namespace(
+        size=(64, 64) if tiny else (256, 256),
+        frames=9 if tiny else 33,
+        steps=2 if tiny else 12,
+        layers=1 if tiny else 4,
+        poll=0.01,
+        repeats=1 if tiny else 3,
+    )
     RESULTS.mkdir(exist_ok=True)
     model_dir = n.build_model(RESULTS / f"neural_overhead_wan_{args.layers}l", args.layers)
     mp4 = RESULTS / "bench_neural_direct.mp4"
@@ -139,11 +179,24 @@ def neural(tiny: bool) -> list[Row]:
     w, h = args.size
     what = f"warm Wan job {w}x{h}x{args.frames}, {args.steps} steps: time"
     ours = statistics.median(runs["reelforge"])
-    return [{"bench": "neural", "what": what, "ours": ours,
-             "peer": statistics.median(runs["direct"]), "unit": "s", "peer_name": "pipe()"},
-            {"bench": "neural", "what": what, "ours": ours,
-             "peer": statistics.median(runs["encode"]), "unit": "s",
-             "peer_name": "pipe() + encode_mp4"}]
+    return [
+        {
+            "bench": "neural",
+            "what": what,
+            "ours": ours,
+            "peer": statistics.median(runs["direct"]),
+            "unit": "s",
+            "peer_name": "pipe()",
+        },
+        {
+            "bench": "neural",
+            "what": what,
+            "ours": ours,
+            "peer": statistics.median(runs["encode"]),
+            "unit": "s",
+            "peer_name": "pipe() + encode_mp4",
+        },
+    ]
 
 
 # -- moderation latency ---------------------------------------------------------------------
@@ -166,14 +219,30 @@ def moderation(tiny: bool) -> list[Row]:
     kind = "semantic + rules" if result_full["semantic"] else "rules (no semantic model)"
     lat_f, lat_r = result_full["latency_ms"], result_rules["latency_ms"]
     return [
-        {"bench": "moderation", "what": f"prompt check p95, {len(rows)} prompts ({kind})",
-         "ours": lat_f["p95"], "peer": lat_r["p95"], "unit": "ms", "peer_name": "rules alone"},
-        {"bench": "moderation", "what": "prompt check p95 vs the 20 ms target",
-         "ours": lat_f["p95"], "peer": 20.0, "unit": "ms", "peer_name": "target"},
-        {"bench": "moderation", "what": "harmful recall",
-         "ours": result_full["harmful_recall"]["rate"] * 100,
-         "peer": result_rules["harmful_recall"]["rate"] * 100, "unit": "%",
-         "peer_name": "rules alone"},
+        {
+            "bench": "moderation",
+            "what": f"prompt check p95, {len(rows)} prompts ({kind})",
+            "ours": lat_f["p95"],
+            "peer": lat_r["p95"],
+            "unit": "ms",
+            "peer_name": "rules alone",
+        },
+        {
+            "bench": "moderation",
+            "what": "prompt check p95 vs the 20 ms target",
+            "ours": lat_f["p95"],
+            "peer": 20.0,
+            "unit": "ms",
+            "peer_name": "target",
+        },
+        {
+            "bench": "moderation",
+            "what": "harmful recall",
+            "ours": result_full["harmful_recall"]["rate"] * 100,
+            "peer": result_rules["harmful_recall"]["rate"] * 100,
+            "unit": "%",
+            "peer_name": "rules alone",
+        },
     ]
 
 
@@ -204,20 +273,39 @@ def frames(tiny: bool) -> list[Row]:
                 frame = fc.letterbox(photo, width, height)
                 found = faces.detect(frame)
                 if found:
-                    ours_ms.append(float(np.median(
-                        fc.timed(partial(faces.embed, frame, found), repeats)[0])))
-                    dlib_ms.append(float(np.median(
-                        fc.timed(partial(fc.dlib_descriptors, frame, found), repeats)[0])))
+                    ours_ms.append(
+                        float(np.median(fc.timed(partial(faces.embed, frame, found), repeats)[0]))
+                    )
+                    dlib_ms.append(
+                        float(
+                            np.median(
+                                fc.timed(partial(fc.dlib_descriptors, frame, found), repeats)[0]
+                            )
+                        )
+                    )
                 checks = fc.timed(partial(moderator.check_frame, frame), repeats)[0]
                 worst = max(worst, float(np.percentile(checks, 95)))
     finally:
         moderator.close()
     size = "astronaut 480p" if tiny else "5 photos, 480p and 720p"
-    return [{"bench": "frames", "what": f"output-frame check, worst p95 ({size})",
-             "ours": worst, "peer": 100.0, "unit": "ms", "peer_name": "target"},
-            {"bench": "frames", "what": "face descriptor (p50, summed over faces)",
-             "ours": sum(ours_ms), "peer": sum(dlib_ms), "unit": "ms",
-             "peer_name": "dlib compute_face_descriptor"}]
+    return [
+        {
+            "bench": "frames",
+            "what": f"output-frame check, worst p95 ({size})",
+            "ours": worst,
+            "peer": 100.0,
+            "unit": "ms",
+            "peer_name": "target",
+        },
+        {
+            "bench": "frames",
+            "what": "face descriptor (p50, summed over faces)",
+            "ours": sum(ours_ms),
+            "peer": sum(dlib_ms),
+            "unit": "ms",
+            "peer_name": "dlib compute_face_descriptor",
+        },
+    ]
 
 
 # -- provenance overhead ----------------------------------------------------------------------
@@ -236,15 +324,23 @@ def provenance(tiny: bool) -> list[Row]:
     from reelforge.services.jobs.uploads import create_upload
     from reelforge.worker.loop import Worker
 
-    args = argparse.Namespace(duration=1.0 if tiny else 5.0,
-                              resolution="480p" if tiny else "720p", repeats=1 if tiny else 3)
+    args = argparse.Namespace(
+        duration=1.0 if tiny else 5.0,
+        resolution="480p" if tiny else "720p",
+        repeats=1 if tiny else 3,
+    )
     tmp = Path(tempfile.mkdtemp(prefix="rf-prov-"))
     contenders: dict[str, Any] = {}
     try:
         for name, label in (("without", False), ("with", True)):
-            p = bootstrap(Settings(data_dir=tmp / name, worker_queues=["motion"],
-                                   result_cache="off"),  # as the bench's own main
-                          backends=[MotionBackend()], moderate=False, label=label)
+            p = bootstrap(
+                Settings(
+                    data_dir=tmp / name, worker_queues=["motion"], result_cache="off"
+                ),  # as the bench's own main
+                backends=[MotionBackend()],
+                moderate=False,
+                label=label,
+            )
             acct = accounts.ensure_account(p, "bench")
             upload = create_upload(p, acct, sample_image().read_bytes(), "cup.jpg").id
             worker = Worker(p, concurrency=1).start()
@@ -258,11 +354,22 @@ def provenance(tiny: bool) -> list[Row]:
             worker.stop(hand_back=True)
             p.close()
     with_s, without_s = min(contenders["with"][4]), min(contenders["without"][4])
-    return [{"bench": "provenance",
-             "what": f"{args.duration:g} s {args.resolution} motion job: time",
-             "ours": with_s, "peer": without_s, "unit": "s", "peer_name": "without marks"},
-            {"bench": "provenance", "what": "marks' cost per second of output",
-             "ours": (with_s - without_s) / args.duration * 1000, "unit": "ms/s"}]
+    return [
+        {
+            "bench": "provenance",
+            "what": f"{args.duration:g} s {args.resolution} motion job: time",
+            "ours": with_s,
+            "peer": without_s,
+            "unit": "s",
+            "peer_name": "without marks",
+        },
+        {
+            "bench": "provenance",
+            "what": "marks' cost per second of output",
+            "ours": (with_s - without_s) / args.duration * 1000,
+            "unit": "ms/s",
+        },
+    ]
 
 
 # -- submit throughput ------------------------------------------------------------------------
@@ -279,30 +386,55 @@ def submit(tiny: bool) -> list[Row]:
 
     jobs, threads, latency = (20, 2, 1) if tiny else (200, 4, 20)
     tmp = Path(tempfile.mkdtemp(prefix="rf-bench-"))
-    base: dict[str, Any] = {"queue_namespace": f"bench{secrets.token_hex(3)}",
-                            "worker_queues": ["bench"], "default_plan": "internal"}
-    sqlite = st.measure("SQLite + SqliteHuey", Settings(data_dir=tmp / "a", **base), jobs,
-                        threads, latency)
+    base: dict[str, Any] = {
+        "queue_namespace": f"bench{secrets.token_hex(3)}",
+        "worker_queues": ["bench"],
+        "default_plan": "internal",
+    }
+    sqlite = st.measure(
+        "SQLite + SqliteHuey", Settings(data_dir=tmp / "a", **base), jobs, threads, latency
+    )
     try:
         db = st._fresh_pg_db()
     except Exception as exc:
         raise Skipped(f"PostgreSQL: {exc}") from None
     try:
-        pg = st.measure("PostgreSQL + Redis", Settings(data_dir=tmp / "pg", database_url=db,
-                                                       queue_url=st.REDIS, **base),
-                        jobs, threads, latency)
+        pg = st.measure(
+            "PostgreSQL + Redis",
+            Settings(data_dir=tmp / "pg", database_url=db, queue_url=st.REDIS, **base),
+            jobs,
+            threads,
+            latency,
+        )
     finally:
         st._drop_pg_db(db)
     peer = "SQLite + SqliteHuey"
-    return [{"bench": "submit", "what": f"PostgreSQL + Redis: submits/s, serial ({jobs})",
-             "ours": pg["serial"], "peer": sqlite["serial"], "unit": "jobs/s",
-             "peer_name": peer},
-            {"bench": "submit", "what": f"PostgreSQL + Redis: submits/s, {threads} threads",
-             "ours": pg["parallel"], "peer": sqlite["parallel"], "unit": "jobs/s",
-             "peer_name": peer},
-            {"bench": "submit", "what": "submit→claim p50, worker apart",
-             "ours": pg["apart_p50_ms"], "peer": sqlite["apart_p50_ms"], "unit": "ms",
-             "peer_name": peer}]
+    return [
+        {
+            "bench": "submit",
+            "what": f"PostgreSQL + Redis: submits/s, serial ({jobs})",
+            "ours": pg["serial"],
+            "peer": sqlite["serial"],
+            "unit": "jobs/s",
+            "peer_name": peer,
+        },
+        {
+            "bench": "submit",
+            "what": f"PostgreSQL + Redis: submits/s, {threads} threads",
+            "ours": pg["parallel"],
+            "peer": sqlite["parallel"],
+            "unit": "jobs/s",
+            "peer_name": peer,
+        },
+        {
+            "bench": "submit",
+            "what": "submit→claim p50, worker apart",
+            "ours": pg["apart_p50_ms"],
+            "peer": sqlite["apart_p50_ms"],
+            "unit": "ms",
+            "peer_name": peer,
+        },
+    ]
 
 
 # -- cold start (bench/cold_start.py, run as it is) -------------------------------------------
@@ -315,20 +447,34 @@ def cold_start(tiny: bool) -> list[Row]:
     print(done.stdout)
     print(done.stderr, file=sys.stderr)
     if done.returncode != 0:
-        raise RuntimeError(f"cold_start.py exited {done.returncode}: "
-                           f"{(done.stderr or done.stdout).strip().splitlines()[-1:]}")
+        raise RuntimeError(
+            f"cold_start.py exited {done.returncode}: "
+            f"{(done.stderr or done.stdout).strip().splitlines()[-1:]}"
+        )
     match = re.search(r"/ ffmpeg zoompan: ([\d.]+)x wall, ([\d.]+)x cpu", done.stdout)
-    walls = re.search(r"reelforge generate \(fresh data dir\)\s+([\d.]+)\s+([\d.]+)",
-                      done.stdout)
+    walls = re.search(r"reelforge generate \(fresh data dir\)\s+([\d.]+)\s+([\d.]+)", done.stdout)
     peer = re.search(r"ffmpeg zoompan\s+([\d.]+)\s+([\d.]+)", done.stdout)
     if not (match and walls and peer):
         raise RuntimeError("cold_start.py's output has no ratio line")
     what = "cold generate (whole process): wall" + (" (tiny)" if tiny else "")
-    return [{"bench": "cold_start", "what": what, "ours": float(walls.group(1)),
-             "peer": float(peer.group(1)), "unit": "s", "peer_name": "ffmpeg process"},
-            {"bench": "cold_start", "what": "cold generate: CPU time",
-             "ours": float(walls.group(2)), "peer": float(peer.group(2)), "unit": "s",
-             "peer_name": "ffmpeg process"}]
+    return [
+        {
+            "bench": "cold_start",
+            "what": what,
+            "ours": float(walls.group(1)),
+            "peer": float(peer.group(1)),
+            "unit": "s",
+            "peer_name": "ffmpeg process",
+        },
+        {
+            "bench": "cold_start",
+            "what": "cold generate: CPU time",
+            "ours": float(walls.group(2)),
+            "peer": float(peer.group(2)),
+            "unit": "s",
+            "peer_name": "ffmpeg process",
+        },
+    ]
 
 
 # -- load -------------------------------------------------------------------------------------
@@ -344,8 +490,13 @@ def load(tiny: bool) -> list[Row]:
 
 
 BENCHES: dict[str, Callable[[bool], list[Row]]] = {
-    "motion": motion, "neural": neural, "moderation": moderation, "frames": frames,
-    "provenance": provenance, "submit": submit, "cold_start": cold_start,
+    "motion": motion,
+    "neural": neural,
+    "moderation": moderation,
+    "frames": frames,
+    "provenance": provenance,
+    "submit": submit,
+    "cold_start": cold_start,
 }
 ON_REQUEST = {"load": load}
 
@@ -371,9 +522,16 @@ def table(rows: list[Row]) -> str:
         elif r.get("peer") not in (None, 0) and r.get("ours") is not None:
             ratio = f"{r['ours'] / r['peer']:.2f}x"
         unit = f" {r['unit']}" if r.get("unit") else ""
-        lines.append((r["bench"], r["what"], _num(r.get("ours")) + unit,
-                      _num(r.get("peer")) + (unit if r.get("peer") is not None else ""), ratio,
-                      r.get("peer_name") or r.get("note") or ""))
+        lines.append(
+            (
+                r["bench"],
+                r["what"],
+                _num(r.get("ours")) + unit,
+                _num(r.get("peer")) + (unit if r.get("peer") is not None else ""),
+                ratio,
+                r.get("peer_name") or r.get("note") or "",
+            )
+        )
     widths = [max(len(str(x[i])) for x in [head, *lines]) for i in range(len(head))]
     fmt = "  ".join(f"{{:{'<' if i in (0, 1, 5) else '>'}{w}}}" for i, w in enumerate(widths))
     return "\n".join(fmt.format(*x).rstrip() for x in [head, *lines])
@@ -383,26 +541,29 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n\n")[0])
     parser.add_argument("--tiny", action="store_true", help="each bench once, at a tiny size")
     parser.add_argument("--load", action="store_true", help="also the load test (bench/load.py)")
-    parser.add_argument("--only", nargs="+", choices=[*BENCHES, *ON_REQUEST],
-                        help="these benches only")
+    parser.add_argument(
+        "--only", nargs="+", choices=[*BENCHES, *ON_REQUEST], help="these benches only"
+    )
     args = parser.parse_args(argv)
     chosen = {**BENCHES, **(ON_REQUEST if args.load else {})}
     if args.only:
         chosen = {k: v for k, v in {**BENCHES, **ON_REQUEST}.items() if k in args.only}
     RESULTS.mkdir(exist_ok=True)
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    size = ("tiny sizes (a smoke run: the figures are not measurements)" if args.tiny
-            else "full sizes")
-    print(f"machine: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.2f} at start; "
-          f"{size}", flush=True)
+    size = (
+        "tiny sizes (a smoke run: the figures are not measurements)" if args.tiny else "full sizes"
+    )
+    print(
+        f"machine: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.2f} at start; {size}",
+        flush=True,
+    )
     rows: list[Row] = []
     failed = False
     started = time.perf_counter()
     for name, bench in chosen.items():
         log = RESULTS / f"bench-{name}.log"
         t0 = time.perf_counter()
-        with log.open("w") as out, contextlib.redirect_stdout(out), \
-                contextlib.redirect_stderr(out):
+        with log.open("w") as out, contextlib.redirect_stdout(out), contextlib.redirect_stderr(out):
             try:
                 got = bench(args.tiny)
                 status = "ok"
@@ -414,12 +575,17 @@ def main(argv: list[str] | None = None) -> int:
                 got, status = [{"bench": name, "what": what[:90]}], "failed"
                 failed = True
         rows += got
-        print(f"{name:12} {status:8} {time.perf_counter() - t0:6.1f} s  "
-              f"({log.relative_to(HERE.parent)})", flush=True)
+        print(
+            f"{name:12} {status:8} {time.perf_counter() - t0:6.1f} s  "
+            f"({log.relative_to(HERE.parent)})",
+            flush=True,
+        )
     print()
     print(table(rows))
-    print(f"\nratio = ours / peer (dB: the difference); every pair measured in this run. Total "
-          f"{time.perf_counter() - started:.0f} s.")
+    print(
+        f"\nratio = ours / peer (dB: the difference); every pair measured in this run. Total "
+        f"{time.perf_counter() - started:.0f} s."
+    )
     return 1 if failed else 0
 
 

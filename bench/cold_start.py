@@ -44,12 +44,27 @@ from reelforge.backends.motion.camera import zoom_amount
 from reelforge.media.encode import DEFAULT_CRF, DEFAULT_PRESET
 
 PROMPT = "slow zoom in on the coffee cup, warm morning light"
-STAGES = ("moderation_submit", "prepare", "render", "encode", "output_moderation",
-          "output_provenance", "store", "total")
+STAGES = (
+    "moderation_submit",
+    "prepare",
+    "render",
+    "encode",
+    "output_moderation",
+    "output_provenance",
+    "store",
+    "total",
+)
 
 
-def zoompan_command(ffmpeg: str, source: Path, source_size: tuple[int, int],
-                    out_size: tuple[int, int], fps: int, duration: float, out: Path) -> list[str]:
+def zoompan_command(
+    ffmpeg: str,
+    source: Path,
+    source_size: tuple[int, int],
+    out_size: tuple[int, int],
+    fps: int,
+    duration: float,
+    out: Path,
+) -> list[str]:
     """The same filter chain as motion_vs_zoompan's zoompan contender, for any size."""
     (sw, sh), (ow, oh) = source_size, out_size
     frames = round(fps * duration)
@@ -72,8 +87,9 @@ def zoompan_command(ffmpeg: str, source: Path, source_size: tuple[int, int],
     ]  # fmt: skip
 
 
-def generate_command(source: Path, out_size: tuple[int, int], duration: float, prompt: str,
-                     out: Path) -> list[str]:
+def generate_command(
+    source: Path, out_size: tuple[int, int], duration: float, prompt: str, out: Path
+) -> list[str]:
     return [
         sys.executable, "-m", "reelforge.cli", "generate", "--image", str(source),
         "--camera", "zoom_in", "--duration", str(duration),
@@ -97,17 +113,23 @@ def timed(command: list[str], env: dict[str, str]) -> Run:
     wall = time.perf_counter() - started
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if done.returncode != 0:
-        sys.exit(f"{command[0]} {' '.join(command[1:5])} ... failed ({done.returncode}):\n"
-                 f"{done.stderr[-2000:]}")
+        sys.exit(
+            f"{command[0]} {' '.join(command[1:5])} ... failed ({done.returncode}):\n"
+            f"{done.stderr[-2000:]}"
+        )
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     return Run(wall, cpu, done.stdout)
 
 
-def run_generate(command: list[str], model_cache: Path, scratch: Path,
-                 src: Path | None = None) -> tuple[Run, dict]:
+def run_generate(
+    command: list[str], model_cache: Path, scratch: Path, src: Path | None = None
+) -> tuple[Run, dict]:
     """One cold generate on a new data directory, and the job's stage timings."""
-    env = {**os.environ, "RF_MODEL_CACHE_DIR": str(model_cache),
-           "RF_DATA_DIR": tempfile.mkdtemp(prefix="data-", dir=scratch)}
+    env = {
+        **os.environ,
+        "RF_MODEL_CACHE_DIR": str(model_cache),
+        "RF_DATA_DIR": tempfile.mkdtemp(prefix="data-", dir=scratch),
+    }
     if src is not None:  # the baseline's code first on the path
         env["PYTHONPATH"] = os.pathsep.join([str(src), *filter(None, [env.get("PYTHONPATH")])])
     run = timed(command, env)
@@ -122,8 +144,12 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3, help="timed runs of each")
     parser.add_argument("--prompt", default=PROMPT, help="the generate prompt ('' for none)")
     parser.add_argument("--tiny", action="store_true", help="CI size: 1 s at 320x180, once")
-    parser.add_argument("--baseline-src", type=Path, default=None,
-                        help="also time the generate of the code in this src folder")
+    parser.add_argument(
+        "--baseline-src",
+        type=Path,
+        default=None,
+        help="also time the generate of the code in this src folder",
+    )
     args = parser.parse_args()
     RESULTS.mkdir(exist_ok=True)
     ffmpeg, origin = find_ffmpeg()
@@ -144,15 +170,18 @@ def main() -> None:
     fps = 24
     print(f"ffmpeg: {origin}")
     print(f"machine: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.2f} at start")
-    print(f"clip: {round(fps * duration)} frames {out_size[0]}x{out_size[1]}@{fps} from "
-          f"{source_size[0]}x{source_size[1]}, prompt {args.prompt!r}")
+    print(
+        f"clip: {round(fps * duration)} frames {out_size[0]}x{out_size[1]}@{fps} from "
+        f"{source_size[0]}x{source_size[1]}, prompt {args.prompt!r}"
+    )
 
     with tempfile.TemporaryDirectory(prefix="reelforge-cold-") as tmp:
         scratch = Path(tmp)
         model_cache = scratch / "model-cache"
         gen = generate_command(source, out_size, duration, args.prompt, scratch / "rf.mp4")
-        zoom = zoompan_command(ffmpeg, source, source_size, out_size, fps, duration,
-                               scratch / "zoompan.mp4")
+        zoom = zoompan_command(
+            ffmpeg, source, source_size, out_size, fps, duration, scratch / "zoompan.mp4"
+        )
         first, first_stages = run_generate(gen, model_cache, scratch)  # empty model cache
         ours: list[Run] = []
         peer: list[Run] = []
@@ -175,37 +204,58 @@ def main() -> None:
     cpu_peer = statistics.median(r.cpu for r in peer)
     print()
     print(f"{'contender':40} {'wall s':>7} {'cpu s':>7}  wall of each run")
-    print(f"{'reelforge generate (fresh data dir)':40} {med_ours:7.2f} {cpu_ours:7.2f}  "
-          + ", ".join(f"{r.wall:.2f}" for r in ours))
-    print(f"{'ffmpeg zoompan':40} {med_peer:7.2f} {cpu_peer:7.2f}  "
-          + ", ".join(f"{r.wall:.2f}" for r in peer))
+    print(
+        f"{'reelforge generate (fresh data dir)':40} {med_ours:7.2f} {cpu_ours:7.2f}  "
+        + ", ".join(f"{r.wall:.2f}" for r in ours)
+    )
+    print(
+        f"{'ffmpeg zoompan':40} {med_peer:7.2f} {cpu_peer:7.2f}  "
+        + ", ".join(f"{r.wall:.2f}" for r in peer)
+    )
     if base:
-        print(f"{'baseline generate (--baseline-src)':40} "
-              f"{statistics.median(r.wall for r in base):7.2f} "
-              f"{statistics.median(r.cpu for r in base):7.2f}  "
-              + ", ".join(f"{r.wall:.2f}" for r in base))
-    print(f"{'reelforge generate, empty model cache':40} {first.wall:7.2f} {first.cpu:7.2f}  "
-          f"(first run, once)")
+        print(
+            f"{'baseline generate (--baseline-src)':40} "
+            f"{statistics.median(r.wall for r in base):7.2f} "
+            f"{statistics.median(r.cpu for r in base):7.2f}  "
+            + ", ".join(f"{r.wall:.2f}" for r in base)
+        )
+    print(
+        f"{'reelforge generate, empty model cache':40} {first.wall:7.2f} {first.cpu:7.2f}  "
+        f"(first run, once)"
+    )
     print()
     print("generate stages, median s (job timings; 'outside job' = process wall - job total):")
     for name in STAGES:
         values = [t.get(name, 0.0) for t in stages]
-        before = (f"   (baseline {statistics.median(t.get(name, 0.0) for t in base_stages):.2f})"
-                  if base_stages else "")
+        before = (
+            f"   (baseline {statistics.median(t.get(name, 0.0) for t in base_stages):.2f})"
+            if base_stages
+            else ""
+        )
         print(f"  {name:20} {statistics.median(values):6.2f}{before}")
-    outside = statistics.median(r.wall - t.get("total", 0.0) - t.get("moderation_submit", 0.0)
-                                for r, t in zip(ours, stages, strict=True))
-    print(f"  {'outside job+submit':20} {outside:6.2f}  (interpreter, imports, database, "
-          f"upload, exit)")
-    print(f"  first run: moderation_submit {first_stages.get('moderation_submit', 0):.2f} s "
-          f"with an empty model cache")
+    outside = statistics.median(
+        r.wall - t.get("total", 0.0) - t.get("moderation_submit", 0.0)
+        for r, t in zip(ours, stages, strict=True)
+    )
+    print(
+        f"  {'outside job+submit':20} {outside:6.2f}  (interpreter, imports, database, "
+        f"upload, exit)"
+    )
+    print(
+        f"  first run: moderation_submit {first_stages.get('moderation_submit', 0):.2f} s "
+        f"with an empty model cache"
+    )
     print()
-    print(f"reelforge generate / ffmpeg zoompan: {med_ours / med_peer:.2f}x wall, "
-          f"{cpu_ours / cpu_peer:.2f}x cpu (medians of {repeats}; goal <= 1.00x wall)")
+    print(
+        f"reelforge generate / ffmpeg zoompan: {med_ours / med_peer:.2f}x wall, "
+        f"{cpu_ours / cpu_peer:.2f}x cpu (medians of {repeats}; goal <= 1.00x wall)"
+    )
     if base:
-        print(f"baseline generate / ffmpeg zoompan: "
-              f"{statistics.median(r.wall for r in base) / med_peer:.2f}x wall, "
-              f"{statistics.median(r.cpu for r in base) / cpu_peer:.2f}x cpu")
+        print(
+            f"baseline generate / ffmpeg zoompan: "
+            f"{statistics.median(r.wall for r in base) / med_peer:.2f}x wall, "
+            f"{statistics.median(r.cpu for r in base) / cpu_peer:.2f}x cpu"
+        )
 
 
 if __name__ == "__main__":

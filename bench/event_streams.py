@@ -46,20 +46,49 @@ class Api:
         self.tmp = Path(tempfile.mkdtemp(prefix="rf-sse-"))
         self.port = _free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        self.env = {**os.environ, "RF_DATA_DIR": str(self.tmp / "data"),
-                    "RF_DEFAULT_PLAN": "internal", **extra_env}
+        self.env = {
+            **os.environ,
+            "RF_DATA_DIR": str(self.tmp / "data"),
+            "RF_DEFAULT_PLAN": "internal",
+            **extra_env,
+        }
         if src:
             self.env["PYTHONPATH"] = src
         self.log = (self.tmp / "serve.log").open("wb")
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "reelforge.cli", "--log-level", "warning", "serve",
-             "--no-worker", "--port", str(self.port)], env=self.env, stdout=self.log,
-            stderr=self.log)
+            [
+                sys.executable,
+                "-m",
+                "reelforge.cli",
+                "--log-level",
+                "warning",
+                "serve",
+                "--no-worker",
+                "--port",
+                str(self.port),
+            ],
+            env=self.env,
+            stdout=self.log,
+            stderr=self.log,
+        )
 
     def key(self, account: str) -> str:
-        made = subprocess.run([sys.executable, "-m", "reelforge.cli", "keys", "create",
-                               "--account", account, "--json"], env=self.env,
-                              capture_output=True, text=True, timeout=120)
+        made = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "reelforge.cli",
+                "keys",
+                "create",
+                "--account",
+                account,
+                "--json",
+            ],
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
         return str(json.loads(made.stdout.strip().splitlines()[-1])["key"])
 
     def wait_ready(self) -> None:
@@ -92,10 +121,12 @@ def _png_data_uri() -> str:
     return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode()
 
 
-async def _hold_stream(url: str, key: str, job: str, opened: list[int],
-                       stop: asyncio.Event) -> None:
-    async with httpx.AsyncClient(base_url=url, timeout=None,
-                                 headers={"Authorization": f"Bearer {key}"}) as client:
+async def _hold_stream(
+    url: str, key: str, job: str, opened: list[int], stop: asyncio.Event
+) -> None:
+    async with httpx.AsyncClient(
+        base_url=url, timeout=None, headers={"Authorization": f"Bearer {key}"}
+    ) as client:
         try:
             async with client.stream("GET", f"/v1/videos/{job}/events") as r:
                 opened.append(r.status_code)
@@ -110,16 +141,22 @@ async def _hold_stream(url: str, key: str, job: str, opened: list[int],
 
 async def _scenario(api: Api, streams: int, requests: int) -> dict[str, Any]:
     a, b = api.key("tenant-a"), api.key("tenant-b")
-    body = {"prompt": "slow zoom in", "duration": 1, "resolution": "480p",
-            "image_url": _png_data_uri()}
+    body = {
+        "prompt": "slow zoom in",
+        "duration": 1,
+        "resolution": "480p",
+        "image_url": _png_data_uri(),
+    }
     async with httpx.AsyncClient(base_url=api.url, timeout=60) as client:
         r = await client.post("/v1/videos", json=body, headers={"Authorization": f"Bearer {a}"})
         assert r.status_code == 202, r.text
         job = r.json()["id"]
         await client.post("/v1/videos", json=body, headers={"Authorization": f"Bearer {b}"})
         stop, opened = asyncio.Event(), []  # type: ignore[var-annotated]
-        holders = [asyncio.ensure_future(_hold_stream(api.url, a, job, opened, stop))
-                   for _ in range(streams)]
+        holders = [
+            asyncio.ensure_future(_hold_stream(api.url, a, job, opened, stop))
+            for _ in range(streams)
+        ]
         deadline = time.monotonic() + 60
         while len(opened) < streams and time.monotonic() < deadline:
             await asyncio.sleep(0.1)
@@ -135,18 +172,23 @@ async def _scenario(api: Api, streams: int, requests: int) -> dict[str, Any]:
         stop.set()
         await asyncio.gather(*holders, return_exceptions=True)
     latencies.sort()
-    return {"streams_asked": streams, "streams_open": opened.count(200),
-            "refused_429": opened.count(429),
-            "p50_ms": round(statistics.median(latencies) * 1000, 1),
-            "p95_ms": round(latencies[int(0.95 * (len(latencies) - 1))] * 1000, 1),
-            "api_cpu_pct": round(cpu * 100)}
+    return {
+        "streams_asked": streams,
+        "streams_open": opened.count(200),
+        "refused_429": opened.count(429),
+        "p50_ms": round(statistics.median(latencies) * 1000, 1),
+        "p95_ms": round(latencies[int(0.95 * (len(latencies) - 1))] * 1000, 1),
+        "api_cpu_pct": round(cpu * 100),
+    }
 
 
 def run(streams: int, requests: int, src: str | None) -> list[dict[str, Any]]:
     out = []
-    for name, n, env in (("no streams", 0, {}), ("flood, default cap", streams, {}),
-                         ("flood, cap lifted", streams,
-                          {"RF_EVENT_STREAMS_PER_KEY": "100000"})):
+    for name, n, env in (
+        ("no streams", 0, {}),
+        ("flood, default cap", streams, {}),
+        ("flood, cap lifted", streams, {"RF_EVENT_STREAMS_PER_KEY": "100000"}),
+    ):
         api = Api(src, env)
         try:
             api.wait_ready()
@@ -165,11 +207,15 @@ def main() -> None:
     rows = run(args.streams, args.requests, args.src)
     print(f"{'scenario':<22}{'open':>6}{'429':>6}{'B p50 ms':>10}{'B p95 ms':>10}{'API CPU':>9}")
     for r in rows:
-        print(f"{r['scenario']:<22}{r['streams_open']:>6}{r['refused_429']:>6}"
-              f"{r['p50_ms']:>10}{r['p95_ms']:>10}{r['api_cpu_pct']:>8}%")
+        print(
+            f"{r['scenario']:<22}{r['streams_open']:>6}{r['refused_429']:>6}"
+            f"{r['p50_ms']:>10}{r['p95_ms']:>10}{r['api_cpu_pct']:>8}%"
+        )
     base = rows[0]["p95_ms"] or 1.0
-    print(f"B p95 with the flood / without: {rows[1]['p95_ms'] / base:.2f}x (capped), "
-          f"{rows[2]['p95_ms'] / base:.2f}x (uncapped)")
+    print(
+        f"B p95 with the flood / without: {rows[1]['p95_ms'] / base:.2f}x (capped), "
+        f"{rows[2]['p95_ms'] / base:.2f}x (uncapped)"
+    )
 
 
 if __name__ == "__main__":

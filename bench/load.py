@@ -110,12 +110,19 @@ class Deployment:
         self.namespace = f"load{secrets.token_hex(3)}"
         self.port = _free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        self.env = {**os.environ, "RF_DATA_DIR": str(self.tmp / "data"),
-                    "RF_DATABASE_URL": self.database, "RF_QUEUE_URL": REDIS,
-                    "RF_QUEUE_NAMESPACE": self.namespace, "RF_DEFAULT_PLAN": "internal",
-                    "RF_WORKER_QUEUES": "motion", "RF_STOP_GRACE": "2",
-                    "RF_MODEL_CACHE_DIR": os.environ.get(
-                        "RF_MODEL_CACHE_DIR", str(Path.home() / ".cache" / "reelforge-models"))}
+        self.env = {
+            **os.environ,
+            "RF_DATA_DIR": str(self.tmp / "data"),
+            "RF_DATABASE_URL": self.database,
+            "RF_QUEUE_URL": REDIS,
+            "RF_QUEUE_NAMESPACE": self.namespace,
+            "RF_DEFAULT_PLAN": "internal",
+            "RF_WORKER_QUEUES": "motion",
+            "RF_STOP_GRACE": "2",
+            "RF_MODEL_CACHE_DIR": os.environ.get(
+                "RF_MODEL_CACHE_DIR", str(Path.home() / ".cache" / "reelforge-models")
+            ),
+        }
         self.procs: list[subprocess.Popen[bytes]] = []
 
     def _cli(self, *args: str) -> list[str]:
@@ -124,13 +131,23 @@ class Deployment:
     def start(self) -> str:
         """Start both processes and create the key meanwhile (each migrates the new database;
         migrations are safe from many processes at once); returns the API key."""
-        for name, args in (("serve", ("serve", "--no-worker", "--port", str(self.port))),
-                           ("worker", ("worker",))):
+        for name, args in (
+            ("serve", ("serve", "--no-worker", "--port", str(self.port))),
+            ("worker", ("worker",)),
+        ):
             log = (self.tmp / f"{name}.log").open("wb")
-            self.procs.append(subprocess.Popen(self._cli("--log-level", "warning", *args),
-                                               env=self.env, stdout=log, stderr=log))
-        made = subprocess.run(self._cli("keys", "create", "--account", "load", "--json"),
-                              env=self.env, capture_output=True, text=True, timeout=120)
+            self.procs.append(
+                subprocess.Popen(
+                    self._cli("--log-level", "warning", *args), env=self.env, stdout=log, stderr=log
+                )
+            )
+        made = subprocess.run(
+            self._cli("keys", "create", "--account", "load", "--json"),
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
         if made.returncode != 0:
             raise RuntimeError(f"keys create failed: {made.stderr[-2000:]}")
         return str(json.loads(made.stdout.strip().splitlines()[-1])["key"])
@@ -142,8 +159,9 @@ class Deployment:
         while time.monotonic() < deadline:
             for proc in self.procs:
                 if proc.poll() is not None:
-                    raise RuntimeError(f"a reelforge process exited ({proc.returncode}):\n"
-                                       + self.logs())
+                    raise RuntimeError(
+                        f"a reelforge process exited ({proc.returncode}):\n" + self.logs()
+                    )
             try:
                 if httpx.get(f"{self.url}/healthz", timeout=2).status_code == 200:
                     return
@@ -153,8 +171,10 @@ class Deployment:
         raise RuntimeError("the API did not answer /healthz in time:\n" + self.logs())
 
     def logs(self) -> str:
-        return "\n".join(f"--- {p.name}\n{p.read_text(errors='replace')[-3000:]}"
-                         for p in sorted(self.tmp.glob("*.log")))
+        return "\n".join(
+            f"--- {p.name}\n{p.read_text(errors='replace')[-3000:]}"
+            for p in sorted(self.tmp.glob("*.log"))
+        )
 
     def stop(self) -> None:
         for proc in self.procs:
@@ -191,16 +211,23 @@ async def _timed(tally: Tally, route: str, call: Any) -> Any:
     return response
 
 
-async def _client(n: int, base: str, key: str, upload: str, deadline: float, tally: Tally,
-                  poll: float, polls: int) -> None:
+async def _client(
+    n: int, base: str, key: str, upload: str, deadline: float, tally: Tally, poll: float, polls: int
+) -> None:
     import httpx
 
-    async with httpx.AsyncClient(base_url=base, timeout=30,
-                                 headers={"Authorization": f"Bearer {key}"}) as http:
+    async with httpx.AsyncClient(
+        base_url=base, timeout=30, headers={"Authorization": f"Bearer {key}"}
+    ) as http:
         i = 0
         while time.monotonic() < deadline:
-            body = {"model": "motion", "prompt": f"slow zoom on the cup, client {n} clip {i}",
-                    "image_upload_id": upload, "duration": 1, "resolution": "480p"}
+            body = {
+                "model": "motion",
+                "prompt": f"slow zoom on the cup, client {n} clip {i}",
+                "image_upload_id": upload,
+                "duration": 1,
+                "resolution": "480p",
+            }
             i += 1
             r = await _timed(tally, SUBMIT, http.post("/v1/videos", json=body))
             if r is None or r.status_code != 202:
@@ -218,14 +245,16 @@ async def _client(n: int, base: str, key: str, upload: str, deadline: float, tal
                     break
 
 
-async def _drive(base: str, key: str, clients: int, seconds: float, poll: float,
-                 polls: int) -> tuple[Tally, float]:
+async def _drive(
+    base: str, key: str, clients: int, seconds: float, poll: float, polls: int
+) -> tuple[Tally, float]:
     import httpx
 
     from reelforge.media.images import sample_image_path
 
-    async with httpx.AsyncClient(base_url=base, timeout=30,
-                                 headers={"Authorization": f"Bearer {key}"}) as http:
+    async with httpx.AsyncClient(
+        base_url=base, timeout=30, headers={"Authorization": f"Bearer {key}"}
+    ) as http:
         image = sample_image_path().read_bytes()
         r = await http.post("/v1/uploads", files={"file": ("cup.jpg", image, "image/jpeg")})
         r.raise_for_status()
@@ -233,8 +262,9 @@ async def _drive(base: str, key: str, clients: int, seconds: float, poll: float,
     tally = Tally()
     started = time.monotonic()
     deadline = started + seconds
-    await asyncio.gather(*(_client(n, base, key, upload, deadline, tally, poll, polls)
-                           for n in range(clients)))
+    await asyncio.gather(
+        *(_client(n, base, key, upload, deadline, tally, poll, polls) for n in range(clients))
+    )
     return tally, time.monotonic() - started
 
 
@@ -243,9 +273,11 @@ def _metrics(base: str) -> dict[str, float]:
     import httpx
     from prometheus_client.parser import text_string_to_metric_families
 
-    wanted = {"reelforge_jobs_finished_total": "jobs_finished",
-              "reelforge_queue_depth": "queue_depth",
-              "reelforge_job_failures_total": "job_failures"}
+    wanted = {
+        "reelforge_jobs_finished_total": "jobs_finished",
+        "reelforge_queue_depth": "queue_depth",
+        "reelforge_job_failures_total": "job_failures",
+    }
     out = dict.fromkeys(wanted.values(), 0.0)
     text = httpx.get(f"{base}/metrics", timeout=30).text
     for family in text_string_to_metric_families(text):
@@ -278,14 +310,22 @@ def measure(clients: int, seconds: float, poll: float = 1.0, polls: int = 3) -> 
     for counts in tally.statuses.values():
         statuses.update(counts)
     return {
-        "clients": clients, "seconds": round(elapsed, 2), "requests": requests,
-        "requests_per_s": requests / elapsed, "submits_per_s": tally.submitted / elapsed,
+        "clients": clients,
+        "seconds": round(elapsed, 2),
+        "requests": requests,
+        "requests_per_s": requests / elapsed,
+        "submits_per_s": tally.submitted / elapsed,
         "seen_final": tally.seen_final,
-        "routes": {route: {"count": len(v), "p50_ms": _pct(v, 0.5) * 1000,
-                           "p99_ms": _pct(v, 0.99) * 1000,
-                           "mean_ms": statistics.fmean(v) * 1000 if v else 0.0,
-                           "statuses": dict(tally.statuses[route])}
-                   for route, v in tally.latencies.items()},
+        "routes": {
+            route: {
+                "count": len(v),
+                "p50_ms": _pct(v, 0.5) * 1000,
+                "p99_ms": _pct(v, 0.99) * 1000,
+                "mean_ms": statistics.fmean(v) * 1000 if v else 0.0,
+                "statuses": dict(tally.statuses[route]),
+            }
+            for route, v in tally.latencies.items()
+        },
         "statuses": dict(statuses),
         "errors_5xx": sum(n for s, n in statuses.items() if s.startswith("5")),
         "errors_other": sum(n for s, n in statuses.items() if not s.startswith(("2", "5"))),
@@ -297,38 +337,68 @@ def run(tiny: bool) -> list[dict[str, Any]]:
     """Rows for `python -m bench` (see bench/__main__.py)."""
     r = measure(*((5, 5.0) if tiny else (200, 60.0)))
     report(r)
-    rows = [{"bench": "load", "what": f"{r['clients']} clients, {r['seconds']:.0f} s: requests/s",
-             "ours": r["requests_per_s"], "unit": "req/s"},
-            {"bench": "load", "what": "5xx responses (target 0)", "ours": r["errors_5xx"],
-             "unit": "count", "target": 0}]
+    rows = [
+        {
+            "bench": "load",
+            "what": f"{r['clients']} clients, {r['seconds']:.0f} s: requests/s",
+            "ours": r["requests_per_s"],
+            "unit": "req/s",
+        },
+        {
+            "bench": "load",
+            "what": "5xx responses (target 0)",
+            "ours": r["errors_5xx"],
+            "unit": "count",
+            "target": 0,
+        },
+    ]
     for route in (SUBMIT, POLL):
         if route in r["routes"]:
             stats = r["routes"][route]
-            rows.append({"bench": "load", "what": f"{route} p50",
-                         "ours": stats["p50_ms"], "unit": "ms",
-                         "note": f"p99 {stats['p99_ms']:.0f} ms, {stats['count']} requests"})
+            rows.append(
+                {
+                    "bench": "load",
+                    "what": f"{route} p50",
+                    "ours": stats["p50_ms"],
+                    "unit": "ms",
+                    "note": f"p99 {stats['p99_ms']:.0f} ms, {stats['count']} requests",
+                }
+            )
     if r["errors_other"]:
-        rows.append({"bench": "load", "what": "other non-2xx or client errors",
-                     "ours": r["errors_other"], "unit": "count",
-                     "note": json.dumps(r["statuses"])})
+        rows.append(
+            {
+                "bench": "load",
+                "what": "other non-2xx or client errors",
+                "ours": r["errors_other"],
+                "unit": "count",
+                "note": json.dumps(r["statuses"]),
+            }
+        )
     return rows
 
 
 def report(r: dict[str, Any]) -> None:
-    print(f"{r['clients']} clients for {r['seconds']:.1f} s on loopback (PostgreSQL + Redis; "
-          f"serve --no-worker + worker)")
-    print(f"requests {r['requests']} = {r['requests_per_s']:.1f}/s; submits "
-          f"{r['submits_per_s']:.1f}/s; jobs seen final by their client {r['seen_final']}")
+    print(
+        f"{r['clients']} clients for {r['seconds']:.1f} s on loopback (PostgreSQL + Redis; "
+        f"serve --no-worker + worker)"
+    )
+    print(
+        f"requests {r['requests']} = {r['requests_per_s']:.1f}/s; submits "
+        f"{r['submits_per_s']:.1f}/s; jobs seen final by their client {r['seen_final']}"
+    )
     print(f"{'route':24} {'count':>7} {'p50 ms':>8} {'p99 ms':>8} {'mean ms':>8}  statuses")
     for route, s in r["routes"].items():
-        print(f"{route:24} {s['count']:7d} {s['p50_ms']:8.1f} {s['p99_ms']:8.1f} "
-              f"{s['mean_ms']:8.1f}  " + ", ".join(f"{k}: {v}" for k, v in
-                                                   sorted(s["statuses"].items())))
-    print(f"5xx: {r['errors_5xx']} (target 0); other non-2xx or client errors: "
-          f"{r['errors_other']}")
+        print(
+            f"{route:24} {s['count']:7d} {s['p50_ms']:8.1f} {s['p99_ms']:8.1f} "
+            f"{s['mean_ms']:8.1f}  "
+            + ", ".join(f"{k}: {v}" for k, v in sorted(s["statuses"].items()))
+        )
+    print(f"5xx: {r['errors_5xx']} (target 0); other non-2xx or client errors: {r['errors_other']}")
     m = r["metrics"]
-    print(f"/metrics at the end: jobs finished {m['jobs_finished']:.0f}, queue depth "
-          f"{m['queue_depth']:.0f}, job failures {m['job_failures']:.0f}")
+    print(
+        f"/metrics at the end: jobs finished {m['jobs_finished']:.0f}, queue depth "
+        f"{m['queue_depth']:.0f}, job failures {m['job_failures']:.0f}"
+    )
 
 
 def main() -> None:

@@ -88,18 +88,41 @@ def build_model(dest: Path, layers: int, seed: int = 0) -> Path:
         torch.manual_seed(seed)
         text_encoder = UMT5EncoderModel(UMT5Config(**_t5_kwargs(len(tokenizer))))
         torch.manual_seed(seed)
-        vae = AutoencoderKLWan(base_dim=3, z_dim=16, dim_mult=[1, 1, 1, 1], num_res_blocks=1,
-                               temperal_downsample=[False, True, True])
-        scheduler = UniPCMultistepScheduler(prediction_type="flow_prediction",
-                                            use_flow_sigmas=True, num_train_timesteps=1000,
-                                            flow_shift=3.0)
+        vae = AutoencoderKLWan(
+            base_dim=3,
+            z_dim=16,
+            dim_mult=[1, 1, 1, 1],
+            num_res_blocks=1,
+            temperal_downsample=[False, True, True],
+        )
+        scheduler = UniPCMultistepScheduler(
+            prediction_type="flow_prediction",
+            use_flow_sigmas=True,
+            num_train_timesteps=1000,
+            flow_shift=3.0,
+        )
         torch.manual_seed(seed)
         transformer = WanTransformer3DModel(
-            patch_size=(1, 2, 2), num_attention_heads=4, attention_head_dim=32, in_channels=16,
-            out_channels=16, text_dim=32, freq_dim=256, ffn_dim=256, num_layers=layers,
-            cross_attn_norm=True, qk_norm="rms_norm_across_heads", rope_max_seq_len=1024)
-        pipe = WanPipeline(tokenizer=tokenizer, text_encoder=text_encoder, vae=vae,
-                           scheduler=scheduler, transformer=transformer)
+            patch_size=(1, 2, 2),
+            num_attention_heads=4,
+            attention_head_dim=32,
+            in_channels=16,
+            out_channels=16,
+            text_dim=32,
+            freq_dim=256,
+            ffn_dim=256,
+            num_layers=layers,
+            cross_attn_norm=True,
+            qk_norm="rms_norm_across_heads",
+            rope_max_seq_len=1024,
+        )
+        pipe = WanPipeline(
+            tokenizer=tokenizer,
+            text_encoder=text_encoder,
+            vae=vae,
+            scheduler=scheduler,
+            transformer=transformer,
+        )
     if dest.exists():
         shutil.rmtree(dest)
     pipe.save_pretrained(dest)
@@ -134,10 +157,17 @@ class Direct:
         import torch
 
         w, h = self.args.size
-        result = self.pipe(prompt=PROMPT, negative_prompt=None, height=h, width=w,
-                           num_frames=self.args.frames, num_inference_steps=self.args.steps,
-                           guidance_scale=GUIDANCE,
-                           generator=torch.Generator("cpu").manual_seed(SEED), output_type="np")
+        result = self.pipe(
+            prompt=PROMPT,
+            negative_prompt=None,
+            height=h,
+            width=w,
+            num_frames=self.args.frames,
+            num_inference_steps=self.args.steps,
+            guidance_scale=GUIDANCE,
+            generator=torch.Generator("cpu").manual_seed(SEED),
+            output_type="np",
+        )
         return np.asarray(result.frames[0])
 
     def run(self) -> dict[str, float]:
@@ -154,8 +184,12 @@ class Direct:
         frames = (np.clip(frames, 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8)
         encoded = encode_mp4(iter(frames), out, fps=FPS)
         done = time.perf_counter()
-        return {"seconds": done - started, "pipe": generated - started,
-                "encode_call": done - generated, "encode_busy": encoded.encode_seconds}
+        return {
+            "seconds": done - started,
+            "pipe": generated - started,
+            "encode_call": done - generated,
+            "encode_busy": encoded.encode_seconds,
+        }
 
 
 class Reelforge:
@@ -170,12 +204,26 @@ class Reelforge:
 
         self.tmp = Path(tempfile.mkdtemp(prefix="rf-neural-bench-"))
         # the operator's plan (metered, never limited); result cache off: every timed job runs
-        settings = Settings(data_dir=self.tmp, worker_queues=["wan"], progress_interval=0.25,
-                            default_plan="internal", result_cache="off")
+        settings = Settings(
+            data_dir=self.tmp,
+            worker_queues=["wan"],
+            progress_interval=0.25,
+            default_plan="internal",
+            result_cache="off",
+        )
         self.p = bootstrap(settings)
-        model_registry.add_model(self.p, model_registry.parse_model_request(
-            {"name": "bench-wan", "family": "wan", "path": str(model_dir), "dtype": "fp32",
-             "device": "cpu"}))
+        model_registry.add_model(
+            self.p,
+            model_registry.parse_model_request(
+                {
+                    "name": "bench-wan",
+                    "family": "wan",
+                    "path": str(model_dir),
+                    "dtype": "fp32",
+                    "device": "cpu",
+                }
+            ),
+        )
         self.acct = accounts.ensure_account(self.p, "bench")
         self.args = args
         self.worker = Worker(self.p, queues=["wan"], concurrency=1).start()
@@ -187,15 +235,23 @@ class Reelforge:
         from reelforge.services.jobs.submit import SubmitRequest, submit_job
 
         w, h = self.args.size
-        body = {"model": "bench-wan", "prompt": PROMPT, "width": w, "height": h,
-                "frames": self.args.frames, "steps": self.args.steps, "seed": SEED}
+        body = {
+            "model": "bench-wan",
+            "prompt": PROMPT,
+            "width": w,
+            "height": h,
+            "frames": self.args.frames,
+            "steps": self.args.steps,
+            "seed": SEED,
+        }
         started = time.perf_counter()
         job = submit_job(self.p, self.acct, SubmitRequest.parse(body)).job
         submitted = time.perf_counter()
         polls = 1
         if poll is None:  # this job's outcome (a stale duplicate message is "skipped")
-            while not any(o.job_id == job["id"] and o.status != "skipped"
-                          for o in self.worker.outcomes):
+            while not any(
+                o.job_id == job["id"] and o.status != "skipped" for o in self.worker.outcomes
+            ):
                 time.sleep(0.002)
             view = jobs.get_job(self.p, self.acct, job["id"])
         else:
@@ -209,12 +265,18 @@ class Reelforge:
         created = datetime.fromisoformat(view["created_at"]).timestamp()
         claimed = datetime.fromisoformat(view["started_at"]).timestamp()
         finished = datetime.fromisoformat(view["finished_at"]).timestamp()
-        return {"seconds": seconds, "submit_call": submitted - started,
-                "queued": claimed - created,  # submit's commit -> the worker's claim
-                "claimed_to_finished": finished - claimed,
-                "finished_to_observed": observed - finished, "polls": polls,
-                "timings": view["timings"], "compute": view["compute"],
-                "sha256": view["output"]["sha256"], "id": view["id"]}
+        return {
+            "seconds": seconds,
+            "submit_call": submitted - started,
+            "queued": claimed - created,  # submit's commit -> the worker's claim
+            "claimed_to_finished": finished - claimed,
+            "finished_to_observed": observed - finished,
+            "polls": polls,
+            "timings": view["timings"],
+            "compute": view["compute"],
+            "sha256": view["output"]["sha256"],
+            "id": view["id"],
+        }
 
     def get_job_seconds(self, job_id: str, n: int = 200) -> float:
         """Median time of one get_job call (what each poll costs the cores)."""
@@ -268,8 +330,12 @@ def main() -> None:
     parser.add_argument("--frames", type=int, default=33, help="4k+1")
     parser.add_argument("--steps", type=int, default=12, help="denoising steps")
     parser.add_argument("--layers", type=int, default=4, help="transformer blocks of the model")
-    parser.add_argument("--poll", type=float, default=0.01,
-                        help="get_job polling interval of the polled contender, s")
+    parser.add_argument(
+        "--poll",
+        type=float,
+        default=0.01,
+        help="get_job polling interval of the polled contender, s",
+    )
     args = parser.parse_args()
     if (args.frames - 1) % 4:
         parser.error(f"wan needs 4k+1 frames, got {args.frames}")
@@ -285,13 +351,19 @@ def main() -> None:
     model_dir = build_model(RESULTS / f"neural_overhead_wan_{args.layers}l", args.layers)
     params = count_parameters(model_dir)
     w, h = args.size
-    print(f"machine: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.2f} at start; "
-          f"torch {torch.__version__} ({torch.get_num_threads()} threads, "
-          f"{_threads_elsewhere()} in a new thread), diffusers {diffusers.__version__}")
-    print(f"model: random-weight Wan T2V, {args.layers} blocks, parameters "
-          + ", ".join(f"{k} {v / 1e6:.2f}M" for k, v in params.items()))
-    print(f"clip: {w}x{h}, {args.frames} frames, {args.steps} steps, guidance {GUIDANCE}, "
-          f"fps {FPS}, fp32 on cpu")
+    print(
+        f"machine: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.2f} at start; "
+        f"torch {torch.__version__} ({torch.get_num_threads()} threads, "
+        f"{_threads_elsewhere()} in a new thread), diffusers {diffusers.__version__}"
+    )
+    print(
+        f"model: random-weight Wan T2V, {args.layers} blocks, parameters "
+        + ", ".join(f"{k} {v / 1e6:.2f}M" for k, v in params.items())
+    )
+    print(
+        f"clip: {w}x{h}, {args.frames} frames, {args.steps} steps, guidance {GUIDANCE}, "
+        f"fps {FPS}, fp32 on cpu"
+    )
 
     direct = Direct(model_dir, args)
     platform = Reelforge(model_dir, args)
@@ -302,9 +374,11 @@ def main() -> None:
     try:
         warm_direct = direct.run_and_encode(mp4)  # warm up both sides (first calls are slow)
         cold = platform.run(args.poll)
-        print(f"warm-up: direct + encode {warm_direct['seconds']:.2f} s; reelforge cold job "
-              f"{cold['seconds']:.2f} s (load {cold['timings'].get('load', 0):.2f} s, "
-              f"warm={cold['compute'].get('warm')})")
+        print(
+            f"warm-up: direct + encode {warm_direct['seconds']:.2f} s; reelforge cold job "
+            f"{cold['seconds']:.2f} s (load {cold['timings'].get('load', 0):.2f} s, "
+            f"warm={cold['compute'].get('warm')})"
+        )
 
         contenders: dict[str, Callable[[], dict[str, Any]]] = {
             "direct pipe()": direct.run,
@@ -315,7 +389,7 @@ def main() -> None:
         runs: dict[str, list[dict[str, Any]]] = {name: [] for name in contenders}
         names = list(contenders)
         for r in range(args.repeats):  # interleaved; the order rotates every repeat
-            for name in names[r % len(names):] + names[: r % len(names)]:
+            for name in names[r % len(names) :] + names[: r % len(names)]:
                 runs[name].append(contenders[name]())
         platform.fetch(runs[polled][-1]["sha256"], rf_mp4)
         get_job_ms = platform.get_job_seconds(cold["id"]) * 1000
@@ -334,84 +408,121 @@ def main() -> None:
     def median(name: str, key: str = "seconds") -> float:
         return statistics.median(run[key] for run in runs[name])
 
-    def job_stat(name: str, key: str,
-                 fn: Callable[[list[float]], float] = statistics.median) -> float:
+    def job_stat(
+        name: str, key: str, fn: Callable[[list[float]], float] = statistics.median
+    ) -> float:
         return fn([run["timings"].get(key, 0.0) for run in runs[name]])
 
     def pipe_in_job(name: str) -> float:
         return statistics.median(
             sum(run["timings"].get(k, 0.0) for k in ("text_encode", "denoise", "decode"))
-            for run in runs[name])
+            for run in runs[name]
+        )
 
     print()
     print(f"{'contender':26} {'best s':>8} {'median s':>9}  all runs (s)")
     for name in names:
-        print(f"{name:26} {best(name):8.2f} {median(name):9.2f}  "
-              + ", ".join(f"{run['seconds']:.2f}" for run in runs[name]))
+        print(
+            f"{name:26} {best(name):8.2f} {median(name):9.2f}  "
+            + ", ".join(f"{run['seconds']:.2f}" for run in runs[name])
+        )
         if name in rf_names:
-            print(f"{'  job timings[total]':26} {job_stat(name, 'total', min):8.2f} "
-                  f"{job_stat(name, 'total'):9.2f}  "
-                  + ", ".join(f"{run['timings']['total']:.2f}" for run in runs[name]))
+            print(
+                f"{'  job timings[total]':26} {job_stat(name, 'total', min):8.2f} "
+                f"{job_stat(name, 'total'):9.2f}  "
+                + ", ".join(f"{run['timings']['total']:.2f}" for run in runs[name])
+            )
 
     direct_name, encode_name = names[:2]
     for rf_name in rf_names:
         print(f"\n{rf_name}:")
         for label, fn in (("best", best), ("median", median)):
             d, de, rf = fn(direct_name), fn(encode_name), fn(rf_name)
-            print(f"  {label:6} reelforge / direct {rf / d:.3f}x (overhead {rf - d:+.2f} s, "
-                  f"{(rf / d - 1) * 100:+.1f}%); reelforge / (direct + encode) {rf / de:.3f}x "
-                  f"(overhead {rf - de:+.2f} s, {(rf / de - 1) * 100:+.1f}%)")
+            print(
+                f"  {label:6} reelforge / direct {rf / d:.3f}x (overhead {rf - d:+.2f} s, "
+                f"{(rf / d - 1) * 100:+.1f}%); reelforge / (direct + encode) {rf / de:.3f}x "
+                f"(overhead {rf - de:+.2f} s, {(rf / de - 1) * 100:+.1f}%)"
+            )
         for peer in (direct_name, encode_name):  # each repeat's ratio: neighbours in time
-            ratios = [a["seconds"] / b["seconds"]
-                      for a, b in zip(runs[rf_name], runs[peer], strict=True)]
-            print(f"  paired / {peer}: " + ", ".join(f"{x:.3f}" for x in ratios)
-                  + f"; median {statistics.median(ratios):.3f}x "
-                  f"({(statistics.median(ratios) - 1) * 100:+.1f}%)")
+            ratios = [
+                a["seconds"] / b["seconds"] for a, b in zip(runs[rf_name], runs[peer], strict=True)
+            ]
+            print(
+                f"  paired / {peer}: "
+                + ", ".join(f"{x:.3f}" for x in ratios)
+                + f"; median {statistics.median(ratios):.3f}x "
+                f"({(statistics.median(ratios) - 1) * 100:+.1f}%)"
+            )
         inside = pipe_in_job(rf_name)
-        print(f"  pipeline call inside the job (text_encode + denoise + decode) {inside:.2f} s vs "
-              f"direct pipe() {median(direct_name):.2f} s "
-              f"({(inside / median(direct_name) - 1) * 100:+.1f}%), medians")
+        print(
+            f"  pipeline call inside the job (text_encode + denoise + decode) {inside:.2f} s vs "
+            f"direct pipe() {median(direct_name):.2f} s "
+            f"({(inside / median(direct_name) - 1) * 100:+.1f}%), medians"
+        )
         outside = statistics.median(
-            run["seconds"] - sum(run["timings"].get(k, 0.0)
-                                 for k in ("text_encode", "denoise", "decode"))
-            for run in runs[rf_name])
-        print(f"  outside the pipeline call (wall - text_encode - denoise - decode) {outside:.3f} s"
-              f" = {outside / median(direct_name) * 100:.1f}% of direct pipe(), of which encode "
-              f"{job_stat(rf_name, 'encode'):.3f} s, medians")
-        print("  job timings, median s: " + ", ".join(
-            f"{k} {job_stat(rf_name, k):.3f}"
-            for k in ("load", "text_encode", "denoise", "decode", "encode", "store", "total")))
+            run["seconds"]
+            - sum(run["timings"].get(k, 0.0) for k in ("text_encode", "denoise", "decode"))
+            for run in runs[rf_name]
+        )
+        print(
+            f"  outside the pipeline call (wall - text_encode - denoise - decode) {outside:.3f} s"
+            f" = {outside / median(direct_name) * 100:.1f}% of direct pipe(), of which encode "
+            f"{job_stat(rf_name, 'encode'):.3f} s, medians"
+        )
+        print(
+            "  job timings, median s: "
+            + ", ".join(
+                f"{k} {job_stat(rf_name, k):.3f}"
+                for k in ("load", "text_encode", "denoise", "decode", "encode", "store", "total")
+            )
+        )
         rf_runs = runs[rf_name]
-        print("  around the job, median s: submit call "
-              f"{statistics.median(r['submit_call'] for r in rf_runs):.4f}, submit→claim "
-              f"{statistics.median(r['queued'] for r in rf_runs):.3f}, claim→finished "
-              f"{statistics.median(r['claimed_to_finished'] for r in rf_runs):.3f}, "
-              f"finished→seen {statistics.median(r['finished_to_observed'] for r in rf_runs):.3f}"
-              f"; wall - timings[total] {median(rf_name) - job_stat(rf_name, 'total'):.3f}")
+        print(
+            "  around the job, median s: submit call "
+            f"{statistics.median(r['submit_call'] for r in rf_runs):.4f}, submit→claim "
+            f"{statistics.median(r['queued'] for r in rf_runs):.3f}, claim→finished "
+            f"{statistics.median(r['claimed_to_finished'] for r in rf_runs):.3f}, "
+            f"finished→seen {statistics.median(r['finished_to_observed'] for r in rf_runs):.3f}"
+            f"; wall - timings[total] {median(rf_name) - job_stat(rf_name, 'total'):.3f}"
+        )
 
     print()
-    print(f"direct + encode, median s: pipe {median(encode_name, 'pipe'):.2f}, encode_mp4 call "
-          f"{median(encode_name, 'encode_call'):.3f} (encoder busy "
-          f"{median(encode_name, 'encode_busy'):.3f})")
+    print(
+        f"direct + encode, median s: pipe {median(encode_name, 'pipe'):.2f}, encode_mp4 call "
+        f"{median(encode_name, 'encode_call'):.3f} (encoder busy "
+        f"{median(encode_name, 'encode_busy'):.3f})"
+    )
     busy = get_job_ms / (args.poll * 1000 + get_job_ms) * 100
-    print(f"one get_job call: {get_job_ms:.2f} ms (median of 200, idle): polling every "
-          f"{args.poll * 1000:.0f} ms keeps ~{busy:.0f}% of a core busy")
+    print(
+        f"one get_job call: {get_job_ms:.2f} ms (median of 200, idle): polling every "
+        f"{args.poll * 1000:.0f} ms keeps ~{busy:.0f}% of a core busy"
+    )
     peak = max(run["compute"].get("peak_memory_bytes", 0) for run in rf_all)
-    print(f"compute: warm={[run['compute'].get('warm') for run in rf_all]}, peak memory "
-          f"{peak / 2**30:.2f} GiB ({rf_all[0]['compute'].get('memory_kind')})")
+    print(
+        f"compute: warm={[run['compute'].get('warm') for run in rf_all]}, peak memory "
+        f"{peak / 2**30:.2f} GiB ({rf_all[0]['compute'].get('memory_kind')})"
+    )
     if same:
         print("outputs: every reelforge MP4 is byte-identical to direct + encode_mp4's")
     else:
-        print("outputs: reelforge's MP4 differs from direct + encode_mp4's; largest decoded "
-              f"pixel difference {_decoded_difference(mp4, rf_mp4):.0f} levels")
+        print(
+            "outputs: reelforge's MP4 differs from direct + encode_mp4's; largest decoded "
+            f"pixel difference {_decoded_difference(mp4, rf_mp4):.0f} levels"
+        )
     print(f"bench wall time {time.perf_counter() - bench_started:.0f} s")
 
     record = {
-        "date": datetime.now().isoformat(timespec="seconds"), "args": {
-            **vars(args), "size": f"{w}x{h}"}, "parameters": params,
-        "torch": torch.__version__, "diffusers": diffusers.__version__,
-        "threads": torch.get_num_threads(), "cold_job": cold, "warm_up_direct": warm_direct,
-        "runs": runs, "outputs_identical": same, "get_job_ms": get_job_ms,
+        "date": datetime.now().isoformat(timespec="seconds"),
+        "args": {**vars(args), "size": f"{w}x{h}"},
+        "parameters": params,
+        "torch": torch.__version__,
+        "diffusers": diffusers.__version__,
+        "threads": torch.get_num_threads(),
+        "cold_job": cold,
+        "warm_up_direct": warm_direct,
+        "runs": runs,
+        "outputs_identical": same,
+        "get_job_ms": get_job_ms,
     }
     out = RESULTS / "neural_overhead.json"
     out.write_text(json.dumps(record, indent=2, default=str))

@@ -30,13 +30,23 @@ from reelforge.worker.loop import Worker
 
 
 def one_job(p: Any, acct: Any, upload: str, args: argparse.Namespace) -> dict[str, Any]:
-    body = {"model": "motion", "prompt": "slow zoom in", "camera": "zoom_in",
-            "image_upload_id": upload, "duration": args.duration,
-            "resolution": args.resolution, "seed": 1}
+    body = {
+        "model": "motion",
+        "prompt": "slow zoom in",
+        "camera": "zoom_in",
+        "image_upload_id": upload,
+        "duration": args.duration,
+        "resolution": args.resolution,
+        "seed": 1,
+    }
     started = time.perf_counter()
     job = submit_job(p, acct, SubmitRequest.parse(body)).job
     while (view := queries.get_job(p, acct, job["id"]))["status"] not in (
-            "succeeded", "failed", "blocked", "cancelled"):
+        "succeeded",
+        "failed",
+        "blocked",
+        "cancelled",
+    ):
         time.sleep(0.01)
     assert view["status"] == "succeeded", view["error"]
     return {"wall": time.perf_counter() - started, **view["timings"]}
@@ -52,9 +62,14 @@ def main() -> None:
     contenders = {}
     for name, label in (("without provenance", False), ("with provenance", True)):
         # result cache off: every timed job renders (the same seeded job would be a cache hit)
-        p = bootstrap(Settings(data_dir=tmp / name.replace(" ", "-"), worker_queues=["motion"],
-                               result_cache="off"),
-                      backends=[MotionBackend()], moderate=False, label=label)
+        p = bootstrap(
+            Settings(
+                data_dir=tmp / name.replace(" ", "-"), worker_queues=["motion"], result_cache="off"
+            ),
+            backends=[MotionBackend()],
+            moderate=False,
+            label=label,
+        )
         acct = accounts.ensure_account(p, "bench")
         upload = create_upload(p, acct, sample_image().read_bytes(), "cup.jpg").id
         worker = Worker(p, concurrency=1).start()
@@ -63,22 +78,28 @@ def main() -> None:
     for _ in range(args.repeats):
         for p, acct, upload, _w, runs in contenders.values():
             runs.append(one_job(p, acct, upload, args))
-    print(f"motion clip: {args.duration:g} s at {args.resolution}, 24 fps, best of "
-          f"{args.repeats} (interleaved)")
+    print(
+        f"motion clip: {args.duration:g} s at {args.resolution}, 24 fps, best of "
+        f"{args.repeats} (interleaved)"
+    )
     print(f"{'contender':<22} {'wall s':>8} {'render s':>9} {'encode s':>9} {'total s':>8}")
     best = {}
     for name, (p, _a, _u, worker, runs) in contenders.items():
         b = min(runs, key=lambda r: r["wall"])
         best[name] = b
-        print(f"{name:<22} {b['wall']:8.3f} {b['render']:9.3f} {b['encode']:9.3f} "
-              f"{b['total']:8.3f}   (median wall {statistics.median(r['wall'] for r in runs):.3f})")
+        print(
+            f"{name:<22} {b['wall']:8.3f} {b['render']:9.3f} {b['encode']:9.3f} "
+            f"{b['total']:8.3f}   (median wall {statistics.median(r['wall'] for r in runs):.3f})"
+        )
         worker.stop(hand_back=True)
         p.close()
     extra = best["with provenance"]["wall"] - best["without provenance"]["wall"]
     render = best["without provenance"]["render"]
-    print(f"provenance overhead: {extra:.3f} s per clip = {extra / args.duration * 1000:.0f} ms "
-          f"per second of output = {extra / render * 100:.1f}% of the motion render time "
-          f"({render:.3f} s); goal < 20%")
+    print(
+        f"provenance overhead: {extra:.3f} s per clip = {extra / args.duration * 1000:.0f} ms "
+        f"per second of output = {extra / render * 100:.1f}% of the motion render time "
+        f"({render:.3f} s); goal < 20%"
+    )
 
 
 if __name__ == "__main__":

@@ -28,8 +28,9 @@ PHOTOS = ("astronaut", "coffee", "chelsea")
 SIZES = ((854, 480), (1280, 720), (1920, 1080))
 
 
-def h264(frames: list[np.ndarray], crf: int, *, scale: float = 1.0,
-         crop: float = 1.0) -> list[np.ndarray]:
+def h264(
+    frames: list[np.ndarray], crf: int, *, scale: float = 1.0, crop: float = 1.0
+) -> list[np.ndarray]:
     """A platform's re-encode: centred crop to `crop` of each side, keep `scale` of the size
     (libswscale bicubic), libx264 yuv420p veryfast at `crf`, in memory, decoded back to RGB."""
     height, width = frames[0].shape[:2]
@@ -43,7 +44,8 @@ def h264(frames: list[np.ndarray], crf: int, *, scale: float = 1.0,
         stream.options = {"crf": str(crf), "preset": "veryfast"}
         for frame in frames:
             vf = av.VideoFrame.from_ndarray(
-                np.ascontiguousarray(frame[y0:y0 + ch, x0:x0 + cw]), format="rgb24")
+                np.ascontiguousarray(frame[y0 : y0 + ch, x0 : x0 + cw]), format="rgb24"
+            )
             if (ow, oh) != (cw, ch):
                 vf = vf.reformat(width=ow, height=oh, interpolation="BICUBIC")
             container.mux(stream.encode(vf))
@@ -55,19 +57,28 @@ def h264(frames: list[np.ndarray], crf: int, *, scale: float = 1.0,
 
 # name -> (crf, kept scale, centred crop), applied to the product's CRF 20 output
 TRANSFORMS = {
-    "CRF23": (23, 1.0, 1.0), "CRF28": (28, 1.0, 1.0),
-    "0.5x/23": (23, 0.5, 1.0), "0.5x/28": (28, 0.5, 1.0),
-    "0.75x/23": (23, 0.75, 1.0), "0.75x/28": (28, 0.75, 1.0),
-    "crop85/23": (23, 1.0, 0.85), "0.5x+crop85": (23, 0.5, 0.85),
+    "CRF23": (23, 1.0, 1.0),
+    "CRF28": (28, 1.0, 1.0),
+    "0.5x/23": (23, 0.5, 1.0),
+    "0.5x/28": (28, 0.5, 1.0),
+    "0.75x/23": (23, 0.75, 1.0),
+    "0.75x/28": (28, 0.75, 1.0),
+    "crop85/23": (23, 1.0, 0.85),
+    "0.5x+crop85": (23, 0.5, 0.85),
 }
 
 
 def moving_clip(name: str, width: int, height: int, n: int) -> list[np.ndarray]:
-    big = cv2.resize(getattr(data, name)(), (int(width * 1.25), int(height * 1.25)),
-                     interpolation=cv2.INTER_AREA)
+    big = cv2.resize(
+        getattr(data, name)(), (int(width * 1.25), int(height * 1.25)), interpolation=cv2.INTER_AREA
+    )
     dx, dy = big.shape[1] - width, big.shape[0] - height
-    return [np.ascontiguousarray(big[dy * i // (2 * n): dy * i // (2 * n) + height,
-                                     dx * i // n: dx * i // n + width]) for i in range(n)]
+    return [
+        np.ascontiguousarray(
+            big[dy * i // (2 * n) : dy * i // (2 * n) + height, dx * i // n : dx * i // n + width]
+        )
+        for i in range(n)
+    ]
 
 
 def unmarked(kind: str, width: int, height: int, n: int) -> list[np.ndarray]:
@@ -123,8 +134,11 @@ def main() -> None:
                     det_ms = (time.perf_counter() - start) * 1e3 / len(frames)
                 ok = "ok" if result.found and result.payload == payload else "MISS"
                 cells.append(f"{result.bit_accuracy or 0.0:.3f} {ok}")
-            print(f"{width:>4}x{height:<4} {name:>9} {ms:7.2f} {det_ms:7.2f} {quality:7.2f} "
-                  + " ".join(f"{c:>11}" for c in cells), flush=True)
+            print(
+                f"{width:>4}x{height:<4} {name:>9} {ms:7.2f} {det_ms:7.2f} {quality:7.2f} "
+                + " ".join(f"{c:>11}" for c in cells),
+                flush=True,
+            )
     width, height = sizes[0]
     false_positives, tried, worst = 0, 0, 0.0
     for kind in (*PHOTOS, "noise", "flat"):
@@ -136,11 +150,16 @@ def main() -> None:
             false_positives += result.found
             tried += 1
             worst = max(worst, result.bit_accuracy or 0.0)
-            print(f"unmarked {kind:>9} {frames[0].shape[1]}x{frames[0].shape[0]}: "
-                  f"{'FOUND' if result.found else 'clean'} bit accuracy "
-                  f"{result.bit_accuracy or 0.0:.3f}, detect {elapsed:.1f} ms/frame", flush=True)
-    print(f"bit accuracy = fraction of the codeword bits matching; false positives on "
-          f"unmarked clips: {false_positives}/{tried} (highest bit accuracy {worst:.3f})")
+            print(
+                f"unmarked {kind:>9} {frames[0].shape[1]}x{frames[0].shape[0]}: "
+                f"{'FOUND' if result.found else 'clean'} bit accuracy "
+                f"{result.bit_accuracy or 0.0:.3f}, detect {elapsed:.1f} ms/frame",
+                flush=True,
+            )
+    print(
+        f"bit accuracy = fraction of the codeword bits matching; false positives on "
+        f"unmarked clips: {false_positives}/{tried} (highest bit accuracy {worst:.3f})"
+    )
 
 
 if __name__ == "__main__":

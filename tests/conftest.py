@@ -90,8 +90,10 @@ def _truncate_pg(url: str) -> None:
     import psycopg
 
     with psycopg.connect(url, autocommit=True) as conn:
-        rows = conn.execute("SELECT tablename FROM pg_tables WHERE schemaname='public' "
-                            "AND tablename <> 'alembic_version'").fetchall()
+        rows = conn.execute(
+            "SELECT tablename FROM pg_tables WHERE schemaname='public' "
+            "AND tablename <> 'alembic_version'"
+        ).fetchall()
         if rows:
             conn.execute("TRUNCATE " + ", ".join(f'"{r[0]}"' for r in rows) + " CASCADE")
 

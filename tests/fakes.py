@@ -20,9 +20,15 @@ class GradientBackend:
     generation starts (tests wait on it to cancel or kill mid-job).
     """
 
-    def __init__(self, name: str = "gradient", queue: str = "gradient", *,
-                 frame_delay: float = 0.0, fail_with: Exception | None = None,
-                 text2video: bool = True):
+    def __init__(
+        self,
+        name: str = "gradient",
+        queue: str = "gradient",
+        *,
+        frame_delay: float = 0.0,
+        fail_with: Exception | None = None,
+        text2video: bool = True,
+    ):
         self.name, self.queue = name, queue
         self.frame_delay = frame_delay
         self.fail_with = fail_with
@@ -42,8 +48,9 @@ class GradientBackend:
         spec = request.spec
         width, height = spec.size
         n = spec.frame_count
-        clip = Clip(width=width, height=height, fps=spec.fps, frame_count=n,
-                    frames=iter(()), device="cpu")
+        clip = Clip(
+            width=width, height=height, fps=spec.fps, frame_count=n, frames=iter(()), device="cpu"
+        )
 
         def frames() -> Iterator[np.ndarray]:
             x = np.linspace(0, 255, width, dtype=np.float32)[None, :, None]
@@ -61,5 +68,6 @@ class GradientBackend:
 
 
 def broken_backend() -> GradientBackend:
-    return GradientBackend(fail_with=BackendError("the model ran out of memory",
-                                                  code="out_of_memory"))
+    return GradientBackend(
+        fail_with=BackendError("the model ran out of memory", code="out_of_memory")
+    )

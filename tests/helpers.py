@@ -25,8 +25,9 @@ def wait_for(predicate: Callable[[], Any], timeout: float = 30.0, interval: floa
         time.sleep(interval)
 
 
-def wait_final(p: Platform, account: AccountRef, job_id: str,
-               timeout: float = 30.0) -> dict[str, Any]:
+def wait_final(
+    p: Platform, account: AccountRef, job_id: str, timeout: float = 30.0
+) -> dict[str, Any]:
     def final() -> dict[str, Any] | None:
         job = queries.get_job(p, account, job_id)
         return job if job["status"] in FINAL else None

@@ -16,8 +16,7 @@ class Received:
 
 
 @contextmanager
-def webhook_receiver(host: str = "127.0.0.1",
-                     port: int = 0) -> Iterator[tuple[str, Received]]:
+def webhook_receiver(host: str = "127.0.0.1", port: int = 0) -> Iterator[tuple[str, Received]]:
     received = Received()
 
     class Handler(BaseHTTPRequestHandler):

@@ -12,15 +12,19 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-BENCHES = ("motion", "neural", "moderation", "frames", "provenance", "submit", "cold_start",
-           "load")
+BENCHES = ("motion", "neural", "moderation", "frames", "provenance", "submit", "cold_start", "load")
 
 
 @pytest.mark.e2e
 @pytest.mark.timeout(400)
 def test_every_bench_runs_at_a_tiny_size() -> None:
-    done = subprocess.run([sys.executable, "-m", "bench", "--tiny", "--load"], cwd=ROOT,
-                          capture_output=True, text=True, timeout=380)
+    done = subprocess.run(
+        [sys.executable, "-m", "bench", "--tiny", "--load"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=380,
+    )
     report = done.stdout + done.stderr
     assert done.returncode == 0, report
     assert "FAILED" not in report, report

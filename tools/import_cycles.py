@@ -24,6 +24,7 @@ def cycles(package: str = "reelforge") -> list[list[str]]:
     on_stack: set[str] = set()
     found: list[list[str]] = []
     counter = 0
+
     def imported(module: str) -> Iterator[str]:
         return iter(sorted(graph.find_modules_directly_imported_by(module)))
 

@@ -156,8 +156,12 @@ def rewrite(text: str, python: bool = True) -> str:
     out.append(DOTTED.sub(_dotted, text[pos:]))
     text = SLASHED.sub(_slashed, "".join(out))
     for name, (old, new) in NAME_MOVES.items():
-        text = re.sub(rf"^([ \t]*)from {re.escape(old)} import {name}$",
-                      rf"\1from {new} import {name}", text, flags=re.M)
+        text = re.sub(
+            rf"^([ \t]*)from {re.escape(old)} import {name}$",
+            rf"\1from {new} import {name}",
+            text,
+            flags=re.M,
+        )
     return _drop_aliases(text) if python else text
 
 
@@ -165,8 +169,14 @@ def files(paths: list[str]) -> list[Path]:
     found: list[Path] = []
     for p in map(Path, paths):
         if p.is_dir():
-            found += [f for f in sorted(p.rglob("*")) if f.suffix in SUFFIXES and f.is_file()
-                      and ".venv" not in f.parts and "__pycache__" not in f.parts]
+            found += [
+                f
+                for f in sorted(p.rglob("*"))
+                if f.suffix in SUFFIXES
+                and f.is_file()
+                and ".venv" not in f.parts
+                and "__pycache__" not in f.parts
+            ]
         elif p.is_file():
             found.append(p)
     return found

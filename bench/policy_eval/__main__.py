@@ -82,9 +82,11 @@ def evaluate(rows: list[dict[str, str]], moderator: TextModerator) -> dict[str, 
         "harmful_recall": _ratio(*harmful),
         "false_block_rate": _ratio(*benign),
         "trigger_false_block_rate": _ratio(*trigger),
-        "latency_ms": {"p50": round(statistics.median(latencies), 2),
-                       "p95": round(_pct(latencies, 0.95), 2),
-                       "max": round(max(latencies), 2)},
+        "latency_ms": {
+            "p50": round(statistics.median(latencies), 2),
+            "p95": round(_pct(latencies, 0.95), 2),
+            "max": round(max(latencies), 2),
+        },
         "misclassified": misses,
     }
 
@@ -109,8 +111,10 @@ def _print(result: dict[str, Any]) -> None:
     r = result["trigger_false_block_rate"]
     print(f"  on trigger prompts:  {r['rate']:6.1%}  ({r['hit']}/{r['total']})")
     lat = result["latency_ms"]
-    print(f"latency per prompt:    p50 {lat['p50']} ms, p95 {lat['p95']} ms, max {lat['max']} ms"
-          "   target p95 <= 20 ms")
+    print(
+        f"latency per prompt:    p50 {lat['p50']} ms, p95 {lat['p95']} ms, max {lat['max']} ms"
+        "   target p95 <= 20 ms"
+    )
     if result["misclassified"]:
         print("misclassified:")
         for m in result["misclassified"]:

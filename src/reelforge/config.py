@@ -64,8 +64,10 @@ def _split_pairs(value: Any) -> Any:
     for item in filter(None, (part.strip() for part in text.split(","))):
         key, sep, val = item.partition("=")
         if not sep or not key.strip():
-            raise ValueError(f"expected key=value pairs separated by commas (or a JSON "
-                             f"object), got {item[:40]!r}")
+            raise ValueError(
+                f"expected key=value pairs separated by commas (or a JSON "
+                f"object), got {item[:40]!r}"
+            )
         pairs[key.strip()] = val.strip()
     return pairs
 
@@ -78,25 +80,69 @@ StrMap = Annotated[dict[str, str], NoDecode, BeforeValidator(_split_pairs)]
 GROUPS: dict[str, tuple[str, ...]] = {
     "storage": ("data_dir", "database_url", "blob_url", "s3_endpoint_url", "s3_region"),
     "queue": ("queue_url", "queue_namespace"),
-    "worker": ("workers", "worker_queues", "poll_interval", "heartbeat_interval",
-               "heartbeat_timeout", "requeue_after", "reaper_interval", "max_attempts",
-               "stop_grace", "progress_interval", "queue_retry_max"),
-    "governance": ("policy_profile", "policy_dir", "audit_retention_days",
-                   "likeness_keep_photos"),
-    "provenance": ("aigc_producer", "provenance_secret", "c2pa_cert_chain", "c2pa_private_key",
-                   "c2pa_trust_anchors", "max_verify_bytes", "max_verify_pixels",
-                   "max_verify_frames", "verify_concurrency"),
-    "billing": ("billing_file", "default_plan", "result_cache", "stripe_secret_key",
-                "stripe_webhook_secret", "public_url"),
-    "models": ("neural_device", "pipeline_cache_models", "pipeline_cache_bytes",
-               "default_model", "motion_supersample", "motion_frame_delay"),
-    "limits": ("max_upload_bytes", "max_image_pixels", "max_body_bytes", "decode_budget_bytes",
-               "event_streams_per_key", "event_stream_idle"),
+    "worker": (
+        "workers",
+        "worker_queues",
+        "poll_interval",
+        "heartbeat_interval",
+        "heartbeat_timeout",
+        "requeue_after",
+        "reaper_interval",
+        "max_attempts",
+        "stop_grace",
+        "progress_interval",
+        "queue_retry_max",
+    ),
+    "governance": ("policy_profile", "policy_dir", "audit_retention_days", "likeness_keep_photos"),
+    "provenance": (
+        "aigc_producer",
+        "provenance_secret",
+        "c2pa_cert_chain",
+        "c2pa_private_key",
+        "c2pa_trust_anchors",
+        "max_verify_bytes",
+        "max_verify_pixels",
+        "max_verify_frames",
+        "verify_concurrency",
+    ),
+    "billing": (
+        "billing_file",
+        "default_plan",
+        "result_cache",
+        "stripe_secret_key",
+        "stripe_webhook_secret",
+        "public_url",
+    ),
+    "models": (
+        "neural_device",
+        "pipeline_cache_models",
+        "pipeline_cache_bytes",
+        "default_model",
+        "motion_supersample",
+        "motion_frame_delay",
+    ),
+    "limits": (
+        "max_upload_bytes",
+        "max_image_pixels",
+        "max_body_bytes",
+        "decode_budget_bytes",
+        "event_streams_per_key",
+        "event_stream_idle",
+    ),
     "encoding": ("encode_crf", "encode_preset"),
-    "webhooks": ("webhook_allow_hosts", "webhook_max_attempts", "webhook_backoff",
-                 "webhook_timeout"),
-    "delivery": ("url_signing_secret", "signed_url_ttl", "output_retention_days",
-                 "image_url_allow_hosts", "image_fetch_timeout"),
+    "webhooks": (
+        "webhook_allow_hosts",
+        "webhook_max_attempts",
+        "webhook_backoff",
+        "webhook_timeout",
+    ),
+    "delivery": (
+        "url_signing_secret",
+        "signed_url_ttl",
+        "output_retention_days",
+        "image_url_allow_hosts",
+        "image_fetch_timeout",
+    ),
     "observability": ("metrics_token", "log_format"),
     "web": ("web_cookie_secure",),
 }
@@ -291,18 +337,24 @@ def load_settings(**overrides: Any) -> Settings:
             message = str(error["msg"]).removeprefix("Value error, ")
             shown = error.get("input")
             secret = field in Settings.model_fields and "secret" in field
-            got = "" if secret or shown is None or isinstance(shown, dict) else (
-                f" (got {str(shown)[:60]!r})")
+            got = (
+                ""
+                if secret or shown is None or isinstance(shown, dict)
+                else (f" (got {str(shown)[:60]!r})")
+            )
             problems.append(f"{_env_name(field)}: {message}{got}")
         raise InvalidSetting("; ".join(problems), code="invalid_setting") from None
     except _SourceError as exc:
         match = _FIELD_IN_MESSAGE.search(str(exc))
         name = _env_name(match.group(1)) if match else "a setting"
         cause = exc.__cause__ or exc
-        raise InvalidSetting(f"{name}: cannot be read ({str(cause).splitlines()[0][:120]})",
-                             code="invalid_setting") from None
+        raise InvalidSetting(
+            f"{name}: cannot be read ({str(cause).splitlines()[0][:120]})", code="invalid_setting"
+        ) from None
     except FileNotFoundError as exc:
         raise InvalidSetting(str(exc), code="invalid_setting") from None
     except tomllib.TOMLDecodeError as exc:
-        raise InvalidSetting(f"RF_CONFIG: {os.environ.get('RF_CONFIG')} is not valid TOML "
-                             f"({exc})", code="invalid_setting") from None
+        raise InvalidSetting(
+            f"RF_CONFIG: {os.environ.get('RF_CONFIG')} is not valid TOML ({exc})",
+            code="invalid_setting",
+        ) from None

@@ -132,8 +132,14 @@ class RateLimited(ReelforgeError):
     code = "rate_limited"
     http_status = 429
 
-    def __init__(self, message: str, *, code: str | None = None, field: str | None = None,
-                 retry_after: float | None = None):
+    def __init__(
+        self,
+        message: str,
+        *,
+        code: str | None = None,
+        field: str | None = None,
+        retry_after: float | None = None,
+    ):
         super().__init__(message, code=code, field=field)
         self.retry_after = retry_after  # seconds, sent as Retry-After
 

@@ -45,7 +45,7 @@ def _fields_of(message: str) -> tuple[str | None, dict[str, Any]]:
     if match is None:
         return None, {}
     fields: dict[str, Any] = {}
-    for key, raw in _PAIR.findall(message[match.end():]):
+    for key, raw in _PAIR.findall(message[match.end() :]):
         value: Any = raw
         if raw.startswith('"'):
             with contextlib.suppress(ValueError):
@@ -69,7 +69,10 @@ class JsonFormatter(logging.Formatter):
             name, fields = _fields_of(message)
         body: dict[str, Any] = {
             "ts": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
-            "level": record.levelname.lower(), "logger": record.name, "msg": message}
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "msg": message,
+        }
         if name is not None:
             body["event"] = name
             for key, value in (fields or {}).items():

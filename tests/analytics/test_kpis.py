@@ -102,99 +102,244 @@ PAYMENTS = [
 ]
 
 
-def usage(job: str, account: str, when: datetime, outcome: str, model: str, plan: str,
-          resolution: str, segment: str, **costs: float) -> list[UsageRow]:
-    return [UsageRow(account, job, kind, cost, outcome, when, model, plan, resolution, "final",
-                     segment) for kind, cost in costs.items()]
+def usage(
+    job: str,
+    account: str,
+    when: datetime,
+    outcome: str,
+    model: str,
+    plan: str,
+    resolution: str,
+    segment: str,
+    **costs: float,
+) -> list[UsageRow]:
+    return [
+        UsageRow(account, job, kind, cost, outcome, when, model, plan, resolution, "final", segment)
+        for kind, cost in costs.items()
+    ]
 
 
 # Jobs with their usage (cost per kind) and consumed credits (credits x lot unit price).
 USAGE = [
     # j1 A d0: succeeded, free, 720p: 0.01 + 0.002 + 0.001 = 0.013; 5 free credits ($0)
-    *usage("j1", "A", t(1, 5, 11), "succeeded", "motion", "free", "720p", "creator",
-           compute=0.01, storage=0.002, moderation=0.001),
+    *usage(
+        "j1",
+        "A",
+        t(1, 5, 11),
+        "succeeded",
+        "motion",
+        "free",
+        "720p",
+        "creator",
+        compute=0.01,
+        storage=0.002,
+        moderation=0.001,
+    ),
     # j2 A d7: succeeded, standard, 720p: 0.5 + 0.01 + 0.002 = 0.512; 50 x 0.015 = $0.75
-    *usage("j2", "A", t(1, 12, 10), "succeeded", "wan", "standard", "720p", "creator",
-           compute=0.5, storage=0.01, moderation=0.002),
+    *usage(
+        "j2",
+        "A",
+        t(1, 12, 10),
+        "succeeded",
+        "wan",
+        "standard",
+        "720p",
+        "creator",
+        compute=0.5,
+        storage=0.01,
+        moderation=0.002,
+    ),
     # j3 A d7: failed, standard: 0.2 waste (credits released)
-    *usage("j3", "A", t(1, 12, 11), "failed", "wan", "standard", "480p", "creator",
-           compute=0.2),
+    *usage("j3", "A", t(1, 12, 11), "failed", "wan", "standard", "480p", "creator", compute=0.2),
     # j4 B d1: succeeded, free, 480p: 0.004 + 0.001 = 0.005; 3 free credits
-    *usage("j4", "B", t(1, 7, 15), "succeeded", "motion", "free", "480p", "creator",
-           compute=0.004, moderation=0.001),
+    *usage(
+        "j4",
+        "B",
+        t(1, 7, 15),
+        "succeeded",
+        "motion",
+        "free",
+        "480p",
+        "creator",
+        compute=0.004,
+        moderation=0.001,
+    ),
     # j5 B d1: blocked at submit: 0.001 moderation waste
-    *usage("j5", "B", t(1, 7, 16), "blocked", "motion", "free", "480p", "creator",
-           moderation=0.001),
+    *usage(
+        "j5", "B", t(1, 7, 16), "blocked", "motion", "free", "480p", "creator", moderation=0.001
+    ),
     # j6 C d1: succeeded, free, 720p, merchant: 0.006 + 0.002 = 0.008; free credits
-    *usage("j6", "C", t(1, 14, 9), "succeeded", "motion", "free", "720p", "merchant",
-           compute=0.006, storage=0.002),
+    *usage(
+        "j6",
+        "C",
+        t(1, 14, 9),
+        "succeeded",
+        "motion",
+        "free",
+        "720p",
+        "merchant",
+        compute=0.006,
+        storage=0.002,
+    ),
     # j7 C d7: cancelled, free: 0.3 waste
-    *usage("j7", "C", t(1, 20, 10), "cancelled", "wan", "free", "720p", "merchant",
-           compute=0.3),
+    *usage("j7", "C", t(1, 20, 10), "cancelled", "wan", "free", "720p", "merchant", compute=0.3),
     # j8 C (after upgrading): succeeded, standard, 480p: 0.2 + 0.005 + 0.001 = 0.206;
     #    14 x 0.015 = $0.21
-    *usage("j8", "C", t(2, 6, 10), "succeeded", "wan", "standard", "480p", "merchant",
-           compute=0.2, storage=0.005, moderation=0.001),
+    *usage(
+        "j8",
+        "C",
+        t(2, 6, 10),
+        "succeeded",
+        "wan",
+        "standard",
+        "480p",
+        "merchant",
+        compute=0.2,
+        storage=0.005,
+        moderation=0.001,
+    ),
     # j9 D d0: succeeded, pro, 1080p: 1.0 + 0.02 + 0.002 = 1.022; 200 x 0.0125 = $2.50
-    *usage("j9", "D", t(1, 20, 9), "succeeded", "wan", "pro", "1080p", "merchant",
-           compute=1.0, storage=0.02, moderation=0.002),
+    *usage(
+        "j9",
+        "D",
+        t(1, 20, 9),
+        "succeeded",
+        "wan",
+        "pro",
+        "1080p",
+        "merchant",
+        compute=1.0,
+        storage=0.02,
+        moderation=0.002,
+    ),
     # j10 D d1: succeeded, pro, 720p: 0.3 + 0.01 = 0.31; 30 x 0.0125 = $0.375
-    *usage("j10", "D", t(1, 21, 9), "succeeded", "ltx", "pro", "720p", "merchant",
-           compute=0.3, storage=0.01),
+    *usage(
+        "j10",
+        "D",
+        t(1, 21, 9),
+        "succeeded",
+        "ltx",
+        "pro",
+        "720p",
+        "merchant",
+        compute=0.3,
+        storage=0.01,
+    ),
     # j11 D d7: failed, pro: 0.4 waste
     *usage("j11", "D", t(1, 27, 9), "failed", "wan", "pro", "1080p", "merchant", compute=0.4),
     # j12 E d1: succeeded, enterprise, 720p: 0.5 + 0.01 = 0.51; postpaid 100 x 0.012 = $1.20
-    *usage("j12", "E", t(1, 27, 10), "succeeded", "wan", "enterprise", "720p", "enterprise",
-           compute=0.5, storage=0.01),
+    *usage(
+        "j12",
+        "E",
+        t(1, 27, 10),
+        "succeeded",
+        "wan",
+        "enterprise",
+        "720p",
+        "enterprise",
+        compute=0.5,
+        storage=0.01,
+    ),
     # j13 E d7: succeeded, enterprise, 1080p: 1.2 + 0.02 + 0.002 = 1.222; 200 x 0.012 = $2.40
-    *usage("j13", "E", t(2, 2, 10), "succeeded", "wan", "enterprise", "1080p", "enterprise",
-           compute=1.2, storage=0.02, moderation=0.002),
+    *usage(
+        "j13",
+        "E",
+        t(2, 2, 10),
+        "succeeded",
+        "wan",
+        "enterprise",
+        "1080p",
+        "enterprise",
+        compute=1.2,
+        storage=0.02,
+        moderation=0.002,
+    ),
     # j14 F d1: succeeded, free, 720p: 0.01; free credits
-    *usage("j14", "F", t(2, 3, 10), "succeeded", "motion", "free", "720p", "creator",
-           compute=0.01),
+    *usage("j14", "F", t(2, 3, 10), "succeeded", "motion", "free", "720p", "creator", compute=0.01),
     # j15 H: succeeded, premier, 720p: 0.4 + 0.01 = 0.41; 80 x 0.0115 = $0.92
-    *usage("j15", "H", t(1, 15, 10), "succeeded", "cogvideox", "premier", "720p", "creator",
-           compute=0.4, storage=0.01),
+    *usage(
+        "j15",
+        "H",
+        t(1, 15, 10),
+        "succeeded",
+        "cogvideox",
+        "premier",
+        "720p",
+        "creator",
+        compute=0.4,
+        storage=0.01,
+    ),
     # j16 H: waiting for review: 0.05, neither a generation nor waste (but a cost)
-    *usage("j16", "H", t(1, 16, 10), "review", "cogvideox", "premier", "720p", "creator",
-           compute=0.05),
+    *usage(
+        "j16", "H", t(1, 16, 10), "review", "cogvideox", "premier", "720p", "creator", compute=0.05
+    ),
     # left out: G is internal; j18 is before the window; j19 is at `until` (exclusive);
     # j21 was metered on the internal plan
-    *usage("j17", "G", t(1, 6, 10), "succeeded", "wan", "internal", "720p", "creator",
-           compute=5.0),
-    *usage("j18", "H", t(12, 20, year=2025), "succeeded", "cogvideox", "premier", "720p",
-           "creator", compute=0.3),
+    *usage("j17", "G", t(1, 6, 10), "succeeded", "wan", "internal", "720p", "creator", compute=5.0),
+    *usage(
+        "j18",
+        "H",
+        t(12, 20, year=2025),
+        "succeeded",
+        "cogvideox",
+        "premier",
+        "720p",
+        "creator",
+        compute=0.3,
+    ),
     *usage("j19", "F", t(2, 9), "succeeded", "motion", "pro", "720p", "creator", compute=0.05),
-    *usage("j21", "F", t(2, 4, 10), "succeeded", "wan", "internal", "720p", "creator",
-           compute=9.99),
+    *usage(
+        "j21", "F", t(2, 4, 10), "succeeded", "wan", "internal", "720p", "creator", compute=9.99
+    ),
 ]
 
 CONSUMED = [
-    ConsumedRow("j1", 5, 0.0), ConsumedRow("j2", 50, 0.015), ConsumedRow("j4", 3, 0.0),
-    ConsumedRow("j6", 5, 0.0), ConsumedRow("j8", 14, 0.015), ConsumedRow("j9", 200, 0.0125),
-    ConsumedRow("j10", 30, 0.0125), ConsumedRow("j12", 100, None),
-    ConsumedRow("j13", 200, None), ConsumedRow("j14", 5, 0.0), ConsumedRow("j15", 80, 0.0115),
-    ConsumedRow("j17", 500, None), ConsumedRow("j18", 50, 0.0115),
+    ConsumedRow("j1", 5, 0.0),
+    ConsumedRow("j2", 50, 0.015),
+    ConsumedRow("j4", 3, 0.0),
+    ConsumedRow("j6", 5, 0.0),
+    ConsumedRow("j8", 14, 0.015),
+    ConsumedRow("j9", 200, 0.0125),
+    ConsumedRow("j10", 30, 0.0125),
+    ConsumedRow("j12", 100, None),
+    ConsumedRow("j13", 200, None),
+    ConsumedRow("j14", 5, 0.0),
+    ConsumedRow("j15", 80, 0.0115),
+    ConsumedRow("j17", 500, None),
+    ConsumedRow("j18", 50, 0.0115),
 ]
 
 # Jobs as created (retention and cohorts count any job, metered or not): the jobs above plus
 # j20, A's job of 02-04 (A's day 30) still queued and not metered.
-JOBS = [JobRow(job, account, when) for job, account, when in {
-    (u.job_id, u.account_id, u.created_at) for u in USAGE if u.job_id}]
+JOBS = [
+    JobRow(job, account, when)
+    for job, account, when in {(u.job_id, u.account_id, u.created_at) for u in USAGE if u.job_id}
+]
 JOBS.append(JobRow("j20", "A", t(2, 4, 12), "queued"))
 
 
 @pytest.fixture(scope="module")
 def report() -> dict:
-    return kpi_report(accounts=ACCOUNTS, usage=USAGE, payments=PAYMENTS,
-                      plan_changes=PLAN_CHANGES, jobs=JOBS, consumed=CONSUMED, plans=PLANS,
-                      now=NOW, since=SINCE, until=UNTIL)
+    return kpi_report(
+        accounts=ACCOUNTS,
+        usage=USAGE,
+        payments=PAYMENTS,
+        plan_changes=PLAN_CHANGES,
+        jobs=JOBS,
+        consumed=CONSUMED,
+        plans=PLANS,
+        now=NOW,
+        since=SINCE,
+        until=UNTIL,
+    )
 
 
 def test_window(report: dict) -> None:
-    assert report["window"] == {"since": "2026-01-05T00:00:00+00:00",
-                                "until": "2026-02-09T00:00:00+00:00",
-                                "observed_until": "2026-02-09T00:00:00+00:00"}
+    assert report["window"] == {
+        "since": "2026-01-05T00:00:00+00:00",
+        "until": "2026-02-09T00:00:00+00:00",
+        "observed_until": "2026-02-09T00:00:00+00:00",
+    }
 
 
 def test_average_generation_cost(report: dict) -> None:
@@ -235,15 +380,34 @@ def test_gross_margin(report: dict) -> None:
     # (free credits earn nothing; j17 and j18 are not generations of the window)
     # margin (8.355 - 4.228) / 8.355 = 4.127 / 8.355 = 0.4940; per generation 4.127 / 11
     gm = report["gross_margin"]
-    assert {k: gm[k] for k in ("generations", "revenue_usd", "cost_usd", "margin_usd",
-                               "margin_per_generation_usd", "margin")} == {
-        "generations": 11, "revenue_usd": 8.355, "cost_usd": 4.228, "margin_usd": 4.127,
-        "margin_per_generation_usd": 0.375182, "margin": 0.494}
+    assert {
+        k: gm[k]
+        for k in (
+            "generations",
+            "revenue_usd",
+            "cost_usd",
+            "margin_usd",
+            "margin_per_generation_usd",
+            "margin",
+        )
+    } == {
+        "generations": 11,
+        "revenue_usd": 8.355,
+        "cost_usd": 4.228,
+        "margin_usd": 4.127,
+        "margin_per_generation_usd": 0.375182,
+        "margin": 0.494,
+    }
     by = gm["by_plan"]
     # free: no revenue, cost 0.036: margin undefined (None), -0.036 in all, -0.009 each
-    assert by["free"] == {"generations": 4, "revenue_usd": 0.0, "cost_usd": 0.036,
-                          "margin_usd": -0.036, "margin_per_generation_usd": -0.009,
-                          "margin": None}
+    assert by["free"] == {
+        "generations": 4,
+        "revenue_usd": 0.0,
+        "cost_usd": 0.036,
+        "margin_usd": -0.036,
+        "margin_per_generation_usd": -0.009,
+        "margin": None,
+    }
     # standard: (0.96 - 0.718) / 0.96 = 0.2521; pro: (2.875 - 1.332) / 2.875 = 0.5367
     # enterprise (postpaid at credit_usd 0.012): (3.6 - 1.732) / 3.6 = 0.5189
     # premier: (0.92 - 0.41) / 0.92 = 0.5543
@@ -260,20 +424,28 @@ def test_compute_waste(report: dict) -> None:
     # blocked j5 0.001 (0.0002); waste 0.901 / 5.179 = 0.1740
     assert report["total_cost_usd"] == 5.179
     assert report["compute_waste"] == {
-        "usd": 0.901, "share": 0.174, "total_cost_usd": 5.179, "jobs": 4,
-        "by_cause": {"failed": {"usd": 0.6, "share": 0.1159, "jobs": 2},
-                     "cancelled": {"usd": 0.3, "share": 0.0579, "jobs": 1},
-                     "blocked": {"usd": 0.001, "share": 0.0002, "jobs": 1}}}
+        "usd": 0.901,
+        "share": 0.174,
+        "total_cost_usd": 5.179,
+        "jobs": 4,
+        "by_cause": {
+            "failed": {"usd": 0.6, "share": 0.1159, "jobs": 2},
+            "cancelled": {"usd": 0.3, "share": 0.0579, "jobs": 1},
+            "blocked": {"usd": 0.001, "share": 0.0002, "jobs": 1},
+        },
+    }
 
 
 def test_revenue_and_arppu(report: dict) -> None:
     # in the window: H 92 + A 10 + D 37 + D 25 (top-up, D's plan: pro) + C 10 + B 10 = 184
     # (H's December payment, E's February invoice and G's internal one are outside)
     assert report["revenue_usd"] == {
-        "total": 184.0, "payments": 6,
+        "total": 184.0,
+        "payments": 6,
         "by_kind": {"subscription": 159.0, "topup": 25.0},
         "by_plan": {"premier": 92.0, "pro": 62.0, "standard": 30.0},
-        "non_usd_payments_left_out": 0}
+        "non_usd_payments_left_out": 0,
+    }
     # paying accounts A B C D H: 184 / 5 = 36.8
     assert (report["paying_accounts"], report["arppu_usd"]) == (5, 36.8)
 
@@ -285,9 +457,15 @@ def test_free_to_paid_conversion(report: dict) -> None:
     # 30 days passed by 02-09: A (02-04) and B (02-05): 1 of them converted in time = 0.5
     # converted by the end of the window: all 4
     assert report["free_to_paid_conversion"] == {
-        "signups": 4, "converted_30d": 3, "share_30d": 0.75,
-        "matured_signups": 2, "matured_converted_30d": 1, "matured_share_30d": 0.5,
-        "converted": 4, "share": 1.0}
+        "signups": 4,
+        "converted_30d": 3,
+        "share_30d": 0.75,
+        "matured_signups": 2,
+        "matured_converted_30d": 1,
+        "matured_share_30d": 0.5,
+        "converted": 4,
+        "share": 1.0,
+    }
 
 
 def test_retention(report: dict) -> None:
@@ -298,7 +476,8 @@ def test_retention(report: dict) -> None:
     assert report["retention"] == {
         "d1": {"eligible": 6, "retained": 5, "share": 0.8333},
         "d7": {"eligible": 5, "retained": 4, "share": 0.8},
-        "d30": {"eligible": 2, "retained": 1, "share": 0.5}}
+        "d30": {"eligible": 2, "retained": 1, "share": 0.5},
+    }
 
 
 def test_weekly_cohorts(report: dict) -> None:
@@ -310,32 +489,75 @@ def test_weekly_cohorts(report: dict) -> None:
     # W05 (01-26): E (signed up on enterprise). week 1 02-02..02-09: j13; week 2 not over
     # W06 (02-02): F (moved to pro). no week over yet
     assert report["weekly_cohorts"] == [
-        {"week": "2026-W02", "start": "2026-01-05", "signups": 2, "converted": 2,
-         "converted_share": 1.0, "active_week_1": 0.5, "active_week_2": 0.0,
-         "active_week_4": 0.5},
-        {"week": "2026-W03", "start": "2026-01-12", "signups": 1, "converted": 1,
-         "converted_share": 1.0, "active_week_1": 1.0, "active_week_2": 0.0,
-         "active_week_4": None},
-        {"week": "2026-W04", "start": "2026-01-19", "signups": 1, "converted": 1,
-         "converted_share": 1.0, "active_week_1": 1.0, "active_week_2": 0.0,
-         "active_week_4": None},
-        {"week": "2026-W05", "start": "2026-01-26", "signups": 1, "converted": 1,
-         "converted_share": 1.0, "active_week_1": 1.0, "active_week_2": None,
-         "active_week_4": None},
-        {"week": "2026-W06", "start": "2026-02-02", "signups": 1, "converted": 1,
-         "converted_share": 1.0, "active_week_1": None, "active_week_2": None,
-         "active_week_4": None},
+        {
+            "week": "2026-W02",
+            "start": "2026-01-05",
+            "signups": 2,
+            "converted": 2,
+            "converted_share": 1.0,
+            "active_week_1": 0.5,
+            "active_week_2": 0.0,
+            "active_week_4": 0.5,
+        },
+        {
+            "week": "2026-W03",
+            "start": "2026-01-12",
+            "signups": 1,
+            "converted": 1,
+            "converted_share": 1.0,
+            "active_week_1": 1.0,
+            "active_week_2": 0.0,
+            "active_week_4": None,
+        },
+        {
+            "week": "2026-W04",
+            "start": "2026-01-19",
+            "signups": 1,
+            "converted": 1,
+            "converted_share": 1.0,
+            "active_week_1": 1.0,
+            "active_week_2": 0.0,
+            "active_week_4": None,
+        },
+        {
+            "week": "2026-W05",
+            "start": "2026-01-26",
+            "signups": 1,
+            "converted": 1,
+            "converted_share": 1.0,
+            "active_week_1": 1.0,
+            "active_week_2": None,
+            "active_week_4": None,
+        },
+        {
+            "week": "2026-W06",
+            "start": "2026-02-02",
+            "signups": 1,
+            "converted": 1,
+            "converted_share": 1.0,
+            "active_week_1": None,
+            "active_week_2": None,
+            "active_week_4": None,
+        },
     ]
 
 
 def test_segment_shares(report: dict) -> None:
     # enterprise: j12 j13 = 2 / 11 = 0.1818 of generations; cost 1.732 / 5.179 = 0.3344
-    assert report["enterprise_share"] == {"generations": 2, "generations_share": 0.1818,
-                                          "cost_usd": 1.732, "cost_share": 0.3344}
+    assert report["enterprise_share"] == {
+        "generations": 2,
+        "generations_share": 0.1818,
+        "cost_usd": 1.732,
+        "cost_share": 0.3344,
+    }
     # merchants C and D: j6 j8 j9 j10 = 4 / 11 = 0.3636; cost C 0.008 + 0.3 + 0.206 +
     # D 1.022 + 0.31 + 0.4 = 2.246 / 5.179 = 0.4337
-    assert report["commerce_share"] == {"generations": 4, "generations_share": 0.3636,
-                                        "cost_usd": 2.246, "cost_share": 0.4337}
+    assert report["commerce_share"] == {
+        "generations": 4,
+        "generations_share": 0.3636,
+        "cost_usd": 2.246,
+        "cost_share": 0.4337,
+    }
 
 
 def test_margins_side_by_side_and_reconciled(report: dict) -> None:
@@ -345,30 +567,52 @@ def test_margins_side_by_side_and_reconciled(report: dict) -> None:
     # credit value (credits the generations consumed x their price vs generation cost):
     # 8.355 vs 4.228: 4.127, 0.494 (the gross margin above)
     m = report["margins"]
-    assert m["cash"] == {"revenue_usd": 187.6, "cost_usd": 5.179, "margin_usd": 182.421,
-                         "margin": 0.9724}
-    assert m["credit_value"] == {"revenue_usd": 8.355, "cost_usd": 4.228, "margin_usd": 4.127,
-                                 "margin": 0.494, "generations": 11}
+    assert m["cash"] == {
+        "revenue_usd": 187.6,
+        "cost_usd": 5.179,
+        "margin_usd": 182.421,
+        "margin": 0.9724,
+    }
+    assert m["credit_value"] == {
+        "revenue_usd": 8.355,
+        "cost_usd": 4.228,
+        "margin_usd": 4.127,
+        "margin": 0.494,
+        "generations": 11,
+    }
     # 182.421 = 4.127 + (187.6 - 8.355 = 179.245) - (5.179 - 4.228 = 0.951)
     rec = m["reconciliation"]
-    assert (rec["cash_margin_usd"], rec["credit_value_margin_usd"],
-            rec["cash_beyond_credit_value_usd"], rec["cost_outside_generations_usd"]) == (
-        182.421, 4.127, 179.245, 0.951)
-    assert rec["text"] == ("cash margin $182.42 = credit-value margin $4.13 + cash received "
-                           "beyond the value of credits consumed $179.25 - cost outside "
-                           "generations (waste, reviews) $0.95")
+    assert (
+        rec["cash_margin_usd"],
+        rec["credit_value_margin_usd"],
+        rec["cash_beyond_credit_value_usd"],
+        rec["cost_outside_generations_usd"],
+    ) == (182.421, 4.127, 179.245, 0.951)
+    assert rec["text"] == (
+        "cash margin $182.42 = credit-value margin $4.13 + cash received "
+        "beyond the value of credits consumed $179.25 - cost outside "
+        "generations (waste, reviews) $0.95"
+    )
     by = m["by_plan"]
     assert list(by) == ["free", "standard", "pro", "premier", "enterprise"]
     # free: nothing paid on it (no one else's payments credited to it)
-    assert by["free"]["cash"] == {"revenue_usd": 0.0, "cost_usd": 0.337, "margin_usd": -0.337,
-                                  "margin": None}
+    assert by["free"]["cash"] == {
+        "revenue_usd": 0.0,
+        "cost_usd": 0.337,
+        "margin_usd": -0.337,
+        "margin": None,
+    }
     # standard: cash 30 vs 0.918; credit value 0.96 vs 0.718 (as in gross_margin.by_plan)
     assert (by["standard"]["cash"]["margin"], by["standard"]["credit_value"]["margin"]) == (
-        0.9694, 0.2521)
+        0.9694,
+        0.2521,
+    )
     for plan, view in by.items():  # the credit-value side is the gross margin's, per plan
         gm = report["gross_margin"]["by_plan"][plan]
         assert (view["credit_value"]["revenue_usd"], view["credit_value"]["cost_usd"]) == (
-            gm["revenue_usd"], gm["cost_usd"])
+            gm["revenue_usd"],
+            gm["cost_usd"],
+        )
 
 
 def test_verdict(report: dict) -> None:
@@ -379,34 +623,50 @@ def test_verdict(report: dict) -> None:
     # free: no payments on it, and no one else's revenue credited to it; it is the cost of
     # the 4 accounts that converted from it in the window (A, C, F, B): 0.337 / 4 = 0.08425
     assert v["free"] == {
-        "revenue_usd": 0.0, "cost_usd": 0.337, "margin": None, "pays_for_itself": False,
-        "credit_value_usd": 0.0, "generation_cost_usd": 0.036, "credit_value_margin": None,
-        "credits_cover_cost": False, "conversions": 4, "cost_per_conversion_usd": 0.08425,
+        "revenue_usd": 0.0,
+        "cost_usd": 0.337,
+        "margin": None,
+        "pays_for_itself": False,
+        "credit_value_usd": 0.0,
+        "generation_cost_usd": 0.036,
+        "credit_value_margin": None,
+        "credits_cover_cost": False,
+        "conversions": 4,
+        "cost_per_conversion_usd": 0.08425,
         "text": "free: does not pay for itself — costs $0.34 against $0.00 paid on it; it is "
-                "the acquisition cost of 4 conversions in the window ($0.0843 each); their "
-                "payments count under the plans they paid for"}
+        "the acquisition cost of 4 conversions in the window ($0.0843 each); their "
+        "payments count under the plans they paid for",
+    }
     # standard: 30 vs 0.918: (30 - 0.918) / 30 = 0.9694; credit value 0.96 vs 0.718
     assert v["standard"]["text"] == (
         "standard: pays for itself — cash received $30.00 covers cost $0.92 (cash margin "
         "96.9%); credits used are worth $0.96 vs generation cost $0.72 (credit-value margin "
-        "25.2%)")
+        "25.2%)"
+    )
     assert (v["standard"]["margin"], v["standard"]["pays_for_itself"]) == (0.9694, True)
     # pro: 62 vs 1.732: 0.9721; premier: 92 vs 0.46: 0.995
     assert v["pro"]["text"] == (
         "pro: pays for itself — cash received $62.00 covers cost $1.73 (cash margin 97.2%); "
-        "credits used are worth $2.88 vs generation cost $1.33 (credit-value margin 53.7%)")
+        "credits used are worth $2.88 vs generation cost $1.33 (credit-value margin 53.7%)"
+    )
     assert (v["premier"]["revenue_usd"], v["premier"]["margin"]) == (92.0, 0.995)
     # enterprise (postpaid): invoiced usage (100 + 200) x 0.012 = 3.6 vs 1.732: 0.5189
     assert v["enterprise"]["text"].startswith(
-        "enterprise: pays for itself — invoiced usage $3.60 covers cost $1.73 (cash margin "
-        "51.9%)")
+        "enterprise: pays for itself — invoiced usage $3.60 covers cost $1.73 (cash margin 51.9%)"
+    )
     # overall: the cash side of the margins, with the credit-value side beside it
     assert report["verdict"]["overall"] == {
-        "revenue_usd": 187.6, "cost_usd": 5.179, "margin": 0.9724, "pays_for_itself": True,
-        "credit_value_usd": 8.355, "generation_cost_usd": 4.228, "credit_value_margin": 0.494,
+        "revenue_usd": 187.6,
+        "cost_usd": 5.179,
+        "margin": 0.9724,
+        "pays_for_itself": True,
+        "credit_value_usd": 8.355,
+        "generation_cost_usd": 4.228,
+        "credit_value_margin": 0.494,
         "text": "overall: the platform pays for itself — cash received $187.60 covers cost "
-                "$5.18 (cash margin 97.2%); credits used are worth $8.36 vs generation cost "
-                "$4.23 (credit-value margin 49.4%)"}
+        "$5.18 (cash margin 97.2%); credits used are worth $8.36 vs generation cost "
+        "$4.23 (credit-value margin 49.4%)",
+    }
 
 
 def test_the_verdict_never_contradicts_the_margins() -> None:
@@ -416,30 +676,43 @@ def test_the_verdict_never_contradicts_the_margins() -> None:
     without a plan counts under the plan the account was on when it paid."""
     r = kpi_report(
         accounts=[AccountRow("a", t(1, 5), "pro"), AccountRow("f", t(1, 5))],
-        plan_changes=[PlanChangeRow("a", "free", t(1, 5), None, "signup"),
-                      PlanChangeRow("a", "standard", t(1, 6), "free", "stripe"),
-                      PlanChangeRow("a", "pro", t(1, 20), "standard", "stripe"),
-                      PlanChangeRow("f", "free", t(1, 5), None, "signup")],
-        payments=[PaymentRow("a", 1000, "subscription", t(1, 6), "standard"),
-                  PaymentRow("a", 500, "topup", t(1, 10), None),  # on standard then
-                  PaymentRow("a", 3700, "subscription", t(1, 20), "pro")],
-        usage=[UsageRow("a", "x", "compute", 20.0, "succeeded", t(1, 21), plan="pro"),
-               UsageRow("f", "y", "compute", 0.5, "succeeded", t(1, 6), plan="free")],
+        plan_changes=[
+            PlanChangeRow("a", "free", t(1, 5), None, "signup"),
+            PlanChangeRow("a", "standard", t(1, 6), "free", "stripe"),
+            PlanChangeRow("a", "pro", t(1, 20), "standard", "stripe"),
+            PlanChangeRow("f", "free", t(1, 5), None, "signup"),
+        ],
+        payments=[
+            PaymentRow("a", 1000, "subscription", t(1, 6), "standard"),
+            PaymentRow("a", 500, "topup", t(1, 10), None),  # on standard then
+            PaymentRow("a", 3700, "subscription", t(1, 20), "pro"),
+        ],
+        usage=[
+            UsageRow("a", "x", "compute", 20.0, "succeeded", t(1, 21), plan="pro"),
+            UsageRow("f", "y", "compute", 0.5, "succeeded", t(1, 6), plan="free"),
+        ],
         consumed=[ConsumedRow("x", 1000, 0.0125)],  # worth 12.5 against a cost of 20
-        jobs=[], plans=PLANS, now=NOW, since=SINCE, until=UNTIL)
+        jobs=[],
+        plans=PLANS,
+        now=NOW,
+        since=SINCE,
+        until=UNTIL,
+    )
     assert r["revenue_usd"]["by_plan"] == {"pro": 37.0, "standard": 15.0}
     pro = r["verdict"]["by_plan"]["pro"]
     assert (pro["pays_for_itself"], pro["credits_cover_cost"]) == (True, False)
     assert pro["text"] == (
         "pro: pays for itself in cash only — cash received $37.00 covers cost $20.00 (cash "
         "margin 46.0%), but credits used are worth $12.50 vs generation cost $20.00 "
-        "(credit-value margin -60.0%): it relies on credits paid for and not used")
+        "(credit-value margin -60.0%): it relies on credits paid for and not used"
+    )
     assert r["margins"]["by_plan"]["pro"]["credit_value"]["margin"] == -0.6
     # overall the same: 52 in cash vs 20.5 of cost, credits worth 12.5 vs 20.5
     assert r["verdict"]["overall"]["text"] == (
         "overall: the platform pays for itself in cash only — cash received $52.00 covers "
         "cost $20.50 (cash margin 60.6%), but credits used are worth $12.50 vs generation "
-        "cost $20.50 (credit-value margin -64.0%): it relies on credits paid for and not used")
+        "cost $20.50 (credit-value margin -64.0%): it relies on credits paid for and not used"
+    )
     free = r["verdict"]["by_plan"]["free"]
     assert free["revenue_usd"] == 0.0 and "converted_revenue_usd" not in free
     assert free["text"].startswith("free: does not pay for itself — costs $0.50 against $0.00")
@@ -450,26 +723,45 @@ def test_a_plan_that_does_not_pay_and_free_not_covered() -> None:
     # for 0.9 of cost: standard (0.4 - 0.9) / 0.4 = -1.25; free converts no one
     r = kpi_report(
         accounts=[AccountRow("a", t(1, 5)), AccountRow("b", t(1, 5), "standard")],
-        usage=[UsageRow("a", "x", "compute", 0.5, "succeeded", t(1, 6), plan="free"),
-               UsageRow("b", "y", "compute", 0.9, "succeeded", t(1, 6), plan="standard")],
-        payments=[PaymentRow("b", 40, "topup", t(1, 6))], plan_changes=[], jobs=[],
-        consumed=[], plans=PLANS, now=NOW, since=SINCE, until=UNTIL)
+        usage=[
+            UsageRow("a", "x", "compute", 0.5, "succeeded", t(1, 6), plan="free"),
+            UsageRow("b", "y", "compute", 0.9, "succeeded", t(1, 6), plan="standard"),
+        ],
+        payments=[PaymentRow("b", 40, "topup", t(1, 6))],
+        plan_changes=[],
+        jobs=[],
+        consumed=[],
+        plans=PLANS,
+        now=NOW,
+        since=SINCE,
+        until=UNTIL,
+    )
     v = r["verdict"]
     assert v["by_plan"]["standard"]["margin"] == -1.25
     assert v["by_plan"]["standard"]["text"] == (
         "standard: does not pay for itself — cash received $0.40 vs cost $0.90 (cash margin "
         "-125.0%); credits used are worth $0.00 vs generation cost $0.90 (credit-value margin "
-        "n/a)")
+        "n/a)"
+    )
     assert v["by_plan"]["free"]["text"].endswith("no account converted from it in the window")
     assert v["overall"]["text"] == (
         "overall: the platform does not pay for itself — cash received $0.40 vs cost $1.40 "
         "(cash margin -250.0%); credits used are worth $0.00 vs generation cost $1.40 "
-        "(credit-value margin n/a)")
+        "(credit-value margin n/a)"
+    )
 
 
 def test_nothing_to_report_divides_by_nothing() -> None:
-    r = kpi_report(accounts=[], usage=[], payments=[], plan_changes=[], jobs=[], consumed=[],
-                   plans=PLANS, now=NOW)
+    r = kpi_report(
+        accounts=[],
+        usage=[],
+        payments=[],
+        plan_changes=[],
+        jobs=[],
+        consumed=[],
+        plans=PLANS,
+        now=NOW,
+    )
     assert r["window"]["since"] is None and r["window"]["until"] is None
     assert r["average_generation_cost_usd"]["overall"] is None
     assert r["gross_margin"]["margin"] is None and r["compute_waste"]["share"] is None
@@ -478,16 +770,24 @@ def test_nothing_to_report_divides_by_nothing() -> None:
     assert r["weekly_cohorts"] == []
     assert r["enterprise_share"]["generations_share"] is None
     assert r["verdict"]["by_plan"] == {} and r["verdict"]["overall"]["text"] == (
-        "overall: no usage and no revenue in the window")
+        "overall: no usage and no revenue in the window"
+    )
     assert r["margins"]["cash"]["margin"] is None
     assert r["margins"]["credit_value"]["margin"] is None
 
 
 def test_all_data_by_default() -> None:
     # without a window H's December job and payment count, as of `now`
-    r = kpi_report(accounts=ACCOUNTS, usage=USAGE, payments=PAYMENTS,
-                   plan_changes=PLAN_CHANGES, jobs=JOBS, consumed=CONSUMED, plans=PLANS,
-                   now=NOW)
+    r = kpi_report(
+        accounts=ACCOUNTS,
+        usage=USAGE,
+        payments=PAYMENTS,
+        plan_changes=PLAN_CHANGES,
+        jobs=JOBS,
+        consumed=CONSUMED,
+        plans=PLANS,
+        now=NOW,
+    )
     # 11 generations + j18 + j19 (02-09 is inside now) = 13
     assert r["generations"] == 13
     # + H's 92 (December) + E's 3.60 invoice (02-10)
@@ -506,23 +806,69 @@ DB_SINCE, DB_UNTIL = t(1, 1), t(2, 1)
 
 
 def seed(p: Platform) -> None:
-    def account(s: Session, id_: str, plan: str, segment: str = "creator",
-                simulated: bool = False) -> None:
-        s.add(Account(id=id_, name=id_, webhook_secret="whsec_x", created_at=t(1, 5, 9),
-                      plan=plan, segment=segment, simulated=simulated))
+    def account(
+        s: Session, id_: str, plan: str, segment: str = "creator", simulated: bool = False
+    ) -> None:
+        s.add(
+            Account(
+                id=id_,
+                name=id_,
+                webhook_secret="whsec_x",
+                created_at=t(1, 5, 9),
+                plan=plan,
+                segment=segment,
+                simulated=simulated,
+            )
+        )
 
-    def job(s: Session, id_: str, account_id: str, status: str, when: datetime, plan: str,
-            segment: str = "creator", simulated: bool = False, **costs: float) -> None:
-        s.add(Job(id=id_, account_id=account_id, status=status, mode="text2video",
-                  model="wan", queue="q", spec={"resolution": "720p", "duration": 5},
-                  spec_hash="h", inputs=[], max_attempts=1, created_at=when,
-                  simulated=simulated))
+    def job(
+        s: Session,
+        id_: str,
+        account_id: str,
+        status: str,
+        when: datetime,
+        plan: str,
+        segment: str = "creator",
+        simulated: bool = False,
+        **costs: float,
+    ) -> None:
+        s.add(
+            Job(
+                id=id_,
+                account_id=account_id,
+                status=status,
+                mode="text2video",
+                model="wan",
+                queue="q",
+                spec={"resolution": "720p", "duration": 5},
+                spec_hash="h",
+                inputs=[],
+                max_attempts=1,
+                created_at=when,
+                simulated=simulated,
+            )
+        )
         for kind, cost in costs.items():
-            s.add(UsageEvent(idempotency_key=f"{id_}:1:{kind}", account_id=account_id,
-                             job_id=id_, kind=kind, quantity=1.0, unit="x", rate_usd=cost,
-                             cost_usd=cost, outcome=status, model="wan", plan=plan,
-                             resolution="720p", preset="final", segment=segment,
-                             simulated=simulated, created_at=when))
+            s.add(
+                UsageEvent(
+                    idempotency_key=f"{id_}:1:{kind}",
+                    account_id=account_id,
+                    job_id=id_,
+                    kind=kind,
+                    quantity=1.0,
+                    unit="x",
+                    rate_usd=cost,
+                    cost_usd=cost,
+                    outcome=status,
+                    model="wan",
+                    plan=plan,
+                    resolution="720p",
+                    preset="final",
+                    segment=segment,
+                    simulated=simulated,
+                    created_at=when,
+                )
+            )
 
     with p.db.session() as s:
         account(s, "R1", "pro")
@@ -530,34 +876,79 @@ def seed(p: Platform) -> None:
         account(s, "OPS", "internal")
         account(s, "S1", "free", simulated=True)
         s.flush()
-        s.add_all([PlanChange(account_id="R1", to_plan="free", source="signup",
-                              created_at=t(1, 5, 9)),
-                   PlanChange(account_id="R1", from_plan="free", to_plan="pro", source="stripe",
-                              created_at=t(1, 6, 9)),
-                   PlanChange(account_id="R2", to_plan="enterprise", source="signup",
-                              created_at=t(1, 5, 9)),
-                   PlanChange(account_id="S1", to_plan="free", source="signup",
-                              created_at=t(1, 5, 9)),
-                   Payment(id="in_1", account_id="R1", provider="stripe", kind="subscription",
-                           plan="pro", amount_cents=3700, currency="usd", credits=3000,
-                           created_at=t(1, 6, 9)),
-                   Payment(id="in_2", account_id="S1", provider="stripe", kind="topup",
-                           plan=None, amount_cents=1000, currency="usd", credits=660,
-                           simulated=True, created_at=t(1, 6, 9))])
+        s.add_all(
+            [
+                PlanChange(account_id="R1", to_plan="free", source="signup", created_at=t(1, 5, 9)),
+                PlanChange(
+                    account_id="R1",
+                    from_plan="free",
+                    to_plan="pro",
+                    source="stripe",
+                    created_at=t(1, 6, 9),
+                ),
+                PlanChange(
+                    account_id="R2", to_plan="enterprise", source="signup", created_at=t(1, 5, 9)
+                ),
+                PlanChange(account_id="S1", to_plan="free", source="signup", created_at=t(1, 5, 9)),
+                Payment(
+                    id="in_1",
+                    account_id="R1",
+                    provider="stripe",
+                    kind="subscription",
+                    plan="pro",
+                    amount_cents=3700,
+                    currency="usd",
+                    credits=3000,
+                    created_at=t(1, 6, 9),
+                ),
+                Payment(
+                    id="in_2",
+                    account_id="S1",
+                    provider="stripe",
+                    kind="topup",
+                    plan=None,
+                    amount_cents=1000,
+                    currency="usd",
+                    credits=660,
+                    simulated=True,
+                    created_at=t(1, 6, 9),
+                ),
+            ]
+        )
         job(s, "r1a", "R1", "succeeded", t(1, 7, 10), "pro", compute=0.5, storage=0.1)
         job(s, "r1b", "R1", "failed", t(1, 8, 10), "pro", compute=0.2)
         job(s, "r2a", "R2", "succeeded", t(1, 6, 10), "enterprise", "enterprise", compute=0.4)
         job(s, "ops1", "OPS", "succeeded", t(1, 6, 10), "internal", compute=10.0)
         job(s, "s1a", "S1", "succeeded", t(1, 6, 10), "free", simulated=True, compute=1.0)
         s.flush()
-        lot = ledger.grant(s, account_id="R1", credits=3000, source="monthly", key="g1",
-                           now=t(1, 6, 9), expires_at=None, unit_usd=0.0125)
-        ledger.post(s, key="c1", account_id="R1", kind="capture", now=t(1, 7, 10),
-                    job_id="r1a", legs=[ledger.Leg(ledger.LOT, -100, lot.id),
-                                        ledger.Leg(ledger.CONSUMED, 100, lot.id)])
-        ledger.post(s, key="c2", account_id="R2", kind="capture", now=t(1, 6, 10),
-                    job_id="r2a", legs=[ledger.Leg(ledger.POSTPAID, -50),
-                                        ledger.Leg(ledger.CONSUMED, 50)])
+        lot = ledger.grant(
+            s,
+            account_id="R1",
+            credits=3000,
+            source="monthly",
+            key="g1",
+            now=t(1, 6, 9),
+            expires_at=None,
+            unit_usd=0.0125,
+        )
+        ledger.post(
+            s,
+            key="c1",
+            account_id="R1",
+            kind="capture",
+            now=t(1, 7, 10),
+            job_id="r1a",
+            legs=[ledger.Leg(ledger.LOT, -100, lot.id), ledger.Leg(ledger.CONSUMED, 100, lot.id)],
+        )
+        ledger.post(
+            s,
+            key="c2",
+            account_id="R2",
+            kind="capture",
+            now=t(1, 6, 10),
+            job_id="r2a",
+            legs=[ledger.Leg(ledger.POSTPAID, -50), ledger.Leg(ledger.CONSUMED, 50)],
+        )
 
 
 def check_real(r: dict) -> None:
@@ -584,8 +975,7 @@ def check_real(r: dict) -> None:
 def test_report_service_real_and_simulated(platform: Platform) -> None:
     seed(platform)
     check_real(reports.kpi_report(platform, since=DB_SINCE, until=DB_UNTIL))
-    sim = reports.kpi_report(platform, since=DB_SINCE, until=DB_UNTIL,
-                             simulated=True)
+    sim = reports.kpi_report(platform, since=DB_SINCE, until=DB_UNTIL, simulated=True)
     assert sim["data"] == "simulated"
     assert (sim["generations"], sim["total_cost_usd"]) == (1, 1.0)
     assert sim["revenue_usd"]["total"] == 10.0
@@ -622,16 +1012,26 @@ def test_cli_report(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     assert r.exit_code == 0 and json.loads(r.stdout)["generations"] == 1
     r = cli.invoke(app, ["report", "--since", "2026-01-01", "--until", "2026-02-01"])
     assert r.exit_code == 0, r.output
-    for heading in ("Average cost per generation", "Gross margin", "Compute waste",
-                    "Revenue", "Free-to-paid conversion", "Retention", "Weekly signup cohorts",
-                    "Segment shares", "Verdict", "pro: pays for itself"):
+    for heading in (
+        "Average cost per generation",
+        "Gross margin",
+        "Compute waste",
+        "Revenue",
+        "Free-to-paid conversion",
+        "Retention",
+        "Weekly signup cohorts",
+        "Segment shares",
+        "Verdict",
+        "pro: pays for itself",
+    ):
         assert heading in r.stdout
     r = cli.invoke(app, ["report", "--since", "January"])
     assert r.exit_code == 2 and "invalid_request" in r.output
 
 
 def test_cli_report_csv_tables_and_the_simulated_only_hint(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     for key in list(os.environ):
         if key.startswith("RF_"):
             monkeypatch.delenv(key)
@@ -643,13 +1043,26 @@ def test_cli_report_csv_tables_and_the_simulated_only_hint(
         p.close()
     cli = CliRunner()
     out = tmp_path / "csv"
-    r = cli.invoke(app, ["report", "--since", "2026-01-01", "--until", "2026-02-01",
-                         "--csv", str(out)])
+    r = cli.invoke(
+        app, ["report", "--since", "2026-01-01", "--until", "2026-02-01", "--csv", str(out)]
+    )
     assert r.exit_code == 0, r.output
     names = sorted(f.name for f in out.iterdir())
-    assert names == sorted(f"{n}.csv" for n in (
-        "average_cost", "margins", "gross_margin", "compute_waste", "revenue", "conversion",
-        "retention", "weekly_cohorts", "segments", "verdict"))
+    assert names == sorted(
+        f"{n}.csv"
+        for n in (
+            "average_cost",
+            "margins",
+            "gross_margin",
+            "compute_waste",
+            "revenue",
+            "conversion",
+            "retention",
+            "weekly_cohorts",
+            "segments",
+            "verdict",
+        )
+    )
     assert f"wrote 10 tables to {out}" in r.output and "hint:" not in r.output
     with (out / "margins.csv").open(encoding="utf-8") as fh:
         rows = list(csv.DictReader(fh))
@@ -657,13 +1070,17 @@ def test_cli_report_csv_tables_and_the_simulated_only_hint(
     assert rows[-1]["plan"] == "all"
     assert (float(rows[-1]["cash_received_usd"]), float(rows[-1]["cost_usd"])) == (37.6, 1.2)
     assert (float(rows[-1]["credit_value_usd"]), float(rows[-1]["credit_value_margin"])) == (
-        1.85, 0.4595)
+        1.85,
+        0.4595,
+    )
     # the text report shows money one way: dollars and cents, 4 decimals per generation
     assert "$37.60" in r.stdout and "$0.5000" in r.stdout and "$0.500000" not in r.stdout
     assert "cash margin $36.40 = credit-value margin $0.85" in r.stdout
     # --json and --csv together; the JSON is unchanged by it
-    r = cli.invoke(app, ["report", "--json", "--since", "2026-01-01", "--until", "2026-02-01",
-                         "--csv", str(out)])
+    r = cli.invoke(
+        app,
+        ["report", "--json", "--since", "2026-01-01", "--until", "2026-02-01", "--csv", str(out)],
+    )
     assert r.exit_code == 0 and json.loads(r.stdout)["hint"] is None
     # a file where the directory should be: a clean error
     r = cli.invoke(app, ["report", "--csv", str(out / "margins.csv")])
@@ -674,8 +1091,16 @@ def test_cli_report_csv_tables_and_the_simulated_only_hint(
     p = bootstrap(Settings())
     try:
         with p.db.session() as s:
-            s.add(Account(id="S9", name="S9", webhook_secret="whsec_x", created_at=t(1, 5),
-                          plan="free", simulated=True))
+            s.add(
+                Account(
+                    id="S9",
+                    name="S9",
+                    webhook_secret="whsec_x",
+                    created_at=t(1, 5),
+                    plan="free",
+                    simulated=True,
+                )
+            )
         assert "--simulated" in (reports.kpi_report(p)["hint"] or "")
         assert reports.kpi_report(p, simulated=True)["hint"] is None
     finally:

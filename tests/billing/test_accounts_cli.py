@@ -37,12 +37,26 @@ def run(cli: CliRunner, *args: str, code: int = 0) -> Any:
 def test_accounts_lifecycle(cli: CliRunner) -> None:
     created = run(cli, "accounts", "create", "acme", "--segment", "enterprise", "--json")
     assert (created["plan"], created["segment"], created["balance"]["available"]) == (
-        "free", "enterprise", 20)
-    granted = run(cli, "accounts", "grant", "acme", "500", "--days", "30", "--reason",
-                  "pilot", "--idempotency-key", "pilot-1", "--json")
+        "free",
+        "enterprise",
+        20,
+    )
+    granted = run(
+        cli,
+        "accounts",
+        "grant",
+        "acme",
+        "500",
+        "--days",
+        "30",
+        "--reason",
+        "pilot",
+        "--idempotency-key",
+        "pilot-1",
+        "--json",
+    )
     assert granted["balance"]["available"] == 520
-    again = run(cli, "accounts", "grant", "acme", "500", "--idempotency-key", "pilot-1",
-                "--json")
+    again = run(cli, "accounts", "grant", "acme", "500", "--idempotency-key", "pilot-1", "--json")
     assert again["balance"]["available"] == 520  # the same key grants once, and says so
     assert again["granted"]["credits"] == 0 and again["granted"]["repeated"] is True
     said = cli.invoke(app, ["accounts", "grant", "acme", "500", "--idempotency-key", "pilot-1"])
@@ -55,18 +69,27 @@ def test_accounts_lifecycle(cli: CliRunner) -> None:
     pro = run(cli, "accounts", "set-plan", "acme", "pro", "--json")
     # pro's allowance replaces free's daily one; the grant stays
     assert pro["plan"] == "pro" and pro["balance"]["available"] == 500 + 3000
-    budget = run(cli, "accounts", "budget", "acme", "--daily", "100", "--monthly", "2000",
-                 "--json")
+    budget = run(cli, "accounts", "budget", "acme", "--daily", "100", "--monthly", "2000", "--json")
     assert budget["budgets"]["daily"] == 100 and budget["budgets"]["monthly"] == 2000
     assert "not_postpaid" in run(cli, "accounts", "invoice", "acme", code=2)
     shown = run(cli, "accounts", "show", "acme")
     assert "pro" in shown and "3500" in shown
 
 
-def test_enterprise_accounts_are_invoiced_for_what_they_used(cli: CliRunner,
-                                                             tmp_path: Path) -> None:
-    run(cli, "accounts", "create", "bigco", "--plan", "enterprise", "--segment",
-        "enterprise", "--json")
+def test_enterprise_accounts_are_invoiced_for_what_they_used(
+    cli: CliRunner, tmp_path: Path
+) -> None:
+    run(
+        cli,
+        "accounts",
+        "create",
+        "bigco",
+        "--plan",
+        "enterprise",
+        "--segment",
+        "enterprise",
+        "--json",
+    )
     p = bootstrap(Settings(data_dir=tmp_path / "data"))
     try:
         from reelforge.services.accounts import accounts
@@ -75,13 +98,19 @@ def test_enterprise_accounts_are_invoiced_for_what_they_used(cli: CliRunner,
 
         ref = accounts.ensure_account(p, "bigco")
         with p.db.session(write=False) as s:  # it signed up on enterprise, not on free
-            changes = s.execute(select(PlanChange.from_plan, PlanChange.to_plan,
-                                       PlanChange.source)).all()
+            changes = s.execute(
+                select(PlanChange.from_plan, PlanChange.to_plan, PlanChange.source)
+            ).all()
         assert [tuple(c) for c in changes] == [(None, "enterprise", "signup")]
         image = (Path(__file__).parents[2] / "src/reelforge/assets/sample.jpg").read_bytes()
         upload = create_upload(p, ref, image, "sample.jpg")
-        job = submit_job(p, ref, SubmitRequest.parse({
-            "prompt": "slow zoom", "image_upload_id": upload.id, "duration": 4})).job
+        job = submit_job(
+            p,
+            ref,
+            SubmitRequest.parse(
+                {"prompt": "slow zoom", "image_upload_id": upload.id, "duration": 4}
+            ),
+        ).job
         assert job["billing"] == "reserved" and job["credits"] == 4  # motion: 1 credit/s
     finally:
         p.close()
@@ -105,13 +134,20 @@ def test_quote_prices_a_model_family_not_registered_yet(cli: CliRunner) -> None:
     """The README's own example: wan-14b is no registered model here, but the sheet prices
     the wan family (10 credits/s) and profiles it (250 device s per output second at 720p
     on an H200 at $3.50/h): 50 credits, 1250 s, $1.215278, said to be an estimate."""
-    quote = run(cli, "quote", "--model", "wan-14b", "--duration", "5", "--resolution", "720p",
-                "--json")
+    quote = run(
+        cli, "quote", "--model", "wan-14b", "--duration", "5", "--resolution", "720p", "--json"
+    )
     assert (quote["credits"], quote["estimated_device_seconds"], quote["device"]) == (
-        50, 1250.0, "H200")
+        50,
+        1250.0,
+        "H200",
+    )
     assert quote["estimated_cost_usd"] == pytest.approx(1250 * 3.5 / 3600, abs=1e-6)
     assert (quote["registered"], quote["family"], quote["estimate_basis"]) == (
-        False, "wan", "profile")
+        False,
+        "wan",
+        "profile",
+    )
     text = run(cli, "quote", "--model", "wan2.1-t2v-14b", "--preset", "draft")
     assert "15 credits" in text and "an estimate for wan2.1-t2v-14b" in text
     assert "not registered" in text
@@ -122,7 +158,8 @@ def test_quote_prices_a_model_family_not_registered_yet(cli: CliRunner) -> None:
 
 
 def test_simulate_marks_everything_it_makes_and_the_report_keeps_it_apart(
-        cli: CliRunner, tmp_path: Path) -> None:
+    cli: CliRunner, tmp_path: Path
+) -> None:
     result = run(cli, "simulate", "--users", "25", "--days", "12", "--seed", "5", "--json")
     counts = result["counts"]
     assert result["simulated"] is True and counts["signups_creator"] > 0
@@ -134,12 +171,22 @@ def test_simulate_marks_everything_it_makes_and_the_report_keeps_it_apart(
             jobs = s.scalars(select(Job)).all()
             assert jobs and all(j.simulated for j in jobs)
             assert sum(j.status == "succeeded" for j in jobs) == (
-                counts.get("jobs_succeeded", 0) + counts.get("jobs_succeeded_cache_hit", 0))
-            assert s.scalar(select(func.count()).select_from(UsageEvent).where(
-                UsageEvent.simulated.is_(False))) == 0
+                counts.get("jobs_succeeded", 0) + counts.get("jobs_succeeded_cache_hit", 0)
+            )
+            assert (
+                s.scalar(
+                    select(func.count())
+                    .select_from(UsageEvent)
+                    .where(UsageEvent.simulated.is_(False))
+                )
+                == 0
+            )
             assert all(pay.simulated for pay in s.scalars(select(Payment)))
-            sums = s.execute(select(func.sum(LedgerEntry.amount))
-                             .group_by(LedgerEntry.txn_id)).scalars().all()
+            sums = (
+                s.execute(select(func.sum(LedgerEntry.amount)).group_by(LedgerEntry.txn_id))
+                .scalars()
+                .all()
+            )
             assert sums and set(sums) == {0}
         real = reports.kpi_report(p)
         simulated = reports.kpi_report(p, simulated=True)
@@ -148,4 +195,5 @@ def test_simulate_marks_everything_it_makes_and_the_report_keeps_it_apart(
     assert real["generations"] == 0 and real["data"] == "real"
     assert simulated["data"] == "simulated" and simulated["generations"] > 0
     assert simulated["generations"] == sum(
-        v for k, v in counts.items() if k.startswith("jobs_succeeded"))
+        v for k, v in counts.items() if k.startswith("jobs_succeeded")
+    )

@@ -49,8 +49,12 @@ def clock() -> Clock:
     return Clock()
 
 
-def billed(settings: Settings, backend: GradientBackend, clock: Clock, **overrides: object,
-           ) -> Platform:
+def billed(
+    settings: Settings,
+    backend: GradientBackend,
+    clock: Clock,
+    **overrides: object,
+) -> Platform:
     values = {"default_plan": "free", "result_cache": "account", **overrides}
     s = settings.model_copy(update=values)
     s.worker_queues.append(backend.queue)
@@ -83,19 +87,24 @@ def available(p: Platform, acct: accounts.AccountRef) -> int:
 def assert_balanced(p: Platform) -> None:
     """Every ledger transaction's entries sum to zero."""
     with p.db.session(write=False) as s:
-        sums = s.execute(select(LedgerEntry.txn_id, func.sum(LedgerEntry.amount))
-                         .group_by(LedgerEntry.txn_id)).all()
+        sums = s.execute(
+            select(LedgerEntry.txn_id, func.sum(LedgerEntry.amount)).group_by(LedgerEntry.txn_id)
+        ).all()
     assert sums and all(total == 0 for _, total in sums)
 
 
 def txn_kinds(p: Platform, job_id: str) -> list[str]:
     with p.db.session(write=False) as s:
-        return list(s.scalars(select(LedgerTransaction.kind).where(
-            LedgerTransaction.job_id == job_id).order_by(LedgerTransaction.created_at)))
+        return list(
+            s.scalars(
+                select(LedgerTransaction.kind)
+                .where(LedgerTransaction.job_id == job_id)
+                .order_by(LedgerTransaction.created_at)
+            )
+        )
 
 
-def test_success_captures_the_reserved_credits_and_records_the_measured_cost(
-        p: Platform) -> None:
+def test_success_captures_the_reserved_credits_and_records_the_measured_cost(p: Platform) -> None:
     acct = accounts.ensure_account(p, "alice")
     assert available(p, acct) == 20  # the free plan's daily credits
     job = submit(p, acct)
@@ -107,17 +116,20 @@ def test_success_captures_the_reserved_credits_and_records_the_measured_cost(
     assert done["cost_usd"] > 0
     assert txn_kinds(p, job["id"]) == ["reserve", "capture"]
     with p.db.session(write=False) as s:
-        usage = {u.kind: u for u in s.scalars(select(UsageEvent).where(
-            UsageEvent.job_id == job["id"]))}
+        usage = {
+            u.kind: u for u in s.scalars(select(UsageEvent).where(UsageEvent.job_id == job["id"]))
+        }
     assert {"compute", "storage"} <= set(usage)
     compute = usage["compute"]
     assert compute.outcome == "succeeded" and compute.plan == "free"
     # device time: the job's wall time less the output frame checks (metered as moderation)
     timings = done["timings"]
     assert compute.quantity == pytest.approx(
-        timings["total"] - timings["output_moderation"], abs=0.01)
+        timings["total"] - timings["output_moderation"], abs=0.01
+    )
     assert usage["moderation"].quantity == pytest.approx(
-        timings["moderation_submit"] + timings["output_moderation"], abs=0.01)
+        timings["moderation_submit"] + timings["output_moderation"], abs=0.01
+    )
     assert compute.cost_usd == pytest.approx(compute.quantity * 0.05 / 3600, rel=1e-3)  # cpu
     assert done["cost_usd"] == pytest.approx(sum(u.cost_usd for u in usage.values()), abs=1e-6)
     events, _ = queries.events_since(p, acct, job["id"], 0)
@@ -135,8 +147,9 @@ def test_a_failed_job_is_free_and_its_cost_is_waste(settings: Settings, clock: C
         assert available(p, acct) == 20
         assert txn_kinds(p, done["id"]) == ["reserve", "release"]
         with p.db.session(write=False) as s:
-            outcomes = set(s.scalars(select(UsageEvent.outcome).where(
-                UsageEvent.job_id == done["id"])))
+            outcomes = set(
+                s.scalars(select(UsageEvent.outcome).where(UsageEvent.job_id == done["id"]))
+            )
         assert outcomes == {"failed"}
         assert_balanced(p)
     finally:
@@ -149,7 +162,10 @@ def test_cancel_and_block_release_or_reserve_nothing(p: Platform) -> None:
     queries.cancel_job(p, acct, job["id"])
     final = queries.get_job(p, acct, job["id"])
     assert (final["status"], final["billing"], final["credits_charged"]) == (
-        "cancelled", "released", 0)
+        "cancelled",
+        "released",
+        0,
+    )
     blocked = submit(p, acct, prompt="a graphic video of a man being beheaded, blood everywhere")
     assert blocked["status"] == "blocked" and blocked["billing"] == "none"
     assert txn_kinds(p, blocked["id"]) == []
@@ -166,7 +182,10 @@ def test_a_block_overturned_on_appeal_is_charged_when_it_succeeds(p: Platform) -
     reviews.decide(p, pending["id"], approve=True, reviewer=admin)
     done = run_all(p, acct, blocked["id"])
     assert (done["status"], done["billing"], done["credits_charged"]) == (
-        "succeeded", "captured", PRICE)
+        "succeeded",
+        "captured",
+        PRICE,
+    )
     assert txn_kinds(p, blocked["id"]) == ["charge"]
     assert available(p, acct) == 20 - PRICE
     assert_balanced(p)
@@ -179,8 +198,14 @@ def test_not_enough_credits_refuses_and_writes_nothing(p: Platform) -> None:
     assert err.value.code == "insufficient_credits" and err.value.http_status == 402
     with p.db.session(write=False) as s:
         assert s.scalar(select(func.count()).select_from(Job)) == 0
-        assert s.scalar(select(func.count()).select_from(LedgerTransaction).where(
-            LedgerTransaction.kind == "reserve")) == 0
+        assert (
+            s.scalar(
+                select(func.count())
+                .select_from(LedgerTransaction)
+                .where(LedgerTransaction.kind == "reserve")
+            )
+            == 0
+        )
     assert available(p, acct) == 20
     customers.set_plan(p, "alice", "pro")  # 3000 credits this month; free's 20 end
     assert submit(p, acct, duration=10, resolution="720p")["billing"] == "reserved"
@@ -188,7 +213,8 @@ def test_not_enough_credits_refuses_and_writes_nothing(p: Platform) -> None:
 
 
 def test_over_the_concurrency_a_job_waits_reserved_and_past_the_queue_cap_is_429_losing_nothing(
-        settings: Settings, backend: GradientBackend, clock: Clock, tmp_path: Path) -> None:
+    settings: Settings, backend: GradientBackend, clock: Clock, tmp_path: Path
+) -> None:
     acct_plan = {"daily_credits": 20, "concurrency": 1, "max_queued": 1}
     p = billed(settings, backend, clock, billing_file=custom_sheet(tmp_path, free=acct_plan))
     try:
@@ -219,8 +245,7 @@ def test_key_and_organisation_budgets(p: Platform) -> None:
         submit(p, ref)
     assert err.value.code == "budget_exceeded"
     # the organisation's own monthly budget applies to every key
-    customers.set_budget(p, "acme", daily=None, monthly=None, key_id=new.key_id,
-                               clear=True)
+    customers.set_budget(p, "acme", daily=None, monthly=None, key_id=new.key_id, clear=True)
     customers.set_budget(p, "acme", daily=None, monthly=3 * PRICE)
     submit(p, ref)
     with pytest.raises(RateLimited):
@@ -268,8 +293,11 @@ def test_grants_are_idempotent_and_bad_amounts_leave_the_ledger_untouched(p: Pla
 def test_the_ledger_refuses_updates_and_deletes(p: Platform) -> None:
     accounts.ensure_account(p, "alice")
     customers.grant(p, "alice", 5)
-    for sql in ("UPDATE ledger_entries SET amount = amount + 1",
-                "DELETE FROM ledger_entries", "UPDATE ledger_transactions SET credits = 0"):
+    for sql in (
+        "UPDATE ledger_entries SET amount = amount + 1",
+        "DELETE FROM ledger_entries",
+        "UPDATE ledger_transactions SET credits = 0",
+    ):
         with pytest.raises(Exception, match="append-only"), p.db.session() as s:
             s.execute(text(sql))
 
@@ -283,8 +311,14 @@ def test_identical_requests_with_a_seed_hit_the_result_cache(p: Platform) -> Non
     assert hit["output"]["sha256"] == first["output"]["sha256"]
     assert hit["credits_charged"] == 1  # 10 % of 5 credits, rounded up
     with p.db.session(write=False) as s:
-        assert s.scalar(select(func.count()).select_from(UsageEvent).where(
-            UsageEvent.job_id == hit["id"], UsageEvent.kind == "compute")) == 0
+        assert (
+            s.scalar(
+                select(func.count())
+                .select_from(UsageEvent)
+                .where(UsageEvent.job_id == hit["id"], UsageEvent.kind == "compute")
+            )
+            == 0
+        )
     assert not submit(p, acct, seed=43)["cache_hit"]  # another seed renders
     assert not submit(p, acct)["cache_hit"]  # no seed: a new random video was asked for
     other = accounts.ensure_account(p, "bob")
@@ -300,8 +334,9 @@ def custom_sheet(tmp_path: Path, **plans: dict) -> Path:
     return path
 
 
-def test_parallel_submits_never_overspend(settings: Settings, backend: GradientBackend,
-                                          clock: Clock, tmp_path: Path) -> None:
+def test_parallel_submits_never_overspend(
+    settings: Settings, backend: GradientBackend, clock: Clock, tmp_path: Path
+) -> None:
     sheet = custom_sheet(tmp_path, burst={"concurrency": 100, "priority": 1})
     p = billed(settings, backend, clock, billing_file=sheet)
     try:
@@ -331,8 +366,11 @@ def test_parallel_submits_never_overspend(settings: Settings, backend: GradientB
         balance = customers.me(p, acct)["balance"]
         assert balance["available"] == 0 and balance["held"] == 6 * PRICE
         with p.db.session(write=False) as s:
-            lots = s.execute(select(LedgerEntry.lot_id, func.sum(LedgerEntry.amount)).where(
-                LedgerEntry.book == ledger.LOT).group_by(LedgerEntry.lot_id)).all()
+            lots = s.execute(
+                select(LedgerEntry.lot_id, func.sum(LedgerEntry.amount))
+                .where(LedgerEntry.book == ledger.LOT)
+                .group_by(LedgerEntry.lot_id)
+            ).all()
         assert all(total >= 0 for _, total in lots)
         assert_balanced(p)
     finally:

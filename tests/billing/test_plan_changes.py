@@ -40,11 +40,17 @@ def balance(p: Platform, name: str) -> dict:
 
 def ledger_rows(p: Platform) -> tuple[int, list[str]]:
     with p.db.session(write=False) as s:
-        unbalanced = s.scalar(select(func.count()).select_from(
-            select(LedgerEntry.txn_id).group_by(LedgerEntry.txn_id)
-            .having(func.sum(LedgerEntry.amount) != 0).subquery()))
-        kinds = list(s.scalars(select(LedgerTransaction.kind)
-                               .order_by(LedgerTransaction.created_at)))
+        unbalanced = s.scalar(
+            select(func.count()).select_from(
+                select(LedgerEntry.txn_id)
+                .group_by(LedgerEntry.txn_id)
+                .having(func.sum(LedgerEntry.amount) != 0)
+                .subquery()
+            )
+        )
+        kinds = list(
+            s.scalars(select(LedgerTransaction.kind).order_by(LedgerTransaction.created_at))
+        )
     return int(unbalanced or 0), kinds
 
 
@@ -67,8 +73,7 @@ def test_four_plan_changes_leave_the_last_plans_allowance_plus_top_ups(p: Platfo
     assert unbalanced == 0 and kinds.count("expire") == 4
 
 
-def test_allowance_used_this_period_counts_against_the_new_plan(
-        p: Platform, clock: Clock) -> None:
+def test_allowance_used_this_period_counts_against_the_new_plan(p: Platform, clock: Clock) -> None:
     """Spending on one plan and switching does not refill: the period's allowance is the
     current plan's, less what the account already used of plan allowances this period."""
     acct = accounts.ensure_account(p, "acme")
@@ -76,8 +81,7 @@ def test_allowance_used_this_period_counts_against_the_new_plan(
     job = submit(p, acct)
     assert run_all(p, acct, job["id"])["status"] == "succeeded"
     assert balance(p, "acme")["available"] == 3000 - PRICE
-    assert customers.set_plan(p, "acme", "premier")["balance"]["available"] == \
-        8000 - PRICE
+    assert customers.set_plan(p, "acme", "premier")["balance"]["available"] == 8000 - PRICE
     assert customers.set_plan(p, "acme", "pro")["balance"]["available"] == 3000 - PRICE
     # set-plan to the plan it is on changes nothing
     assert customers.set_plan(p, "acme", "pro")["balance"]["available"] == 3000 - PRICE
@@ -86,10 +90,16 @@ def test_allowance_used_this_period_counts_against_the_new_plan(
     clock.now += timedelta(days=30)  # 2026-12-02
     assert balance(p, "acme")["available"] == 660
     with p.db.session(write=False) as s:
-        monthly = s.scalars(select(CreditLot).where(CreditLot.source == "monthly")
-                            .order_by(CreditLot.created_at)).all()
-        assert [lot.credits for lot in monthly] == [3000, 8000 - PRICE, 3000 - PRICE,
-                                                    660 - PRICE, 660]
+        monthly = s.scalars(
+            select(CreditLot).where(CreditLot.source == "monthly").order_by(CreditLot.created_at)
+        ).all()
+        assert [lot.credits for lot in monthly] == [
+            3000,
+            8000 - PRICE,
+            3000 - PRICE,
+            660 - PRICE,
+            660,
+        ]
     assert ledger_rows(p)[0] == 0
 
 
@@ -100,8 +110,7 @@ def test_credits_a_queued_job_holds_across_a_plan_change(p: Platform) -> None:
     acct = accounts.ensure_account(p, "acme")
     customers.set_plan(p, "acme", "pro")
     job = submit(p, acct)
-    assert balance(p, "acme") == {**balance(p, "acme"), "available": 3000 - PRICE,
-                                  "held": PRICE}
+    assert balance(p, "acme") == {**balance(p, "acme"), "available": 3000 - PRICE, "held": PRICE}
     assert customers.set_plan(p, "acme", "premier")["balance"]["available"] == 8000
     queries.cancel_job(p, acct, job["id"])
     after = balance(p, "acme")
@@ -115,8 +124,12 @@ def test_a_repeated_idempotency_key_grants_nothing_and_says_so(p: Platform) -> N
     first = customers.grant(p, "acme", 50, idempotency_key="promo-1")
     assert first["granted"]["credits"] == 50 and first["granted"]["repeated"] is False
     again = customers.grant(p, "acme", 50, idempotency_key="promo-1")
-    assert again["granted"] == {"lot": first["granted"]["lot"], "credits": 0,
-                                "repeated": True, "first_credits": 50}
+    assert again["granted"] == {
+        "lot": first["granted"]["lot"],
+        "credits": 0,
+        "repeated": True,
+        "first_credits": 50,
+    }
     assert again["balance"]["available"] == 70
     # the key belongs to the account it was used for
     accounts.ensure_account(p, "other")
@@ -135,8 +148,10 @@ def test_quote_over_http_prices_an_unregistered_family(p: Platform) -> None:
     new = accounts.create_api_key(p, "alice")
     with TestClient(create_app(p)) as c:
         c.headers["Authorization"] = f"Bearer {new.key}"
-        r = c.post("/v1/quotes", json={"prompt": "a fox", "model": "wan-14b", "duration": 2,
-                                       "resolution": "480p"})
+        r = c.post(
+            "/v1/quotes",
+            json={"prompt": "a fox", "model": "wan-14b", "duration": 2, "resolution": "480p"},
+        )
         assert r.status_code == 200, r.text
         # 10 credits/s x 2 s x 0.5 (480p) = 10; 73 device s per second x 2 on an H200
         q = r.json()
@@ -144,5 +159,4 @@ def test_quote_over_http_prices_an_unregistered_family(p: Platform) -> None:
         assert (q["estimated_device_seconds"], q["device"]) == (146.0, "H200")
         assert "not registered" in q["note"] and q["affordable"] is True  # free: 20 a day
         r = c.post("/v1/quotes", json={"prompt": "a fox", "model": "imagen-9"})
-        assert r.status_code == 422 and \
-            r.json()["error"]["code"] == "unknown_model"
+        assert r.status_code == 422 and r.json()["error"]["code"] == "unknown_model"

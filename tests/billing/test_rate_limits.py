@@ -41,12 +41,20 @@ def frozen() -> Frozen:
 
 
 @pytest.fixture
-def p(settings: Settings, backend: GradientBackend, frozen: Frozen,
-      tmp_path: Path) -> Iterator[Platform]:
-    sheet = custom_sheet(tmp_path, burst={"concurrency": 100, "max_queued": 100,
-                                          "postpaid": True, "credit_usd": 0.01,
-                                          "requests_per_minute": 20,
-                                          "reads_per_minute": 100})
+def p(
+    settings: Settings, backend: GradientBackend, frozen: Frozen, tmp_path: Path
+) -> Iterator[Platform]:
+    sheet = custom_sheet(
+        tmp_path,
+        burst={
+            "concurrency": 100,
+            "max_queued": 100,
+            "postpaid": True,
+            "credit_usd": 0.01,
+            "requests_per_minute": 20,
+            "reads_per_minute": 100,
+        },
+    )
     platform = billed(settings, backend, Clock(), billing_file=sheet)
     platform.billing.rate_limiter = RateLimiter(clock=frozen)
     yield platform
@@ -59,8 +67,7 @@ def client(p: Platform, account: str) -> TestClient:
     return c
 
 
-def test_polling_a_job_sse_and_the_download_are_not_refused_on_the_free_plan(
-        p: Platform) -> None:
+def test_polling_a_job_sse_and_the_download_are_not_refused_on_the_free_plan(p: Platform) -> None:
     with client(p, "alice") as c:
         created = c.post("/v1/videos", json=BODY)
         assert created.status_code == 202, created.text
@@ -77,8 +84,10 @@ def test_polling_a_job_sse_and_the_download_are_not_refused_on_the_free_plan(
         assert [r.status_code for r in polls] == [200] * 60
         last = polls[-1]
         assert int(last.headers["X-RateLimit-Limit"]) >= 600  # the read budget
-        assert int(last.headers["X-RateLimit-Remaining"]) == int(
-            last.headers["X-RateLimit-Limit"]) - 60
+        assert (
+            int(last.headers["X-RateLimit-Remaining"])
+            == int(last.headers["X-RateLimit-Limit"]) - 60
+        )
         events = c.get(f"/v1/videos/{job_id}/events")
         assert events.status_code == 200 and "event: succeeded" in events.text
         content = c.get(f"/v1/videos/{job_id}/content")
@@ -92,7 +101,8 @@ def test_polling_a_job_sse_and_the_download_are_not_refused_on_the_free_plan(
 
 
 def test_the_21st_submit_in_a_minute_is_429_with_retry_after_and_the_headers(
-        p: Platform, frozen: Frozen) -> None:
+    p: Platform, frozen: Frozen
+) -> None:
     with client(p, "acme") as c:
         customers.set_plan(p, "acme", "burst")  # 20 submits a minute, 100 at a time
         codes = [c.post("/v1/videos", json=BODY).status_code for _ in range(20)]

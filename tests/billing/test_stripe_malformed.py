@@ -24,8 +24,11 @@ URL = "/v1/billing/stripe/webhook"
 
 
 def _post(client: TestClient, payload: bytes, signature: str | bytes) -> Any:
-    return client.post(URL, content=payload, headers={"Stripe-Signature": signature,
-                                                      "Content-Type": "application/json"})
+    return client.post(
+        URL,
+        content=payload,
+        headers={"Stripe-Signature": signature, "Content-Type": "application/json"},
+    )
 
 
 def _clear_400(r: Any, code: str) -> None:
@@ -46,28 +49,44 @@ def test_an_absurd_signature_timestamp_is_refused(client: TestClient) -> None:
         _clear_400(_post(client, payload, f"t={ts},{signature}"), "invalid_signature")
 
 
-@pytest.mark.parametrize("payload", [
-    b"[1, 2, 3]",
-    b'"an event"',
-    b"null",
-    b"[" * 50_000 + b"]" * 50_000,
-    b'{"id": "evt_1", "type": "invoice.paid", "data": ' + b"[" * 50_000 + b"]" * 50_000 + b"}",
-    b'{"id": "evt_1", "type": "invoice.paid", "data": {"object": [1]}}',
-    b'\xff\xfe not utf-8',
-    b'{"id": "evt_\\u0000", "type": "invoice.paid", "data": {"object": {"id": "in_1"}}}',
-    b'{"id": "evt_1", "type": "invoice.paid", "data": {"object": {"id": "in_\\ud800"}}}',
-    b'{"id": "evt_1", "type": "x", "data": {"object": {"metadata": {"a": "\\u0000"}}}}',
-], ids=["array", "string", "null", "deep", "deep-inside", "object-array", "binary", "nul-id",
-        "surrogate", "nul-deep"])
-def test_signed_but_malformed_payloads_are_refused(client: TestClient, platform: Platform,
-                                                   payload: bytes) -> None:
+@pytest.mark.parametrize(
+    "payload",
+    [
+        b"[1, 2, 3]",
+        b'"an event"',
+        b"null",
+        b"[" * 50_000 + b"]" * 50_000,
+        b'{"id": "evt_1", "type": "invoice.paid", "data": ' + b"[" * 50_000 + b"]" * 50_000 + b"}",
+        b'{"id": "evt_1", "type": "invoice.paid", "data": {"object": [1]}}',
+        b"\xff\xfe not utf-8",
+        b'{"id": "evt_\\u0000", "type": "invoice.paid", "data": {"object": {"id": "in_1"}}}',
+        b'{"id": "evt_1", "type": "invoice.paid", "data": {"object": {"id": "in_\\ud800"}}}',
+        b'{"id": "evt_1", "type": "x", "data": {"object": {"metadata": {"a": "\\u0000"}}}}',
+    ],
+    ids=[
+        "array",
+        "string",
+        "null",
+        "deep",
+        "deep-inside",
+        "object-array",
+        "binary",
+        "nul-id",
+        "surrogate",
+        "nul-deep",
+    ],
+)
+def test_signed_but_malformed_payloads_are_refused(
+    client: TestClient, platform: Platform, payload: bytes
+) -> None:
     _clear_400(_post(client, payload, sign(payload)), "invalid_payload")
     assert count(platform, StripeEvent) == 0
 
 
 @pytest.mark.parametrize("when", [10**20, -(10**20), 1e308, "soon"])
 def test_absurd_timestamps_inside_a_signed_event_change_nothing(
-        client: TestClient, platform: Platform, when: Any) -> None:
+    client: TestClient, platform: Platform, when: Any
+) -> None:
     alice = accounts.ensure_account(platform, "alice")
     ledger_before = count(platform, LedgerEntry)
     inv = invoice(metadata={"account_id": alice.id})

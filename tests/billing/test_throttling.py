@@ -48,8 +48,7 @@ class RecordingBackend(GradientBackend):
             start = time.monotonic()
             yield from inner
             with self._lock:
-                self.intervals.append((start, time.monotonic(),
-                                       request.spec.external_id or ""))
+                self.intervals.append((start, time.monotonic(), request.spec.external_id or ""))
 
         clip.frames = timed()
         return clip
@@ -69,20 +68,34 @@ def p(settings: Settings, backend: GradientBackend, clock: Clock) -> Iterator[Pl
 
 def statuses(p: Platform, account_id: str) -> list[str]:
     with p.db.session(write=False) as s:
-        return list(s.scalars(select(Job.status).where(Job.account_id == account_id)
-                              .order_by(Job.created_at, Job.id)))
+        return list(
+            s.scalars(
+                select(Job.status)
+                .where(Job.account_id == account_id)
+                .order_by(Job.created_at, Job.id)
+            )
+        )
 
 
 def in_flight(p: Platform, account_id: str) -> int:
     with p.db.session(write=False) as s:
-        return int(s.scalar(select(func.count()).select_from(Job).where(
-            Job.account_id == account_id,
-            Job.status.in_((str(JobStatus.QUEUED), str(JobStatus.RUNNING))))) or 0)
+        return int(
+            s.scalar(
+                select(func.count())
+                .select_from(Job)
+                .where(
+                    Job.account_id == account_id,
+                    Job.status.in_((str(JobStatus.QUEUED), str(JobStatus.RUNNING))),
+                )
+            )
+            or 0
+        )
 
 
 @pytest.mark.slow
 def test_over_the_concurrency_jobs_wait_throttled_and_all_run_one_at_a_time(
-        settings: Settings, clock: Clock) -> None:
+    settings: Settings, clock: Clock
+) -> None:
     backend = RecordingBackend(frame_delay=0.01)
     p = billed(settings, backend, clock)
     try:
@@ -112,9 +125,11 @@ def test_over_the_concurrency_jobs_wait_throttled_and_all_run_one_at_a_time(
 
 
 def test_the_queue_cap_is_429_queue_full_with_retry_after(
-        settings: Settings, backend: GradientBackend, clock: Clock, tmp_path: Path) -> None:
-    sheet = custom_sheet(tmp_path, capped={"concurrency": 2, "max_queued": 3, "postpaid": True,
-                                           "credit_usd": 0.01})
+    settings: Settings, backend: GradientBackend, clock: Clock, tmp_path: Path
+) -> None:
+    sheet = custom_sheet(
+        tmp_path, capped={"concurrency": 2, "max_queued": 3, "postpaid": True, "credit_usd": 0.01}
+    )
     p = billed(settings, backend, clock, billing_file=sheet)
     try:
         acct = accounts.ensure_account(p, "acme")
@@ -162,9 +177,18 @@ def max_overlap(intervals: list[tuple[float, float, str]]) -> int:
 
 @pytest.mark.slow
 def test_parallel_submits_and_finishes_never_exceed_the_concurrency(
-        settings: Settings, clock: Clock, tmp_path: Path) -> None:
-    sheet = custom_sheet(tmp_path, duo={"concurrency": 2, "max_queued": 100, "postpaid": True,
-                                        "credit_usd": 0.01, "requests_per_minute": 1000})
+    settings: Settings, clock: Clock, tmp_path: Path
+) -> None:
+    sheet = custom_sheet(
+        tmp_path,
+        duo={
+            "concurrency": 2,
+            "max_queued": 100,
+            "postpaid": True,
+            "credit_usd": 0.01,
+            "requests_per_minute": 1000,
+        },
+    )
     backend = RecordingBackend(frame_delay=0.005)
     p = billed(settings, backend, clock, billing_file=sheet)
     try:

@@ -25,8 +25,9 @@ CHROMIUM = shutil.which("chromium")
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Every test here is in the `browser` tier; without chromium each is skipped."""
-    skip = pytest.mark.skip(reason="Debian's chromium is not on PATH (apt-get install -y "
-                                   "chromium; .ci/run installs it)")
+    skip = pytest.mark.skip(
+        reason="Debian's chromium is not on PATH (apt-get install -y chromium; .ci/run installs it)"
+    )
     for item in items:
         if "tests/browser/" in str(item.fspath).replace("\\", "/"):
             item.add_marker(pytest.mark.browser)
@@ -36,8 +37,11 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 @pytest.fixture(scope="session")
 def browser_type_launch_args(browser_type_launch_args: dict[str, Any]) -> dict[str, Any]:
-    return {**browser_type_launch_args, "executable_path": CHROMIUM,
-            "args": ["--no-sandbox", "--disable-dev-shm-usage"]}
+    return {
+        **browser_type_launch_args,
+        "executable_path": CHROMIUM,
+        "args": ["--no-sandbox", "--disable-dev-shm-usage"],
+    }
 
 
 @pytest.fixture
@@ -47,8 +51,11 @@ def studio_url(tmp_path: Path) -> Iterator[str]:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(create_app(p), host="127.0.0.1", port=port,
-                                           log_level="warning", lifespan="on"))
+    server = uvicorn.Server(
+        uvicorn.Config(
+            create_app(p), host="127.0.0.1", port=port, log_level="warning", lifespan="on"
+        )
+    )
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 20

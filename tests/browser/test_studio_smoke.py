@@ -12,8 +12,9 @@ def test_sign_up_create_key_shown_once(page: Page, studio_url: str) -> None:
     problems: list[str] = []
     page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
     page.on("pageerror", lambda e: problems.append(str(e)))
-    page.on("response", lambda r: problems.append(f"{r.status} {r.url}")
-            if r.status >= 400 else None)
+    page.on(
+        "response", lambda r: problems.append(f"{r.status} {r.url}") if r.status >= 400 else None
+    )
 
     page.goto(studio_url + "/")
     expect(page).to_have_url(re.compile(r"/signin$"))

@@ -32,15 +32,17 @@ class Deployment:
     base_url: str = ""
 
     def run(self, *args: str) -> str:
-        done = subprocess.run([*REELFORGE, *args], env=self.env, capture_output=True,
-                              timeout=120, check=False)
+        done = subprocess.run(
+            [*REELFORGE, *args], env=self.env, capture_output=True, timeout=120, check=False
+        )
         assert done.returncode == 0, done.stderr.decode()
         return done.stdout.decode()
 
     def start(self, *args: str, log: str) -> subprocess.Popen[bytes]:
         out = open(self.tmp / f"{log}.log", "wb")  # noqa: SIM115 - closed with the process
-        proc = subprocess.Popen([*REELFORGE, *args], env=self.env, stdout=out,
-                                stderr=subprocess.STDOUT)
+        proc = subprocess.Popen(
+            [*REELFORGE, *args], env=self.env, stdout=out, stderr=subprocess.STDOUT
+        )
         self.procs.append(proc)
         return proc
 
@@ -75,16 +77,18 @@ class Deployment:
 @pytest.fixture
 def deployment(tmp_path: Path) -> Iterator[Deployment]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("RF_")}
-    env.update({
-        "RF_DATA_DIR": str(tmp_path / "data"),
-        "RF_HEARTBEAT_INTERVAL": "0.5",
-        "RF_HEARTBEAT_TIMEOUT": "3",
-        "RF_REAPER_INTERVAL": "0.5",
-        "RF_WEBHOOK_ALLOW_HOSTS": '["127.0.0.1"]',
-        "RF_WEBHOOK_BACKOFF": "0.5",
-        "RF_DEFAULT_PLAN": "internal",  # the processes' accounts are never limited here
-        "PYTHONUNBUFFERED": "1",
-    })
+    env.update(
+        {
+            "RF_DATA_DIR": str(tmp_path / "data"),
+            "RF_HEARTBEAT_INTERVAL": "0.5",
+            "RF_HEARTBEAT_TIMEOUT": "3",
+            "RF_REAPER_INTERVAL": "0.5",
+            "RF_WEBHOOK_ALLOW_HOSTS": '["127.0.0.1"]',
+            "RF_WEBHOOK_BACKOFF": "0.5",
+            "RF_DEFAULT_PLAN": "internal",  # the processes' accounts are never limited here
+            "PYTHONUNBUFFERED": "1",
+        }
+    )
     d = Deployment(env=env, tmp=tmp_path)
     yield d
     d.stop_all()

@@ -35,8 +35,13 @@ pytestmark = pytest.mark.e2e
 
 SEED = int(os.environ.get("RF_FAULT_SEED", "1313"))
 FINAL = {"succeeded", "failed", "cancelled", "blocked"}
-CLIP = {"prompt": "slow zoom on the cup", "camera": "zoom_in", "duration": 1,
-        "resolution": "480p", "seed": 5}
+CLIP = {
+    "prompt": "slow zoom on the cup",
+    "camera": "zoom_in",
+    "duration": 1,
+    "resolution": "480p",
+    "seed": 5,
+}
 
 
 # --- the stack: PostgreSQL (a database of its own) + a Redis this test starts ------------
@@ -58,9 +63,22 @@ class RedisServer:
         import redis
 
         self.proc = subprocess.Popen(
-            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
-             "--appendonly", "no", "--dir", str(self.tmp)],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            [
+                "redis-server",
+                "--port",
+                str(self.port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--dir",
+                str(self.tmp),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         client = redis.Redis.from_url(self.url, socket_connect_timeout=0.5)
 
         def up() -> bool:
@@ -95,9 +113,11 @@ class Stack:
 
         name = self.db_url.rsplit("/", 1)[1]
         with psycopg.connect(PG_URL, autocommit=True) as conn:
-            rows = conn.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                                "WHERE datname = %s AND pid <> pg_backend_pid()",
-                                (name,)).fetchall()
+            rows = conn.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                "WHERE datname = %s AND pid <> pg_backend_pid()",
+                (name,),
+            ).fetchall()
         return len(rows)
 
 
@@ -116,12 +136,17 @@ def stack(deployment: Deployment, tmp_path: Path) -> Iterator[Stack]:
     db_url = f"{PG_URL.rsplit('/', 1)[0]}/{name}"
     redis_server = RedisServer(tmp_path)
     redis_server.start()
-    deployment.env.update({
-        "RF_DATABASE_URL": db_url, "RF_QUEUE_URL": redis_server.url,
-        "RF_DEFAULT_PLAN": "premier",  # a paying plan: credits are reserved and captured
-        "RF_REQUEUE_AFTER": "2", "RF_WORKERS": "2", "RF_MAX_ATTEMPTS": "8",
-        "RF_HEARTBEAT_TIMEOUT": "2.5",
-    })
+    deployment.env.update(
+        {
+            "RF_DATABASE_URL": db_url,
+            "RF_QUEUE_URL": redis_server.url,
+            "RF_DEFAULT_PLAN": "premier",  # a paying plan: credits are reserved and captured
+            "RF_REQUEUE_AFTER": "2",
+            "RF_WORKERS": "2",
+            "RF_MAX_ATTEMPTS": "8",
+            "RF_HEARTBEAT_TIMEOUT": "2.5",
+        }
+    )
     try:
         yield Stack(deployment, db_url, redis_server)
     finally:
@@ -132,35 +157,46 @@ def stack(deployment: Deployment, tmp_path: Path) -> Iterator[Stack]:
 
 
 def _client(d: Deployment, key: str) -> httpx.Client:
-    return httpx.Client(base_url=d.base_url, headers={"Authorization": f"Bearer {key}"},
-                        timeout=30)
+    return httpx.Client(base_url=d.base_url, headers={"Authorization": f"Bearer {key}"}, timeout=30)
 
 
 def _upload(client: httpx.Client) -> str:
     from reelforge.cli import sample_image
 
-    r = client.post("/v1/uploads", files={"file": ("cup.jpg", sample_image().read_bytes(),
-                                                   "image/jpeg")})
+    r = client.post(
+        "/v1/uploads", files={"file": ("cup.jpg", sample_image().read_bytes(), "image/jpeg")}
+    )
     assert r.status_code == 201 or r.status_code == 200, r.text
     return str(r.json()["id"])
 
 
 def _check_books(rows: Any, job_ids: set[str], d: Deployment) -> None:
     """Every job final once, charged once; no ledger row without a job; no blob missing."""
-    jobs = {jid: (status, billing) for jid, status, billing in rows(
-        "SELECT id, status, billing FROM jobs")}
+    jobs = {
+        jid: (status, billing)
+        for jid, status, billing in rows("SELECT id, status, billing FROM jobs")
+    }
     assert set(jobs) == job_ids, (set(jobs) ^ job_ids, SEED)
     for jid, (status, billing) in jobs.items():
-        finals = rows("SELECT type FROM job_events WHERE job_id = %s AND type = ANY(%s)",
-                      jid, list(FINAL))
+        finals = rows(
+            "SELECT type FROM job_events WHERE job_id = %s AND type = ANY(%s)", jid, list(FINAL)
+        )
         assert len(finals) == 1, (jid, finals, SEED)
-        kinds = sorted(k for (k,) in rows(
-            "SELECT kind FROM ledger_transactions WHERE job_id = %s", jid))
+        kinds = sorted(
+            k for (k,) in rows("SELECT kind FROM ledger_transactions WHERE job_id = %s", jid)
+        )
         want = ["capture", "reserve"] if status == "succeeded" else ["release", "reserve"]
-        assert (kinds, billing) == (want, "captured" if status == "succeeded" else "released"
-                                    ), (jid, status, kinds, billing, SEED)
-    strays = rows("SELECT DISTINCT t.job_id FROM ledger_transactions t LEFT JOIN jobs j "
-                  "ON j.id = t.job_id WHERE t.job_id IS NOT NULL AND j.id IS NULL")
+        assert (kinds, billing) == (want, "captured" if status == "succeeded" else "released"), (
+            jid,
+            status,
+            kinds,
+            billing,
+            SEED,
+        )
+    strays = rows(
+        "SELECT DISTINCT t.job_id FROM ledger_transactions t LEFT JOIN jobs j "
+        "ON j.id = t.job_id WHERE t.job_id IS NOT NULL AND j.id IS NULL"
+    )
     assert strays == [], strays
     [(held,)] = rows("SELECT COALESCE(SUM(amount), 0) FROM ledger_entries WHERE book = 'hold'")
     assert held == 0
@@ -170,12 +206,12 @@ def _check_books(rows: Any, job_ids: set[str], d: Deployment) -> None:
 
 def _all_succeeded(stack: Stack) -> None:
     rows = stack.sql("SELECT id, status, attempt, error_code, error_message FROM jobs")
-    assert all(r[1] == "succeeded" for r in rows), ([r for r in rows if r[1] != "succeeded"],
-                                                    SEED)
+    assert all(r[1] == "succeeded" for r in rows), ([r for r in rows if r[1] != "succeeded"], SEED)
 
 
-def _wait_all_final(client: httpx.Client, job_ids: set[str], timeout: float,
-                    why: Any = None) -> dict[str, dict[str, Any]]:
+def _wait_all_final(
+    client: httpx.Client, job_ids: set[str], timeout: float, why: Any = None
+) -> dict[str, dict[str, Any]]:
     def final() -> dict[str, dict[str, Any]] | None:
         try:
             seen = {j: client.get(f"/v1/videos/{j}").json() for j in job_ids}
@@ -193,7 +229,8 @@ def _wait_all_final(client: httpx.Client, job_ids: set[str], timeout: float,
 
 
 def test_worker_sigkilled_at_random_points_every_job_ends_once_and_is_charged_once(
-        stack: Stack) -> None:
+    stack: Stack,
+) -> None:
     rng = random.Random(SEED)
     d = stack.d
     key = json.loads(d.run("keys", "create", "--account", "acme", "--json"))["key"]
@@ -207,8 +244,13 @@ def test_worker_sigkilled_at_random_points_every_job_ends_once_and_is_charged_on
         job_ids.add(r.json()["id"])
 
     def running(pid: int) -> bool:  # a job this very worker is rendering
-        return bool(stack.sql("SELECT 1 FROM jobs WHERE status = 'running' AND progress > 0 "
-                              "AND worker_id LIKE %s", f"%:{pid}%"))
+        return bool(
+            stack.sql(
+                "SELECT 1 FROM jobs WHERE status = 'running' AND progress > 0 "
+                "AND worker_id LIKE %s",
+                f"%:{pid}%",
+            )
+        )
 
     kills = 0
     for n in range(4):
@@ -225,8 +267,9 @@ def test_worker_sigkilled_at_random_points_every_job_ends_once_and_is_charged_on
         worker.wait(10)
         kills += 1
     d.start("worker", log="worker-last")
-    _wait_all_final(client, job_ids, 90, lambda: stack.sql(
-        "SELECT id, status, attempt FROM jobs ORDER BY id"))
+    _wait_all_final(
+        client, job_ids, 90, lambda: stack.sql("SELECT id, status, attempt FROM jobs ORDER BY id")
+    )
     assert kills >= 3
     retried = stack.sql("SELECT count(*) FROM jobs WHERE attempt > 1")[0][0]
     assert retried >= 1  # the kills did land inside jobs
@@ -254,8 +297,7 @@ def _serve_on(d: Deployment, port: int, log: str) -> subprocess.Popen[bytes]:
 SUBMITS = 10
 
 
-def test_api_killed_during_submits_every_accepted_job_exists_and_finishes(
-        stack: Stack) -> None:
+def test_api_killed_during_submits_every_accepted_job_exists_and_finishes(stack: Stack) -> None:
     rng = random.Random(SEED + 1)
     d = stack.d
     key = json.loads(d.run("keys", "create", "--account", "acme", "--json"))["key"]
@@ -270,13 +312,16 @@ def test_api_killed_during_submits_every_accepted_job_exists_and_finishes(
 
     def submitter() -> None:
         i = 0
-        with httpx.Client(base_url=d.base_url, headers={"Authorization": f"Bearer {key}"},
-                          timeout=10) as c:
+        with httpx.Client(
+            base_url=d.base_url, headers={"Authorization": f"Bearer {key}"}, timeout=10
+        ) as c:
             while not stop.is_set() and i < SUBMITS:
                 ext = f"sub-{i}"
                 try:  # a client retries with the same external_id until it has its 202
-                    r = c.post("/v1/videos", json={**CLIP, "image_upload_id": upload,
-                                                   "seed": i, "external_id": ext})
+                    r = c.post(
+                        "/v1/videos",
+                        json={**CLIP, "image_upload_id": upload, "seed": i, "external_id": ext},
+                    )
                 except httpx.HTTPError:
                     time.sleep(0.05)
                     continue
@@ -291,8 +336,7 @@ def test_api_killed_during_submits_every_accepted_job_exists_and_finishes(
     thread.start()
     try:
         for n in range(2):
-            wait_for(partial(lambda k: len(accepted) >= k, 2 + 4 * n), timeout=30,
-                     interval=0.01)
+            wait_for(partial(lambda k: len(accepted) >= k, 2 + 4 * n), timeout=30, interval=0.01)
             time.sleep(rng.uniform(0.0, 0.2))
             api.send_signal(signal.SIGKILL)  # mid-request, likely mid-transaction
             api.wait(10)
@@ -313,7 +357,8 @@ def test_api_killed_during_submits_every_accepted_job_exists_and_finishes(
 
 
 def test_dropped_database_connections_and_a_redis_restart_recover_without_manual_steps(
-        stack: Stack) -> None:
+    stack: Stack,
+) -> None:
     d = stack.d
     key = json.loads(d.run("keys", "create", "--account", "acme", "--json"))["key"]
     d.serve()
@@ -337,8 +382,15 @@ def test_dropped_database_connections_and_a_redis_restart_recover_without_manual
         r = client.post("/v1/videos", json={**CLIP, "image_upload_id": upload, "seed": i})
         assert r.status_code == 202, r.text
         job_ids.add(r.json()["id"])
-    _wait_all_final(client, job_ids, 60, lambda: (
-        stack.sql("SELECT id, status, attempt FROM jobs ORDER BY id"), d.log("worker")[-3000:]))
+    _wait_all_final(
+        client,
+        job_ids,
+        60,
+        lambda: (
+            stack.sql("SELECT id, status, attempt FROM jobs ORDER BY id"),
+            d.log("worker")[-3000:],
+        ),
+    )
     _all_succeeded(stack)
     _check_books(stack.sql, job_ids, d)
 
@@ -353,8 +405,11 @@ def full_disk(tmp_path: Path) -> Iterator[Path]:
     mnt.mkdir()
     if os.geteuid() != 0 or shutil.which("mount") is None:
         pytest.skip("a full-disk test mounts a small tmpfs: needs root and mount(8)")
-    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", str(mnt)],
-                          capture_output=True, check=False)
+    done = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", str(mnt)],
+        capture_output=True,
+        check=False,
+    )
     if done.returncode != 0:
         pytest.skip(f"cannot mount a tmpfs here: {done.stderr.decode().strip()}")
     try:
@@ -374,7 +429,8 @@ def _fill(mnt: Path) -> None:
 
 
 def test_a_full_blob_disk_fails_the_job_with_a_clear_code_and_releases_its_credits(
-        full_disk: Path, tmp_path: Path) -> None:
+    full_disk: Path, tmp_path: Path
+) -> None:
     from sqlalchemy import select
 
     from reelforge.app.bootstrap import bootstrap
@@ -389,14 +445,25 @@ def test_a_full_blob_disk_fails_the_job_with_a_clear_code_and_releases_its_credi
     from tests.helpers import wait_final
 
     backend = GradientBackend()
-    p = bootstrap(make_settings(tmp_path, blob_url=f"file://{full_disk}/blobs",
-                                default_plan="premier", worker_queues=[backend.queue]),
-                  backends=[backend])
+    p = bootstrap(
+        make_settings(
+            tmp_path,
+            blob_url=f"file://{full_disk}/blobs",
+            default_plan="premier",
+            worker_queues=[backend.queue],
+        ),
+        backends=[backend],
+    )
     try:
         acct = accounts.ensure_account(p, "alice")
         _fill(full_disk)
-        job = submit_job(p, acct, SubmitRequest.parse(
-            {"prompt": "x", "duration": 1, "resolution": "480p", "model": "gradient"})).job
+        job = submit_job(
+            p,
+            acct,
+            SubmitRequest.parse(
+                {"prompt": "x", "duration": 1, "resolution": "480p", "model": "gradient"}
+            ),
+        ).job
         w = Worker(p).start()
         try:
             done = wait_final(p, acct, job["id"])
@@ -407,8 +474,11 @@ def test_a_full_blob_disk_fails_the_job_with_a_clear_code_and_releases_its_credi
         assert "full" in done["error"]["message"]
         assert done["billing"] == "released"
         with p.db.session(write=False) as s:
-            kinds = sorted(s.scalars(select(LedgerTransaction.kind)
-                                     .where(LedgerTransaction.job_id == job["id"])))
+            kinds = sorted(
+                s.scalars(
+                    select(LedgerTransaction.kind).where(LedgerTransaction.job_id == job["id"])
+                )
+            )
             held = sum(s.scalars(select(LedgerEntry.amount).where(LedgerEntry.book == "hold")))
         assert kinds == ["release", "reserve"] and held == 0
         # nothing half-written is visible: no temp file, no blob

@@ -35,11 +35,28 @@ def test_ctrl_c_cancels_the_job_and_releases_its_credits(deployment: Deployment)
     env.pop("RF_DEFAULT_PLAN")  # the `local` account's own plan: credits are reserved
     db = deployment.tmp / "data" / "reelforge.db"
     proc = subprocess.Popen(
-        [*REELFORGE, "generate", "--image", str(sample_image()), "--prompt", "pan",
-         "--camera", "pan_left", "--duration", "20", "--resolution", "1080p",
-         "--out", str(deployment.tmp / "never.mp4")],
-        env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        [
+            *REELFORGE,
+            "generate",
+            "--image",
+            str(sample_image()),
+            "--prompt",
+            "pan",
+            "--camera",
+            "pan_left",
+            "--duration",
+            "20",
+            "--resolution",
+            "1080p",
+            "--out",
+            str(deployment.tmp / "never.mp4"),
+        ],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
     try:
+
         def running() -> bool:
             if proc.poll() is not None:
                 raise AssertionError(proc.communicate()[1].decode())
@@ -58,14 +75,19 @@ def test_ctrl_c_cancels_the_job_and_releases_its_credits(deployment: Deployment)
     text = stderr.decode()
     assert proc.returncode == INTERRUPTED, text
     [(job_id, status, billing, cancel_requested)] = _rows(
-        db, "SELECT id, status, billing, cancel_requested FROM jobs")
+        db, "SELECT id, status, billing, cancel_requested FROM jobs"
+    )
     assert f"cancelled {job_id}" in text
     assert (status, billing) == ("cancelled", "released"), (status, billing, cancel_requested)
-    kinds = [k for (k,) in _rows(db, "SELECT kind FROM ledger_transactions WHERE job_id = "
-                                     f"'{job_id}' ORDER BY created_at")]
+    kinds = [
+        k
+        for (k,) in _rows(
+            db,
+            f"SELECT kind FROM ledger_transactions WHERE job_id = '{job_id}' ORDER BY created_at",
+        )
+    ]
     assert kinds == ["reserve", "release"]
-    [(held,)] = _rows(db, "SELECT COALESCE(SUM(amount), 0) FROM ledger_entries "
-                          "WHERE book = 'hold'")
+    [(held,)] = _rows(db, "SELECT COALESCE(SUM(amount), 0) FROM ledger_entries WHERE book = 'hold'")
     assert held == 0
     assert not (deployment.tmp / "never.mp4").exists()
 
@@ -76,18 +98,28 @@ def test_sigterm_racing_a_cancel_ends_the_job_cancelled_once(deployment: Deploym
     from reelforge.cli import sample_image
 
     # no grace; heartbeats far apart, so the shutdown (not a heartbeat) meets the cancel
-    deployment.env.update({"RF_STOP_GRACE": "0", "RF_HEARTBEAT_INTERVAL": "30",
-                           "RF_HEARTBEAT_TIMEOUT": "120"})
+    deployment.env.update(
+        {"RF_STOP_GRACE": "0", "RF_HEARTBEAT_INTERVAL": "30", "RF_HEARTBEAT_TIMEOUT": "120"}
+    )
     key = json.loads(deployment.run("keys", "create", "--account", "acme", "--json"))
     deployment.serve()
     worker = deployment.start("--log-level", "info", "worker", log="w")
-    client = httpx.Client(base_url=deployment.base_url,
-                          headers={"Authorization": f"Bearer {key['key']}"}, timeout=30)
-    upload = client.post("/v1/uploads", files={"file": ("cup.jpg", sample_image().read_bytes(),
-                                                        "image/jpeg")}).json()
-    job_id = client.post("/v1/videos", json={
-        "prompt": "pan", "image_upload_id": upload["id"], "camera": "pan_left",
-        "duration": 20, "resolution": "1080p"}).json()["id"]
+    client = httpx.Client(
+        base_url=deployment.base_url, headers={"Authorization": f"Bearer {key['key']}"}, timeout=30
+    )
+    upload = client.post(
+        "/v1/uploads", files={"file": ("cup.jpg", sample_image().read_bytes(), "image/jpeg")}
+    ).json()
+    job_id = client.post(
+        "/v1/videos",
+        json={
+            "prompt": "pan",
+            "image_upload_id": upload["id"],
+            "camera": "pan_left",
+            "duration": 20,
+            "resolution": "1080p",
+        },
+    ).json()["id"]
 
     def running() -> bool:
         job = client.get(f"/v1/videos/{job_id}").json()
@@ -100,10 +132,14 @@ def test_sigterm_racing_a_cancel_ends_the_job_cancelled_once(deployment: Deploym
     job = client.get(f"/v1/videos/{job_id}").json()
     assert (job["status"], job["billing"]) == ("cancelled", "released"), job
     db = deployment.tmp / "data" / "reelforge.db"
-    kinds = [k for (k,) in _rows(db, "SELECT kind FROM ledger_transactions WHERE job_id = "
-                                     f"'{job_id}' ORDER BY created_at")]
+    kinds = [
+        k
+        for (k,) in _rows(
+            db,
+            f"SELECT kind FROM ledger_transactions WHERE job_id = '{job_id}' ORDER BY created_at",
+        )
+    ]
     assert kinds == ["reserve", "release"]
-    [(held,)] = _rows(db, "SELECT COALESCE(SUM(amount), 0) FROM ledger_entries "
-                          "WHERE book = 'hold'")
+    [(held,)] = _rows(db, "SELECT COALESCE(SUM(amount), 0) FROM ledger_entries WHERE book = 'hold'")
     assert held == 0
     assert f"job.end job={job_id} status=cancelled" in deployment.log("w")

@@ -18,8 +18,9 @@ from tests.neural.tiny import build_tiny_pipeline
 pytestmark = [pytest.mark.e2e, pytest.mark.neural]
 
 
-def test_wan_image_to_video_through_api_and_a_family_worker(deployment: Deployment,
-                                                            tmp_path: Path) -> None:
+def test_wan_image_to_video_through_api_and_a_family_worker(
+    deployment: Deployment, tmp_path: Path
+) -> None:
     model_dir = build_tiny_pipeline("wan", "i2v", tmp_path / "wan-i2v")
     # tiny steps take milliseconds; real ones take seconds, far above the default throttle
     deployment.env["RF_PROGRESS_INTERVAL"] = "0"
@@ -27,22 +28,46 @@ def test_wan_image_to_video_through_api_and_a_family_worker(deployment: Deployme
     user = json.loads(deployment.run("keys", "create", "--account", "acme", "--json"))
     deployment.serve()
     deployment.start("worker", "--queue", "wan", "--device", "cpu", log="worker")
-    ops = httpx.Client(base_url=deployment.base_url, timeout=30,
-                       headers={"Authorization": f"Bearer {admin['key']}"})
-    r = ops.post("/v1/admin/models", json={"name": "wan-i2v", "family": "wan",
-                                           "path": str(model_dir), "dtype": "fp32"})
+    ops = httpx.Client(
+        base_url=deployment.base_url,
+        timeout=30,
+        headers={"Authorization": f"Bearer {admin['key']}"},
+    )
+    r = ops.post(
+        "/v1/admin/models",
+        json={"name": "wan-i2v", "family": "wan", "path": str(model_dir), "dtype": "fp32"},
+    )
     assert r.status_code == 201, r.text  # registered for cuda; the worker runs it on cpu
-    client = httpx.Client(base_url=deployment.base_url, timeout=30,
-                          headers={"Authorization": f"Bearer {user['key']}"})
-    upload = client.post("/v1/uploads", files={"file": ("cup.jpg", sample_image().read_bytes(),
-                                                        "image/jpeg")}).json()
-    r = client.post("/v1/videos", json={"model": "wan-i2v", "prompt": "the cup turns",
-                                        "image_upload_id": upload["id"], "width": 48,
-                                        "height": 32, "frames": 13, "steps": 4, "seed": 9})
+    client = httpx.Client(
+        base_url=deployment.base_url, timeout=30, headers={"Authorization": f"Bearer {user['key']}"}
+    )
+    upload = client.post(
+        "/v1/uploads", files={"file": ("cup.jpg", sample_image().read_bytes(), "image/jpeg")}
+    ).json()
+    r = client.post(
+        "/v1/videos",
+        json={
+            "model": "wan-i2v",
+            "prompt": "the cup turns",
+            "image_upload_id": upload["id"],
+            "width": 48,
+            "height": 32,
+            "frames": 13,
+            "steps": 4,
+            "seed": 9,
+        },
+    )
     assert r.status_code == 202, r.text
-    assert r.json()["parameters"] == {"width": 48, "height": 32, "frames": 13, "fps": 16,
-                                      "steps": 4, "guidance": 5.0, "preset": "final",
-                                      "step_cache": None}
+    assert r.json()["parameters"] == {
+        "width": 48,
+        "height": 32,
+        "frames": 13,
+        "fps": 16,
+        "steps": 4,
+        "guidance": 5.0,
+        "preset": "final",
+        "step_cache": None,
+    }
     events = _follow_sse(client, r.json()["id"])
     types = [e["type"] for e in events]
     assert types[-1] == "succeeded", (types, deployment.log("worker"))

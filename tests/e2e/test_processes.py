@@ -38,15 +38,27 @@ def test_http_submit_to_a_separate_worker_process(deployment: Deployment) -> Non
     key = json.loads(deployment.run("keys", "create", "--account", "acme", "--json"))
     deployment.serve()
     deployment.start("worker", log="worker")
-    client = httpx.Client(base_url=deployment.base_url,
-                          headers={"Authorization": f"Bearer {key['key']}"}, timeout=30)
+    client = httpx.Client(
+        base_url=deployment.base_url, headers={"Authorization": f"Bearer {key['key']}"}, timeout=30
+    )
     with webhook_receiver() as (hook_url, received):
-        upload = client.post("/v1/uploads", files={"file": ("cup.jpg", _sample_jpeg(),
-                                                            "image/jpeg")}).json()
-        r = client.post("/v1/videos", json={
-            "prompt": "slow zoom in on the cup", "image_upload_id": upload["id"],
-            "camera": "zoom_in", "duration": 2, "aspect_ratio": "9:16", "resolution": "480p",
-            "seed": 1, "external_id": "e2e-1", "callback_url": hook_url})
+        upload = client.post(
+            "/v1/uploads", files={"file": ("cup.jpg", _sample_jpeg(), "image/jpeg")}
+        ).json()
+        r = client.post(
+            "/v1/videos",
+            json={
+                "prompt": "slow zoom in on the cup",
+                "image_upload_id": upload["id"],
+                "camera": "zoom_in",
+                "duration": 2,
+                "aspect_ratio": "9:16",
+                "resolution": "480p",
+                "seed": 1,
+                "external_id": "e2e-1",
+                "callback_url": hook_url,
+            },
+        )
         assert r.status_code == 202, r.text
         job_id = r.json()["id"]
         events = _follow_sse(client, job_id)
@@ -77,13 +89,23 @@ def test_killed_worker_job_completes_exactly_once(deployment: Deployment) -> Non
     # mid-render, as a long 1080p clip would, without rendering 1080p twice.
     deployment.env["RF_MOTION_FRAME_DELAY"] = "0.04"
     first = deployment.start("worker", log="worker1")
-    client = httpx.Client(base_url=deployment.base_url,
-                          headers={"Authorization": f"Bearer {key['key']}"}, timeout=30)
-    upload = client.post("/v1/uploads", files={"file": ("cup.jpg", _sample_jpeg(),
-                                                        "image/jpeg")}).json()
-    job_id = client.post("/v1/videos", json={
-        "prompt": "pan", "image_upload_id": upload["id"], "camera": "pan_left",
-        "duration": 4, "resolution": "480p", "seed": 3}).json()["id"]
+    client = httpx.Client(
+        base_url=deployment.base_url, headers={"Authorization": f"Bearer {key['key']}"}, timeout=30
+    )
+    upload = client.post(
+        "/v1/uploads", files={"file": ("cup.jpg", _sample_jpeg(), "image/jpeg")}
+    ).json()
+    job_id = client.post(
+        "/v1/videos",
+        json={
+            "prompt": "pan",
+            "image_upload_id": upload["id"],
+            "camera": "pan_left",
+            "duration": 4,
+            "resolution": "480p",
+            "seed": 3,
+        },
+    ).json()["id"]
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         job = client.get(f"/v1/videos/{job_id}").json()

@@ -33,13 +33,27 @@ class RedisServer:
 
     def start(self) -> None:
         self.proc = subprocess.Popen(
-            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
-             "--appendonly", "no", "--dir", str(self.tmp)],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            [
+                "redis-server",
+                "--port",
+                str(self.port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--dir",
+                str(self.tmp),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
 
         def up() -> bool:
-            done = subprocess.run(["redis-cli", "-p", str(self.port), "ping"],
-                                  capture_output=True, check=False)
+            done = subprocess.run(
+                ["redis-cli", "-p", str(self.port), "ping"], capture_output=True, check=False
+            )
             return done.stdout.strip() == b"PONG"
 
         wait_for(up, timeout=20, interval=0.1)
@@ -62,7 +76,8 @@ def redis_server(tmp_path: Path) -> Iterator[RedisServer]:
 
 
 def test_a_worker_that_loses_redis_backs_off_quietly_and_comes_back(
-        deployment: Deployment, redis_server: RedisServer) -> None:
+    deployment: Deployment, redis_server: RedisServer
+) -> None:
     deployment.env.update({"RF_QUEUE_URL": redis_server.url, "RF_QUEUE_RETRY_MAX": "1"})
     proc = deployment.start("--log-level", "info", "worker", log="w")
     wait_for(lambda: "worker ready" in deployment.log("w"), timeout=60, interval=0.1)
@@ -72,7 +87,7 @@ def test_a_worker_that_loses_redis_backs_off_quietly_and_comes_back(
 
     redis_server.kill()
     time.sleep(4.0)  # an outage: what the worker logs while it lasts is what is measured
-    outage = deployment.log("w")[len(started):]
+    outage = deployment.log("w")[len(started) :]
     lines = [line for line in outage.splitlines() if line.strip()]
     assert "Traceback" not in outage, outage
     assert len(lines) <= 2, outage
@@ -85,8 +100,7 @@ def test_a_worker_that_loses_redis_backs_off_quietly_and_comes_back(
     assert "Traceback" not in deployment.log("w")
 
 
-def test_the_api_node_lists_live_workers_and_each_job_is_logged(
-        deployment: Deployment) -> None:
+def test_the_api_node_lists_live_workers_and_each_job_is_logged(deployment: Deployment) -> None:
     from reelforge.cli import sample_image
 
     key = json.loads(deployment.run("keys", "create", "--account", "acme", "--json"))
@@ -102,15 +116,27 @@ def test_the_api_node_lists_live_workers_and_each_job_is_logged(
     assert row["queues"] == ["motion"] and row["heartbeat_at"]
     assert row["seconds_since_heartbeat"] < 3
 
-    client = httpx.Client(base_url=deployment.base_url,
-                          headers={"Authorization": f"Bearer {key['key']}"}, timeout=30)
-    upload = client.post("/v1/uploads", files={"file": ("cup.jpg", sample_image().read_bytes(),
-                                                        "image/jpeg")}).json()
-    job_id = client.post("/v1/videos", json={
-        "prompt": "zoom", "image_upload_id": upload["id"], "camera": "zoom_in",
-        "duration": 1, "resolution": "480p"}).json()["id"]
-    wait_for(lambda: client.get(f"/v1/videos/{job_id}").json()["status"] == "succeeded",
-             timeout=60, interval=0.2)
+    client = httpx.Client(
+        base_url=deployment.base_url, headers={"Authorization": f"Bearer {key['key']}"}, timeout=30
+    )
+    upload = client.post(
+        "/v1/uploads", files={"file": ("cup.jpg", sample_image().read_bytes(), "image/jpeg")}
+    ).json()
+    job_id = client.post(
+        "/v1/videos",
+        json={
+            "prompt": "zoom",
+            "image_upload_id": upload["id"],
+            "camera": "zoom_in",
+            "duration": 1,
+            "resolution": "480p",
+        },
+    ).json()["id"]
+    wait_for(
+        lambda: client.get(f"/v1/videos/{job_id}").json()["status"] == "succeeded",
+        timeout=60,
+        interval=0.2,
+    )
     wait_for(lambda: f"job.end job={job_id}" in deployment.log("w"), timeout=10)
     log = deployment.log("w")
     assert f"job.start job={job_id}" in log and "status=succeeded" in log

@@ -51,14 +51,17 @@ def test_moderations_for_users_and_operators(clients: tuple) -> None:
     assert r.status_code == 200 and r.json()["decision"] == "allow"  # nobody enrolled
 
 
-@pytest.mark.parametrize(("body", "status", "code"), [
-    ({}, 422, "invalid_request"),
-    ({"text": "x" * 10_000_000}, 413, "payload_too_large"),  # over the 1 MiB JSON limit
-    ({"text": "x" * 900_000}, 422, "invalid_request"),  # within it, over the text's length
-    ({"text": ["a"] * 40}, 422, "invalid_request"),
-    ({"image_upload_id": "upl_nope"}, 404, "upload_not_found"),
-    ({"text": "hi", "colour": 1}, 422, "unknown_field"),
-])
+@pytest.mark.parametrize(
+    ("body", "status", "code"),
+    [
+        ({}, 422, "invalid_request"),
+        ({"text": "x" * 10_000_000}, 413, "payload_too_large"),  # over the 1 MiB JSON limit
+        ({"text": "x" * 900_000}, 422, "invalid_request"),  # within it, over the text's length
+        ({"text": ["a"] * 40}, 422, "invalid_request"),
+        ({"image_upload_id": "upl_nope"}, 404, "upload_not_found"),
+        ({"text": "hi", "colour": 1}, 422, "unknown_field"),
+    ],
+)
 def test_bad_moderation_requests(clients: tuple, body: dict, status: int, code: str) -> None:
     user, _, _ = clients
     r = user.post("/v1/moderations", json=body)
@@ -67,8 +70,11 @@ def test_bad_moderation_requests(clients: tuple, body: dict, status: int, code: 
 
 def test_binary_junk_is_a_clean_400(clients: tuple) -> None:
     user, _, _ = clients
-    r = user.post("/v1/moderations", content=b"\x00\xff\xfe junk",
-                  headers={"Content-Type": "application/json"})
+    r = user.post(
+        "/v1/moderations",
+        content=b"\x00\xff\xfe junk",
+        headers={"Content-Type": "application/json"},
+    )
     assert r.status_code == 400 and r.json()["error"]["code"] == "invalid_json"
     r = user.post("/v1/videos", json={"model": "gradient", "prompt": "a\x00b"})
     assert r.status_code == 422 and user.get("/v1/videos").json()["data"] == []
@@ -90,19 +96,28 @@ def test_appeal_and_review_over_http(clients: tuple) -> None:
     r = ops.post(f"/v1/admin/reviews/{review['id']}/approve")
     assert r.status_code == 409 and r.json()["error"]["code"] == "review_decided"
     lines = ops.get("/v1/admin/audit", params={"subject": job["id"]}).text.splitlines()
-    assert [json.loads(x)["action"] for x in lines] == ["moderation.submit", "appeal",
-                                                       "review.reject"]
+    assert [json.loads(x)["action"] for x in lines] == [
+        "moderation.submit",
+        "appeal",
+        "review.reject",
+    ]
 
 
 def test_likeness_registry_over_http(clients: tuple) -> None:
     user, ops, _ = clients
-    r = ops.post("/v1/admin/likeness", data={"name": "Eileen Collins", "public_figure": "true"},
-                 files=[("photo", ("a.jpg", ASTRONAUT, "image/jpeg"))])
+    r = ops.post(
+        "/v1/admin/likeness",
+        data={"name": "Eileen Collins", "public_figure": "true"},
+        files=[("photo", ("a.jpg", ASTRONAUT, "image/jpeg"))],
+    )
     assert r.status_code == 201, r.text
     person = r.json()
     assert person["public_figure"] and person["faces"] == 1
-    bad = ops.post("/v1/admin/likeness", data={"name": "Nobody"},
-                   files=[("photo", ("x.jpg", b"not an image", "image/jpeg"))])
+    bad = ops.post(
+        "/v1/admin/likeness",
+        data={"name": "Nobody"},
+        files=[("photo", ("x.jpg", b"not an image", "image/jpeg"))],
+    )
     assert bad.status_code == 422 and bad.json()["error"]["code"] == "invalid_image"
     upload = user.post("/v1/uploads", files={"file": ("a.jpg", ASTRONAUT, "image/jpeg")})
     body = {"model": "gradient", "prompt": "she waves", "image_upload_id": upload.json()["id"]}
@@ -120,14 +135,20 @@ def test_policy_check_cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> No
     r = runner.invoke(cli_app, ["policy", "check", "--json", "a cat in a garden", HARMFUL])
     assert r.exit_code == 0, r.output
     rows = [json.loads(line) for line in r.stdout.splitlines()]
-    assert [(x["text"], x["decision"]) for x in rows] == [("a cat in a garden", "allow"),
-                                                         (HARMFUL, "block")]
+    assert [(x["text"], x["decision"]) for x in rows] == [
+        ("a cat in a garden", "allow"),
+        (HARMFUL, "block"),
+    ]
     assert set(rows[1]) == {"text", "decision", "categories", "rule"}
     prompts = tmp_path / "prompts.txt"
-    prompts.write_text("a cat in a garden\n\na campaign ad telling people to vote for a "
-                       "candidate in the presidential election\n", encoding="utf-8")
-    r = runner.invoke(cli_app, ["policy", "check", "--file", str(prompts), "--profile", "eu",
-                                "--json"])
+    prompts.write_text(
+        "a cat in a garden\n\na campaign ad telling people to vote for a "
+        "candidate in the presidential election\n",
+        encoding="utf-8",
+    )
+    r = runner.invoke(
+        cli_app, ["policy", "check", "--file", str(prompts), "--profile", "eu", "--json"]
+    )
     assert [json.loads(x)["decision"] for x in r.stdout.splitlines()] == ["allow", "review"]
     r = runner.invoke(cli_app, ["policy", "check", "--profile", "mars", "x"])
     assert r.exit_code == 2 and "unknown_profile" in r.output

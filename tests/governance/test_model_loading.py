@@ -114,8 +114,9 @@ def test_no_home_directory_costs_only_the_build(monkeypatch: pytest.MonkeyPatch)
 # --- the face-descriptor graph ----------------------------------------------------------------
 
 
-def test_cached_descriptor_graph_equals_the_built_one(cache_dir: Path,
-                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+def test_cached_descriptor_graph_equals_the_built_one(
+    cache_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     pytest.importorskip("onnxruntime")
     pytest.importorskip("onnx")
     from reelforge.governance.image import MissingDependencyError, descriptor
@@ -163,8 +164,9 @@ def _model_path() -> Path:
     return path
 
 
-def test_cached_minilm_graph_equals_the_built_one(cache_dir: Path,
-                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+def test_cached_minilm_graph_equals_the_built_one(
+    cache_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     path = _model_path()
     from reelforge.governance.text import minilm_onnx
     from reelforge.governance.text.semantic import MiniLMEncoder
@@ -190,15 +192,17 @@ def test_cached_minilm_graph_equals_the_built_one(cache_dir: Path,
     assert len(builds) == 2 and runtime.read_entry(entry) is not None
 
 
-def test_cached_exemplar_embeddings_equal_computed_ones(cache_dir: Path,
-                                                        tmp_path: Path) -> None:
+def test_cached_exemplar_embeddings_equal_computed_ones(cache_dir: Path, tmp_path: Path) -> None:
     _model_path()
     from reelforge.governance.text.semantic import SemanticClassifier
 
     exemplars = tmp_path / "exemplars.txt"
-    exemplars.write_text("[benign]\na cat playing the piano\na sunset over the sea\n"
-                         "[violence]\na man beating a stranger to death\n"
-                         "[self_harm]\nshe cuts her arms until they bleed\n", encoding="utf-8")
+    exemplars.write_text(
+        "[benign]\na cat playing the piano\na sunset over the sea\n"
+        "[violence]\na man beating a stranger to death\n"
+        "[self_harm]\nshe cuts her arms until they bleed\n",
+        encoding="utf-8",
+    )
     prompt = "someone beaten to death with a pipe"
     computed = SemanticClassifier(exemplars, cache=False).similarities(prompt)
     first = SemanticClassifier(exemplars)
@@ -234,21 +238,31 @@ def plat(tmp_path: Path) -> Iterator[Platform]:
     p.close()
 
 
-def test_a_text_prompt_loads_no_image_model(plat: Platform,
-                                            fresh_detectors: moderation.Detectors) -> None:
+def test_a_text_prompt_loads_no_image_model(
+    plat: Platform, fresh_detectors: moderation.Detectors
+) -> None:
     from reelforge.governance.text.semantic import SemanticClassifier
 
     account = accounts.ensure_account(plat, "lazy")
     assert not any(fresh_detectors.loaded().values())
-    submit_job(plat, account, SubmitRequest.parse(
-        {"model": "gradient", "prompt": "a calm lake at dawn", "duration": 1, "fps": 8}))
-    assert fresh_detectors.loaded() == {"text_rules": True,
-                                        "semantic": SemanticClassifier.available(),
-                                        "nudity": False, "faces": False}
+    submit_job(
+        plat,
+        account,
+        SubmitRequest.parse(
+            {"model": "gradient", "prompt": "a calm lake at dawn", "duration": 1, "fps": 8}
+        ),
+    )
+    assert fresh_detectors.loaded() == {
+        "text_rules": True,
+        "semantic": SemanticClassifier.available(),
+        "nudity": False,
+        "faces": False,
+    }
 
 
 def test_an_image_without_prompt_loads_no_text_or_face_model(
-        plat: Platform, fresh_detectors: moderation.Detectors) -> None:
+    plat: Platform, fresh_detectors: moderation.Detectors
+) -> None:
     from reelforge.governance.image.moderator import available
 
     if not available():
@@ -257,10 +271,19 @@ def test_an_image_without_prompt_loads_no_text_or_face_model(
     buf = io.BytesIO()
     Image.fromarray(np.full((64, 96, 3), 120, np.uint8)).save(buf, "PNG")
     upload = create_upload(plat, account, buf.getvalue(), "grey.png")
-    submit_job(plat, account, SubmitRequest.parse(
-        {"model": "gradient", "image_upload_id": upload.id, "duration": 1, "fps": 8}))
-    assert fresh_detectors.loaded() == {"text_rules": False, "semantic": False,
-                                        "nudity": True, "faces": False}  # nobody is enrolled
+    submit_job(
+        plat,
+        account,
+        SubmitRequest.parse(
+            {"model": "gradient", "image_upload_id": upload.id, "duration": 1, "fps": 8}
+        ),
+    )
+    assert fresh_detectors.loaded() == {
+        "text_rules": False,
+        "semantic": False,
+        "nudity": True,
+        "faces": False,
+    }  # nobody is enrolled
 
 
 def test_every_pattern_regex_compiles() -> None:
@@ -274,10 +297,14 @@ def test_every_pattern_regex_compiles() -> None:
 
 
 def test_preload_loads_what_the_request_needs_and_nothing_else(
-        fresh_detectors: moderation.Detectors) -> None:
+    fresh_detectors: moderation.Detectors,
+) -> None:
     from reelforge.governance.text.semantic import SemanticClassifier
 
     moderation.preload(prompt=True, image=False).result(timeout=120)
-    assert fresh_detectors.loaded() == {"text_rules": True,
-                                        "semantic": SemanticClassifier.available(),
-                                        "nudity": False, "faces": False}
+    assert fresh_detectors.loaded() == {
+        "text_rules": True,
+        "semantic": SemanticClassifier.available(),
+        "nudity": False,
+        "faces": False,
+    }

@@ -58,8 +58,13 @@ class StillBackend:
         self.generations += 1
         h, w = self.image.shape[:2]
         n = request.spec.frame_count
-        return Clip(width=w, height=h, fps=request.spec.fps, frame_count=n,
-                    frames=(self.image.copy() for _ in range(n)))
+        return Clip(
+            width=w,
+            height=h,
+            fps=request.spec.fps,
+            frame_count=n,
+            frames=(self.image.copy() for _ in range(n)),
+        )
 
 
 @pytest.fixture
@@ -106,8 +111,10 @@ def test_a_benign_job_runs_and_both_checks_are_audited(gov: Any) -> None:
         job = submit(p, acct, prompt="a product shoot of a ceramic mug, kill the lights")
         done = wait_final(p, acct, job["id"])
         assert done["status"] == "succeeded"
-        assert done["moderation"] == {"submit": {"decision": "allow", "categories": []},
-                                      "output": {"decision": "allow", "categories": []}}
+        assert done["moderation"] == {
+            "submit": {"decision": "allow", "categories": []},
+            "output": {"decision": "allow", "categories": []},
+        }
         assert actions(p, job["id"]) == ["moderation.submit", "moderation.output"]
         assert gradient.generations == 1
     finally:
@@ -140,7 +147,10 @@ def test_a_registered_face_needs_consent(gov: Any) -> None:
     coffee = create_upload(p, acct, COFFEE, "cup.jpg").id  # no face: nothing to match
     assert submit(p, acct, prompt="steam rises", image_upload_id=coffee)["status"] == "queued"
     assert [e["action"] for e in audit.entries(p, subject=person["id"])] == [
-        "likeness.enroll", "likeness.grant", "likeness.revoke"]
+        "likeness.enroll",
+        "likeness.grant",
+        "likeness.revoke",
+    ]
 
 
 def test_appeal_review_and_approval_round_trip(gov: Any) -> None:
@@ -160,8 +170,12 @@ def test_appeal_review_and_approval_round_trip(gov: Any) -> None:
         assert done["status"] == "succeeded" and gradient.generations == 1
     finally:
         worker.stop(hand_back=True)
-    assert actions(p, job["id"]) == ["moderation.submit", "appeal", "review.approve",
-                                     "moderation.output"]
+    assert actions(p, job["id"]) == [
+        "moderation.submit",
+        "appeal",
+        "review.approve",
+        "moderation.output",
+    ]
     types = event_types(p, acct, job["id"])
     assert types[:4] == ["submitted", "blocked", "review_requested", "approved"]
 
@@ -199,16 +213,20 @@ def test_an_output_showing_a_registered_face_is_blocked_and_its_compute_kept(gov
     assert actions(p, done["id"]) == ["moderation.submit", "moderation.output"]
 
 
-def test_an_output_held_for_review_is_released_on_approval(settings: Settings,
-                                                           tmp_path: Path) -> None:
+def test_an_output_held_for_review_is_released_on_approval(
+    settings: Settings, tmp_path: Path
+) -> None:
     policies = tmp_path / "policies"
     policies.mkdir()
     (policies / "careful.yaml").write_text(
-        "extends: default\ncategories:\n  real_person: {action: review}\n")
+        "extends: default\ncategories:\n  real_person: {action: review}\n"
+    )
     still = StillBackend()
     settings.worker_queues[:] = ["still"]
-    p = bootstrap(settings.model_copy(update={"policy_profile": "careful",
-                                              "policy_dir": policies}), backends=[still])
+    p = bootstrap(
+        settings.model_copy(update={"policy_profile": "careful", "policy_dir": policies}),
+        backends=[still],
+    )
     try:
         acct = accounts.ensure_account(p, "acme")
         ops = accounts.ensure_account(p, "ops", admin=True)
@@ -245,12 +263,17 @@ def test_an_output_held_for_review_is_released_on_approval(settings: Settings,
 
 
 def test_a_job_waiting_for_review_can_be_cancelled(settings: Settings, tmp_path: Path) -> None:
-    p = bootstrap(settings.model_copy(update={"policy_profile": "eu"}),
-                  backends=[GradientBackend()])
+    p = bootstrap(
+        settings.model_copy(update={"policy_profile": "eu"}), backends=[GradientBackend()]
+    )
     try:
         acct = accounts.ensure_account(p, "acme")
-        job = submit(p, acct, prompt="a campaign ad asking people to vote for a candidate "
-                                     "in the presidential election")
+        job = submit(
+            p,
+            acct,
+            prompt="a campaign ad asking people to vote for a candidate "
+            "in the presidential election",
+        )
         assert job["status"] == "review"
         assert queries.cancel_job(p, acct, job["id"])["status"] == "cancelled"
         assert reviews.list_reviews(p) == []

@@ -59,14 +59,19 @@ def body_chunks(spec: dict[str, Any]) -> Iterator[bytes]:
     chunk = int(spec.get("chunk", 64 * 1024))
     boundary = b"probeboundary"
     if "file" in spec or "fill" in spec:
-        head = (b"--" + boundary + b'\r\nContent-Disposition: form-data; name="' +
-                spec["field"].encode() + b'"; filename="f.bin"\r\n'
-                b"Content-Type: application/octet-stream\r\n\r\n")
+        head = (
+            b"--"
+            + boundary
+            + b'\r\nContent-Disposition: form-data; name="'
+            + spec["field"].encode()
+            + b'"; filename="f.bin"\r\n'
+            b"Content-Type: application/octet-stream\r\n\r\n"
+        )
         yield head
         if "file" in spec:
             data = Path(spec["file"]).read_bytes()
             for i in range(0, len(data), chunk):
-                yield data[i:i + chunk]
+                yield data[i : i + chunk]
         else:
             piece = b"\x00" * chunk
             for _ in range(int(spec["fill"]) // chunk):
@@ -93,11 +98,21 @@ async def call(app: Any, spec: dict[str, Any], key: str) -> dict[str, Any]:
         headers.append((b"content-type", b"application/json"))
     if not spec.get("chunked"):
         headers.append((b"content-length", str(body_length(spec)).encode()))
-    scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1",
-             "method": "POST", "scheme": "http", "path": spec["path"],
-             "raw_path": spec["path"].encode(), "query_string": b"", "root_path": "",
-             "headers": headers, "client": ("127.0.0.1", 40000),
-             "server": ("testserver", 80), "state": {}}
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": spec["path"],
+        "raw_path": spec["path"].encode(),
+        "query_string": b"",
+        "root_path": "",
+        "headers": headers,
+        "client": ("127.0.0.1", 40000),
+        "server": ("testserver", 80),
+        "state": {},
+    }
     chunks = body_chunks(spec)
     pulled = 0
     finished = asyncio.Event()
@@ -131,8 +146,12 @@ async def call(app: Any, spec: dict[str, Any], key: str) -> dict[str, Any]:
     except ValueError:
         parsed = {}
     code = parsed.get("error", {}).get("code") if isinstance(parsed, dict) else None
-    return {"status": status[0] if status else None, "code": code, "pulled": pulled,
-            "sent": body_length(spec)}
+    return {
+        "status": status[0] if status else None,
+        "code": code,
+        "pulled": pulled,
+        "sent": body_length(spec),
+    }
 
 
 def main(spec_path: str) -> None:
@@ -142,8 +161,12 @@ def main(spec_path: str) -> None:
     from reelforge.config import Settings
     from reelforge.services.accounts import accounts
 
-    settings = Settings(data_dir=Path(spec["data_dir"]), worker_queues=[],
-                        default_plan="internal", **spec.get("settings", {}))
+    settings = Settings(
+        data_dir=Path(spec["data_dir"]),
+        worker_queues=[],
+        default_plan="internal",
+        **spec.get("settings", {}),
+    )
     p = bootstrap(settings)
     key = accounts.create_api_key(p, "acme").key
     app = create_app(p)
@@ -155,15 +178,23 @@ def main(spec_path: str) -> None:
     # what a verification imports lazily (OpenCV, the C2PA reader) is loaded outside the measure
     import reelforge.provenance.c2pa_manifest
     import reelforge.provenance.watermark  # noqa: F401
+
     meter = PeakRss()
     wrote, t0 = written(), time.perf_counter()
     results = asyncio.run(run())
     seconds = time.perf_counter() - t0
     growth = meter.stop()
     p.close()
-    print(json.dumps({"results": results, "rss_growth_mb": round(growth / 2**20, 1),
-                      "written_mb": round((written() - wrote) / 2**20, 2),
-                      "seconds": round(seconds, 2)}))
+    print(
+        json.dumps(
+            {
+                "results": results,
+                "rss_growth_mb": round(growth / 2**20, 1),
+                "written_mb": round((written() - wrote) / 2**20, 2),
+                "seconds": round(seconds, 2),
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -77,8 +77,9 @@ def test_revoking_an_unknown_key_is_not_found(platform: Platform) -> None:
     assert caught.value.http_status == 404 and caught.value.code == "not_found"
 
 
-def test_upload_then_submit_then_download_with_ranges(platform: Platform,
-                                                      client: TestClient) -> None:
+def test_upload_then_submit_then_download_with_ranges(
+    platform: Platform, client: TestClient
+) -> None:
     r = client.post("/v1/uploads", files={"file": ("red.png", png_bytes(), "image/png")})
     assert r.status_code == 201, r.text
     upload = r.json()
@@ -93,8 +94,11 @@ def test_upload_then_submit_then_download_with_ranges(platform: Platform,
 
     w = Worker(platform).start()
     try:
-        done = wait_for(lambda: (j := client.get(f"/v1/videos/{job['id']}").json())["status"]
-                        == "succeeded" and j)
+        done = wait_for(
+            lambda: (
+                (j := client.get(f"/v1/videos/{job['id']}").json())["status"] == "succeeded" and j
+            )
+        )
     finally:
         w.stop()
     whole = client.get(done["output"]["url"])
@@ -112,8 +116,9 @@ def test_upload_then_submit_then_download_with_ranges(platform: Platform,
     assert poster.status_code == 200 and poster.content[:2] == b"\xff\xd8"
 
 
-def test_events_stream_replays_history_and_ends_at_final_status(platform: Platform,
-                                                                client: TestClient) -> None:
+def test_events_stream_replays_history_and_ends_at_final_status(
+    platform: Platform, client: TestClient
+) -> None:
     job = client.post("/v1/videos", json=BODY).json()
     w = Worker(platform).start()
     try:
@@ -131,8 +136,9 @@ def test_events_stream_replays_history_and_ends_at_final_status(platform: Platfo
     progress = [e["progress"] for e in events if e["type"] == "progress"]
     assert progress == sorted(progress)
     # resuming with Last-Event-ID skips what the client already has
-    with client.stream("GET", f"/v1/videos/{job['id']}/events",
-                       headers={"Last-Event-ID": str(events[-2]["seq"])}) as r:
+    with client.stream(
+        "GET", f"/v1/videos/{job['id']}/events", headers={"Last-Event-ID": str(events[-2]["seq"])}
+    ) as r:
         resumed = [b for b in "".join(r.iter_text()).split("\n\n") if b.startswith("id:")]
     assert len(resumed) == 1 and "succeeded" in resumed[0]
 
@@ -163,10 +169,12 @@ def test_external_id_returns_the_same_job_over_http(client: TestClient) -> None:
 def test_other_accounts_ids_are_not_found(client: TestClient, other_client: TestClient) -> None:
     job = client.post("/v1/videos", json=BODY).json()
     upload = client.post("/v1/uploads", files={"file": ("a.png", png_bytes(), "image/png")}).json()
-    for method, path in (("GET", f"/v1/videos/{job['id']}"),
-                         ("POST", f"/v1/videos/{job['id']}/cancel"),
-                         ("GET", f"/v1/videos/{job['id']}/events"),
-                         ("GET", f"/v1/videos/{job['id']}/content")):
+    for method, path in (
+        ("GET", f"/v1/videos/{job['id']}"),
+        ("POST", f"/v1/videos/{job['id']}/cancel"),
+        ("GET", f"/v1/videos/{job['id']}/events"),
+        ("GET", f"/v1/videos/{job['id']}/content"),
+    ):
         r = other_client.request(method, path)
         assert r.status_code == 404, (path, r.text)
     r = other_client.post("/v1/videos", json={**BODY, "image_upload_id": upload["id"]})
@@ -174,23 +182,26 @@ def test_other_accounts_ids_are_not_found(client: TestClient, other_client: Test
     assert other_client.get("/v1/videos").json()["data"] == []
 
 
-@pytest.mark.parametrize(("body", "status", "code"), [
-    ({**BODY, "duration": 0}, 422, "invalid_request"),
-    ({**BODY, "duration": -3}, 422, "invalid_request"),
-    ({**BODY, "duration": 10_000}, 422, "invalid_request"),
-    ({**BODY, "camera": "barrel_roll"}, 422, "invalid_request"),
-    ({**BODY, "aspect_ratio": "21:9"}, 422, "invalid_request"),
-    ({**BODY, "resolution": "8k"}, 422, "invalid_request"),
-    ({**BODY, "prompt": "x" * 2501}, 422, "invalid_request"),
-    ({**BODY, "prompt": "bad\x00byte"}, 422, "invalid_characters"),
-    ({**BODY, "surprise": 1}, 422, "unknown_field"),
-    ({**BODY, "model": "no-such-model"}, 422, "unknown_model"),
-    ({**BODY, "image_upload_id": "upl_missing"}, 404, "upload_not_found"),
-    ({**BODY, "callback_url": "http://169.254.169.254/"}, 422, "unsafe_callback_url"),
-])
-def test_bad_submissions_get_a_code_and_write_nothing(platform: Platform, client: TestClient,
-                                                       body: dict, status: int,
-                                                       code: str) -> None:
+@pytest.mark.parametrize(
+    ("body", "status", "code"),
+    [
+        ({**BODY, "duration": 0}, 422, "invalid_request"),
+        ({**BODY, "duration": -3}, 422, "invalid_request"),
+        ({**BODY, "duration": 10_000}, 422, "invalid_request"),
+        ({**BODY, "camera": "barrel_roll"}, 422, "invalid_request"),
+        ({**BODY, "aspect_ratio": "21:9"}, 422, "invalid_request"),
+        ({**BODY, "resolution": "8k"}, 422, "invalid_request"),
+        ({**BODY, "prompt": "x" * 2501}, 422, "invalid_request"),
+        ({**BODY, "prompt": "bad\x00byte"}, 422, "invalid_characters"),
+        ({**BODY, "surprise": 1}, 422, "unknown_field"),
+        ({**BODY, "model": "no-such-model"}, 422, "unknown_model"),
+        ({**BODY, "image_upload_id": "upl_missing"}, 404, "upload_not_found"),
+        ({**BODY, "callback_url": "http://169.254.169.254/"}, 422, "unsafe_callback_url"),
+    ],
+)
+def test_bad_submissions_get_a_code_and_write_nothing(
+    platform: Platform, client: TestClient, body: dict, status: int, code: str
+) -> None:
     platform.settings.webhook_allow_hosts = []
     r = client.post("/v1/videos", json=body)
     assert r.status_code == status, r.text
@@ -199,8 +210,9 @@ def test_bad_submissions_get_a_code_and_write_nothing(platform: Platform, client
 
 
 def test_malformed_json_is_400(client: TestClient) -> None:
-    r = client.post("/v1/videos", content=b"{not json",
-                    headers={"Content-Type": "application/json"})
+    r = client.post(
+        "/v1/videos", content=b"{not json", headers={"Content-Type": "application/json"}
+    )
     assert r.status_code == 400 and r.json()["error"]["code"] == "invalid_json"
 
 
@@ -210,23 +222,34 @@ def _bomb_png() -> bytes:
     import zlib
 
     def chunk(tag: bytes, data: bytes) -> bytes:
-        return (struct.pack(">I", len(data)) + tag + data
-                + struct.pack(">I", zlib.crc32(tag + data) & 0xFFFFFFFF))
+        return (
+            struct.pack(">I", len(data))
+            + tag
+            + data
+            + struct.pack(">I", zlib.crc32(tag + data) & 0xFFFFFFFF)
+        )
 
     ihdr = struct.pack(">IIBBBBB", 100_000, 100_000, 8, 2, 0, 0, 0)
-    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr)
-            + chunk(b"IDAT", zlib.compress(b"\x00" * 1000)) + chunk(b"IEND", b""))
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", ihdr)
+        + chunk(b"IDAT", zlib.compress(b"\x00" * 1000))
+        + chunk(b"IEND", b"")
+    )
 
 
-@pytest.mark.parametrize(("payload", "status", "code"), [
-    (b"this is not an image", 422, "invalid_image"),
-    (png_bytes()[:60], 422, "invalid_image"),
-    (_bomb_png(), 422, "invalid_image"),
-    (b"", 422, "invalid_image"),
-])
-def test_bad_uploads_get_a_code_and_store_nothing(platform: Platform, client: TestClient,
-                                                  payload: bytes, status: int,
-                                                  code: str) -> None:
+@pytest.mark.parametrize(
+    ("payload", "status", "code"),
+    [
+        (b"this is not an image", 422, "invalid_image"),
+        (png_bytes()[:60], 422, "invalid_image"),
+        (_bomb_png(), 422, "invalid_image"),
+        (b"", 422, "invalid_image"),
+    ],
+)
+def test_bad_uploads_get_a_code_and_store_nothing(
+    platform: Platform, client: TestClient, payload: bytes, status: int, code: str
+) -> None:
     r = client.post("/v1/uploads", files={"file": ("x.png", payload, "image/png")})
     assert r.status_code == status, r.text
     assert r.json()["error"]["code"] == code
@@ -250,9 +273,15 @@ def test_health_and_openapi(client: TestClient) -> None:
     r = TestClient(client.app).get("/healthz")
     assert r.status_code == 200 and r.json()["database"] == "ok"
     spec = client.get("/openapi.json").json()
-    for path in ("/v1/uploads", "/v1/videos", "/v1/videos/{video_id}",
-                 "/v1/videos/{video_id}/content", "/v1/videos/{video_id}/events",
-                 "/v1/videos/{video_id}/cancel", "/healthz"):
+    for path in (
+        "/v1/uploads",
+        "/v1/videos",
+        "/v1/videos/{video_id}",
+        "/v1/videos/{video_id}/content",
+        "/v1/videos/{video_id}/events",
+        "/v1/videos/{video_id}/cancel",
+        "/healthz",
+    ):
         assert path in spec["paths"], path
     assert client.get("/docs").status_code == 200
 

@@ -44,7 +44,8 @@ PUBLIC = {"/v1/billing/stripe/webhook", "/v1/files/{job_id}/{name}"}
 
 def _assets(html: str) -> list[str]:
     return re.findall(r"""(?:src|href)\s*=\s*['"]([^'"]+)['"]""", html) + re.findall(
-        r"""url\s*:\s*['"]([^'"]+)['"]""", html)
+        r"""url\s*:\s*['"]([^'"]+)['"]""", html
+    )
 
 
 @pytest.mark.parametrize("page", ["/docs", "/redoc"])
@@ -61,13 +62,15 @@ def test_docs_pages_use_only_local_assets_that_load(client: TestClient, page: st
     assert "cdn" not in r.text.lower() and "googleapis" not in r.text
 
 
-def test_openapi_declares_bearer_typed_successes_and_the_error_shape(
-        client: TestClient) -> None:
+def test_openapi_declares_bearer_typed_successes_and_the_error_shape(client: TestClient) -> None:
     doc = client.get("/openapi.json").json()
     schemes = doc["components"]["securitySchemes"]
-    assert any(s == {"type": "http", "scheme": "bearer"} | {k: s[k] for k in s
-                                                            if k not in ("type", "scheme")}
-               for s in schemes.values()), schemes
+    assert any(
+        s
+        == {"type": "http", "scheme": "bearer"}
+        | {k: s[k] for k in s if k not in ("type", "scheme")}
+        for s in schemes.values()
+    ), schemes
     error = doc["components"]["schemas"]["ErrorResponse"]
     assert error["properties"]["error"]["$ref"].endswith("/ErrorDetail")
     untyped, no_error, no_security = [], [], []
@@ -81,8 +84,11 @@ def test_openapi_declares_bearer_typed_successes_and_the_error_shape(
                 schemas_ = [m.get("schema") for m in resp.get("content", {}).values()]
                 if not schemas_ or not all(schemas_) or any(s == {} for s in schemas_):
                     untyped.append(f"{name} {code}")
-            refs = [r.get("content", {}).get("application/json", {}).get("schema", {})
-                    for c, r in op["responses"].items() if c[0] in "45"]
+            refs = [
+                r.get("content", {}).get("application/json", {}).get("schema", {})
+                for c, r in op["responses"].items()
+                if c[0] in "45"
+            ]
             if not any(s.get("$ref", "").endswith("/ErrorResponse") for s in refs):
                 no_error.append(name)
             if path.startswith("/v1/") and path not in PUBLIC and not op.get("security"):
@@ -103,16 +109,22 @@ def test_every_request_field_is_described(client: TestClient) -> None:
                 if ref:
                     bodies.add(ref.rsplit("/", 1)[1])
     assert "SubmitRequest" in bodies
-    missing = [f"{name}.{field}" for name in sorted(bodies)
-               for field, prop in doc["components"]["schemas"][name]["properties"].items()
-               if not prop.get("description")]
+    missing = [
+        f"{name}.{field}"
+        for name in sorted(bodies)
+        for field, prop in doc["components"]["schemas"][name]["properties"].items()
+        if not prop.get("description")
+    ]
     assert not missing, f"request fields without a description: {missing}"
 
 
-@pytest.mark.parametrize("headers", [{}, {"Content-Type": "text/plain"},
-                                     {"Content-Type": "application/x-www-form-urlencoded"}])
+@pytest.mark.parametrize(
+    "headers",
+    [{}, {"Content-Type": "text/plain"}, {"Content-Type": "application/x-www-form-urlencoded"}],
+)
 def test_a_body_without_a_json_content_type_gets_a_message_that_says_so(
-        client: TestClient, headers: dict[str, str]) -> None:
+    client: TestClient, headers: dict[str, str]
+) -> None:
     r = client.post("/v1/videos", content=b'{"prompt": "a cup of coffee"}', headers=headers)
     assert r.status_code == 415, r.text
     error = r.json()["error"]
@@ -151,8 +163,14 @@ def test_real_responses_match_their_declared_models(client: TestClient) -> None:
     r = client.post("/v1/uploads", files={"file": ("a.png", buf.getvalue(), "image/png")})
     assert r.status_code == 201
     _check(schemas.Upload, r.json())
-    body = {"prompt": "x", "duration": 1, "resolution": "480p", "model": "gradient",
-            "image_upload_id": r.json()["id"], "seed": 3}
+    body = {
+        "prompt": "x",
+        "duration": 1,
+        "resolution": "480p",
+        "model": "gradient",
+        "image_upload_id": r.json()["id"],
+        "seed": 3,
+    }
     r = client.post("/v1/videos", json=body)
     assert r.status_code == 202
     _check(schemas.Video, r.json())
@@ -178,10 +196,12 @@ def test_real_responses_match_their_declared_models(client: TestClient) -> None:
     _check(schemas.KpiReport, client.get("/v1/admin/kpis", headers=admin).json())
     # errors: the shape every 4xx has
     bare = TestClient(client.app)
-    for r in (bare.get("/v1/videos"), client.get("/v1/videos/vid_nope"),
-              client.post("/v1/videos", json={"prompt": "x", "bogus": 1}),
-              client.post("/v1/videos", json={"duration": "long"}),
-              client.post("/v1/videos", content=b"{", headers={"Content-Type":
-                                                                 "application/json"})):
+    for r in (
+        bare.get("/v1/videos"),
+        client.get("/v1/videos/vid_nope"),
+        client.post("/v1/videos", json={"prompt": "x", "bogus": 1}),
+        client.post("/v1/videos", json={"duration": "long"}),
+        client.post("/v1/videos", content=b"{", headers={"Content-Type": "application/json"}),
+    ):
         assert 400 <= r.status_code < 500
         _check(schemas.ErrorResponse, r.json())

@@ -20,8 +20,7 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> BlobStore:
     import boto3
 
     bucket = f"rf-{os.urandom(4).hex()}"
-    boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1").create_bucket(
-        Bucket=bucket)
+    boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1").create_bucket(Bucket=bucket)
     return open_blob_store(f"s3://{bucket}/prefix", endpoint_url=endpoint)
 
 
@@ -55,7 +54,8 @@ def test_local_store_leaves_no_temp_files(tmp_path: Path) -> None:
 
 
 def test_a_worker_on_another_machine_reads_inputs_and_hands_back_outputs(
-        s3_endpoint: str, tmp_path: Path) -> None:
+    s3_endpoint: str, tmp_path: Path
+) -> None:
     """Two platforms that share only the database, queue and S3: API on one, worker on the
     other (separate data directories, so nothing is shared through the local disk)."""
     import boto3
@@ -72,11 +72,16 @@ def test_a_worker_on_another_machine_reads_inputs_and_hands_back_outputs(
 
     bucket = f"rf-{os.urandom(4).hex()}"
     boto3.client("s3", endpoint_url=s3_endpoint, region_name="us-east-1").create_bucket(
-        Bucket=bucket)
-    shared = {"database_url": f"sqlite:///{tmp_path}/shared.db",
-              "queue_url": f"sqlite:///{tmp_path}/queue.db",
-              "blob_url": f"s3://{bucket}/rf", "s3_endpoint_url": s3_endpoint,
-              "queue_namespace": "shared", "worker_queues": ["gradient"]}
+        Bucket=bucket
+    )
+    shared = {
+        "database_url": f"sqlite:///{tmp_path}/shared.db",
+        "queue_url": f"sqlite:///{tmp_path}/queue.db",
+        "blob_url": f"s3://{bucket}/rf",
+        "s3_endpoint_url": s3_endpoint,
+        "queue_namespace": "shared",
+        "worker_queues": ["gradient"],
+    }
     api_side = bootstrap(make_settings(tmp_path / "api", **shared), backends=[GradientBackend()])
     gpu_side = bootstrap(make_settings(tmp_path / "gpu", **shared), backends=[GradientBackend()])
     try:
@@ -88,9 +93,19 @@ def test_a_worker_on_another_machine_reads_inputs_and_hands_back_outputs(
         Image.new("RGB", (32, 32), "blue").save(buf, "PNG")
         acct = accounts.ensure_account(api_side, "alice")
         upload = create_upload(api_side, acct, buf.getvalue(), "b.png")
-        job = submit_job(api_side, acct, SubmitRequest.parse(
-            {"prompt": "x", "image_upload_id": upload.id, "model": "gradient",
-             "duration": 1, "resolution": "480p"})).job
+        job = submit_job(
+            api_side,
+            acct,
+            SubmitRequest.parse(
+                {
+                    "prompt": "x",
+                    "image_upload_id": upload.id,
+                    "model": "gradient",
+                    "duration": 1,
+                    "resolution": "480p",
+                }
+            ),
+        ).job
         w = Worker(gpu_side).start()
         try:
             done = wait_final(api_side, acct, job["id"])
@@ -100,7 +115,8 @@ def test_a_worker_on_another_machine_reads_inputs_and_hands_back_outputs(
         content = queries.job_content(api_side, acct, job["id"])
         assert api_side.blobs.size(content.key) == done["output"]["size_bytes"]
         assert not (tmp_path / "api" / "data" / "blobs").exists() or not any(
-            (tmp_path / "api" / "data" / "blobs").rglob("*.mp4"))
+            (tmp_path / "api" / "data" / "blobs").rglob("*.mp4")
+        )
     finally:
         api_side.close()
         gpu_side.close()

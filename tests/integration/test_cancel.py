@@ -29,8 +29,9 @@ from tests.helpers import event_types, wait_for
 def p(settings: Settings, backend: GradientBackend) -> Iterator[Platform]:
     """Billed on the free plan (20 credits a day, one job at a time); heartbeats far apart so
     that only the shutdown path (not a heartbeat) can notice a cancel."""
-    s = settings.model_copy(update={"default_plan": "free", "heartbeat_interval": 30.0,
-                                    "heartbeat_timeout": 60.0})
+    s = settings.model_copy(
+        update={"default_plan": "free", "heartbeat_interval": 30.0, "heartbeat_timeout": 60.0}
+    )
     s.worker_queues.append(backend.queue)
     platform = bootstrap(s, backends=[backend])
     yield platform
@@ -48,14 +49,22 @@ def _balance(p: Platform, acct: accounts.AccountRef) -> dict[str, int]:
 
 def _releases(p: Platform, job_id: str) -> list[str]:
     with p.db.session(write=False) as s:
-        return list(s.scalars(select(LedgerTransaction.kind).where(
-            LedgerTransaction.job_id == job_id, LedgerTransaction.kind == "release")))
+        return list(
+            s.scalars(
+                select(LedgerTransaction.kind).where(
+                    LedgerTransaction.job_id == job_id, LedgerTransaction.kind == "release"
+                )
+            )
+        )
 
 
 def _assert_cancelled_and_released(p: Platform, acct: accounts.AccountRef, job_id: str) -> None:
     job = queries.get_job(p, acct, job_id)
     assert (job["status"], job["billing"], job["credits_charged"]) == (
-        "cancelled", "released", 0), job
+        "cancelled",
+        "released",
+        0,
+    ), job
     assert _balance(p, acct)["held"] == 0
     assert _balance(p, acct)["available"] == 20
     assert _releases(p, job_id) == ["release"]  # exactly one release
@@ -74,7 +83,8 @@ def test_a_queued_job_with_no_worker_is_cancelled_at_once(p: Platform) -> None:
 
 
 def test_a_worker_shutting_down_while_a_cancel_arrives_cancels_the_job(
-        p: Platform, backend: GradientBackend) -> None:
+    p: Platform, backend: GradientBackend
+) -> None:
     """SIGTERM racing a cancel: the worker hands jobs back on shutdown, but one whose cancel
     was requested ends `cancelled` instead of going back to the queue."""
     backend.frame_delay = 0.05
@@ -95,7 +105,8 @@ def test_a_worker_shutting_down_while_a_cancel_arrives_cancels_the_job(
 
 
 def test_a_cancel_after_the_job_was_handed_back_cancels_it_at_once(
-        p: Platform, backend: GradientBackend) -> None:
+    p: Platform, backend: GradientBackend
+) -> None:
     backend.frame_delay = 0.05
     acct = accounts.ensure_account(p, "alice")
     job_id = _submit(p, acct, duration=3)
@@ -114,8 +125,11 @@ def test_the_reaper_cancels_a_queued_job_left_with_cancel_requested(p: Platform)
     acct = accounts.ensure_account(p, "alice")
     job_id = _submit(p, acct)
     with p.db.session() as s:
-        s.execute(update(Job).where(Job.id == job_id).values(
-            cancel_requested=True, enqueued_at=p.clock() - timedelta(hours=1)))
+        s.execute(
+            update(Job)
+            .where(Job.id == job_id)
+            .values(cancel_requested=True, enqueued_at=p.clock() - timedelta(hours=1))
+        )
     report = reap(p)
     assert report.cancelled == [job_id] and report.reenqueued == []
     _assert_cancelled_and_released(p, acct, job_id)
@@ -139,7 +153,8 @@ def test_any_waiting_status_cancels_at_once(p: Platform) -> None:
 
 
 def test_a_job_held_by_our_own_stopped_worker_is_cancelled_without_it(
-        p: Platform, backend: GradientBackend) -> None:
+    p: Platform, backend: GradientBackend
+) -> None:
     """What `generate` does after Ctrl-C when its worker is stuck in a long step: the job is
     cancelled now, and the worker's late result is never recorded."""
     backend.frame_delay = 1.5  # one long step between progress checks

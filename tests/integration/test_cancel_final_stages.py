@@ -28,8 +28,9 @@ from tests.fakes import GradientBackend
 def p(settings: Settings, backend: GradientBackend) -> Iterator[Platform]:
     """Billed (free plan); heartbeats far apart, so the worker learns of a cancel only where
     the code asks the database itself (as when a cancel lands between two beats)."""
-    s = settings.model_copy(update={"default_plan": "free", "heartbeat_interval": 30.0,
-                                    "heartbeat_timeout": 60.0})
+    s = settings.model_copy(
+        update={"default_plan": "free", "heartbeat_interval": 30.0, "heartbeat_timeout": 60.0}
+    )
     s.worker_queues.append(backend.queue)
     platform = bootstrap(s, backends=[backend])
     yield platform
@@ -67,16 +68,23 @@ class _Frames:
     def __init__(self, hit: Callable[[], None]):
         self.hit = hit
 
-    def for_job(self, job: Job, spec: JobSpec, width: int, height: int,
-                fps: int) -> Callable[[int, Any], None]:
+    def for_job(
+        self, job: Job, spec: JobSpec, width: int, height: int, fps: int
+    ) -> Callable[[int, Any], None]:
         def on_frame(index: int, frame: Any) -> None:
             if index == 5:
                 self.hit()  # while encoding
+
         return on_frame
 
 
-def _arm(p: Platform, stage: str, cancel: _CancelOnce,
-         monkeypatch: pytest.MonkeyPatch, backend: GradientBackend) -> None:
+def _arm(
+    p: Platform,
+    stage: str,
+    cancel: _CancelOnce,
+    monkeypatch: pytest.MonkeyPatch,
+    backend: GradientBackend,
+) -> None:
     if stage == "render":
         real = backend.generate
 
@@ -85,7 +93,9 @@ def _arm(p: Platform, stage: str, cancel: _CancelOnce,
                 if done == 3:
                     cancel()
                 on_progress(name, done, total)
+
             return real(request, progress)
+
         monkeypatch.setattr(backend, "generate", generate)
     elif stage == "encode":
         p.frame_filters.append(_Frames(cancel))
@@ -97,15 +107,26 @@ def _arm(p: Platform, stage: str, cancel: _CancelOnce,
         def put_file(path: Path, content_type: str) -> Any:
             cancel()
             return real_put(path, content_type)
+
         monkeypatch.setattr(p.blobs, "put_file", put_file)
 
 
-@pytest.mark.parametrize("stage,expected", [("render", "running"), ("encode", "running"),
-                                            ("provenance", "too_late"),
-                                            ("store", "too_late")])
+@pytest.mark.parametrize(
+    "stage,expected",
+    [
+        ("render", "running"),
+        ("encode", "running"),
+        ("provenance", "too_late"),
+        ("store", "too_late"),
+    ],
+)
 def test_cancel_at_each_stage_is_honoured_or_refused_never_both(
-        p: Platform, backend: GradientBackend, monkeypatch: pytest.MonkeyPatch,
-        stage: str, expected: str) -> None:
+    p: Platform,
+    backend: GradientBackend,
+    monkeypatch: pytest.MonkeyPatch,
+    stage: str,
+    expected: str,
+) -> None:
     acct = accounts.ensure_account(p, "alice")
     cancel = _CancelOnce(p, acct)
     _arm(p, stage, cancel, monkeypatch, backend)
@@ -120,5 +141,8 @@ def test_cancel_at_each_stage_is_honoured_or_refused_never_both(
         assert job["status"] == "succeeded" and job["credits_charged"] > 0
     else:  # accepted: the job ends cancelled, nothing charged
         assert (job["status"], job["credits_charged"], job["billing"]) == (
-            "cancelled", 0, "released"), job
+            "cancelled",
+            0,
+            "released",
+        ), job
         assert balance["held"] == 0 and balance["available"] == 20

@@ -23,9 +23,29 @@ def cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> CliRunner:
 
 def test_generate_json_and_decodable_output(cli: CliRunner, tmp_path: Path) -> None:
     out = tmp_path / "clip.mp4"
-    r = cli.invoke(app, ["generate", "--image", str(sample_image()), "--prompt", "zoom",
-                         "--camera", "zoom_in", "--duration", "2", "--aspect", "1:1",
-                         "--resolution", "480p", "--seed", "1", "--out", str(out), "--json"])
+    r = cli.invoke(
+        app,
+        [
+            "generate",
+            "--image",
+            str(sample_image()),
+            "--prompt",
+            "zoom",
+            "--camera",
+            "zoom_in",
+            "--duration",
+            "2",
+            "--aspect",
+            "1:1",
+            "--resolution",
+            "480p",
+            "--seed",
+            "1",
+            "--out",
+            str(out),
+            "--json",
+        ],
+    )
     assert r.exit_code == 0, r.output
     result = json.loads(r.stdout.strip().splitlines()[-1])
     assert result["status"] == "succeeded" and result["output_path"] == str(out.resolve())
@@ -52,25 +72,30 @@ def test_demo_prints_the_path_of_a_real_clip(cli: CliRunner, tmp_path: Path) -> 
 
 
 def test_text_only_request_explains_how_to_add_a_model(cli: CliRunner, tmp_path: Path) -> None:
-    r = cli.invoke(app, ["generate", "--prompt", "a cat surfing", "--out",
-                         str(tmp_path / "x.mp4")])
+    r = cli.invoke(app, ["generate", "--prompt", "a cat surfing", "--out", str(tmp_path / "x.mp4")])
     assert r.exit_code == 2
     assert "no_text2video_model" in r.output and "reelforge models add" in r.output
     assert not (tmp_path / "x.mp4").exists()
 
 
-@pytest.mark.parametrize(("args", "code"), [
-    (["--duration", "0"], "invalid_request"),
-    (["--duration", "1000"], "invalid_request"),
-    (["--prompt", "x" * 2501], "invalid_request"),
-])
-def test_bad_arguments_fail_before_anything_is_stored(cli: CliRunner, tmp_path: Path,
-                                                      args: list[str], code: str) -> None:
-    r = cli.invoke(app, ["generate", "--image", str(sample_image()), "--out",
-                         str(tmp_path / "x.mp4"), *args])
+@pytest.mark.parametrize(
+    ("args", "code"),
+    [
+        (["--duration", "0"], "invalid_request"),
+        (["--duration", "1000"], "invalid_request"),
+        (["--prompt", "x" * 2501], "invalid_request"),
+    ],
+)
+def test_bad_arguments_fail_before_anything_is_stored(
+    cli: CliRunner, tmp_path: Path, args: list[str], code: str
+) -> None:
+    r = cli.invoke(
+        app, ["generate", "--image", str(sample_image()), "--out", str(tmp_path / "x.mp4"), *args]
+    )
     assert r.exit_code == 2 and code in r.output
     assert not (tmp_path / "data" / "blobs").exists() or not any(
-        p.is_file() for p in (tmp_path / "data" / "blobs").rglob("*"))
+        p.is_file() for p in (tmp_path / "data" / "blobs").rglob("*")
+    )
 
 
 def test_not_an_image(cli: CliRunner, tmp_path: Path) -> None:
@@ -78,8 +103,10 @@ def test_not_an_image(cli: CliRunner, tmp_path: Path) -> None:
     bogus.write_text("hello")
     r = cli.invoke(app, ["generate", "--image", str(bogus), "--out", str(tmp_path / "x.mp4")])
     assert r.exit_code == 2 and "invalid_image" in r.output
-    r = cli.invoke(app, ["generate", "--image", str(tmp_path / "missing.png"),
-                         "--out", str(tmp_path / "x.mp4")])
+    r = cli.invoke(
+        app,
+        ["generate", "--image", str(tmp_path / "missing.png"), "--out", str(tmp_path / "x.mp4")],
+    )
     assert r.exit_code == 2 and "cannot read" in r.output
 
 

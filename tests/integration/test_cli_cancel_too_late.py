@@ -36,8 +36,11 @@ def test_ctrl_c_while_finalizing_is_refused_and_the_job_is_left_to_finish(p: Pla
     body = {"prompt": "a red sky", "model": "gradient", "duration": 1, "resolution": "480p"}
     job_id = str(submit_job(p, acct, SubmitRequest.parse(body)).job["id"])
     with p.db.session() as s:  # as a worker that has started finalizing leaves it
-        s.execute(update(Job).where(Job.id == job_id).values(
-            status=str(JobStatus.RUNNING), stage=FINALIZING, worker_id="other:1"))
+        s.execute(
+            update(Job)
+            .where(Job.id == job_id)
+            .values(status=str(JobStatus.RUNNING), stage=FINALIZING, worker_id="other:1")
+        )
     worker = Worker(p, queues=["gradient"], concurrency=1)  # never started: not consulted
 
     assert _cancel_on_interrupt(p, acct, job_id, worker) is False

@@ -84,11 +84,18 @@ def test_a_source_upscaled_more_than_2x_warns_on_the_job(client: TestClient) -> 
     fine = _submit(client, prompt="static shot", image_upload_id=_upload(client, 900, 600))
     assert fine["warnings"] == []
     # 854x480 from 600x338 is 1.42x; a 10 s zoom in narrows the view 1.5x more: 2.1x
-    zoomed = _submit(client, prompt="zoom in", duration=10.0,
-                     image_upload_id=_upload(client, 600, 338))
+    zoomed = _submit(
+        client, prompt="zoom in", duration=10.0, image_upload_id=_upload(client, 600, 338)
+    )
     assert "upscaled" in zoomed["warnings"][0] and "zoom" in zoomed["warnings"][0]
-    quote = client.post("/v1/quotes", json={"prompt": "static shot", "resolution": "480p",
-                                            "image_upload_id": _upload(client, 160, 120)})
+    quote = client.post(
+        "/v1/quotes",
+        json={
+            "prompt": "static shot",
+            "resolution": "480p",
+            "image_upload_id": _upload(client, 160, 120),
+        },
+    )
     assert quote.status_code == 200 and quote.json()["warnings"], quote.text
     job = _finished(client, small["id"])
     assert job["warnings"] == small["warnings"] and "warnings" not in job["parameters"]
@@ -96,8 +103,9 @@ def test_a_source_upscaled_more_than_2x_warns_on_the_job(client: TestClient) -> 
 
 @pytest.mark.parametrize(("aspect", "size"), [("4:5", (480, 600)), ("4:3", (640, 480))])
 def test_4_5_and_4_3_clips(client: TestClient, aspect: str, size: tuple[int, int]) -> None:
-    job = _submit(client, prompt="pan right", aspect_ratio=aspect,
-                  image_upload_id=_upload(client, 800, 800))
+    job = _submit(
+        client, prompt="pan right", aspect_ratio=aspect, image_upload_id=_upload(client, 800, 800)
+    )
     done = _finished(client, job["id"])
     assert done["aspect_ratio"] == aspect
     assert (done["output"]["width"], done["output"]["height"]) == size
@@ -124,8 +132,10 @@ def _banner_rows(label: VisibleLabel, plain: np.ndarray) -> tuple[int, int]:
 def test_label_position_moves_only_the_banner() -> None:
     width, height = 640, 800
     plain = np.full((height, width, 3), 200, np.uint8)
-    top, bottom = VisibleLabel("AI-generated", width, height, 24), VisibleLabel(
-        "AI-generated", width, height, 24, position="bottom")
+    top, bottom = (
+        VisibleLabel("AI-generated", width, height, 24),
+        VisibleLabel("AI-generated", width, height, 24, position="bottom"),
+    )
     # the default is where the banner has always been: centred in the upper part
     assert top.banner is render("AI-generated", width, height, BANNER_HEIGHT, "centre")
     t0, t1 = _banner_rows(top, plain)
@@ -142,14 +152,19 @@ def _first_frame(path: Path) -> np.ndarray:
 
 
 def test_label_position_bottom_through_the_api(client: TestClient, tmp_path: Path) -> None:
-    r = client.post("/v1/videos", json={"prompt": "static shot", "label_position": "middle",
-                                        "image_upload_id": _upload(client, 900, 600)})
+    r = client.post(
+        "/v1/videos",
+        json={
+            "prompt": "static shot",
+            "label_position": "middle",
+            "image_upload_id": _upload(client, 900, 600),
+        },
+    )
     assert r.status_code == 422 and r.json()["error"]["field"] == "label_position"
     upload = _upload(client, 900, 600)
     frames = {}
     for position in ("top", "bottom"):
-        job = _submit(client, prompt="static shot", label_position=position,
-                      image_upload_id=upload)
+        job = _submit(client, prompt="static shot", label_position=position, image_upload_id=upload)
         assert job["label_position"] == position
         _finished(client, job["id"])
         out = tmp_path / f"{position}.mp4"
@@ -162,7 +177,8 @@ def test_label_position_bottom_through_the_api(client: TestClient, tmp_path: Pat
 
 
 def test_cli_generate_4_5_bottom_label_and_the_upscale_warning(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     import json
     import os
 
@@ -175,13 +191,31 @@ def test_cli_generate_4_5_bottom_label_and_the_upscale_warning(
             monkeypatch.delenv(key)
     monkeypatch.setenv("RF_DATA_DIR", str(tmp_path / "data"))
     small = tmp_path / "small.png"
-    Image.fromarray((np.random.default_rng(1).random((120, 160, 3)) * 255).astype(np.uint8)
-                    ).save(small)
+    Image.fromarray((np.random.default_rng(1).random((120, 160, 3)) * 255).astype(np.uint8)).save(
+        small
+    )
     out = tmp_path / "clip.mp4"
-    r = CliRunner().invoke(app, ["generate", "--image", str(small), "--prompt",
-                                 "slow zoom out", "--aspect", "4:5", "--label-position",
-                                 "bottom", "--resolution", "480p", "--duration", "0.5",
-                                 "--out", str(out), "--json"])
+    r = CliRunner().invoke(
+        app,
+        [
+            "generate",
+            "--image",
+            str(small),
+            "--prompt",
+            "slow zoom out",
+            "--aspect",
+            "4:5",
+            "--label-position",
+            "bottom",
+            "--resolution",
+            "480p",
+            "--duration",
+            "0.5",
+            "--out",
+            str(out),
+            "--json",
+        ],
+    )
     assert r.exit_code == 0, r.output
     assert "warning:" in r.output and "upscaled" in r.output
     result = json.loads(r.stdout.strip().splitlines()[-1])
@@ -197,9 +231,13 @@ def test_a_request_from_before_label_position_still_replays_its_job() -> None:
 
     req = SubmitRequest(prompt="pan left", image_upload_id="upl_1", external_id="order-17")
     # the hash a job stored before the field existed: the same dump without it
-    old = {k: v for k, v in req.model_dump(mode="json", exclude={"external_id"}).items()
-           if k not in ("label_position", "image_url", "last_image_url")}
-    assert _request_hash(req) == hashlib.sha256(
-        json.dumps(old, sort_keys=True).encode()).hexdigest()
+    old = {
+        k: v
+        for k, v in req.model_dump(mode="json", exclude={"external_id"}).items()
+        if k not in ("label_position", "image_url", "last_image_url")
+    }
+    assert (
+        _request_hash(req) == hashlib.sha256(json.dumps(old, sort_keys=True).encode()).hexdigest()
+    )
     moved = req.model_copy(update={"label_position": LabelPosition.BOTTOM})
     assert _request_hash(moved) != _request_hash(req)

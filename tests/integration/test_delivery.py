@@ -57,8 +57,9 @@ def data_uri(data: bytes, kind: str = "image/png") -> str:
 
 def _platform(tmp_path: Path, **overrides: Any) -> Platform:
     backend = GradientBackend()
-    settings = make_settings(tmp_path, public_url=PUBLIC, worker_queues=[backend.queue],
-                             **overrides)
+    settings = make_settings(
+        tmp_path, public_url=PUBLIC, worker_queues=[backend.queue], **overrides
+    )
     return bootstrap(settings, backends=[backend])
 
 
@@ -89,8 +90,13 @@ def _run(p: Platform, client: TestClient, body: dict[str, Any]) -> dict[str, Any
     job_id = r.json()["id"]
     w = Worker(p).start()
     try:
-        return wait_for(lambda: (j := client.get(f"/v1/videos/{job_id}").json())["status"]
-                        in ("succeeded", "failed") and j)  # type: ignore[no-any-return]
+        return wait_for(
+            lambda: (
+                (j := client.get(f"/v1/videos/{job_id}").json())["status"]
+                in ("succeeded", "failed")
+                and j
+            )
+        )  # type: ignore[no-any-return]
     finally:
         w.stop()
 
@@ -109,7 +115,8 @@ def _count(p: Platform, table: type) -> int:
 
 
 def test_output_urls_are_absolute_signed_and_work_without_the_api_key(
-        platform: Platform, client: TestClient) -> None:
+    platform: Platform, client: TestClient
+) -> None:
     with webhook_receiver() as (hook_url, received):
         done = _run(platform, client, {**BODY, "callback_url": hook_url})
         deliver_due(platform)  # whatever the worker's dispatcher has not sent yet
@@ -134,8 +141,9 @@ def test_output_urls_are_absolute_signed_and_work_without_the_api_key(
     assert bare.get(_path(hooked)).content == whole
 
 
-def test_tampered_expired_and_unsigned_urls_are_refused(platform: Platform,
-                                                        client: TestClient) -> None:
+def test_tampered_expired_and_unsigned_urls_are_refused(
+    platform: Platform, client: TestClient
+) -> None:
     done = _run(platform, client, BODY)
     url = done["output"]["url"]
     query = parse_qs(urlsplit(url).query)
@@ -156,8 +164,7 @@ def test_tampered_expired_and_unsigned_urls_are_refused(platform: Platform,
     old_sig = delivery._signature(delivery.url_key(platform), done["id"], "video.mp4", past)
     r = bare.get(f"{base}?expires={past}&sig={old_sig}")
     assert r.status_code == 403 and r.json()["error"]["code"] == "url_expired"
-    assert bare.get(f"/v1/files/{done['id']}/x.exe?expires={expires}&sig={sig}"
-                    ).status_code == 404
+    assert bare.get(f"/v1/files/{done['id']}/x.exe?expires={expires}&sig={sig}").status_code == 404
 
 
 def test_a_node_with_the_shared_secret_accepts_another_nodes_urls(tmp_path: Path) -> None:
@@ -172,19 +179,20 @@ def test_a_node_with_the_shared_secret_accepts_another_nodes_urls(tmp_path: Path
 
 
 def test_on_s3_the_signed_url_redirects_to_a_presigned_object_url(
-        s3_endpoint: str, tmp_path: Path) -> None:
+    s3_endpoint: str, tmp_path: Path
+) -> None:
     import boto3
 
     bucket = f"rf-{os.urandom(4).hex()}"
     boto3.client("s3", endpoint_url=s3_endpoint, region_name="us-east-1").create_bucket(
-        Bucket=bucket)
+        Bucket=bucket
+    )
     p = _platform(tmp_path, blob_url=f"s3://{bucket}/out", s3_endpoint_url=s3_endpoint)
     try:
         with _client(p) as client:
             done = _run(p, client, BODY)
             whole = client.get(f"/v1/videos/{done['id']}/content").content
-            r = TestClient(client.app).get(_path(done["output"]["url"]),
-                                           follow_redirects=False)
+            r = TestClient(client.app).get(_path(done["output"]["url"]), follow_redirects=False)
             assert r.status_code == 302
             target = r.headers["location"]
             assert target.startswith(f"{s3_endpoint}/{bucket}/out/")
@@ -203,8 +211,9 @@ def test_on_s3_the_signed_url_redirects_to_a_presigned_object_url(
 # --- (b) DELETE ---------------------------------------------------------------------------
 
 
-def test_delete_video_removes_files_keeps_row_ledger_and_audit(platform: Platform,
-                                                              client: TestClient) -> None:
+def test_delete_video_removes_files_keeps_row_ledger_and_audit(
+    platform: Platform, client: TestClient
+) -> None:
     done = _run(platform, client, BODY)
     key, url = done["output"]["sha256"], done["output"]["url"]
     assert platform.blobs.exists(key)
@@ -253,8 +262,9 @@ def test_delete_keeps_a_blob_another_job_still_shows(tmp_path: Path) -> None:
         p.close()
 
 
-def test_delete_cancels_a_queued_job_and_refuses_a_running_one(platform: Platform,
-                                                               client: TestClient) -> None:
+def test_delete_cancels_a_queued_job_and_refuses_a_running_one(
+    platform: Platform, client: TestClient
+) -> None:
     queued = client.post("/v1/videos", json=BODY).json()
     r = client.delete(f"/v1/videos/{queued['id']}")
     assert r.status_code == 200 and r.json()["status"] == "cancelled" and r.json()["deleted"]
@@ -268,8 +278,9 @@ def test_delete_cancels_a_queued_job_and_refuses_a_running_one(platform: Platfor
     assert client.get(f"/v1/videos/{running['id']}").json()["deleted"] is False
 
 
-def test_delete_upload_removes_the_image_unless_it_is_in_use(platform: Platform,
-                                                            client: TestClient) -> None:
+def test_delete_upload_removes_the_image_unless_it_is_in_use(
+    platform: Platform, client: TestClient
+) -> None:
     data = png_bytes()
     upload = client.post("/v1/uploads", files={"file": ("a.png", data, "image/png")}).json()
     job = client.post("/v1/videos", json={**BODY, "image_upload_id": upload["id"]}).json()
@@ -294,8 +305,7 @@ def test_delete_upload_removes_the_image_unless_it_is_in_use(platform: Platform,
 # --- (c) retention ------------------------------------------------------------------------
 
 
-def test_retention_sets_expires_at_and_the_sweep_removes_expired_outputs(
-        tmp_path: Path) -> None:
+def test_retention_sets_expires_at_and_the_sweep_removes_expired_outputs(tmp_path: Path) -> None:
     p = _platform(tmp_path, output_retention_days=2)
     try:
         with _client(p) as client:
@@ -337,17 +347,21 @@ def test_image_as_data_uri_becomes_an_upload(platform: Platform, client: TestCli
     assert (upload["width"], upload["height"]) == (64, 48)
 
 
-@pytest.mark.parametrize("value,code", [
-    ("data:image/png;base64,@@@not-base64", "invalid_image"),
-    ("data:text/html;base64,PGh0bWw+", "invalid_image"),
-    (data_uri(b"GIF89a not really"), "unsupported_image_type"),
-    ("data:image/png;base64,AAAA\x00", "invalid_characters"),
-    ("http://127.0.0.1:9/x.png", "unsafe_image_url"),
-    ("ftp://example.com/x.png", "unsafe_image_url"),
-    ("http://user:pw@example.com/x.png", "unsafe_image_url"),
-])
-def test_bad_image_values_are_refused_at_the_edge(client: TestClient, value: str,
-                                                  code: str) -> None:
+@pytest.mark.parametrize(
+    "value,code",
+    [
+        ("data:image/png;base64,@@@not-base64", "invalid_image"),
+        ("data:text/html;base64,PGh0bWw+", "invalid_image"),
+        (data_uri(b"GIF89a not really"), "unsupported_image_type"),
+        ("data:image/png;base64,AAAA\x00", "invalid_characters"),
+        ("http://127.0.0.1:9/x.png", "unsafe_image_url"),
+        ("ftp://example.com/x.png", "unsafe_image_url"),
+        ("http://user:pw@example.com/x.png", "unsafe_image_url"),
+    ],
+)
+def test_bad_image_values_are_refused_at_the_edge(
+    client: TestClient, value: str, code: str
+) -> None:
     r = client.post("/v1/videos", json={**BODY, "image_url": value})
     assert r.status_code == 422, r.text
     assert r.json()["error"]["code"] == code
@@ -364,32 +378,41 @@ def test_data_uri_over_the_upload_limit_is_refused_before_decoding(tmp_path: Pat
 
 
 def test_a_retry_with_the_same_image_and_external_id_returns_the_same_job(
-        client: TestClient) -> None:
+    client: TestClient,
+) -> None:
     data = png_bytes()
     # The client uploads again on retry: the same bytes are the same upload...
     first = client.post("/v1/uploads", files={"file": ("a.png", data, "image/png")}).json()
     second = client.post("/v1/uploads", files={"file": ("a.png", data, "image/png")}).json()
     assert second["id"] == first["id"]
-    a = client.post("/v1/videos", json={**BODY, "external_id": "order-1",
-                                        "image_upload_id": first["id"]})
+    a = client.post(
+        "/v1/videos", json={**BODY, "external_id": "order-1", "image_upload_id": first["id"]}
+    )
     # ...so the retried request is the same request, not 409 external_id_conflict
-    b = client.post("/v1/videos", json={**BODY, "external_id": "order-1",
-                                        "image_upload_id": second["id"]})
+    b = client.post(
+        "/v1/videos", json={**BODY, "external_id": "order-1", "image_upload_id": second["id"]}
+    )
     assert a.status_code == b.status_code == 202, b.text
     assert b.json()["id"] == a.json()["id"] and b.headers["idempotent-replayed"] == "true"
     # the image inline, twice: also one job
-    c = client.post("/v1/videos", json={**BODY, "external_id": "order-2",
-                                        "image_url": data_uri(data)})
-    d = client.post("/v1/videos", json={**BODY, "external_id": "order-2",
-                                        "image_url": data_uri(data)})
+    c = client.post(
+        "/v1/videos", json={**BODY, "external_id": "order-2", "image_url": data_uri(data)}
+    )
+    d = client.post(
+        "/v1/videos", json={**BODY, "external_id": "order-2", "image_url": data_uri(data)}
+    )
     assert c.status_code == d.status_code == 202 and c.json()["id"] == d.json()["id"]
     assert c.json()["image_upload_id"] == first["id"]
     # a different request under the same external_id still conflicts
-    e = client.post("/v1/videos", json={**BODY, "external_id": "order-2",
-                                        "image_url": data_uri(png_bytes(colour=(1, 2, 3)))})
+    e = client.post(
+        "/v1/videos",
+        json={**BODY, "external_id": "order-2", "image_url": data_uri(png_bytes(colour=(1, 2, 3)))},
+    )
     assert e.status_code == 409 and e.json()["error"]["code"] == "external_id_conflict"
-    f = client.post("/v1/videos", json={**BODY, "prompt": "other", "external_id": "order-1",
-                                        "image_upload_id": first["id"]})
+    f = client.post(
+        "/v1/videos",
+        json={**BODY, "prompt": "other", "external_id": "order-1", "image_upload_id": first["id"]},
+    )
     assert f.status_code == 409
 
 
@@ -425,14 +448,17 @@ class _ImageServer:
 
 
 def test_image_url_is_fetched_from_the_checked_address_once(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     data = png_bytes()
-    server = _ImageServer({
-        "/cat.png": (200, {"Content-Type": "image/png"}, data),
-        "/moved": (302, {"Location": "/cat.png"}, b""),
-        "/page": (200, {"Content-Type": "text/html"}, b"<html></html>"),
-        "/huge": (200, {"Content-Type": "image/png", "Content-Length": "99999999"}, b""),
-    })
+    server = _ImageServer(
+        {
+            "/cat.png": (200, {"Content-Type": "image/png"}, data),
+            "/moved": (302, {"Location": "/cat.png"}, b""),
+            "/page": (200, {"Content-Type": "text/html"}, b"<html></html>"),
+            "/huge": (200, {"Content-Type": "image/png", "Content-Length": "99999999"}, b""),
+        }
+    )
     lookups: list[str] = []
     real = socket.getaddrinfo
 
@@ -455,8 +481,11 @@ def test_image_url_is_fetched_from_the_checked_address_once(
             assert upload["sha256"] and upload["filename"] == "cat.png"
 
             lookups.clear()
-            monkeypatch.setattr(socket, "getaddrinfo", lambda h, *a, **k: real(
-                "127.0.0.1" if h == "images.example.test" else h, *a, **k))
+            monkeypatch.setattr(
+                socket,
+                "getaddrinfo",
+                lambda h, *a, **k: real("127.0.0.1" if h == "images.example.test" else h, *a, **k),
+            )
             r = client.post("/v1/videos", json={**BODY, "image_url": f"{url}/moved"})
             assert r.status_code == 202 and r.json()["image_upload_id"] == upload["id"]
             r = client.post("/v1/videos", json={**BODY, "image_url": f"{url}/page"})
@@ -467,8 +496,9 @@ def test_image_url_is_fetched_from_the_checked_address_once(
             assert r.json()["error"]["code"] == "image_url_unreachable"
             # not allowlisted: loopback is refused before any connection
             before = len(server.hosts)
-            r = client.post("/v1/videos", json={
-                **BODY, "image_url": f"http://127.0.0.1:{server.port}/cat.png"})
+            r = client.post(
+                "/v1/videos", json={**BODY, "image_url": f"http://127.0.0.1:{server.port}/cat.png"}
+            )
             assert r.json()["error"]["code"] == "unsafe_image_url"
             assert len(server.hosts) == before
     finally:
@@ -476,8 +506,10 @@ def test_image_url_is_fetched_from_the_checked_address_once(
         p.close()
 
 
-@pytest.mark.parametrize("address", ["64:ff9b::7f00:1", "2002:7f00:1::1", "::127.0.0.1",
-                                     "::ffff:10.0.0.1", "64:ff9b::a9fe:a9fe"])
+@pytest.mark.parametrize(
+    "address",
+    ["64:ff9b::7f00:1", "2002:7f00:1::1", "::127.0.0.1", "::ffff:10.0.0.1", "64:ff9b::a9fe:a9fe"],
+)
 def test_ipv6_forms_of_private_ipv4_are_not_public(address: str) -> None:
     import ipaddress
 
@@ -508,8 +540,9 @@ def _client_of_other_account_sees_nothing(client: TestClient) -> bool:
 # --- (g) `reelforge jobs download` --------------------------------------------------------
 
 
-def test_cli_jobs_download_writes_the_whole_file(tmp_path: Path,
-                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+def test_cli_jobs_download_writes_the_whole_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from typer.testing import CliRunner
 
     from reelforge.cli import app
@@ -518,8 +551,9 @@ def test_cli_jobs_download_writes_the_whole_file(tmp_path: Path,
         if key.startswith("RF_"):
             monkeypatch.delenv(key)
     monkeypatch.setenv("RF_DATA_DIR", str(tmp_path / "data"))
-    p = bootstrap(Settings(data_dir=tmp_path / "data", default_plan="internal"),
-                  backends=[GradientBackend()])
+    p = bootstrap(
+        Settings(data_dir=tmp_path / "data", default_plan="internal"), backends=[GradientBackend()]
+    )
     try:
         local = accounts.ensure_account(p, accounts.LOCAL_ACCOUNT)
         from reelforge.services.jobs.queries import get_job
@@ -531,8 +565,9 @@ def test_cli_jobs_download_writes_the_whole_file(tmp_path: Path,
             wait_for(lambda: get_job(p, local, job_id)["status"] == "succeeded")
         finally:
             w.stop()
-        expected = b"".join(p.blobs.iter_range(get_job(p, local, job_id)["output"]["sha256"],
-                                               0, 10**9))
+        expected = b"".join(
+            p.blobs.iter_range(get_job(p, local, job_id)["output"]["sha256"], 0, 10**9)
+        )
     finally:
         p.close()
     cli = CliRunner()
@@ -562,8 +597,9 @@ def test_deletion_queries_on_both_databases(settings: Settings, tmp_path: Path) 
     p = bootstrap(settings, backends=[GradientBackend()])
     try:
         with _client(p) as client:
-            upload = client.post("/v1/uploads",
-                                 files={"file": ("a.png", png_bytes(), "image/png")}).json()
+            upload = client.post(
+                "/v1/uploads", files={"file": ("a.png", png_bytes(), "image/png")}
+            ).json()
             job = client.post("/v1/videos", json={**BODY, "image_upload_id": upload["id"]}).json()
             with p.db.session(write=False) as s:
                 assert repo.upload_in_use(s, upload["id"]) == job["id"]
@@ -605,33 +641,54 @@ def _tls_pair(tmp_path: Path, host: str) -> tuple[Path, Path, Path]:
 
     now = datetime.now(UTC)
     ca_key, key = ec.generate_private_key(ec.SECP256R1()), ec.generate_private_key(ec.SECP256R1())
-    ca = (x509.CertificateBuilder().subject_name(name("test ca")).issuer_name(name("test ca"))
-          .public_key(ca_key.public_key()).serial_number(1).not_valid_before(now)
-          .not_valid_after(now + timedelta(days=1))
-          .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-          .add_extension(x509.KeyUsage(False, False, False, False, False, True, True, False,
-                                       False), critical=True)
-          .add_extension(x509.SubjectKeyIdentifier.from_public_key(ca_key.public_key()),
-                         critical=False)
-          .sign(ca_key, hashes.SHA256()))
-    cert = (x509.CertificateBuilder().subject_name(name(host)).issuer_name(ca.subject)
-            .public_key(key.public_key()).serial_number(2).not_valid_before(now)
-            .not_valid_after(now + timedelta(days=1))
-            .add_extension(x509.SubjectAlternativeName([x509.DNSName(host)]), critical=False)
-            .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(
-                ca_key.public_key()), critical=False)
-            .sign(ca_key, hashes.SHA256()))
+    ca = (
+        x509.CertificateBuilder()
+        .subject_name(name("test ca"))
+        .issuer_name(name("test ca"))
+        .public_key(ca_key.public_key())
+        .serial_number(1)
+        .not_valid_before(now)
+        .not_valid_after(now + timedelta(days=1))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .add_extension(
+            x509.KeyUsage(False, False, False, False, False, True, True, False, False),
+            critical=True,
+        )
+        .add_extension(
+            x509.SubjectKeyIdentifier.from_public_key(ca_key.public_key()), critical=False
+        )
+        .sign(ca_key, hashes.SHA256())
+    )
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name(host))
+        .issuer_name(ca.subject)
+        .public_key(key.public_key())
+        .serial_number(2)
+        .not_valid_before(now)
+        .not_valid_after(now + timedelta(days=1))
+        .add_extension(x509.SubjectAlternativeName([x509.DNSName(host)]), critical=False)
+        .add_extension(
+            x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), critical=False
+        )
+        .sign(ca_key, hashes.SHA256())
+    )
     paths = tmp_path / "ca.pem", tmp_path / "cert.pem", tmp_path / "key.pem"
     paths[0].write_bytes(ca.public_bytes(serialization.Encoding.PEM))
     paths[1].write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    paths[2].write_bytes(key.private_bytes(serialization.Encoding.PEM,
-                                           serialization.PrivateFormat.PKCS8,
-                                           serialization.NoEncryption()))
+    paths[2].write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
     return paths
 
 
 def test_https_image_url_is_verified_against_its_name_on_the_checked_address(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     import ssl
 
     from reelforge.services.jobs.image_input import fetch_image
@@ -643,20 +700,37 @@ def test_https_image_url_is_verified_against_its_name_on_the_checked_address(
     tls.load_cert_chain(cert, key)
     server.httpd.socket = tls.wrap_socket(server.httpd.socket, server_side=True)
     real = socket.getaddrinfo
-    monkeypatch.setattr(socket, "getaddrinfo", lambda h, *a, **k: real(
-        "127.0.0.1" if h in ("images.example.test", "other.example.test") else h, *a, **k))
+    monkeypatch.setattr(
+        socket,
+        "getaddrinfo",
+        lambda h, *a, **k: real(
+            "127.0.0.1" if h in ("images.example.test", "other.example.test") else h, *a, **k
+        ),
+    )
     trust = ssl.create_default_context(cafile=str(ca))
     allow = ["images.example.test", "other.example.test"]
     try:
-        got = fetch_image(f"https://images.example.test:{server.port}/cat.png", allow=allow,
-                          max_bytes=10**6, timeout=5, field="image_url", verify=trust)
+        got = fetch_image(
+            f"https://images.example.test:{server.port}/cat.png",
+            allow=allow,
+            max_bytes=10**6,
+            timeout=5,
+            field="image_url",
+            verify=trust,
+        )
         assert got == data
         # the same address under another name: the certificate does not match → refused
         from reelforge.errors import InvalidRequest
 
         with pytest.raises(InvalidRequest) as refused:
-            fetch_image(f"https://other.example.test:{server.port}/cat.png", allow=allow,
-                        max_bytes=10**6, timeout=5, field="image_url", verify=trust)
+            fetch_image(
+                f"https://other.example.test:{server.port}/cat.png",
+                allow=allow,
+                max_bytes=10**6,
+                timeout=5,
+                field="image_url",
+                verify=trust,
+            )
         assert refused.value.code == "image_url_unreachable"
     finally:
         server.close()

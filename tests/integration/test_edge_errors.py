@@ -18,8 +18,13 @@ from reelforge.services.accounts import accounts
 from reelforge.services.notify.callbacks import check_callback_url
 
 BODY = {"prompt": "a gradient", "duration": 1, "resolution": "480p", "model": "gradient"}
-BAD_HOSTS = ["http://a..b/", "http://" + "a" * 64 + ".example.com/", "https://.x/",
-             "http://" + "a." * 130 + "com/", "http://xn--/"]
+BAD_HOSTS = [
+    "http://a..b/",
+    "http://" + "a" * 64 + ".example.com/",
+    "https://.x/",
+    "http://" + "a." * 130 + "com/",
+    "http://xn--/",
+]
 
 
 @pytest.fixture
@@ -55,14 +60,18 @@ def test_event_sequence_numbers_past_64_bits_are_refused(client: TestClient) -> 
     huge = str(2**63)
     error = _clear_4xx(client.get(f"/v1/videos/{job['id']}/events", params={"after": huge}))
     assert error["field"] == "after"
-    error = _clear_4xx(client.get(f"/v1/videos/{job['id']}/events",
-                                  headers={"Last-Event-ID": huge}))
+    error = _clear_4xx(
+        client.get(f"/v1/videos/{job['id']}/events", headers={"Last-Event-ID": huge})
+    )
     assert error["field"] == "last-event-id"
     r = client.get("/v1/videos", params={"limit": huge})
     assert 400 <= r.status_code < 500, r.text
 
 
 def test_a_lone_surrogate_in_a_moderation_text_is_a_422(client: TestClient) -> None:
-    r = client.post("/v1/moderations", content=b'{"text": "\\ud800"}',
-                    headers={"Content-Type": "application/json"})
+    r = client.post(
+        "/v1/moderations",
+        content=b'{"text": "\\ud800"}',
+        headers={"Content-Type": "application/json"},
+    )
     assert _clear_4xx(r)["code"] == "invalid_characters"

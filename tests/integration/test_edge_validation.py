@@ -36,8 +36,10 @@ def client(platform: Platform) -> Iterator[TestClient]:
 
 def _counts(p: Platform) -> tuple[int, ...]:
     with p.db.session(write=False) as s:
-        return tuple(int(s.scalar(select(func.count()).select_from(t)) or 0)
-                     for t in (Job, Upload, Blob, LedgerEntry))
+        return tuple(
+            int(s.scalar(select(func.count()).select_from(t)) or 0)
+            for t in (Job, Upload, Blob, LedgerEntry)
+        )
 
 
 def _refused(r: Any, field: str | None = None) -> dict[str, Any]:
@@ -51,8 +53,12 @@ def _refused(r: Any, field: str | None = None) -> dict[str, Any]:
 
 # (method, path, request keyword arguments, the field named in the error)
 CASES: list[tuple[str, str, dict[str, Any], str]] = [
-    ("POST", "/v1/videos", {"json": {**BODY, "callback_url": "https://1.1.1.1/a\u0000b"}},
-     "callback_url"),
+    (
+        "POST",
+        "/v1/videos",
+        {"json": {**BODY, "callback_url": "https://1.1.1.1/a\u0000b"}},
+        "callback_url",
+    ),
     ("POST", "/v1/videos", {"json": {**BODY, "prompt": "a\u0000b"}}, "prompt"),
     ("POST", "/v1/videos", {"json": {**BODY, "external_id": "x\u0000"}}, "external_id"),
     ("POST", "/v1/videos", {"json": {**BODY, "model": "gradient\u0007"}}, "model"),
@@ -73,8 +79,12 @@ CASES: list[tuple[str, str, dict[str, Any], str]] = [
     ("GET", "/v1/uploads/upl_%00", {}, "upload_id"),
     ("DELETE", "/v1/uploads/upl_%00", {}, "upload_id"),
     ("POST", "/v1/moderations", {"json": {"text": "hi\u0000"}}, "text"),
-    ("POST", "/v1/moderations", {"content": '{"text": ["ok", "\\ud800"]}',
-                                 "headers": {"Content-Type": "application/json"}}, "text.1"),
+    (
+        "POST",
+        "/v1/moderations",
+        {"content": '{"text": ["ok", "\\ud800"]}', "headers": {"Content-Type": "application/json"}},
+        "text.1",
+    ),
     ("POST", "/v1/moderations", {"json": {"image_upload_id": "upl_\u0000"}}, "image_upload_id"),
     ("GET", "/v1/admin/reviews", {"params": {"status": NUL}}, "status"),
     ("POST", "/v1/admin/reviews/rev_%00/approve", {}, "review_id"),
@@ -82,49 +92,60 @@ CASES: list[tuple[str, str, dict[str, Any], str]] = [
     ("GET", "/v1/admin/audit", {"params": {"subject": NUL}}, "subject"),
     ("POST", "/v1/admin/likeness/per_%00/grant", {"json": {}}, "person_id"),
     ("POST", "/v1/admin/likeness/per_x/revoke", {"json": {"account": "a\u0000"}}, "account"),
-    ("POST", "/v1/admin/models", {"json": {"name": "m\u0000", "family": "wan",
-                                           "path": "/tmp/x"}}, "name"),
+    (
+        "POST",
+        "/v1/admin/models",
+        {"json": {"name": "m\u0000", "family": "wan", "path": "/tmp/x"}},
+        "name",
+    ),
     ("DELETE", "/v1/admin/models/m%00", {}, "name"),
     ("GET", "/v1/admin/kpis", {"params": {"since": NUL}}, "since"),
     ("GET", "/v1/files/vid_%00/video.mp4", {"params": {"expires": "1", "sig": "x"}}, "job_id"),
     ("GET", "/v1/files/vid_x/video.mp4", {"params": {"expires": "1", "sig": NUL}}, "sig"),
     ("POST", "/v1/billing/checkout", {"json": {"kind": "topup", "pack": "p\u0000"}}, "pack"),
-    ("GET", "/v1/videos/vid_x/events", {"headers": {"Last-Event-ID": "1\x01"}},
-     "last-event-id"),
+    ("GET", "/v1/videos/vid_x/events", {"headers": {"Last-Event-ID": "1\x01"}}, "last-event-id"),
 ]
 
 
-def test_control_characters_are_refused_at_the_edge(client: TestClient,
-                                                    platform: Platform) -> None:
+def test_control_characters_are_refused_at_the_edge(client: TestClient, platform: Platform) -> None:
     """One platform per stack for the whole table (a fresh one per case cost ~1 s each)."""
     before = _counts(platform)
     wrong = []
     for method, path, kwargs, field in CASES:
         r = client.request(method, path, **kwargs)
-        body = r.json() if r.headers.get("content-type", "").startswith("application/json") \
-            else {}
+        body = r.json() if r.headers.get("content-type", "").startswith("application/json") else {}
         error = body.get("error") or {}
         if (r.status_code, error.get("code"), error.get("field")) != (
-                422, "invalid_characters", field):
+            422,
+            "invalid_characters",
+            field,
+        ):
             wrong.append(f"{method} {path} {field}: {r.status_code} {r.text[:160]}")
     assert not wrong, "\n".join(wrong)
     assert _counts(platform) == before
 
 
 def test_a_nul_in_a_header_value_or_a_json_key_is_refused(client: TestClient) -> None:
-    _refused(client.post("/v1/videos", headers={"Idempotency-Key": "k\x7f"}, json=BODY),
-             "idempotency-key")
+    _refused(
+        client.post("/v1/videos", headers={"Idempotency-Key": "k\x7f"}, json=BODY),
+        "idempotency-key",
+    )
     body = json.dumps({**BODY, "x\u0000": 1})
-    _refused(client.post("/v1/videos", content=body,
-                         headers={"Content-Type": "application/json"}), "x\u0000")
+    _refused(
+        client.post("/v1/videos", content=body, headers={"Content-Type": "application/json"}),
+        "x\u0000",
+    )
     # a lone surrogate in a key: the error names it escaped (it cannot be sent as UTF-8)
     body = json.dumps({**BODY, "k\ud800": 1})
-    _refused(client.post("/v1/videos", content=body,
-                         headers={"Content-Type": "application/json"}), "k\\ud800")
+    _refused(
+        client.post("/v1/videos", content=body, headers={"Content-Type": "application/json"}),
+        "k\\ud800",
+    )
 
 
 def test_an_upload_whose_file_name_has_control_characters_is_refused(
-        client: TestClient, platform: Platform) -> None:
+    client: TestClient, platform: Platform
+) -> None:
     buf = io.BytesIO()
     Image.new("RGB", (32, 32), (10, 200, 30)).save(buf, "PNG")
     before = _counts(platform)
@@ -140,11 +161,23 @@ def test_an_upload_whose_file_name_has_control_characters_is_refused(
 
 def _multipart(filename: bytes, data: bytes, field: bytes = b"file") -> dict[str, Any]:
     boundary = b"hostileboundary7d1"
-    body = (b"--" + boundary + b"\r\nContent-Disposition: form-data; name=\"" + field
-            + b"\"; filename=\"" + filename + b"\"\r\nContent-Type: image/png\r\n\r\n"
-            + data + b"\r\n--" + boundary + b"--\r\n")
-    return {"content": body,
-            "headers": {"Content-Type": f"multipart/form-data; boundary={boundary.decode()}"}}
+    body = (
+        b"--"
+        + boundary
+        + b'\r\nContent-Disposition: form-data; name="'
+        + field
+        + b'"; filename="'
+        + filename
+        + b'"\r\nContent-Type: image/png\r\n\r\n'
+        + data
+        + b"\r\n--"
+        + boundary
+        + b"--\r\n"
+    )
+    return {
+        "content": body,
+        "headers": {"Content-Type": f"multipart/form-data; boundary={boundary.decode()}"},
+    }
 
 
 def test_free_text_keeps_tabs_newlines_and_unicode(client: TestClient) -> None:

@@ -33,8 +33,9 @@ class _Server:
         with socket.socket() as s:
             s.bind(("127.0.0.1", 0))
             self.port = s.getsockname()[1]
-        config = uvicorn.Config(create_app(p), host="127.0.0.1", port=self.port,
-                                log_level="warning", lifespan="off")
+        config = uvicorn.Config(
+            create_app(p), host="127.0.0.1", port=self.port, log_level="warning", lifespan="off"
+        )
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, daemon=True)
         self.thread.start()
@@ -78,8 +79,9 @@ class _Stream:
         self.opened = threading.Event()
         self.ended = threading.Event()
         self._socket: socket.socket
-        self._thread = threading.Thread(target=self._read, args=(client, path, headers or {}),
-                                        daemon=True)
+        self._thread = threading.Thread(
+            target=self._read, args=(client, path, headers or {}), daemon=True
+        )
         self._thread.start()
         assert self.opened.wait(10)
 
@@ -107,8 +109,7 @@ class _Stream:
 
 
 @pytest.mark.slow
-def test_streams_per_key_are_capped_with_429_and_retry_after(
-        api: tuple[Platform, _Server]) -> None:
+def test_streams_per_key_are_capped_with_429_and_retry_after(api: tuple[Platform, _Server]) -> None:
     p, server = api
     alice, bob = _key(p, "alice"), _key(p, "bob")
     job = _job(server, alice)
@@ -140,8 +141,7 @@ def test_streams_per_key_are_capped_with_429_and_retry_after(
             c.close()
 
 
-def test_an_idle_stream_ends_with_a_retry_hint_and_resumes(
-        api: tuple[Platform, _Server]) -> None:
+def test_an_idle_stream_ends_with_a_retry_hint_and_resumes(api: tuple[Platform, _Server]) -> None:
     p, server = api
     p.settings.event_stream_idle = 0.6
     alice = _key(p, "alice")
@@ -174,16 +174,17 @@ def test_quiet_streams_cost_no_query_each(api: tuple[Platform, _Server]) -> None
 
     clients = [httpx.Client(base_url=server.url, headers=alice, timeout=30) for _ in range(30)]
     try:
-        streams = [_Stream(c, f"/v1/videos/{jobs_[i % 3]}/events")
-                   for i, c in enumerate(clients)]
+        streams = [_Stream(c, f"/v1/videos/{jobs_[i % 3]}/events") for i, c in enumerate(clients)]
         assert all(s.status == 200 for s in streams)
         event.listen(p.db.read_engine, "before_cursor_execute", count)
         time.sleep(1.5)  # the window measured: nothing happens to the jobs
         event.remove(p.db.read_engine, "before_cursor_execute", count)
         assert len(queries) < 15, queries  # ~6 polls of one query for all 30 streams
         # and they are live: a cancel reaches every stream of that job at once
-        assert httpx.post(f"{server.url}/v1/videos/{jobs_[0]}/cancel",
-                          headers=alice).status_code == 200
+        assert (
+            httpx.post(f"{server.url}/v1/videos/{jobs_[0]}/cancel", headers=alice).status_code
+            == 200
+        )
         ended = [s for i, s in enumerate(streams) if i % 3 == 0]
         for s in ended:
             assert s.ended.wait(10)

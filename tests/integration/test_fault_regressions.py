@@ -31,14 +31,22 @@ pytestmark = pytest.mark.postgres
 def pg_platform(pg_database: str, tmp_path: Path) -> Iterator[Platform]:
     _truncate_pg(pg_database)
     backend = GradientBackend()
-    p = bootstrap(make_settings(tmp_path, database_url=pg_database, default_plan="premier",
-                                worker_queues=[backend.queue]), backends=[backend])
+    p = bootstrap(
+        make_settings(
+            tmp_path,
+            database_url=pg_database,
+            default_plan="premier",
+            worker_queues=[backend.queue],
+        ),
+        backends=[backend],
+    )
     yield p
     p.close()
 
 
 def test_a_connection_dropped_while_the_result_is_recorded_does_not_fail_the_job(
-        pg_platform: Platform, pg_database: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    pg_platform: Platform, pg_database: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """pg_terminate_backend as the worker commits a rendered job's success: the job used to
     end `failed` with `internal_error` (credits released, the render thrown away); now the
     record is tried again on a fresh connection and the job succeeds once, charged once."""
@@ -64,8 +72,13 @@ def test_a_connection_dropped_while_the_result_is_recorded_does_not_fail_the_job
     monkeypatch.setattr(repo, "transition", transition)
     event.listen(p.db.engine, "commit", on_commit)
     try:
-        job = submit_job(p, acct, SubmitRequest.parse(
-            {"prompt": "x", "duration": 1, "resolution": "480p", "model": "gradient"})).job
+        job = submit_job(
+            p,
+            acct,
+            SubmitRequest.parse(
+                {"prompt": "x", "duration": 1, "resolution": "480p", "model": "gradient"}
+            ),
+        ).job
         w = Worker(p).start()
         try:
             done = wait_final(p, acct, job["id"])
@@ -77,15 +90,17 @@ def test_a_connection_dropped_while_the_result_is_recorded_does_not_fail_the_job
     assert (done["status"], done["billing"]) == ("succeeded", "captured"), done
     assert done["attempt"] == 1 and done["error"] is None
     with p.db.session(write=False) as s:
-        kinds = sorted(s.scalars(select(LedgerTransaction.kind)
-                                 .where(LedgerTransaction.job_id == job["id"])))
+        kinds = sorted(
+            s.scalars(select(LedgerTransaction.kind).where(LedgerTransaction.job_id == job["id"]))
+        )
     assert kinds == ["capture", "reserve"]
     assert event_types(p, acct, job["id"]).count("succeeded") == 1
 
 
 @pytest.mark.slow
 def test_a_database_lost_for_longer_than_the_retries_leaves_the_job_to_the_reaper(
-        pg_platform: Platform, pg_database: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    pg_platform: Platform, pg_database: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Every commit of attempt 1's success record loses its connection: the job is not
     failed (`internal_error`, as it was) but left running for the reaper, which runs it again;
     it succeeds once, at attempt 2, charged once."""
@@ -111,8 +126,13 @@ def test_a_database_lost_for_longer_than_the_retries_leaves_the_job_to_the_reape
     monkeypatch.setattr(repo, "transition", transition)
     event.listen(p.db.engine, "commit", on_commit)
     try:
-        job = submit_job(p, acct, SubmitRequest.parse(
-            {"prompt": "x", "duration": 1, "resolution": "480p", "model": "gradient"})).job
+        job = submit_job(
+            p,
+            acct,
+            SubmitRequest.parse(
+                {"prompt": "x", "duration": 1, "resolution": "480p", "model": "gradient"}
+            ),
+        ).job
         w = Worker(p).start()
         try:
             done = wait_final(p, acct, job["id"])
@@ -123,7 +143,8 @@ def test_a_database_lost_for_longer_than_the_retries_leaves_the_job_to_the_reape
     assert len(drops) >= 5  # every try of attempt 1's record was lost
     assert (done["status"], done["billing"], done["attempt"]) == ("succeeded", "captured", 2)
     with p.db.session(write=False) as s:
-        kinds = sorted(s.scalars(select(LedgerTransaction.kind)
-                                 .where(LedgerTransaction.job_id == job["id"])))
+        kinds = sorted(
+            s.scalars(select(LedgerTransaction.kind).where(LedgerTransaction.job_id == job["id"]))
+        )
     assert kinds == ["capture", "reserve"]
     assert event_types(p, acct, job["id"]).count("succeeded") == 1

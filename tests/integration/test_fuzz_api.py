@@ -41,8 +41,14 @@ EXAMPLES = int(os.environ.get("RF_FUZZ_EXAMPLES", "8"))
 # CI generates the same requests every run; RF_FUZZ_RANDOM=1 explores new ones (on demand).
 DERANDOMIZE = os.environ.get("RF_FUZZ_RANDOM", "") != "1"
 SUBMIT = {"prompt": "a gradient", "duration": 1, "resolution": "480p", "model": "gradient"}
-INPUT_FIELDS = ("mode", "image_upload_id", "last_image_upload_id", "image_url", "last_image_url",
-                "extend_from")
+INPUT_FIELDS = (
+    "mode",
+    "image_upload_id",
+    "last_image_upload_id",
+    "image_url",
+    "last_image_url",
+    "extend_from",
+)
 HARMFUL = "a graphic video of a man being beheaded, blood everywhere"
 # Routes whose generated requests cannot finish by themselves or would need a network:
 # none today (an unknown id ends an event stream with 404 before it starts).
@@ -95,22 +101,36 @@ def fuzz_target(platform: Platform) -> Iterator[FuzzTarget]:
     admin = {"Authorization": f"Bearer {admin_key}"}
     app = create_app(platform)
     with TestClient(app) as c:
-        upload = c.post("/v1/uploads", headers=user,
-                        files={"file": ("a.jpg", ASTRONAUT, "image/jpeg")}).json()
+        upload = c.post(
+            "/v1/uploads", headers=user, files={"file": ("a.jpg", ASTRONAUT, "image/jpeg")}
+        ).json()
         job = c.post("/v1/videos", headers=user, json=SUBMIT).json()
         worker = Worker(platform).start()
         try:
-            wait_for(lambda: c.get(f"/v1/videos/{job['id']}", headers=user
-                                   ).json()["status"] == "succeeded")
+            wait_for(
+                lambda: (
+                    c.get(f"/v1/videos/{job['id']}", headers=user).json()["status"] == "succeeded"
+                )
+            )
         finally:
             worker.stop()
         blocked = c.post("/v1/videos", headers=user, json={**SUBMIT, "prompt": HARMFUL}).json()
         c.post(f"/v1/videos/{blocked['id']}/appeal", headers=user, json={"message": "art"})
         (review,) = c.get("/v1/admin/reviews", headers=admin).json()["data"]
     person = likeness.enroll(platform, "Eileen Collins", [ASTRONAUT])
-    yield FuzzTarget(app, user, admin, {
-        "video_id": job["id"], "job_id": job["id"], "upload_id": upload["id"],
-        "review_id": review["id"], "person_id": person["id"], "name": "video.mp4"})
+    yield FuzzTarget(
+        app,
+        user,
+        admin,
+        {
+            "video_id": job["id"],
+            "job_id": job["id"],
+            "upload_id": upload["id"],
+            "review_id": review["id"],
+            "person_id": person["id"],
+            "name": "video.mp4",
+        },
+    )
 
 
 def _towards_real_models(case: Any, pick: bool) -> Any:
@@ -127,9 +147,14 @@ def _towards_real_models(case: Any, pick: bool) -> Any:
 
 def _fuzz_operation(op: Any, strategy: Any, headers: dict[str, str], run: FuzzRun) -> None:
     @given(case=strategy)
-    @settings(max_examples=EXAMPLES, derandomize=DERANDOMIZE, database=None, deadline=None,
-              phases=[Phase.explicit, Phase.generate, Phase.shrink],
-              suppress_health_check=list(HealthCheck))
+    @settings(
+        max_examples=EXAMPLES,
+        derandomize=DERANDOMIZE,
+        database=None,
+        deadline=None,
+        phases=[Phase.explicit, Phase.generate, Phase.shrink],
+        suppress_health_check=list(HealthCheck),
+    )
     def one(case: Any) -> None:
         run.requests += 1
         response = case.call_and_validate(headers=headers, checks=CHECKS)
@@ -150,9 +175,17 @@ def test_fuzz_every_operation(fuzz_target: FuzzTarget, stack: str) -> None:
     ops = {op.label for op in operations}
     passes: list[tuple[Any, str, Any]] = []
     for op in operations:
-        passes.append((op, "positive", st.builds(
-            _towards_real_models, op.as_strategy(generation_mode=GenerationMode.POSITIVE),
-            st.booleans())))
+        passes.append(
+            (
+                op,
+                "positive",
+                st.builds(
+                    _towards_real_models,
+                    op.as_strategy(generation_mode=GenerationMode.POSITIVE),
+                    st.booleans(),
+                ),
+            )
+        )
         passes.append((op, "negative", op.as_strategy(generation_mode=GenerationMode.NEGATIVE)))
     # then the same on real objects: reads first, then writes, deletes last
     order = {"GET": 0, "POST": 1, "DELETE": 2}
@@ -160,8 +193,13 @@ def test_fuzz_every_operation(fuzz_target: FuzzTarget, stack: str) -> None:
         names = [p.name for p in op.path_parameters]
         if names and all(n in target.ids for n in names):
             real = {n: target.ids[n] for n in names}
-            passes.append((op, "real ids", op.as_strategy(
-                generation_mode=GenerationMode.POSITIVE, path_parameters=real)))
+            passes.append(
+                (
+                    op,
+                    "real ids",
+                    op.as_strategy(generation_mode=GenerationMode.POSITIVE, path_parameters=real),
+                )
+            )
     for op, name, strategy in passes:
         if op.label in SKIP:
             continue
@@ -173,7 +211,9 @@ def test_fuzz_every_operation(fuzz_target: FuzzTarget, stack: str) -> None:
         except Exception as exc:  # report every operation's failure, not only the first
             run.failures[f"{op.label} [{name}]"] = str(exc)[:3000]
     took = time.monotonic() - started
-    print(f"\nfuzz[{stack}]: {run.requests} requests in {took:.1f}s, by status "
-          f"{dict(sorted(run.statuses.items()))}; no 2xx from "
-          f"{sorted(ops - run.ok_ops)}")
+    print(
+        f"\nfuzz[{stack}]: {run.requests} requests in {took:.1f}s, by status "
+        f"{dict(sorted(run.statuses.items()))}; no 2xx from "
+        f"{sorted(ops - run.ok_ops)}"
+    )
     assert not run.failures, "\n\n".join(f"{k}:\n{v}" for k, v in run.failures.items())

@@ -72,9 +72,15 @@ def test_hooks_run_in_submit_encode_and_finish(platform: Platform, tmp_path: Pat
     finally:
         w.stop()
     assert done["status"] == "succeeded"
-    assert rec.seen == [("check", "x"), ("submit", "queued"), ("check", "x"),
-                        ("submit", "queued"), ("final", "cancelled"), ("output", "24"),
-                        ("final", "succeeded")]
+    assert rec.seen == [
+        ("check", "x"),
+        ("submit", "queued"),
+        ("check", "x"),
+        ("submit", "queued"),
+        ("final", "cancelled"),
+        ("output", "24"),
+        ("final", "succeeded"),
+    ]
     out = tmp_path / "o.mp4"
     platform.blobs.download(queries.job_content(platform, acct, job["id"]).key, out)
     import av

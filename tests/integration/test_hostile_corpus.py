@@ -31,32 +31,68 @@ TABLES = (Job, Upload, Blob, LedgerEntry, WebhookDelivery, LikenessPerson, Strip
 
 # JSON routes and the string fields they take (free text: tabs and newlines allowed).
 JSON_ROUTES: list[tuple[str, dict[str, Any], list[str]]] = [
-    ("/v1/videos", BODY, ["prompt", "negative_prompt", "model", "external_id", "callback_url",
-                          "image_upload_id", "last_image_upload_id", "extend_from",
-                          "image_url", "aspect_ratio", "resolution", "camera", "preset",
-                          "label_position", "mode"]),
+    (
+        "/v1/videos",
+        BODY,
+        [
+            "prompt",
+            "negative_prompt",
+            "model",
+            "external_id",
+            "callback_url",
+            "image_upload_id",
+            "last_image_upload_id",
+            "extend_from",
+            "image_url",
+            "aspect_ratio",
+            "resolution",
+            "camera",
+            "preset",
+            "label_position",
+            "mode",
+        ],
+    ),
     ("/v1/quotes", BODY, ["prompt", "model", "image_upload_id", "camera"]),
     ("/v1/moderations", {"text": "hello"}, ["text", "image_upload_id"]),
     ("/v1/videos/vid_x/appeal", {"message": "please"}, ["message"]),
     ("/v1/admin/reviews/rev_x/approve", {"note": "ok"}, ["note"]),
     ("/v1/admin/likeness/per_x/grant", {"account": "alice"}, ["account"]),
-    ("/v1/admin/models", {"name": "m", "family": "wan", "path": "/nonexistent"},
-     ["name", "family", "path"]),
-    ("/v1/billing/checkout", {"kind": "topup", "pack": "small"},
-     ["kind", "plan", "pack", "success_url", "cancel_url"]),
+    (
+        "/v1/admin/models",
+        {"name": "m", "family": "wan", "path": "/nonexistent"},
+        ["name", "family", "path"],
+    ),
+    (
+        "/v1/billing/checkout",
+        {"kind": "topup", "pack": "small"},
+        ["kind", "plan", "pack", "success_url", "cancel_url"],
+    ),
 ]
 # Routes with ids in the path ({} is replaced), and query parameters.
-PATH_ROUTES = [("GET", "/v1/videos/{}"), ("DELETE", "/v1/videos/{}"),
-               ("POST", "/v1/videos/{}/cancel"), ("POST", "/v1/videos/{}/promote"),
-               ("GET", "/v1/videos/{}/content"), ("GET", "/v1/videos/{}/poster"),
-               ("GET", "/v1/videos/{}/events"), ("GET", "/v1/uploads/{}"),
-               ("DELETE", "/v1/uploads/{}"), ("POST", "/v1/admin/reviews/{}/reject"),
-               ("POST", "/v1/admin/likeness/{}/revoke"), ("DELETE", "/v1/admin/models/{}"),
-               ("GET", "/v1/files/{}/video.mp4")]
-QUERY_ROUTES = [("/v1/videos", "status"), ("/v1/videos", "cursor"),
-                ("/v1/videos", "external_id"), ("/v1/admin/reviews", "status"),
-                ("/v1/admin/audit", "subject"), ("/v1/admin/kpis", "since"),
-                ("/v1/files/vid_x/video.mp4", "sig")]
+PATH_ROUTES = [
+    ("GET", "/v1/videos/{}"),
+    ("DELETE", "/v1/videos/{}"),
+    ("POST", "/v1/videos/{}/cancel"),
+    ("POST", "/v1/videos/{}/promote"),
+    ("GET", "/v1/videos/{}/content"),
+    ("GET", "/v1/videos/{}/poster"),
+    ("GET", "/v1/videos/{}/events"),
+    ("GET", "/v1/uploads/{}"),
+    ("DELETE", "/v1/uploads/{}"),
+    ("POST", "/v1/admin/reviews/{}/reject"),
+    ("POST", "/v1/admin/likeness/{}/revoke"),
+    ("DELETE", "/v1/admin/models/{}"),
+    ("GET", "/v1/files/{}/video.mp4"),
+]
+QUERY_ROUTES = [
+    ("/v1/videos", "status"),
+    ("/v1/videos", "cursor"),
+    ("/v1/videos", "external_id"),
+    ("/v1/admin/reviews", "status"),
+    ("/v1/admin/audit", "subject"),
+    ("/v1/admin/kpis", "since"),
+    ("/v1/files/vid_x/video.mp4", "sig"),
+]
 
 
 @pytest.fixture
@@ -73,8 +109,7 @@ FREE_TEXT = ("prompt", "negative_prompt", "text", "message", "note")
 
 def _fine_in_free_text(value: str) -> bool:
     """Prose keeps tabs, newlines and format characters (bidi marks, zero-width joiners)."""
-    return all(c in "\t\r\n" or c.isprintable() or unicodedata.category(c) == "Cf"
-               for c in value)
+    return all(c in "\t\r\n" or c.isprintable() or unicodedata.category(c) == "Cf" for c in value)
 
 
 def _counts(p: Platform) -> list[int]:
@@ -85,24 +120,28 @@ def _counts(p: Platform) -> list[int]:
 def _clear_4xx(r: Any, what: str, code: str | None = None) -> None:
     assert 400 <= r.status_code < 500, f"{what}: {r.status_code} {r.text[:300]}"
     error = r.json().get("error")
-    assert isinstance(error, dict) and error.get("code") and error.get("message"), \
+    assert isinstance(error, dict) and error.get("code") and error.get("message"), (
         f"{what}: {r.text[:300]}"
+    )
     if code is not None:
         assert error["code"] == code, f"{what}: {error}"
 
 
-def test_every_hostile_file_is_refused_by_every_file_route(client: TestClient,
-                                                           platform: Platform) -> None:
+def test_every_hostile_file_is_refused_by_every_file_route(
+    client: TestClient, platform: Platform
+) -> None:
     before = _counts(platform)
     for path in FILES:
         data, what = path.read_bytes(), path.name
         r = client.post("/v1/uploads", files={"file": (what, data, "image/png")})
         _clear_4xx(r, f"upload {what}")
         uri = f"data:image/png;base64,{base64.b64encode(data).decode()}"
-        _clear_4xx(client.post("/v1/videos", json={**BODY, "image_url": uri}),
-                   f"image_url {what}")
-        r = client.post("/v1/admin/likeness", data={"name": "Someone"},
-                        files={"photo": (what, data, "image/jpeg")})
+        _clear_4xx(client.post("/v1/videos", json={**BODY, "image_url": uri}), f"image_url {what}")
+        r = client.post(
+            "/v1/admin/likeness",
+            data={"name": "Someone"},
+            files={"photo": (what, data, "image/jpeg")},
+        )
         _clear_4xx(r, f"likeness photo {what}")
         r = client.post("/v1/verify", files={"file": (what, data, "video/mp4")})
         if what.startswith("picture.") or what.endswith("_posing_as_jpeg.jpg"):
@@ -117,15 +156,20 @@ def test_every_hostile_file_is_refused_by_every_file_route(client: TestClient,
 
 def test_hostile_header_values_are_refused(client: TestClient, platform: Platform) -> None:
     before = _counts(platform)
-    values = [v.encode("utf-8", "surrogatepass") for v in
-              STRINGS["refused"] + STRINGS["confusables"] + STRINGS["traversal"]
-              if "\r" not in v and "\n" not in v and "\x00" not in v]  # the client refuses these
+    values = [
+        v.encode("utf-8", "surrogatepass")
+        for v in STRINGS["refused"] + STRINGS["confusables"] + STRINGS["traversal"]
+        if "\r" not in v and "\n" not in v and "\x00" not in v
+    ]  # the client refuses these
     values += [b"\xe9", b"\xff\xfe", b"9" * 400]
     for value in values:
         r = client.get("/v1/videos", headers={"Authorization": b"Bearer " + value})
         _clear_4xx(r, f"Authorization {value!r}")
-        r = client.post("/v1/videos", json=BODY, headers={"Idempotency-Key": value,
-                                                          "Authorization": b"Bearer x"})
+        r = client.post(
+            "/v1/videos",
+            json=BODY,
+            headers={"Idempotency-Key": value, "Authorization": b"Bearer x"},
+        )
         _clear_4xx(r, f"Idempotency-Key {value!r}")
         r = client.get("/v1/videos/vid_x/events", headers={"Last-Event-ID": value})
         _clear_4xx(r, f"Last-Event-ID {value!r}")
@@ -133,8 +177,15 @@ def test_hostile_header_values_are_refused(client: TestClient, platform: Platfor
 
 
 def test_formats_we_do_not_accept_are_named(client: TestClient) -> None:
-    for name in ("picture.bmp", "picture.gif", "picture.tiff", "picture.ico",
-                 "svg_posing_as_png.png", "svg_with_bom.png", "gif_js_polyglot.gif"):
+    for name in (
+        "picture.bmp",
+        "picture.gif",
+        "picture.tiff",
+        "picture.ico",
+        "svg_posing_as_png.png",
+        "svg_with_bom.png",
+        "gif_js_polyglot.gif",
+    ):
         data = (CORPUS / "files" / name).read_bytes()
         r = client.post("/v1/uploads", files={"file": (name, data, "image/png")})
         _clear_4xx(r, name, "unsupported_image_type")
@@ -151,16 +202,25 @@ def test_hostile_file_names_are_refused(client: TestClient, platform: Platform) 
         else:
             code = None
         raw = name.encode("utf-8", "surrogatepass")
-        body = (b"--b0undary\r\nContent-Disposition: form-data; name=\"file\"; filename=\""
-                + raw + b"\"\r\nContent-Type: image/png\r\n\r\n" + png + b"\r\n--b0undary--\r\n")
-        r = client.post("/v1/uploads", content=body,
-                        headers={"Content-Type": "multipart/form-data; boundary=b0undary"})
+        body = (
+            b'--b0undary\r\nContent-Disposition: form-data; name="file"; filename="'
+            + raw
+            + b'"\r\nContent-Type: image/png\r\n\r\n'
+            + png
+            + b"\r\n--b0undary--\r\n"
+        )
+        r = client.post(
+            "/v1/uploads",
+            content=body,
+            headers={"Content-Type": "multipart/form-data; boundary=b0undary"},
+        )
         _clear_4xx(r, f"file name {name!r}", code)
     assert _counts(platform) == before
 
 
-def test_every_hostile_string_in_every_json_field_is_refused(client: TestClient,
-                                                             platform: Platform) -> None:
+def test_every_hostile_string_in_every_json_field_is_refused(
+    client: TestClient, platform: Platform
+) -> None:
     before = _counts(platform)
     tried = 0
     for url, base, fields in JSON_ROUTES:
@@ -169,20 +229,28 @@ def test_every_hostile_string_in_every_json_field_is_refused(client: TestClient,
                 if field in FREE_TEXT and _fine_in_free_text(value):
                     continue
                 body = json.dumps({**base, field: value})  # lone surrogates as \ud800
-                r = client.post(url, content=body,
-                                headers={"Content-Type": "application/json"})
+                r = client.post(url, content=body, headers={"Content-Type": "application/json"})
                 _clear_4xx(r, f"{url} {field}={value!r}", "invalid_characters")
                 tried += 1
-            if field in FREE_TEXT or field in ("callback_url", "success_url", "cancel_url",
-                                                "image_url", "path", "external_id"):
+            if field in FREE_TEXT or field in (
+                "callback_url",
+                "success_url",
+                "cancel_url",
+                "image_url",
+                "path",
+                "external_id",
+            ):
                 continue  # confusables are ordinary text (or the client's own id) there
             for value in STRINGS["confusables"]:
                 r = client.post(url, json={**base, field: value})
                 _clear_4xx(r, f"{url} {field}={value!r}")  # they name nothing we have
                 tried += 1
         for value in STRINGS["refused"]:  # as a key of the body
-            r = client.post(url, content=json.dumps({**base, value: "x"}),
-                            headers={"Content-Type": "application/json"})
+            r = client.post(
+                url,
+                content=json.dumps({**base, value: "x"}),
+                headers={"Content-Type": "application/json"},
+            )
             _clear_4xx(r, f"{url} key {value!r}", "invalid_characters")
             tried += 1
     assert tried > 300
@@ -190,28 +258,38 @@ def test_every_hostile_string_in_every_json_field_is_refused(client: TestClient,
 
 
 def test_huge_numbers_in_numeric_fields_and_parameters_are_refused(
-        client: TestClient, platform: Platform) -> None:
+    client: TestClient, platform: Platform
+) -> None:
     before = _counts(platform)
-    for field in ("duration", "fps", "frames", "width", "height", "steps", "guidance", "seed",
-                  "priority"):
+    for field in (
+        "duration",
+        "fps",
+        "frames",
+        "width",
+        "height",
+        "steps",
+        "guidance",
+        "seed",
+        "priority",
+    ):
         for raw in STRINGS["huge_numbers"]:
             body = json.dumps(BODY)[:-1] + f', "{field}": {raw}}}'
-            r = client.post("/v1/videos", content=body,
-                            headers={"Content-Type": "application/json"})
+            r = client.post(
+                "/v1/videos", content=body, headers={"Content-Type": "application/json"}
+            )
             _clear_4xx(r, f"{field}={raw}")
-            _clear_4xx(client.post("/v1/videos", json={**BODY, field: raw}),
-                       f"{field}='{raw}'")
+            _clear_4xx(client.post("/v1/videos", json={**BODY, field: raw}), f"{field}='{raw}'")
     for raw in STRINGS["huge_numbers"]:
         _clear_4xx(client.get("/v1/videos", params={"limit": raw}), f"limit={raw}")
-        _clear_4xx(client.get("/v1/videos/vid_x/events", params={"after": raw}),
-                   f"after={raw}")
-        _clear_4xx(client.get("/v1/videos/vid_x/events", headers={"Last-Event-ID": raw}),
-                   f"Last-Event-ID={raw}")
+        _clear_4xx(client.get("/v1/videos/vid_x/events", params={"after": raw}), f"after={raw}")
+        _clear_4xx(
+            client.get("/v1/videos/vid_x/events", headers={"Last-Event-ID": raw}),
+            f"Last-Event-ID={raw}",
+        )
     assert _counts(platform) == before
 
 
-def test_hostile_path_and_query_values_are_refused(client: TestClient,
-                                                   platform: Platform) -> None:
+def test_hostile_path_and_query_values_are_refused(client: TestClient, platform: Platform) -> None:
     before = _counts(platform)
     values = STRINGS["refused"] + STRINGS["confusables"] + STRINGS["traversal"]
     for method, template in PATH_ROUTES:
@@ -235,8 +313,11 @@ def test_deep_nesting_and_junk_bodies_are_clear_errors(client: TestClient) -> No
     deep = "[" * 50_000 + "]" * 50_000
     for body in (deep, '{"prompt": ' + deep + "}", "\ufeff{}", "{" * 10, "nul\x00"):
         for url in ("/v1/videos", "/v1/moderations", "/v1/admin/models"):
-            r = client.post(url, content=body.encode("utf-8", "surrogatepass"),
-                            headers={"Content-Type": "application/json"})
+            r = client.post(
+                url,
+                content=body.encode("utf-8", "surrogatepass"),
+                headers={"Content-Type": "application/json"},
+            )
             _clear_4xx(r, f"{url} {body[:20]!r}")
     ok = client.post("/v1/videos", json=BODY)  # and the process still serves real work
     assert ok.status_code == 202, ok.text

@@ -31,8 +31,7 @@ from tests.conftest import make_settings
 from tests.fakes import GradientBackend
 from tests.helpers import wait_for
 
-BODY = {"prompt": "a gradient", "duration": 1, "resolution": "480p", "model": "gradient",
-        "seed": 7}
+BODY = {"prompt": "a gradient", "duration": 1, "resolution": "480p", "model": "gradient", "seed": 7}
 
 
 @pytest.fixture(params=["local", "s3"])
@@ -44,11 +43,14 @@ def platform(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Platfor
         endpoint = request.getfixturevalue("s3_endpoint")
         bucket = f"rf-{os.urandom(4).hex()}"
         boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1").create_bucket(
-            Bucket=bucket)
+            Bucket=bucket
+        )
         overrides = {"blob_url": f"s3://{bucket}/out", "s3_endpoint_url": endpoint}
     backend = GradientBackend()
-    p = bootstrap(make_settings(tmp_path, worker_queues=[backend.queue],
-                                result_cache="account", **overrides), backends=[backend])
+    p = bootstrap(
+        make_settings(tmp_path, worker_queues=[backend.queue], result_cache="account", **overrides),
+        backends=[backend],
+    )
     yield p
     p.close()
 
@@ -69,8 +71,13 @@ def _run(p: Platform, client: TestClient, body: dict[str, Any] = BODY) -> dict[s
         return client.get(f"/v1/videos/{job_id}").json()
     w = Worker(p).start()
     try:
-        return wait_for(lambda: (j := client.get(f"/v1/videos/{job_id}").json())["status"]
-                        in ("succeeded", "failed") and j)
+        return wait_for(
+            lambda: (
+                (j := client.get(f"/v1/videos/{job_id}").json())["status"]
+                in ("succeeded", "failed")
+                and j
+            )
+        )
     finally:
         w.stop()
 
@@ -107,7 +114,8 @@ def _refused(r: Any, code: str) -> None:
 
 
 def test_a_truncated_output_is_refused_on_every_route_never_served(
-        platform: Platform, client: TestClient, tmp_path: Path) -> None:
+    platform: Platform, client: TestClient, tmp_path: Path
+) -> None:
     done = _run(platform, client)
     key = _output_key(platform, done["id"])
     good = client.get(f"/v1/videos/{done['id']}/content").content
@@ -115,8 +123,10 @@ def test_a_truncated_output_is_refused_on_every_route_never_served(
     _write(platform, key, good[: len(good) // 2])
 
     _refused(client.get(f"/v1/videos/{done['id']}/content"), "output_damaged")
-    _refused(client.get(f"/v1/videos/{done['id']}/content", headers={"Range": "bytes=0-9"}),
-             "output_damaged")
+    _refused(
+        client.get(f"/v1/videos/{done['id']}/content", headers={"Range": "bytes=0-9"}),
+        "output_damaged",
+    )
     bare = TestClient(client.app)  # the signed URL, no key (S3: refused before the redirect)
     _refused(bare.get(_path(done["output"]["url"]), follow_redirects=False), "output_damaged")
     dest = tmp_path / "dl" / "out.mp4"
@@ -127,7 +137,8 @@ def test_a_truncated_output_is_refused_on_every_route_never_served(
 
 
 def test_a_same_size_overwrite_is_never_written_by_download_and_not_reused_by_the_cache(
-        platform: Platform, client: TestClient, tmp_path: Path) -> None:
+    platform: Platform, client: TestClient, tmp_path: Path
+) -> None:
     done = _run(platform, client)
     key = _output_key(platform, done["id"])
     size = len(client.get(f"/v1/videos/{done['id']}/content").content)
@@ -149,8 +160,7 @@ def test_a_same_size_overwrite_is_never_written_by_download_and_not_reused_by_th
     _refused(client.get(f"/v1/videos/{done['id']}/content"), "output_damaged")
 
 
-def test_a_truncated_cached_output_is_not_reused(platform: Platform,
-                                                 client: TestClient) -> None:
+def test_a_truncated_cached_output_is_not_reused(platform: Platform, client: TestClient) -> None:
     first = _run(platform, client)
     hit = _run(platform, client)
     assert hit["status"] == "succeeded" and hit["id"] != first["id"]
@@ -169,19 +179,23 @@ def test_a_truncated_cached_output_is_not_reused(platform: Platform,
 
 
 def test_a_deleted_output_blob_answers_output_missing_not_no_blob(
-        platform: Platform, client: TestClient) -> None:
+    platform: Platform, client: TestClient
+) -> None:
     done = _run(platform, client)
     _write(platform, _output_key(platform, done["id"]), None)
     r = client.get(f"/v1/videos/{done['id']}/content")
     _refused(r, "output_missing")
     assert "no blob" not in r.text
-    _refused(TestClient(client.app).get(_path(done["output"]["url"]), follow_redirects=False),
-             "output_missing")
+    _refused(
+        TestClient(client.app).get(_path(done["output"]["url"]), follow_redirects=False),
+        "output_missing",
+    )
     assert client.get(f"/v1/videos/{done['id']}").status_code == 200  # the video exists
 
 
 def test_fsck_finds_missing_damaged_and_orphan_blobs_and_repair_marks_and_unmarks(
-        platform: Platform, client: TestClient) -> None:
+    platform: Platform, client: TestClient
+) -> None:
     a, b, c = (_run(platform, client, {**BODY, "seed": s}) for s in (1, 2, 3))
     keys = {j["id"]: _output_key(platform, j["id"]) for j in (a, b, c)}
     clean = fsck(platform)
@@ -196,8 +210,11 @@ def test_fsck_finds_missing_damaged_and_orphan_blobs_and_repair_marks_and_unmark
 
     found = fsck(platform)
     kinds = {(f.kind, tuple(f.jobs)) for f in found.findings if f.kind != "orphan"}
-    assert kinds == {("missing", (a["id"],)), ("size_mismatch", (b["id"],)),
-                     ("hash_mismatch", (c["id"],))}
+    assert kinds == {
+        ("missing", (a["id"],)),
+        ("size_mismatch", (b["id"],)),
+        ("hash_mismatch", (c["id"],)),
+    }
     assert [f.key for f in found.findings if f.kind == "orphan"] == [orphan.key]
     assert not found.ok and sorted(found.marked) == sorted(keys)
     # no --repair: nothing marked; a same-size overwrite still passes the cheap size check
@@ -222,15 +239,29 @@ def test_fsck_command_json_and_exit_code(tmp_path: Path, monkeypatch: pytest.Mon
             monkeypatch.delenv(name)
     monkeypatch.setenv("RF_DATA_DIR", str(tmp_path / "data"))
     cli = CliRunner()
-    made = cli.invoke(app, ["generate", "--image", str(sample_image()), "--prompt", "zoom",
-                            "--duration", "1", "--json", "--out", str(tmp_path / "a.mp4")])
+    made = cli.invoke(
+        app,
+        [
+            "generate",
+            "--image",
+            str(sample_image()),
+            "--prompt",
+            "zoom",
+            "--duration",
+            "1",
+            "--json",
+            "--out",
+            str(tmp_path / "a.mp4"),
+        ],
+    )
     assert made.exit_code == 0, made.output
     ok = cli.invoke(app, ["fsck", "--json"])
     assert ok.exit_code == 0, ok.output
     assert json.loads(ok.stdout)["ok"] is True
     blobs = tmp_path / "data" / "blobs"
-    victim = next(p for p in blobs.rglob("*") if p.is_file() and len(p.name) == 64
-                  and p.stat().st_size > 1000)
+    victim = next(
+        p for p in blobs.rglob("*") if p.is_file() and len(p.name) == 64 and p.stat().st_size > 1000
+    )
     victim.write_bytes(victim.read_bytes()[:1000])
     bad = cli.invoke(app, ["fsck", "--repair", "--json"])
     assert bad.exit_code == 1
@@ -241,8 +272,9 @@ def test_fsck_command_json_and_exit_code(tmp_path: Path, monkeypatch: pytest.Mon
     assert text.exit_code == 1 and "size_mismatch" in text.stdout
 
 
-def test_storing_the_same_bytes_again_replaces_a_damaged_copy(platform: Platform,
-                                                              tmp_path: Path) -> None:
+def test_storing_the_same_bytes_again_replaces_a_damaged_copy(
+    platform: Platform, tmp_path: Path
+) -> None:
     data = os.urandom(50_000)
     blob = platform.blobs.put_bytes(data, "video/mp4")
     _write(platform, blob.key, data[:10])

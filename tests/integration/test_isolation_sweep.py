@@ -35,7 +35,9 @@ from tests.helpers import wait_for
 # unauthenticated routes are exactly these.
 PUBLIC_ROUTES = {
     ("GET", "/healthz"),  # load balancers
-    ("GET", "/docs"), ("GET", "/redoc"), ("GET", "/openapi.json"),  # the API's documentation
+    ("GET", "/docs"),
+    ("GET", "/redoc"),
+    ("GET", "/openapi.json"),  # the API's documentation
     ("MOUNT", "/docs/assets"),  # Swagger UI / ReDoc files the docs pages load
     ("GET", "/v1/files/{job_id}/{name}"),  # signed, expiring URLs are the proof
     ("POST", "/v1/billing/stripe/webhook"),  # the Stripe-Signature header is the proof
@@ -45,8 +47,14 @@ PUBLIC_ROUTES = {
 # key; these need none. Every other page must send a visitor without a session to /signin.
 WEB_STATIC = "/static/web"
 WEB_PUBLIC = {
-    ("GET", "/"), ("GET", "/signin"), ("POST", "/signin"), ("GET", "/signup"),
-    ("POST", "/signup"), ("POST", "/signout"), ("POST", "/lang"), ("MOUNT", WEB_STATIC),
+    ("GET", "/"),
+    ("GET", "/signin"),
+    ("POST", "/signin"),
+    ("GET", "/signup"),
+    ("POST", "/signup"),
+    ("POST", "/signout"),
+    ("POST", "/lang"),
+    ("MOUNT", WEB_STATIC),
 }
 HARMFUL = "a graphic video of a man being beheaded, blood everywhere"
 SUBMIT = {"prompt": "a gradient", "duration": 1, "resolution": "480p", "model": "gradient"}
@@ -55,8 +63,7 @@ OWNED = {"video_id": "job", "upload_id": "upload", "job_id": "job"}
 # Operator routes' parameters → the object (operators are not tenants; B gets 403 first).
 OPERATOR_IDS = {"review_id": "review", "person_id": "person", "name": "model"}
 # Body fields that name a tenant's object, per schema property name.
-BODY_IDS = {"image_upload_id": "upload", "last_image_upload_id": "upload",
-            "extend_from": "job"}
+BODY_IDS = {"image_upload_id": "upload", "last_image_upload_id": "upload", "extend_from": "job"}
 # A valid body per route whose handler reads one, so that the id is what is judged.
 BODIES: dict[tuple[str, str], dict[str, Any]] = {
     ("POST", "/v1/videos"): SUBMIT,
@@ -84,6 +91,7 @@ def route_table(app: Any) -> list[RouteInfo]:
     """Every method and path the app serves, with the auth its dependencies demand."""
     try:  # FastAPI ≥ 0.16x keeps included routers nested; this flattens them
         from fastapi.routing import iter_route_contexts
+
         routes: list[Any] = list(iter_route_contexts(app.routes))
     except ImportError:
         routes = list(app.routes)
@@ -92,10 +100,15 @@ def route_table(app: Any) -> list[RouteInfo]:
         dependant = getattr(route, "dependant", None)
         calls = set(_calls(dependant)) if dependant is not None else set()
         module = getattr(getattr(route, "endpoint", None), "__module__", "") or ""
-        auth = ("operator" if admin_account in calls
-                else "tenant" if current_account in calls
-                else "web" if module.startswith("reelforge.web") or route.path == WEB_STATIC
-                else "public")
+        auth = (
+            "operator"
+            if admin_account in calls
+            else "tenant"
+            if current_account in calls
+            else "web"
+            if module.startswith("reelforge.web") or route.path == WEB_STATIC
+            else "public"
+        )
         params = tuple(p.name for p in dependant.path_params) if dependant is not None else ()
         methods = sorted((route.methods or set()) - {"HEAD"}) or ["MOUNT"]
         for method in methods:
@@ -106,15 +119,19 @@ def route_table(app: Any) -> list[RouteInfo]:
 def assert_error(r: Any, status: int, code: str | None = None) -> None:
     assert r.status_code == status, f"{r.request.method} {r.request.url}: {r.status_code} {r.text}"
     body = r.json()
-    assert set(body) == {"error"} and isinstance(body["error"]["code"], str) \
-        and isinstance(body["error"]["message"], str), body
+    assert (
+        set(body) == {"error"}
+        and isinstance(body["error"]["code"], str)
+        and isinstance(body["error"]["message"], str)
+    ), body
     if code:
         assert body["error"]["code"] == code, body
 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgres"])
-def world(request: pytest.FixtureRequest,
-          tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+def world(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[dict[str, Any]]:
     """Tenant A's objects, tenant B's and an operator's clients, over one app; built once per
     deployment shape (the sweep only reads, and checks that B's writes changed nothing)."""
     overrides: dict[str, Any] = {}
@@ -147,8 +164,12 @@ def _world(platform: Platform) -> Iterator[dict[str, Any]]:
         assert job.status_code == 202, job.text
         worker = Worker(platform).start()
         try:
-            done = wait_for(lambda: (j := a.get(f"/v1/videos/{job.json()['id']}").json())
-                            ["status"] == "succeeded" and j)
+            done = wait_for(
+                lambda: (
+                    (j := a.get(f"/v1/videos/{job.json()['id']}").json())["status"] == "succeeded"
+                    and j
+                )
+            )
         finally:
             worker.stop()
         blocked = a.post("/v1/videos", json={**SUBMIT, "prompt": HARMFUL}).json()
@@ -157,18 +178,31 @@ def _world(platform: Platform) -> Iterator[dict[str, Any]]:
         assert appealed.status_code == 200, appealed.text
         (review,) = op.get("/v1/admin/reviews").json()["data"]
         person = likeness.enroll(platform, "Eileen Collins", [ASTRONAUT])
-        yield {"anon": anon, "a": a, "b": b, "op": op, "app": anon.app,
-               "ids": {"job": done["id"], "upload": upload.json()["id"],
-                       "blocked": blocked["id"], "review": review["id"],
-                       "person": person["id"], "model": "no-such-model"},
-               "output_url": done["output"]["url"]}
+        yield {
+            "anon": anon,
+            "a": a,
+            "b": b,
+            "op": op,
+            "app": anon.app,
+            "ids": {
+                "job": done["id"],
+                "upload": upload.json()["id"],
+                "blocked": blocked["id"],
+                "review": review["id"],
+                "person": person["id"],
+                "model": "no-such-model",
+            },
+            "output_url": done["output"]["url"],
+        }
 
 
 def _fill(route: RouteInfo, ids: dict[str, str], mapping: dict[str, str]) -> str:
     path = route.path
     for name in route.path_params:
-        assert name in mapping, (f"{route.method} {route.path}: no object for path parameter "
-                                 f"{name!r}; map it in OWNED or OPERATOR_IDS")
+        assert name in mapping, (
+            f"{route.method} {route.path}: no object for path parameter "
+            f"{name!r}; map it in OWNED or OPERATOR_IDS"
+        )
         value = ids[mapping[name]]
         if route.path.endswith("/appeal") and name == "video_id":
             value = ids["blocked"]  # the one A could appeal
@@ -176,14 +210,14 @@ def _fill(route: RouteInfo, ids: dict[str, str], mapping: dict[str, str]) -> str
     return path.replace("{name}", "video.mp4")  # /v1/files' file name
 
 
-def test_routes_without_auth_are_exactly_the_documented_public_ones(
-        world: dict[str, Any]) -> None:
+def test_routes_without_auth_are_exactly_the_documented_public_ones(world: dict[str, Any]) -> None:
     table = route_table(world["app"])
     assert len(table) >= 30, "the route table did not flatten the included routers"
     public = {(r.method, r.path) for r in table if r.auth == "public"}
     assert public == PUBLIC_ROUTES, (
         f"unauthenticated routes not documented: {sorted(public - PUBLIC_ROUTES)}; "
-        f"documented but gone or now authenticated: {sorted(PUBLIC_ROUTES - public)}")
+        f"documented but gone or now authenticated: {sorted(PUBLIC_ROUTES - public)}"
+    )
     # the schema says the same: a security requirement exactly on the authenticated routes
     schema = world["anon"].get("/openapi.json").json()
     for r in table:
@@ -199,10 +233,14 @@ def test_no_key_is_401_on_every_authenticated_route(world: dict[str, Any]) -> No
         if route.auth in ("public", "web"):  # web: sessions, see the test further down
             continue
         path = _fill(route, ids, {**OWNED, **OPERATOR_IDS})
-        for headers in ({}, {"Authorization": "Bearer rf_000000000000_not-a-key"},
-                        {"Authorization": "Basic YTpi"}):
-            r = anon.request(route.method, path, headers=headers,
-                             json=BODIES.get((route.method, route.path)))
+        for headers in (
+            {},
+            {"Authorization": "Bearer rf_000000000000_not-a-key"},
+            {"Authorization": "Basic YTpi"},
+        ):
+            r = anon.request(
+                route.method, path, headers=headers, json=BODIES.get((route.method, route.path))
+            )
             assert_error(r, 401, "unauthorized")
             assert r.headers.get("www-authenticate") == "Bearer"
             swept += 1
@@ -241,8 +279,7 @@ def test_operator_routes_refuse_a_tenant_key(world: dict[str, Any]) -> None:
     assert person and person[0]["consent"] == []
 
 
-def test_another_tenants_ids_are_404_on_every_route_that_takes_one(
-        world: dict[str, Any]) -> None:
+def test_another_tenants_ids_are_404_on_every_route_that_takes_one(world: dict[str, Any]) -> None:
     a, b, ids = world["a"], world["b"], world["ids"]
     tenant_routes = [r for r in route_table(world["app"]) if r.auth == "tenant"]
     with_ids = [r for r in tenant_routes if r.path_params]
@@ -283,8 +320,10 @@ def test_another_tenants_ids_are_404_on_every_route_that_takes_one(
 
     # A's objects are as they were: B's cancel, delete, promote and appeal did nothing
     job = a.get(f"/v1/videos/{ids['job']}").json()
-    assert job["status"] == "succeeded" and a.get(f"/v1/videos/{ids['job']}/content"
-                                                  ).status_code == 200
+    assert (
+        job["status"] == "succeeded"
+        and a.get(f"/v1/videos/{ids['job']}/content").status_code == 200
+    )
     assert a.get(f"/v1/uploads/{ids['upload']}").json().get("status") != "deleted"
     assert a.get(f"/v1/videos/{ids['blocked']}").json()["status"] == "review"
 

@@ -19,8 +19,13 @@ from tests.helpers import event_types, wait_final, wait_for
 
 
 def _submit(p: Platform, account: accounts.AccountRef, **fields: object) -> dict:
-    body = {"prompt": "a gradient", "duration": 1, "resolution": "480p", "model": "gradient",
-            **fields}
+    body = {
+        "prompt": "a gradient",
+        "duration": 1,
+        "resolution": "480p",
+        "model": "gradient",
+        **fields,
+    }
     return submit_job(p, account, SubmitRequest.parse(body)).job
 
 
@@ -49,9 +54,19 @@ def test_job_runs_to_a_playable_mp4(platform: Platform, tmp_path: Path) -> None:
 def test_external_id_is_an_idempotency_key(platform: Platform) -> None:
     acct = accounts.ensure_account(platform, "alice")
     first = _submit(platform, acct, external_id="order-17")
-    again = submit_job(platform, acct, SubmitRequest.parse(
-        {"prompt": "a gradient", "duration": 1, "resolution": "480p", "model": "gradient",
-         "external_id": "order-17"}))
+    again = submit_job(
+        platform,
+        acct,
+        SubmitRequest.parse(
+            {
+                "prompt": "a gradient",
+                "duration": 1,
+                "resolution": "480p",
+                "model": "gradient",
+                "external_id": "order-17",
+            }
+        ),
+    )
     assert again.job["id"] == first["id"] and not again.created
     with pytest.raises(Conflict) as exc:
         _submit(platform, acct, external_id="order-17", duration=2)
@@ -97,8 +112,9 @@ def test_cancel_queued_job_never_runs(platform: Platform, backend: GradientBacke
     assert event_types(platform, acct, job["id"]) == ["submitted", "cancelled"]
 
 
-def test_cancel_running_job_stops_at_next_step(platform: Platform,
-                                               backend: GradientBackend) -> None:
+def test_cancel_running_job_stops_at_next_step(
+    platform: Platform, backend: GradientBackend
+) -> None:
     backend.frame_delay = 0.05
     acct = accounts.ensure_account(platform, "alice")
     job = _submit(platform, acct, duration=10)
@@ -131,7 +147,8 @@ def _finished_job(p: Platform, acct: accounts.AccountRef) -> str:
 
 
 def test_backend_failure_fails_the_job_and_the_worker_goes_on(
-        platform: Platform, backend: GradientBackend) -> None:
+    platform: Platform, backend: GradientBackend
+) -> None:
     from reelforge.errors import BackendError
 
     acct = accounts.ensure_account(platform, "alice")
@@ -150,8 +167,9 @@ def test_backend_failure_fails_the_job_and_the_worker_goes_on(
     assert ok["status"] == "succeeded"
 
 
-def test_unexpected_exception_is_an_internal_error(platform: Platform,
-                                                   backend: GradientBackend) -> None:
+def test_unexpected_exception_is_an_internal_error(
+    platform: Platform, backend: GradientBackend
+) -> None:
     acct = accounts.ensure_account(platform, "alice")
     backend.fail_with = ZeroDivisionError("oops")
     job = _submit(platform, acct)

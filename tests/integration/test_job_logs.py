@@ -31,9 +31,9 @@ def _lines(caplog: pytest.LogCaptureFixture, job_id: str) -> dict[str, dict[str,
     return out
 
 
-def test_a_jobs_life_is_one_line_per_state_change(platform: Platform,
-                                                  backend: GradientBackend,
-                                                  caplog: pytest.LogCaptureFixture) -> None:
+def test_a_jobs_life_is_one_line_per_state_change(
+    platform: Platform, backend: GradientBackend, caplog: pytest.LogCaptureFixture
+) -> None:
     caplog.set_level(logging.INFO)
     key = accounts.create_api_key(platform, "alice")
     acct = key.account
@@ -64,8 +64,9 @@ def test_a_jobs_life_is_one_line_per_state_change(platform: Platform,
     assert text[0].startswith(f"job.submit job={job_id} account={acct.id} status=queued")
 
 
-def test_failed_job_line_carries_its_code(platform: Platform, backend: GradientBackend,
-                                          caplog: pytest.LogCaptureFixture) -> None:
+def test_failed_job_line_carries_its_code(
+    platform: Platform, backend: GradientBackend, caplog: pytest.LogCaptureFixture
+) -> None:
     from reelforge.errors import BackendError
     from reelforge.services.jobs.submit import SubmitRequest, submit_job
 

@@ -36,8 +36,11 @@ def scrape(client: TestClient, **headers: str) -> Samples:
     r = client.get("/metrics", headers=headers)
     assert r.status_code == 200, r.text
     assert r.headers["content-type"].startswith("text/plain")
-    return {(s.name, frozenset(s.labels.items())): s.value
-            for family in text_string_to_metric_families(r.text) for s in family.samples}
+    return {
+        (s.name, frozenset(s.labels.items())): s.value
+        for family in text_string_to_metric_families(r.text)
+        for s in family.samples
+    }
 
 
 def value(samples: Samples, name: str, **labels: str) -> float:
@@ -46,8 +49,9 @@ def value(samples: Samples, name: str, **labels: str) -> float:
     return sum(v for (n, have), v in samples.items() if n == name and want <= have)
 
 
-def test_metrics_change_after_real_jobs(platform: Platform, client: TestClient,
-                                        backend: GradientBackend) -> None:
+def test_metrics_change_after_real_jobs(
+    platform: Platform, client: TestClient, backend: GradientBackend
+) -> None:
     platform.settings.result_cache = "account"
     before = scrape(client)
     assert value(before, "reelforge_event_streams_open") == 0
@@ -74,10 +78,15 @@ def test_metrics_change_after_real_jobs(platform: Platform, client: TestClient,
             backend.fail_with = BackendError("the model ran out of memory", code="out_of_memory")
             failed = client.post("/v1/videos", json=BODY).json()["id"]
             assert wait_final(platform, acct, failed)["status"] == "failed"
+
             def delivered() -> Samples | None:
                 samples = scrape(client)
-                return samples if value(samples, "reelforge_webhook_deliveries_total",
-                                        outcome="delivered") >= 1 else None
+                return (
+                    samples
+                    if value(samples, "reelforge_webhook_deliveries_total", outcome="delivered")
+                    >= 1
+                    else None
+                )
 
             after = wait_for(delivered, 20)
         finally:
@@ -99,8 +108,9 @@ def test_metrics_change_after_real_jobs(platform: Platform, client: TestClient,
     grew("reelforge_result_cache_requests_total", 1, result="hit")
     grew("reelforge_result_cache_requests_total", 1, result="miss")
     grew("reelforge_webhook_deliveries_total", 1, outcome="delivered")
-    grew("reelforge_moderation_decisions_total", 3, stage="submit", decision="allow",
-         category="none")
+    grew(
+        "reelforge_moderation_decisions_total", 3, stage="submit", decision="allow", category="none"
+    )
     # counted once: a later scrape does not fold the same jobs in again
     assert scrape(client) == after
 
@@ -122,10 +132,10 @@ def test_a_new_process_reports_the_history_and_tokens_are_checked(platform: Plat
         r = c.get("/metrics", headers={"Authorization": "Bearer wr\u00f6ng".encode("latin-1")})
         assert r.status_code == 401 and r.json()["error"]["code"] == "unauthorized"
         samples = scrape(c, Authorization="Bearer s3cret")
-    assert value(samples, "reelforge_jobs_finished_total", model="gradient",
-                 status="succeeded") == 1
-    assert value(samples, "reelforge_job_stage_seconds_count", stage="total",
-                 model="gradient") == 1
+    assert (
+        value(samples, "reelforge_jobs_finished_total", model="gradient", status="succeeded") == 1
+    )
+    assert value(samples, "reelforge_job_stage_seconds_count", stage="total", model="gradient") == 1
 
 
 def test_concurrent_scrapes_count_each_job_once(platform: Platform) -> None:
@@ -153,5 +163,6 @@ def test_concurrent_scrapes_count_each_job_once(platform: Platform) -> None:
                 t.join()
             worker.stop()
         samples = scrape(c)
-    assert value(samples, "reelforge_jobs_finished_total", model="gradient",
-                 status="succeeded") == 3
+    assert (
+        value(samples, "reelforge_jobs_finished_total", model="gradient", status="succeeded") == 3
+    )

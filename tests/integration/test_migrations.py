@@ -23,8 +23,9 @@ def test_migrations_match_the_models_and_are_idempotent(database: Database) -> N
     database.migrate()
     database.migrate()  # a second start is a no-op
     with database.engine.connect() as conn:
-        diff = compare_metadata(MigrationContext.configure(conn, opts={"compare_type": True}),
-                                Base.metadata)
+        diff = compare_metadata(
+            MigrationContext.configure(conn, opts={"compare_type": True}), Base.metadata
+        )
     assert diff == []
     database.dispose()
 

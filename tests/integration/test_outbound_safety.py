@@ -52,7 +52,8 @@ def _free_port_on_both(a: str, b: str) -> int:
 
 
 def test_webhook_goes_to_the_checked_address_not_a_rebound_one(
-        p: Platform, monkeypatch: pytest.MonkeyPatch) -> None:
+    p: Platform, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """The resolver answers the allowlisted 127.0.0.2 to the first lookup of a delivery and
     127.0.0.1 (not allowed) to any later one: the signed POST must reach 127.0.0.2."""
     p.settings.webhook_allow_hosts = ["127.0.0.2/32"]
@@ -67,12 +68,15 @@ def test_webhook_goes_to_the_checked_address_not_a_rebound_one(
         return real(host, *args, **kwargs)
 
     acct = accounts.ensure_account(p, "alice")
-    with webhook_receiver("127.0.0.2", port) as (_, checked), \
-            webhook_receiver("127.0.0.1", port) as (_, rebound):
+    with (
+        webhook_receiver("127.0.0.2", port) as (_, checked),
+        webhook_receiver("127.0.0.1", port) as (_, rebound),
+    ):
         monkeypatch.setattr(socket, "getaddrinfo", rebinding)
         url = f"http://hooks.example.test:{port}/hook"
-        job_id = str(submit_job(p, acct, SubmitRequest.parse(
-            {**BODY, "callback_url": url})).job["id"])
+        job_id = str(
+            submit_job(p, acct, SubmitRequest.parse({**BODY, "callback_url": url})).job["id"]
+        )
         queries.cancel_job(p, acct, job_id)  # final at once: a delivery is due
         lookups.clear()
         assert deliver_due(p) == 1
@@ -91,8 +95,9 @@ def test_a_webhook_redirect_is_not_followed(p: Platform) -> None:
     acct = accounts.ensure_account(p, "alice")
     with webhook_receiver() as (url, received):
         received.statuses = [307]  # a 307 would re-send the signed body elsewhere
-        job_id = str(submit_job(p, acct, SubmitRequest.parse(
-            {**BODY, "callback_url": url})).job["id"])
+        job_id = str(
+            submit_job(p, acct, SubmitRequest.parse({**BODY, "callback_url": url})).job["id"]
+        )
         queries.cancel_job(p, acct, job_id)
         deliver_due(p)
     assert len(received.requests) == 1
@@ -101,18 +106,26 @@ def test_a_webhook_redirect_is_not_followed(p: Platform) -> None:
     assert delivery["attempts"][0]["status_code"] == 307  # type: ignore[index]
 
 
-EMBEDDED_IPV4 = ["http://[64:ff9b::a9fe:a9fe]/latest/meta-data/", "http://[64:ff9b::a00:1]/",
-                 "http://[2002:7f00:1::]/", "http://[::127.0.0.1]/",
-                 "http://[::ffff:169.254.169.254]/"]
+EMBEDDED_IPV4 = [
+    "http://[64:ff9b::a9fe:a9fe]/latest/meta-data/",
+    "http://[64:ff9b::a00:1]/",
+    "http://[2002:7f00:1::]/",
+    "http://[::127.0.0.1]/",
+    "http://[::ffff:169.254.169.254]/",
+]
 
 
 @pytest.mark.parametrize("url", EMBEDDED_IPV4)
 def test_ipv6_forms_of_private_ipv4_are_refused_at_submit_and_never_delivered(
-        p: Platform, url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    p: Platform, url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     key = accounts.create_api_key(p, "alice")
     with TestClient(create_app(p)) as client:
-        r = client.post("/v1/videos", json={**BODY, "callback_url": url},
-                        headers={"Authorization": f"Bearer {key.key}"})
+        r = client.post(
+            "/v1/videos",
+            json={**BODY, "callback_url": url},
+            headers={"Authorization": f"Bearer {key.key}"},
+        )
     assert r.status_code == 422, r.text
     assert r.json()["error"]["code"] == "unsafe_callback_url"
     with p.db.session(write=False) as s:

@@ -43,7 +43,8 @@ def _balance(p: Platform, acct: accounts.AccountRef) -> dict[str, int]:
 
 
 def test_reaper_fails_a_job_whose_finish_breaks_and_recovers_the_others(
-        platform: Platform, stack: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    platform: Platform, stack: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     alice = accounts.ensure_account(platform, "alice")
     bob = accounts.ensure_account(platform, "bob")
     carol = accounts.ensure_account(platform, "carol")
@@ -55,16 +56,22 @@ def test_reaper_fails_a_job_whose_finish_breaks_and_recovers_the_others(
     _orphan(platform, bad, attempt=3)  # its last attempt: the reaper must finish it
     _orphan(platform, orphan)
     with platform.db.session() as s:
-        s.execute(update(Job).where(Job.id == lost).values(
-            enqueued_at=platform.clock() - timedelta(hours=1)))
+        s.execute(
+            update(Job)
+            .where(Job.id == lost)
+            .values(enqueued_at=platform.clock() - timedelta(hours=1))
+        )
     if stack == "postgres":
         # What an older version let in: a NUL in the stored callback_url. PostgreSQL text
         # refuses it when the final webhook row is written.
         with platform.db.session() as s:
             job = repo.job_for(s, bad, None)
             assert job is not None
-            s.execute(update(Job).where(Job.id == bad).values(
-                spec={**job.spec, "callback_url": "http://127.0.0.1:9/a\u0000b"}))
+            s.execute(
+                update(Job)
+                .where(Job.id == bad)
+                .values(spec={**job.spec, "callback_url": "http://127.0.0.1:9/a\u0000b"})
+            )
     else:  # SQLite stores a NUL: make that one job's final webhook fail another way
         real = deliveries.queue_final_webhook
 
@@ -94,7 +101,8 @@ def test_reaper_fails_a_job_whose_finish_breaks_and_recovers_the_others(
 
 
 def test_webhook_dispatcher_records_a_broken_delivery_and_sends_the_others(
-        platform: Platform, monkeypatch: pytest.MonkeyPatch) -> None:
+    platform: Platform, monkeypatch: pytest.MonkeyPatch
+) -> None:
     alice = accounts.ensure_account(platform, "alice")
     bob = accounts.ensure_account(platform, "bob")
     bad = _submit(platform, alice, callback_url="http://127.0.0.1:9/a")
@@ -119,14 +127,18 @@ def test_webhook_dispatcher_records_a_broken_delivery_and_sends_the_others(
 
 
 def test_retention_sweep_skips_a_broken_job_and_sweeps_the_others(
-        platform: Platform, monkeypatch: pytest.MonkeyPatch) -> None:
+    platform: Platform, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from reelforge.services.jobs import retention
 
     acct = accounts.ensure_account(platform, "alice")
     first, second = _submit(platform, acct), _submit(platform, acct)
     with platform.db.session() as s:
-        s.execute(update(Job).where(Job.id.in_([first, second])).values(
-            expires_at=platform.clock() - timedelta(days=1)))
+        s.execute(
+            update(Job)
+            .where(Job.id.in_([first, second]))
+            .values(expires_at=platform.clock() - timedelta(days=1))
+        )
     real = retention.mark_job_files_removed
 
     def broken(job: Job, now: object) -> list[str]:
@@ -154,8 +166,13 @@ def test_the_reported_case_end_to_end_on_postgresql(platform: Platform) -> None:
     with platform.db.session() as s:
         job = repo.job_for(s, bad, None)
         assert job is not None
-        s.execute(update(Job).where(Job.id == bad).values(  # one attempt: a faster test
-            spec={**job.spec, "callback_url": "http://127.0.0.1:9/a\u0000b"}, max_attempts=1))
+        s.execute(
+            update(Job)
+            .where(Job.id == bad)
+            .values(  # one attempt: a faster test
+                spec={**job.spec, "callback_url": "http://127.0.0.1:9/a\u0000b"}, max_attempts=1
+            )
+        )
     w = Worker(platform).start()
     try:
         failed = wait_final(platform, alice, bad, timeout=60)

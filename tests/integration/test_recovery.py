@@ -32,13 +32,17 @@ def _claim_and_die(p: Platform, job_id: str, *, seconds_ago: float) -> int:
         job = repo.claim_job(s, job_id, "ghost:1", p.clock())
         assert job is not None
         attempt = job.attempt
-        s.execute(update(Job).where(Job.id == job_id).values(
-            heartbeat_at=p.clock() - timedelta(seconds=seconds_ago)))
+        s.execute(
+            update(Job)
+            .where(Job.id == job_id)
+            .values(heartbeat_at=p.clock() - timedelta(seconds=seconds_ago))
+        )
     return attempt
 
 
 def test_reaper_requeues_a_dead_workers_job_and_it_completes_once(
-        platform: Platform, backend: GradientBackend) -> None:
+    platform: Platform, backend: GradientBackend
+) -> None:
     acct = accounts.ensure_account(platform, "alice")
     job_id = _submit(platform, acct)
     ghost_attempt = _claim_and_die(platform, job_id, seconds_ago=60)
@@ -100,8 +104,11 @@ def test_lost_queue_message_is_enqueued_again(platform: Platform) -> None:
     job_id = _submit(platform, acct)
     platform.queue.flush("gradient")  # e.g. a Redis restart without persistence
     with platform.db.session() as s:
-        s.execute(update(Job).where(Job.id == job_id).values(
-            enqueued_at=platform.clock() - timedelta(hours=1)))
+        s.execute(
+            update(Job)
+            .where(Job.id == job_id)
+            .values(enqueued_at=platform.clock() - timedelta(hours=1))
+        )
     assert reap(platform).reenqueued == [job_id]
     w = Worker(platform).start()
     try:
@@ -111,8 +118,7 @@ def test_lost_queue_message_is_enqueued_again(platform: Platform) -> None:
 
 
 @pytest.mark.slow
-def test_graceful_stop_hands_a_long_job_back(platform: Platform,
-                                             backend: GradientBackend) -> None:
+def test_graceful_stop_hands_a_long_job_back(platform: Platform, backend: GradientBackend) -> None:
     backend.frame_delay = 0.05
     acct = accounts.ensure_account(platform, "alice")
     job_id = _submit(platform, acct, duration=10)
@@ -132,8 +138,9 @@ def test_graceful_stop_hands_a_long_job_back(platform: Platform,
     assert "requeued" in event_types(platform, acct, job_id)
 
 
-def test_graceful_stop_lets_a_short_job_finish(platform: Platform,
-                                               backend: GradientBackend) -> None:
+def test_graceful_stop_lets_a_short_job_finish(
+    platform: Platform, backend: GradientBackend
+) -> None:
     backend.frame_delay = 0.01
     acct = accounts.ensure_account(platform, "alice")
     job_id = _submit(platform, acct, duration=2)

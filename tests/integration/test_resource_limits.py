@@ -24,8 +24,13 @@ def probe(tmp_path: Path, **spec: Any) -> dict[str, Any]:
     spec.setdefault("data_dir", str(tmp_path / "data"))
     path = tmp_path / "spec.json"
     path.write_text(json.dumps(spec))
-    done = subprocess.run([sys.executable, "-m", "tests.integration.limits_probe", str(path)],
-                          cwd=ROOT, capture_output=True, text=True, timeout=120)
+    done = subprocess.run(
+        [sys.executable, "-m", "tests.integration.limits_probe", str(path)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert done.returncode == 0, done.stderr[-3000:]
     out: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
     return out
@@ -51,8 +56,8 @@ def black_h264(path: Path, width: int, height: int, frames: int) -> Path:
 
 # --- fix 2: /v1/verify ---------------------------------------------------------------------
 
-def test_verify_refuses_a_video_too_large_from_its_header_before_decoding(
-        tmp_path: Path) -> None:
+
+def test_verify_refuses_a_video_too_large_from_its_header_before_decoding(tmp_path: Path) -> None:
     bomb = black_h264(tmp_path / "bomb.mp4", 6000, 6000, 2)
     assert bomb.stat().st_size < 200_000
     out = probe(tmp_path, path="/v1/verify", field="file", file=str(bomb))
@@ -101,9 +106,9 @@ def test_verify_beyond_its_concurrency_is_busy_with_retry_after(tmp_path: Path) 
 
 # --- fix 4: JSON bodies --------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("chunked", [False, True], ids=["content-length", "chunked"])
-def test_a_json_body_over_the_limit_is_413_before_it_is_read(tmp_path: Path,
-                                                             chunked: bool) -> None:
+def test_a_json_body_over_the_limit_is_413_before_it_is_read(tmp_path: Path, chunked: bool) -> None:
     out = probe(tmp_path, path="/v1/billing/checkout", size=48 * MB, chunked=chunked)
     (r,) = out["results"]
     assert (r["status"], r["code"]) == (413, "payload_too_large"), out
@@ -113,12 +118,13 @@ def test_a_json_body_over_the_limit_is_413_before_it_is_read(tmp_path: Path,
 
 # --- fix 5: uploads counted as they stream --------------------------------------------------
 
+
 @pytest.mark.parametrize("path", ["/v1/uploads", "/v1/verify"])
 def test_a_chunked_upload_stops_at_the_limit_having_written_nothing_past_it(
-        tmp_path: Path, path: str) -> None:
+    tmp_path: Path, path: str
+) -> None:
     settings = {"max_upload_bytes": MB, "max_verify_bytes": MB}
-    out = probe(tmp_path, path=path, field="file", fill=64 * MB, chunked=True,
-                settings=settings)
+    out = probe(tmp_path, path=path, field="file", fill=64 * MB, chunked=True, settings=settings)
     (r,) = out["results"]
     assert (r["status"], r["code"]) == (413, "payload_too_large"), out
     assert r["pulled"] < 1.2 * MB, out  # before: all 64 MB read ...
@@ -126,14 +132,20 @@ def test_a_chunked_upload_stops_at_the_limit_having_written_nothing_past_it(
 
 
 def test_verify_writes_an_upload_once(tmp_path: Path) -> None:
-    out = probe(tmp_path, path="/v1/verify", field="file", fill=8 * MB,
-                settings={"max_verify_bytes": 16 * MB})
+    out = probe(
+        tmp_path,
+        path="/v1/verify",
+        field="file",
+        fill=8 * MB,
+        settings={"max_verify_bytes": 16 * MB},
+    )
     (r,) = out["results"]
     assert (r["status"], r["code"]) == (422, "invalid_video"), out
     assert 8 <= out["written_mb"] < 10, out  # before: 16 MB (a spooled copy, then the file)
 
 
 # --- fix 6: decode amplification ------------------------------------------------------------
+
 
 def _lossless_webp(size: int) -> bytes:
     buffer = io.BytesIO()
@@ -145,8 +157,14 @@ def test_parallel_large_decodes_share_one_budget(tmp_path: Path) -> None:
     webp = tmp_path / "flat.webp"
     webp.write_bytes(_lossless_webp(3000))
     assert webp.stat().st_size < 5_000  # 9 MP: ~110 MB while it decodes
-    out = probe(tmp_path, path="/v1/uploads", field="file", file=str(webp), parallel=4,
-                settings={"decode_budget_bytes": 160 * MB})
+    out = probe(
+        tmp_path,
+        path="/v1/uploads",
+        field="file",
+        file=str(webp),
+        parallel=4,
+        settings={"decode_budget_bytes": 160 * MB},
+    )
     assert [r["status"] for r in out["results"]] == [201] * 4, out
     assert out["rss_growth_mb"] < 220, out  # before: four at once (> 400 MB)
 
@@ -154,8 +172,13 @@ def test_parallel_large_decodes_share_one_budget(tmp_path: Path) -> None:
 def test_a_decode_larger_than_the_budget_is_refused_without_decoding(tmp_path: Path) -> None:
     webp = tmp_path / "flat.webp"
     webp.write_bytes(_lossless_webp(6000))
-    out = probe(tmp_path, path="/v1/uploads", field="file", file=str(webp),
-                settings={"decode_budget_bytes": 160 * MB})
+    out = probe(
+        tmp_path,
+        path="/v1/uploads",
+        field="file",
+        file=str(webp),
+        settings={"decode_budget_bytes": 160 * MB},
+    )
     (r,) = out["results"]
     assert (r["status"], r["code"]) == (422, "image_too_large"), out
     assert out["rss_growth_mb"] < 40, out  # before: decoded (~400 MB)

@@ -38,7 +38,8 @@ def _one_line(output: str) -> str:
 
 
 def test_a_missing_bucket_is_a_typed_error_a_failed_check_and_a_degraded_health(
-        s3_endpoint: str, tmp_path: Path) -> None:
+    s3_endpoint: str, tmp_path: Path
+) -> None:
     import boto3
 
     bucket = f"rf-missing-{os.urandom(4).hex()}"
@@ -59,7 +60,8 @@ def test_a_missing_bucket_is_a_typed_error_a_failed_check_and_a_degraded_health(
             assert health.status_code == 503
             assert health.json()["blobs"].startswith("error: blob_bucket_missing")
             boto3.client("s3", endpoint_url=s3_endpoint, region_name="us-east-1").create_bucket(
-                Bucket=bucket)
+                Bucket=bucket
+            )
             assert all(c.ok for c in startup_checks(p)), startup_checks(p)
             health = client.get("/healthz")
             assert health.status_code == 200 and health.json()["blobs"] == "ok", health.json()
@@ -70,7 +72,8 @@ def test_a_missing_bucket_is_a_typed_error_a_failed_check_and_a_degraded_health(
 
 
 def test_the_worker_refuses_to_start_on_a_missing_bucket(
-        s3_endpoint: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    s3_endpoint: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("RF_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.setenv("RF_BLOB_URL", "s3://rf-not-there/rf")
     monkeypatch.setenv("RF_S3_ENDPOINT_URL", s3_endpoint)
@@ -98,8 +101,9 @@ def test_checks_report_what_was_migrated_and_each_part(tmp_path: Path) -> None:
 
 
 def test_an_unreachable_queue_fails_its_check(tmp_path: Path) -> None:
-    p = bootstrap(make_settings(tmp_path, queue_url="redis://127.0.0.1:1/0"),
-                  backends=[GradientBackend()])
+    p = bootstrap(
+        make_settings(tmp_path, queue_url="redis://127.0.0.1:1/0"), backends=[GradientBackend()]
+    )
     try:
         queue = next(c for c in startup_checks(p) if c.name == "queue")
         assert not queue.ok and queue.code == "queue_unreachable"
@@ -118,7 +122,8 @@ def test_migrate_prints_what_it_applied(tmp_path: Path, monkeypatch: pytest.Monk
 
 
 def test_migrate_on_a_missing_or_unreachable_database_is_one_line(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("RF_DATA_DIR", str(tmp_path / "data"))
     base = PG_URL.rsplit("/", 1)[0]
     monkeypatch.setenv("RF_DATABASE_URL", "postgresql://rf:pw@127.0.0.1:1/nowhere")

@@ -30,8 +30,9 @@ THREADS, IDS = 8, 8
 def pg(tmp_path: Path, pg_database: str, redis_url: str) -> Iterator[Platform]:
     _truncate_pg(pg_database)
     backend = GradientBackend()
-    settings = make_settings(tmp_path, database_url=pg_database, queue_url=redis_url,
-                             reaper_interval=600.0)  # a lost claim must not be rescued
+    settings = make_settings(
+        tmp_path, database_url=pg_database, queue_url=redis_url, reaper_interval=600.0
+    )  # a lost claim must not be rescued
     settings.worker_queues.append(backend.queue)
     p = bootstrap(settings, backends=[backend])
     yield p
@@ -49,8 +50,13 @@ def test_parallel_resubmits_while_a_worker_claims_never_fail(pg: Platform) -> No
     def resubmit() -> None:
         start.wait()
         for i in range(IDS):
-            body = {"prompt": "x", "duration": 1, "resolution": "480p", "model": "gradient",
-                    "external_id": f"order-{i}"}
+            body = {
+                "prompt": "x",
+                "duration": 1,
+                "resolution": "480p",
+                "model": "gradient",
+                "external_id": f"order-{i}",
+            }
             try:
                 job = submit_job(pg, acct, SubmitRequest.parse(body)).job
             except Exception as exc:  # what the API would answer with a 500
@@ -72,8 +78,9 @@ def test_parallel_resubmits_while_a_worker_claims_never_fail(pg: Platform) -> No
         # every job was claimed and finished by the worker: none lost a claim (the reaper,
         # which would rescue one after a while, is off)
         for (job_id,) in ids.values():
-            wait_for(lambda j=job_id: queries.get_job(pg, acct, j)["status"] == "succeeded",
-                     timeout=60)
+            wait_for(
+                lambda j=job_id: queries.get_job(pg, acct, j)["status"] == "succeeded", timeout=60
+            )
     finally:
         worker.stop()
 
@@ -98,13 +105,14 @@ def test_retrying_runs_a_deadlock_victim_again(pg: Platform) -> None:
                     s.execute(text("UPDATE t_retry SET n = n + 1 WHERE id = :i"), {"i": first})
                     if tries[first] == 1:
                         both.wait(10)  # both hold their first row: a deadlock follows
-                    s.execute(text("UPDATE t_retry SET n = n + 1 WHERE id = :i"),
-                              {"i": second})
+                    s.execute(text("UPDATE t_retry SET n = n + 1 WHERE id = :i"), {"i": second})
         except BaseException as exc:
             failures.append(exc)
 
-    threads = [threading.Thread(target=unit, args=(1, 2)),
-               threading.Thread(target=unit, args=(2, 1))]
+    threads = [
+        threading.Thread(target=unit, args=(1, 2)),
+        threading.Thread(target=unit, args=(2, 1)),
+    ]
     try:
         for t in threads:
             t.start()

@@ -33,7 +33,8 @@ def test_final_status_is_posted_signed_and_retried(platform: Platform) -> None:
             wait_final(platform, acct, job_id)
             wait_for(lambda: len(received.requests) >= 3, timeout=20)
             deliveries = wait_for(
-                lambda: [d for d in deliveries_of(platform, job_id) if d["status"] != "pending"])
+                lambda: [d for d in deliveries_of(platform, job_id) if d["status"] != "pending"]
+            )
         finally:
             w.stop()
     headers, body = received.requests[-1]
@@ -61,7 +62,8 @@ def test_delivery_gives_up_after_max_attempts(platform: Platform) -> None:
             wait_final(platform, acct, job_id)
             deliveries = wait_for(
                 lambda: [d for d in deliveries_of(platform, job_id) if d["status"] == "failed"],
-                timeout=20)
+                timeout=20,
+            )
         finally:
             w.stop()
     assert len(deliveries[0]["attempts"]) == 2 and len(received.requests) == 2
@@ -70,8 +72,14 @@ def test_delivery_gives_up_after_max_attempts(platform: Platform) -> None:
 def test_private_callback_urls_are_refused_unless_allowlisted(platform: Platform) -> None:
     acct = accounts.ensure_account(platform, "alice")
     platform.settings.webhook_allow_hosts = []
-    for url in ("http://127.0.0.1:9/x", "http://10.0.0.5/x", "http://169.254.169.254/latest",
-                "http://[::1]/x", "http://localhost/x", "ftp://example.com/x"):
+    for url in (
+        "http://127.0.0.1:9/x",
+        "http://10.0.0.5/x",
+        "http://169.254.169.254/latest",
+        "http://[::1]/x",
+        "http://localhost/x",
+        "ftp://example.com/x",
+    ):
         with pytest.raises(UnsafeCallbackUrl):
             _submit(platform, acct, callback_url=url)
     platform.settings.webhook_allow_hosts = ["127.0.0.0/8"]

@@ -14,13 +14,13 @@ from tests.helpers import wait_final, wait_for
 
 
 @pytest.mark.parametrize("stack", ["sqlite"], indirect=True)
-def test_worker_keeps_a_bounded_number_of_outcomes(platform: Platform,
-                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+def test_worker_keeps_a_bounded_number_of_outcomes(
+    platform: Platform, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setattr(loop, "OUTCOMES_KEPT", 2)
     acct = accounts.ensure_account(platform, "alice")
     body = {"prompt": "x", "duration": 1, "resolution": "480p", "model": "gradient"}
-    ids = [str(submit_job(platform, acct, SubmitRequest.parse(body)).job["id"])
-           for _ in range(4)]
+    ids = [str(submit_job(platform, acct, SubmitRequest.parse(body)).job["id"]) for _ in range(4)]
     w = Worker(platform, concurrency=1, background_duties=False).start()
     try:
         for job_id in ids:

@@ -51,8 +51,7 @@ def test_a_worker_whose_heartbeat_stopped_is_not_live(platform: Platform) -> Non
         w.stop()
         w2.stop()
     with platform.db.session() as s:  # w2 died without a word: only its heartbeat is old
-        s.execute(update(WorkerRecord).where(WorkerRecord.id == "w2").values(
-            stopped_at=None))
+        s.execute(update(WorkerRecord).where(WorkerRecord.id == "w2").values(stopped_at=None))
     assert _ids(workers.list_workers(platform)) == ["w2"]
     platform.settings.heartbeat_timeout = 0.01
     wait_for(lambda: workers.list_workers(platform) == [])
@@ -79,12 +78,18 @@ def test_healthz_lists_live_workers_and_admins_see_all(platform: Platform) -> No
         assert [(x["id"], x["live"]) for x in r.json()["data"]] == [("edge:7", False)]
 
 
-def test_the_worker_logs_its_start_and_each_job(platform: Platform,
-                                                caplog: pytest.LogCaptureFixture) -> None:
+def test_the_worker_logs_its_start_and_each_job(
+    platform: Platform, caplog: pytest.LogCaptureFixture
+) -> None:
     caplog.set_level(logging.INFO, logger="reelforge")
     acct = accounts.ensure_account(platform, "alice")
-    job_id = submit_job(platform, acct, SubmitRequest.parse(
-        {"prompt": "x", "duration": 1, "resolution": "480p", "model": "gradient"})).job["id"]
+    job_id = submit_job(
+        platform,
+        acct,
+        SubmitRequest.parse(
+            {"prompt": "x", "duration": 1, "resolution": "480p", "model": "gradient"}
+        ),
+    ).job["id"]
     w = Worker(platform, name="w").start()
     try:
         assert wait_final(platform, acct, job_id)["status"] == "succeeded"
@@ -94,12 +99,16 @@ def test_the_worker_logs_its_start_and_each_job(platform: Platform,
     [start] = [r.getMessage() for r in caplog.records if "worker started" in r.getMessage()]
     assert "worker=w " in start and "queues=gradient" in start
     assert "models=gradient" in start and "device=cpu" in start and "slots=1" in start
-    lines = [r.getMessage() for r in caplog.records if job_id in r.getMessage()
-             and r.getMessage().startswith(("job.start", "job.end"))]  # the worker's own
+    lines = [
+        r.getMessage()
+        for r in caplog.records
+        if job_id in r.getMessage() and r.getMessage().startswith(("job.start", "job.end"))
+    ]  # the worker's own
     assert lines == [
         f"job.start job={job_id} account={acct.id} status=running queue=gradient "
         f"model=gradient attempt=1 worker=w:0",
-        next(x for x in lines if x.startswith(f"job.end job={job_id} status=succeeded "))]
+        next(x for x in lines if x.startswith(f"job.end job={job_id} status=succeeded ")),
+    ]
 
 
 def test_an_outage_is_one_line_down_and_one_line_up(caplog: pytest.LogCaptureFixture) -> None:
@@ -107,8 +116,7 @@ def test_an_outage_is_one_line_down_and_one_line_up(caplog: pytest.LogCaptureFix
     caplog.set_level(logging.DEBUG, logger="reelforge.test_outage")
     outage = Outage("queue", log, cap=4.0)
     outage.ok()  # nothing was wrong: nothing said
-    delays = [outage.failed(ConnectionError("Error 111 connecting\nmore"), n)
-              for n in range(1, 7)]
+    delays = [outage.failed(ConnectionError("Error 111 connecting\nmore"), n) for n in range(1, 7)]
     bounds = [0.5, 1, 2, 4, 4, 4]  # doubling to the cap, less up to 20 % jitter
     assert all(0.8 * b <= d <= b for d, b in zip(delays, bounds, strict=True)), delays
     outage.ok()
@@ -116,15 +124,16 @@ def test_an_outage_is_one_line_down_and_one_line_up(caplog: pytest.LogCaptureFix
     said = [r for r in caplog.records if r.levelno >= logging.INFO]
     assert said[0].getMessage() == (
         "queue unreachable (ConnectionError: Error 111 connecting); retrying with back-off "
-        "up to 4 s")
+        "up to 4 s"
+    )
     assert len(said) == 2 and said[1].getMessage().startswith("queue reachable again after ")
     assert said[1].getMessage().endswith("(6 failed tries)")
     assert not any(r.exc_info for r in said)  # tracebacks only at DEBUG
 
 
 def test_failing_heartbeats_are_one_line_not_a_traceback_each(
-        platform: Platform, monkeypatch: pytest.MonkeyPatch,
-        caplog: pytest.LogCaptureFixture) -> None:
+    platform: Platform, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
     from reelforge.services.jobs import execution
     from reelforge.storage import repositories as repo
 

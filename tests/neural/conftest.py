@@ -28,8 +28,11 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 @pytest.fixture(scope="session")
 def tiny_dirs(tmp_path_factory: pytest.TempPathFactory) -> dict[tuple[str, str], Path]:
     root = tmp_path_factory.mktemp("tiny-models")
-    return {(family, task): build_tiny_pipeline(family, task, root / f"{family}-{task}")
-            for family, tasks in SUPPORTED.items() for task in tasks}
+    return {
+        (family, task): build_tiny_pipeline(family, task, root / f"{family}-{task}")
+        for family, tasks in SUPPORTED.items()
+        for task in tasks
+    }
 
 
 def tiny_size(family: str) -> tuple[int, int, int]:

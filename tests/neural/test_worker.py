@@ -26,22 +26,41 @@ def neural(settings: Settings) -> Iterator[Platform]:
     # Recovery has its own tests: here a job must not be reaped as stale (and re-run on a
     # freshly loaded pipeline) because a loaded machine delayed a heartbeat past the test
     # settings' 2 s.
-    settings = settings.model_copy(update={"heartbeat_timeout": 30.0,
-                                           "worker_queues": ["wan", "ltx", "cogvideox"]})
+    settings = settings.model_copy(
+        update={"heartbeat_timeout": 30.0, "worker_queues": ["wan", "ltx", "cogvideox"]}
+    )
     p = bootstrap(settings)
     yield p
     p.close()
 
 
 def add(p: Platform, name: str, path: Path, **extra: Any) -> None:
-    model_registry.add_model(p, model_registry.parse_model_request(
-        {"name": name, "family": "wan", "path": str(path), "dtype": "fp32", "device": "cpu",
-         **extra}))
+    model_registry.add_model(
+        p,
+        model_registry.parse_model_request(
+            {
+                "name": name,
+                "family": "wan",
+                "path": str(path),
+                "dtype": "fp32",
+                "device": "cpu",
+                **extra,
+            }
+        ),
+    )
 
 
 def submit(p: Platform, account: accounts.AccountRef, model: str, **extra: Any) -> str:
-    body = {"model": model, "prompt": "a cat", "width": 32, "height": 32, "frames": 9,
-            "steps": 2, "seed": 3, **extra}
+    body = {
+        "model": model,
+        "prompt": "a cat",
+        "width": 32,
+        "height": 32,
+        "frames": 9,
+        "steps": 2,
+        "seed": 3,
+        **extra,
+    }
     return str(submit_job(p, account, SubmitRequest.parse(body)).job["id"])
 
 
@@ -50,7 +69,8 @@ def cache(p: Platform) -> Any:
 
 
 def test_cancel_mid_denoise_then_the_warm_pipeline_serves_the_next_job(
-        neural: Platform, tiny_dirs: dict) -> None:
+    neural: Platform, tiny_dirs: dict
+) -> None:
     p = neural
     add(p, "wan", tiny_dirs["wan", "t2v"])
     acct = accounts.ensure_account(p, "acme")
@@ -60,8 +80,10 @@ def test_cancel_mid_denoise_then_the_warm_pipeline_serves_the_next_job(
 
         def denoising() -> bool:
             events, _ = queries.events_since(p, acct, long_job, 0)
-            return any(e["type"] == "progress" and e["stage"] == "denoise" and e["done"] >= 1
-                       for e in events)
+            return any(
+                e["type"] == "progress" and e["stage"] == "denoise" and e["done"] >= 1
+                for e in events
+            )
 
         wait_for(denoising, timeout=60)
         queries.cancel_job(p, acct, long_job)
@@ -82,7 +104,8 @@ def test_cancel_mid_denoise_then_the_warm_pipeline_serves_the_next_job(
 
 
 def test_out_of_memory_fails_the_job_frees_the_pipeline_and_the_worker_goes_on(
-        neural: Platform, tiny_dirs: dict) -> None:
+    neural: Platform, tiny_dirs: dict
+) -> None:
     p = neural
     add(p, "wan", tiny_dirs["wan", "t2v"])
     acct = accounts.ensure_account(p, "acme")
@@ -97,7 +120,10 @@ def test_out_of_memory_fails_the_job_frees_the_pipeline_and_the_worker_goes_on(
         pipe.transformer.register_forward_pre_hook(exhausted)
         failed = wait_final(p, acct, submit(p, acct, "wan"))
         assert failed["status"] == "failed" and failed["error"]["code"] == "out_of_memory", (
-            failed["status"], failed["attempt"], failed["error"])
+            failed["status"],
+            failed["attempt"],
+            failed["error"],
+        )
         assert cache(p).pipelines() == []  # dropped, so the next job starts clean
         again = wait_final(p, acct, submit(p, acct, "wan"))
         assert again["status"] == "succeeded" and again["compute"]["warm"] is False
@@ -107,7 +133,8 @@ def test_out_of_memory_fails_the_job_frees_the_pipeline_and_the_worker_goes_on(
 
 
 def test_a_corrupt_model_fails_its_jobs_and_other_models_still_run(
-        neural: Platform, tiny_dirs: dict, tmp_path: Path) -> None:
+    neural: Platform, tiny_dirs: dict, tmp_path: Path
+) -> None:
     import shutil
 
     p = neural
@@ -133,8 +160,7 @@ def test_a_corrupt_model_fails_its_jobs_and_other_models_still_run(
         worker.stop(hand_back=True)
 
 
-def test_a_worker_device_overrides_the_model_device(settings: Settings,
-                                                    tiny_dirs: dict) -> None:
+def test_a_worker_device_overrides_the_model_device(settings: Settings, tiny_dirs: dict) -> None:
     settings.worker_queues[:] = ["wan"]
     p = bootstrap(settings.model_copy(update={"neural_device": "cpu"}))
     try:
@@ -151,7 +177,8 @@ def test_a_worker_device_overrides_the_model_device(settings: Settings,
 
 
 def test_a_worker_only_takes_jobs_of_the_families_it_serves(
-        settings: Settings, tiny_dirs: dict) -> None:
+    settings: Settings, tiny_dirs: dict
+) -> None:
     settings.worker_queues[:] = ["ltx"]
     p = bootstrap(settings)
     try:
@@ -173,9 +200,17 @@ def test_a_worker_only_takes_jobs_of_the_families_it_serves(
 
 def test_speed_options_apply_on_cpu(neural: Platform, tiny_dirs: dict) -> None:
     p = neural
-    add(p, "tuned", tiny_dirs["wan", "t2v"],
-        options={"vae_tiling": True, "vae_slicing": True, "step_cache": "taylorseer",
-                 "attention_backend": "native"})
+    add(
+        p,
+        "tuned",
+        tiny_dirs["wan", "t2v"],
+        options={
+            "vae_tiling": True,
+            "vae_slicing": True,
+            "step_cache": "taylorseer",
+            "attention_backend": "native",
+        },
+    )
     acct = accounts.ensure_account(p, "acme")
     worker = Worker(p, concurrency=1).start()
     try:

@@ -36,8 +36,9 @@ def node(tmp_path: Path, shared_database: str) -> Iterator[Any]:
     made: list[Platform] = []
 
     def make(name: str, **overrides: Any) -> Platform:
-        settings = make_settings(tmp_path / name, database_url=shared_database,
-                                 worker_queues=["gradient"], **overrides)
+        settings = make_settings(
+            tmp_path / name, database_url=shared_database, worker_queues=["gradient"], **overrides
+        )
         p = bootstrap(settings, backends=[GradientBackend()])
         made.append(p)
         return p
@@ -47,12 +48,12 @@ def node(tmp_path: Path, shared_database: str) -> Iterator[Any]:
         p.close()
 
 
-def test_any_node_verifies_any_nodes_output(node: Any, tmp_path: Path,
-                                            monkeypatch: pytest.MonkeyPatch) -> None:
+def test_any_node_verifies_any_nodes_output(
+    node: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     a, b = node("a"), node("b")
     assert a.settings.data_dir != b.settings.data_dir
-    out = render(a, tmp_path, model="gradient", prompt="a gradient", duration=1,
-                 resolution="480p")
+    out = render(a, tmp_path, model="gradient", prompt="a gradient", duration=1, resolution="480p")
     for verifier in (b, a):
         result = marking.verify(verifier, out)
         assert result["aigc"]["signature_valid"] is True, result["aigc"]
@@ -68,7 +69,8 @@ def test_any_node_verifies_any_nodes_output(node: Any, tmp_path: Path,
 
 
 def test_a_fleet_on_the_development_authority_warns_and_a_half_configured_one_refuses(
-        node: Any, shared_database: str) -> None:
+    node: Any, shared_database: str
+) -> None:
     from reelforge.app.checks import startup_checks
 
     check = next(c for c in startup_checks(node("a")) if c.name == "provenance")
@@ -90,8 +92,11 @@ def test_concurrent_first_starts_get_the_same_credentials(node: Any) -> None:
     def start(i: int) -> None:
         barrier.wait()
         creds, _ = marking.dev_credentials(nodes[i])
-        got[i] = (marking.provenance_secret(nodes[i]), creds.cert_chain.read_bytes(),
-                  creds.root_cert.read_bytes())
+        got[i] = (
+            marking.provenance_secret(nodes[i]),
+            creds.cert_chain.read_bytes(),
+            creds.root_cert.read_bytes(),
+        )
 
     threads = [threading.Thread(target=start, args=(i,)) for i in range(len(nodes))]
     for t in threads:

@@ -48,8 +48,11 @@ def _caption(width: int, height: int, words: str, top: bool) -> np.ndarray:
     side = min(width, height)
     size = max(8, int(0.07 * side))
     # our own label font for one (the hardest case: same glyphs, other words), PIL's for the other
-    font = (ImageFont.truetype(_font_path(), size) if words.startswith("Subscribe")
-            else ImageFont.load_default(size=size))
+    font = (
+        ImageFont.truetype(_font_path(), size)
+        if words.startswith("Subscribe")
+        else ImageFont.load_default(size=size)
+    )
     left, tp, right, bottom = draw.textbbox((0, 0), words, font=font)
     pad = max(4, (bottom - tp) // 3)
     bw, bh = right - left + 2 * pad, bottom - tp + 2 * pad
@@ -61,10 +64,16 @@ def _caption(width: int, height: int, words: str, top: bool) -> np.ndarray:
     small = ImageFont.load_default(size=max(8, int(0.05 * side)))
     l2, t2, r2, b2 = draw.textbbox((0, 0), "LIVE 24/7", font=small)
     m = max(4, int(0.02 * side))
-    draw.rectangle((width - (r2 - l2) - 3 * m, height - (b2 - t2) - 3 * m, width - m,
-                    height - m), fill=(20, 20, 20))
-    draw.text((width - (r2 - l2) - 2 * m - l2, height - (b2 - t2) - 2 * m - t2), "LIVE 24/7",
-              font=small, fill=(255, 255, 255))
+    draw.rectangle(
+        (width - (r2 - l2) - 3 * m, height - (b2 - t2) - 3 * m, width - m, height - m),
+        fill=(20, 20, 20),
+    )
+    draw.text(
+        (width - (r2 - l2) - 2 * m - l2, height - (b2 - t2) - 2 * m - t2),
+        "LIVE 24/7",
+        font=small,
+        fill=(255, 255, 255),
+    )
     return np.asarray(img)
 
 
@@ -103,17 +112,33 @@ def picture(kind: str, width: int, height: int) -> np.ndarray:
     return cv2.resize(photo, (width, height), interpolation=cv2.INTER_AREA)
 
 
-KINDS = ["gradient-h", "gradient-v", "gradient-d", "gradient-r", "banding", "stripes",
-         "flat-grey", "flat-blue",
-         "noise", "checker", "text-subscribe", "text-breaking",
-         "astronaut", "coffee", "chelsea", "rocket"]
+KINDS = [
+    "gradient-h",
+    "gradient-v",
+    "gradient-d",
+    "gradient-r",
+    "banding",
+    "stripes",
+    "flat-grey",
+    "flat-blue",
+    "noise",
+    "checker",
+    "text-subscribe",
+    "text-breaking",
+    "astronaut",
+    "coffee",
+    "chelsea",
+    "rocket",
+]
 
 
 def clip(kind: str, width: int, height: int) -> list[np.ndarray]:
     """FRAMES frames: the picture, drifting slowly (so the encoder sees a real clip)."""
     base = picture(kind, width + 16, height + 8)
-    return [np.ascontiguousarray(base[i // 2:i // 2 + height, i * 2:i * 2 + width])
-            for i in range(FRAMES)]
+    return [
+        np.ascontiguousarray(base[i // 2 : i // 2 + height, i * 2 : i * 2 + width])
+        for i in range(FRAMES)
+    ]
 
 
 def _half(src: Path, dst: Path) -> None:
@@ -151,8 +176,9 @@ def test_unmarked_clips_never_show_the_label(workdir: Path, kind: str) -> None:
 @pytest.mark.parametrize("suffix", [".bmp", ".gif", ".tiff"])
 @pytest.mark.parametrize("kind", ["gradient-v", "banding"])
 @pytest.mark.parametrize("size", [(160, 120), (640, 360)])
-def test_a_still_gradient_is_not_labelled(tmp_path: Path, suffix: str, kind: str,
-                                          size: tuple[int, int]) -> None:
+def test_a_still_gradient_is_not_labelled(
+    tmp_path: Path, suffix: str, kind: str, size: tuple[int, int]
+) -> None:
     """A still picture decodes as a one-frame video: a gradient is not our label."""
     path = tmp_path / f"{kind}{suffix}"
     Image.fromarray(picture(kind, *size)).save(path)

@@ -38,8 +38,7 @@ TRAINED = "http://cv.iptc.org/newscodes/digitalsourcetype/trainedAlgorithmicMedi
 def render(p: Platform, tmp: Path, **body: Any) -> Path:
     acct = accounts.ensure_account(p, "acme")
     if body.pop("image", False):
-        body["image_upload_id"] = create_upload(p, acct, sample_image().read_bytes(),
-                                                "cup.jpg").id
+        body["image_upload_id"] = create_upload(p, acct, sample_image().read_bytes(), "cup.jpg").id
     job = submit_job(p, acct, SubmitRequest.parse(body)).job
     worker = Worker(p, concurrency=1).start()
     try:
@@ -57,8 +56,7 @@ def platform_for(tmp_path: Path) -> Iterator[Any]:
     made: list[Platform] = []
 
     def make(**overrides: Any) -> Platform:
-        settings = make_settings(tmp_path, worker_queues=["motion", "gradient", "wan"],
-                                 **overrides)
+        settings = make_settings(tmp_path, worker_queues=["motion", "gradient", "wan"], **overrides)
         from reelforge.backends.motion import MotionBackend
 
         p = bootstrap(settings, backends=[MotionBackend(), GradientBackend()])
@@ -84,11 +82,16 @@ def all_four(result: dict[str, Any], job_file: Path) -> None:
 
 
 @pytest.mark.parametrize("backend", ["motion", "gradient"])
-def test_every_output_carries_all_four_marks(platform_for: Any, tmp_path: Path,
-                                            backend: str) -> None:
+def test_every_output_carries_all_four_marks(
+    platform_for: Any, tmp_path: Path, backend: str
+) -> None:
     p = platform_for()
-    body: dict[str, Any] = {"model": backend, "prompt": "a slow zoom", "duration": 2,
-                            "resolution": "480p"}
+    body: dict[str, Any] = {
+        "model": backend,
+        "prompt": "a slow zoom",
+        "duration": 2,
+        "resolution": "480p",
+    }
     if backend == "motion":
         body["image"] = True
     out = render(p, tmp_path, **body)
@@ -100,11 +103,21 @@ def test_a_neural_output_carries_all_four_marks(platform_for: Any, tmp_path: Pat
     from tests.neural.tiny import build_tiny_pipeline
 
     p = platform_for()
-    model_registry.add_model(p, model_registry.parse_model_request({
-        "name": "wan", "family": "wan", "path": str(build_tiny_pipeline(
-            "wan", "t2v", tmp_path / "wan")), "dtype": "fp32", "device": "cpu"}))
-    out = render(p, tmp_path, model="wan", prompt="a red car", width=256, height=256,
-                 frames=9, steps=2)
+    model_registry.add_model(
+        p,
+        model_registry.parse_model_request(
+            {
+                "name": "wan",
+                "family": "wan",
+                "path": str(build_tiny_pipeline("wan", "t2v", tmp_path / "wan")),
+                "dtype": "fp32",
+                "device": "cpu",
+            }
+        ),
+    )
+    out = render(
+        p, tmp_path, model="wan", prompt="a red car", width=256, height=256, frames=9, steps=2
+    )
     result = verify_file(out, verify_options(p))
     all_four(result, out)
     assert result["c2pa"]["model"] == "wan"
@@ -112,14 +125,14 @@ def test_a_neural_output_carries_all_four_marks(platform_for: Any, tmp_path: Pat
 
 def test_the_cn_profile_labels_in_chinese(platform_for: Any, tmp_path: Path) -> None:
     p = platform_for(policy_profile="cn")
-    out = render(p, tmp_path, model="gradient", prompt="a gradient", duration=1,
-                 resolution="480p")
+    out = render(p, tmp_path, model="gradient", prompt="a gradient", duration=1, resolution="480p")
     result = verify_file(out, verify_options(p))
     assert result["visible_label"]["text"] == "AI生成" and result["verdict"] == "ai-generated"
 
 
-def reencode(src: Path, dst: Path, *, crf: int, scale: float = 1.0,
-             keep_metadata: bool = False) -> None:
+def reencode(
+    src: Path, dst: Path, *, crf: int, scale: float = 1.0, keep_metadata: bool = False
+) -> None:
     import cv2
 
     with av.open(str(src)) as inp, av.open(str(dst), "w") as out:
@@ -133,8 +146,11 @@ def reencode(src: Path, dst: Path, *, crf: int, scale: float = 1.0,
         for frame in inp.decode(stream):
             rgb = frame.to_ndarray(format="rgb24")
             if scale != 1.0:
-                small = cv2.resize(rgb, (int(w * scale) // 2 * 2, int(h * scale) // 2 * 2),
-                                   interpolation=cv2.INTER_AREA)
+                small = cv2.resize(
+                    rgb,
+                    (int(w * scale) // 2 * 2, int(h * scale) // 2 * 2),
+                    interpolation=cv2.INTER_AREA,
+                )
                 rgb = cv2.resize(small, (w, h), interpolation=cv2.INTER_LINEAR)
             for packet in enc.encode(av.VideoFrame.from_ndarray(rgb, format="rgb24")):
                 out.mux(packet)
@@ -145,8 +161,7 @@ def reencode(src: Path, dst: Path, *, crf: int, scale: float = 1.0,
 @pytest.mark.slow
 def test_tampering_reencoding_stripping_and_forging(platform_for: Any, tmp_path: Path) -> None:
     p = platform_for()
-    out = render(p, tmp_path, model="gradient", prompt="a gradient", duration=2,
-                 resolution="480p")
+    out = render(p, tmp_path, model="gradient", prompt="a gradient", duration=2, resolution="480p")
     options = verify_options(p)
 
     flipped = tmp_path / "flipped.mp4"
@@ -166,8 +181,9 @@ def test_tampering_reencoding_stripping_and_forging(platform_for: Any, tmp_path:
 
     # A 50 % downscale keeps the mark on natural pictures (bench/watermark_speed.py: bit
     # accuracy 1.0 on photos); a flat synthetic gradient keeps too little texture for it.
-    photo = render(p, tmp_path, model="motion", image=True, prompt="slow zoom", duration=2,
-                   resolution="480p")
+    photo = render(
+        p, tmp_path, model="motion", image=True, prompt="slow zoom", duration=2, resolution="480p"
+    )
     resized = tmp_path / "resized.mp4"
     reencode(photo, resized, crf=23, scale=0.5)
     assert verify_file(resized, options)["watermark"]["found"]
@@ -178,10 +194,20 @@ def test_tampering_reencoding_stripping_and_forging(platform_for: Any, tmp_path:
 
     encode_mp4((np.full((240, 320, 3), 90, np.uint8) for _ in range(8)), blank, fps=8)
     reencode(blank, forged, crf=23)
-    with av.open(str(forged)) as src, av.open(str(tmp_path / "forged2.mp4"), "w",
-                                              options={"movflags": "use_metadata_tags"}) as dst:
-        dst.metadata["AIGC"] = json.dumps({"Label": "1", "ContentProducer": "reelforge",
-                                           "ProduceID": "vid_fake", "ReservedCode1": "00" * 16})
+    with (
+        av.open(str(forged)) as src,
+        av.open(
+            str(tmp_path / "forged2.mp4"), "w", options={"movflags": "use_metadata_tags"}
+        ) as dst,
+    ):
+        dst.metadata["AIGC"] = json.dumps(
+            {
+                "Label": "1",
+                "ContentProducer": "reelforge",
+                "ProduceID": "vid_fake",
+                "ReservedCode1": "00" * 16,
+            }
+        )
         stream = dst.add_stream_from_template(src.streams.video[0])
         for packet in src.demux(src.streams.video[0]):
             if packet.dts is not None:
@@ -204,8 +230,7 @@ def test_bad_files_get_a_clear_answer(tmp_path: Path, platform_for: Any) -> None
     with pytest.raises(InvalidRequest) as err:
         verify_file(text, verify_options(p))
     assert err.value.code == "invalid_video"
-    out = render(p, tmp_path, model="gradient", prompt="a gradient", duration=1,
-                 resolution="480p")
+    out = render(p, tmp_path, model="gradient", prompt="a gradient", duration=1, resolution="480p")
     truncated = tmp_path / "cut.mp4"
     truncated.write_bytes(out.read_bytes()[: out.stat().st_size // 2])
     try:
@@ -248,13 +273,19 @@ def test_verify_cli_and_api(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> 
 
 
 def test_unlabelled_export_needs_the_policy_and_the_accounts_agreement(
-        platform_for: Any, tmp_path: Path) -> None:
+    platform_for: Any, tmp_path: Path
+) -> None:
     from reelforge.errors import Forbidden
     from reelforge.services.governance import audit
     from reelforge.services.provenance.marking import record_unlabelled_duties
 
-    body = {"model": "gradient", "prompt": "a gradient", "duration": 1, "resolution": "480p",
-            "visible_label": False}
+    body = {
+        "model": "gradient",
+        "prompt": "a gradient",
+        "duration": 1,
+        "resolution": "480p",
+        "visible_label": False,
+    }
     strict = platform_for()
     acct = accounts.ensure_account(strict, "acme")
     with pytest.raises(Forbidden) as err:
@@ -279,9 +310,9 @@ def test_unlabelled_export_needs_the_policy_and_the_accounts_agreement(
 
 
 def test_a_frame_smaller_than_the_label_is_still_labelled_and_signed(
-        platform_for: Any, tmp_path: Path) -> None:
+    platform_for: Any, tmp_path: Path
+) -> None:
     p = platform_for()
-    out = render(p, tmp_path, model="gradient", prompt="tiny", width=16, height=16,
-                 duration=1)
+    out = render(p, tmp_path, model="gradient", prompt="tiny", width=16, height=16, duration=1)
     result = verify_file(out, verify_options(p))
     assert result["aigc"] is not None and result["c2pa"]["valid"]

@@ -30,11 +30,16 @@ MIN_ACCURACY = 0.95
 
 def moving_clip(name: str, width: int, height: int, n: int = FRAMES) -> list[np.ndarray]:
     """A pan over a photo enlarged 25 %: n RGB frames of (height, width)."""
-    big = cv2.resize(getattr(data, name)(), (int(width * 1.25), int(height * 1.25)),
-                     interpolation=cv2.INTER_AREA)
+    big = cv2.resize(
+        getattr(data, name)(), (int(width * 1.25), int(height * 1.25)), interpolation=cv2.INTER_AREA
+    )
     dx, dy = big.shape[1] - width, big.shape[0] - height
-    return [np.ascontiguousarray(big[dy * i // (2 * n): dy * i // (2 * n) + height,
-                                     dx * i // n: dx * i // n + width]) for i in range(n)]
+    return [
+        np.ascontiguousarray(
+            big[dy * i // (2 * n) : dy * i // (2 * n) + height, dx * i // n : dx * i // n + width]
+        )
+        for i in range(n)
+    ]
 
 
 @cache
@@ -44,8 +49,12 @@ def marked_file(tmp: Path, width: int, height: int) -> tuple[Path, int]:
     embedder = WatermarkEmbedder(payload, width, height)
     label = VisibleLabel("AI-generated", width, height, FPS)
     path = tmp / f"marked_{width}x{height}.mp4"
-    encode_mp4(moving_clip("astronaut", width, height), path, fps=FPS,
-               on_frame=lambda i, f: label(i, embedder.mark(f)))
+    encode_mp4(
+        moving_clip("astronaut", width, height),
+        path,
+        fps=FPS,
+        on_frame=lambda i, f: label(i, embedder.mark(f)),
+    )
     return path, payload
 
 
@@ -62,7 +71,7 @@ def transcode(src: Path, dst: Path, *, crf: int, scale: float = 1.0, crop: float
         enc.width, enc.height, enc.pix_fmt = ow, oh, "yuv420p"
         enc.options = {"crf": str(crf), "preset": "veryfast"}
         for frame in inp.decode(stream):
-            rgb = frame.to_ndarray(format="rgb24")[y0:y0 + ch, x0:x0 + cw]
+            rgb = frame.to_ndarray(format="rgb24")[y0 : y0 + ch, x0 : x0 + cw]
             vf = av.VideoFrame.from_ndarray(np.ascontiguousarray(rgb), format="rgb24")
             if (ow, oh) != (cw, ch):
                 vf = vf.reformat(width=ow, height=oh, interpolation="BICUBIC")
@@ -90,11 +99,18 @@ def workdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("rescaled")
 
 
-@pytest.mark.parametrize(("name", "size", "crf", "scale", "crop", "labelled"), TRANSFORMS,
-                         ids=[t[0] for t in TRANSFORMS])
+@pytest.mark.parametrize(
+    ("name", "size", "crf", "scale", "crop", "labelled"), TRANSFORMS, ids=[t[0] for t in TRANSFORMS]
+)
 def test_marks_survive_a_kept_smaller_or_cropped_copy(
-        workdir: Path, name: str, size: tuple[int, int], crf: int | None, scale: float,
-        crop: float, labelled: bool) -> None:
+    workdir: Path,
+    name: str,
+    size: tuple[int, int],
+    crf: int | None,
+    scale: float,
+    crop: float,
+    labelled: bool,
+) -> None:
     src, payload = marked_file(workdir, *size)
     path = src
     if crf is not None:
@@ -102,8 +118,10 @@ def test_marks_survive_a_kept_smaller_or_cropped_copy(
         transcode(src, path, crf=crf, scale=scale, crop=crop)
     result = verify_file(path)
     wm = result["watermark"]
-    print(f"{name}: found={wm['found']} bit_accuracy={wm['bit_accuracy']} "
-          f"label={result['visible_label']}")
+    print(
+        f"{name}: found={wm['found']} bit_accuracy={wm['bit_accuracy']} "
+        f"label={result['visible_label']}"
+    )
     assert wm["found"] and wm["payload"] == f"{payload:08x}"
     assert wm["bit_accuracy"] >= MIN_ACCURACY
     if labelled:

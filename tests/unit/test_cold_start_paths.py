@@ -35,8 +35,9 @@ def _count_decodes(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     return calls
 
 
-def test_kept_decodes_decode_an_upload_once(tmp_path: Path,
-                                            monkeypatch: pytest.MonkeyPatch) -> None:
+def test_kept_decodes_decode_an_upload_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     source = _png(tmp_path)
     copy = tmp_path / "input-0"  # what a worker downloads: another path, the same bytes
     copy.write_bytes(source.read_bytes())
@@ -53,8 +54,7 @@ def test_kept_decodes_decode_an_upload_once(tmp_path: Path,
     assert np.array_equal(second, expected) and second.flags.writeable
 
 
-def test_decodes_are_not_kept_by_default(tmp_path: Path,
-                                         monkeypatch: pytest.MonkeyPatch) -> None:
+def test_decodes_are_not_kept_by_default(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     source = _png(tmp_path)
     decodes = _count_decodes(monkeypatch)
     monkeypatch.setattr(images, "DECODED", images._DecodedImages())
@@ -64,8 +64,9 @@ def test_decodes_are_not_kept_by_default(tmp_path: Path,
     assert len(decodes) == 3 and images.DECODED.hits == 0
 
 
-def test_kept_decode_still_applies_the_pixel_limit(tmp_path: Path,
-                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+def test_kept_decode_still_applies_the_pixel_limit(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     source = _png(tmp_path)
     monkeypatch.setattr(images, "DECODED", images._DecodedImages())
     images.keep_decoded(2)

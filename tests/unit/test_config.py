@@ -71,8 +71,9 @@ def test_dict_settings_accept_key_value_pairs(monkeypatch: pytest.MonkeyPatch) -
         Settings()
 
 
-def test_lists_from_a_config_file_stay_lists(tmp_path: Path,
-                                             monkeypatch: pytest.MonkeyPatch) -> None:
+def test_lists_from_a_config_file_stay_lists(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     cfg = tmp_path / "rf.toml"
     cfg.write_text('webhook_allow_hosts = ["x.example"]\n[default_model]\ntext2video = "w"\n')
     monkeypatch.setenv("RF_CONFIG", str(cfg))
@@ -110,7 +111,8 @@ def test_config_output_never_shows_a_secret(monkeypatch: pytest.MonkeyPatch) -> 
 
 
 def test_a_bad_setting_is_one_line_naming_the_variable(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from typer.testing import CliRunner
 
     from reelforge.cli import app

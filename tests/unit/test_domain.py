@@ -75,8 +75,12 @@ def test_state_machine() -> None:
     with pytest.raises(Conflict):
         check_transition(JobStatus.QUEUED, JobStatus.SUCCEEDED)
     assert sources_of(JobStatus.SUCCEEDED) == {JobStatus.RUNNING, JobStatus.REVIEW}
-    assert sources_of(JobStatus.CANCELLED) == {JobStatus.QUEUED, JobStatus.RUNNING,
-                                               JobStatus.REVIEW, JobStatus.THROTTLED}
+    assert sources_of(JobStatus.CANCELLED) == {
+        JobStatus.QUEUED,
+        JobStatus.RUNNING,
+        JobStatus.REVIEW,
+        JobStatus.THROTTLED,
+    }
 
 
 def test_governance_states() -> None:

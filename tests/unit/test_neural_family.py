@@ -27,8 +27,10 @@ def test_defaults_follow_each_family_rules() -> None:
     assert p.frames == 49 and (p.width % 16, p.height % 16) == (0, 0)
 
 
-@pytest.mark.parametrize(("family", "frames", "hint"), [
-    (WAN, 80, "try 77 or 81"), (LTX, 20, "try 17 or 25"), (COG, 13, "try 9 or 17")])
+@pytest.mark.parametrize(
+    ("family", "frames", "hint"),
+    [(WAN, 80, "try 77 or 81"), (LTX, 20, "try 17 or 25"), (COG, 13, "try 9 or 17")],
+)
 def test_a_frame_count_the_model_cannot_make_names_allowed_values(family, frames, hint) -> None:
     with pytest.raises(InvalidRequest) as err:
         family.plan(spec(frames=frames), "t2v")
@@ -53,8 +55,10 @@ def test_draft_is_cheaper_and_keeps_seed_and_frames() -> None:
     assert draft.step_cache == "first_block" and final.step_cache is None
     assert LTX.plan(spec(fps=24, preset="draft"), "t2v").step_cache == "taylorseer"
     # the operator's configured cache wins, and explicit steps win over the preset
-    assert WAN.plan(spec(fps=16, preset="draft", steps=3), "t2v",
-                    step_cache="pab").to_dict()["steps"] == 3
+    assert (
+        WAN.plan(spec(fps=16, preset="draft", steps=3), "t2v", step_cache="pab").to_dict()["steps"]
+        == 3
+    )
 
 
 def test_models_serve_the_modes_of_their_task() -> None:

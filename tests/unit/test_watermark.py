@@ -45,8 +45,14 @@ def h264_round_trip(frames: list[np.ndarray], crf: int) -> list[np.ndarray]:
 def downscale_and_back(frames: list[np.ndarray]) -> list[np.ndarray]:
     """50% downscale (INTER_AREA) and back up to the original size (INTER_LINEAR)."""
     height, width = frames[0].shape[:2]
-    return [cv2.resize(cv2.resize(f, (width // 2, height // 2), interpolation=cv2.INTER_AREA),
-                       (width, height), interpolation=cv2.INTER_LINEAR) for f in frames]
+    return [
+        cv2.resize(
+            cv2.resize(f, (width // 2, height // 2), interpolation=cv2.INTER_AREA),
+            (width, height),
+            interpolation=cv2.INTER_LINEAR,
+        )
+        for f in frames
+    ]
 
 
 def psnr(a: np.ndarray, b: np.ndarray) -> float:
@@ -64,8 +70,12 @@ def moving_clip(name: str, width: int, height: int, n: int = 48) -> tuple[np.nda
     """A pan-and-tilt crop over the photo, enlarged 25%: n frames of (height, width, 3)."""
     big = photo(name, int(width * 1.25), int(height * 1.25))
     dx, dy = big.shape[1] - width, big.shape[0] - height
-    return tuple(np.ascontiguousarray(big[dy * i // (2 * n): dy * i // (2 * n) + height,
-                                          dx * i // n: dx * i // n + width]) for i in range(n))
+    return tuple(
+        np.ascontiguousarray(
+            big[dy * i // (2 * n) : dy * i // (2 * n) + height, dx * i // n : dx * i // n + width]
+        )
+        for i in range(n)
+    )
 
 
 @cache
@@ -96,10 +106,13 @@ def test_still_photo_survives_crf23(name: str, width: int, height: int) -> None:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize(("name", "width", "height"),
-                         [("astronaut", 1280, 720), ("coffee", 854, 480), ("chelsea", 1280, 720)])
+@pytest.mark.parametrize(
+    ("name", "width", "height"),
+    [("astronaut", 1280, 720), ("coffee", 854, 480), ("chelsea", 1280, 720)],
+)
 def test_moving_clip_crf23_downscale_and_crf28(
-        name: str, width: int, height: int, record_property: Callable[[str, object], None]) -> None:
+    name: str, width: int, height: int, record_property: Callable[[str, object], None]
+) -> None:
     payload, marked = marked_clip(name, width, height)
     clip = moving_clip(name, width, height)
     assert min(psnr(a, b) for a, b in zip(clip, marked, strict=True)) >= 38.0
@@ -115,8 +128,9 @@ def test_moving_clip_crf23_downscale_and_crf28(
 
     crf28 = detect(h264_round_trip(list(marked), crf=28))  # reported, not asserted
     record_property("crf28_bit_accuracy", crf28.bit_accuracy)
-    print(f"{name} {width}x{height}: CRF 28 found={crf28.found} "
-          f"bit_accuracy={crf28.bit_accuracy:.3f}")
+    print(
+        f"{name} {width}x{height}: CRF 28 found={crf28.found} bit_accuracy={crf28.bit_accuracy:.3f}"
+    )
 
 
 def test_detect_reads_a_copy_kept_smaller_without_a_size_hint() -> None:

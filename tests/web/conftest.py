@@ -55,8 +55,9 @@ class Browser:
 def cheap_hashes(monkeypatch: pytest.MonkeyPatch) -> None:
     """argon2id with small costs, so the many sign-ins here stay fast on 2 cores; the
     production parameters have their own test (test_password_hashes_are_argon2id)."""
-    monkeypatch.setattr(signin, "_hasher", PasswordHasher(time_cost=1, memory_cost=1024,
-                                                          parallelism=1))
+    monkeypatch.setattr(
+        signin, "_hasher", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+    )
     signin._dummy_hash.cache_clear()
 
 

@@ -41,27 +41,31 @@ def test_password_hashes_are_argon2id(monkeypatch: pytest.MonkeyPatch) -> None:
     assert signin._hasher.verify(stored, PASSWORD)
 
 
-def test_session_cookie_flags_and_secure_setting(web_platform: Platform,
-                                                 visitor: Browser) -> None:
+def test_session_cookie_flags_and_secure_setting(web_platform: Platform, visitor: Browser) -> None:
     visitor.get("/signup")
-    r = visitor.client.post("/signup", data={"email": "b@example.com", "password": PASSWORD,
-                                             "csrf_token": csrf_of(visitor.page)},
-                            follow_redirects=False)
+    r = visitor.client.post(
+        "/signup",
+        data={"email": "b@example.com", "password": PASSWORD, "csrf_token": csrf_of(visitor.page)},
+        follow_redirects=False,
+    )
     assert r.status_code == 303
     header = next(h for h in r.headers.get_list("set-cookie") if h.startswith(SESSION_COOKIE))
     assert "HttpOnly" in header and "SameSite=lax" in header and "Secure" not in header
     web_platform.settings.web_cookie_secure = "always"
     b2 = Browser(TestClient(visitor.client.app, base_url="https://testserver"))
     b2.get("/signin")
-    r = b2.client.post("/signin", data={"email": "b@example.com", "password": PASSWORD,
-                                        "csrf_token": csrf_of(b2.page)},
-                       follow_redirects=False)
+    r = b2.client.post(
+        "/signin",
+        data={"email": "b@example.com", "password": PASSWORD, "csrf_token": csrf_of(b2.page)},
+        follow_redirects=False,
+    )
     header = next(h for h in r.headers.get_list("set-cookie") if h.startswith(SESSION_COOKIE))
     assert "Secure" in header and "HttpOnly" in header
 
 
-def test_session_id_rotates_at_sign_in(web_platform: Platform, visitor: Browser,
-                                       new_browser) -> None:  # type: ignore[no-untyped-def]
+def test_session_id_rotates_at_sign_in(
+    web_platform: Platform, visitor: Browser, new_browser
+) -> None:  # type: ignore[no-untyped-def]
     visitor.sign_up("c@example.com")
     # an attacker plants a session id they know (their own) in the victim's browser
     attacker = new_browser()
@@ -99,16 +103,20 @@ def test_csrf_refused(visitor: Browser, how: str) -> None:
     assert "expired or came from another site" in r.text
     assert "No keys yet." in visitor.get("/account").text  # no key was made
     # the same request with the token is accepted, also as htmx's header
-    r = visitor.client.post("/account/keys", data={"label": "x"},
-                            headers={"x-csrf-token": token})
+    r = visitor.client.post("/account/keys", data={"label": "x"}, headers={"x-csrf-token": token})
     assert r.status_code == 201
     # sign-in and sign-up forms are protected as well (login CSRF)
-    assert visitor.client.post("/signin", data={"email": "d@example.com",
-                                                "password": PASSWORD}).status_code == 403
+    assert (
+        visitor.client.post(
+            "/signin", data={"email": "d@example.com", "password": PASSWORD}
+        ).status_code
+        == 403
+    )
 
 
-def test_login_rate_limited_per_email_and_per_ip(web_platform: Platform, visitor: Browser,
-                                                 new_browser) -> None:  # type: ignore[no-untyped-def]
+def test_login_rate_limited_per_email_and_per_ip(
+    web_platform: Platform, visitor: Browser, new_browser
+) -> None:  # type: ignore[no-untyped-def]
     visitor.sign_up("e@example.com")
     attacker = new_browser()
     for _ in range(signin.MAX_FAILURES_PER_EMAIL):
@@ -127,8 +135,7 @@ def test_login_rate_limited_per_email_and_per_ip(web_platform: Platform, visitor
     assert signin.sign_in(web_platform, "f@example.com", PASSWORD, ip="10.9.9.9").token
 
 
-def test_unknown_email_and_wrong_password_read_the_same(visitor: Browser,
-                                                        new_browser) -> None:  # type: ignore[no-untyped-def]
+def test_unknown_email_and_wrong_password_read_the_same(visitor: Browser, new_browser) -> None:  # type: ignore[no-untyped-def]
     visitor.sign_up("g@example.com")
     other = new_browser()
     a = other.sign_in("g@example.com", "not the password")
@@ -151,8 +158,10 @@ def test_sign_up_errors_shown_next_to_the_field(visitor: Browser) -> None:
 def test_bad_form_input_answers_with_a_page(visitor: Browser, app_client: TestClient) -> None:
     # control characters (refused by the app-wide edge check) and over-long fields: a page
     # with the reason, not the API's JSON; nothing is written
-    for data in ({"email": "a\x00b@example.com", "password": PASSWORD},
-                 {"email": "x" * 3000 + "@example.com", "password": PASSWORD}):
+    for data in (
+        {"email": "a\x00b@example.com", "password": PASSWORD},
+        {"email": "x" * 3000 + "@example.com", "password": PASSWORD},
+    ):
         r = visitor.submit("/signup", "/signup", data)
         assert r.status_code == 422, r.text
         assert r.headers["content-type"].startswith("text/html")
@@ -163,19 +172,28 @@ def test_bad_form_input_answers_with_a_page(visitor: Browser, app_client: TestCl
     assert r.headers["content-type"].startswith("application/json")
 
 
-def test_password_change_ends_other_sessions(web_platform: Platform, visitor: Browser,
-                                             new_browser) -> None:  # type: ignore[no-untyped-def]
+def test_password_change_ends_other_sessions(
+    web_platform: Platform, visitor: Browser, new_browser
+) -> None:  # type: ignore[no-untyped-def]
     visitor.sign_up("i@example.com")
     other = new_browser()
     other.sign_in("i@example.com")
     old = visitor.client.cookies.get(SESSION_COOKIE)
-    r = visitor.submit("/account/password", "/account/password",
-                       {"current_password": "wrong wrong", "new_password": "n" * 12,
-                        "new_password_again": "n" * 12})
+    r = visitor.submit(
+        "/account/password",
+        "/account/password",
+        {
+            "current_password": "wrong wrong",
+            "new_password": "n" * 12,
+            "new_password_again": "n" * 12,
+        },
+    )
     assert r.status_code == 422 and "current password is wrong" in r.text
-    r = visitor.submit("/account/password", "/account/password",
-                       {"current_password": PASSWORD, "new_password": "n" * 12,
-                        "new_password_again": "n" * 12})
+    r = visitor.submit(
+        "/account/password",
+        "/account/password",
+        {"current_password": PASSWORD, "new_password": "n" * 12, "new_password_again": "n" * 12},
+    )
     assert r.status_code == 200 and "Password changed" in r.text
     assert visitor.client.cookies.get(SESSION_COOKIE) != old
     assert visitor.get("/account").url.path == "/account"
@@ -184,16 +202,17 @@ def test_password_change_ends_other_sessions(web_platform: Platform, visitor: Br
     assert other.sign_in("i@example.com", "n" * 12).url.path == "/account"
 
 
-def test_api_keys_created_shown_once_revoked_and_scoped(visitor: Browser,
-                                                        new_browser) -> None:  # type: ignore[no-untyped-def]
+def test_api_keys_created_shown_once_revoked_and_scoped(visitor: Browser, new_browser) -> None:  # type: ignore[no-untyped-def]
     visitor.sign_up("j@example.com")
     r = visitor.submit("/account", "/account/keys", {"label": "ci"})
     assert r.status_code == 201
     key = re.search(r'id="new-key">(rf_[^<]+)<', r.text).group(1)  # type: ignore[union-attr]
     assert r.headers["cache-control"] == "no-store"
     # the key works on the API and is never shown again
-    assert visitor.client.get("/v1/account", headers={"authorization": f"Bearer {key}"}
-                              ).status_code == 200
+    assert (
+        visitor.client.get("/v1/account", headers={"authorization": f"Bearer {key}"}).status_code
+        == 200
+    )
     page = visitor.get("/account").text
     assert key not in page and "ci" in page
     key_id = re.search(r'id="key-(key_[^"]+)"', page).group(1)  # type: ignore[union-attr]
@@ -202,19 +221,23 @@ def test_api_keys_created_shown_once_revoked_and_scoped(visitor: Browser,
     other.sign_up("k@example.com")
     r = other.submit("/account", f"/account/keys/{key_id}/revoke", {})
     assert r.status_code == 404
-    assert visitor.client.get("/v1/account", headers={"authorization": f"Bearer {key}"}
-                              ).status_code == 200
+    assert (
+        visitor.client.get("/v1/account", headers={"authorization": f"Bearer {key}"}).status_code
+        == 200
+    )
     # htmx revoke answers the row
     token = csrf_of(visitor.get("/account").text)
-    r = visitor.client.post(f"/account/keys/{key_id}/revoke",
-                            headers={"x-csrf-token": token, "hx-request": "true"})
+    r = visitor.client.post(
+        f"/account/keys/{key_id}/revoke", headers={"x-csrf-token": token, "hx-request": "true"}
+    )
     assert r.status_code == 200 and r.text.startswith("<tr") and "Revoked" in r.text
-    assert visitor.client.get("/v1/account", headers={"authorization": f"Bearer {key}"}
-                              ).status_code == 401
+    assert (
+        visitor.client.get("/v1/account", headers={"authorization": f"Bearer {key}"}).status_code
+        == 401
+    )
 
 
-def test_console_is_for_operators(web_platform: Platform, visitor: Browser,
-                                  new_browser) -> None:  # type: ignore[no-untyped-def]
+def test_console_is_for_operators(web_platform: Platform, visitor: Browser, new_browser) -> None:  # type: ignore[no-untyped-def]
     assert visitor.client.get("/console", follow_redirects=False).status_code == 303
     visitor.sign_up("creator@example.com")
     r = visitor.get("/console")
@@ -257,8 +280,9 @@ def test_language_from_accept_language_and_switcher(visitor: Browser) -> None:
     r = visitor.submit("/signin", "/lang", {"lang": "zh", "next": "/signup"})
     assert r.url.path == "/signup" and "创建账户" in r.text
     # never an open redirect
-    r = visitor.submit("/signin", "/lang", {"lang": "en", "next": "//evil.example/x"},
-                       follow_redirects=False)
+    r = visitor.submit(
+        "/signin", "/lang", {"lang": "en", "next": "//evil.example/x"}, follow_redirects=False
+    )
     assert r.headers["location"] == "/"
 
 
@@ -268,9 +292,14 @@ def test_catalogue_covers_every_message() -> None:
     from reelforge.web import i18n
 
     src = __import__("reelforge.web", fromlist=["x"]).__path__[0]
-    ids = {m[2] for m in extract_from_dir(
-        src, method_map=[("**.py", "python"), ("templates/**.html", "jinja2")],
-        keywords={"_": None, "gettext": None, "N_": None})}
+    ids = {
+        m[2]
+        for m in extract_from_dir(
+            src,
+            method_map=[("**.py", "python"), ("templates/**.html", "jinja2")],
+            keywords={"_": None, "gettext": None, "N_": None},
+        )
+    }
     zh = i18n.translations("zh")
     missing = [m for m in ids if isinstance(m, str) and zh.gettext(m) == m]
     assert not missing, missing
@@ -287,8 +316,16 @@ def test_cli_accounts_create_operator(tmp_path, monkeypatch: pytest.MonkeyPatch)
         if key.startswith("RF_"):
             monkeypatch.delenv(key)
     monkeypatch.setenv("RF_DATA_DIR", str(tmp_path / "data"))
-    args = ["accounts", "create", "boss", "--email", "boss@example.com", "--password-stdin",
-            "--operator", "--json"]
+    args = [
+        "accounts",
+        "create",
+        "boss",
+        "--email",
+        "boss@example.com",
+        "--password-stdin",
+        "--operator",
+        "--json",
+    ]
     r = CliRunner().invoke(app, args, input=PASSWORD + "\n")
     assert r.exit_code == 0, r.output
     r = CliRunner().invoke(app, [*args[:2], "boss2", *args[3:]], input=PASSWORD + "\n")

@@ -50,8 +50,18 @@ from reelforge.analytics.records import (
     utc,
 )
 
-__all__ = ["AccountRow", "ConsumedRow", "JobRow", "PaymentRow", "PlanChangeRow",
-           "PlanInfo", "UsageRow", "kpi_report", "pct_text", "usd_text"]
+__all__ = [
+    "AccountRow",
+    "ConsumedRow",
+    "JobRow",
+    "PaymentRow",
+    "PlanChangeRow",
+    "PlanInfo",
+    "UsageRow",
+    "kpi_report",
+    "pct_text",
+    "usd_text",
+]
 
 WASTE_CAUSES = ("failed", "cancelled", "blocked")
 ENTERPRISE, MERCHANT = "enterprise", "merchant"
@@ -82,12 +92,20 @@ class _Group:
 # -- the report ------------------------------------------------------------------------------
 
 
-def kpi_report(*, accounts: Iterable[AccountRow], usage: Iterable[UsageRow],
-               payments: Iterable[PaymentRow], plan_changes: Iterable[PlanChangeRow],
-               jobs: Iterable[JobRow], consumed: Iterable[ConsumedRow],
-               plans: Sequence[PlanInfo], now: datetime, since: datetime | None = None,
-               until: datetime | None = None,
-               exclude_plans: Iterable[str] = ("internal",)) -> dict[str, Any]:
+def kpi_report(
+    *,
+    accounts: Iterable[AccountRow],
+    usage: Iterable[UsageRow],
+    payments: Iterable[PaymentRow],
+    plan_changes: Iterable[PlanChangeRow],
+    jobs: Iterable[JobRow],
+    consumed: Iterable[ConsumedRow],
+    plans: Sequence[PlanInfo],
+    now: datetime,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    exclude_plans: Iterable[str] = ("internal",),
+) -> dict[str, Any]:
     """Every KPI over the window [since, until). `plans` lists the sheet's plans in order;
     accounts now on an `exclude_plans` plan (the operator's own) are left out entirely, as is
     usage metered on such a plan."""
@@ -99,19 +117,23 @@ def kpi_report(*, accounts: Iterable[AccountRow], usage: Iterable[UsageRow],
     def mine(account_id: str) -> bool:
         return account_id in account_by_id
 
-    usage_rows = [u for u in usage if mine(u.account_id) and u.plan not in excluded
-                  and u.created_at in w]
+    usage_rows = [
+        u for u in usage if mine(u.account_id) and u.plan not in excluded and u.created_at in w
+    ]
     all_payments = [p for p in payments if mine(p.account_id)]
     window_payments = [p for p in all_payments if p.created_at in w]
-    changes = sorted((c for c in plan_changes if mine(c.account_id)),
-                     key=lambda c: utc(c.created_at))
+    changes = sorted(
+        (c for c in plan_changes if mine(c.account_id)), key=lambda c: utc(c.created_at)
+    )
     job_rows = [j for j in jobs if mine(j.account_id) and w.observed(j.created_at)]
     consumed_rows = list(consumed)
 
     signup_plan = signup_plans(account_by_id.values(), changes)
     paid_at = first_paid(all_payments, changes, plan_info, w)
-    signups = sorted((a for a in account_by_id.values() if a.created_at in w),
-                     key=lambda a: (utc(a.created_at), a.id))
+    signups = sorted(
+        (a for a in account_by_id.values() if a.created_at in w),
+        key=lambda a: (utc(a.created_at), a.id),
+    )
     job_times: dict[str, list[datetime]] = defaultdict(list)
     for j in job_rows:
         job_times[j.account_id].append(utc(j.created_at))
@@ -166,9 +188,11 @@ def kpi_report(*, accounts: Iterable[AccountRow], usage: Iterable[UsageRow],
 
     report: dict[str, Any] = {
         "object": "kpi_report",
-        "window": {"since": w.since.isoformat() if w.since else None,
-                   "until": w.until.isoformat() if w.until else None,
-                   "observed_until": w.end.isoformat()},
+        "window": {
+            "since": w.since.isoformat() if w.since else None,
+            "until": w.until.isoformat() if w.until else None,
+            "observed_until": w.end.isoformat(),
+        },
         "generations": len(gens),
         "total_cost_usd": money(total_cost),
         "average_generation_cost_usd": _average_cost(gens),
@@ -185,15 +209,13 @@ def kpi_report(*, accounts: Iterable[AccountRow], usage: Iterable[UsageRow],
     report["revenue_usd"] = revenue
     report["paying_accounts"] = paying
     report["arppu_usd"] = mean(revenue["total"], paying)
-    report["free_to_paid_conversion"] = conversion(signups, signup_plan, paid_at, plan_info,
-                                                    w)
+    report["free_to_paid_conversion"] = conversion(signups, signup_plan, paid_at, plan_info, w)
     report["retention"] = retention(signups, job_times, w)
     report["weekly_cohorts"] = signup_cohorts(signups, job_times, paid_at, w)
     succeeded = len(gens)
     ent = sum(1 for g in gens.values() if ENTERPRISE in (g.segment, g.plan))
     mer = sum(1 for g in gens.values() if g.segment == MERCHANT)
-    report["enterprise_share"] = _segment_share(ent, succeeded, seg_cost[ENTERPRISE],
-                                                total_cost)
+    report["enterprise_share"] = _segment_share(ent, succeeded, seg_cost[ENTERPRISE], total_cost)
     report["commerce_share"] = _segment_share(mer, succeeded, seg_cost[MERCHANT], total_cost)
     # cash per plan: USD payments on prepaid plans; postpaid plans' usage, invoiced later
     cash: dict[str, float] = defaultdict(float)
@@ -208,22 +230,25 @@ def kpi_report(*, accounts: Iterable[AccountRow], usage: Iterable[UsageRow],
         if info is not None and info.postpaid:
             cash[plan] += c.credits * unit(c)
     plan_names = [p.name for p in plans if p.name not in excluded]
-    report["margins"] = _margins(plans=plan_names, cash=cash, cost=cost_by_plan, gens=gens,
-                                 job_revenue=job_revenue)
+    report["margins"] = _margins(
+        plans=plan_names, cash=cash, cost=cost_by_plan, gens=gens, job_revenue=job_revenue
+    )
     conversions: dict[str, int] = defaultdict(int)
     for account_id, when in paid_at.items():
         if when in w and account_id in account_by_id:
             conversions[signup_plan.get(account_id, UNKNOWN)] += 1
-    report["verdict"] = _verdict(plans=plan_names, plan_info=plan_info,
-                                 margins=report["margins"], conversions=conversions)
+    report["verdict"] = _verdict(
+        plans=plan_names, plan_info=plan_info, margins=report["margins"], conversions=conversions
+    )
     return report
 
 
 # -- the parts -------------------------------------------------------------------------------
 
 
-def _by(gens: Mapping[str, _Generation], key: str,
-        revenue: Mapping[str, float] | None = None) -> dict[str, _Group]:
+def _by(
+    gens: Mapping[str, _Generation], key: str, revenue: Mapping[str, float] | None = None
+) -> dict[str, _Group]:
     groups: dict[str, _Group] = defaultdict(_Group)
     for job_id, g in gens.items():
         groups[getattr(g, key)].add(g.cost, revenue.get(job_id, 0.0) if revenue else 0.0)
@@ -232,45 +257,66 @@ def _by(gens: Mapping[str, _Generation], key: str,
 
 def _average_cost(gens: Mapping[str, _Generation]) -> dict[str, Any]:
     def view(groups: Mapping[str, _Group]) -> dict[str, Any]:
-        return {k: {"generations": g.count, "cost_usd": money(g.cost),
-                    "mean_usd": mean(g.cost, g.count)} for k, g in groups.items()}
+        return {
+            k: {
+                "generations": g.count,
+                "cost_usd": money(g.cost),
+                "mean_usd": mean(g.cost, g.count),
+            }
+            for k, g in groups.items()
+        }
 
     total = sum(g.cost for g in gens.values())
-    return {"overall": mean(total, len(gens)), "generations": len(gens),
-            "cost_usd": money(total),
-            "by_model": view(_by(gens, "model")), "by_plan": view(_by(gens, "plan")),
-            "by_resolution": view(_by(gens, "resolution"))}
+    return {
+        "overall": mean(total, len(gens)),
+        "generations": len(gens),
+        "cost_usd": money(total),
+        "by_model": view(_by(gens, "model")),
+        "by_plan": view(_by(gens, "plan")),
+        "by_resolution": view(_by(gens, "resolution")),
+    }
 
 
 def _margin_view(count: int, revenue: float, cost: float) -> dict[str, Any]:
-    return {"generations": count, "revenue_usd": money(revenue), "cost_usd": money(cost),
-            "margin_usd": money(revenue - cost),
-            "margin_per_generation_usd": mean(revenue - cost, count),
-            "margin": share(revenue - cost, revenue)}
+    return {
+        "generations": count,
+        "revenue_usd": money(revenue),
+        "cost_usd": money(cost),
+        "margin_usd": money(revenue - cost),
+        "margin_per_generation_usd": mean(revenue - cost, count),
+        "margin": share(revenue - cost, revenue),
+    }
 
 
-def _gross_margin(gens: Mapping[str, _Generation],
-                  revenue: Mapping[str, float]) -> dict[str, Any]:
+def _gross_margin(gens: Mapping[str, _Generation], revenue: Mapping[str, float]) -> dict[str, Any]:
     total_rev = sum(revenue.get(j, 0.0) for j in gens)
     total_cost = sum(g.cost for g in gens.values())
     view = _margin_view(len(gens), total_rev, total_cost)
-    view["by_plan"] = {k: _margin_view(g.count, g.revenue, g.cost)
-                       for k, g in _by(gens, "plan", revenue).items()}
+    view["by_plan"] = {
+        k: _margin_view(g.count, g.revenue, g.cost) for k, g in _by(gens, "plan", revenue).items()
+    }
     return view
 
 
-def _waste(waste: Mapping[str, float], jobs: Mapping[str, set[str]],
-           total_cost: float) -> dict[str, Any]:
+def _waste(
+    waste: Mapping[str, float], jobs: Mapping[str, set[str]], total_cost: float
+) -> dict[str, Any]:
     wasted = sum(waste.values())
-    return {"usd": money(wasted), "share": share(wasted, total_cost),
-            "total_cost_usd": money(total_cost),
-            "jobs": len(set().union(*jobs.values())),
-            "by_cause": {c: {"usd": money(waste[c]), "share": share(waste[c], total_cost),
-                             "jobs": len(jobs[c])} for c in WASTE_CAUSES}}
+    return {
+        "usd": money(wasted),
+        "share": share(wasted, total_cost),
+        "total_cost_usd": money(total_cost),
+        "jobs": len(set().union(*jobs.values())),
+        "by_cause": {
+            c: {"usd": money(waste[c]), "share": share(waste[c], total_cost), "jobs": len(jobs[c])}
+            for c in WASTE_CAUSES
+        },
+    }
 
 
-def _revenue(payments: Iterable[PaymentRow],
-             payment_plan: Callable[[PaymentRow], str]) -> tuple[dict[str, Any], int]:
+def _revenue(
+    payments: Iterable[PaymentRow], payment_plan: Callable[[PaymentRow], str]
+) -> tuple[dict[str, Any], int]:
     total = 0.0
     count = 0
     other_currency = 0
@@ -288,19 +334,32 @@ def _revenue(payments: Iterable[PaymentRow],
         by_plan[payment_plan(p)] += usd
         if p.amount_cents > 0:
             paying.add(p.account_id)
-    return ({"total": money(total), "payments": count,
-             "by_kind": {k: money(v) for k, v in sorted(by_kind.items())},
-             "by_plan": {k: money(v) for k, v in sorted(by_plan.items())},
-             "non_usd_payments_left_out": other_currency}, len(paying))
+    return (
+        {
+            "total": money(total),
+            "payments": count,
+            "by_kind": {k: money(v) for k, v in sorted(by_kind.items())},
+            "by_plan": {k: money(v) for k, v in sorted(by_plan.items())},
+            "non_usd_payments_left_out": other_currency,
+        },
+        len(paying),
+    )
 
 
 def _segment_share(gens: int, all_gens: int, cost: float, total_cost: float) -> dict[str, Any]:
-    return {"generations": gens, "generations_share": share(gens, all_gens),
-            "cost_usd": money(cost), "cost_share": share(cost, total_cost)}
+    return {
+        "generations": gens,
+        "generations_share": share(gens, all_gens),
+        "cost_usd": money(cost),
+        "cost_share": share(cost, total_cost),
+    }
 
 
-def _plan_at(changes: Sequence[PlanChangeRow], account_by_id: Mapping[str, AccountRow],
-             signup_plan: Mapping[str, str]) -> Callable[[str, datetime], str]:
+def _plan_at(
+    changes: Sequence[PlanChangeRow],
+    account_by_id: Mapping[str, AccountRow],
+    signup_plan: Mapping[str, str],
+) -> Callable[[str, datetime], str]:
     """The plan an account was on at a moment: its signup plan, then each plan change up to
     that moment (changes are sorted oldest first)."""
     history: dict[str, list[tuple[datetime, str]]] = defaultdict(list)
@@ -319,13 +378,22 @@ def _plan_at(changes: Sequence[PlanChangeRow], account_by_id: Mapping[str, Accou
 
 
 def _money_view(revenue: float, cost: float) -> dict[str, Any]:
-    return {"revenue_usd": money(revenue), "cost_usd": money(cost),
-            "margin_usd": money(revenue - cost), "margin": share(revenue - cost, revenue)}
+    return {
+        "revenue_usd": money(revenue),
+        "cost_usd": money(cost),
+        "margin_usd": money(revenue - cost),
+        "margin": share(revenue - cost, revenue),
+    }
 
 
-def _margins(*, plans: Sequence[str], cash: Mapping[str, float],
-             cost: Mapping[str, float], gens: Mapping[str, _Generation],
-             job_revenue: Mapping[str, float]) -> dict[str, Any]:
+def _margins(
+    *,
+    plans: Sequence[str],
+    cash: Mapping[str, float],
+    cost: Mapping[str, float],
+    gens: Mapping[str, _Generation],
+    job_revenue: Mapping[str, float],
+) -> dict[str, Any]:
     """The two margins side by side, overall and per plan, and the line that reconciles
     them: cash (cash received, or invoiced usage for postpaid plans, vs all measured cost)
     and credit value (credits the generations consumed x their price vs generation cost)."""
@@ -335,31 +403,45 @@ def _margins(*, plans: Sequence[str], cash: Mapping[str, float],
     by_plan = {}
     for name in names:
         g = groups.get(name)
-        by_plan[name] = {"cash": _money_view(cash.get(name, 0.0), cost.get(name, 0.0)),
-                         "credit_value": {**_money_view(g.revenue if g else 0.0,
-                                                        g.cost if g else 0.0),
-                                          "generations": g.count if g else 0}}
+        by_plan[name] = {
+            "cash": _money_view(cash.get(name, 0.0), cost.get(name, 0.0)),
+            "credit_value": {
+                **_money_view(g.revenue if g else 0.0, g.cost if g else 0.0),
+                "generations": g.count if g else 0,
+            },
+        }
     cash_total, cost_total = sum(cash.values()), sum(cost.values())
     value = sum(job_revenue.get(j, 0.0) for j in gens)
     gen_cost = sum(g.cost for g in gens.values())
     unused, outside = cash_total - value, cost_total - gen_cost
     cash_margin, value_margin = cash_total - cost_total, value - gen_cost
-    text = (f"cash margin {usd_text(cash_margin)} = credit-value margin "
-            f"{usd_text(value_margin)} + cash received beyond the value of credits consumed "
-            f"{usd_text(unused)} - cost outside generations (waste, reviews) "
-            f"{usd_text(outside)}")
-    return {"cash": _money_view(cash_total, cost_total),
-            "credit_value": {**_money_view(value, gen_cost), "generations": len(gens)},
-            "reconciliation": {"cash_margin_usd": money(cash_margin),
-                               "credit_value_margin_usd": money(value_margin),
-                               "cash_beyond_credit_value_usd": money(unused),
-                               "cost_outside_generations_usd": money(outside),
-                               "text": text},
-            "by_plan": by_plan}
+    text = (
+        f"cash margin {usd_text(cash_margin)} = credit-value margin "
+        f"{usd_text(value_margin)} + cash received beyond the value of credits consumed "
+        f"{usd_text(unused)} - cost outside generations (waste, reviews) "
+        f"{usd_text(outside)}"
+    )
+    return {
+        "cash": _money_view(cash_total, cost_total),
+        "credit_value": {**_money_view(value, gen_cost), "generations": len(gens)},
+        "reconciliation": {
+            "cash_margin_usd": money(cash_margin),
+            "credit_value_margin_usd": money(value_margin),
+            "cash_beyond_credit_value_usd": money(unused),
+            "cost_outside_generations_usd": money(outside),
+            "text": text,
+        },
+        "by_plan": by_plan,
+    }
 
 
-def _verdict(*, plans: Sequence[str], plan_info: Mapping[str, PlanInfo],
-             margins: Mapping[str, Any], conversions: Mapping[str, int]) -> dict[str, Any]:
+def _verdict(
+    *,
+    plans: Sequence[str],
+    plan_info: Mapping[str, PlanInfo],
+    margins: Mapping[str, Any],
+    conversions: Mapping[str, int],
+) -> dict[str, Any]:
     """Whether each plan pays for itself, in words that match the margins table: the cash
     margin decides (cash received, or invoiced usage, vs all cost); the credit-value margin
     says whether the credits used are priced above what they cost. An unpaid plan (free) is
@@ -369,8 +451,10 @@ def _verdict(*, plans: Sequence[str], plan_info: Mapping[str, PlanInfo],
         cv = view["credit_value"]
         if not cv["generations"]:
             return ""
-        return (f"; credits used are worth {usd_text(cv['revenue_usd'])} vs generation cost "
-                f"{usd_text(cv['cost_usd'])} (credit-value margin {pct_text(cv['margin'])})")
+        return (
+            f"; credits used are worth {usd_text(cv['revenue_usd'])} vs generation cost "
+            f"{usd_text(cv['cost_usd'])} (credit-value margin {pct_text(cv['margin'])})"
+        )
 
     by_plan: dict[str, Any] = {}
     for name, view in margins["by_plan"].items():
@@ -380,35 +464,55 @@ def _verdict(*, plans: Sequence[str], plan_info: Mapping[str, PlanInfo],
         pays = revenue > 0 and revenue >= cost
         covered = cv["generations"] > 0 and cv["revenue_usd"] >= cv["cost_usd"]
         what = "invoiced usage" if info is not None and info.postpaid else "cash received"
-        entry: dict[str, Any] = {"revenue_usd": revenue, "cost_usd": cost, "margin": margin,
-                                 "pays_for_itself": pays,
-                                 "credit_value_usd": cv["revenue_usd"],
-                                 "generation_cost_usd": cv["cost_usd"],
-                                 "credit_value_margin": cv["margin"],
-                                 "credits_cover_cost": covered}
+        entry: dict[str, Any] = {
+            "revenue_usd": revenue,
+            "cost_usd": cost,
+            "margin": margin,
+            "pays_for_itself": pays,
+            "credit_value_usd": cv["revenue_usd"],
+            "generation_cost_usd": cv["cost_usd"],
+            "credit_value_margin": cv["margin"],
+            "credits_cover_cost": covered,
+        }
         if info is not None and not info.paid:
             n = conversions.get(name, 0)
             entry.update(conversions=n, cost_per_conversion_usd=mean(cost, n))
-            tail = (f"it is the acquisition cost of {n} conversion{'s' if n != 1 else ''} in "
-                    f"the window ({usd_text(mean(cost, n), 4)} each); their payments count under "
-                    f"the plans they paid for" if n else "no account converted from it in "
-                    "the window")
-            text = (f"{name}: does not pay for itself — costs {usd_text(cost)} against "
-                    f"{usd_text(revenue)} paid on it; {tail}") if not pays else (
-                f"{name}: pays for itself — {what} {usd_text(revenue)} covers cost "
-                f"{usd_text(cost)} (cash margin {pct_text(margin)})")
+            tail = (
+                f"it is the acquisition cost of {n} conversion{'s' if n != 1 else ''} in "
+                f"the window ({usd_text(mean(cost, n), 4)} each); their payments count under "
+                f"the plans they paid for"
+                if n
+                else "no account converted from it in the window"
+            )
+            text = (
+                (
+                    f"{name}: does not pay for itself — costs {usd_text(cost)} against "
+                    f"{usd_text(revenue)} paid on it; {tail}"
+                )
+                if not pays
+                else (
+                    f"{name}: pays for itself — {what} {usd_text(revenue)} covers cost "
+                    f"{usd_text(cost)} (cash margin {pct_text(margin)})"
+                )
+            )
         elif pays and (covered or not cv["generations"]):
-            text = (f"{name}: pays for itself — {what} {usd_text(revenue)} covers cost "
-                    f"{usd_text(cost)} (cash margin {pct_text(margin)}){clause(view)}")
+            text = (
+                f"{name}: pays for itself — {what} {usd_text(revenue)} covers cost "
+                f"{usd_text(cost)} (cash margin {pct_text(margin)}){clause(view)}"
+            )
         elif pays:
-            text = (f"{name}: pays for itself in cash only — {what} {usd_text(revenue)} "
-                    f"covers cost {usd_text(cost)} (cash margin {pct_text(margin)}), but "
-                    f"{clause(view)[2:]}: it relies on credits paid for and not used")
+            text = (
+                f"{name}: pays for itself in cash only — {what} {usd_text(revenue)} "
+                f"covers cost {usd_text(cost)} (cash margin {pct_text(margin)}), but "
+                f"{clause(view)[2:]}: it relies on credits paid for and not used"
+            )
         elif revenue <= 0:
             text = f"{name}: does not pay for itself — costs {usd_text(cost)} with no revenue"
         else:
-            text = (f"{name}: does not pay for itself — {what} {usd_text(revenue)} vs cost "
-                    f"{usd_text(cost)} (cash margin {pct_text(margin)}){clause(view)}")
+            text = (
+                f"{name}: does not pay for itself — {what} {usd_text(revenue)} vs cost "
+                f"{usd_text(cost)} (cash margin {pct_text(margin)}){clause(view)}"
+            )
         entry["text"] = text
         by_plan[name] = entry
     cash, cv = margins["cash"], margins["credit_value"]
@@ -417,18 +521,31 @@ def _verdict(*, plans: Sequence[str], plan_info: Mapping[str, PlanInfo],
     if not revenue and not cost:
         text = "overall: no usage and no revenue in the window"
     elif pays and cv["generations"] and cv["revenue_usd"] < cv["cost_usd"]:
-        text = ("overall: the platform pays for itself in cash only — cash received "
-                f"{usd_text(revenue)} covers cost {usd_text(cost)} (cash margin "
-                f"{pct_text(margin)}), but {clause(margins)[2:]}: it relies on credits paid "
-                "for and not used")
+        text = (
+            "overall: the platform pays for itself in cash only — cash received "
+            f"{usd_text(revenue)} covers cost {usd_text(cost)} (cash margin "
+            f"{pct_text(margin)}), but {clause(margins)[2:]}: it relies on credits paid "
+            "for and not used"
+        )
     else:
-        head = ("overall: the platform pays for itself — cash received "
-                f"{usd_text(revenue)} covers cost {usd_text(cost)}" if pays else
-                "overall: the platform does not pay for itself — cash received "
-                f"{usd_text(revenue)} vs cost {usd_text(cost)}")
+        head = (
+            "overall: the platform pays for itself — cash received "
+            f"{usd_text(revenue)} covers cost {usd_text(cost)}"
+            if pays
+            else "overall: the platform does not pay for itself — cash received "
+            f"{usd_text(revenue)} vs cost {usd_text(cost)}"
+        )
         text = f"{head} (cash margin {pct_text(margin)}){clause(margins)}"
-    return {"by_plan": by_plan,
-            "overall": {"revenue_usd": revenue, "cost_usd": cost, "margin": margin,
-                        "pays_for_itself": pays, "credit_value_usd": cv["revenue_usd"],
-                        "generation_cost_usd": cv["cost_usd"],
-                        "credit_value_margin": cv["margin"], "text": text}}
+    return {
+        "by_plan": by_plan,
+        "overall": {
+            "revenue_usd": revenue,
+            "cost_usd": cost,
+            "margin": margin,
+            "pays_for_itself": pays,
+            "credit_value_usd": cv["revenue_usd"],
+            "generation_cost_usd": cv["cost_usd"],
+            "credit_value_margin": cv["margin"],
+            "text": text,
+        },
+    }

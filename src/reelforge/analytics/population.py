@@ -69,9 +69,16 @@ def population(rng: random.Random, users: int, days: int) -> list[Persona]:
     for i, day in enumerate(signup_days):
         roll = rng.random()
         segment = "creator" if roll < 0.80 else "merchant" if roll < 0.99 else "enterprise"
-        people.append(Persona(i, segment, day, rng.randrange(6 * 3600, 23 * 3600),
-                              rng.lognormvariate(0.0, 0.5),
-                              plan="enterprise" if segment == "enterprise" else "free"))
+        people.append(
+            Persona(
+                i,
+                segment,
+                day,
+                rng.randrange(6 * 3600, 23 * 3600),
+                rng.lognormvariate(0.0, 0.5),
+                plan="enterprise" if segment == "enterprise" else "free",
+            )
+        )
     return people
 
 
@@ -105,8 +112,7 @@ def request(rng: random.Random, person: Persona) -> Request:
         earlier = rng.choice(person.history)
         return Request(**{**earlier, "repeat": True, "cancel": False})  # type: ignore[arg-type]
     harmful = rng.random() < 0.015
-    pool = "harmful" if harmful else ("merchant" if person.segment == "merchant"
-                                      else "creator")
+    pool = "harmful" if harmful else ("merchant" if person.segment == "merchant" else "creator")
     prompt = rng.choice(prompts()[pool])
     if person.plan == "free":
         model = rng.choice(["sim-motion", "sim-ltx", "sim-wan"])
@@ -117,8 +123,17 @@ def request(rng: random.Random, person: Persona) -> Request:
         preset = "draft" if model != "sim-motion" and rng.random() < 0.35 else None
     duration = rng.choice([5.0, 5.0, 5.0, 10.0])
     seed = rng.randrange(2**31) if rng.random() < 0.5 else None
-    return Request(model, resolution, preset, duration, prompt, seed, harmful,
-                   cancel=rng.random() < 0.01, repeat=False)
+    return Request(
+        model,
+        resolution,
+        preset,
+        duration,
+        prompt,
+        seed,
+        harmful,
+        cancel=rng.random() < 0.01,
+        repeat=False,
+    )
 
 
 def upgrade_plan(rng: random.Random) -> str:

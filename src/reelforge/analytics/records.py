@@ -128,10 +128,7 @@ class Window:
 
     def __contains__(self, t: datetime) -> bool:
         t = utc(t)
-        return (self.since is None or t >= self.since) and (self.until is None
-                                                            or t < self.until)
+        return (self.since is None or t >= self.since) and (self.until is None or t < self.until)
 
     def observed(self, t: datetime) -> bool:
         return utc(t) < self.end
-
-

@@ -55,11 +55,17 @@ def report_tables(r: dict[str, Any]) -> list[ReportTable]:
     tables: list[ReportTable] = []
 
     avg = r["average_generation_cost_usd"]
-    t = ReportTable("average_cost", "Average cost per generation: "
-                    f"{usd_text(avg['overall'], 4)}",
-                    [_c("group"), _c("key"), _c("generations", "int"),
-                     _c("mean_cost_usd", "usd4", "mean cost"),
-                     _c("total_cost_usd", "usd", "total cost")])
+    t = ReportTable(
+        "average_cost",
+        f"Average cost per generation: {usd_text(avg['overall'], 4)}",
+        [
+            _c("group"),
+            _c("key"),
+            _c("generations", "int"),
+            _c("mean_cost_usd", "usd4", "mean cost"),
+            _c("total_cost_usd", "usd", "total cost"),
+        ],
+    )
     for group in ("model", "plan", "resolution"):
         for key, v in avg[f"by_{group}"].items():
             t.rows.append([group, key, v["generations"], v["mean_usd"], v["cost_usd"]])
@@ -67,105 +73,201 @@ def report_tables(r: dict[str, Any]) -> list[ReportTable]:
 
     m = r["margins"]
     t = ReportTable(
-        "margins", f"Margins: cash {pct_text(m['cash']['margin'])}, credit value "
-                   f"{pct_text(m['credit_value']['margin'])}",
-        [_c("plan"), _c("cash_received_usd", "usd", "cash received"),
-         _c("cost_usd", "usd", "all cost"), _c("cash_margin_usd", "usd", "cash margin"),
-         _c("cash_margin", "share", "cash margin %"),
-         _c("credit_value_usd", "usd", "credits consumed, value"),
-         _c("generation_cost_usd", "usd", "generation cost"),
-         _c("credit_value_margin_usd", "usd", "credit-value margin"),
-         _c("credit_value_margin", "share", "credit-value margin %")],
-        caption=m["reconciliation"]["text"])
+        "margins",
+        f"Margins: cash {pct_text(m['cash']['margin'])}, credit value "
+        f"{pct_text(m['credit_value']['margin'])}",
+        [
+            _c("plan"),
+            _c("cash_received_usd", "usd", "cash received"),
+            _c("cost_usd", "usd", "all cost"),
+            _c("cash_margin_usd", "usd", "cash margin"),
+            _c("cash_margin", "share", "cash margin %"),
+            _c("credit_value_usd", "usd", "credits consumed, value"),
+            _c("generation_cost_usd", "usd", "generation cost"),
+            _c("credit_value_margin_usd", "usd", "credit-value margin"),
+            _c("credit_value_margin", "share", "credit-value margin %"),
+        ],
+        caption=m["reconciliation"]["text"],
+    )
     for key, v in [*m["by_plan"].items(), ("all", m)]:
         cash, cv = v["cash"], v["credit_value"]
-        t.rows.append([key, cash["revenue_usd"], cash["cost_usd"], cash["margin_usd"],
-                       cash["margin"], cv["revenue_usd"], cv["cost_usd"], cv["margin_usd"],
-                       cv["margin"]])
+        t.rows.append(
+            [
+                key,
+                cash["revenue_usd"],
+                cash["cost_usd"],
+                cash["margin_usd"],
+                cash["margin"],
+                cv["revenue_usd"],
+                cv["cost_usd"],
+                cv["margin_usd"],
+                cv["margin"],
+            ]
+        )
     tables.append(t)
 
     gm = r["gross_margin"]
-    t = ReportTable("gross_margin", "Gross margin per generation (credit value): "
-                    f"{pct_text(gm['margin'])}",
-                    [_c("plan"), _c("generations", "int"),
-                     _c("credit_value_usd", "usd", "credits consumed, value"),
-                     _c("cost_usd", "usd", "generation cost"),
-                     _c("margin_usd", "usd", "margin"), _c("margin", "share", "margin %"),
-                     _c("margin_per_generation_usd", "usd4", "margin/generation")])
+    t = ReportTable(
+        "gross_margin",
+        f"Gross margin per generation (credit value): {pct_text(gm['margin'])}",
+        [
+            _c("plan"),
+            _c("generations", "int"),
+            _c("credit_value_usd", "usd", "credits consumed, value"),
+            _c("cost_usd", "usd", "generation cost"),
+            _c("margin_usd", "usd", "margin"),
+            _c("margin", "share", "margin %"),
+            _c("margin_per_generation_usd", "usd4", "margin/generation"),
+        ],
+    )
     for key, v in [*gm["by_plan"].items(), ("all", gm)]:
-        t.rows.append([key, v["generations"], v["revenue_usd"], v["cost_usd"],
-                       v["margin_usd"], v["margin"], v["margin_per_generation_usd"]])
+        t.rows.append(
+            [
+                key,
+                v["generations"],
+                v["revenue_usd"],
+                v["cost_usd"],
+                v["margin_usd"],
+                v["margin"],
+                v["margin_per_generation_usd"],
+            ]
+        )
     tables.append(t)
 
     waste = r["compute_waste"]
-    t = ReportTable("compute_waste", f"Compute waste: {usd_text(waste['usd'])} "
-                    f"({pct_text(waste['share'])})",
-                    [_c("cause"), _c("jobs", "int"), _c("cost_usd", "usd", "cost"),
-                     _c("share", "share", "share of all cost")])
+    t = ReportTable(
+        "compute_waste",
+        f"Compute waste: {usd_text(waste['usd'])} ({pct_text(waste['share'])})",
+        [
+            _c("cause"),
+            _c("jobs", "int"),
+            _c("cost_usd", "usd", "cost"),
+            _c("share", "share", "share of all cost"),
+        ],
+    )
     for cause, v in waste["by_cause"].items():
         t.rows.append([cause, v["jobs"], v["usd"], v["share"]])
     tables.append(t)
 
     rev = r["revenue_usd"]
-    t = ReportTable("revenue", f"Revenue: {usd_text(rev['total'])} from {rev['payments']} "
-                    "payments", [_c("by"), _c("key"), _c("revenue_usd", "usd", "revenue")],
-                    caption=f"ARPPU {usd_text(r['arppu_usd'])} over {r['paying_accounts']} "
-                            "paying accounts; a payment counts under the plan that paid it")
+    t = ReportTable(
+        "revenue",
+        f"Revenue: {usd_text(rev['total'])} from {rev['payments']} payments",
+        [_c("by"), _c("key"), _c("revenue_usd", "usd", "revenue")],
+        caption=f"ARPPU {usd_text(r['arppu_usd'])} over {r['paying_accounts']} "
+        "paying accounts; a payment counts under the plan that paid it",
+    )
     for group in ("kind", "plan"):
         for key, value in rev[f"by_{group}"].items():
             t.rows.append([group, key, value])
     tables.append(t)
 
     c = r["free_to_paid_conversion"]
-    t = ReportTable("conversion", "Free-to-paid conversion",
-                    [_c("measure"), _c("converted", "int"), _c("of", "int"),
-                     _c("share", "share")])
-    t.rows += [["within 30 days of signup", c["converted_30d"], c["signups"], c["share_30d"]],
-               ["within 30 days (30 days passed)", c["matured_converted_30d"],
-                c["matured_signups"], c["matured_share_30d"]],
-               ["by the end of the window", c["converted"], c["signups"], c["share"]]]
+    t = ReportTable(
+        "conversion",
+        "Free-to-paid conversion",
+        [_c("measure"), _c("converted", "int"), _c("of", "int"), _c("share", "share")],
+    )
+    t.rows += [
+        ["within 30 days of signup", c["converted_30d"], c["signups"], c["share_30d"]],
+        [
+            "within 30 days (30 days passed)",
+            c["matured_converted_30d"],
+            c["matured_signups"],
+            c["matured_share_30d"],
+        ],
+        ["by the end of the window", c["converted"], c["signups"], c["share"]],
+    ]
     tables.append(t)
 
-    t = ReportTable("retention", "Retention",
-                    [_c("day"), _c("retained", "int"), _c("eligible", "int",
-                                                          "eligible signups"),
-                     _c("share", "share")])
+    t = ReportTable(
+        "retention",
+        "Retention",
+        [
+            _c("day"),
+            _c("retained", "int"),
+            _c("eligible", "int", "eligible signups"),
+            _c("share", "share"),
+        ],
+    )
     for day, v in r["retention"].items():
         t.rows.append([day.upper(), v["retained"], v["eligible"], v["share"]])
     tables.append(t)
 
-    t = ReportTable("weekly_cohorts", "Weekly signup cohorts",
-                    [_c("week"), _c("signups", "int"), _c("converted", "int"),
-                     _c("converted_share", "share", "converted %"),
-                     _c("active_week_1", "share", "active week 1"),
-                     _c("active_week_2", "share", "week 2"),
-                     _c("active_week_4", "share", "week 4")])
+    t = ReportTable(
+        "weekly_cohorts",
+        "Weekly signup cohorts",
+        [
+            _c("week"),
+            _c("signups", "int"),
+            _c("converted", "int"),
+            _c("converted_share", "share", "converted %"),
+            _c("active_week_1", "share", "active week 1"),
+            _c("active_week_2", "share", "week 2"),
+            _c("active_week_4", "share", "week 4"),
+        ],
+    )
     for row in r["weekly_cohorts"]:
-        t.rows.append([row["week"], row["signups"], row["converted"], row["converted_share"],
-                       row["active_week_1"], row["active_week_2"], row["active_week_4"]])
+        t.rows.append(
+            [
+                row["week"],
+                row["signups"],
+                row["converted"],
+                row["converted_share"],
+                row["active_week_1"],
+                row["active_week_2"],
+                row["active_week_4"],
+            ]
+        )
     tables.append(t)
 
-    t = ReportTable("segments", "Segment shares",
-                    [_c("segment"), _c("generations", "int"),
-                     _c("generations_share", "share", "share"),
-                     _c("cost_usd", "usd", "cost"), _c("cost_share", "share", "share")])
+    t = ReportTable(
+        "segments",
+        "Segment shares",
+        [
+            _c("segment"),
+            _c("generations", "int"),
+            _c("generations_share", "share", "share"),
+            _c("cost_usd", "usd", "cost"),
+            _c("cost_share", "share", "share"),
+        ],
+    )
     for name, key in (("enterprise", "enterprise_share"), ("commerce", "commerce_share")):
         v = r[key]
-        t.rows.append([name, v["generations"], v["generations_share"], v["cost_usd"],
-                       v["cost_share"]])
+        t.rows.append(
+            [name, v["generations"], v["generations_share"], v["cost_usd"], v["cost_share"]]
+        )
     tables.append(t)
 
     v = r["verdict"]
-    t = ReportTable("verdict", "Verdict",
-                    [_c("plan"), _c("pays_for_itself", "bool", "pays for itself"),
-                     _c("cash_received_usd", "usd", "cash received"),
-                     _c("cost_usd", "usd", "all cost"), _c("cash_margin", "share"),
-                     _c("credit_value_usd", "usd", "credits consumed, value"),
-                     _c("generation_cost_usd", "usd", "generation cost"),
-                     _c("credit_value_margin", "share"), _c("text")])
+    t = ReportTable(
+        "verdict",
+        "Verdict",
+        [
+            _c("plan"),
+            _c("pays_for_itself", "bool", "pays for itself"),
+            _c("cash_received_usd", "usd", "cash received"),
+            _c("cost_usd", "usd", "all cost"),
+            _c("cash_margin", "share"),
+            _c("credit_value_usd", "usd", "credits consumed, value"),
+            _c("generation_cost_usd", "usd", "generation cost"),
+            _c("credit_value_margin", "share"),
+            _c("text"),
+        ],
+    )
     for key, e in [*v["by_plan"].items(), ("overall", v["overall"])]:
-        t.rows.append([key, e["pays_for_itself"], e["revenue_usd"], e["cost_usd"],
-                       e["margin"], e["credit_value_usd"], e["generation_cost_usd"],
-                       e["credit_value_margin"], e["text"]])
+        t.rows.append(
+            [
+                key,
+                e["pays_for_itself"],
+                e["revenue_usd"],
+                e["cost_usd"],
+                e["margin"],
+                e["credit_value_usd"],
+                e["generation_cost_usd"],
+                e["credit_value_margin"],
+                e["text"],
+            ]
+        )
     tables.append(t)
     return tables

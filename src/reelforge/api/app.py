@@ -44,15 +44,20 @@ def create_app(p: Platform, *, embedded_worker: bool = False) -> FastAPI:
             if worker is not None:
                 worker.stop(hand_back=True)
 
-    app = FastAPI(title="reelforge", version=__version__, lifespan=lifespan,
-                  description="Self-hostable AI video generation: submit a job, follow its "
-                              "progress, download a labelled MP4.",
-                  # served from the package by install_docs (the defaults use a CDN)
-                  docs_url=None, redoc_url=None,
-                  # every route can fail with the one error shape
-                  responses=ERROR_RESPONSES,
-                  # the edge rule for outside strings, before auth and every route
-                  dependencies=[Depends(check_request)])
+    app = FastAPI(
+        title="reelforge",
+        version=__version__,
+        lifespan=lifespan,
+        description="Self-hostable AI video generation: submit a job, follow its "
+        "progress, download a labelled MP4.",
+        # served from the package by install_docs (the defaults use a CDN)
+        docs_url=None,
+        redoc_url=None,
+        # every route can fail with the one error shape
+        responses=ERROR_RESPONSES,
+        # the edge rule for outside strings, before auth and every route
+        dependencies=[Depends(check_request)],
+    )
     app.state.platform = p
     install_error_handlers(app)
     app.add_middleware(RateLimitHeaders)

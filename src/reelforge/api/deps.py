@@ -23,18 +23,25 @@ PlatformDep = Annotated[Platform, Depends(get_platform)]
 
 # Declares the scheme in OpenAPI (/docs gets an "Authorize" button); the header is checked
 # below, so a missing key gets our own 401 error, not FastAPI's.
-bearer_scheme = HTTPBearer(auto_error=False, bearerFormat="API key",
-                           description="An API key: `reelforge keys create --account NAME`.")
+bearer_scheme = HTTPBearer(
+    auto_error=False,
+    bearerFormat="API key",
+    description="An API key: `reelforge keys create --account NAME`.",
+)
 
 
-def current_account(request: Request, p: PlatformDep,
-                    _declared: Annotated[HTTPAuthorizationCredentials | None,
-                                         Depends(bearer_scheme)] = None) -> AccountRef:
+def current_account(
+    request: Request,
+    p: PlatformDep,
+    _declared: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)] = None,
+) -> AccountRef:
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
-        raise Unauthorized("send `Authorization: Bearer <API key>`; create a key with "
-                           "`reelforge keys create --account NAME`")
+        raise Unauthorized(
+            "send `Authorization: Bearer <API key>`; create a key with "
+            "`reelforge keys create --account NAME`"
+        )
     account = accounts.authenticate(p, token.strip())
     if p.billing is not None and account.key_id:
         read = is_read(request)
@@ -43,8 +50,10 @@ def current_account(request: Request, p: PlatformDep,
         if not state.allowed:
             raise RateLimited(
                 f"more than {state.limit} {'reads' if read else 'work-creating requests'} a "
-                f"minute with this key; slow down", code="rate_limited",
-                retry_after=state.retry_after)
+                f"minute with this key; slow down",
+                code="rate_limited",
+                retry_after=state.retry_after,
+            )
     return account
 
 
@@ -63,8 +72,10 @@ CurrentAccount = Annotated[AccountRef, Depends(current_account)]
 
 def admin_account(account: CurrentAccount) -> AccountRef:
     if not account.is_admin:
-        raise Forbidden("this route is for operators; use a key made with "
-                        "`reelforge keys create --account NAME --admin`")
+        raise Forbidden(
+            "this route is for operators; use a key made with "
+            "`reelforge keys create --account NAME --admin`"
+        )
     return account
 
 

@@ -30,18 +30,22 @@ def install_docs(app: FastAPI) -> None:
     def swagger_ui(request: Request) -> HTMLResponse:
         root = prefix(request)
         return get_swagger_ui_html(
-            openapi_url=f"{root}{app.openapi_url}", title=f"{title} — API",
+            openapi_url=f"{root}{app.openapi_url}",
+            title=f"{title} — API",
             swagger_js_url=f"{root}{ASSETS}/swagger-ui/swagger-ui-bundle.js",
             swagger_css_url=f"{root}{ASSETS}/swagger-ui/swagger-ui.css",
             swagger_favicon_url=f"{root}{ASSETS}/swagger-ui/favicon-32x32.png",
             # no badge that asks validator.swagger.io about the document
-            swagger_ui_parameters={"validatorUrl": None, "persistAuthorization": True})
+            swagger_ui_parameters={"validatorUrl": None, "persistAuthorization": True},
+        )
 
     @app.get("/redoc", include_in_schema=False)
     def redoc(request: Request) -> HTMLResponse:
         root = prefix(request)
         return get_redoc_html(
-            openapi_url=f"{root}{app.openapi_url}", title=f"{title} — API reference",
+            openapi_url=f"{root}{app.openapi_url}",
+            title=f"{title} — API reference",
             redoc_js_url=f"{root}{ASSETS}/redoc/redoc.standalone.js",
             redoc_favicon_url=f"{root}{ASSETS}/swagger-ui/favicon-32x32.png",
-            with_google_fonts=False)
+            with_google_fonts=False,
+        )

@@ -15,8 +15,13 @@ from reelforge.errors import ReelforgeError
 log = logging.getLogger(__name__)
 
 
-def error_response(status: int, code: str, message: str, field: str | None = None,
-                   headers: dict[str, str] | None = None) -> JSONResponse:
+def error_response(
+    status: int,
+    code: str,
+    message: str,
+    field: str | None = None,
+    headers: dict[str, str] | None = None,
+) -> JSONResponse:
     body: dict[str, str] = {"code": code, "message": _sendable(message)}
     if field:
         body["field"] = _sendable(field)
@@ -33,14 +38,14 @@ def _sendable(text: str) -> str:
     return text
 
 
-NOT_JSON = ("the request body must be JSON, sent with the header "
-            "`Content-Type: application/json`")
+NOT_JSON = "the request body must be JSON, sent with the header `Content-Type: application/json`"
 
 
 def _is_json(request: Request) -> bool:
     kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    return kind == "application/json" or (kind.startswith("application/")
-                                          and kind.endswith("+json"))
+    return kind == "application/json" or (
+        kind.startswith("application/") and kind.endswith("+json")
+    )
 
 
 def install_error_handlers(app: FastAPI) -> None:
@@ -74,14 +79,17 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _http(request: Request, exc: HTTPException) -> JSONResponse:
         if exc.status_code == 400 and _is_json(request):
             # FastAPI's own 400 for a JSON body it cannot decode (not UTF-8)
-            return error_response(400, "invalid_json", "request body is not valid JSON "
-                                                       "(UTF-8 text)")
-        code = {400: "invalid_body", 404: "not_found",
-                405: "method_not_allowed"}.get(exc.status_code, "http_error")
+            return error_response(
+                400, "invalid_json", "request body is not valid JSON (UTF-8 text)"
+            )
+        code = {400: "invalid_body", 404: "not_found", 405: "method_not_allowed"}.get(
+            exc.status_code, "http_error"
+        )
         return error_response(exc.status_code, code, str(exc.detail))
 
     @app.exception_handler(Exception)
     async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
         log.exception("unhandled error", exc_info=exc)
-        return error_response(500, "internal_error",
-                              "internal error; the operator's logs have the details")
+        return error_response(
+            500, "internal_error", "internal error; the operator's logs have the details"
+        )

@@ -32,11 +32,17 @@ def _data_uri_bytes(raw: int) -> int:
 _ROUTES: list[tuple[str, re.Pattern[str], Callable[[Settings], int]]] = [
     ("POST", re.compile(r"^/v1/uploads/?$"), lambda s: s.max_upload_bytes + MULTIPART_OVERHEAD),
     ("POST", re.compile(r"^/v1/verify/?$"), lambda s: s.max_verify_bytes + MULTIPART_OVERHEAD),
-    ("POST", re.compile(r"^/v1/admin/likeness/?$"),
-     lambda s: LIKENESS_PHOTOS * s.max_upload_bytes + MULTIPART_OVERHEAD),
+    (
+        "POST",
+        re.compile(r"^/v1/admin/likeness/?$"),
+        lambda s: LIKENESS_PHOTOS * s.max_upload_bytes + MULTIPART_OVERHEAD,
+    ),
     # POST /v1/videos (and its quote) may carry image_url and last_image_url as data URIs
-    ("POST", re.compile(r"^/v1/(videos|quotes)/?$"),
-     lambda s: s.max_body_bytes + 2 * _data_uri_bytes(s.max_upload_bytes)),
+    (
+        "POST",
+        re.compile(r"^/v1/(videos|quotes)/?$"),
+        lambda s: s.max_body_bytes + 2 * _data_uri_bytes(s.max_upload_bytes),
+    ),
 ]
 """Routes whose body may exceed the JSON default (`RF_MAX_BODY_BYTES`); the first match wins."""
 
@@ -58,10 +64,14 @@ class _BodyTooLarge(PayloadTooLarge):
 
 
 def _too_large_body(limit: int) -> bytes:
-    return json.dumps({"error": {
-        "code": "payload_too_large",
-        "message": f"the request body is larger than this route's {limit}-byte limit",
-    }}).encode()
+    return json.dumps(
+        {
+            "error": {
+                "code": "payload_too_large",
+                "message": f"the request body is larger than this route's {limit}-byte limit",
+            }
+        }
+    ).encode()
 
 
 class BodyLimit:
@@ -92,8 +102,9 @@ class BodyLimit:
                     if not started and not answered:
                         answered = True
                         await _answer(send, limit)
-                    raise _BodyTooLarge(f"the request body is larger than this route's "
-                                        f"{limit}-byte limit")
+                    raise _BodyTooLarge(
+                        f"the request body is larger than this route's {limit}-byte limit"
+                    )
             return message
 
         async def guarded_send(message: Message) -> None:
@@ -121,9 +132,17 @@ def _content_length(scope: Scope) -> int | None:
 
 async def _answer(send: Send, limit: int) -> None:
     body = _too_large_body(limit)
-    await send({"type": "http.response.start", "status": 413, "headers": [
-        (b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
-        (b"connection", b"close")]})
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 413,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(body)).encode()),
+                (b"connection", b"close"),
+            ],
+        }
+    )
     await send({"type": "http.response.body", "body": body})
 
 
@@ -138,9 +157,11 @@ class Slots:
     @asynccontextmanager
     async def hold(self) -> AsyncIterator[None]:
         if self.busy >= self.n:
-            raise RateLimited(f"{self.n} {self.what} are running on this server; "
-                              f"try again in a few seconds", code=self.code,
-                              retry_after=self.retry_after)
+            raise RateLimited(
+                f"{self.n} {self.what} are running on this server; try again in a few seconds",
+                code=self.code,
+                retry_after=self.retry_after,
+            )
         self.busy += 1
         try:
             yield

@@ -59,8 +59,8 @@ def _check_token(request: Request) -> None:
     scheme, _, given = request.headers.get("authorization", "").partition(" ")
     # bytes: compare_digest refuses non-ASCII str
     if scheme.lower() != "bearer" or not hmac.compare_digest(
-            given.strip().encode("utf-8", "surrogateescape"),
-            token.get_secret_value().encode()):
+        given.strip().encode("utf-8", "surrogateescape"), token.get_secret_value().encode()
+    ):
         raise Unauthorized("send `Authorization: Bearer <RF_METRICS_TOKEN>`")
 
 

@@ -33,8 +33,9 @@ def require_multipart(request: Request, what: str) -> None:
 def form_file(form: FormData, field: str) -> UploadFile:
     item = form.get(field)
     if not isinstance(item, UploadFile):
-        raise InvalidRequest(f"multipart field `{field}` is missing", code="invalid_upload",
-                             field=field)
+        raise InvalidRequest(
+            f"multipart field `{field}` is missing", code="invalid_upload", field=field
+        )
     return item
 
 
@@ -66,10 +67,15 @@ class _FileFieldReader:
         self.finished = False
 
     def callbacks(self) -> MultipartCallbacks:
-        return {"on_part_begin": self.on_part_begin, "on_part_data": self.on_part_data,
-                "on_part_end": self.on_part_end, "on_header_field": self.on_header_field,
-                "on_header_value": self.on_header_value, "on_header_end": self.on_header_end,
-                "on_headers_finished": self.on_headers_finished}
+        return {
+            "on_part_begin": self.on_part_begin,
+            "on_part_data": self.on_part_data,
+            "on_part_end": self.on_part_end,
+            "on_header_field": self.on_header_field,
+            "on_header_value": self.on_header_value,
+            "on_header_end": self.on_header_end,
+            "on_headers_finished": self.on_headers_finished,
+        }
 
     def on_part_begin(self) -> None:
         self.part = _Part([])
@@ -102,8 +108,9 @@ class _FileFieldReader:
             self.finished = True
 
 
-async def _file_chunks(request: Request, field: str, limit: int, what: str,
-                       out: list[str | None]) -> AsyncIterator[bytes]:
+async def _file_chunks(
+    request: Request, field: str, limit: int, what: str, out: list[str | None]
+) -> AsyncIterator[bytes]:
     """The bytes of multipart file field `field` as the request streams in, refused with
     `PayloadTooLarge` as soon as they pass `limit` (nothing past it is kept). The file's
     name is appended to `out` once the parts end."""
@@ -125,18 +132,21 @@ async def _file_chunks(request: Request, field: str, limit: int, what: str,
             reader.pending.clear()
         parser.finalize()
     except FormParserError as exc:
-        raise InvalidRequest(f"the multipart body is malformed ({exc})",
-                             code="invalid_upload") from None
+        raise InvalidRequest(
+            f"the multipart body is malformed ({exc})", code="invalid_upload"
+        ) from None
     if not reader.finished:
-        raise InvalidRequest(f"multipart field `{field}` is missing", code="invalid_upload",
-                             field=field)
+        raise InvalidRequest(
+            f"multipart field `{field}` is missing", code="invalid_upload", field=field
+        )
     if reader.filename is not None:  # the edge rule, and a plain name (no directory)
         check_filename(reader.filename, field)
     out.append(reader.filename)
 
 
-async def read_file_field(request: Request, field: str, limit: int,
-                          what: str = "upload") -> tuple[bytes, str | None]:
+async def read_file_field(
+    request: Request, field: str, limit: int, what: str = "upload"
+) -> tuple[bytes, str | None]:
     """The named file of a multipart request in memory, and its file name; counted as it
     streams (413 at `limit`), never spooled to disk."""
     require_multipart(request, f"a file in a field named `{field}`")
@@ -147,8 +157,9 @@ async def read_file_field(request: Request, field: str, limit: int,
     return bytes(data), name[0]
 
 
-async def save_file_field(request: Request, field: str, dest: Path, limit: int,
-                          what: str = "the file") -> str | None:
+async def save_file_field(
+    request: Request, field: str, dest: Path, limit: int, what: str = "the file"
+) -> str | None:
     """Write the named file of a multipart request to `dest` as it streams (written once,
     413 at `limit` with what was written removed); returns its file name."""
     require_multipart(request, f"a file in a field named `{field}`")

@@ -32,12 +32,15 @@ def parse_range(header: str | None, size: int) -> tuple[int, int] | None:
     return start, end
 
 
-def ranged_response(*, size: int, content_type: str, filename: str, range_header: str | None,
-                    read: object) -> Response:
+def ranged_response(
+    *, size: int, content_type: str, filename: str, range_header: str | None, read: object
+) -> Response:
     """`read(start, end)` yields the bytes start..end inclusive."""
-    headers = {"Accept-Ranges": "bytes",
-               "Content-Disposition": f'inline; filename="{filename}"',
-               "Cache-Control": "private, max-age=3600"}
+    headers = {
+        "Accept-Ranges": "bytes",
+        "Content-Disposition": f'inline; filename="{filename}"',
+        "Cache-Control": "private, max-age=3600",
+    }
     try:
         rng = parse_range(range_header, size)
     except ValueError:
@@ -47,5 +50,6 @@ def ranged_response(*, size: int, content_type: str, filename: str, range_header
     headers["Content-Length"] = str(end - start + 1 if size else 0)
     if rng:
         headers["Content-Range"] = f"bytes {start}-{end}/{size}"
-    return StreamingResponse(body, status_code=206 if rng else 200, media_type=content_type,
-                             headers=headers)
+    return StreamingResponse(
+        body, status_code=206 if rng else 200, media_type=content_type, headers=headers
+    )

@@ -22,8 +22,11 @@ class RateLimitHeaders:
                 if found:
                     raw = list(message.get("headers", []))
                     present = {name.lower() for name, _ in raw}
-                    raw += [(k.lower().encode(), v.encode()) for k, v in found.items()
-                            if k.lower().encode() not in present]
+                    raw += [
+                        (k.lower().encode(), v.encode())
+                        for k, v in found.items()
+                        if k.lower().encode() not in present
+                    ]
                     message = {**message, "headers": raw}
             await send(message)
 

@@ -26,11 +26,14 @@ class ApiModel(BaseModel):
 
 
 class ErrorDetail(ApiModel):
-    code: str = Field(description="Stable machine-readable code, e.g. `not_found`, "
-                                  "`invalid_request`, `unknown_field`, `rate_limited`.")
+    code: str = Field(
+        description="Stable machine-readable code, e.g. `not_found`, "
+        "`invalid_request`, `unknown_field`, `rate_limited`."
+    )
     message: str = Field(description="What went wrong and what to do about it, for people.")
-    field: str | None = Field(default=None,
-                              description="The request field the error is about, if any.")
+    field: str | None = Field(
+        default=None, description="The request field the error is about, if any."
+    )
 
 
 class ErrorResponse(ApiModel):
@@ -41,14 +44,19 @@ class ErrorResponse(ApiModel):
 
 # Declared on every route: what a failed request returns.
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
-    "4XX": {"model": ErrorResponse, "description": "The request was refused: `error.code` says "
-                                                   "why (401 no or bad key, 404 not found, 409 "
-                                                   "conflict, 413 body or file over its "
-                                                   "limit, 415 body is not JSON, 422 invalid "
-                                                   "field, 429 rate limit, queue full or "
-                                                   "budget: see `Retry-After`)."},
-    "5XX": {"model": ErrorResponse, "description": "The server failed; the operator's logs "
-                                                   "have the details."},
+    "4XX": {
+        "model": ErrorResponse,
+        "description": "The request was refused: `error.code` says "
+        "why (401 no or bad key, 404 not found, 409 "
+        "conflict, 413 body or file over its "
+        "limit, 415 body is not JSON, 422 invalid "
+        "field, 429 rate limit, queue full or "
+        "budget: see `Retry-After`).",
+    },
+    "5XX": {
+        "model": ErrorResponse,
+        "description": "The server failed; the operator's logs have the details.",
+    },
 }
 
 
@@ -64,15 +72,20 @@ class VideoOutput(ApiModel):
     fps: int | float | None = Field(default=None, description="Frames per second.")
     duration: float | None = Field(default=None, description="Length in seconds.")
     size_bytes: int | None = Field(default=None, description="Size of the MP4 in bytes.")
-    url: str | None = Field(default=None, description="Where to download the MP4 (absolute, "
-                                                     "signed and expiring where delivery is on).")
+    url: str | None = Field(
+        default=None,
+        description="Where to download the MP4 (absolute, "
+        "signed and expiring where delivery is on).",
+    )
     poster_url: str | None = Field(default=None, description="Where to download a JPEG poster.")
     sha256: str | None = Field(default=None, description="SHA-256 of the MP4.")
-    content_url: str | None = Field(default=None, description="The authenticated API path of the "
-                                                             "MP4 (null once removed).")
+    content_url: str | None = Field(
+        default=None, description="The authenticated API path of the MP4 (null once removed)."
+    )
     url_expires_at: str | None = Field(default=None, description="When `url` stops working.")
-    expires_at: str | None = Field(default=None,
-                                   description="When retention removes the files (ISO 8601).")
+    expires_at: str | None = Field(
+        default=None, description="When retention removes the files (ISO 8601)."
+    )
     removed_at: str | None = Field(default=None, description="When retention removed them.")
 
 
@@ -92,22 +105,29 @@ class Video(ApiModel):
     prompt: str = Field(default="", description="The prompt as submitted.")
     negative_prompt: str | None = Field(default=None, description="What to avoid, if given.")
     image_upload_id: str | None = Field(default=None, description="The first input image.")
-    last_image_upload_id: str | None = Field(default=None,
-                                             description="The closing image (first_last_frame).")
+    last_image_upload_id: str | None = Field(
+        default=None, description="The closing image (first_last_frame)."
+    )
     extend_from: str | None = Field(default=None, description="The job this one continues.")
-    promoted_from: str | None = Field(default=None,
-                                      description="The draft this final version was made from.")
-    camera: str | None = Field(default=None, description="The camera move: the one requested, "
-                                                         "else the one read from the prompt.")
+    promoted_from: str | None = Field(
+        default=None, description="The draft this final version was made from."
+    )
+    camera: str | None = Field(
+        default=None,
+        description="The camera move: the one requested, else the one read from the prompt.",
+    )
     camera_source: str | None = Field(
-        default=None, description="Where `camera` came from: `request`, `prompt` or `default` "
-                                  "(null for models without camera moves).")
+        default=None,
+        description="Where `camera` came from: `request`, `prompt` or `default` "
+        "(null for models without camera moves).",
+    )
     duration: float | None = Field(default=None, description="Requested length in seconds.")
     fps: int | None = Field(default=None, description="Frames per second.")
     aspect_ratio: str | None = Field(default=None, description="16:9, 9:16, 1:1, 4:5 or 4:3.")
     resolution: str | None = Field(default=None, description="480p, 720p or 1080p.")
-    label_position: str | None = Field(default=None,
-                                       description="Where the AI-generated banner is drawn.")
+    label_position: str | None = Field(
+        default=None, description="Where the AI-generated banner is drawn."
+    )
     seed: int | None = Field(default=None, description="The random seed used.")
     frames: int | None = Field(default=None, description="Requested frame count, if given.")
     width: int | None = Field(default=None, description="Requested width, if given.")
@@ -117,10 +137,13 @@ class Video(ApiModel):
     preset: str | None = Field(default=None, description="draft or final, if given.")
     visible_label: bool = Field(default=True, description="Whether the visible label is drawn.")
     parameters: dict[str, Any] | None = Field(
-        default=None, description="What the backend runs, after defaults and presets.")
-    warnings: list[str] = Field(default_factory=list,
-                                description="Things about the request the creator should know "
-                                            "(e.g. the source image is upscaled more than 2x).")
+        default=None, description="What the backend runs, after defaults and presets."
+    )
+    warnings: list[str] = Field(
+        default_factory=list,
+        description="Things about the request the creator should know "
+        "(e.g. the source image is upscaled more than 2x).",
+    )
     priority: int = Field(default=0, description="Queue priority (higher runs first).")
     external_id: str | None = Field(default=None, description="The client's idempotency id.")
     callback_url: str | None = Field(default=None, description="Webhook URL, if given.")
@@ -136,25 +159,28 @@ class Video(ApiModel):
     device: str | None = Field(default=None, description="The device that ran it.")
     compute: dict[str, Any] | None = Field(default=None, description="Measured compute.")
     credits: int = Field(default=0, description="Credits quoted and reserved at submit.")
-    credits_charged: int = Field(default=0, description="Credits charged on the final status "
-                                                        "(0 when failed, cancelled or blocked).")
-    billing: str | None = Field(default=None,
-                                description="none, reserved, captured or released.")
+    credits_charged: int = Field(
+        default=0,
+        description="Credits charged on the final status (0 when failed, cancelled or blocked).",
+    )
+    billing: str | None = Field(default=None, description="none, reserved, captured or released.")
     cost_usd: float | None = Field(default=None, description="Measured cost in USD.")
     cache_hit: bool = Field(default=False, description="Answered from the result cache.")
     cached_from: str | None = Field(default=None, description="The job it was answered from.")
     moderation: dict[str, Any] | None = Field(
-        default=None, description="Policy decisions: decision and categories per stage.")
-    deleted: bool = Field(default=False, description="Deleted by DELETE /v1/videos/{id}: the "
-                                                     "record stays, its files are removed.")
+        default=None, description="Policy decisions: decision and categories per stage."
+    )
+    deleted: bool = Field(
+        default=False,
+        description="Deleted by DELETE /v1/videos/{id}: the record stays, its files are removed.",
+    )
     deleted_at: str | None = Field(default=None, description="ISO 8601 (UTC), once deleted.")
 
 
 class VideoList(ApiModel):
     object: str = Field(default="list", description="Always `list`.")
     data: list[Video] = Field(description="Newest first.")
-    next_cursor: str | None = Field(default=None,
-                                    description="Pass as `cursor` for the next page.")
+    next_cursor: str | None = Field(default=None, description="Pass as `cursor` for the next page.")
 
 
 # -- uploads ----------------------------------------------------------------------------------
@@ -168,8 +194,10 @@ class Upload(ApiModel):
     width: int = Field(description="Width in pixels.")
     height: int = Field(description="Height in pixels.")
     filename: str | None = Field(default=None, description="The client's file name.")
-    sha256: str | None = Field(default=None, description="SHA-256 of the file: the same bytes "
-                                                        "uploaded again return this upload.")
+    sha256: str | None = Field(
+        default=None,
+        description="SHA-256 of the file: the same bytes uploaded again return this upload.",
+    )
     created_at: str = Field(description="ISO 8601 (UTC).")
     deleted: bool = Field(default=False, description="Whether the upload was deleted.")
     deleted_at: str | None = Field(default=None, description="ISO 8601 (UTC), once deleted.")
@@ -186,16 +214,18 @@ class Account(ApiModel):
     plan_source: str | None = Field(default=None, description="operator or stripe.")
     segment: str | None = Field(default=None, description="creator, merchant or enterprise.")
     postpaid: bool = Field(default=False, description="Invoiced monthly instead of prepaid.")
-    subscription_status: str | None = Field(default=None,
-                                            description="Stripe's status of the subscription.")
+    subscription_status: str | None = Field(
+        default=None, description="Stripe's status of the subscription."
+    )
     period_end: str | None = Field(default=None, description="End of the paid period.")
     priority: int | None = Field(default=None, description="The plan's queue priority.")
     concurrency: int | None = Field(default=None, description="Jobs that may run at once.")
     requests_per_minute: int | None = Field(default=None, description="Rate limit.")
     balance: dict[str, Any] = Field(description="Credits available, held, and by lot.")
     spent: dict[str, Any] = Field(default_factory=dict, description="Credits spent by period.")
-    budgets: dict[str, Any] = Field(default_factory=dict,
-                                    description="Daily and monthly budgets, per key too.")
+    budgets: dict[str, Any] = Field(
+        default_factory=dict, description="Daily and monthly budgets, per key too."
+    )
     simulated: bool = Field(default=False, description="An account of the simulator.")
 
 
@@ -203,12 +233,14 @@ class Quote(ApiModel):
     object: str = Field(default="quote", description="Always `quote`.")
     credits: int = Field(description="What the request would cost in credits.")
     breakdown: dict[str, Any] = Field(default_factory=dict, description="How it was priced.")
-    estimated_device_seconds: float | None = Field(default=None,
-                                                   description="Expected device time.")
+    estimated_device_seconds: float | None = Field(
+        default=None, description="Expected device time."
+    )
     estimated_cost_usd: float | None = Field(default=None, description="Expected cost in USD.")
     device: str | None = Field(default=None, description="The device the estimate is for.")
-    estimate_basis: str | None = Field(default=None,
-                                       description="What the estimate rests on (or `none`).")
+    estimate_basis: str | None = Field(
+        default=None, description="What the estimate rests on (or `none`)."
+    )
     price_sheet: str | None = Field(default=None, description="The price sheet's version.")
     model: str
     mode: str | None = None
@@ -217,13 +249,17 @@ class Quote(ApiModel):
     preset: str | None = None
     parameters: dict[str, Any] | None = Field(default=None, description="What would run.")
     plan: str | None = Field(default=None, description="The account's plan.")
-    registered: bool = Field(default=True, description="False: an estimate for a model family "
-                                                       "not registered here (see `note`).")
-    family: str | None = Field(default=None, description="The family an unregistered model "
-                                                         "was priced as.")
+    registered: bool = Field(
+        default=True,
+        description="False: an estimate for a model family not registered here (see `note`).",
+    )
+    family: str | None = Field(
+        default=None, description="The family an unregistered model was priced as."
+    )
     note: str | None = Field(default=None, description="How an estimate was made.")
-    warnings: list[str] = Field(default_factory=list, description="As on the job: e.g. the "
-                                                                 "source image is upscaled >2x.")
+    warnings: list[str] = Field(
+        default_factory=list, description="As on the job: e.g. the source image is upscaled >2x."
+    )
     balance: int | None = Field(default=None, description="Credits available now.")
     affordable: bool = Field(description="Whether the balance covers it.")
 
@@ -249,8 +285,9 @@ class KpiReport(ApiModel):
     window: dict[str, Any] | None = Field(default=None, description="since, until (UTC).")
     generations: int | None = Field(default=None, description="Finished generations.")
     total_cost_usd: float | None = Field(default=None, description="Measured compute cost.")
-    average_generation_cost_usd: Any = Field(default=None, description="Overall and by "
-                                                                       "model, plan, resolution.")
+    average_generation_cost_usd: Any = Field(
+        default=None, description="Overall and by model, plan, resolution."
+    )
     gross_margin: Any = Field(default=None, description="Revenue less compute cost.")
     margins: Any = Field(default=None, description="The margins side by side, reconciled.")
     compute_waste: Any = Field(default=None, description="Cost of failed, cancelled, blocked.")
@@ -263,8 +300,10 @@ class KpiReport(ApiModel):
     enterprise_share: Any = None
     commerce_share: Any = None
     verdict: Any = Field(default=None, description="Plain-language reading of the figures.")
-    hint: str | None = Field(default=None, description="e.g. the database holds only "
-                                                       "simulated data: ask with simulated=true.")
+    hint: str | None = Field(
+        default=None,
+        description="e.g. the database holds only simulated data: ask with simulated=true.",
+    )
 
 
 # -- models -----------------------------------------------------------------------------------
@@ -359,10 +398,15 @@ class Health(ApiModel):
     status: str = Field(description="ok or degraded (then the status code is 503).")
     version: str
     workers: list[WorkerView] = Field(
-        default_factory=list, description="Live workers of the deployment, on any machine "
-        "(from the worker registry in the database), newest heartbeat first.")
+        default_factory=list,
+        description="Live workers of the deployment, on any machine "
+        "(from the worker registry in the database), newest heartbeat first.",
+    )
     blobs: str | None = Field(
-        default=None, description="The blob store takes a write: `ok`, or `error: CODE: what is "
-        "wrong: the fix` (blob_bucket_missing, blob_access_denied, blob_store_unreachable, ...).")
+        default=None,
+        description="The blob store takes a write: `ok`, or `error: CODE: what is "
+        "wrong: the fix` (blob_bucket_missing, blob_access_denied, blob_store_unreachable, ...).",
+    )
     data_dir: str | None = Field(
-        default=None, description="The data directory is writable: `ok`, or `error: ...`.")
+        default=None, description="The data directory is writable: `ok`, or `error: ...`."
+    )

@@ -28,11 +28,11 @@ from starlette.datastructures import FormData, UploadFile
 from reelforge.errors import InvalidCharacters, InvalidRequest
 
 # Fields whose value is prose a person wrote: tab and newlines are allowed there.
-FREE_TEXT_FIELDS = frozenset({"prompt", "negative_prompt", "text", "message", "note",
-                              "description"})
+FREE_TEXT_FIELDS = frozenset(
+    {"prompt", "negative_prompt", "text", "message", "note", "description"}
+)
 # Headers the API reads (the others are not ours to judge).
-CHECKED_HEADERS = ("authorization", "idempotency-key", "last-event-id", "stripe-signature",
-                   "range")
+CHECKED_HEADERS = ("authorization", "idempotency-key", "last-event-id", "stripe-signature", "range")
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
 _CONTROL_IN_TEXT = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
@@ -69,8 +69,9 @@ def check_string(value: str, field: str, *, free_text: bool = False) -> str:
 def check_json(value: Any, path: tuple[str, ...] = ()) -> None:
     """Walk a parsed JSON body; the first bad string (or key) raises InvalidCharacters."""
     if len(path) > _MAX_DEPTH:
-        raise InvalidRequest(f"the body is nested deeper than {_MAX_DEPTH} levels",
-                             field=_name(path))
+        raise InvalidRequest(
+            f"the body is nested deeper than {_MAX_DEPTH} levels", field=_name(path)
+        )
     if isinstance(value, str):
         check_string(value, _name(path) or "body", free_text=_is_free_text(path))
     elif isinstance(value, dict):
@@ -99,9 +100,12 @@ def check_form(form: FormData) -> None:
 def check_filename(name: str, field: str) -> str:
     check_string(name, field)
     if "/" in name or "\\" in name or name.strip() in (".", ".."):
-        raise InvalidRequest(f"the file name of `{field}` must be a plain name, without a "
-                             f"directory (got {name[:80]!r})", code="invalid_filename",
-                             field=field)
+        raise InvalidRequest(
+            f"the file name of `{field}` must be a plain name, without a "
+            f"directory (got {name[:80]!r})",
+            code="invalid_filename",
+            field=field,
+        )
     return name
 
 
@@ -119,8 +123,9 @@ async def check_request(request: Request) -> None:
     for name in CHECKED_HEADERS:
         for value in request.headers.getlist(name):
             if _CONTROL_IN_HEADER.search(value):
-                raise InvalidCharacters(f"the {name} header must not contain control "
-                                        "characters", field=name)
+                raise InvalidCharacters(
+                    f"the {name} header must not contain control characters", field=name
+                )
     # Only a JSON body FastAPI has already read and parsed for this route (both cached on
     # the request); a streamed or multipart body is the route's to read, with its limits.
     if _json_route(request) and await request.body():
@@ -139,8 +144,9 @@ def _check_query_encoding(raw: bytes) -> None:
                 unquote_to_bytes(part.replace(b"+", b" ")).decode("utf-8")
             except UnicodeDecodeError:
                 field = unquote_to_bytes(name).decode("utf-8", "replace")[:40]
-                raise InvalidCharacters(f"query parameter {field} is not valid UTF-8",
-                                        field=field) from None
+                raise InvalidCharacters(
+                    f"query parameter {field} is not valid UTF-8", field=field
+                ) from None
 
 
 def _json_route(request: Request) -> bool:
@@ -148,8 +154,9 @@ def _json_route(request: Request) -> bool:
     if not isinstance(route, APIRoute) or route.body_field is None:
         return False
     kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    return kind == "application/json" or (kind.startswith("application/")
-                                          and kind.endswith("+json"))
+    return kind == "application/json" or (
+        kind.startswith("application/") and kind.endswith("+json")
+    )
 
 
 def _name(path: Iterable[str]) -> str:
@@ -168,8 +175,15 @@ def event_cursor(after: int, last_event_id: str | None) -> int:
     if last_event_id is None or not last_event_id.strip():
         return after
     value = last_event_id.strip()
-    if not value.isdigit() or not value.isascii() or len(value) > len(str(MAX_EVENT_SEQ)) \
-            or int(value) > MAX_EVENT_SEQ:
-        raise InvalidRequest("the Last-Event-ID header must be an event id (a whole number "
-                             f"from 0 to {MAX_EVENT_SEQ})", field="last-event-id")
+    if (
+        not value.isdigit()
+        or not value.isascii()
+        or len(value) > len(str(MAX_EVENT_SEQ))
+        or int(value) > MAX_EVENT_SEQ
+    ):
+        raise InvalidRequest(
+            "the Last-Event-ID header must be an event id (a whole number "
+            f"from 0 to {MAX_EVENT_SEQ})",
+            field="last-event-id",
+        )
     return int(value)

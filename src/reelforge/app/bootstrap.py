@@ -24,7 +24,9 @@ from reelforge.storage.db import Database
 def data_dir_error(settings: Settings, exc: OSError) -> ServiceUnavailable:
     return ServiceUnavailable(
         f"the data directory {settings.data_dir} is not writable ({exc.strerror or exc}): "
-        "fix its permissions or set RF_DATA_DIR", code="data_dir_not_writable")
+        "fix its permissions or set RF_DATA_DIR",
+        code="data_dir_not_writable",
+    )
 
 
 def open_database(settings: Settings) -> Database:
@@ -54,9 +56,13 @@ def migrate_database(settings: Settings) -> tuple[list[str], str | None]:
 def default_backends(settings: Settings) -> list[GenerationBackend]:
     from reelforge.backends.motion import MotionBackend
 
-    return [MotionBackend(supersample=settings.motion_supersample,
-                          max_pixels=settings.max_image_pixels,
-                          frame_delay=settings.motion_frame_delay)]
+    return [
+        MotionBackend(
+            supersample=settings.motion_supersample,
+            max_pixels=settings.max_image_pixels,
+            frame_delay=settings.motion_frame_delay,
+        )
+    ]
 
 
 def bootstrap(
@@ -81,21 +87,27 @@ def bootstrap(
     if migrate:
         db.migrate()
     profile = load_profile(settings.policy_profile, settings.policy_dir)
-    runtime = NeuralRuntime(cache_models=settings.pipeline_cache_models,
-                            cache_bytes=settings.pipeline_cache_bytes,
-                            device=settings.neural_device)
+    runtime = NeuralRuntime(
+        cache_models=settings.pipeline_cache_models,
+        cache_bytes=settings.pipeline_cache_bytes,
+        device=settings.neural_device,
+    )
     p = Platform(
         settings=settings,
         db=db,
-        blobs=blobs or open_blob_store(settings.resolved_blob_url,
-                                       endpoint_url=settings.s3_endpoint_url,
-                                       region=settings.s3_region),
-        queue=queue or HueyJobQueue(settings.resolved_queue_url,
-                                    namespace=settings.queue_namespace),
-        backends=BackendRegistry(backends if backends is not None
-                                 else default_backends(settings),
-                                 catalog=ModelCatalog(db, runtime),
-                                 defaults=settings.default_model),
+        blobs=blobs
+        or open_blob_store(
+            settings.resolved_blob_url,
+            endpoint_url=settings.s3_endpoint_url,
+            region=settings.s3_region,
+        ),
+        queue=queue
+        or HueyJobQueue(settings.resolved_queue_url, namespace=settings.queue_namespace),
+        backends=BackendRegistry(
+            backends if backends is not None else default_backends(settings),
+            catalog=ModelCatalog(db, runtime),
+            defaults=settings.default_model,
+        ),
         clock=clock,
         policy_version=profile.ref,
     )

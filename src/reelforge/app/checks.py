@@ -52,11 +52,20 @@ def database(p: Platform) -> Check:
     try:
         current, head = p.db.schema_revision()
     except Exception as exc:
-        return _failed("database", exc, "database_unreachable",
-                       f"cannot reach the database at {url} ({exc}): fix RF_DATABASE_URL")
+        return _failed(
+            "database",
+            exc,
+            "database_unreachable",
+            f"cannot reach the database at {url} ({exc}): fix RF_DATABASE_URL",
+        )
     if current != head:
-        return Check("database", False, f"{url} is at schema {current or 'none'}, this code "
-                     f"needs {head}: run `reelforge migrate`", "database_not_migrated")
+        return Check(
+            "database",
+            False,
+            f"{url} is at schema {current or 'none'}, this code "
+            f"needs {head}: run `reelforge migrate`",
+            "database_not_migrated",
+        )
     applied = p.db.applied_migrations
     now = f"; applied now: {', '.join(applied)}" if applied else ""
     return Check("database", True, f"{url}: newest schema ({head}){now}")
@@ -69,23 +78,35 @@ def queue(p: Platform) -> Check:
         depth = p.queue.size(names[0])
     except Exception as exc:
         reason = " ".join(str(exc).split())[:200]
-        return _failed("queue", exc, "queue_unreachable",
-                       f"cannot reach the queue at {url} ({type(exc).__name__}: {reason}): "
-                       "start it, or fix RF_QUEUE_URL")
-    return Check("queue", True, f"{url} (namespace {p.settings.queue_namespace!r}, "
-                 f"{names[0]}: {depth} waiting)")
+        return _failed(
+            "queue",
+            exc,
+            "queue_unreachable",
+            f"cannot reach the queue at {url} ({type(exc).__name__}: {reason}): "
+            "start it, or fix RF_QUEUE_URL",
+        )
+    return Check(
+        "queue",
+        True,
+        f"{url} (namespace {p.settings.queue_namespace!r}, {names[0]}: {depth} waiting)",
+    )
 
 
 def blobs(p: Platform) -> Check:
     """Store a small probe and remove it: the store exists and takes writes."""
     url = mask_url(p.settings.resolved_blob_url)
     try:
-        stored = p.blobs.put_bytes(b"reelforge write check " + os.urandom(16),
-                                   "application/octet-stream")
+        stored = p.blobs.put_bytes(
+            b"reelforge write check " + os.urandom(16), "application/octet-stream"
+        )
         p.blobs.delete(stored.key)
     except Exception as exc:
-        return _failed("blobs", exc, "blob_store_error",
-                       f"the blob store {url} refused a write ({exc}): fix RF_BLOB_URL")
+        return _failed(
+            "blobs",
+            exc,
+            "blob_store_error",
+            f"the blob store {url} refused a write ({exc}): fix RF_BLOB_URL",
+        )
     return Check("blobs", True, f"{url} (writable)")
 
 
@@ -95,9 +116,13 @@ def data_dir(p: Platform) -> Check:
         with tempfile.NamedTemporaryFile(dir=where, prefix=".write-check-"):
             pass
     except OSError as exc:
-        return Check("data_dir", False, f"the data directory {where} is not writable "
-                     f"({exc.strerror or exc}): fix its permissions or set RF_DATA_DIR",
-                     "data_dir_not_writable")
+        return Check(
+            "data_dir",
+            False,
+            f"the data directory {where} is not writable "
+            f"({exc.strerror or exc}): fix its permissions or set RF_DATA_DIR",
+            "data_dir_not_writable",
+        )
     return Check("data_dir", True, f"{where} (writable)")
 
 
@@ -107,8 +132,12 @@ def provenance(p: Platform) -> Check:
     try:
         detail, warning = credentials_check(p)
     except Exception as exc:
-        return _failed("provenance", exc, "signing_failed",
-                       f"the signing credentials cannot be used ({exc}): fix RF_C2PA_*")
+        return _failed(
+            "provenance",
+            exc,
+            "signing_failed",
+            f"the signing credentials cannot be used ({exc}): fix RF_C2PA_*",
+        )
     return Check("provenance", True, detail, warning=warning)
 
 

@@ -48,9 +48,12 @@ class BackendRegistry:
     """Model name → backend: built-in backends, then the catalog of registered models.
     `resolve` picks the backend that serves a spec."""
 
-    def __init__(self, backends: Iterable[GenerationBackend] = (),
-                 catalog: ModelCatalog | None = None,
-                 defaults: Mapping[str, str] | None = None):
+    def __init__(
+        self,
+        backends: Iterable[GenerationBackend] = (),
+        catalog: ModelCatalog | None = None,
+        defaults: Mapping[str, str] | None = None,
+    ):
         self._by_name: dict[str, GenerationBackend] = {}
         self.catalog = catalog
         self.defaults = dict(defaults or {})  # mode → model name chosen by the operator
@@ -86,7 +89,9 @@ class BackendRegistry:
         if serving:
             raise CapabilityMissing(
                 f"several models serve {mode}: {', '.join(serving)}; choose one with `model`",
-                code="model_required", field="model")
+                code="model_required",
+                field="model",
+            )
         if mode is Mode.TEXT2VIDEO:
             raise CapabilityMissing(
                 "No text-to-video model is configured on this deployment. An operator can add "
@@ -97,15 +102,15 @@ class BackendRegistry:
             )
         raise CapabilityMissing(f"no model serves {mode}; configured: {self.names()}")
 
-    def resolve(self, spec: JobSpec,
-                found: GenerationBackend | None = None) -> GenerationBackend:
+    def resolve(self, spec: JobSpec, found: GenerationBackend | None = None) -> GenerationBackend:
         """The backend serving `spec` (`found`: the one a caller already looked up by name),
         after it checked the spec."""
         backend = found or self.get(spec.model)
         if backend is None:
             raise CapabilityMissing(
                 f"unknown model {spec.model!r}; available: {', '.join(self.names()) or 'none'}",
-                code="unknown_model", field="model",
+                code="unknown_model",
+                field="model",
             )
         backend.check(spec)
         return backend

@@ -44,8 +44,9 @@ class SubmitRecorder(Protocol):
 
 
 class FrameFilterFactory(Protocol):
-    def for_job(self, job: Job, spec: JobSpec, width: int, height: int,
-                fps: int) -> FrameHook | None: ...
+    def for_job(
+        self, job: Job, spec: JobSpec, width: int, height: int, fps: int
+    ) -> FrameHook | None: ...
 
 
 class OutputStep(Protocol):
@@ -80,8 +81,9 @@ class ModerationPort(Protocol):
         """Decide on a request before anything is written."""
         ...
 
-    def record_submit(self, s: Session, job: Job, account: AccountRef, decision: Decision,
-                      now: datetime) -> None:
+    def record_submit(
+        self, s: Session, job: Job, account: AccountRef, decision: Decision, now: datetime
+    ) -> None:
         """Inside the submit transaction: the job's moderation record and its audit entry."""
         ...
 
@@ -89,8 +91,9 @@ class ModerationPort(Protocol):
         """Inside the transaction that records a refused output: its decision and audit entry."""
         ...
 
-    def hold_for_review(self, s: Session, job: Job, *, stage: str, categories: list[str],
-                        now: datetime) -> None:
+    def hold_for_review(
+        self, s: Session, job: Job, *, stage: str, categories: list[str], now: datetime
+    ) -> None:
         """Inside the caller's transaction: a pending review of `job` (a person decides)."""
         ...
 
@@ -144,8 +147,9 @@ class BillingPort(Protocol):
         """The account's plan (free when its plan left the sheet)."""
         ...
 
-    def limit_rate(self, key_id: str, plan_name: str | None, *,
-                   read: bool = False) -> RateLimitState:
+    def limit_rate(
+        self, key_id: str, plan_name: str | None, *, read: bool = False
+    ) -> RateLimitState:
         """Count one API request against the key's plan rate."""
         ...
 

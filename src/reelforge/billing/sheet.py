@@ -99,8 +99,9 @@ class Storage(_Strict):
 class BillingSheet(_Strict):
     version: str
     prices: Prices
-    refund: dict[str, bool] = Field(default_factory=lambda: {"failed": True, "cancelled": True,
-                                                             "blocked": True})
+    refund: dict[str, bool] = Field(
+        default_factory=lambda: {"failed": True, "cancelled": True, "blocked": True}
+    )
     plans: dict[str, Plan]
     topups: Topups = Field(default_factory=Topups)
     devices: Devices
@@ -128,9 +129,16 @@ class BillingSheet(_Strict):
 
     # -- prices ---------------------------------------------------------------------------
 
-    def credits_for(self, *, model: str, family: str, duration: float, resolution: str,
-                    preset: str | None,
-                    features: tuple[str, ...] = ()) -> tuple[int, dict[str, Any]]:
+    def credits_for(
+        self,
+        *,
+        model: str,
+        family: str,
+        duration: float,
+        resolution: str,
+        preset: str | None,
+        features: tuple[str, ...] = (),
+    ) -> tuple[int, dict[str, Any]]:
         """Credits a request costs, and how they were computed."""
         per_second = self.prices.per_second
         rate = per_second.get(model, per_second.get(family, per_second["*"]))
@@ -139,8 +147,13 @@ class BillingSheet(_Strict):
         extras = {f: self.prices.features[f] for f in features if f in self.prices.features}
         raw = rate * duration * res * pre + sum(extras.values())
         credits = max(self.prices.minimum, math.ceil(round(raw, 6)))
-        return credits, {"per_second": rate, "duration": duration, "resolution": res,
-                         "preset": pre, "features": extras}
+        return credits, {
+            "per_second": rate,
+            "duration": duration,
+            "resolution": res,
+            "preset": pre,
+            "features": extras,
+        }
 
     def cache_hit_credits(self, credits: int) -> int:
         return math.ceil(round(credits * self.prices.cache_hit, 6))
@@ -166,13 +179,14 @@ class BillingSheet(_Strict):
         name = model.strip().lower()
         families = [k for k, v in self.profiles.items() if isinstance(v, dict)]
         for family in sorted(families, key=len, reverse=True):  # the longest name first
-            rest = name[len(family):]
+            rest = name[len(family) :]
             if name.startswith(family.lower()) and (not rest or not rest[0].isalpha()):
                 return family
         return None
 
-    def profile_seconds(self, *, model: str, family: str, resolution: str,
-                        preset: str | None) -> tuple[float, str] | None:
+    def profile_seconds(
+        self, *, model: str, family: str, resolution: str, preset: str | None
+    ) -> tuple[float, str] | None:
         """(device seconds per output second, device) from the timing profile, if listed."""
         profile = self.profiles.get(model) or self.profiles.get(family)
         if not isinstance(profile, dict) or resolution not in profile:

@@ -24,8 +24,12 @@ from reelforge.cli.common import fail
 from reelforge.config import load_settings
 from reelforge.errors import ReelforgeError
 
-app = typer.Typer(help="reelforge: self-hostable AI video generation.", no_args_is_help=True,
-                  pretty_exceptions_enable=False, add_completion=False)
+app = typer.Typer(
+    help="reelforge: self-hostable AI video generation.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
 
 
 @app.callback()

@@ -31,8 +31,11 @@ def print_json(obj: Any) -> None:
 
 def fail(exc: ReelforgeError) -> typer.Exit:
     """Show a user error with its code; exit 2 for bad input, 1 for everything else."""
-    err.print(f"[bold red]error[/] {escape(f'[{exc.code}] {exc.message}')}", highlight=False,
-              soft_wrap=True)  # one line, whatever the terminal's width
+    err.print(
+        f"[bold red]error[/] {escape(f'[{exc.code}] {exc.message}')}",
+        highlight=False,
+        soft_wrap=True,
+    )  # one line, whatever the terminal's width
     return typer.Exit(2 if exc.http_status < 500 else 1)
 
 

@@ -34,8 +34,13 @@ STOP_FOLLOWING = (*FINAL, "review")  # a person decides; the job goes on without
 
 def follow(p: Platform, account: accounts.AccountRef, job_id: str) -> dict[str, Any]:
     """Show a progress bar (stderr) until the job is final."""
-    progress = Progress(TextColumn("[bold]{task.fields[stage]:<10}"), BarColumn(),
-                        TaskProgressColumn(), TimeElapsedColumn(), console=err)
+    progress = Progress(
+        TextColumn("[bold]{task.fields[stage]:<10}"),
+        BarColumn(),
+        TaskProgressColumn(),
+        TimeElapsedColumn(),
+        console=err,
+    )
     with progress:
         bar = progress.add_task("generate", total=1.0, stage="queued")
         while True:
@@ -46,8 +51,9 @@ def follow(p: Platform, account: accounts.AccountRef, job_id: str) -> dict[str, 
             time.sleep(0.1)
 
 
-def _cancel_on_interrupt(p: Platform, account: accounts.AccountRef, job_id: str,
-                        worker: Worker) -> bool:
+def _cancel_on_interrupt(
+    p: Platform, account: accounts.AccountRef, job_id: str, worker: Worker
+) -> bool:
     """Ctrl-C: cancel the job (credits released) wherever it is. Our own worker stops at its
     next step and hands the job in as cancelled; one stuck in a long step is let go after
     STOP_WAIT seconds and the job cancelled without it (its late result is never recorded).
@@ -58,14 +64,18 @@ def _cancel_on_interrupt(p: Platform, account: accounts.AccountRef, job_id: str,
     try:
         queries.cancel_job(p, account, job_id)
     except Conflict as exc:  # too_late (being finalized) or job_finished
-        err.print(f"[yellow]{job_id} can no longer be cancelled ({exc.code}): "
-                  "it finishes as it is[/]")
+        err.print(
+            f"[yellow]{job_id} can no longer be cancelled ({exc.code}): it finishes as it is[/]"
+        )
         return False
     worker.stop(hand_back=True, timeout=STOP_WAIT)
     job = queries.cancel_job(p, account, job_id, holder=f"{worker.name}:")
-    err.print(f"cancelled {job_id}" if job["status"] == "cancelled" else
-              f"cancel requested for {job_id} (status {job['status']}); "
-              f"`reelforge jobs show {job_id}` follows it")
+    err.print(
+        f"cancelled {job_id}"
+        if job["status"] == "cancelled"
+        else f"cancel requested for {job_id} (status {job['status']}); "
+        f"`reelforge jobs show {job_id}` follows it"
+    )
     return True
 
 
@@ -77,9 +87,15 @@ def _upload(p: Platform, account: accounts.AccountRef, image: Path) -> str:
     return create_upload(p, account, data, image.name).id
 
 
-def run_generate(fields: dict[str, Any], image: Path | None, out_path: Path,
-                 as_json: bool, *, last_image: Path | None = None,
-                 promote: str | None = None) -> None:
+def run_generate(
+    fields: dict[str, Any],
+    image: Path | None,
+    out_path: Path,
+    as_json: bool,
+    *,
+    last_image: Path | None = None,
+    promote: str | None = None,
+) -> None:
     """Store the images, submit, run an in-process worker until the job ends, write the MP4.
     Ctrl-C at any point exits with INTERRUPTED; once the job exists, it is cancelled first."""
     try:
@@ -89,9 +105,15 @@ def run_generate(fields: dict[str, Any], image: Path | None, out_path: Path,
         raise typer.Exit(INTERRUPTED) from None
 
 
-def _run_generate(fields: dict[str, Any], image: Path | None, out_path: Path,
-                  as_json: bool, *, last_image: Path | None = None,
-                  promote: str | None = None) -> None:
+def _run_generate(
+    fields: dict[str, Any],
+    image: Path | None,
+    out_path: Path,
+    as_json: bool,
+    *,
+    last_image: Path | None = None,
+    promote: str | None = None,
+) -> None:
     from reelforge.worker.loop import Worker
 
     try:
@@ -100,8 +122,10 @@ def _run_generate(fields: dict[str, Any], image: Path | None, out_path: Path,
         raise fail(exc) from None
     # the models this request's checks need load while the database opens and the image is
     # stored (they decide nothing until submit_job)
-    preload(prompt=bool(str(fields.get("prompt", "")).strip()),
-            image=image is not None or last_image is not None)
+    preload(
+        prompt=bool(str(fields.get("prompt", "")).strip()),
+        image=image is not None or last_image is not None,
+    )
     decode_once()  # the upload check, moderation and the render share one decode
     with platform() as p:
         account = accounts.ensure_account(p, accounts.LOCAL_ACCOUNT)
@@ -125,46 +149,65 @@ def _run_generate(fields: dict[str, Any], image: Path | None, out_path: Path,
             job = follow(p, account, job_id)  # too late to cancel: its result is delivered
         finally:  # the job is final (or let go above): nothing to wait for beyond STOP_WAIT
             worker.stop(hand_back=True, timeout=STOP_WAIT)
-        result: dict[str, Any] = {"id": job_id, "status": job["status"], "output_path": None,
-                                  "error": job["error"], "timings": job["timings"],
-                                  "model": job["model"], "seed": job["seed"],
-                                  "credits_charged": job["credits_charged"],
-                                  "cost_usd": job["cost_usd"], "cache_hit": job["cache_hit"],
-                                  "camera": job.get("camera"),
-                                  "warnings": job.get("warnings") or []}
+        result: dict[str, Any] = {
+            "id": job_id,
+            "status": job["status"],
+            "output_path": None,
+            "error": job["error"],
+            "timings": job["timings"],
+            "model": job["model"],
+            "seed": job["seed"],
+            "credits_charged": job["credits_charged"],
+            "cost_usd": job["cost_usd"],
+            "cache_hit": job["cache_hit"],
+            "camera": job.get("camera"),
+            "warnings": job.get("warnings") or [],
+        }
         if job["status"] == "succeeded":
             out_path.parent.mkdir(parents=True, exist_ok=True)
             p.blobs.download(queries.job_content(p, account, job_id).key, out_path)
             result["output_path"] = str(out_path.resolve())
-            result.update({k: job["output"][k] for k in ("frames", "width", "height", "fps",
-                                                         "duration", "size_bytes")})
+            result.update(
+                {
+                    k: job["output"][k]
+                    for k in ("frames", "width", "height", "fps", "duration", "size_bytes")
+                }
+            )
     if as_json:
         print_json(result)
     elif job["status"] == "succeeded":
-        out.print(f"{job_id} succeeded: {result['frames']} frames, "
-                  f"{result['width']}x{result['height']} @ {result['fps']} fps, "
-                  f"{job['timings'].get('total', 0):.2f}s")
+        out.print(
+            f"{job_id} succeeded: {result['frames']} frames, "
+            f"{result['width']}x{result['height']} @ {result['fps']} fps, "
+            f"{job['timings'].get('total', 0):.2f}s"
+        )
         out.print(result["output_path"], highlight=False, soft_wrap=True)
     elif job["status"] == "review":
-        err.print(f"[yellow]{job_id} is waiting for a reviewer[/] (content policy: "
-                  f"{', '.join((job['moderation'] or {}).get('submit', {}).get('categories', []))}"
-                  f"); `reelforge jobs show {job_id}` follows it")
+        err.print(
+            f"[yellow]{job_id} is waiting for a reviewer[/] (content policy: "
+            f"{', '.join((job['moderation'] or {}).get('submit', {}).get('categories', []))}"
+            f"); `reelforge jobs show {job_id}` follows it"
+        )
     else:
         e = job["error"] or {}
-        err.print(f"[red]{job_id} {job['status']}[/] "
-                  + escape(f"[{e.get('code')}] {e.get('message')}"))
+        err.print(
+            f"[red]{job_id} {job['status']}[/] " + escape(f"[{e.get('code')}] {e.get('message')}")
+        )
     if job["status"] != "succeeded":
         raise typer.Exit(1)
 
 
 def parse_size(value: str | None) -> tuple[int, int] | None:
-    """"832x480" → (832, 480)."""
+    """ "832x480" → (832, 480)."""
     if value is None:
         return None
     w, sep, h = value.lower().partition("x")
     if not sep or not w.isdigit() or not h.isdigit():
-        raise fail(InvalidRequest(f"--size takes WIDTHxHEIGHT such as 832x480, not {value!r}",
-                                  field="size"))
+        raise fail(
+            InvalidRequest(
+                f"--size takes WIDTHxHEIGHT such as 832x480, not {value!r}", field="size"
+            )
+        )
     return int(w), int(h)
 
 
@@ -172,30 +215,37 @@ def generate(
     out_path: Annotated[Path, typer.Option("--out", help="Where to write the MP4.")],
     prompt: Annotated[str, typer.Option(help="What the clip shows / how the camera moves.")] = "",
     image: Annotated[Path | None, typer.Option(help="Start image (image-to-video).")] = None,
-    last_image: Annotated[Path | None, typer.Option(
-        help="End image (first + last frame; needs a model that supports it).")] = None,
-    extend: Annotated[str | None, typer.Option(
-        help="Continue from the last frame of this succeeded job's video.")] = None,
-    promote: Annotated[str | None, typer.Option(
-        help="Make the final version of this draft job (same seed and inputs).")] = None,
+    last_image: Annotated[
+        Path | None,
+        typer.Option(help="End image (first + last frame; needs a model that supports it)."),
+    ] = None,
+    extend: Annotated[
+        str | None, typer.Option(help="Continue from the last frame of this succeeded job's video.")
+    ] = None,
+    promote: Annotated[
+        str | None,
+        typer.Option(help="Make the final version of this draft job (same seed and inputs)."),
+    ] = None,
     camera: Annotated[Camera | None, typer.Option(help="Camera move (motion backend).")] = None,
     duration: Annotated[float, typer.Option(help="Seconds.")] = 5.0,
-    fps: Annotated[int | None, typer.Option(help="Frames per second (default: "
-                                                 "the model's; motion 24).")] = None,
-    frames: Annotated[int | None, typer.Option(help="Frame count (instead of duration).")]
-    = None,
-    size: Annotated[str | None, typer.Option(help="WIDTHxHEIGHT (instead of aspect and "
-                                                  "resolution).")] = None,
+    fps: Annotated[
+        int | None, typer.Option(help="Frames per second (default: the model's; motion 24).")
+    ] = None,
+    frames: Annotated[int | None, typer.Option(help="Frame count (instead of duration).")] = None,
+    size: Annotated[
+        str | None, typer.Option(help="WIDTHxHEIGHT (instead of aspect and resolution).")
+    ] = None,
     aspect: Annotated[AspectRatio, typer.Option(help="Aspect ratio.")] = AspectRatio.LANDSCAPE,
     resolution: Annotated[Resolution, typer.Option(help="480p, 720p or 1080p.")] = Resolution.P720,
-    label_position: Annotated[LabelPosition, typer.Option(
-        help="Where the AI-generated banner goes: top, or bottom to keep it off the product.")]
-    = LabelPosition.TOP,
+    label_position: Annotated[
+        LabelPosition,
+        typer.Option(
+            help="Where the AI-generated banner goes: top, or bottom to keep it off the product."
+        ),
+    ] = LabelPosition.TOP,
     steps: Annotated[int | None, typer.Option(help="Denoising steps (neural models).")] = None,
-    guidance: Annotated[float | None, typer.Option(help="Guidance scale (neural models).")]
-    = None,
-    preset: Annotated[Preset | None, typer.Option(help="draft (cheap preview) or final.")]
-    = None,
+    guidance: Annotated[float | None, typer.Option(help="Guidance scale (neural models).")] = None,
+    preset: Annotated[Preset | None, typer.Option(help="draft (cheap preview) or final.")] = None,
     seed: Annotated[int | None, typer.Option(help="Seed for reproducible output.")] = None,
     model: Annotated[str | None, typer.Option(help="Model name (default: by mode).")] = None,
     negative_prompt: Annotated[str | None, typer.Option(help="What to avoid.")] = None,
@@ -203,16 +253,29 @@ def generate(
     as_json: JsonOpt = False,
 ) -> None:
     """Generate a clip through the queue and an in-process worker, with a progress bar."""
-    fields: dict[str, Any] = {"prompt": prompt, "duration": duration,
-                              "aspect_ratio": aspect, "resolution": resolution,
-                              "label_position": label_position, "priority": priority}
+    fields: dict[str, Any] = {
+        "prompt": prompt,
+        "duration": duration,
+        "aspect_ratio": aspect,
+        "resolution": resolution,
+        "label_position": label_position,
+        "priority": priority,
+    }
     dims = parse_size(size)
     if dims is not None:
         fields["width"], fields["height"] = dims
-    for key, value in (("camera", camera), ("seed", seed), ("model", model),
-                       ("negative_prompt", negative_prompt), ("fps", fps),
-                       ("frames", frames), ("steps", steps), ("guidance", guidance),
-                       ("preset", preset), ("extend_from", extend)):
+    for key, value in (
+        ("camera", camera),
+        ("seed", seed),
+        ("model", model),
+        ("negative_prompt", negative_prompt),
+        ("fps", fps),
+        ("frames", frames),
+        ("steps", steps),
+        ("guidance", guidance),
+        ("preset", preset),
+        ("extend_from", extend),
+    ):
         if value is not None:
             fields[key] = value
     run_generate(fields, image, out_path, as_json, last_image=last_image, promote=promote)
@@ -225,11 +288,18 @@ def sample_image() -> Path:
 
 def demo(
     out_path: Annotated[Path, typer.Option("--out", help="Where to write the MP4.")] = Path(
-        "out/demo.mp4"),
+        "out/demo.mp4"
+    ),
     as_json: JsonOpt = False,
 ) -> None:
     """Animate the bundled sample photo (no network, no GPU) and print the file's path."""
-    fields = {"prompt": "slow push in on the cup", "camera": Camera.DOLLY, "duration": 4.0,
-              "fps": 24, "aspect_ratio": AspectRatio.LANDSCAPE,
-              "resolution": Resolution.P720, "seed": 7}
+    fields = {
+        "prompt": "slow push in on the cup",
+        "camera": Camera.DOLLY,
+        "duration": 4.0,
+        "fps": 24,
+        "aspect_ratio": AspectRatio.LANDSCAPE,
+        "resolution": Resolution.P720,
+        "seed": 7,
+    }
     run_generate(fields, sample_image(), out_path, as_json)

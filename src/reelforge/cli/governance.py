@@ -29,17 +29,19 @@ OPERATOR = accounts.AccountRef("operator", "operator (cli)", is_admin=True)
 def check(
     texts: Annotated[list[str] | None, typer.Argument(help="Prompts to check.")] = None,
     file: Annotated[Path | None, typer.Option("--file", help="One prompt per line.")] = None,
-    profile: Annotated[str | None, typer.Option(help="default, cn, eu or an operator's "
-                                                     "profile (default: RF_POLICY_PROFILE).")]
-    = None,
+    profile: Annotated[
+        str | None,
+        typer.Option(help="default, cn, eu or an operator's profile (default: RF_POLICY_PROFILE)."),
+    ] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Print the decision for each prompt: {"text", "decision", "categories", "rule"}."""
     prompts = list(texts or [])
     if file is not None:
         try:
-            prompts += [line for line in file.read_text(encoding="utf-8").splitlines()
-                        if line.strip()]
+            prompts += [
+                line for line in file.read_text(encoding="utf-8").splitlines() if line.strip()
+            ]
         except (OSError, UnicodeDecodeError) as exc:
             raise fail(InvalidRequest(f"cannot read {file}: {exc}", field="file")) from None
     if not prompts:
@@ -50,23 +52,34 @@ def check(
         raise fail(exc) from None
     table = Table("decision", "categories", "rule", "text")
     for prompt, decision in zip(prompts, decisions, strict=True):
-        row = {"text": prompt, "decision": str(decision.decision),
-               "categories": decision.categories, "rule": decision.rule}
+        row = {
+            "text": prompt,
+            "decision": str(decision.decision),
+            "categories": decision.categories,
+            "rule": decision.rule,
+        }
         if as_json:
             print_json(row)
         else:
-            table.add_row(str(decision.decision), ", ".join(decision.categories) or "-",
-                          decision.rule or "-", prompt)
+            table.add_row(
+                str(decision.decision),
+                ", ".join(decision.categories) or "-",
+                decision.rule or "-",
+                prompt,
+            )
     if not as_json:
         out.print(table)
 
 
 @likeness_app.command("enroll")
-def enroll(photos: Annotated[list[Path], typer.Argument(help="Reference photos, one face each.")],
-           name: Annotated[str, typer.Option(help="The person's name.")],
-           public_figure: Annotated[bool, typer.Option(
-               "--public-figure", help="Blocked for everyone unless they consent.")] = False,
-           as_json: JsonOpt = False) -> None:
+def enroll(
+    photos: Annotated[list[Path], typer.Argument(help="Reference photos, one face each.")],
+    name: Annotated[str, typer.Option(help="The person's name.")],
+    public_figure: Annotated[
+        bool, typer.Option("--public-figure", help="Blocked for everyone unless they consent.")
+    ] = False,
+    as_json: JsonOpt = False,
+) -> None:
     """Register a person (faces are kept as embeddings, not photos)."""
     data = []
     for path in photos:
@@ -92,17 +105,21 @@ def _consent(person_id: str, account: str | None, everyone: bool, grant: bool) -
 
 
 @likeness_app.command("grant")
-def grant(person_id: str,
-          account: Annotated[str | None, typer.Option(help="Account name or id.")] = None,
-          everyone: Annotated[bool, typer.Option("--everyone")] = False) -> None:
+def grant(
+    person_id: str,
+    account: Annotated[str | None, typer.Option(help="Account name or id.")] = None,
+    everyone: Annotated[bool, typer.Option("--everyone")] = False,
+) -> None:
     """Consent to the use of a person's likeness by one account, or by everyone."""
     _consent(person_id, account, everyone, grant=True)
 
 
 @likeness_app.command("revoke")
-def revoke(person_id: str,
-           account: Annotated[str | None, typer.Option(help="Account name or id.")] = None,
-           everyone: Annotated[bool, typer.Option("--everyone")] = False) -> None:
+def revoke(
+    person_id: str,
+    account: Annotated[str | None, typer.Option(help="Account name or id.")] = None,
+    everyone: Annotated[bool, typer.Option("--everyone")] = False,
+) -> None:
     """Withdraw consent; it applies to every job submitted from now on."""
     _consent(person_id, account, everyone, grant=False)
 
@@ -116,14 +133,21 @@ def list_people(as_json: JsonOpt = False) -> None:
         return
     table = Table("id", "name", "public figure", "faces", "consent")
     for person in people:
-        table.add_row(person["id"], person["name"], str(person["public_figure"]),
-                      str(person["faces"]), ", ".join(person["consent"]) or "-")
+        table.add_row(
+            person["id"],
+            person["name"],
+            str(person["public_figure"]),
+            str(person["faces"]),
+            ", ".join(person["consent"]) or "-",
+        )
     out.print(table)
 
 
 @reviews_app.command("list")
-def list_reviews(status: Annotated[str, typer.Option(help="pending, approved, rejected.")]
-                 = "pending", as_json: JsonOpt = False) -> None:
+def list_reviews(
+    status: Annotated[str, typer.Option(help="pending, approved, rejected.")] = "pending",
+    as_json: JsonOpt = False,
+) -> None:
     with platform() as p:
         rows = reviews.list_reviews(p, status)
     if as_json:
@@ -131,8 +155,15 @@ def list_reviews(status: Annotated[str, typer.Option(help="pending, approved, re
         return
     table = Table("id", "job", "kind", "stage", "categories", "waiting s", "message")
     for r in rows:
-        table.add_row(r["id"], r["job_id"], r["kind"], r["stage"], ", ".join(r["categories"]),
-                      f"{r['waiting_seconds']:.0f}", r["message"] or "-")
+        table.add_row(
+            r["id"],
+            r["job_id"],
+            r["kind"],
+            r["stage"],
+            ", ".join(r["categories"]),
+            f"{r['waiting_seconds']:.0f}",
+            r["message"] or "-",
+        )
     out.print(table)
 
 
@@ -151,10 +182,11 @@ def reject(review_id: str, note: Annotated[str | None, typer.Option()] = None) -
 
 
 @audit_app.command("export")
-def export(since: Annotated[datetime | None, typer.Option(help="ISO date/time (UTC).")] = None,
-           until: Annotated[datetime | None, typer.Option(help="ISO date/time (UTC).")] = None,
-           out_path: Annotated[Path | None, typer.Option("--out", help="File (default: stdout).")]
-           = None) -> None:
+def export(
+    since: Annotated[datetime | None, typer.Option(help="ISO date/time (UTC).")] = None,
+    until: Annotated[datetime | None, typer.Option(help="ISO date/time (UTC).")] = None,
+    out_path: Annotated[Path | None, typer.Option("--out", help="File (default: stdout).")] = None,
+) -> None:
     """Every audit entry as JSON lines, oldest first."""
     from datetime import UTC
 

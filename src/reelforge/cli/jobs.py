@@ -25,10 +25,12 @@ app = typer.Typer(help="Inspect, cancel, delete and download jobs.", no_args_is_
 
 
 @app.command("list")
-def list_(account: AccountOpt = accounts.LOCAL_ACCOUNT,
-          status: Annotated[str | None, typer.Option(help="Filter by status.")] = None,
-          limit: Annotated[int, typer.Option(help="How many.")] = 20,
-          as_json: JsonOpt = False) -> None:
+def list_(
+    account: AccountOpt = accounts.LOCAL_ACCOUNT,
+    status: Annotated[str | None, typer.Option(help="Filter by status.")] = None,
+    limit: Annotated[int, typer.Option(help="How many.")] = 20,
+    as_json: JsonOpt = False,
+) -> None:
     """List an account's jobs, newest first."""
     with platform() as p:
         page = queries.list_jobs(p, accounts.ensure_account(p, account), status=status, limit=limit)
@@ -37,14 +39,21 @@ def list_(account: AccountOpt = accounts.LOCAL_ACCOUNT,
         return
     table = Table("id", "status", "model", "progress", "created", "error")
     for j in page["data"]:
-        table.add_row(j["id"], j["status"], j["model"], f"{j['progress']:.0%}", j["created_at"],
-                      (j["error"] or {}).get("code", ""))
+        table.add_row(
+            j["id"],
+            j["status"],
+            j["model"],
+            f"{j['progress']:.0%}",
+            j["created_at"],
+            (j["error"] or {}).get("code", ""),
+        )
     out.print(table)
 
 
 @app.command("show")
-def show(job_id: str, account: AccountOpt = accounts.LOCAL_ACCOUNT,
-         as_json: JsonOpt = False) -> None:
+def show(
+    job_id: str, account: AccountOpt = accounts.LOCAL_ACCOUNT, as_json: JsonOpt = False
+) -> None:
     """Show one job."""
     with platform() as p:
         job = queries.get_job(p, accounts.ensure_account(p, account), job_id)
@@ -55,21 +64,25 @@ def show(job_id: str, account: AccountOpt = accounts.LOCAL_ACCOUNT,
 
 
 @app.command("cancel")
-def cancel(job_id: str, account: AccountOpt = accounts.LOCAL_ACCOUNT,
-           as_json: JsonOpt = False) -> None:
+def cancel(
+    job_id: str, account: AccountOpt = accounts.LOCAL_ACCOUNT, as_json: JsonOpt = False
+) -> None:
     """Cancel a queued or running job."""
     with platform() as p:
         job = queries.cancel_job(p, accounts.ensure_account(p, account), job_id)
     if as_json:
         print_json(job)
     else:
-        out.print(f"{job_id}: {job['status']}"
-                  + (" (stopping at the next step)" if job["status"] == "running" else ""))
+        out.print(
+            f"{job_id}: {job['status']}"
+            + (" (stopping at the next step)" if job["status"] == "running" else "")
+        )
 
 
 @app.command("delete")
-def delete(job_id: str, account: AccountOpt = accounts.LOCAL_ACCOUNT,
-           as_json: JsonOpt = False) -> None:
+def delete(
+    job_id: str, account: AccountOpt = accounts.LOCAL_ACCOUNT, as_json: JsonOpt = False
+) -> None:
     """Delete a job's video and poster (the job stays in the history, marked deleted)."""
     with platform() as p:
         job = queries.delete_job(p, accounts.ensure_account(p, account), job_id)
@@ -80,25 +93,45 @@ def delete(job_id: str, account: AccountOpt = accounts.LOCAL_ACCOUNT,
 
 
 @app.command("download")
-def download(job_id: str,
-             out_file: Annotated[Path | None, typer.Option(
-                 "--out", "-o", help="Where to write it (default: ./ID.mp4).")] = None,
-             poster: Annotated[bool, typer.Option(help="The JPEG poster instead.")] = False,
-             account: AccountOpt = accounts.LOCAL_ACCOUNT,
-             as_json: JsonOpt = False) -> None:
+def download(
+    job_id: str,
+    out_file: Annotated[
+        Path | None, typer.Option("--out", "-o", help="Where to write it (default: ./ID.mp4).")
+    ] = None,
+    poster: Annotated[bool, typer.Option(help="The JPEG poster instead.")] = False,
+    account: AccountOpt = accounts.LOCAL_ACCOUNT,
+    as_json: JsonOpt = False,
+) -> None:
     """Download a succeeded job's MP4 (whole file or nothing), with a progress bar."""
     dest = out_file or Path(f"{job_id}.{'jpg' if poster else 'mp4'}")
-    progress = Progress(TextColumn("{task.description}"), BarColumn(), DownloadColumn(),
-                        TransferSpeedColumn(), TimeRemainingColumn(), console=err,
-                        disable=as_json or not err.is_terminal)
+    progress = Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        DownloadColumn(),
+        TransferSpeedColumn(),
+        TimeRemainingColumn(),
+        console=err,
+        disable=as_json or not err.is_terminal,
+    )
     with platform() as p, progress:
         task = progress.add_task(escape(dest.name), total=None)
         content = queries.save_content(
-            p, accounts.ensure_account(p, account), job_id, dest, poster=poster,
+            p,
+            accounts.ensure_account(p, account),
+            job_id,
+            dest,
+            poster=poster,
             on_start=lambda size: progress.update(task, total=size),
-            on_chunk=lambda n: progress.advance(task, n))
+            on_chunk=lambda n: progress.advance(task, n),
+        )
     if as_json:
-        print_json({"id": job_id, "path": str(dest), "size_bytes": content.size,
-                    "content_type": content.content_type})
+        print_json(
+            {
+                "id": job_id,
+                "path": str(dest),
+                "size_bytes": content.size,
+                "content_type": content.content_type,
+            }
+        )
     else:
         out.print(f"{escape(str(dest))} ({content.size:,} bytes)", highlight=False)

@@ -13,39 +13,66 @@ from reelforge.cli.common import JsonOpt, err, fail, out, platform, print_json
 from reelforge.errors import InvalidRequest, ReelforgeError
 from reelforge.services.billing import reports
 
-SinceOpt = Annotated[str | None, typer.Option(
-    "--since", help="First day (YYYY-MM-DD, UTC) of the window; default: all data.")]
-UntilOpt = Annotated[str | None, typer.Option(
-    "--until", help="End of the window (YYYY-MM-DD, UTC), exclusive; default: now.")]
-SimulatedOpt = Annotated[bool, typer.Option(
-    "--simulated", help="Report on the simulated data (`reelforge simulate`) instead.")]
+SinceOpt = Annotated[
+    str | None,
+    typer.Option("--since", help="First day (YYYY-MM-DD, UTC) of the window; default: all data."),
+]
+UntilOpt = Annotated[
+    str | None,
+    typer.Option("--until", help="End of the window (YYYY-MM-DD, UTC), exclusive; default: now."),
+]
+SimulatedOpt = Annotated[
+    bool,
+    typer.Option(
+        "--simulated", help="Report on the simulated data (`reelforge simulate`) instead."
+    ),
+]
 
 
-CsvOpt = Annotated[Path | None, typer.Option(
-    "--csv", help="Also write each table as DIR/NAME.csv (raw values: USD, shares as "
-                  "fractions).", metavar="DIR")]
+CsvOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--csv",
+        help="Also write each table as DIR/NAME.csv (raw values: USD, shares as fractions).",
+        metavar="DIR",
+    ),
+]
 
 
-def report(since: SinceOpt = None, until: UntilOpt = None, simulated: SimulatedOpt = False,
-           as_json: JsonOpt = False, csv_dir: CsvOpt = None) -> None:
+def report(
+    since: SinceOpt = None,
+    until: UntilOpt = None,
+    simulated: SimulatedOpt = False,
+    as_json: JsonOpt = False,
+    csv_dir: CsvOpt = None,
+) -> None:
     """KPIs: cost per generation, cash and credit-value margins (reconciled), waste,
     revenue, ARPPU, conversion, retention, weekly cohorts, segment shares and whether each
     plan pays for itself."""
     with platform() as p:
-        body = reports.kpi_report(p, since=reports.parse_when(since, "since"),
-                                  until=reports.parse_when(until, "until"),
-                                  simulated=simulated)
+        body = reports.kpi_report(
+            p,
+            since=reports.parse_when(since, "since"),
+            until=reports.parse_when(until, "until"),
+            simulated=simulated,
+        )
     if csv_dir is not None:
         try:
             written = reports.write_csv(body, csv_dir)
         except ReelforgeError as exc:
             raise fail(exc) from None
         except OSError as exc:
-            raise fail(InvalidRequest(f"cannot write the CSV files to {csv_dir}: "
-                                      f"{exc.strerror or exc}", field="csv")) from None
-        err.print(f"wrote {len(written)} tables to {csv_dir}: "
-                  + ", ".join(w.name for w in written), highlight=False, markup=False,
-                  soft_wrap=True)
+            raise fail(
+                InvalidRequest(
+                    f"cannot write the CSV files to {csv_dir}: {exc.strerror or exc}", field="csv"
+                )
+            ) from None
+        err.print(
+            f"wrote {len(written)} tables to {csv_dir}: " + ", ".join(w.name for w in written),
+            highlight=False,
+            markup=False,
+            soft_wrap=True,
+        )
     if as_json:
         print_json(body)
     else:
@@ -53,23 +80,31 @@ def report(since: SinceOpt = None, until: UntilOpt = None, simulated: SimulatedO
 
 
 def _table(t: reports.ReportTable) -> Table:
-    table = Table(*(c.title for c in t.columns), title=escape(t.title),
-                  caption=escape(t.caption) if t.caption else None)
+    table = Table(
+        *(c.title for c in t.columns),
+        title=escape(t.title),
+        caption=escape(t.caption) if t.caption else None,
+    )
     for row in t.rows:
-        table.add_row(*(escape(reports.cell_text(c.kind, v)) for c, v in zip(t.columns, row,
-                                                                            strict=True)))
+        table.add_row(
+            *(escape(reports.cell_text(c.kind, v)) for c, v in zip(t.columns, row, strict=True))
+        )
     return table
 
 
 def show(r: dict[str, Any]) -> None:
     w = r["window"]
     if r.get("hint"):
-        err.print(f"hint: {r['hint']}", style="yellow", highlight=False, markup=False,
-                  soft_wrap=True)
-    out.print(f"[bold]KPI report[/] ({r['data']} data, price sheet "
-              f"{escape(str(r['price_sheet']))}): {w['since'] or 'start'} → "
-              f"{w['until'] or 'now'}; {r['generations']} generations, all cost "
-              f"{reports.cell_text('usd', r['total_cost_usd'])}", highlight=False)
+        err.print(
+            f"hint: {r['hint']}", style="yellow", highlight=False, markup=False, soft_wrap=True
+        )
+    out.print(
+        f"[bold]KPI report[/] ({r['data']} data, price sheet "
+        f"{escape(str(r['price_sheet']))}): {w['since'] or 'start'} → "
+        f"{w['until'] or 'now'}; {r['generations']} generations, all cost "
+        f"{reports.cell_text('usd', r['total_cost_usd'])}",
+        highlight=False,
+    )
     tables = reports.report_tables(r)
     for t in tables:
         if t.name == "verdict":
@@ -78,7 +113,9 @@ def show(r: dict[str, Any]) -> None:
     out.print("[bold]Verdict[/] (cash margin decides; credit-value margin beside it)")
     for v in r["verdict"]["by_plan"].values():
         out.print(f"  {escape(v['text'])}", highlight=False, soft_wrap=True)
-    out.print(f"  [bold]{escape(r['verdict']['overall']['text'])}[/]", highlight=False,
-              soft_wrap=True)
-    out.print(f"  {escape(r['margins']['reconciliation']['text'])}", highlight=False,
-              soft_wrap=True)
+    out.print(
+        f"  [bold]{escape(r['verdict']['overall']['text'])}[/]", highlight=False, soft_wrap=True
+    )
+    out.print(
+        f"  {escape(r['margins']['reconciliation']['text'])}", highlight=False, soft_wrap=True
+    )

@@ -32,20 +32,31 @@ def serve(
             p.moderation.warm()
         # JSON logs: uvicorn's own lines (access log included) go through our JSON handler
         json_logs = p.settings.log_format == "json"
-        uvicorn.run(create_app(p, embedded_worker=not no_worker), host=host, port=port,
-                    log_level="info", timeout_graceful_shutdown=5,
-                    log_config=None if json_logs else uvicorn.config.LOGGING_CONFIG)
+        uvicorn.run(
+            create_app(p, embedded_worker=not no_worker),
+            host=host,
+            port=port,
+            log_level="info",
+            timeout_graceful_shutdown=5,
+            log_config=None if json_logs else uvicorn.config.LOGGING_CONFIG,
+        )
 
 
 def worker(
-    concurrency: Annotated[int | None, typer.Option(help="Jobs at once (default RF_WORKERS).")]
-    = None,
-    queue: Annotated[list[str] | None, typer.Option(help="Queue(s) to serve (repeatable): "
-                                                        "motion, wan, ltx, cogvideox.")]
-    = None,
-    device: Annotated[str | None, typer.Option(
-        help="The device neural models run on in this worker, e.g. cuda:1 (one worker per "
-             "GPU); default: each model's registered device.")] = None,
+    concurrency: Annotated[
+        int | None, typer.Option(help="Jobs at once (default RF_WORKERS).")
+    ] = None,
+    queue: Annotated[
+        list[str] | None,
+        typer.Option(help="Queue(s) to serve (repeatable): motion, wan, ltx, cogvideox."),
+    ] = None,
+    device: Annotated[
+        str | None,
+        typer.Option(
+            help="The device neural models run on in this worker, e.g. cuda:1 (one worker per "
+            "GPU); default: each model's registered device."
+        ),
+    ] = None,
 ) -> None:
     """Run a standalone worker until SIGINT/SIGTERM (a second signal hands jobs back now)."""
     from reelforge.worker.loop import Worker
@@ -55,8 +66,7 @@ def worker(
         start_checks(p)
         warm = None
         if p.moderation is not None:  # load the detectors while the worker starts taking jobs
-            warm = threading.Thread(target=p.moderation.warm, name="reelforge-warm",
-                                    daemon=True)
+            warm = threading.Thread(target=p.moderation.warm, name="reelforge-warm", daemon=True)
             warm.start()
         Worker(p, queues=queue, concurrency=concurrency).run_until_signalled()
         if warm is not None:  # a native model half-loaded at interpreter exit aborts the
@@ -84,11 +94,18 @@ def migrate() -> None:
     except ReelforgeError as exc:
         raise fail(exc) from None
     if applied:
-        out.print(f"applied {len(applied)} migration(s): {', '.join(applied)}; the database is "
-                  f"at the newest schema ({revision})", highlight=False, soft_wrap=True)
+        out.print(
+            f"applied {len(applied)} migration(s): {', '.join(applied)}; the database is "
+            f"at the newest schema ({revision})",
+            highlight=False,
+            soft_wrap=True,
+        )
     else:
-        out.print(f"nothing to apply: the database is at the newest schema ({revision})",
-                  highlight=False, soft_wrap=True)
+        out.print(
+            f"nothing to apply: the database is at the newest schema ({revision})",
+            highlight=False,
+            soft_wrap=True,
+        )
 
 
 def show_config(as_json: JsonOpt = False) -> None:

@@ -46,18 +46,31 @@ class JobStatus(StrEnum):
 SLOT_STATUSES = frozenset({JobStatus.QUEUED, JobStatus.RUNNING})
 
 # Final: nothing more happens by itself (a blocked job may still be appealed).
-FINAL_STATUSES = frozenset({JobStatus.SUCCEEDED, JobStatus.FAILED, JobStatus.CANCELLED,
-                            JobStatus.BLOCKED})
+FINAL_STATUSES = frozenset(
+    {JobStatus.SUCCEEDED, JobStatus.FAILED, JobStatus.CANCELLED, JobStatus.BLOCKED}
+)
 
 TRANSITIONS: dict[JobStatus, frozenset[JobStatus]] = {
     JobStatus.QUEUED: frozenset({JobStatus.RUNNING, JobStatus.CANCELLED, JobStatus.FAILED}),
     JobStatus.RUNNING: frozenset(
-        {JobStatus.SUCCEEDED, JobStatus.FAILED, JobStatus.CANCELLED, JobStatus.QUEUED,
-         JobStatus.BLOCKED, JobStatus.REVIEW}
+        {
+            JobStatus.SUCCEEDED,
+            JobStatus.FAILED,
+            JobStatus.CANCELLED,
+            JobStatus.QUEUED,
+            JobStatus.BLOCKED,
+            JobStatus.REVIEW,
+        }
     ),
     JobStatus.REVIEW: frozenset(
-        {JobStatus.QUEUED, JobStatus.THROTTLED, JobStatus.SUCCEEDED, JobStatus.BLOCKED,
-         JobStatus.CANCELLED}),
+        {
+            JobStatus.QUEUED,
+            JobStatus.THROTTLED,
+            JobStatus.SUCCEEDED,
+            JobStatus.BLOCKED,
+            JobStatus.CANCELLED,
+        }
+    ),
     JobStatus.THROTTLED: frozenset({JobStatus.QUEUED, JobStatus.CANCELLED, JobStatus.FAILED}),
     JobStatus.BLOCKED: frozenset({JobStatus.REVIEW}),  # an appeal
     JobStatus.SUCCEEDED: frozenset(),
@@ -112,8 +125,10 @@ CONTENT_BLOCKED = "content_blocked"  # the policy refused the request or its out
 
 def blocked_message(job_id: str, categories: list[str]) -> str:
     """The message of a job the policy blocked (at submit or on its output)."""
-    return (f"blocked by the content policy ({', '.join(categories) or 'policy'}); if you think "
-            f"this is a mistake, appeal with POST /v1/videos/{job_id}/appeal")
+    return (
+        f"blocked by the content policy ({', '.join(categories) or 'policy'}); if you think "
+        f"this is a mistake, appeal with POST /v1/videos/{job_id}/appeal"
+    )
 
 
 _CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"

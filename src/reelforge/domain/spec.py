@@ -137,8 +137,12 @@ class JobSpec(BaseModel):
 
     @model_validator(mode="after")
     def _mode_matches_inputs(self) -> JobSpec:
-        needed = {Mode.TEXT2VIDEO: 0, Mode.IMAGE2VIDEO: 1, Mode.EXTEND: 1,
-                  Mode.FIRST_LAST_FRAME: 2}[self.mode]
+        needed = {
+            Mode.TEXT2VIDEO: 0,
+            Mode.IMAGE2VIDEO: 1,
+            Mode.EXTEND: 1,
+            Mode.FIRST_LAST_FRAME: 2,
+        }[self.mode]
         if len(self.images) != needed:
             raise ValueError(f"{self.mode} needs {needed} input image(s), got {len(self.images)}")
         if self.mode is Mode.TEXT2VIDEO and not self.prompt.strip():

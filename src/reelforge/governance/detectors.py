@@ -47,10 +47,12 @@ class Detectors:
     def loaded(self) -> dict[str, bool]:
         """Which models this process has loaded: text rules, semantic model, nudity, faces."""
         text, image = self._text, self._image
-        return {"text_rules": text is not None,
-                "semantic": text is not None and text.semantic_loaded,
-                "nudity": image is not None and image.nudity.loaded,
-                "faces": image is not None and image.face_analyzer.loaded}
+        return {
+            "text_rules": text is not None,
+            "semantic": text is not None and text.semantic_loaded,
+            "nudity": image is not None and image.nudity.loaded,
+            "faces": image is not None and image.face_analyzer.loaded,
+        }
 
 
 _detectors = Detectors()

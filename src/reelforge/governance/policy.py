@@ -64,11 +64,17 @@ class PolicyProfile:
                 fired.append(str(sig.category))
             severity = _SEVERITY[cat_rule.action]
             if severity > _SEVERITY[decision] or (
-                    severity == _SEVERITY[decision] and sig.score > strongest):
+                severity == _SEVERITY[decision] and sig.score > strongest
+            ):
                 decision, rule, strongest = cat_rule.action, sig.rule, sig.score
-        return Decision(decision=decision, categories=sorted(fired),
-                        scores={k: round(v, 4) for k, v in sorted(scores.items())},
-                        rule=rule, policy=self.ref, signals=list(signals))
+        return Decision(
+            decision=decision,
+            categories=sorted(fired),
+            scores={k: round(v, 4) for k, v in sorted(scores.items())},
+            rule=rule,
+            policy=self.ref,
+            signals=list(signals),
+        )
 
 
 def _read(name: str, policy_dir: Path | None) -> tuple[dict[str, Any], str]:
@@ -80,17 +86,20 @@ def _read(name: str, policy_dir: Path | None) -> tuple[dict[str, Any], str]:
         text = resources.files("reelforge.governance").joinpath("profiles", f"{name}.yaml")
         return _parse(text.read_text(encoding="utf-8"), f"builtin:{name}"), f"builtin:{name}"
     where = f" or in {policy_dir}" if policy_dir else ""
-    raise InvalidRequest(f"no policy profile {name!r}: built-in ones are "
-                         f"{', '.join(BUILTIN_PROFILES)}{where}", code="unknown_profile",
-                         field="profile")
+    raise InvalidRequest(
+        f"no policy profile {name!r}: built-in ones are {', '.join(BUILTIN_PROFILES)}{where}",
+        code="unknown_profile",
+        field="profile",
+    )
 
 
 def _parse(text: str, where: str) -> dict[str, Any]:
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
-        raise InvalidRequest(f"policy profile {where} is not valid YAML: {exc}",
-                             code="invalid_profile") from None
+        raise InvalidRequest(
+            f"policy profile {where} is not valid YAML: {exc}", code="invalid_profile"
+        ) from None
     if not isinstance(data, dict):
         raise InvalidRequest(f"policy profile {where} must be a mapping", code="invalid_profile")
     return data
@@ -104,8 +113,9 @@ def load_profile(name: str, policy_dir: Path | None = None) -> PolicyProfile:
     source = ""
     while current is not None:
         if current in seen:
-            raise InvalidRequest(f"policy profiles extend each other in a loop: {current}",
-                                 code="invalid_profile")
+            raise InvalidRequest(
+                f"policy profiles extend each other in a loop: {current}", code="invalid_profile"
+            )
         seen.add(current)
         data, where = _read(current, policy_dir)
         source = source or where
@@ -130,32 +140,46 @@ def _build(data: dict[str, Any], name: str, source: str) -> PolicyProfile:
     for category in Category:
         raw = data["categories"].get(str(category))
         if raw is None:
-            raise InvalidRequest(f"policy profile {name} does not say what to do with "
-                                 f"{category}", code="invalid_profile")
+            raise InvalidRequest(
+                f"policy profile {name} does not say what to do with {category}",
+                code="invalid_profile",
+            )
         try:
-            rule = CategoryRule(Action(raw.get("action", "block")),
-                                float(raw.get("threshold", 0.5)))
+            rule = CategoryRule(
+                Action(raw.get("action", "block")), float(raw.get("threshold", 0.5))
+            )
         except (ValueError, TypeError):
-            raise InvalidRequest(f"policy profile {name}: {category} needs an action of allow, "
-                                 f"review or block and a threshold in [0, 1]",
-                                 code="invalid_profile") from None
+            raise InvalidRequest(
+                f"policy profile {name}: {category} needs an action of allow, "
+                f"review or block and a threshold in [0, 1]",
+                code="invalid_profile",
+            ) from None
         if not 0.0 <= rule.threshold <= 1.0:
-            raise InvalidRequest(f"policy profile {name}: {category} threshold must be in "
-                                 f"[0, 1]", code="invalid_profile")
+            raise InvalidRequest(
+                f"policy profile {name}: {category} threshold must be in [0, 1]",
+                code="invalid_profile",
+            )
         if category in _NEVER_RELAXED and rule.action is not Action.BLOCK:
-            raise InvalidRequest(f"policy profile {name} may not relax {category}",
-                                 code="invalid_profile")
+            raise InvalidRequest(
+                f"policy profile {name} may not relax {category}", code="invalid_profile"
+            )
         rules[category] = rule
     unknown = set(data["categories"]) - {str(c) for c in Category}
     if unknown:
-        raise InvalidRequest(f"policy profile {name} names unknown categories: "
-                             f"{', '.join(sorted(unknown))}", code="invalid_profile")
+        raise InvalidRequest(
+            f"policy profile {name} names unknown categories: {', '.join(sorted(unknown))}",
+            code="invalid_profile",
+        )
     output = data.get("output_check") or {}
     likeness = data.get("likeness") or {}
     return PolicyProfile(
-        name=name, version=str(data.get("version", "0")),
-        label=str(data.get("label", "AI-generated")), rules=rules,
+        name=name,
+        version=str(data.get("version", "0")),
+        label=str(data.get("label", "AI-generated")),
+        rules=rules,
         output_every_seconds=float(output.get("every_seconds", 1.0)),
         output_max_frames=int(output.get("max_frames", 8)),
         match_distance=float(likeness.get("match_distance", 0.5)),
-        unlabelled_export=bool(data.get("unlabelled_export", False)), source=source)
+        unlabelled_export=bool(data.get("unlabelled_export", False)),
+        source=source,
+    )

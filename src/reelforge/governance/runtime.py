@@ -128,8 +128,9 @@ def write_entry(path: Path, payload: bytes) -> None:
         raise
 
 
-def cached(name: str, key: Iterable[str], build: Callable[[], bytes],
-           load: Callable[[bytes], _T]) -> _T:
+def cached(
+    name: str, key: Iterable[str], build: Callable[[], bytes], load: Callable[[bytes], _T]
+) -> _T:
     """``load(payload)`` of the cached entry for (``name``, ``key``), or of ``build()`` —
     stored for next time — when there is none, it fails its checksum, or ``load`` rejects it."""
     try:

@@ -45,8 +45,13 @@ class Signal:
     detail: str | None = None  # internal only (audit log): the matched term, the box, ...
 
     def to_dict(self) -> dict[str, Any]:
-        return {"category": str(self.category), "score": round(self.score, 4),
-                "rule": self.rule, "source": self.source, "detail": self.detail}
+        return {
+            "category": str(self.category),
+            "score": round(self.score, 4),
+            "rule": self.rule,
+            "source": self.source,
+            "detail": self.detail,
+        }
 
 
 @dataclass(frozen=True)
@@ -63,6 +68,11 @@ class Decision:
         return {"decision": str(self.decision), "categories": self.categories}
 
     def to_dict(self) -> dict[str, Any]:
-        return {"decision": str(self.decision), "categories": self.categories,
-                "scores": self.scores, "rule": self.rule, "policy": self.policy,
-                "signals": [s.to_dict() for s in self.signals]}
+        return {
+            "decision": str(self.decision),
+            "categories": self.categories,
+            "scores": self.scores,
+            "rule": self.rule,
+            "policy": self.policy,
+            "signals": [s.to_dict() for s in self.signals],
+        }

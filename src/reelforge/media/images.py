@@ -30,7 +30,7 @@ from importlib import resources
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, ImageCms, ImageOps
+from PIL import Image, ImageCms, ImageOps, UnidentifiedImageError
 
 from reelforge.errors import InvalidImage, RateLimited
 from reelforge.media.atomic import temp_path_beside
@@ -45,7 +45,7 @@ DECODE_WAIT = 30.0  # seconds a decode waits for budget before answering busy (4
 # Pillow allocates pixels in blocks (16 MB by default). glibc serves blocks under 32 MB from
 # per-thread arenas that keep the memory after it is freed, so large decodes on N threads
 # kept N images' worth resident; blocks over 32 MB are mapped and unmapped on free.
-Image.core.set_block_size(64 * 1024 * 1024)
+Image.core.set_block_size(64 * 1024 * 1024)  # type: ignore[attr-defined]
 
 ALLOWED_FORMATS: dict[str, str] = {
     "JPEG": "image/jpeg",
@@ -58,9 +58,15 @@ _OPEN_FORMATS = ["JPEG", "PNG", "WEBP"]
 # Images we recognise but do not accept, by their first bytes: refused as
 # `unsupported_image_type` (rather than "not an image") with the format named.
 _OTHER_IMAGES: tuple[tuple[bytes, str], ...] = (
-    (b"BM", "BMP"), (b"GIF87a", "GIF"), (b"GIF89a", "GIF"), (b"II*\x00", "TIFF"),
-    (b"MM\x00*", "TIFF"), (b"\x00\x00\x01\x00", "ICO"), (b"8BPS", "PSD"),
-    (b"\xff\x0a", "JPEG XL"), (b"\x00\x00\x00\x0cJXL ", "JPEG XL"),
+    (b"BM", "BMP"),
+    (b"GIF87a", "GIF"),
+    (b"GIF89a", "GIF"),
+    (b"II*\x00", "TIFF"),
+    (b"MM\x00*", "TIFF"),
+    (b"\x00\x00\x01\x00", "ICO"),
+    (b"8BPS", "PSD"),
+    (b"\xff\x0a", "JPEG XL"),
+    (b"\x00\x00\x00\x0cJXL ", "JPEG XL"),
 )
 UNSUPPORTED_IMAGE_TYPE = "unsupported_image_type"
 
@@ -101,17 +107,22 @@ class DecodeBudget:
             self._room.notify_all()
 
     @contextmanager
-    def reserve(self, nbytes: int, what: str = "the image",
-                wait: float = DECODE_WAIT) -> Iterator[None]:
+    def reserve(
+        self, nbytes: int, what: str = "the image", wait: float = DECODE_WAIT
+    ) -> Iterator[None]:
         if nbytes > self.total:
             raise InvalidImage(
                 f"{what} would need about {nbytes // 2**20} MB to decode; this server decodes "
                 f"at most {self.total // 2**20} MB at once, please downscale it",
-                code="image_too_large")
+                code="image_too_large",
+            )
         with self._room:
             if not self._room.wait_for(lambda: self.used + nbytes <= self.total, wait):
-                raise RateLimited("the server is busy decoding other images; try again shortly",
-                                  code="decode_busy", retry_after=5)
+                raise RateLimited(
+                    "the server is busy decoding other images; try again shortly",
+                    code="decode_busy",
+                    retry_after=5,
+                )
             self.used += nbytes
             self.peak = max(self.peak, self.used)
         try:
@@ -216,8 +227,7 @@ def inspect_image(data: bytes, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> Image
         with _open_checked(bytes(data), max_pixels) as im:
             fmt = _format_of(im)
         height, width = load_image(data, max_pixels=max_pixels).shape[:2]  # oriented
-        return ImageInfo(width=width, height=height, format=fmt,
-                         content_type=ALLOWED_FORMATS[fmt])
+        return ImageInfo(width=width, height=height, format=fmt, content_type=ALLOWED_FORMATS[fmt])
     # the reservation ends after the image is closed and dropped (its pixels freed)
     with ExitStack() as reservation:
         with _open_checked(bytes(data), max_pixels) as im:
@@ -275,15 +285,16 @@ def cover_resize(image: np.ndarray, width: int, height: int) -> np.ndarray:
     if w / h > target:
         crop_w = max(1, round(h * target))
         x0 = (w - crop_w) // 2
-        image = image[:, x0:x0 + crop_w]
+        image = image[:, x0 : x0 + crop_w]
     else:
         crop_h = max(1, round(w / target))
         y0 = (h - crop_h) // 2
-        image = image[y0:y0 + crop_h]
+        image = image[y0 : y0 + crop_h]
     if image.shape[1] == width and image.shape[0] == height:
         return np.ascontiguousarray(image)
     resized = Image.fromarray(np.ascontiguousarray(image), "RGB").resize(
-        (width, height), Image.Resampling.LANCZOS)
+        (width, height), Image.Resampling.LANCZOS
+    )
     return np.asarray(resized, dtype=np.uint8)
 
 
@@ -327,11 +338,13 @@ def _open_checked(payload: bytes | Path, max_pixels: int) -> Iterator[Image.Imag
         im = Image.open(fp, formats=_OPEN_FORMATS)
     except Image.DecompressionBombError as exc:
         raise _too_large_error(exc) from exc
-    except Image.UnidentifiedImageError as exc:
+    except UnidentifiedImageError as exc:
         other = _other_image_type(payload)
         if other is not None:
-            raise InvalidImage(f"{other} images are not accepted; upload a JPEG, PNG or WebP",
-                               code=UNSUPPORTED_IMAGE_TYPE) from exc
+            raise InvalidImage(
+                f"{other} images are not accepted; upload a JPEG, PNG or WebP",
+                code=UNSUPPORTED_IMAGE_TYPE,
+            ) from exc
         raise InvalidImage(
             "the file is not an image we can read; upload a JPEG, PNG or WebP"
         ) from exc
@@ -375,8 +388,10 @@ def _too_large_error(exc: Exception) -> InvalidImage:
 def _format_of(im: Image.Image) -> str:
     fmt = (im.format or "").upper()
     if fmt not in ALLOWED_FORMATS:
-        raise InvalidImage(f"{fmt or 'this'} images are not accepted; use JPEG, PNG or WebP",
-                           code=UNSUPPORTED_IMAGE_TYPE)
+        raise InvalidImage(
+            f"{fmt or 'this'} images are not accepted; use JPEG, PNG or WebP",
+            code=UNSUPPORTED_IMAGE_TYPE,
+        )
     return fmt
 
 

@@ -138,18 +138,19 @@ def last_frame(path: str | os.PathLike[str]) -> np.ndarray:
     try:
         with av.open(str(source), mode="r") as container:
             if not container.streams.video:
-                raise InvalidRequest(f"{source.name} contains no video stream",
-                                     code=_INVALID_VIDEO)
+                raise InvalidRequest(f"{source.name} contains no video stream", code=_INVALID_VIDEO)
             final = None
             for frame in container.decode(container.streams.video[0]):
                 final = frame
             if final is None:
-                raise InvalidRequest(f"{source.name} has no frame to continue from",
-                                     code=_INVALID_VIDEO)
+                raise InvalidRequest(
+                    f"{source.name} has no frame to continue from", code=_INVALID_VIDEO
+                )
             return np.ascontiguousarray(final.to_ndarray(format="rgb24"))
     except (av.error.FFmpegError, OSError) as exc:
-        raise InvalidRequest(f"{source.name} is not a video we can read ({exc})",
-                             code=_INVALID_VIDEO) from exc
+        raise InvalidRequest(
+            f"{source.name} is not a video we can read ({exc})", code=_INVALID_VIDEO
+        ) from exc
 
 
 @dataclass(frozen=True)
@@ -174,8 +175,7 @@ def _decoder_options(max_pixels: int | None) -> dict[str, str]:
     return {"max_pixels": str(max_pixels)} if max_pixels else {}
 
 
-def read_video_header(path: str | os.PathLike[str],
-                      max_pixels: int | None = None) -> VideoHeader:
+def read_video_header(path: str | os.PathLike[str], max_pixels: int | None = None) -> VideoHeader:
     """The first video stream's size, frame count and the container's tags, from the
     container; with `max_pixels`, no picture larger than that is even allocated.
 
@@ -185,23 +185,27 @@ def read_video_header(path: str | os.PathLike[str],
     try:
         with av.open(str(source), mode="r", options=_decoder_options(max_pixels)) as container:
             if not container.streams.video:
-                raise InvalidRequest(f"{source.name} contains no video stream",
-                                     code=_INVALID_VIDEO)
+                raise InvalidRequest(f"{source.name} contains no video stream", code=_INVALID_VIDEO)
             stream = container.streams.video[0]
             rate = stream.average_rate or stream.guessed_rate
             fps = float(rate) if rate else 0.0
-            duration = (container.duration / av.time_base
-                        if container.duration is not None else 0.0)
+            duration = container.duration / av.time_base if container.duration is not None else 0.0
             frames = int(stream.frames or 0)
             if not frames and fps and duration:
                 frames = round(duration * fps)
             ctx = stream.codec_context
-            return VideoHeader(width=int(ctx.width or 0), height=int(ctx.height or 0),
-                               frames=frames, fps=fps, duration=duration,
-                               metadata={str(k): str(v) for k, v in container.metadata.items()})
+            return VideoHeader(
+                width=int(ctx.width or 0),
+                height=int(ctx.height or 0),
+                frames=frames,
+                fps=fps,
+                duration=duration,
+                metadata={str(k): str(v) for k, v in container.metadata.items()},
+            )
     except (av.error.FFmpegError, OSError, UnicodeDecodeError, ValueError) as exc:
-        raise InvalidRequest(f"{source.name} is not a video file we can read ({exc})",
-                             code=_INVALID_VIDEO) from None
+        raise InvalidRequest(
+            f"{source.name} is not a video file we can read ({exc})", code=_INVALID_VIDEO
+        ) from None
 
 
 def bounded_size(width: int, height: int, max_pixels: int) -> tuple[int, int]:
@@ -212,8 +216,14 @@ def bounded_size(width: int, height: int, max_pixels: int) -> tuple[int, int]:
     return max(2, int(width * scale) // 2 * 2), max(2, int(height * scale) // 2 * 2)
 
 
-def iter_frames(path: str | os.PathLike[str], *, max_frames: int, work_pixels: int,
-                max_pixels: int, errors: list[str] | None = None) -> Iterator[np.ndarray]:
+def iter_frames(
+    path: str | os.PathLike[str],
+    *,
+    max_frames: int,
+    work_pixels: int,
+    max_pixels: int,
+    errors: list[str] | None = None,
+) -> Iterator[np.ndarray]:
     """Decode the first `max_frames` frames one at a time, each as RGB uint8 scaled down (by
     the decoder's scaler) to at most `work_pixels`; nothing is kept between frames.
 
@@ -227,8 +237,9 @@ def iter_frames(path: str | os.PathLike[str], *, max_frames: int, work_pixels: i
     try:
         container = av.open(str(source), mode="r", options=_decoder_options(max_pixels))
     except (av.error.FFmpegError, OSError, UnicodeDecodeError, ValueError) as exc:
-        raise InvalidRequest(f"{source.name} is not a video file we can read ({exc})",
-                             code=_INVALID_VIDEO) from None
+        raise InvalidRequest(
+            f"{source.name} is not a video file we can read ({exc})", code=_INVALID_VIDEO
+        ) from None
     with container:
         if not container.streams.video:
             raise InvalidRequest(f"{source.name} contains no video stream", code=_INVALID_VIDEO)
@@ -242,7 +253,9 @@ def iter_frames(path: str | os.PathLike[str], *, max_frames: int, work_pixels: i
                 if frame.width * frame.height > max_pixels:
                     raise PayloadTooLarge(
                         f"{source.name} has {frame.width}x{frame.height} frames; the limit is "
-                        f"{max_pixels} pixels per frame", code="video_too_large")
+                        f"{max_pixels} pixels per frame",
+                        code="video_too_large",
+                    )
                 width, height = bounded_size(frame.width, frame.height, work_pixels)
                 yield frame.to_ndarray(format="rgb24", width=width, height=height)
                 count += 1

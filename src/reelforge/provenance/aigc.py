@@ -18,8 +18,15 @@ from dataclasses import dataclass
 from typing import Any
 
 TAG = "AIGC"
-FIELDS = ("Label", "ContentProducer", "ProduceID", "ReservedCode1", "ContentPropagator",
-          "PropagateID", "ReservedCode2")
+FIELDS = (
+    "Label",
+    "ContentProducer",
+    "ProduceID",
+    "ReservedCode1",
+    "ContentPropagator",
+    "PropagateID",
+    "ReservedCode2",
+)
 AI_GENERATED = "1"
 
 
@@ -29,15 +36,24 @@ def _signature(secret: bytes, label: str, producer: str, produce_id: str) -> str
 
 
 def aigc_block(produce_id: str, producer: str, secret: bytes, *, c2pa: bool) -> dict[str, str]:
-    return {"Label": AI_GENERATED, "ContentProducer": producer, "ProduceID": produce_id,
-            "ReservedCode1": _signature(secret, AI_GENERATED, producer, produce_id),
-            "ContentPropagator": "", "PropagateID": "", "ReservedCode2": "c2pa" if c2pa else ""}
+    return {
+        "Label": AI_GENERATED,
+        "ContentProducer": producer,
+        "ProduceID": produce_id,
+        "ReservedCode1": _signature(secret, AI_GENERATED, producer, produce_id),
+        "ContentPropagator": "",
+        "PropagateID": "",
+        "ReservedCode2": "c2pa" if c2pa else "",
+    }
 
 
 def aigc_tags(block: dict[str, str]) -> dict[str, str]:
     """Container tags to write: the AIGC JSON (compact, field order as in the standard)."""
-    return {TAG: json.dumps({k: block.get(k, "") for k in FIELDS}, ensure_ascii=False,
-                            separators=(",", ":"))}
+    return {
+        TAG: json.dumps(
+            {k: block.get(k, "") for k in FIELDS}, ensure_ascii=False, separators=(",", ":")
+        )
+    }
 
 
 @dataclass(frozen=True)
@@ -65,8 +81,11 @@ def read_aigc(tags: dict[str, str], secret: bytes | None) -> AigcResult | None:
     complete = all(k in block for k in FIELDS)
     valid: bool | None = None
     if secret is not None:
-        expected = _signature(secret, str(block.get("Label", "")),
-                              str(block.get("ContentProducer", "")),
-                              str(block.get("ProduceID", "")))
+        expected = _signature(
+            secret,
+            str(block.get("Label", "")),
+            str(block.get("ContentProducer", "")),
+            str(block.get("ProduceID", "")),
+        )
         valid = hmac.compare_digest(expected, str(block.get("ReservedCode1", "")))
     return AigcResult(block=block, complete=complete, signature_valid=valid)

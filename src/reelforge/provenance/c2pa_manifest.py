@@ -177,17 +177,22 @@ def generate_dev_credentials(*, organisation: str = "reelforge dev") -> DevPems:
 
 
 def dev_credential_paths(dest_dir: Path) -> DevCredentials:
-    return DevCredentials(root_cert=dest_dir / "root.pem", cert_chain=dest_dir / "chain.pem",
-                          private_key=dest_dir / "signer.key")
+    return DevCredentials(
+        root_cert=dest_dir / "root.pem",
+        cert_chain=dest_dir / "chain.pem",
+        private_key=dest_dir / "signer.key",
+    )
 
 
 def read_dev_credentials(dest_dir: Path) -> DevPems | None:
     """The authority written in `dest_dir`, or None when it is absent or incomplete."""
     paths = dev_credential_paths(dest_dir)
     try:
-        return DevPems(root_cert=paths.root_cert.read_bytes(),
-                       cert_chain=paths.cert_chain.read_bytes(),
-                       private_key=paths.private_key.read_bytes())
+        return DevPems(
+            root_cert=paths.root_cert.read_bytes(),
+            cert_chain=paths.cert_chain.read_bytes(),
+            private_key=paths.private_key.read_bytes(),
+        )
     except OSError:
         return None
 

@@ -39,8 +39,8 @@ class Overlay:
         x1 = min(frame.shape[1], self.x + self.alpha.shape[1])
         if y1 <= y0 or x1 <= x0:
             return
-        alpha = self.alpha[y0 - self.y:y1 - self.y, x0 - self.x:x1 - self.x]
-        rgb = self.rgb[y0 - self.y:y1 - self.y, x0 - self.x:x1 - self.x]
+        alpha = self.alpha[y0 - self.y : y1 - self.y, x0 - self.x : x1 - self.x]
+        rgb = self.rgb[y0 - self.y : y1 - self.y, x0 - self.x : x1 - self.x]
         region = frame[y0:y1, x0:x1].astype(np.float32)
         blended = region * (1.0 - alpha) + rgb * alpha
         frame[y0:y1, x0:x1] = (blended + 0.5).astype(np.uint8)
@@ -74,8 +74,7 @@ def render(text: str, width: int, height: int, share: float, corner: str) -> Ove
     box_w, box_h = right - left + 2 * pad, bottom - top + 2 * pad
     box_w, box_h = min(box_w, width), min(box_h, height)
     patch = Image.new("RGBA", (box_w, box_h), (0, 0, 0, int(255 * BOX_ALPHA)))
-    ImageDraw.Draw(patch).text((pad - left, pad - top), text, font=font,
-                               fill=(255, 255, 255, 255))
+    ImageDraw.Draw(patch).text((pad - left, pad - top), text, font=font, fill=(255, 255, 255, 255))
     array = np.asarray(patch, dtype=np.float32) / 255.0
     margin = max(4, int(0.02 * min(width, height)))
     if corner == "bottom-right":
@@ -116,7 +115,7 @@ def badge_score(frame: np.ndarray, text: str) -> float:
     h, w = frame.shape[:2]
     badge = render(text, w, h, BADGE_HEIGHT, "bottom-right")
     bh, bw = badge.alpha.shape[:2]
-    region = frame[badge.y:badge.y + bh, badge.x:badge.x + bw].astype(np.float32).mean(axis=2)
+    region = frame[badge.y : badge.y + bh, badge.x : badge.x + bw].astype(np.float32).mean(axis=2)
     expected = (badge.rgb * badge.alpha).mean(axis=2)  # the text (the box is dark)
     a, b = region - region.mean(), expected - expected.mean()
     denom = float(np.sqrt((a * a).sum() * (b * b).sum()))
@@ -155,8 +154,10 @@ def _expected(text: str, width: int, height: int, share: float, scale: float) ->
     factor = max(1.0, _REFERENCE_SIDE / min(width, height))
     patch = render(text, round(width * factor), round(height * factor), share, "bottom-right")
     luma = (patch.rgb * patch.alpha).mean(axis=2).astype(np.float32)
-    size = (max(1, round(luma.shape[1] * scale / factor)),
-            max(1, round(luma.shape[0] * scale / factor)))
+    size = (
+        max(1, round(luma.shape[1] * scale / factor)),
+        max(1, round(luma.shape[0] * scale / factor)),
+    )
     return np.ascontiguousarray(cv2.resize(luma, size, interpolation=cv2.INTER_AREA))
 
 
@@ -175,7 +176,7 @@ def label_score(frame: np.ndarray, text: str) -> float:
         w, h = max(1, round(w * ratio)), max(1, round(h * ratio))
         gray = cv2.resize(gray, (w, h), interpolation=cv2.INTER_AREA)
     band = int(0.4 * h)
-    regions = (gray[:band], gray[h - band:])
+    regions = (gray[:band], gray[h - band :])
     best = -1.0
     for share in (BADGE_HEIGHT, BANNER_HEIGHT):
         for scale in _SEARCH_SCALES:
@@ -198,19 +199,19 @@ def _match(region: np.ndarray, template: np.ndarray) -> float:
     mean = cv2.blur(region, (tw, th), borderType=cv2.BORDER_REFLECT)
     var = cv2.blur(region * region, (tw, th), borderType=cv2.BORDER_REFLECT) - mean * mean
     oy, ox = th // 2, tw // 2
-    var = var[oy:oy + scores.shape[0], ox:ox + scores.shape[1]]
+    var = var[oy : oy + scores.shape[0], ox : ox + scores.shape[1]]
     keep = (var >= MIN_WINDOW_STD**2) & np.isfinite(scores) & (scores >= _STRUCTURE_FLOOR)
     if keep.any():  # the structure check, on the part of the region holding candidates only
         ys, xs = np.nonzero(keep)
         y0, y1, x0, x1 = int(ys.min()), int(ys.max()) + 1, int(xs.min()), int(xs.max()) + 1
-        keep[y0:y1, x0:x1] &= _structure(region, template, y0, y1, x0, x1) >= \
-            MIN_STRUCTURE_MARGIN
+        keep[y0:y1, x0:x1] &= _structure(region, template, y0, y1, x0, x1) >= MIN_STRUCTURE_MARGIN
     scores[~keep] = -1.0
     return float(scores.max()) if scores.size else -1.0
 
 
-def _structure(region: np.ndarray, template: np.ndarray, y0: int, y1: int, x0: int,
-               x1: int) -> np.ndarray:
+def _structure(
+    region: np.ndarray, template: np.ndarray, y0: int, y1: int, x0: int, x1: int
+) -> np.ndarray:
     """For the windows [y0:y1, x0:x1] of matchTemplate's map: how much better each window's
     fine detail correlates with our glyphs than with the best of two decoys, the glyphs
     mirrored left-right and flipped upside down. Both images are high-passed at stroke scale
@@ -231,14 +232,15 @@ def _structure(region: np.ndarray, template: np.ndarray, y0: int, y1: int, x0: i
         return a - cv2.GaussianBlur(a, (0, 0), sigma, borderType=cv2.BORDER_REFLECT)
 
     r = high(np.ascontiguousarray(region[py0:py1, px0:px1]))
-    r = np.ascontiguousarray(r[y0 - py0:y1 - py0 + th - 1, x0 - px0:x1 - px0 + tw - 1])
+    r = np.ascontiguousarray(r[y0 - py0 : y1 - py0 + th - 1, x0 - px0 : x1 - px0 + tw - 1])
     t = high(template)
     if float(t.std()) == 0.0:
         return np.full((y1 - y0, x1 - x0), -1.0, np.float32)
     own = cv2.matchTemplate(r, t, cv2.TM_CCOEFF_NORMED)
     decoy = np.maximum(
         cv2.matchTemplate(r, np.ascontiguousarray(t[:, ::-1]), cv2.TM_CCOEFF_NORMED),
-        cv2.matchTemplate(r, np.ascontiguousarray(t[::-1]), cv2.TM_CCOEFF_NORMED))
+        cv2.matchTemplate(r, np.ascontiguousarray(t[::-1]), cv2.TM_CCOEFF_NORMED),
+    )
     margin = own - np.maximum(decoy, 0.0)
     margin[~np.isfinite(margin)] = -1.0
     return margin

@@ -42,8 +42,9 @@ class VerifyOptions:
     max_frames: int = DEFAULT_MAX_FRAMES
 
 
-def _decode(path: Path, options: VerifyOptions) -> tuple[dict[str, str], list[np.ndarray],
-                                                         list[str]]:
+def _decode(
+    path: Path, options: VerifyOptions
+) -> tuple[dict[str, str], list[np.ndarray], list[str]]:
     """Container tags and the first frames (RGB, scaled down to WORK_PIXELS); errors met while
     decoding. The size and frame count the container declares are checked before anything
     decodes (`video_too_large`), and each frame again as it decodes."""
@@ -51,13 +52,24 @@ def _decode(path: Path, options: VerifyOptions) -> tuple[dict[str, str], list[np
     if header.width * header.height > options.max_pixels:
         raise PayloadTooLarge(
             f"{path.name} is {header.width}x{header.height}; the limit is "
-            f"{options.max_pixels} pixels per frame", code="video_too_large")
+            f"{options.max_pixels} pixels per frame",
+            code="video_too_large",
+        )
     if header.frames > options.max_frames:
-        raise PayloadTooLarge(f"{path.name} has {header.frames} frames; the limit is "
-                              f"{options.max_frames}", code="video_too_large")
+        raise PayloadTooLarge(
+            f"{path.name} has {header.frames} frames; the limit is {options.max_frames}",
+            code="video_too_large",
+        )
     errors: list[str] = []
-    frames = list(iter_frames(path, max_frames=MAX_FRAMES, work_pixels=WORK_PIXELS,
-                              max_pixels=options.max_pixels, errors=errors))
+    frames = list(
+        iter_frames(
+            path,
+            max_frames=MAX_FRAMES,
+            work_pixels=WORK_PIXELS,
+            max_pixels=options.max_pixels,
+            errors=errors,
+        )
+    )
     if not frames:
         raise InvalidRequest(f"{path.name} has no frame that decodes", code="invalid_video")
     return header.metadata, frames, errors
@@ -81,8 +93,9 @@ def _watermark(frames: list[np.ndarray], produce_id: str | None) -> dict[str, An
     out: dict[str, Any] = {
         "found": result.found,
         "payload": f"{result.payload:08x}" if result.payload is not None else None,
-        "bit_accuracy": (round(result.bit_accuracy, 4)
-                         if result.bit_accuracy is not None else None),
+        "bit_accuracy": (
+            round(result.bit_accuracy, 4) if result.bit_accuracy is not None else None
+        ),
     }
     if result.found and produce_id:
         out["matches_produce_id"] = result.payload == payload_from_id(produce_id)
@@ -93,9 +106,16 @@ def _c2pa(path: Path, trust_anchors: Path | None) -> dict[str, Any]:
     from reelforge.provenance.c2pa_manifest import read_manifest
 
     r = read_manifest(path, trust_anchors=trust_anchors)
-    return {"present": r.present, "valid": r.valid, "trusted": r.trusted,
-            "digital_source_type": r.digital_source_type, "software_agent": r.software_agent,
-            "model": r.model, "produce_id": r.produce_id, "errors": r.errors}
+    return {
+        "present": r.present,
+        "valid": r.valid,
+        "trusted": r.trusted,
+        "digital_source_type": r.digital_source_type,
+        "software_agent": r.software_agent,
+        "model": r.model,
+        "produce_id": r.produce_id,
+        "errors": r.errors,
+    }
 
 
 def verify_file(path: Path, options: VerifyOptions | None = None) -> dict[str, Any]:

@@ -115,8 +115,12 @@ def _conv_tables() -> tuple[np.ndarray, np.ndarray]:
     preds = np.stack([ns >> 1, (ns >> 1) | 32], axis=1)
     regs = ((preds << 1) | (ns[:, None] & 1)) & 0x7F
     outs = np.stack(
-        [np.array([bin(int(r) & g).count("1") & 1 for r in regs.ravel()]).reshape(regs.shape)
-         for g in _POLYS], axis=-1)
+        [
+            np.array([bin(int(r) & g).count("1") & 1 for r in regs.ravel()]).reshape(regs.shape)
+            for g in _POLYS
+        ],
+        axis=-1,
+    )
     return preds, outs
 
 
@@ -182,8 +186,9 @@ def _layout(key: bytes) -> _Layout:
     bits[order[:payload_cells]] = np.arange(payload_cells) % CODE_BITS
     signs = rng.integers(0, 2, n_cells).astype(np.float32) * 2 - 1
     shape = (TILE_CELLS, TILE_CELLS)
-    return _Layout(bits.reshape(shape), signs.reshape(shape),
-                   np.bincount(bits[bits >= 0], minlength=CODE_BITS))
+    return _Layout(
+        bits.reshape(shape), signs.reshape(shape), np.bincount(bits[bits >= 0], minlength=CODE_BITS)
+    )
 
 
 def _tile(layout: _Layout, codeword: np.ndarray | None) -> np.ndarray:
@@ -215,7 +220,8 @@ def period_of(width: int, height: int) -> float:
 def _pattern(tile: np.ndarray, width: int, height: int) -> np.ndarray:
     """Spatial luma pattern (H, W) float32 of the tiled cell amplitudes, frame-relative."""
     period = period_of(width, height)
-    return _interp(height, period) @ tile @ _interp(width, period).T
+    pattern: np.ndarray = _interp(height, period) @ tile @ _interp(width, period).T
+    return pattern
 
 
 def _split(pattern: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -229,8 +235,15 @@ def _split(pattern: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 class WatermarkEmbedder:
     """Marks RGB uint8 frames of one size with one payload; everything is precomputed."""
 
-    def __init__(self, payload: int, width: int, height: int, *, key: bytes = DEFAULT_KEY,
-                 adaptive: bool = True) -> None:
+    def __init__(
+        self,
+        payload: int,
+        width: int,
+        height: int,
+        *,
+        key: bytes = DEFAULT_KEY,
+        adaptive: bool = True,
+    ) -> None:
         self.payload, self.width, self.height, self.adaptive = payload, width, height, adaptive
         if not fits(width, height):
             raise ValueError(f"frame {width}x{height} is too small to carry the watermark")
@@ -244,23 +257,31 @@ class WatermarkEmbedder:
     def _texture_mask(self, frame: np.ndarray) -> np.ndarray:
         """3-channel uint8 mask (H, W, 3): 255 in blocks whose luma std exceeds TEXTURE_STD."""
         bx, by = self._blocks
-        half = cv2.resize(frame[: by * BLOCK, : bx * BLOCK], (bx * BLOCK // 2, by * BLOCK // 2),
-                          interpolation=cv2.INTER_AREA)
+        half = cv2.resize(
+            frame[: by * BLOCK, : bx * BLOCK],
+            (bx * BLOCK // 2, by * BLOCK // 2),
+            interpolation=cv2.INTER_AREA,
+        )
         gray = cv2.cvtColor(half, cv2.COLOR_RGB2GRAY).astype(np.float32)
         mean = cv2.resize(gray, (bx, by), interpolation=cv2.INTER_AREA)
         sq = cv2.resize(gray * gray, (bx, by), interpolation=cv2.INTER_AREA)
         small = ((sq - mean * mean) > TEXTURE_STD**2).astype(np.uint8) * 255
         # One spare block row/column covers a frame edge that is not a multiple of 8 (the
         # pattern is zero there, so the mask value does not matter).
-        full = cv2.resize(np.pad(small, ((0, 1), (0, 1))), ((bx + 1) * BLOCK, (by + 1) * BLOCK),
-                          interpolation=cv2.INTER_NEAREST)[: self.height, : self.width]
+        full = cv2.resize(
+            np.pad(small, ((0, 1), (0, 1))),
+            ((bx + 1) * BLOCK, (by + 1) * BLOCK),
+            interpolation=cv2.INTER_NEAREST,
+        )[: self.height, : self.width]
         return cv2.merge([full, full, full])
 
     def mark(self, frame: np.ndarray) -> np.ndarray:
         """Return a marked copy of an RGB uint8 frame of shape (height, width, 3)."""
         if frame.shape != (self.height, self.width, 3) or frame.dtype != np.uint8:
-            raise ValueError(f"expected a ({self.height}, {self.width}, 3) uint8 frame, "
-                             f"got {frame.shape} {frame.dtype}")
+            raise ValueError(
+                f"expected a ({self.height}, {self.width}, 3) uint8 frame, "
+                f"got {frame.shape} {frame.dtype}"
+            )
         out = cv2.subtract(cv2.add(frame, self._pos), self._neg)
         if self.adaptive:
             mask = self._texture_mask(frame)
@@ -304,7 +325,8 @@ def _fold(gray: np.ndarray, share: float) -> np.ndarray | None:
     # every pixel counts: the partial tiles at the right and bottom are zero-padded
     ny, nx = -(-size[1] // _TC), -(-size[0] // _TC)
     canon = np.pad(canon, ((0, ny * _TC - size[1]), (0, nx * _TC - size[0])))
-    return canon.reshape(ny, _TC, nx, _TC).sum(axis=(0, 2))
+    cells: np.ndarray = canon.reshape(ny, _TC, nx, _TC).sum(axis=(0, 2))
+    return cells
 
 
 def _sync(folded: np.ndarray, pilot_conj: np.ndarray) -> tuple[float, int, int]:
@@ -387,8 +409,11 @@ def _canonical_frames(frames: Iterable[np.ndarray], max_frames: int) -> list[np.
             break
         ratio = _TC * TILES_PER_SHORT_SIDE / min(w, h)
         interp = cv2.INTER_AREA if ratio < 1.0 else cv2.INTER_LINEAR
-        out.append(cv2.resize(gray, (round(w * ratio), round(h * ratio)),
-                              interpolation=interp).astype(np.float32))
+        out.append(
+            cv2.resize(gray, (round(w * ratio), round(h * ratio)), interpolation=interp).astype(
+                np.float32
+            )
+        )
     return out
 
 
@@ -401,8 +426,9 @@ def _accumulate(grays: list[np.ndarray], share: float, pilot_conj: np.ndarray) -
     return acc
 
 
-def _try(acc: _Accumulator, pilot_conj: np.ndarray, key: bytes,
-         best: tuple[bool, int, float] | None) -> tuple[bool, int, float] | None:
+def _try(
+    acc: _Accumulator, pilot_conj: np.ndarray, key: bytes, best: tuple[bool, int, float] | None
+) -> tuple[bool, int, float] | None:
     for tile in acc.tiles():
         _z, dy, dx = _sync(tile, pilot_conj)
         decoded = _decode(_bit_scores(tile, dy, dx, key))
@@ -413,8 +439,13 @@ def _try(acc: _Accumulator, pilot_conj: np.ndarray, key: bytes,
     return best
 
 
-def detect(frames: Iterable[np.ndarray], *, max_frames: int = 48,
-           size: tuple[int, int] | None = None, key: bytes = DEFAULT_KEY) -> WatermarkResult:
+def detect(
+    frames: Iterable[np.ndarray],
+    *,
+    max_frames: int = 48,
+    size: tuple[int, int] | None = None,
+    key: bytes = DEFAULT_KEY,
+) -> WatermarkResult:
     """Look for the watermark in up to ``max_frames`` RGB (or luma) uint8 frames of any size.
 
     The pattern's geometry is relative to the frame (its tile period is a share of the shorter

@@ -82,23 +82,26 @@ def _huey(scheme: str) -> ModuleType:
             import psycopg
 
             storage.psycopg = psycopg
-        return huey
+        return huey  # type: ignore[no-any-return]
 
 
 def _make_huey(url: str, name: str) -> Huey:
     scheme = urlsplit(url).scheme
     huey = _huey(scheme)
     if scheme == "sqlite":
-        path = url[len("sqlite:///"):] if url.startswith("sqlite:///") else urlsplit(url).path
+        path = url[len("sqlite:///") :] if url.startswith("sqlite:///") else urlsplit(url).path
         return huey.SqliteHuey(name, filename=path, results=False, timeout=30)
     if scheme in ("redis", "rediss"):
         from redis import ConnectionPool
 
         # Timeouts: an unreachable Redis (a network partition, not a refused connection)
         # fails a poll in seconds instead of hanging the worker's threads.
-        pool = ConnectionPool.from_url(url, socket_connect_timeout=REDIS_CONNECT_TIMEOUT,
-                                       socket_timeout=REDIS_SOCKET_TIMEOUT,
-                                       health_check_interval=30)
+        pool = ConnectionPool.from_url(
+            url,
+            socket_connect_timeout=REDIS_CONNECT_TIMEOUT,
+            socket_timeout=REDIS_SOCKET_TIMEOUT,
+            health_check_interval=30,
+        )
         return huey.PriorityRedisHuey(name, connection_pool=pool, results=False, blocking=False)
     if scheme in ("postgresql", "postgres", "postgresql+psycopg"):
         dsn = "postgresql://" + url.split("://", 1)[1]
@@ -125,7 +128,7 @@ class HueyJobQueue:
             if queue not in self._hueys:
                 huey = _make_huey(self.url, f"{self.namespace}.{queue}")
 
-                @huey.task(name=RUN_JOB_TASK)
+                @huey.task(name=RUN_JOB_TASK)  # type: ignore[untyped-decorator]
                 def run_job(job_id: str) -> None:  # pragma: no cover - never executed by huey
                     raise RuntimeError("reelforge workers read this message; huey does not run it")
 
@@ -180,9 +183,16 @@ class Outage:
 
     FIRST = 0.5
 
-    def __init__(self, what: str, log: logging.Logger, *, cap: float = 30.0,
-                 down: str = "unreachable", up: str = "reachable again",
-                 retry: str | None = None):
+    def __init__(
+        self,
+        what: str,
+        log: logging.Logger,
+        *,
+        cap: float = 30.0,
+        down: str = "unreachable",
+        up: str = "reachable again",
+        retry: str | None = None,
+    ):
         self.what, self.log, self.cap = what, log, cap
         self.down_word, self.up_word = down, up
         self.retry = retry or f"retrying with back-off up to {cap:.0f} s"
@@ -196,11 +206,12 @@ class Outage:
         with self._lock:
             if self.down_since is None:
                 self.down_since, self.failures = time.monotonic(), 0
-                self.log.warning("%s %s (%s); %s", self.what, self.down_word,
-                                 describe_error(exc), self.retry)
+                self.log.warning(
+                    "%s %s (%s); %s", self.what, self.down_word, describe_error(exc), self.retry
+                )
             self.failures += 1
         self.log.debug("%s still %s", self.what, self.down_word, exc_info=exc)
-        delay = min(self.cap, self.FIRST * 2 ** min(tries - 1, 30))
+        delay = float(min(self.cap, self.FIRST * 2 ** min(tries - 1, 30)))
         return delay * random.uniform(0.8, 1.0)  # threads and workers do not retry in step
 
     def ok(self) -> None:
@@ -210,8 +221,13 @@ class Outage:
         with self._lock:
             if not self.down:  # another thread may have ended it meanwhile (re-read, not narrowed)
                 return
-            self.log.warning("%s %s after %.1f s (%d failed tries)", self.what, self.up_word,
-                             time.monotonic() - self.down_since, self.failures)
+            self.log.warning(
+                "%s %s after %.1f s (%d failed tries)",
+                self.what,
+                self.up_word,
+                time.monotonic() - self.down_since,
+                self.failures,
+            )
             self.down_since = None
 
     @property

@@ -28,8 +28,9 @@ def placeholder_blob(p: Platform) -> StoredBlob:
     return blob
 
 
-def run_simulated(p: Platform, job_id: str, *, fail: bool,
-                  output: StoredBlob | None = None) -> dict[str, Any] | None:
+def run_simulated(
+    p: Platform, job_id: str, *, fail: bool, output: StoredBlob | None = None
+) -> dict[str, Any] | None:
     """Claim a queued simulated job and finish it as the timing profile says: device seconds
     per output second for its model and resolution, on the profile's device at its rate.
     Returns the final job row's outcome, or None if the job was not queued."""
@@ -40,36 +41,54 @@ def run_simulated(p: Platform, job_id: str, *, fail: bool,
         if job is None:
             return None
         spec = job.spec
-        profile = sheet.profile_seconds(model=job.model, family=job.queue,
-                                        resolution=spec["resolution"],
-                                        preset=spec.get("preset"))
+        profile = sheet.profile_seconds(
+            model=job.model,
+            family=job.queue,
+            resolution=spec["resolution"],
+            preset=spec.get("preset"),
+        )
         per_second, device = profile or (1.0, "cpu")
         seconds = per_second * float(spec["duration"]) * (0.5 if fail else 1.0)
         now = started + timedelta(seconds=seconds)
-        repo.append_event(s, job_id, EventType.STARTED,
-                          {"status": "running", "attempt": job.attempt,
-                           "worker": "simulator:0"}, started)
+        repo.append_event(
+            s,
+            job_id,
+            EventType.STARTED,
+            {"status": "running", "attempt": job.attempt, "worker": "simulator:0"},
+            started,
+        )
         status = JobStatus.FAILED if fail else JobStatus.SUCCEEDED
         values: dict[str, Any] = {
-            "finished_at": now, "heartbeat_at": now, "device": f"simulated {device}",
+            "finished_at": now,
+            "heartbeat_at": now,
+            "device": f"simulated {device}",
             "timings": {**(job.timings or {}), "total": round(seconds, 4)},
-            "compute": {"device": f"simulated {device}", "simulated": True,
-                        "gpu_hourly_usd": sheet.hourly_usd(device)},
+            "compute": {
+                "device": f"simulated {device}",
+                "simulated": True,
+                "gpu_hourly_usd": sheet.hourly_usd(device),
+            },
         }
         data: dict[str, Any] = {}
         if fail:
-            values.update(error_code="out_of_memory",
-                          error_message="simulated device ran out of memory")
+            values.update(
+                error_code="out_of_memory", error_message="simulated device ran out of memory"
+            )
             data["error"] = {"code": "out_of_memory", "message": values["error_message"]}
         else:
-            size = int(BYTES_PER_SECOND.get(spec["resolution"], 550_000)
-                       * float(spec["duration"]))
-            values.update(progress=1.0, stage="done",
-                          output_blob=output.key if output else None,
-                          output={"duration": spec["duration"], "size_bytes": size,
-                                  "simulated": True})
-        repo.transition(s, job_id, status, attempt=job.attempt,
-                        extra_where=[Job.status == "running"], **values)
+            size = int(BYTES_PER_SECOND.get(spec["resolution"], 550_000) * float(spec["duration"]))
+            values.update(
+                progress=1.0,
+                stage="done",
+                output_blob=output.key if output else None,
+                output={"duration": spec["duration"], "size_bytes": size, "simulated": True},
+            )
+        repo.transition(
+            s, job_id, status, attempt=job.attempt, extra_where=[Job.status == "running"], **values
+        )
         final = record_final(p, s, job_id, data, now)
-        return {"status": final.status, "credits_charged": final.credits_charged,
-                "cost_usd": final.cost_usd}
+        return {
+            "status": final.status,
+            "credits_charged": final.credits_charged,
+            "cost_usd": final.cost_usd,
+        }

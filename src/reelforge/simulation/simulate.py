@@ -62,8 +62,9 @@ def simulation_platform(settings: Settings, clock: SimClock) -> Platform:
     update: dict[str, Any] = {"queue_url": "memory://"}
     if not settings.stripe_webhook_secret:
         update["stripe_webhook_secret"] = SecretStr("whsec_sim_" + secrets.token_hex(16))
-    return bootstrap(settings.model_copy(update=update), backends=list(simulated_backends()),
-                     clock=clock)
+    return bootstrap(
+        settings.model_copy(update=update), backends=list(simulated_backends()), clock=clock
+    )
 
 
 @dataclass
@@ -116,11 +117,18 @@ class Simulation:
                 on_day(day)
         self.clock.now = self.start + timedelta(days=self.days)
         self._invoice_enterprises(self.clock.now)
-        return {"object": "simulation", "run": self.run, "simulated": True,
-                "users": self.users, "days": self.days, "seed": self.seed,
-                "from": self.start.isoformat(), "until": self.clock.now.isoformat(),
-                "counts": dict(sorted(self.counts.items())),
-                "seconds": round(time.perf_counter() - began, 1)}
+        return {
+            "object": "simulation",
+            "run": self.run,
+            "simulated": True,
+            "users": self.users,
+            "days": self.days,
+            "seed": self.seed,
+            "from": self.start.isoformat(),
+            "until": self.clock.now.isoformat(),
+            "counts": dict(sorted(self.counts.items())),
+            "seconds": round(time.perf_counter() - began, 1),
+        }
 
     def _today(self, day: int, midnight: datetime) -> list[tuple[datetime, _Member]]:
         events = []
@@ -143,13 +151,18 @@ class Simulation:
     def _sign_up(self, person: pop.Persona) -> None:
         person.name = f"sim-{self.run}-{person.segment[0]}{person.index:05d}"
         enterprise = person.segment == "enterprise"
-        created = customers.create(self.p, person.name, segment=person.segment,
-                                         plan="enterprise" if enterprise else "free",
-                                         simulated=True)
+        created = customers.create(
+            self.p,
+            person.name,
+            segment=person.segment,
+            plan="enterprise" if enterprise else "free",
+            simulated=True,
+        )
         ref = AccountRef(created["id"], person.name, plan=created["plan"])
         if enterprise:  # an organisation: a key per team, a monthly budget for the whole
-            keys = [accounts.create_api_key(self.p, person.name, label=f"team-{i}")
-                    for i in range(2)]
+            keys = [
+                accounts.create_api_key(self.p, person.name, label=f"team-{i}") for i in range(2)
+            ]
             customers.set_budget(self.p, person.name, daily=None, monthly=60_000)
             ref = accounts.authenticate(self.p, self.rng.choice(keys).key)
             self.counts["enterprise_keys"] += len(keys)
@@ -157,9 +170,14 @@ class Simulation:
         self.counts[f"signups_{person.segment}"] += 1
 
     def _webhook(self, etype: str, obj: dict[str, Any]) -> None:
-        body = {"id": f"evt_sim_{secrets.token_hex(10)}", "object": "event", "type": etype,
-                "created": int(self.clock.now.timestamp()), "livemode": False,
-                "data": {"object": obj}}
+        body = {
+            "id": f"evt_sim_{secrets.token_hex(10)}",
+            "object": "event",
+            "type": etype,
+            "created": int(self.clock.now.timestamp()),
+            "livemode": False,
+            "data": {"object": obj},
+        }
         payload = json.dumps(body).encode()
         # the same scheme as Stripe's; its tolerance is checked on the wall clock
         secret = self.p.settings.stripe_webhook_secret
@@ -172,32 +190,61 @@ class Simulation:
         cents = round(sheet.plan(plan).price_usd * 100)
         subscription = f"sub_sim_{secrets.token_hex(6)}"
         meta = {"account_id": account_id, "kind": "subscription", "plan": plan}
-        self._webhook("checkout.session.completed", {
-            "id": f"cs_sim_{secrets.token_hex(8)}", "object": "checkout.session",
-            "mode": "subscription", "payment_status": "paid", "status": "complete",
-            "amount_total": cents, "currency": "usd", "customer": member.customer,
-            "subscription": subscription, "client_reference_id": account_id,
-            "metadata": meta})
+        self._webhook(
+            "checkout.session.completed",
+            {
+                "id": f"cs_sim_{secrets.token_hex(8)}",
+                "object": "checkout.session",
+                "mode": "subscription",
+                "payment_status": "paid",
+                "status": "complete",
+                "amount_total": cents,
+                "currency": "usd",
+                "customer": member.customer,
+                "subscription": subscription,
+                "client_reference_id": account_id,
+                "metadata": meta,
+            },
+        )
         person.plan, person.renewal_day = plan, day + 30
         person.history.clear()
-        member.ref = AccountRef(account_id, member.ref.name, key_id=member.ref.key_id,
-                                plan=plan)
+        member.ref = AccountRef(account_id, member.ref.name, key_id=member.ref.key_id, plan=plan)
         self._invoice_paid(member, subscription, meta, cents)
         self.counts[f"upgrades_{plan}"] += 1
 
-    def _invoice_paid(self, member: _Member, subscription: str, meta: dict[str, str],
-                      cents: int) -> None:
+    def _invoice_paid(
+        self, member: _Member, subscription: str, meta: dict[str, str], cents: int
+    ) -> None:
         start = int(self.clock.now.timestamp())
-        self._webhook("invoice.paid", {
-            "id": f"in_sim_{secrets.token_hex(8)}", "object": "invoice",
-            "customer": member.customer, "amount_paid": cents, "currency": "usd",
-            "status": "paid", "billing_reason": "subscription_cycle",
-            "parent": {"type": "subscription_details", "subscription_details": {
-                "subscription": subscription, "metadata": meta}},
-            "lines": {"object": "list", "data": [{
-                "id": f"il_sim_{secrets.token_hex(6)}", "object": "line_item",
-                "amount": cents, "currency": "usd", "metadata": meta,
-                "period": {"start": start, "end": start + 30 * 86400}}]}})
+        self._webhook(
+            "invoice.paid",
+            {
+                "id": f"in_sim_{secrets.token_hex(8)}",
+                "object": "invoice",
+                "customer": member.customer,
+                "amount_paid": cents,
+                "currency": "usd",
+                "status": "paid",
+                "billing_reason": "subscription_cycle",
+                "parent": {
+                    "type": "subscription_details",
+                    "subscription_details": {"subscription": subscription, "metadata": meta},
+                },
+                "lines": {
+                    "object": "list",
+                    "data": [
+                        {
+                            "id": f"il_sim_{secrets.token_hex(6)}",
+                            "object": "line_item",
+                            "amount": cents,
+                            "currency": "usd",
+                            "metadata": meta,
+                            "period": {"start": start, "end": start + 30 * 86400},
+                        }
+                    ],
+                },
+            },
+        )
         member.subscription = subscription
 
     def _renew(self, member: _Member, day: int) -> None:
@@ -205,17 +252,25 @@ class Simulation:
         subscription = member.subscription
         meta = {"account_id": member.ref.id, "kind": "subscription", "plan": person.plan}
         if self.rng.random() < 0.12:
-            self._webhook("customer.subscription.deleted", {
-                "id": subscription, "object": "subscription", "status": "canceled",
-                "customer": member.customer, "metadata": meta})
+            self._webhook(
+                "customer.subscription.deleted",
+                {
+                    "id": subscription,
+                    "object": "subscription",
+                    "status": "canceled",
+                    "customer": member.customer,
+                    "metadata": meta,
+                },
+            )
             person.plan, person.renewal_day = "free", None
             member.ref = AccountRef(member.ref.id, member.ref.name, plan="free")
             person.churned = self.rng.random() < 0.5  # half of them leave for good
             self.counts["subscriptions_ended"] += 1
             return
         sheet = sheet_of(self.p)
-        self._invoice_paid(member, subscription, meta,
-                           round(sheet.plan(person.plan).price_usd * 100))
+        self._invoice_paid(
+            member, subscription, meta, round(sheet.plan(person.plan).price_usd * 100)
+        )
         person.renewal_day = day + 30
         self.counts["renewals"] += 1
 
@@ -224,13 +279,26 @@ class Simulation:
         name = self.rng.choice(sorted(sheet.topups.packs))
         pack = sheet.topups.packs[name]
         account_id = member.ref.id
-        self._webhook("checkout.session.completed", {
-            "id": f"cs_sim_{secrets.token_hex(8)}", "object": "checkout.session",
-            "mode": "payment", "payment_status": "paid", "status": "complete",
-            "amount_total": round(pack.price_usd * 100), "currency": "usd",
-            "customer": member.customer, "client_reference_id": account_id,
-            "metadata": {"account_id": account_id, "kind": "topup", "pack": name,
-                         "credits": str(pack.credits)}})
+        self._webhook(
+            "checkout.session.completed",
+            {
+                "id": f"cs_sim_{secrets.token_hex(8)}",
+                "object": "checkout.session",
+                "mode": "payment",
+                "payment_status": "paid",
+                "status": "complete",
+                "amount_total": round(pack.price_usd * 100),
+                "currency": "usd",
+                "customer": member.customer,
+                "client_reference_id": account_id,
+                "metadata": {
+                    "account_id": account_id,
+                    "kind": "topup",
+                    "pack": name,
+                    "credits": str(pack.credits),
+                },
+            },
+        )
         self.counts["topups"] += 1
 
     def _invoice_enterprises(self, at: datetime) -> None:
@@ -246,9 +314,13 @@ class Simulation:
     def _generate(self, member: _Member, day: int) -> None:
         person = member.persona
         req = pop.request(self.rng, person)
-        fields: dict[str, Any] = {"prompt": req.prompt, "mode": "text2video",
-                                  "model": req.model, "duration": req.duration,
-                                  "resolution": req.resolution}
+        fields: dict[str, Any] = {
+            "prompt": req.prompt,
+            "mode": "text2video",
+            "model": req.model,
+            "duration": req.duration,
+            "resolution": req.resolution,
+        }
         if req.preset:
             fields["preset"] = req.preset
         if req.seed is not None:
@@ -266,8 +338,20 @@ class Simulation:
                 return
         self.counts["requests"] += 1
         if req.seed is not None and not req.repeat and not req.harmful:
-            person.history.append({k: getattr(req, k) for k in (
-                "model", "resolution", "preset", "duration", "prompt", "seed", "harmful")})
+            person.history.append(
+                {
+                    k: getattr(req, k)
+                    for k in (
+                        "model",
+                        "resolution",
+                        "preset",
+                        "duration",
+                        "prompt",
+                        "seed",
+                        "harmful",
+                    )
+                }
+            )
         if job["status"] != "queued":
             self.counts[f"jobs_{job['status']}" + ("_cache_hit" if job["cache_hit"] else "")] += 1
             return
@@ -275,8 +359,9 @@ class Simulation:
             queries.cancel_job(self.p, member.ref, job["id"])
             self.counts["jobs_cancelled"] += 1
             return
-        result = run_simulated(self.p, job["id"], fail=pop.fails(self.rng, req.model),
-                               output=self.output)
+        result = run_simulated(
+            self.p, job["id"], fail=pop.fails(self.rng, req.model), output=self.output
+        )
         if result is not None:
             self.counts[f"jobs_{result['status']}"] += 1
 
@@ -294,4 +379,3 @@ class Simulation:
             self._top_up(member)
             return True
         return False
-

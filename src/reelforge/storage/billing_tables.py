@@ -40,8 +40,9 @@ class LedgerTransaction(Base):
     every write safe to repeat: the second attempt finds the first and changes nothing."""
 
     __tablename__ = "ledger_transactions"
-    __table_args__ = (Index("ix_ledger_transactions_account_id_created_at", "account_id",
-                            "created_at"),)
+    __table_args__ = (
+        Index("ix_ledger_transactions_account_id_created_at", "account_id", "created_at"),
+    )
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
     idempotency_key: Mapped[str] = mapped_column(String(200), unique=True)
@@ -78,9 +79,10 @@ class UsageEvent(Base):
     row per kind, written once per job attempt (`idempotency_key`)."""
 
     __tablename__ = "usage_events"
-    __table_args__ = (Index("ix_usage_events_created_at", "created_at"),
-                      Index("ix_usage_events_account_id_created_at", "account_id",
-                            "created_at"))
+    __table_args__ = (
+        Index("ix_usage_events_created_at", "created_at"),
+        Index("ix_usage_events_account_id_created_at", "account_id", "created_at"),
+    )
 
     id: Mapped[int] = mapped_column(_BIGID, primary_key=True, autoincrement=True)
     idempotency_key: Mapped[str] = mapped_column(String(200), unique=True)
@@ -138,8 +140,7 @@ class PlanChange(Base):
     """Every change of an account's plan (signup included), for conversion and churn."""
 
     __tablename__ = "plan_changes"
-    __table_args__ = (Index("ix_plan_changes_account_id_created_at", "account_id",
-                            "created_at"),)
+    __table_args__ = (Index("ix_plan_changes_account_id_created_at", "account_id", "created_at"),)
 
     id: Mapped[int] = mapped_column(_BIGID, primary_key=True, autoincrement=True)
     account_id: Mapped[str] = mapped_column(ForeignKey("accounts.id"))

@@ -42,16 +42,20 @@ class BlobStore(Protocol):
     def iter_range(self, key: str, start: int, end: int) -> Iterator[bytes]:
         """Bytes start..end inclusive, in chunks."""
         ...
+
     def exists(self, key: str) -> bool: ...
     def delete(self, key: str) -> None: ...
     def iter_keys(self) -> Iterator[str]:
         """Every blob key the store holds (for `reelforge fsck`)."""
         ...
+
     def partials(self) -> list[str]:
         """Leftovers of interrupted writes (local temp files), for `reelforge fsck`."""
         ...
-    def presigned_url(self, key: str, *, expires_in: int, content_type: str,
-                      filename: str) -> str | None:
+
+    def presigned_url(
+        self, key: str, *, expires_in: int, content_type: str, filename: str
+    ) -> str | None:
         """A URL the store itself serves without credentials (S3), or None (local)."""
         ...
 
@@ -88,8 +92,9 @@ def blob_sha256(store: BlobStore, key: str) -> str | None:
     return h.hexdigest()
 
 
-def blob_damage(store: BlobStore, key: str, expected_size: int | None, *,
-                full: bool = False) -> str | None:
+def blob_damage(
+    store: BlobStore, key: str, expected_size: int | None, *, full: bool = False
+) -> str | None:
     """What is wrong with a stored blob: `missing`, `size_mismatch`, `hash_mismatch` (only
     looked for when `full`: it reads every byte), or None when it is intact."""
     size = blob_size(store, key)
@@ -109,12 +114,20 @@ def blob_damage(store: BlobStore, key: str, expected_size: int | None, *,
 _F = TypeVar("_F", bound=Callable[..., Any])
 _MISSING_OBJECT = ("404", "NoSuchKey", "NotFound")  # callers turn these into NotFound
 _FULL = (errno.ENOSPC, errno.EDQUOT)
-_DENIED = ("403", "AccessDenied", "InvalidAccessKeyId", "SignatureDoesNotMatch",
-           "AllAccessDisabled", "ExpiredToken", "InvalidToken")
+_DENIED = (
+    "403",
+    "AccessDenied",
+    "InvalidAccessKeyId",
+    "SignatureDoesNotMatch",
+    "AllAccessDisabled",
+    "ExpiredToken",
+    "InvalidToken",
+)
 
 
 def _local_errors(method: _F) -> _F:
     """A local store that cannot write is a BlobStoreError with a code, not a 500."""
+
     @functools.wraps(method)
     def wrapper(self: Any, *args: Any, **kwargs: Any) -> Any:
         try:
@@ -123,18 +136,22 @@ def _local_errors(method: _F) -> _F:
             if exc.errno in _FULL:
                 raise BlobStoreError(
                     f"the blob directory {self.root} is full ({exc.strerror or exc}): free "
-                    "space or move RF_BLOB_URL to a larger disk", code="blob_store_full",
+                    "space or move RF_BLOB_URL to a larger disk",
+                    code="blob_store_full",
                 ) from exc
             raise BlobStoreError(
                 f"the blob directory {self.root} is not writable ({exc.strerror or exc}): fix "
-                "its permissions or free space, or set RF_BLOB_URL", code="blob_store_unwritable",
+                "its permissions or free space, or set RF_BLOB_URL",
+                code="blob_store_unwritable",
             ) from exc
+
     return wrapper  # type: ignore[return-value]
 
 
 def _s3_errors(method: _F) -> _F:
     """S3 failures (a missing bucket, refused credentials, an endpoint that does not answer)
     as BlobStoreError with a code and the fix, instead of an opaque 500."""
+
     @functools.wraps(method)
     def wrapper(self: Any, *args: Any, **kwargs: Any) -> Any:
         from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
@@ -150,23 +167,31 @@ def _s3_errors(method: _F) -> _F:
                 raise BlobStoreError(
                     f"the S3 bucket {self.bucket!r} does not exist ({where}): create it "
                     f"(aws s3 mb s3://{self.bucket}) or fix RF_BLOB_URL",
-                    code="blob_bucket_missing") from exc
+                    code="blob_bucket_missing",
+                ) from exc
             if code in _DENIED:
                 raise BlobStoreError(
                     f"the S3 blob store {where} refused access ({code}): check the AWS "
                     "credentials (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY or the role) and the "
-                    "bucket's policy", code="blob_access_denied") from exc
-            raise BlobStoreError(f"the S3 blob store {where} failed ({code or exc})",
-                                 code="blob_store_error") from exc
+                    "bucket's policy",
+                    code="blob_access_denied",
+                ) from exc
+            raise BlobStoreError(
+                f"the S3 blob store {where} failed ({code or exc})", code="blob_store_error"
+            ) from exc
         except NoCredentialsError as exc:
             raise BlobStoreError(
                 f"no AWS credentials for {where}: set AWS_ACCESS_KEY_ID and "
-                "AWS_SECRET_ACCESS_KEY (or a profile or role)", code="blob_access_denied",
+                "AWS_SECRET_ACCESS_KEY (or a profile or role)",
+                code="blob_access_denied",
             ) from exc
         except BotoCoreError as exc:
-            raise BlobStoreError(f"cannot reach the S3 blob store {where} ({exc}): check "
-                                 "RF_S3_ENDPOINT_URL and the network",
-                                 code="blob_store_unreachable") from exc
+            raise BlobStoreError(
+                f"cannot reach the S3 blob store {where} ({exc}): check "
+                "RF_S3_ENDPOINT_URL and the network",
+                code="blob_store_unreachable",
+            ) from exc
+
     return wrapper  # type: ignore[return-value]
 
 
@@ -270,16 +295,20 @@ class LocalBlobStore:
 
     def iter_keys(self) -> Iterator[str]:
         for path in self.root.glob("??/??/*"):
-            if _KEY_RE.match(path.name) and path.is_file() \
-                    and path.parent.parent.name == path.name[:2] \
-                    and path.parent.name == path.name[2:4]:
+            if (
+                _KEY_RE.match(path.name)
+                and path.is_file()
+                and path.parent.parent.name == path.name[:2]
+                and path.parent.name == path.name[2:4]
+            ):
                 yield path.name
 
     def partials(self) -> list[str]:
         return sorted(str(p.relative_to(self.root)) for p in self.root.glob("??/??/.incoming-*"))
 
-    def presigned_url(self, key: str, *, expires_in: int, content_type: str,
-                      filename: str) -> str | None:
+    def presigned_url(
+        self, key: str, *, expires_in: int, content_type: str, filename: str
+    ) -> str | None:
         return None  # the API serves local blobs itself, behind its own signed URLs
 
 
@@ -302,16 +331,18 @@ class S3BlobStore:
         key = sha256_file(path)
         size = path.stat().st_size
         if not self._intact(key, size):  # a damaged object is replaced, not kept
-            self.client.upload_file(str(path), self.bucket, self._name(key),
-                                    ExtraArgs={"ContentType": content_type})
+            self.client.upload_file(
+                str(path), self.bucket, self._name(key), ExtraArgs={"ContentType": content_type}
+            )
         return StoredBlob(key, size, content_type)
 
     @_s3_errors
     def put_bytes(self, data: bytes, content_type: str) -> StoredBlob:
         key = hashlib.sha256(data).hexdigest()
         if not self._intact(key, len(data)):
-            self.client.put_object(Bucket=self.bucket, Key=self._name(key), Body=data,
-                                   ContentType=content_type)
+            self.client.put_object(
+                Bucket=self.bucket, Key=self._name(key), Body=data, ContentType=content_type
+            )
         return StoredBlob(key, len(data), content_type)
 
     @_s3_errors
@@ -364,11 +395,12 @@ class S3BlobStore:
     @_s3_errors
     def iter_keys(self) -> Iterator[str]:
         prefix = f"{self.prefix}/" if self.prefix else ""
-        pages = self.client.get_paginator("list_objects_v2").paginate(Bucket=self.bucket,
-                                                                       Prefix=prefix)
+        pages = self.client.get_paginator("list_objects_v2").paginate(
+            Bucket=self.bucket, Prefix=prefix
+        )
         for page in pages:
             for obj in page.get("Contents", []):
-                name = str(obj["Key"])[len(prefix):]
+                name = str(obj["Key"])[len(prefix) :]
                 shard, _, key = name.partition("/")
                 if _KEY_RE.match(key) and shard == key[:2]:
                     yield key
@@ -376,18 +408,26 @@ class S3BlobStore:
     def partials(self) -> list[str]:
         return []  # an S3 PUT is atomic: an interrupted upload leaves nothing
 
-    def presigned_url(self, key: str, *, expires_in: int, content_type: str,
-                      filename: str) -> str | None:
+    def presigned_url(
+        self, key: str, *, expires_in: int, content_type: str, filename: str
+    ) -> str | None:
         """A presigned GET (computed locally, no request): S3 serves the bytes and ranges."""
-        params = {"Bucket": self.bucket, "Key": self._name(key),
-                  "ResponseContentType": content_type,
-                  "ResponseContentDisposition": f'inline; filename="{filename}"'}
-        return str(self.client.generate_presigned_url("get_object", Params=params,
-                                                      ExpiresIn=int(expires_in)))
+        params = {
+            "Bucket": self.bucket,
+            "Key": self._name(key),
+            "ResponseContentType": content_type,
+            "ResponseContentDisposition": f'inline; filename="{filename}"',
+        }
+        return str(
+            self.client.generate_presigned_url(
+                "get_object", Params=params, ExpiresIn=int(expires_in)
+            )
+        )
 
 
-def open_blob_store(url: str, *, endpoint_url: str | None = None,
-                    region: str = "us-east-1") -> BlobStore:
+def open_blob_store(
+    url: str, *, endpoint_url: str | None = None, region: str = "us-east-1"
+) -> BlobStore:
     """file:///path → LocalBlobStore; s3://bucket/prefix → S3BlobStore (needs reelforge[s3])."""
     parts = urlsplit(url)
     if parts.scheme == "file":
@@ -399,5 +439,6 @@ def open_blob_store(url: str, *, endpoint_url: str | None = None,
             raise RuntimeError("s3:// blob URLs need boto3: pip install 'reelforge[s3]'") from exc
         client = boto3.client("s3", endpoint_url=endpoint_url, region_name=region)
         return S3BlobStore(parts.netloc, parts.path, client=client)
-    raise InvalidSetting(f"RF_BLOB_URL: unsupported blob URL {url!r}: use file:///dir or "
-                         "s3://bucket/prefix")
+    raise InvalidSetting(
+        f"RF_BLOB_URL: unsupported blob URL {url!r}: use file:///dir or s3://bucket/prefix"
+    )

@@ -48,15 +48,16 @@ RETRY_TRIES = 5  # Database.retrying: tries of a unit of work aborted as a deadl
 def normalise_url(url: str) -> str:
     """Accept postgresql:// and postgres:// and use the psycopg 3 driver."""
     if url.startswith("postgres://"):
-        url = "postgresql://" + url[len("postgres://"):]
+        url = "postgresql://" + url[len("postgres://") :]
     if url.startswith("postgresql://"):
-        url = "postgresql+psycopg://" + url[len("postgresql://"):]
+        url = "postgresql+psycopg://" + url[len("postgresql://") :]
     return url
 
 
 def _sqlite_engine(url: str, *, immediate: bool) -> Engine:
-    engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False},
-                           pool_size=10, max_overflow=20)
+    engine = create_engine(
+        url, connect_args={"timeout": 30, "check_same_thread": False}, pool_size=10, max_overflow=20
+    )
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn: Any, _record: Any) -> None:
@@ -86,10 +87,13 @@ def database_unavailable(url: str, exc: Exception) -> ServiceUnavailable:
     if "does not exist" in reason and make_url(url).get_backend_name() == "postgresql":
         return ServiceUnavailable(
             f"the database {name!r} does not exist on {shown}: create it (CREATE DATABASE "
-            f"\"{name}\"; or `createdb {name}`) or fix RF_DATABASE_URL",
-            code="database_missing")
-    return ServiceUnavailable(f"cannot reach the database at {shown} ({reason}): start it, "
-                              "or fix RF_DATABASE_URL", code="database_unreachable")
+            f'"{name}"; or `createdb {name}`) or fix RF_DATABASE_URL',
+            code="database_missing",
+        )
+    return ServiceUnavailable(
+        f"cannot reach the database at {shown} ({reason}): start it, or fix RF_DATABASE_URL",
+        code="database_unreachable",
+    )
 
 
 class Database:
@@ -108,8 +112,7 @@ class Database:
             self.engine = _sqlite_engine(self.url, immediate=True)
             self.read_engine = _sqlite_engine(self.url, immediate=False)
         elif self.dialect == "postgresql":
-            self.engine = create_engine(self.url, pool_size=10, max_overflow=20,
-                                        pool_pre_ping=True)
+            self.engine = create_engine(self.url, pool_size=10, max_overflow=20, pool_pre_ping=True)
             self.read_engine = self.engine
         else:
             raise ValueError(f"unsupported database URL {url!r}: use sqlite:/// or postgresql://")
@@ -138,7 +141,7 @@ class Database:
             yield attempt
             if attempt.committed:
                 return
-            time.sleep(random.uniform(0.0, 0.02 * 2 ** n))  # jitter: the winner goes first
+            time.sleep(random.uniform(0.0, 0.02 * 2**n))  # jitter: the winner goes first
 
     def migrate(self) -> list[str]:
         """Bring the schema to the newest revision; the revisions applied now, oldest first
@@ -171,9 +174,13 @@ class Database:
             with self.engine.connect() as conn:
                 rows: list[str] | None = None
                 if head is not None:
-                    rows = (list(conn.execute(text("SELECT version_num FROM alembic_version"))
-                                 .scalars())
-                            if inspect(conn).has_table("alembic_version") else [])
+                    rows = (
+                        list(
+                            conn.execute(text("SELECT version_num FROM alembic_version")).scalars()
+                        )
+                        if inspect(conn).has_table("alembic_version")
+                        else []
+                    )
                 if rows is not None and len(rows) <= 1:
                     return (rows[0] if rows else None), head
                 from alembic.runtime.migration import MigrationContext
@@ -239,8 +246,9 @@ class Attempt:
         self._cm = self.db.session(write=self.write)
         return self._cm.__enter__()
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: Any) -> bool:
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: Any
+    ) -> bool:
         assert self._cm is not None
         try:
             self._cm.__exit__(exc_type, exc, tb)  # commits, or rolls back on an error
@@ -271,8 +279,7 @@ def script_head() -> str | None:
         except (KeyError, ValueError, SyntaxError):
             return None
         downs = down if isinstance(down, tuple | list) else (down,)
-        if not isinstance(revision, str) or not all(d is None or isinstance(d, str)
-                                                    for d in downs):
+        if not isinstance(revision, str) or not all(d is None or isinstance(d, str) for d in downs):
             return None
         revisions.add(revision)
         parents.update(d for d in downs if d)

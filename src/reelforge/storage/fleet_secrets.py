@@ -21,8 +21,9 @@ def get(db: Database, name: str) -> str | None:
         return row.value if row is not None else None
 
 
-def get_or_create(db: Database, name: str, make: Callable[[], str],
-                  now: datetime) -> tuple[str, bool]:
+def get_or_create(
+    db: Database, name: str, make: Callable[[], str], now: datetime
+) -> tuple[str, bool]:
     """The stored value of `name`, storing `make()` when there is none yet:
     (value, whether this call stored it)."""
     existing = get(db, name)
@@ -41,8 +42,9 @@ def get_or_create(db: Database, name: str, make: Callable[[], str],
 AIGC_SECRET = "aigc_secret"
 
 
-def aigc_secret(db: Database, configured: SecretStr | None, data_dir: Path,
-                clock: Callable[[], datetime]) -> bytes:
+def aigc_secret(
+    db: Database, configured: SecretStr | None, data_dir: Path, clock: Callable[[], datetime]
+) -> bytes:
     """The HMAC key of AIGC blocks (output URL keys derive from it too): `configured`
     (RF_PROVENANCE_SECRET), else the deployment's key in the database (created by the first
     node that needs it)."""

@@ -41,22 +41,36 @@ def lock_account(s: Session, account_id: str) -> None:
 # --- the audit log (governance reads it; any context appends within its transaction) ------
 
 
-def record_audit(s: Session, now: datetime, *, actor: str, action: str,
-                 account_id: str | None = None, subject: str | None = None,
-                 decision: dict[str, Any] | None = None,
-                 data: dict[str, Any] | None = None) -> None:
+def record_audit(
+    s: Session,
+    now: datetime,
+    *,
+    actor: str,
+    action: str,
+    account_id: str | None = None,
+    subject: str | None = None,
+    decision: dict[str, Any] | None = None,
+    data: dict[str, Any] | None = None,
+) -> None:
     """Append one audit entry within the caller's transaction. `decision` is
     Decision.to_dict()."""
     decided = decision or {}
-    extra = {**({"signals": decided["signals"]} if decided.get("signals") else {}),
-             **(data or {})}
-    s.add(AuditEntry(
-        created_at=now, actor=actor, action=action, account_id=account_id, subject=subject,
-        policy=decided.get("policy"), decision=decided.get("decision"),
-        categories=decided.get("categories"), scores=decided.get("scores"),
-        rule=decided.get("rule") or None, data=extra or None,
-    ))
-
+    extra = {**({"signals": decided["signals"]} if decided.get("signals") else {}), **(data or {})}
+    s.add(
+        AuditEntry(
+            created_at=now,
+            actor=actor,
+            action=action,
+            account_id=account_id,
+            subject=subject,
+            policy=decided.get("policy"),
+            decision=decided.get("decision"),
+            categories=decided.get("categories"),
+            scores=decided.get("scores"),
+            rule=decided.get("rule") or None,
+            data=extra or None,
+        )
+    )
 
 
 def account_by_name(s: Session, name: str) -> Account | None:
@@ -72,26 +86,35 @@ def api_key_by_prefix(s: Session, prefix: str) -> ApiKey | None:
 
 def register_blob(s: Session, blob: StoredBlob, now: datetime) -> None:
     """Record a stored blob; a no-op if it is already known (content-addressed)."""
-    values = {"key": blob.key, "size_bytes": blob.size_bytes,
-              "content_type": blob.content_type, "created_at": now}
+    values = {
+        "key": blob.key,
+        "size_bytes": blob.size_bytes,
+        "content_type": blob.content_type,
+        "created_at": now,
+    }
     dialect = s.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     s.execute(insert(Blob).values(**values).on_conflict_do_nothing(index_elements=["key"]))
 
 
 def blob_is_referenced(s: Session, key: str) -> bool:
-    return bool(s.scalar(select(
-        exists().where(Blob.key == key)
-        | exists().where(Upload.blob_key == key)
-        | exists().where(or_(Job.output_blob == key, Job.poster_blob == key))
-    )))
+    return bool(
+        s.scalar(
+            select(
+                exists().where(Blob.key == key)
+                | exists().where(Upload.blob_key == key)
+                | exists().where(or_(Job.output_blob == key, Job.poster_blob == key))
+            )
+        )
+    )
 
 
 # --- uploads -----------------------------------------------------------------------------
 
 
-def upload_for(s: Session, account_id: str, upload_id: str, *,
-               deleted: bool = False) -> Upload | None:
+def upload_for(
+    s: Session, account_id: str, upload_id: str, *, deleted: bool = False
+) -> Upload | None:
     """An account's upload; a deleted one only with `deleted`."""
     q = select(Upload).where(Upload.id == upload_id, Upload.account_id == account_id)
     if not deleted:
@@ -101,10 +124,16 @@ def upload_for(s: Session, account_id: str, upload_id: str, *,
 
 def upload_with_content(s: Session, account_id: str, blob_key: str) -> Upload | None:
     """The account's oldest live upload of these bytes (uploads are deduplicated by hash)."""
-    return s.scalar(select(Upload).where(Upload.account_id == account_id,
-                                         Upload.blob_key == blob_key,
-                                         Upload.deleted_at.is_(None))
-                    .order_by(Upload.created_at, Upload.id).limit(1))
+    return s.scalar(
+        select(Upload)
+        .where(
+            Upload.account_id == account_id,
+            Upload.blob_key == blob_key,
+            Upload.deleted_at.is_(None),
+        )
+        .order_by(Upload.created_at, Upload.id)
+        .limit(1)
+    )
 
 
 def _waiting_statuses() -> list[str]:
@@ -114,29 +143,42 @@ def _waiting_statuses() -> list[str]:
 def upload_in_use(s: Session, upload_id: str) -> str | None:
     """A job not final yet that reads this upload (its id), or None."""
     inputs = cast(Job.inputs, String)
-    return s.scalar(select(Job.id).where(Job.status.in_(_waiting_statuses()),
-                                         inputs.contains(upload_id, autoescape=True))
-                    .limit(1))
+    return s.scalar(
+        select(Job.id)
+        .where(Job.status.in_(_waiting_statuses()), inputs.contains(upload_id, autoescape=True))
+        .limit(1)
+    )
 
 
 def blob_in_use(s: Session, key: str) -> bool:
     """Whether anything still live needs a blob: an upload not deleted, an output or poster not
     removed, a likeness photo, or the input of a job not final yet (any account: blobs are
     content-addressed and shared)."""
-    return bool(s.scalar(select(
-        exists().where(Upload.blob_key == key, Upload.deleted_at.is_(None))
-        | exists().where(or_(Job.output_blob == key, Job.poster_blob == key),
-                         Job.purged_at.is_(None))
-        | exists().where(LikenessFace.photo_blob == key)
-        | exists().where(Job.status.in_(_waiting_statuses()),
-                         cast(Job.inputs, String).contains(key, autoescape=True))
-    )))
+    return bool(
+        s.scalar(
+            select(
+                exists().where(Upload.blob_key == key, Upload.deleted_at.is_(None))
+                | exists().where(
+                    or_(Job.output_blob == key, Job.poster_blob == key), Job.purged_at.is_(None)
+                )
+                | exists().where(LikenessFace.photo_blob == key)
+                | exists().where(
+                    Job.status.in_(_waiting_statuses()),
+                    cast(Job.inputs, String).contains(key, autoescape=True),
+                )
+            )
+        )
+    )
 
 
 def expired_outputs(s: Session, now: datetime, limit: int = 100) -> Sequence[str]:
     """Ids of jobs whose output's retention has run out and whose files are still there."""
-    return s.scalars(select(Job.id).where(Job.expires_at <= now, Job.purged_at.is_(None))
-                     .order_by(Job.expires_at).limit(limit)).all()
+    return s.scalars(
+        select(Job.id)
+        .where(Job.expires_at <= now, Job.purged_at.is_(None))
+        .order_by(Job.expires_at)
+        .limit(limit)
+    ).all()
 
 
 # --- jobs --------------------------------------------------------------------------------
@@ -151,12 +193,18 @@ def job_for(s: Session, job_id: str, account_id: str | None) -> Job | None:
 
 
 def job_by_external_id(s: Session, account_id: str, external_id: str) -> Job | None:
-    return s.scalar(select(Job).where(Job.account_id == account_id,
-                                      Job.external_id == external_id))
+    return s.scalar(select(Job).where(Job.account_id == account_id, Job.external_id == external_id))
 
 
-def list_jobs(s: Session, account_id: str, *, status: str | None, limit: int,
-              before_id: str | None, external_id: str | None = None) -> Sequence[Job]:
+def list_jobs(
+    s: Session,
+    account_id: str,
+    *,
+    status: str | None,
+    limit: int,
+    before_id: str | None,
+    external_id: str | None = None,
+) -> Sequence[Job]:
     """Newest first; keyset pagination on the time-sortable id."""
     q = select(Job).where(Job.account_id == account_id)
     if status:
@@ -168,11 +216,16 @@ def list_jobs(s: Session, account_id: str, *, status: str | None, limit: int,
     return s.scalars(q.order_by(Job.id.desc()).limit(limit)).all()
 
 
-def append_event(s: Session, job_id: str, type_: EventType, data: dict[str, Any],
-                 now: datetime) -> int:
+def append_event(
+    s: Session, job_id: str, type_: EventType, data: dict[str, Any], now: datetime
+) -> int:
     """Append the next event of a job; the job row's counter serialises writers."""
-    seq = s.scalar(update(Job).where(Job.id == job_id).values(event_seq=Job.event_seq + 1)
-                   .returning(Job.event_seq))
+    seq = s.scalar(
+        update(Job)
+        .where(Job.id == job_id)
+        .values(event_seq=Job.event_seq + 1)
+        .returning(Job.event_seq)
+    )
     if seq is None:
         raise LookupError(f"job {job_id} does not exist")
     s.add(JobEvent(job_id=job_id, seq=seq, type=str(type_), data=data, created_at=now))
@@ -181,30 +234,47 @@ def append_event(s: Session, job_id: str, type_: EventType, data: dict[str, Any]
 
 
 def events_after(s: Session, job_id: str, after_seq: int, limit: int = 500) -> Sequence[JobEvent]:
-    return s.scalars(select(JobEvent).where(JobEvent.job_id == job_id, JobEvent.seq > after_seq)
-                     .order_by(JobEvent.seq).limit(limit)).all()
+    return s.scalars(
+        select(JobEvent)
+        .where(JobEvent.job_id == job_id, JobEvent.seq > after_seq)
+        .order_by(JobEvent.seq)
+        .limit(limit)
+    ).all()
 
 
-def transition(s: Session, job_id: str, target: JobStatus, *, attempt: int | None = None,
-               extra_where: Sequence[Any] = (), **values: Any) -> bool:
+def transition(
+    s: Session,
+    job_id: str,
+    target: JobStatus,
+    *,
+    attempt: int | None = None,
+    extra_where: Sequence[Any] = (),
+    **values: Any,
+) -> bool:
     """Move a job to `target` if it is in a status that allows it (and, when given, still on
     `attempt`). Returns whether this call made the change — the basis of exactly-once."""
-    conds = [Job.id == job_id, Job.status.in_([str(x) for x in sources_of(target)]),
-             *extra_where]
+    conds = [Job.id == job_id, Job.status.in_([str(x) for x in sources_of(target)]), *extra_where]
     if attempt is not None:
         conds.append(Job.attempt == attempt)
     result = s.execute(update(Job).where(and_(*conds)).values(status=str(target), **values))
-    return result.rowcount == 1  # type: ignore[attr-defined]
+    rowcount: int = result.rowcount  # type: ignore[attr-defined]
+    return rowcount == 1
 
 
 def claim_job(s: Session, job_id: str, worker_id: str, now: datetime) -> Job | None:
     """queued → running for one worker; None if someone else got it or it is not queued."""
     result = s.execute(
         update(Job)
-        .where(Job.id == job_id, Job.status == str(JobStatus.QUEUED),
-               Job.cancel_requested.is_(False))
-        .values(status=str(JobStatus.RUNNING), attempt=Job.attempt + 1, worker_id=worker_id,
-                heartbeat_at=now, stage="starting")
+        .where(
+            Job.id == job_id, Job.status == str(JobStatus.QUEUED), Job.cancel_requested.is_(False)
+        )
+        .values(
+            status=str(JobStatus.RUNNING),
+            attempt=Job.attempt + 1,
+            worker_id=worker_id,
+            heartbeat_at=now,
+            stage="starting",
+        )
     )
     if result.rowcount != 1:  # type: ignore[attr-defined]
         return None
@@ -234,27 +304,38 @@ def set_progress(s: Session, job_id: str, attempt: int, progress: float, stage: 
         .where(Job.id == job_id, Job.attempt == attempt, Job.status == str(JobStatus.RUNNING))
         .values(progress=progress, stage=stage)
     )
-    return result.rowcount == 1  # type: ignore[attr-defined]
+    rowcount: int = result.rowcount  # type: ignore[attr-defined]
+    return rowcount == 1
 
 
 def stale_running_jobs(s: Session, cutoff: datetime, limit: int = 100) -> Sequence[Job]:
-    return s.scalars(select(Job).where(Job.status == str(JobStatus.RUNNING),
-                                       Job.heartbeat_at < cutoff).limit(limit)).all()
+    return s.scalars(
+        select(Job)
+        .where(Job.status == str(JobStatus.RUNNING), Job.heartbeat_at < cutoff)
+        .limit(limit)
+    ).all()
 
 
 def unclaimed_queued_jobs(s: Session, cutoff: datetime, limit: int = 500) -> Sequence[Job]:
-    return s.scalars(select(Job).where(Job.status == str(JobStatus.QUEUED),
-                                       Job.enqueued_at < cutoff).limit(limit)).all()
+    return s.scalars(
+        select(Job)
+        .where(Job.status == str(JobStatus.QUEUED), Job.enqueued_at < cutoff)
+        .limit(limit)
+    ).all()
 
 
 def cancel_requested_waiting_jobs(s: Session, limit: int = 500) -> Sequence[Job]:
     """Jobs waiting for a worker (queued, or any other waiting status but review, which a
     cancel ends at once and an appeal may reopen) whose cancel was requested: no worker
     claims them, so only a cancel ends them (uses the status index)."""
-    waiting = [str(x) for x in JobStatus
-               if not x.is_final and x not in (JobStatus.RUNNING, JobStatus.REVIEW)]
-    return s.scalars(select(Job).where(Job.status.in_(waiting),
-                                       Job.cancel_requested.is_(True)).limit(limit)).all()
+    waiting = [
+        str(x)
+        for x in JobStatus
+        if not x.is_final and x not in (JobStatus.RUNNING, JobStatus.REVIEW)
+    ]
+    return s.scalars(
+        select(Job).where(Job.status.in_(waiting), Job.cancel_requested.is_(True)).limit(limit)
+    ).all()
 
 
 # --- webhooks ----------------------------------------------------------------------------
@@ -263,34 +344,50 @@ def cancel_requested_waiting_jobs(s: Session, limit: int = 500) -> Sequence[Job]
 def due_deliveries(s: Session, now: datetime, limit: int = 20) -> Sequence[WebhookDelivery]:
     return s.scalars(
         select(WebhookDelivery)
-        .where(WebhookDelivery.status == "pending", WebhookDelivery.next_attempt_at <= now,
-               or_(WebhookDelivery.locked_until.is_(None), WebhookDelivery.locked_until < now))
-        .order_by(WebhookDelivery.next_attempt_at).limit(limit)
+        .where(
+            WebhookDelivery.status == "pending",
+            WebhookDelivery.next_attempt_at <= now,
+            or_(WebhookDelivery.locked_until.is_(None), WebhookDelivery.locked_until < now),
+        )
+        .order_by(WebhookDelivery.next_attempt_at)
+        .limit(limit)
     ).all()
 
 
 def lock_delivery(s: Session, delivery_id: str, now: datetime, until: datetime) -> bool:
     result = s.execute(
         update(WebhookDelivery)
-        .where(WebhookDelivery.id == delivery_id, WebhookDelivery.status == "pending",
-               or_(WebhookDelivery.locked_until.is_(None), WebhookDelivery.locked_until < now))
+        .where(
+            WebhookDelivery.id == delivery_id,
+            WebhookDelivery.status == "pending",
+            or_(WebhookDelivery.locked_until.is_(None), WebhookDelivery.locked_until < now),
+        )
         .values(locked_until=until)
     )
-    return result.rowcount == 1  # type: ignore[attr-defined]
+    rowcount: int = result.rowcount  # type: ignore[attr-defined]
+    return rowcount == 1
 
 
 def delivery_attempts(s: Session, delivery_id: str) -> Sequence[WebhookAttempt]:
-    return s.scalars(select(WebhookAttempt).where(WebhookAttempt.delivery_id == delivery_id)
-                     .order_by(WebhookAttempt.attempt)).all()
+    return s.scalars(
+        select(WebhookAttempt)
+        .where(WebhookAttempt.delivery_id == delivery_id)
+        .order_by(WebhookAttempt.attempt)
+    ).all()
 
 
 def deliveries_for_job(s: Session, job_id: str) -> Sequence[WebhookDelivery]:
-    return s.scalars(select(WebhookDelivery).where(WebhookDelivery.job_id == job_id)
-                     .order_by(WebhookDelivery.created_at)).all()
+    return s.scalars(
+        select(WebhookDelivery)
+        .where(WebhookDelivery.job_id == job_id)
+        .order_by(WebhookDelivery.created_at)
+    ).all()
 
 
 # --- reviews -----------------------------------------------------------------------------
 
+
 def pending_reviews_of(s: Session, job_id: str) -> Sequence[Review]:
-    return s.scalars(select(Review).where(Review.job_id == job_id,
-                                          Review.status == "pending")).all()
+    return s.scalars(
+        select(Review).where(Review.job_id == job_id, Review.status == "pending")
+    ).all()

@@ -54,8 +54,7 @@ class UTCDateTime(TypeDecorator[datetime]):
 
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
-    type_annotation_map: ClassVar[dict[Any, Any]] = {datetime: UTCDateTime(),
-                                                     dict[str, Any]: JSON}
+    type_annotation_map: ClassVar[dict[Any, Any]] = {datetime: UTCDateTime(), dict[str, Any]: JSON}
 
 
 class Account(Base):
@@ -228,9 +227,10 @@ class JobEvent(Base):
 
 class WebhookDelivery(Base):
     __tablename__ = "webhook_deliveries"
-    __table_args__ = (Index("ix_webhook_deliveries_status_next_attempt_at", "status",
-                            "next_attempt_at"),
-                      Index("ix_webhook_deliveries_finished_at", "finished_at"))
+    __table_args__ = (
+        Index("ix_webhook_deliveries_status_next_attempt_at", "status", "next_attempt_at"),
+        Index("ix_webhook_deliveries_finished_at", "finished_at"),
+    )
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
     job_id: Mapped[str] = mapped_column(ForeignKey("jobs.id"), index=True)
@@ -264,8 +264,10 @@ class AuditEntry(Base):
     """Append-only record of every governance decision and every reviewer or registry action."""
 
     __tablename__ = "audit_log"
-    __table_args__ = (Index("ix_audit_log_created_at", "created_at"),
-                      Index("ix_audit_log_subject", "subject"))
+    __table_args__ = (
+        Index("ix_audit_log_created_at", "created_at"),
+        Index("ix_audit_log_subject", "subject"),
+    )
 
     id: Mapped[int] = mapped_column(
         BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True

@@ -30,13 +30,16 @@ def install_web(app: FastAPI) -> None:
         # app-wide edge check) answers with a page; elsewhere the API's JSON as before
         if routes.is_page(request.url.path) and isinstance(exc, ReelforgeError):
             return routes.error_page(request, exc.http_status, exc)
-        return await api_error(request, exc)  # type: ignore[misc]
+        response: Response = await api_error(request, exc)  # type: ignore[misc]
+        return response
 
     async def page_invalid(request: Request, exc: Exception) -> Response:
         if routes.is_page(request.url.path):
-            return routes.error_page(request, 422, InvalidRequest("check the form",
-                                                                  code="invalid_form"))
-        return await api_invalid(request, exc)  # type: ignore[misc]
+            return routes.error_page(
+                request, 422, InvalidRequest("check the form", code="invalid_form")
+            )
+        response: Response = await api_invalid(request, exc)  # type: ignore[misc]
+        return response
 
     app.add_exception_handler(ReelforgeError, page_error)
     app.add_exception_handler(RequestValidationError, page_invalid)

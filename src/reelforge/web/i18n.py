@@ -39,9 +39,13 @@ def translations(lang: str) -> gettext.NullTranslations:
 
 @cache
 def environment(lang: str) -> Environment:
-    env = Environment(loader=PackageLoader("reelforge.web", "templates"),
-                      autoescape=select_autoescape(default=True, default_for_string=True),
-                      extensions=["jinja2.ext.i18n"], trim_blocks=True, lstrip_blocks=True)
+    env = Environment(
+        loader=PackageLoader("reelforge.web", "templates"),
+        autoescape=select_autoescape(default=True, default_for_string=True),
+        extensions=["jinja2.ext.i18n"],
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
     env.install_gettext_translations(translations(lang), newstyle=True)  # type: ignore[attr-defined]
     return env
 

@@ -31,18 +31,29 @@ ERROR_TEXT = {
     "wrong_password": N_("The current password is wrong."),
     "passwords_differ": N_("The two new passwords differ."),
     "invalid_label": N_("A key's label has at most 200 printable characters."),
-    "csrf_failed": N_("This form has expired or came from another site. Reload the page and "
-                      "try again."),
+    "csrf_failed": N_(
+        "This form has expired or came from another site. Reload the page and try again."
+    ),
     "not_found": N_("Not found."),
     "forbidden": N_("This page is for operators."),
     "invalid_form": N_("Check the form: a field is too long or missing."),
-    "invalid_characters": N_("A field holds characters that are not allowed (control "
-                             "characters)."),
+    "invalid_characters": N_("A field holds characters that are not allowed (control characters)."),
 }
 
 # The pages' paths: errors met on them are answered with a page, not the API's JSON.
-PAGES = frozenset({"/", "/signin", "/signup", "/signout", "/account", "/account/keys",
-                   "/account/password", "/console", "/lang"})
+PAGES = frozenset(
+    {
+        "/",
+        "/signin",
+        "/signup",
+        "/signout",
+        "/account",
+        "/account/keys",
+        "/account/password",
+        "/console",
+        "/lang",
+    }
+)
 
 
 def is_page(path: str) -> bool:
@@ -58,13 +69,13 @@ def _platform(request: Request) -> Platform:
 
 
 def _lang(request: Request) -> str:
-    return i18n.choose(request.cookies.get(security.LANG_COOKIE),
-                       request.headers.get("accept-language"))
+    return i18n.choose(
+        request.cookies.get(security.LANG_COOKIE), request.headers.get("accept-language")
+    )
 
 
 def _user(request: Request) -> WebUser | None:
-    return signin.session_user(_platform(request),
-                               request.cookies.get(security.SESSION_COOKIE))
+    return signin.session_user(_platform(request), request.cookies.get(security.SESSION_COOKIE))
 
 
 def message(request: Request, exc: ReelforgeError) -> str:
@@ -75,9 +86,18 @@ def message(request: Request, exc: ReelforgeError) -> str:
 def render(request: Request, template: str, status: int = 200, **context: Any) -> Response:
     lang = _lang(request)
     context.setdefault("user", _user(request))
-    page = i18n.environment(lang).get_template(template).render(
-        request=request, lang=lang, html_lang=i18n.LANGUAGES[lang][1],
-        languages=i18n.LANGUAGES, csrf_token=security.csrf_token(request), **context)
+    page = (
+        i18n.environment(lang)
+        .get_template(template)
+        .render(
+            request=request,
+            lang=lang,
+            html_lang=i18n.LANGUAGES[lang][1],
+            languages=i18n.LANGUAGES,
+            csrf_token=security.csrf_token(request),
+            **context,
+        )
+    )
     return security.finish(request, HTMLResponse(page, status_code=status))
 
 
@@ -87,8 +107,13 @@ def redirect(request: Request, to: str) -> Response:
 
 def _signed_in(request: Request, session: signin.NewSession, to: str) -> Response:
     response = redirect(request, to)
-    security.set_cookie(request, response, security.SESSION_COOKIE, session.token,
-                        max_age=int(signin.SESSION_TTL.total_seconds()))
+    security.set_cookie(
+        request,
+        response,
+        security.SESSION_COOKIE,
+        session.token,
+        max_age=int(signin.SESSION_TTL.total_seconds()),
+    )
     return response
 
 
@@ -112,11 +137,17 @@ def signin_page(request: Request) -> Response:
 def signin_submit(request: Request, email: Text = "", password: Text = "") -> Response:
     p = _platform(request)
     try:
-        session = signin.sign_in(p, email, password, ip=security.client_ip(request),
-                                 old_token=request.cookies.get(security.SESSION_COOKIE))
+        session = signin.sign_in(
+            p,
+            email,
+            password,
+            ip=security.client_ip(request),
+            old_token=request.cookies.get(security.SESSION_COOKIE),
+        )
     except ReelforgeError as exc:
-        return render(request, "signin.html", status=exc.http_status, email=email,
-                      error=message(request, exc))
+        return render(
+            request, "signin.html", status=exc.http_status, email=email, error=message(request, exc)
+        )
     security.rotate_csrf(request)
     return _signed_in(request, session, "/account")
 
@@ -131,8 +162,13 @@ def signup_submit(request: Request, email: Text = "", password: Text = "") -> Re
     try:
         session = signin.sign_up(_platform(request), email, password)
     except ReelforgeError as exc:
-        return render(request, "signup.html", status=exc.http_status, email=email,
-                      errors={exc.field or "email": message(request, exc)})
+        return render(
+            request,
+            "signup.html",
+            status=exc.http_status,
+            email=email,
+            errors={exc.field or "email": message(request, exc)},
+        )
     security.rotate_csrf(request)
     return _signed_in(request, session, "/account")
 
@@ -168,8 +204,9 @@ def create_key(request: Request, label: Text = "") -> Response:
     try:
         new = signin.create_key(_platform(request), user, label)
     except ReelforgeError as exc:
-        return _account(request, user, status=exc.http_status,
-                        errors={"label": message(request, exc)})
+        return _account(
+            request, user, status=exc.http_status, errors={"label": message(request, exc)}
+        )
     # the secret is in this response only: never stored, never shown again
     return _account(request, user, new_key=new, status=201)
 
@@ -184,8 +221,9 @@ def revoke_key(request: Request, key_id: str) -> Response:
     except ReelforgeError as exc:
         return error_page(request, exc.http_status, exc)
     if request.headers.get("hx-request"):  # htmx swaps the key's row
-        key = next(k for k in signin.list_keys(_platform(request), user.account.id)
-                   if k["id"] == key_id)
+        key = next(
+            k for k in signin.list_keys(_platform(request), user.account.id) if k["id"] == key_id
+        )
         return render(request, "key_row.html", key=key)
     return redirect(request, "/account")
 
@@ -199,25 +237,39 @@ def password_page(request: Request) -> Response:
 
 
 @router.post("/account/password")
-def password_submit(request: Request, current_password: Text = "", new_password: Text = "",
-                    new_password_again: Text = "") -> Response:
+def password_submit(
+    request: Request,
+    current_password: Text = "",
+    new_password: Text = "",
+    new_password_again: Text = "",
+) -> Response:
     user = _user(request)
     if user is None:
         return redirect(request, "/signin")
     if new_password != new_password_again:
         text = i18n.gettext_for(_lang(request)).gettext(ERROR_TEXT["passwords_differ"])
-        return render(request, "password.html", status=422, done=False,
-                      errors={"new_password_again": text})
+        return render(
+            request, "password.html", status=422, done=False, errors={"new_password_again": text}
+        )
     try:
-        session = signin.change_password(_platform(request), user, current_password,
-                                         new_password)
+        session = signin.change_password(_platform(request), user, current_password, new_password)
     except ReelforgeError as exc:
-        return render(request, "password.html", status=exc.http_status, done=False,
-                      errors={exc.field or "current_password": message(request, exc)})
+        return render(
+            request,
+            "password.html",
+            status=exc.http_status,
+            done=False,
+            errors={exc.field or "current_password": message(request, exc)},
+        )
     security.rotate_csrf(request)
     response = render(request, "password.html", done=True, errors={})
-    security.set_cookie(request, response, security.SESSION_COOKIE, session.token,
-                        max_age=int(signin.SESSION_TTL.total_seconds()))
+    security.set_cookie(
+        request,
+        response,
+        security.SESSION_COOKIE,
+        session.token,
+        max_age=int(signin.SESSION_TTL.total_seconds()),
+    )
     return response
 
 
@@ -227,8 +279,12 @@ def console_page(request: Request) -> Response:
     if user is None:
         return redirect(request, "/signin")
     if not user.is_operator:
-        return render(request, "error.html", status=403,
-                      message=i18n.gettext_for(_lang(request)).gettext(ERROR_TEXT["forbidden"]))
+        return render(
+            request,
+            "error.html",
+            status=403,
+            message=i18n.gettext_for(_lang(request)).gettext(ERROR_TEXT["forbidden"]),
+        )
     return render(request, "console.html", fleet=fleet.fleet(_platform(request)))
 
 
@@ -236,10 +292,18 @@ def console_page(request: Request) -> Response:
 def set_language(request: Request, lang: Text = "", next: Text = "/") -> Response:
     # only a path on this site: never an open redirect
     parts = urlsplit(next)
-    target = next if (next.startswith("/") and not next.startswith("//")
-                      and not parts.scheme and not parts.netloc and "\\" not in next) else "/"
+    target = (
+        next
+        if (
+            next.startswith("/")
+            and not next.startswith("//")
+            and not parts.scheme
+            and not parts.netloc
+            and "\\" not in next
+        )
+        else "/"
+    )
     response = redirect(request, target)
     if lang in i18n.LANGUAGES:
-        security.set_cookie(request, response, security.LANG_COOKIE, lang,
-                            max_age=365 * 24 * 3600)
+        security.set_cookie(request, response, security.LANG_COOKIE, lang, max_age=365 * 24 * 3600)
     return response

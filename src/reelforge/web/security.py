@@ -24,12 +24,18 @@ CSRF_HEADER = "x-csrf-token"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 # All JavaScript comes from /static/web files; no inline script, style or event handler.
-CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
-       "media-src 'self' blob:; connect-src 'self'; font-src 'self'; object-src 'none'; "
-       "base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
-HEADERS = {"content-security-policy": CSP, "x-content-type-options": "nosniff",
-           "referrer-policy": "same-origin", "x-frame-options": "DENY",
-           "cache-control": "no-store"}
+CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
+    "media-src 'self' blob:; connect-src 'self'; font-src 'self'; object-src 'none'; "
+    "base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+)
+HEADERS = {
+    "content-security-policy": CSP,
+    "x-content-type-options": "nosniff",
+    "referrer-policy": "same-origin",
+    "x-frame-options": "DENY",
+    "cache-control": "no-store",
+}
 
 
 def secure_cookies(request: Request) -> bool:
@@ -37,10 +43,18 @@ def secure_cookies(request: Request) -> bool:
     return mode == "always" or (mode == "auto" and request.url.scheme == "https")
 
 
-def set_cookie(request: Request, response: Response, name: str, value: str, *,
-               max_age: int | None = None) -> None:
-    response.set_cookie(name, value, max_age=max_age, path="/", httponly=True,
-                        samesite="lax", secure=secure_cookies(request))
+def set_cookie(
+    request: Request, response: Response, name: str, value: str, *, max_age: int | None = None
+) -> None:
+    response.set_cookie(
+        name,
+        value,
+        max_age=max_age,
+        path="/",
+        httponly=True,
+        samesite="lax",
+        secure=secure_cookies(request),
+    )
 
 
 def csrf_token(request: Request) -> str:
@@ -89,10 +103,16 @@ async def csrf_protect(request: Request) -> None:
         form = await request.form()
         value = form.get(CSRF_FIELD)
         sent = value if isinstance(value, str) else ""
-    if (not cookie or not sent or not _same_origin(request)
-            or not hmac.compare_digest(cookie.encode(), sent.encode())):
-        raise Forbidden("this form has expired or came from another site; reload the page "
-                        "and try again", code="csrf_failed")
+    if (
+        not cookie
+        or not sent
+        or not _same_origin(request)
+        or not hmac.compare_digest(cookie.encode(), sent.encode())
+    ):
+        raise Forbidden(
+            "this form has expired or came from another site; reload the page and try again",
+            code="csrf_failed",
+        )
 
 
 def client_ip(request: Request) -> str:

@@ -26,8 +26,9 @@ Post = Callable[[bytes, dict[str, str]], int]
 httpx.HTTPError for network trouble (services.notify.outbound connects to the checked address)."""
 
 
-def signed_headers(body: bytes, *, secret: str, event: str, delivery_id: str,
-                   timestamp: int) -> dict[str, str]:
+def signed_headers(
+    body: bytes, *, secret: str, event: str, delivery_id: str, timestamp: int
+) -> dict[str, str]:
     return {
         "Content-Type": "application/json",
         "User-Agent": f"reelforge-webhooks/{__version__}",
@@ -38,18 +39,24 @@ def signed_headers(body: bytes, *, secret: str, event: str, delivery_id: str,
     }
 
 
-def send_signed(post: Post, body: bytes, *, secret: str, event: str,
-                delivery_id: str) -> SendResult:
+def send_signed(
+    post: Post, body: bytes, *, secret: str, event: str, delivery_id: str
+) -> SendResult:
     """Sign and send through `post`. A redirect is not followed: it counts as a failure
     (the signed body goes only to the URL the job names)."""
-    headers = signed_headers(body, secret=secret, event=event, delivery_id=delivery_id,
-                             timestamp=int(time.time()))
+    headers = signed_headers(
+        body, secret=secret, event=event, delivery_id=delivery_id, timestamp=int(time.time())
+    )
     started = time.perf_counter()
     try:
         status = post(body, headers)
     except httpx.HTTPError as exc:
-        return SendResult(False, None, f"{type(exc).__name__}: {exc}"[:500],
-                          (time.perf_counter() - started) * 1000)
+        return SendResult(
+            False,
+            None,
+            f"{type(exc).__name__}: {exc}"[:500],
+            (time.perf_counter() - started) * 1000,
+        )
     ms = (time.perf_counter() - started) * 1000
     ok = 200 <= status < 300
     return SendResult(ok, status, None if ok else f"HTTP {status}", ms)

@@ -23,8 +23,14 @@ def sign(secret: str, body: bytes, timestamp: int) -> str:
     return f"t={timestamp},v1={digest.hexdigest()}"
 
 
-def verify(secret: str, header: str, body: bytes, *, tolerance_s: int = DEFAULT_TOLERANCE_S,
-           now: float | None = None) -> int:
+def verify(
+    secret: str,
+    header: str,
+    body: bytes,
+    *,
+    tolerance_s: int = DEFAULT_TOLERANCE_S,
+    now: float | None = None,
+) -> int:
     """Check a signature header; returns its timestamp or raises SignatureError."""
     try:
         fields = dict(part.split("=", 1) for part in header.split(","))

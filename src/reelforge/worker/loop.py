@@ -18,7 +18,7 @@ import socket
 import threading
 import time
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from types import FrameType
 
 from reelforge import __version__
@@ -36,9 +36,15 @@ OUTCOMES_KEPT = 1000  # Worker.outcomes keeps this many, newest last
 
 
 class Worker:
-    def __init__(self, p: Platform, *, queues: Sequence[str] | None = None,
-                 concurrency: int | None = None, name: str | None = None,
-                 background_duties: bool = True):
+    def __init__(
+        self,
+        p: Platform,
+        *,
+        queues: Sequence[str] | None = None,
+        concurrency: int | None = None,
+        name: str | None = None,
+        background_duties: bool = True,
+    ):
         self.p = p
         self.queues = list(queues or p.settings.worker_queues or p.backends.queues())
         self.concurrency = concurrency or p.settings.workers
@@ -63,8 +69,9 @@ class Worker:
         try:
             workers.register(self.p, info)
         except Exception as exc:  # the registry beat retries; the worker still works
-            log.warning("worker %s could not register (%s); retrying", self.name,
-                        describe_error(exc))
+            log.warning(
+                "worker %s could not register (%s); retrying", self.name, describe_error(exc)
+            )
         self._job_threads_left = self.concurrency
         for i in range(self.concurrency):
             self._spawn(self._job_loop, f"job-{i}", f"{self.name}:{i}")
@@ -74,22 +81,31 @@ class Worker:
             self._spawn(self._every, "webhooks", deliver_due, 0.5)
             # always: an output given an expires_at keeps that promise if retention is unset
             self._spawn(self._every, "retention", sweep_expired, SWEEP_INTERVAL_S)
-        log.info("worker started worker=%s queues=%s models=%s device=%s slots=%d version=%s",
-                 self.name, ",".join(self.queues),
-                 ",".join(m["name"] for m in info.models) or "-", info.device,
-                 self.concurrency, __version__)
+        log.info(
+            "worker started worker=%s queues=%s models=%s device=%s slots=%d version=%s",
+            self.name,
+            ",".join(self.queues),
+            ",".join(m["name"] for m in info.models) or "-",
+            info.device,
+            self.concurrency,
+            __version__,
+        )
         return self
 
     def _info(self) -> workers.WorkerInfo:
         models = workers.served_models(self.p, self.queues)
-        return workers.WorkerInfo(id=self.name, host=socket.gethostname(), pid=os.getpid(),
-                                  queues=self.queues, models=models,
-                                  device=workers.describe_device(self.p, models),
-                                  slots=self.concurrency)
+        return workers.WorkerInfo(
+            id=self.name,
+            host=socket.gethostname(),
+            pid=os.getpid(),
+            queues=self.queues,
+            models=models,
+            device=workers.describe_device(self.p, models),
+            slots=self.concurrency,
+        )
 
-    def _spawn(self, target: object, label: str, *args: object) -> None:
-        t = threading.Thread(target=target, args=args, name=f"reelforge-{label}",  # type: ignore[arg-type]
-                             daemon=True)
+    def _spawn(self, target: Callable[..., object], label: str, *args: object) -> None:
+        t = threading.Thread(target=target, args=args, name=f"reelforge-{label}", daemon=True)
         t.start()
         self._threads.append(t)
 
@@ -125,8 +141,11 @@ class Worker:
                 log.warning("second signal: handing running jobs back to the queue")
                 self.request_stop(0.0)
             else:
-                log.warning("signal %d: finishing running jobs (up to %.0fs), taking no new ones",
-                            signum, self.p.settings.stop_grace)
+                log.warning(
+                    "signal %d: finishing running jobs (up to %.0fs), taking no new ones",
+                    signum,
+                    self.p.settings.stop_grace,
+                )
                 self.request_stop()
 
         signal.signal(signal.SIGTERM, on_signal)
@@ -196,13 +215,16 @@ class Worker:
         try:
             workers.stopped(self.p, self.name)
         except Exception as exc:
-            log.warning("worker %s could not record its stop (%s)", self.name,
-                        describe_error(exc))
+            log.warning("worker %s could not record its stop (%s)", self.name, describe_error(exc))
 
     def _every(self, duty: object, interval: float) -> None:
-        outage = Outage(getattr(duty, "__name__", str(duty)), log,
-                        cap=self.p.settings.queue_retry_max, down="failing",
-                        up="working again")
+        outage = Outage(
+            getattr(duty, "__name__", str(duty)),
+            log,
+            cap=self.p.settings.queue_retry_max,
+            down="failing",
+            up="working again",
+        )
         failures = 0
         while not self._stopping.is_set():
             wait = interval

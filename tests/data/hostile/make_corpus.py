@@ -31,16 +31,21 @@ def _image(fmt: str, size: tuple[int, int] = (24, 16), **kw: object) -> bytes:
 
 
 def _chunk(kind: bytes, data: bytes) -> bytes:
-    return struct.pack(">I", len(data)) + kind + data + struct.pack(
-        ">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+    return (
+        struct.pack(">I", len(data))
+        + kind
+        + data
+        + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+    )
 
 
 def png_bomb(width: int, height: int) -> bytes:
     """A valid PNG header claiming width x height pixels, with a few bytes of image data."""
     ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
     idat = zlib.compress(b"\x00" * 1024, 9)
-    return b"\x89PNG\r\n\x1a\n" + _chunk(b"IHDR", ihdr) + _chunk(b"IDAT", idat) + _chunk(
-        b"IEND", b"")
+    return (
+        b"\x89PNG\r\n\x1a\n" + _chunk(b"IHDR", ihdr) + _chunk(b"IDAT", idat) + _chunk(b"IEND", b"")
+    )
 
 
 def jpeg_bomb(width: int, height: int) -> bytes:
@@ -65,8 +70,10 @@ def webp_bomb(width: int, height: int) -> bytes:
 def files() -> dict[str, bytes]:
     png, jpeg, webp = _image("PNG"), _image("JPEG", quality=80), _image("WEBP", quality=80)
     html = b"<!doctype html><html><body><script>alert(document.cookie)</script></body></html>"
-    svg = (b'<?xml version="1.0"?><svg xmlns="http://www.w3.org/2000/svg" width="10" '
-           b'height="10"><script>alert(1)</script><rect width="10" height="10"/></svg>')
+    svg = (
+        b'<?xml version="1.0"?><svg xmlns="http://www.w3.org/2000/svg" width="10" '
+        b'height="10"><script>alert(1)</script><rect width="10" height="10"/></svg>'
+    )
     return {
         "truncated.png": png[: len(png) // 2],
         "truncated.jpg": jpeg[: len(jpeg) // 2],
@@ -95,31 +102,66 @@ def files() -> dict[str, bytes]:
 
 # Strings every route refuses wherever they appear (422 invalid_characters).
 REFUSED = [
-    "nul\x00inside", "\x00", "bell\x07", "escape\x1b[31mred", "del\x7f", "c1\x85next",
-    "cr\rlf\nin an id", "tab\there", "\ud800", "tail\udfff", "rlo\u202egnp.exe",
-    "zero\u200bwidth", "bom\ufeff", "isolate\u2066x\u2069",
+    "nul\x00inside",
+    "\x00",
+    "bell\x07",
+    "escape\x1b[31mred",
+    "del\x7f",
+    "c1\x85next",
+    "cr\rlf\nin an id",
+    "tab\there",
+    "\ud800",
+    "tail\udfff",
+    "rlo\u202egnp.exe",
+    "zero\u200bwidth",
+    "bom\ufeff",
+    "isolate\u2066x\u2069",
 ]
 # Characters that read like others; in ids, names and enum values they name nothing.
 CONFUSABLES = [
-    "gradi\u0435nt",            # Cyrillic ie for e
-    "\u0430dmin",               # Cyrillic a
-    "vid_01\u041c94",          # Cyrillic EM
-    "16\u22369",                # RATIO instead of colon
-    "720\u0440",                # Cyrillic er for p
-    "\uff47radient",            # fullwidth g
-    "zoom\u2010in",             # hyphen for underscore
+    "gradi\u0435nt",  # Cyrillic ie for e
+    "\u0430dmin",  # Cyrillic a
+    "vid_01\u041c94",  # Cyrillic EM
+    "16\u22369",  # RATIO instead of colon
+    "720\u0440",  # Cyrillic er for p
+    "\uff47radient",  # fullwidth g
+    "zoom\u2010in",  # hyphen for underscore
 ]
-TRAVERSAL = ["../../etc/passwd", "..\\..\\windows\\win.ini", "/etc/passwd", "..",
-             "%2e%2e%2fetc%2fpasswd", "....//....//etc/passwd"]
-HUGE_NUMBERS = ["9223372036854775808", "18446744073709551616", "-9223372036854775809",
-                "1" * 400, "1e309", "-1", "NaN", "Infinity"]
+TRAVERSAL = [
+    "../../etc/passwd",
+    "..\\..\\windows\\win.ini",
+    "/etc/passwd",
+    "..",
+    "%2e%2e%2fetc%2fpasswd",
+    "....//....//etc/passwd",
+]
+HUGE_NUMBERS = [
+    "9223372036854775808",
+    "18446744073709551616",
+    "-9223372036854775809",
+    "1" * 400,
+    "1e309",
+    "-1",
+    "NaN",
+    "Infinity",
+]
 
 
 def strings() -> str:
     # json.dumps writes lone surrogates as \ud800 escapes: the file stays valid UTF-8
-    return json.dumps({"refused": REFUSED, "confusables": CONFUSABLES,
-                       "traversal": TRAVERSAL, "huge_numbers": HUGE_NUMBERS},
-                      indent=1, ensure_ascii=True) + "\n"
+    return (
+        json.dumps(
+            {
+                "refused": REFUSED,
+                "confusables": CONFUSABLES,
+                "traversal": TRAVERSAL,
+                "huge_numbers": HUGE_NUMBERS,
+            },
+            indent=1,
+            ensure_ascii=True,
+        )
+        + "\n"
+    )
 
 
 def main() -> None:

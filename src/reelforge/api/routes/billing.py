@@ -22,17 +22,26 @@ MAX_WEBHOOK_BYTES = 1024 * 1024
 
 
 @router.post("/checkout", status_code=201, response_model=schemas.CheckoutSession)
-def create_checkout(body: CheckoutRequest, p: PlatformDep,
-                    account: CurrentAccount) -> dict[str, Any]:
+def create_checkout(
+    body: CheckoutRequest, p: PlatformDep, account: CurrentAccount
+) -> dict[str, Any]:
     """A Stripe Checkout Session for a plan (`kind: subscription`) or a top-up pack
     (`kind: topup`); send the customer to its `url`. Credits arrive with Stripe's webhook."""
-    return checkout.create_checkout(p, account, kind=body.kind, plan=body.plan, pack=body.pack,
-                                    success_url=body.success_url, cancel_url=body.cancel_url)
+    return checkout.create_checkout(
+        p,
+        account,
+        kind=body.kind,
+        plan=body.plan,
+        pack=body.pack,
+        success_url=body.success_url,
+        cancel_url=body.cancel_url,
+    )
 
 
 @router.post("/stripe/webhook", response_model=schemas.WebhookAck)
-async def stripe_webhook(request: Request, p: PlatformDep,
-                         stripe_signature: str | None = Header(default=None)) -> dict[str, Any]:
+async def stripe_webhook(
+    request: Request, p: PlatformDep, stripe_signature: str | None = Header(default=None)
+) -> dict[str, Any]:
     """Stripe's webhook endpoint: no bearer key, the `Stripe-Signature` header is the proof."""
     body = bytearray()
     async for chunk in request.stream():
@@ -41,5 +50,6 @@ async def stripe_webhook(request: Request, p: PlatformDep,
             raise PayloadTooLarge(f"webhook bodies are at most {MAX_WEBHOOK_BYTES} bytes")
     # The signature is over the exact bytes received; the database work runs off the loop.
     result: dict[str, Any] = await run_in_threadpool(
-        payment_events.handle_stripe_webhook, p, bytes(body), stripe_signature)
+        payment_events.handle_stripe_webhook, p, bytes(body), stripe_signature
+    )
     return result

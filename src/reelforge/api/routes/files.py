@@ -15,23 +15,36 @@ router = APIRouter(prefix="/v1/files", tags=["files"])
 _BINARY = {"schema": {"type": "string", "format": "binary"}}
 
 
-@router.get("/{job_id}/{name}", response_class=Response,
-            responses={200: {"content": {"video/mp4": _BINARY, "image/jpeg": _BINARY}},
-                       206: {"description": "a byte range", "content": {"video/mp4": _BINARY}},
-                       302: {"description": "S3 store: a presigned URL of the object"}})
-async def signed_file(job_id: str, name: str, p: PlatformDep,
-                      expires: str | None = Query(default=None, max_length=12),
-                      sig: str | None = Query(default=None, max_length=64),
-                      range_header: str | None = Header(default=None, alias="Range")) -> Response:
+@router.get(
+    "/{job_id}/{name}",
+    response_class=Response,
+    responses={
+        200: {"content": {"video/mp4": _BINARY, "image/jpeg": _BINARY}},
+        206: {"description": "a byte range", "content": {"video/mp4": _BINARY}},
+        302: {"description": "S3 store: a presigned URL of the object"},
+    },
+)
+async def signed_file(
+    job_id: str,
+    name: str,
+    p: PlatformDep,
+    expires: str | None = Query(default=None, max_length=12),
+    sig: str | None = Query(default=None, max_length=64),
+    range_header: str | None = Header(default=None, alias="Range"),
+) -> Response:
     """The file a job's `output.url` / `output.poster_url` names (`video.mp4`, `poster.jpg`);
     honours `Range`. 403 `url_expired` or `invalid_url_signature`: fetch the job again."""
     f = await run_in_threadpool(delivery.check_signed, p, job_id, name, expires, sig)
     target = await run_in_threadpool(delivery.redirect_url, p, f)
     if target is not None:
         return RedirectResponse(target, status_code=302, headers={"Cache-Control": "no-store"})
-    response = ranged_response(size=f.size, content_type=f.content_type, filename=f.filename,
-                               range_header=range_header,
-                               read=lambda a, b: f.iter_range(p, a, b))
+    response = ranged_response(
+        size=f.size,
+        content_type=f.content_type,
+        filename=f.filename,
+        range_header=range_header,
+        read=lambda a, b: f.iter_range(p, a, b),
+    )
     # A CDN may keep it, never past the URL's end (each new signature is a new URL).
     response.headers["Cache-Control"] = f"public, max-age={f.max_age}"
     return response

@@ -24,73 +24,98 @@ router = APIRouter(tags=["governance"])
 class ModerationRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    text: str | list[str] | None = Field(default=None,
-                                         description="A text or texts to check.")
-    image_upload_id: str | None = Field(default=None, max_length=40,
-                                        description="An upload (POST /v1/uploads) to check.")
+    text: str | list[str] | None = Field(default=None, description="A text or texts to check.")
+    image_upload_id: str | None = Field(
+        default=None, max_length=40, description="An upload (POST /v1/uploads) to check."
+    )
 
 
 class AppealRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    message: str = Field(min_length=1, max_length=reviews.MAX_NOTE,
-                         description="Why the video should not have been blocked.")
+    message: str = Field(
+        min_length=1,
+        max_length=reviews.MAX_NOTE,
+        description="Why the video should not have been blocked.",
+    )
 
 
 class ReviewDecision(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    note: str | None = Field(default=None, max_length=reviews.MAX_NOTE,
-                             description="The reviewer's note, kept in the audit log.")
+    note: str | None = Field(
+        default=None,
+        max_length=reviews.MAX_NOTE,
+        description="The reviewer's note, kept in the audit log.",
+    )
 
 
 class ConsentRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    account: str | None = Field(default=None,
-                                description="An account name or id; omitted: everyone.")
+    account: str | None = Field(
+        default=None, description="An account name or id; omitted: everyone."
+    )
 
 
 @router.post("/v1/moderations", response_model=schemas.Moderation)
 def moderate(body: ModerationRequest, p: PlatformDep, account: CurrentAccount) -> dict[str, Any]:
     """The policy's decision on texts and/or an uploaded image (nothing is generated)."""
     texts = [body.text] if isinstance(body.text, str) else list(body.text or [])
-    return moderation.moderate_content(p, account, texts, body.image_upload_id,
-                                       detailed=account.is_admin)
+    return moderation.moderate_content(
+        p, account, texts, body.image_upload_id, detailed=account.is_admin
+    )
 
 
 @router.post("/v1/videos/{video_id}/appeal", response_model=schemas.Video)
-def appeal(video_id: str, body: AppealRequest, p: PlatformDep,
-           account: CurrentAccount) -> dict[str, Any]:
+def appeal(
+    video_id: str, body: AppealRequest, p: PlatformDep, account: CurrentAccount
+) -> dict[str, Any]:
     """Ask a person to look at a blocked video again; it waits in the review queue."""
     return reviews.appeal(p, account, video_id, body.message)
 
 
 @router.get("/v1/admin/reviews", response_model=schemas.ReviewList)
-def list_reviews(p: PlatformDep, _admin: AdminAccount,
-                 status: str | None = Query(default="pending")) -> dict[str, Any]:
+def list_reviews(
+    p: PlatformDep, _admin: AdminAccount, status: str | None = Query(default="pending")
+) -> dict[str, Any]:
     return {"object": "list", "data": reviews.list_reviews(p, status)}
 
 
 @router.post("/v1/admin/reviews/{review_id}/approve", response_model=schemas.Review)
-def approve(review_id: str, p: PlatformDep, admin: AdminAccount,
-            body: ReviewDecision | None = None) -> dict[str, Any]:
-    return reviews.decide(p, review_id, approve=True, reviewer=admin,
-                          note=body.note if body else None)
+def approve(
+    review_id: str, p: PlatformDep, admin: AdminAccount, body: ReviewDecision | None = None
+) -> dict[str, Any]:
+    return reviews.decide(
+        p, review_id, approve=True, reviewer=admin, note=body.note if body else None
+    )
 
 
 @router.post("/v1/admin/reviews/{review_id}/reject", response_model=schemas.Review)
-def reject(review_id: str, p: PlatformDep, admin: AdminAccount,
-           body: ReviewDecision | None = None) -> dict[str, Any]:
-    return reviews.decide(p, review_id, approve=False, reviewer=admin,
-                          note=body.note if body else None)
+def reject(
+    review_id: str, p: PlatformDep, admin: AdminAccount, body: ReviewDecision | None = None
+) -> dict[str, Any]:
+    return reviews.decide(
+        p, review_id, approve=False, reviewer=admin, note=body.note if body else None
+    )
 
 
-@router.get("/v1/admin/audit", response_class=StreamingResponse,
-            responses={200: {"content": {"application/x-ndjson": {"schema": {
-                "type": "string", "description": "one audit record as JSON per line"}}}}})
-def export_audit(p: PlatformDep, _admin: AdminAccount,
-                 subject: str | None = None) -> StreamingResponse:
+@router.get(
+    "/v1/admin/audit",
+    response_class=StreamingResponse,
+    responses={
+        200: {
+            "content": {
+                "application/x-ndjson": {
+                    "schema": {"type": "string", "description": "one audit record as JSON per line"}
+                }
+            }
+        }
+    },
+)
+def export_audit(
+    p: PlatformDep, _admin: AdminAccount, subject: str | None = None
+) -> StreamingResponse:
     """The audit log as JSON lines, oldest first."""
     lines = (f"{line}\n".encode() for line in audit.export_jsonl(p, subject=subject))
     return StreamingResponse(lines, media_type="application/x-ndjson")
@@ -108,34 +133,55 @@ async def enroll(request: Request, p: PlatformDep, admin: AdminAccount) -> dict[
     form = await request.form(max_files=10, max_fields=5)
     try:
         check_form(form)  # the edge rule: text fields and file names
-        photos = [await read_limited(item, p.settings.max_upload_bytes, "a photo")
-                  for item in form.getlist("photo") if isinstance(item, UploadFile)]
+        photos = [
+            await read_limited(item, p.settings.max_upload_bytes, "a photo")
+            for item in form.getlist("photo")
+            if isinstance(item, UploadFile)
+        ]
         name = str(form.get("name") or "")
         public = str(form.get("public_figure") or "false").lower() in ("1", "true", "yes")
     finally:
         await form.close()
-    return await run_in_threadpool(likeness.enroll, p, name, photos, public_figure=public,
-                                   actor=f"reviewer:{admin.id}")
+    return await run_in_threadpool(
+        likeness.enroll, p, name, photos, public_figure=public, actor=f"reviewer:{admin.id}"
+    )
 
 
 @router.post("/v1/admin/likeness/{person_id}/grant", response_model=schemas.LikenessPerson)
-def grant(person_id: str, body: ConsentRequest, p: PlatformDep,
-          admin: AdminAccount) -> dict[str, Any]:
+def grant(
+    person_id: str, body: ConsentRequest, p: PlatformDep, admin: AdminAccount
+) -> dict[str, Any]:
     return likeness.grant(p, person_id, body.account, actor=f"reviewer:{admin.id}")
 
 
 @router.post("/v1/admin/likeness/{person_id}/revoke", response_model=schemas.LikenessPerson)
-def revoke(person_id: str, body: ConsentRequest, p: PlatformDep,
-           admin: AdminAccount) -> dict[str, Any]:
+def revoke(
+    person_id: str, body: ConsentRequest, p: PlatformDep, admin: AdminAccount
+) -> dict[str, Any]:
     return likeness.revoke(p, person_id, body.account, actor=f"reviewer:{admin.id}")
 
 
-@router.post("/v1/verify", response_model=schemas.Verification,
-             openapi_extra={"requestBody": {"required": True, "content": {
-    "multipart/form-data": {"schema": {"type": "object", "required": ["file"], "properties": {
-        "file": {"type": "string", "format": "binary"}}}}}}})
-async def verify_upload(request: Request, p: PlatformDep,
-                        _account: CurrentAccount) -> dict[str, Any]:
+@router.post(
+    "/v1/verify",
+    response_model=schemas.Verification,
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {
+                "multipart/form-data": {
+                    "schema": {
+                        "type": "object",
+                        "required": ["file"],
+                        "properties": {"file": {"type": "string", "format": "binary"}},
+                    }
+                }
+            },
+        }
+    },
+)
+async def verify_upload(
+    request: Request, p: PlatformDep, _account: CurrentAccount
+) -> dict[str, Any]:
     """What a video carries: visible label, AIGC metadata, watermark, C2PA manifest, verdict."""
     import tempfile
     from pathlib import Path

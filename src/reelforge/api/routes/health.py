@@ -18,8 +18,11 @@ from reelforge.services.jobs import workers
 router = APIRouter(tags=["health"])
 
 
-@router.get("/healthz", response_model=schemas.Health,
-            responses={503: {"model": schemas.Health, "description": "degraded"}})
+@router.get(
+    "/healthz",
+    response_model=schemas.Health,
+    responses={503: {"model": schemas.Health, "description": "degraded"}},
+)
 def healthz(p: PlatformDep) -> JSONResponse:
     body: dict[str, Any] = {"status": "ok", "version": __version__}
     try:

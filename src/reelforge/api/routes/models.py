@@ -19,8 +19,16 @@ _PUBLIC = ("name", "family", "task", "modes", "object")
 def list_models(p: PlatformDep, _account: CurrentAccount) -> dict[str, Any]:
     """Models a job can name in `model`: the built-in motion backend and registered models."""
     rows = [{k: r[k] for k in _PUBLIC} for r in model_registry.list_models(p)]
-    builtin = [{"name": n, "family": n, "task": "i2v", "modes": ["extend", "image2video"],
-                "object": "model"} for n in p.backends.builtin_names()]
+    builtin = [
+        {
+            "name": n,
+            "family": n,
+            "task": "i2v",
+            "modes": ["extend", "image2video"],
+            "object": "model",
+        }
+        for n in p.backends.builtin_names()
+    ]
     return {"object": "list", "data": builtin + rows}
 
 
@@ -30,8 +38,12 @@ def admin_list_models(p: PlatformDep, _admin: AdminAccount) -> dict[str, Any]:
 
 
 @router.post("/v1/admin/models", status_code=201, response_model=schemas.AdminModel)
-def admin_add_model(body: model_registry.ModelRequest, p: PlatformDep, _admin: AdminAccount,
-                    replace: bool = Query(default=False)) -> dict[str, Any]:
+def admin_add_model(
+    body: model_registry.ModelRequest,
+    p: PlatformDep,
+    _admin: AdminAccount,
+    replace: bool = Query(default=False),
+) -> dict[str, Any]:
     """Register a local diffusers directory (checked now; weights load on a worker)."""
     return model_registry.add_model(p, body, replace=replace)
 

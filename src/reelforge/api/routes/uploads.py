@@ -18,11 +18,21 @@ router = APIRouter(prefix="/v1/uploads", tags=["uploads"])
 _FORM_SCHEMA = {
     "requestBody": {
         "required": True,
-        "content": {"multipart/form-data": {"schema": {
-            "type": "object", "required": ["file"],
-            "properties": {"file": {"type": "string", "format": "binary",
-                                    "description": "JPEG, PNG or WebP image"}},
-        }}},
+        "content": {
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "required": ["file"],
+                    "properties": {
+                        "file": {
+                            "type": "string",
+                            "format": "binary",
+                            "description": "JPEG, PNG or WebP image",
+                        }
+                    },
+                }
+            }
+        },
     }
 }
 

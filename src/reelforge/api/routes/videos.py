@@ -25,12 +25,20 @@ router = APIRouter(prefix="/v1/videos", tags=["videos"])
 SSE_KEEPALIVE_S = 15.0
 _BINARY = {"schema": {"type": "string", "format": "binary"}}
 # For text/event-stream, OpenAPI's `schema` describes one event (not the whole stream).
-_SSE_EVENT = {"type": "object", "description": "One server-sent event.", "properties": {
-    "id": {"type": "string", "description": "The event's `seq` (resume with Last-Event-ID)."},
-    "event": {"type": "string", "description": "The event type."},
-    "data": {"type": "string", "contentMediaType": "application/json",
-             "description": "The event as JSON."},
-    "retry": {"type": "integer", "description": "Reconnect delay in milliseconds."}}}
+_SSE_EVENT = {
+    "type": "object",
+    "description": "One server-sent event.",
+    "properties": {
+        "id": {"type": "string", "description": "The event's `seq` (resume with Last-Event-ID)."},
+        "event": {"type": "string", "description": "The event type."},
+        "data": {
+            "type": "string",
+            "contentMediaType": "application/json",
+            "description": "The event as JSON.",
+        },
+        "retry": {"type": "integer", "description": "Reconnect delay in milliseconds."},
+    },
+}
 
 
 @router.post("", status_code=202, response_model=schemas.Video)
@@ -50,18 +58,25 @@ def create_video(body: SubmitRequest, p: PlatformDep, account: CurrentAccount) -
 def promote_video(video_id: str, p: PlatformDep, account: CurrentAccount) -> JSONResponse:
     """Submit the final version of a draft: same model, prompt, inputs and seed."""
     result = submit_promotion(p, account, video_id)
-    return JSONResponse(result.job, status_code=202,
-                        headers={"Location": f"/v1/videos/{result.job['id']}"})
+    return JSONResponse(
+        result.job, status_code=202, headers={"Location": f"/v1/videos/{result.job['id']}"}
+    )
 
 
 @router.get("", response_model=schemas.VideoList)
-def list_videos(p: PlatformDep, account: CurrentAccount, status: str | None = None,
-                limit: int = Query(default=20), cursor: str | None = None,
-                external_id: str | None = Query(
-                    default=None, description="Only the job submitted with this external_id "
-                                              "(at most one).")) -> dict[str, Any]:
-    return queries.list_jobs(p, account, status=status, limit=limit, cursor=cursor,
-                          external_id=external_id)
+def list_videos(
+    p: PlatformDep,
+    account: CurrentAccount,
+    status: str | None = None,
+    limit: int = Query(default=20),
+    cursor: str | None = None,
+    external_id: str | None = Query(
+        default=None, description="Only the job submitted with this external_id (at most one)."
+    ),
+) -> dict[str, Any]:
+    return queries.list_jobs(
+        p, account, status=status, limit=limit, cursor=cursor, external_id=external_id
+    )
 
 
 @router.get("/{video_id}", response_model=schemas.Video)
@@ -85,32 +100,60 @@ def cancel_video(video_id: str, p: PlatformDep, account: CurrentAccount) -> dict
 
 
 def _blob_response(p: PlatformDep, content: queries.Content, range_header: str | None) -> Response:
-    return ranged_response(size=content.size, content_type=content.content_type,
-                           filename=content.filename, range_header=range_header,
-                           read=lambda a, b: content.iter_range(p, a, b))
+    return ranged_response(
+        size=content.size,
+        content_type=content.content_type,
+        filename=content.filename,
+        range_header=range_header,
+        read=lambda a, b: content.iter_range(p, a, b),
+    )
 
 
-@router.get("/{video_id}/content", response_class=Response,
-            responses={200: {"content": {"video/mp4": _BINARY}},
-                       206: {"description": "a byte range", "content": {"video/mp4": _BINARY}}})
-def video_content(video_id: str, p: PlatformDep, account: CurrentAccount,
-                  range_header: str | None = Header(default=None, alias="Range")) -> Response:
+@router.get(
+    "/{video_id}/content",
+    response_class=Response,
+    responses={
+        200: {"content": {"video/mp4": _BINARY}},
+        206: {"description": "a byte range", "content": {"video/mp4": _BINARY}},
+    },
+)
+def video_content(
+    video_id: str,
+    p: PlatformDep,
+    account: CurrentAccount,
+    range_header: str | None = Header(default=None, alias="Range"),
+) -> Response:
     """The MP4 of a succeeded job; honours `Range: bytes=...` for seeking players."""
     return _blob_response(p, queries.job_content(p, account, video_id), range_header)
 
 
-@router.get("/{video_id}/poster", response_class=Response,
-            responses={200: {"content": {"image/jpeg": _BINARY}}})
-def video_poster(video_id: str, p: PlatformDep, account: CurrentAccount,
-                 range_header: str | None = Header(default=None, alias="Range")) -> Response:
+@router.get(
+    "/{video_id}/poster",
+    response_class=Response,
+    responses={200: {"content": {"image/jpeg": _BINARY}}},
+)
+def video_poster(
+    video_id: str,
+    p: PlatformDep,
+    account: CurrentAccount,
+    range_header: str | None = Header(default=None, alias="Range"),
+) -> Response:
     return _blob_response(p, queries.job_content(p, account, video_id, poster=True), range_header)
 
 
-@router.get("/{video_id}/events", response_class=StreamingResponse,
-            responses={200: {"content": {"text/event-stream": {"schema": _SSE_EVENT}}}})
-async def video_events(video_id: str, request: Request, p: PlatformDep, account: CurrentAccount,
-                       after: int = Query(default=0, ge=0, le=MAX_EVENT_SEQ),
-                       last_event_id: str | None = Header(default=None)) -> StreamingResponse:
+@router.get(
+    "/{video_id}/events",
+    response_class=StreamingResponse,
+    responses={200: {"content": {"text/event-stream": {"schema": _SSE_EVENT}}}},
+)
+async def video_events(
+    video_id: str,
+    request: Request,
+    p: PlatformDep,
+    account: CurrentAccount,
+    after: int = Query(default=0, ge=0, le=MAX_EVENT_SEQ),
+    last_event_id: str | None = Header(default=None),
+) -> StreamingResponse:
     """Server-sent events: every event of the job from the start (or after `Last-Event-ID`),
     then live ones; the stream ends after the final status, or after `RF_EVENT_STREAM_IDLE`
     seconds without an event (with a `retry:` hint: reconnect with Last-Event-ID). An API key
@@ -133,13 +176,16 @@ async def video_events(video_id: str, request: Request, p: PlatformDep, account:
             while True:
                 for event in events:
                     seq = event["seq"]
-                    yield (f"id: {seq}\nevent: {event['type']}\n"
-                           f"data: {json.dumps(event, separators=(',', ':'))}\n\n").encode()
+                    yield (
+                        f"id: {seq}\nevent: {event['type']}\n"
+                        f"data: {json.dumps(event, separators=(',', ':'))}\n\n"
+                    ).encode()
                 if done:  # final: send what is left (events come in pages), then end
                     if not events:
                         return
-                    events, done = await run_in_threadpool(queries.events_since, p, account,
-                                                           video_id, seq)
+                    events, done = await run_in_threadpool(
+                        queries.events_since, p, account, video_id, seq
+                    )
                     continue
                 if events:
                     quiet_since = time.monotonic()
@@ -155,11 +201,15 @@ async def video_events(video_id: str, request: Request, p: PlatformDep, account:
                     continue
                 if await request.is_disconnected():
                     return
-                events, done = await run_in_threadpool(queries.events_since, p, account,
-                                                       video_id, seq)
+                events, done = await run_in_threadpool(
+                    queries.events_since, p, account, video_id, seq
+                )
         finally:
             slot.release()
 
-    return StreamingResponse(stream(), media_type="text/event-stream",
-                             headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
-                             background=BackgroundTask(slot.release))  # never started too
+    return StreamingResponse(
+        stream(),
+        media_type="text/event-stream",
+        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+        background=BackgroundTask(slot.release),
+    )  # never started too

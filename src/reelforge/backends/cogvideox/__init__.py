@@ -21,8 +21,7 @@ def build_call(task: str, params: Params, spec: JobSpec, images: list[Any]) -> d
 
 FAMILY = Family(
     name="cogvideox",
-    directory_classes={"t2v": ("CogVideoXPipeline",),
-                       "i2v": ("CogVideoXImageToVideoPipeline",)},
+    directory_classes={"t2v": ("CogVideoXPipeline",), "i2v": ("CogVideoXImageToVideoPipeline",)},
     load_class={"t2v": "CogVideoXPipeline", "i2v": "CogVideoXImageToVideoPipeline"},
     size_multiple=16,
     frames=FrameRule(step=8, minimum=9, maximum=81),

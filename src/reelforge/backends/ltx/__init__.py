@@ -35,8 +35,11 @@ def build_call(task: str, params: Params, spec: JobSpec, images: list[Any]) -> d
 FAMILY = Family(
     name="ltx",
     directory_classes={"t2v": _LTX_DIRS, "i2v": _LTX_DIRS, "flf2v": _LTX_DIRS},
-    load_class={"t2v": "LTXPipeline", "i2v": "LTXImageToVideoPipeline",
-                "flf2v": "LTXConditionPipeline"},
+    load_class={
+        "t2v": "LTXPipeline",
+        "i2v": "LTXImageToVideoPipeline",
+        "flf2v": "LTXConditionPipeline",
+    },
     size_multiple=32,
     frames=FrameRule(step=8, minimum=9, maximum=257),
     fps=24,

@@ -68,33 +68,50 @@ class MotionBackend:
             raise CapabilityMissing(
                 "the motion backend animates one image; first_last_frame needs a neural model "
                 "that supports it (a wan model with task flf2v, or ltx)",
-                code="unsupported_mode", field="mode")
+                code="unsupported_mode",
+                field="mode",
+            )
         for name in ("steps", "guidance", "preset"):
             if getattr(spec, name) is not None:
                 raise InvalidRequest(
                     f"the motion backend has no {name}; it is classical animation. Leave "
-                    f"{name} out, or choose a neural model", code="unsupported_parameter",
-                    field=name)
+                    f"{name} out, or choose a neural model",
+                    code="unsupported_parameter",
+                    field=name,
+                )
         width, height = spec.size
         if width % 2 or height % 2:
-            raise InvalidRequest(f"width and height must be even, got {width}x{height}",
-                                 code="unsupported_size", field="width")
+            raise InvalidRequest(
+                f"width and height must be even, got {width}x{height}",
+                code="unsupported_size",
+                field="width",
+            )
 
     def parameters(self, spec: JobSpec) -> dict[str, Any]:
         """What runs (recorded on the job): the frame geometry and the camera move, with where
         the move came from (`request`, `prompt` or `default`)."""
         width, height = spec.size
         camera, source = camera_choice(spec)
-        return {"width": width, "height": height, "frames": spec.frame_count, "fps": spec.fps,
-                "camera": camera.value, "camera_source": source}
+        return {
+            "width": width,
+            "height": height,
+            "frames": spec.frame_count,
+            "fps": spec.fps,
+            "camera": camera.value,
+            "camera_source": source,
+        }
 
     def upscale(self, spec: JobSpec, source_size: tuple[int, int]) -> tuple[float, float]:
         """How many times a source image of `source_size` is enlarged in the move's tightest
         frame, and the part of that due to the camera's zoom (for the upscale warning)."""
         out_w, out_h = spec.size
         crop = largest_crop(source_size, out_w / out_h)
-        zoom = tightest_zoom(resolve_camera(spec), source_size=source_size, crop=crop,
-                             duration=spec.frame_count / spec.fps)
+        zoom = tightest_zoom(
+            resolve_camera(spec),
+            source_size=source_size,
+            crop=crop,
+            duration=spec.frame_count / spec.fps,
+        )
         return out_w * zoom / crop[0], zoom
 
     def generate(self, request: GenerationRequest, on_progress: ProgressFn) -> Clip:
@@ -127,8 +144,9 @@ class MotionBackend:
         del image  # the renderer keeps only the part (and density) it needs
         timings: dict[str, float] = {"prepare": time.perf_counter() - started, "render": 0.0}
         on_progress("prepare", 1, 1)
-        frames = _render_frames(renderer, path, camera is Camera.STATIC, timings, on_progress,
-                                self.frame_delay)
+        frames = _render_frames(
+            renderer, path, camera is Camera.STATIC, timings, on_progress, self.frame_delay
+        )
         return Clip(
             width=out_w,
             height=out_h,

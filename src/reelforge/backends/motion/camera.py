@@ -62,8 +62,9 @@ def _pan_zoom(along: float, room: float, travel: float) -> float:
     return max(1.0, along * (1.0 + travel) / room)
 
 
-def tightest_zoom(camera: Camera, *, source_size: tuple[int, int], crop: tuple[float, float],
-                  duration: float) -> float:
+def tightest_zoom(
+    camera: Camera, *, source_size: tuple[int, int], crop: tuple[float, float], duration: float
+) -> float:
     """The most the viewport narrows below the (w, h) `crop` during the move: the factor by
     which the source is enlarged beyond the crop's own scale at the move's tightest frame."""
     if camera in (Camera.ZOOM_IN, Camera.ZOOM_OUT, Camera.DOLLY):

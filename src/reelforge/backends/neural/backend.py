@@ -43,8 +43,9 @@ class NeuralRuntime:
             budget = self.cache_bytes
             if budget is None:
                 budget = int(runtime.device_memory_bytes(device) * 0.85)
-            self.cache = PipelineCache(max_models=self.cache_models, max_bytes=budget,
-                                       release=runtime.free_memory)
+            self.cache = PipelineCache(
+                max_models=self.cache_models, max_bytes=budget, release=runtime.free_memory
+            )
         return self.cache
 
 
@@ -79,7 +80,9 @@ class NeuralBackend:
             raise CapabilityMissing(
                 f"model {self.name!r} is a neural {self.family.name} model, and this "
                 f"installation lacks {', '.join(missing)}: {EXTRA_HINT}",
-                code="neural_extra_missing", field="model")
+                code="neural_extra_missing",
+                field="model",
+            )
         self.plan(spec)
 
     def plan(self, spec: JobSpec) -> Params:
@@ -99,28 +102,47 @@ class NeuralBackend:
         device = self.device
         cache = self.shared.pipeline_cache(device)
         pipeline_class = self.family.load_class[self.model.task]
-        key = (self.model.name, self.model.path, self.model.dtype, device, pipeline_class,
-               self.model.options.model_dump_json())
+        key = (
+            self.model.name,
+            self.model.path,
+            self.model.dtype,
+            device,
+            pipeline_class,
+            self.model.options.model_dump_json(),
+        )
         timings: dict[str, float] = {}
         try:
-            with cache.use(key, runtime.weights_bytes(self.model.path),
-                           lambda: runtime.load_pipeline(self.model, pipeline_class,
-                                                         device)) as (pipe, loaded):
+            with cache.use(
+                key,
+                runtime.weights_bytes(self.model.path),
+                lambda: runtime.load_pipeline(self.model, pipeline_class, device),
+            ) as (pipe, loaded):
                 timings["load"] = round(time.perf_counter() - started, 4)
                 on_progress("load", 1, 1)
                 frames, seconds, compute = runtime.run_generation(
-                    pipe, self.family, self.model.task, params, spec, images, device,
-                    on_progress)
+                    pipe, self.family, self.model.task, params, spec, images, device, on_progress
+                )
         except BackendError as exc:
             if exc.code == "out_of_memory":
                 cache.discard(key)  # start the next job from a clean device
             raise
         timings.update(seconds)
-        compute.update(warm=not loaded, pipeline=pipeline_class, dtype=self.model.dtype,
-                       gpu_hourly_usd=self.model.gpu_hourly_usd)
-        return Clip(width=params.width, height=params.height, fps=params.fps,
-                    frame_count=len(frames), frames=_iterate(frames), timings=timings,
-                    device=device, compute=compute)
+        compute.update(
+            warm=not loaded,
+            pipeline=pipeline_class,
+            dtype=self.model.dtype,
+            gpu_hourly_usd=self.model.gpu_hourly_usd,
+        )
+        return Clip(
+            width=params.width,
+            height=params.height,
+            fps=params.fps,
+            frame_count=len(frames),
+            frames=_iterate(frames),
+            timings=timings,
+            device=device,
+            compute=compute,
+        )
 
 
 def _prepare_image(path: Path, params: Params) -> Any:

@@ -30,8 +30,13 @@ class CacheStats:
 
 
 class PipelineCache:
-    def __init__(self, *, max_models: int = 2, max_bytes: int | None = None,
-                 release: Callable[[], None] = lambda: None):
+    def __init__(
+        self,
+        *,
+        max_models: int = 2,
+        max_bytes: int | None = None,
+        release: Callable[[], None] = lambda: None,
+    ):
         self.max_models = max_models
         self.max_bytes = max_bytes  # None: no memory bound
         self.release = release  # frees device memory after an eviction (gc, empty_cache)
@@ -49,8 +54,9 @@ class PipelineCache:
             return [k for k, e in self._entries.items() if e.pipeline is not None]
 
     @contextmanager
-    def use(self, key: Hashable, size_bytes: int,
-            load: Callable[[], Any]) -> Iterator[tuple[Any, bool]]:
+    def use(
+        self, key: Hashable, size_bytes: int, load: Callable[[], Any]
+    ) -> Iterator[tuple[Any, bool]]:
         """Yield (pipeline, loaded_now) with the pipeline's lock held; load it on a miss."""
         while True:
             with self._lock:
@@ -103,8 +109,10 @@ class PipelineCache:
         for key in list(self._entries):
             loaded = [e for e in self._entries.values() if e.pipeline is not None]
             over_count = len(loaded) + 1 > self.max_models
-            over_bytes = (self.max_bytes is not None
-                          and sum(e.size_bytes for e in loaded) + incoming > self.max_bytes)
+            over_bytes = (
+                self.max_bytes is not None
+                and sum(e.size_bytes for e in loaded) + incoming > self.max_bytes
+            )
             if not (over_count or over_bytes):
                 break
             entry = self._entries[key]

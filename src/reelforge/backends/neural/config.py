@@ -47,8 +47,10 @@ class ModelOptions(BaseModel):
         if not re.fullmatch(r"[a-z0-9_]+", v):
             raise ValueError("attention_backend is a diffusers backend name such as native")
         if v.endswith("_hub"):
-            raise ValueError("hub attention kernels are downloaded at run time, which a "
-                             "reelforge worker never does; install the kernel package instead")
+            raise ValueError(
+                "hub attention kernels are downloaded at run time, which a "
+                "reelforge worker never does; install the kernel package instead"
+            )
         return v
 
 
@@ -68,7 +70,13 @@ class ModelConfig:
         return bool(_DEVICE.match(device))
 
     def to_dict(self) -> dict[str, Any]:
-        return {"name": self.name, "family": self.family, "task": self.task,
-                "path": self.path, "dtype": self.dtype, "device": self.device,
-                "gpu_hourly_usd": self.gpu_hourly_usd,
-                "options": self.options.model_dump(exclude_defaults=True)}
+        return {
+            "name": self.name,
+            "family": self.family,
+            "task": self.task,
+            "path": self.path,
+            "dtype": self.dtype,
+            "device": self.device,
+            "gpu_hourly_usd": self.gpu_hourly_usd,
+            "options": self.options.model_dump(exclude_defaults=True),
+        }

@@ -21,8 +21,11 @@ TASK_MODES: dict[str, frozenset[Mode]] = {
     "i2v": frozenset({Mode.IMAGE2VIDEO, Mode.EXTEND}),
     "flf2v": frozenset({Mode.FIRST_LAST_FRAME}),
 }
-_LOWER = {Resolution.P1080: Resolution.P720, Resolution.P720: Resolution.P480,
-          Resolution.P480: Resolution.P480}
+_LOWER = {
+    Resolution.P1080: Resolution.P720,
+    Resolution.P720: Resolution.P480,
+    Resolution.P480: Resolution.P480,
+}
 
 
 @dataclass(frozen=True)
@@ -63,9 +66,16 @@ class Params:
     step_cache: str | None  # name of the denoising cache applied for this call, if any
 
     def to_dict(self) -> dict[str, Any]:
-        return {"width": self.width, "height": self.height, "frames": self.frames,
-                "fps": self.fps, "steps": self.steps, "guidance": self.guidance,
-                "preset": self.preset, "step_cache": self.step_cache}
+        return {
+            "width": self.width,
+            "height": self.height,
+            "frames": self.frames,
+            "fps": self.fps,
+            "steps": self.steps,
+            "guidance": self.guidance,
+            "preset": self.preset,
+            "step_cache": self.step_cache,
+        }
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Params:
@@ -129,17 +139,26 @@ class Family:
             allowed = ", ".join(sorted(m.value for m in self.modes(task)))
             raise CapabilityMissing(
                 f"this {self.name} model is registered for {task} and serves {allowed}, "
-                f"not {spec.mode}", code="unsupported_mode", field="mode")
+                f"not {spec.mode}",
+                code="unsupported_mode",
+                field="mode",
+            )
         preset = spec.preset or Preset.FINAL
         width, height = self._size(spec, preset)
         fps = spec.fps
         frames = self._frames(spec, fps)
         steps = spec.steps or (self.draft_steps if preset is Preset.DRAFT else self.steps)
         guidance = spec.guidance if spec.guidance is not None else self.guidance
-        return Params(width=width, height=height, frames=frames, fps=fps, steps=steps,
-                      guidance=guidance, preset=str(preset),
-                      step_cache=step_cache or (self.draft_cache if preset is Preset.DRAFT
-                                                else None))
+        return Params(
+            width=width,
+            height=height,
+            frames=frames,
+            fps=fps,
+            steps=steps,
+            guidance=guidance,
+            preset=str(preset),
+            step_cache=step_cache or (self.draft_cache if preset is Preset.DRAFT else None),
+        )
 
     def _size(self, spec: JobSpec, preset: Preset) -> tuple[int, int]:
         m = self.size_multiple
@@ -149,7 +168,10 @@ class Family:
                 raise InvalidRequest(
                     f"{self.name} needs width and height that are multiples of {m}, up to "
                     f"{self.max_side}; got {w}x{h}, nearest allowed {self._round(w)}x"
-                    f"{self._round(h)}", code="unsupported_size", field="width")
+                    f"{self._round(h)}",
+                    code="unsupported_size",
+                    field="width",
+                )
             return w, h
         resolution = _LOWER[spec.resolution] if preset is Preset.DRAFT else spec.resolution
         w, h = frame_size(spec.aspect_ratio, resolution)
@@ -165,7 +187,9 @@ class Family:
                 raise InvalidRequest(
                     f"{self.name} needs a frame count of {self.frames.describe()}; got "
                     f"{spec.frames}, try {self.frames.examples(spec.frames)}",
-                    code="unsupported_frames", field="frames")
+                    code="unsupported_frames",
+                    field="frames",
+                )
             return spec.frames
         wanted = max(1, round(spec.duration * fps))
         return self.frames.nearest(wanted)

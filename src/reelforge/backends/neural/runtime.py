@@ -67,29 +67,36 @@ def free_memory() -> None:
 
 def check_device(device: str) -> None:
     if device.startswith("cuda") and not torch.cuda.is_available():
-        raise BackendError(f"this worker has no CUDA device for {device!r}; run it on a GPU "
-                           "machine or start it with `reelforge worker --device cpu`",
-                           code="device_unavailable")
+        raise BackendError(
+            f"this worker has no CUDA device for {device!r}; run it on a GPU "
+            "machine or start it with `reelforge worker --device cpu`",
+            code="device_unavailable",
+        )
 
 
 # -- loading ------------------------------------------------------------------------------
+
 
 def load_pipeline(model: ModelConfig, pipeline_class: str, device: str) -> Any:
     """Load a local diffusers directory with `pipeline_class` and apply the model's options."""
     check_device(device)
     cls = getattr(diffusers, pipeline_class, None)
     if cls is None:
-        raise BackendError(f"the installed diffusers {diffusers.__version__} has no "
-                           f"{pipeline_class}; upgrade it", code="model_load_failed")
+        raise BackendError(
+            f"the installed diffusers {diffusers.__version__} has no {pipeline_class}; upgrade it",
+            code="model_load_failed",
+        )
     try:
-        pipe = cls.from_pretrained(model.path, dtype=TORCH_DTYPES[model.dtype],
-                                   local_files_only=True)
+        pipe = cls.from_pretrained(
+            model.path, dtype=TORCH_DTYPES[model.dtype], local_files_only=True
+        )
     except Exception as exc:  # missing files, corrupt weights, wrong layout
         raise BackendError(
             f"model {model.name!r} could not be loaded from {model.path}: "
             f"{type(exc).__name__}: {_first_line(exc)}. Check that the directory is a complete "
             f"diffusers {model.family} model (what save_pretrained writes)",
-            code="model_load_failed") from exc
+            code="model_load_failed",
+        ) from exc
     _apply_options(pipe, model.options, device)
     pipe.set_progress_bar_config(disable=True)
     return pipe
@@ -102,8 +109,12 @@ def _apply_options(pipe: Any, options: ModelOptions, device: str) -> None:
     elif options.offload == "sequential":
         pipe.enable_sequential_cpu_offload(device=target)
     elif options.offload == "group":
-        pipe.enable_group_offload(onload_device=target, offload_device=torch.device("cpu"),
-                                  offload_type="leaf_level", use_stream=target.type == "cuda")
+        pipe.enable_group_offload(
+            onload_device=target,
+            offload_device=torch.device("cpu"),
+            offload_type="leaf_level",
+            use_stream=target.type == "cuda",
+        )
     else:
         pipe.to(target)
     if options.vae_tiling:
@@ -114,8 +125,11 @@ def _apply_options(pipe: Any, options: ModelOptions, device: str) -> None:
         try:
             pipe.transformer.set_attention_backend(options.attention_backend)
         except Exception as exc:
-            raise BackendError(f"attention backend {options.attention_backend!r} is not usable "
-                               f"here: {_first_line(exc)}", code="model_load_failed") from exc
+            raise BackendError(
+                f"attention backend {options.attention_backend!r} is not usable "
+                f"here: {_first_line(exc)}",
+                code="model_load_failed",
+            ) from exc
     if options.compile:
         pipe.transformer.compile()
 
@@ -131,15 +145,19 @@ def _step_cache_config(name: str, pipe: Any) -> Any:
         return FirstBlockCacheConfig(threshold=0.2)
     if name == "pab":
         return PyramidAttentionBroadcastConfig(
-            spatial_attention_block_skip_range=2, spatial_attention_timestep_skip_range=(100, 800),
-            current_timestep_callback=lambda: pipe.current_timestep)
+            spatial_attention_block_skip_range=2,
+            spatial_attention_timestep_skip_range=(100, 800),
+            current_timestep_callback=lambda: pipe.current_timestep,
+        )
     if name == "taylorseer":
-        return TaylorSeerCacheConfig(cache_interval=2, disable_cache_before_step=2,
-                                     cache_identifiers=_TAYLORSEER_IDS)
+        return TaylorSeerCacheConfig(
+            cache_interval=2, disable_cache_before_step=2, cache_identifiers=_TAYLORSEER_IDS
+        )
     raise BackendError(f"unknown step cache {name!r}", code="invalid_model_option")
 
 
 # -- one generation -----------------------------------------------------------------------
+
 
 class _Stages:
     """Wall time of text encoding and VAE decode, measured by wrapping the pipeline's own
@@ -151,8 +169,9 @@ class _Stages:
         self.pipe, self.on_progress = pipe, on_progress
         self.seconds: dict[str, float] = {}
 
-    def _timed(self, fn: Callable[..., Any], stage: str,
-               before: Callable[[], None] | None = None) -> Callable[..., Any]:
+    def _timed(
+        self, fn: Callable[..., Any], stage: str, before: Callable[[], None] | None = None
+    ) -> Callable[..., Any]:
         def run(*args: Any, **kwargs: Any) -> Any:
             if before is not None:
                 before()
@@ -161,6 +180,7 @@ class _Stages:
                 return fn(*args, **kwargs)
             finally:
                 self.seconds[stage] = self.seconds.get(stage, 0.0) + time.perf_counter() - started
+
         return run
 
     @contextmanager
@@ -171,8 +191,9 @@ class _Stages:
                 setattr(self.pipe, method, self._timed(getattr(self.pipe, method), stage))
                 patched.append((self.pipe, method))
         vae = self.pipe.vae
-        vae.decode = self._timed(vae.decode, "decode",
-                                 before=lambda: self.on_progress("decode", 0, 1))
+        vae.decode = self._timed(
+            vae.decode, "decode", before=lambda: self.on_progress("decode", 0, 1)
+        )
         patched.append((vae, "decode"))
         try:
             yield
@@ -194,9 +215,16 @@ def _step_cache(pipe: Any, name: str | None) -> Iterator[None]:
         transformer.disable_cache()
 
 
-def run_generation(pipe: Any, family: Family, task: str, params: Params, spec: JobSpec,
-                   images: list[Any], device: str,
-                   on_progress: ProgressFn) -> tuple[np.ndarray, dict[str, float], dict[str, Any]]:
+def run_generation(
+    pipe: Any,
+    family: Family,
+    task: str,
+    params: Params,
+    spec: JobSpec,
+    images: list[Any],
+    device: str,
+    on_progress: ProgressFn,
+) -> tuple[np.ndarray, dict[str, float], dict[str, Any]]:
     """Run the pipeline once. Returns (frames as uint8 (F, H, W, 3), stage seconds, compute).
 
     Progress is reported per denoising step; a JobInterrupted raised by `on_progress` stops
@@ -204,10 +232,15 @@ def run_generation(pipe: Any, family: Family, task: str, params: Params, spec: J
     """
     assert family.build_call is not None
     kwargs: dict[str, Any] = {
-        "prompt": spec.prompt, "negative_prompt": spec.negative_prompt or None,
-        "height": params.height, "width": params.width, "num_frames": params.frames,
-        "num_inference_steps": params.steps, "guidance_scale": params.guidance,
-        "generator": torch.Generator("cpu").manual_seed(spec.seed), "output_type": "np",
+        "prompt": spec.prompt,
+        "negative_prompt": spec.negative_prompt or None,
+        "height": params.height,
+        "width": params.width,
+        "num_frames": params.frames,
+        "num_inference_steps": params.steps,
+        "guidance_scale": params.guidance,
+        "generator": torch.Generator("cpu").manual_seed(spec.seed),
+        "output_type": "np",
         **family.build_call(task, params, spec, images),
     }
 
@@ -239,11 +272,15 @@ def run_generation(pipe: Any, family: Family, task: str, params: Params, spec: J
     on_progress("decode", 1, 1)
     compute: dict[str, Any] = {"device_name": device_name(device)}
     if cuda:
-        compute.update(peak_memory_bytes=int(torch.cuda.max_memory_allocated(torch.device(device))),
-                       memory_kind="cuda_max_allocated")
+        compute.update(
+            peak_memory_bytes=int(torch.cuda.max_memory_allocated(torch.device(device))),
+            memory_kind="cuda_max_allocated",
+        )
     else:
-        compute.update(peak_memory_bytes=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024,
-                       memory_kind="process_max_rss")
+        compute.update(
+            peak_memory_bytes=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024,
+            memory_kind="process_max_rss",
+        )
     return frames, seconds, compute
 
 
@@ -268,17 +305,21 @@ def is_out_of_memory(exc: BaseException) -> bool:
     if isinstance(exc, (torch.OutOfMemoryError, MemoryError)):
         return True
     text = str(exc).lower()
-    return isinstance(exc, RuntimeError) and ("out of memory" in text
-                                              or "can't allocate memory" in text)
+    return isinstance(exc, RuntimeError) and (
+        "out of memory" in text or "can't allocate memory" in text
+    )
 
 
 def as_backend_error(exc: BaseException) -> BackendError:
     if isinstance(exc, BackendError):
         return exc
     if is_out_of_memory(exc):
-        return BackendError("the device ran out of memory for this request; try a smaller "
-                            "size, fewer frames, or a model with offload or VAE tiling "
-                            "enabled", code="out_of_memory")
+        return BackendError(
+            "the device ran out of memory for this request; try a smaller "
+            "size, fewer frames, or a model with offload or VAE tiling "
+            "enabled",
+            code="out_of_memory",
+        )
     return BackendError(f"generation failed: {type(exc).__name__}: {_first_line(exc)}")
 
 

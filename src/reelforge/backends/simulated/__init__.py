@@ -26,8 +26,10 @@ class SimulatedBackend:
         return None
 
     def generate(self, request: GenerationRequest, on_progress: ProgressFn) -> Clip:
-        raise BackendError(f"{self.name} is a simulated model; only `reelforge simulate` "
-                           f"runs its jobs", code="simulated_model")
+        raise BackendError(
+            f"{self.name} is a simulated model; only `reelforge simulate` runs its jobs",
+            code="simulated_model",
+        )
 
 
 def simulated_backends() -> list[SimulatedBackend]:

@@ -38,11 +38,16 @@ def sniff_task(path: str) -> str | None:
 
 FAMILY = Family(
     name="wan",
-    directory_classes={"t2v": ("WanPipeline",),
-                       "i2v": ("WanImageToVideoPipeline",),
-                       "flf2v": ("WanImageToVideoPipeline",)},
-    load_class={"t2v": "WanPipeline", "i2v": "WanImageToVideoPipeline",
-                "flf2v": "WanImageToVideoPipeline"},
+    directory_classes={
+        "t2v": ("WanPipeline",),
+        "i2v": ("WanImageToVideoPipeline",),
+        "flf2v": ("WanImageToVideoPipeline",),
+    },
+    load_class={
+        "t2v": "WanPipeline",
+        "i2v": "WanImageToVideoPipeline",
+        "flf2v": "WanImageToVideoPipeline",
+    },
     size_multiple=16,
     frames=FrameRule(step=4, minimum=5, maximum=161),
     fps=16,

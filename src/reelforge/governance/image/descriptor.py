@@ -352,8 +352,9 @@ class FaceDescriber:
     loading the cached graph ~0.2 s); `cache=False` always builds.
     """
 
-    def __init__(self, model_path: str | os.PathLike[str], threads: int | None = None,
-                 cache: bool = True) -> None:
+    def __init__(
+        self, model_path: str | os.PathLike[str], threads: int | None = None, cache: bool = True
+    ) -> None:
         self._model_path = Path(model_path)
         self._threads = threads
         self._cache = cache

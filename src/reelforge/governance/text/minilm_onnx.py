@@ -19,8 +19,9 @@ import numpy as np
 OPSET = 17
 
 
-def build_encoder(w: dict[str, np.ndarray], layers: int, heads: int, hidden: int,
-                  eps: float) -> bytes:
+def build_encoder(
+    w: dict[str, np.ndarray], layers: int, heads: int, hidden: int, eps: float
+) -> bytes:
     """A serialised ONNX model: inputs ``x`` (batch, seq, hidden) float32 and ``mask_bias``
     (batch, 1, 1, seq) float32; output ``y`` (batch, seq, hidden)."""
     import onnx
@@ -57,8 +58,9 @@ def build_encoder(w: dict[str, np.ndarray], layers: int, heads: int, hidden: int
         qkv = node("Reshape", [qkv, "qkv_shape"], n + "qkv_r")
         qkv = node("Transpose", [qkv], n + "qkv_t", perm=[2, 0, 3, 1, 4])
         q, k, v = (
-            node("Gather", [qkv, const(n + f"idx{j}", np.array(j, dtype=np.int64))],
-                 n + name, axis=0)
+            node(
+                "Gather", [qkv, const(n + f"idx{j}", np.array(j, dtype=np.int64))], n + name, axis=0
+            )
             for j, name in enumerate(("q", "k", "v"))
         )
         kt = node("Transpose", [k], n + "kt", perm=[0, 1, 3, 2])
@@ -72,25 +74,43 @@ def build_encoder(w: dict[str, np.ndarray], layers: int, heads: int, hidden: int
         attn = node("MatMul", [ctx, weight("attention.output.dense.weight")], n + "attn_mm")
         attn = node("Add", [attn, weight("attention.output.dense.bias")], n + "attn")
         res = node("Add", [attn, x], n + "res1")
-        x1 = node("LayerNormalization", [res, weight("attention.output.LayerNorm.weight"),
-                                          weight("attention.output.LayerNorm.bias")],
-                  n + "ln1", axis=-1, epsilon=eps)
+        x1 = node(
+            "LayerNormalization",
+            [
+                res,
+                weight("attention.output.LayerNorm.weight"),
+                weight("attention.output.LayerNorm.bias"),
+            ],
+            n + "ln1",
+            axis=-1,
+            epsilon=eps,
+        )
         h = node("MatMul", [x1, weight("intermediate.dense.weight")], n + "ff_mm")
         h = node("Add", [h, weight("intermediate.dense.bias")], n + "ff")
         e = node("Erf", [node("Mul", [h, "inv_sqrt2"], n + "ff_s")], n + "erf")
-        g = node("Mul", [node("Mul", [h, "half"], n + "ff_h"),
-                         node("Add", [e, "one"], n + "erf1")], n + "gelu")
+        g = node(
+            "Mul",
+            [node("Mul", [h, "half"], n + "ff_h"), node("Add", [e, "one"], n + "erf1")],
+            n + "gelu",
+        )
         h = node("MatMul", [g, weight("output.dense.weight")], n + "out_mm")
         h = node("Add", [h, weight("output.dense.bias")], n + "out")
         res = node("Add", [h, x1], n + "res2")
-        x = node("LayerNormalization", [res, weight("output.LayerNorm.weight"),
-                                         weight("output.LayerNorm.bias")],
-                 n + "ln2", axis=-1, epsilon=eps)
+        x = node(
+            "LayerNormalization",
+            [res, weight("output.LayerNorm.weight"), weight("output.LayerNorm.bias")],
+            n + "ln2",
+            axis=-1,
+            epsilon=eps,
+        )
     nodes.append(helper.make_node("Identity", [x], ["y"]))
     graph = helper.make_graph(
-        nodes, "all_minilm_l6_v2_encoder",
-        [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["batch", "seq", hidden]),
-         helper.make_tensor_value_info("mask_bias", TensorProto.FLOAT, ["batch", 1, 1, "seq"])],
+        nodes,
+        "all_minilm_l6_v2_encoder",
+        [
+            helper.make_tensor_value_info("x", TensorProto.FLOAT, ["batch", "seq", hidden]),
+            helper.make_tensor_value_info("mask_bias", TensorProto.FLOAT, ["batch", 1, 1, "seq"]),
+        ],
         [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["batch", "seq", hidden])],
         initializer=inits,
     )

@@ -29,9 +29,25 @@ log = logging.getLogger(__name__)
 SEMANTIC_FLOOR = 0.3
 CHUNK = 10_000
 OVERLAP = 200
-_NEGATIVE_CLOTHING = frozenset({"clothes", "clothing", "clothed", "dressed", "underwear", "bra",
-                                "bikini", "swimsuit", "censored", "censorship", "censor",
-                                "mosaic", "covered", "modest", "panties"})
+_NEGATIVE_CLOTHING = frozenset(
+    {
+        "clothes",
+        "clothing",
+        "clothed",
+        "dressed",
+        "underwear",
+        "bra",
+        "bikini",
+        "swimsuit",
+        "censored",
+        "censorship",
+        "censor",
+        "mosaic",
+        "covered",
+        "modest",
+        "panties",
+    }
+)
 
 
 class TextModerator:
@@ -72,7 +88,7 @@ class TextModerator:
             return self._negative(text, source)
         found: dict[tuple[Category, str], Signal] = {}
         for start in range(0, len(text), CHUNK):
-            chunk = text[max(0, start - OVERLAP): start + CHUNK]
+            chunk = text[max(0, start - OVERLAP) : start + CHUNK]
             for sig in self._rule_signals(chunk, source):
                 _keep(found, sig)
         for cat, score in self._semantic_scores(text).items():
@@ -97,8 +113,9 @@ class TextModerator:
         words = set(tokens(variants(text).canonical))
         hit = sorted(words & _NEGATIVE_CLOTHING)
         if hit:
-            found.append(Signal(Category.SEXUAL, 0.7, "pattern:negative_prompt_clothing",
-                                source, hit[0]))
+            found.append(
+                Signal(Category.SEXUAL, 0.7, "pattern:negative_prompt_clothing", source, hit[0])
+            )
         return found
 
     def _rule_signals(self, text: str, source: str) -> list[Signal]:
@@ -110,18 +127,29 @@ class TextModerator:
         for h in kept:
             tl = self._index.lists[h.entry.list_name]
             if tl.category is not None:
-                _keep(out, Signal(tl.category, h.entry.score, f"terms:{tl.name}", source,
-                                  h.entry.term))
+                _keep(
+                    out,
+                    Signal(tl.category, h.entry.score, f"terms:{tl.name}", source, h.entry.term),
+                )
             for cat, score in tl.also:
-                _keep(out, Signal(cat, min(score, h.entry.score), f"terms:{tl.name}", source,
-                                  h.entry.term))
-        for pattern, detail in _run_patterns(self._index, raw, kept, v.forms,
-                                             form_tokens, out):
+                _keep(
+                    out,
+                    Signal(
+                        cat, min(score, h.entry.score), f"terms:{tl.name}", source, h.entry.term
+                    ),
+                )
+        for pattern, detail in _run_patterns(self._index, raw, kept, v.forms, form_tokens, out):
             if pattern.category is not None:
-                _keep(out, Signal(pattern.category, pattern.score, f"pattern:{pattern.name}",
-                                  source, detail))
-        for sig in [*name_signals(text, source),
-                    *misspelled_names(self._index, form_tokens[0], source)]:
+                _keep(
+                    out,
+                    Signal(
+                        pattern.category, pattern.score, f"pattern:{pattern.name}", source, detail
+                    ),
+                )
+        for sig in [
+            *name_signals(text, source),
+            *misspelled_names(self._index, form_tokens[0], source),
+        ]:
             _keep(out, sig)
         return list(out.values())
 
@@ -132,8 +160,7 @@ def _keep(found: dict[tuple[Category, str], Signal], sig: Signal) -> None:
         found[key] = sig
 
 
-def _present(alternatives: Iterable[str], lists: set[str], cats: set[str],
-             fired: set[str]) -> bool:
+def _present(alternatives: Iterable[str], lists: set[str], cats: set[str], fired: set[str]) -> bool:
     for op in alternatives:
         if op.startswith("cat:"):
             if op[4:] in cats:
@@ -171,8 +198,12 @@ def _seq(p: Pattern, by_list: dict[str, list[Hit]]) -> str | None:
     chains: list[list[Hit]] = [[h] for h in _hits_for(p.operands[0], by_list)]
     for op in p.operands[1:]:
         nxt = _hits_for(op, by_list)
-        chains = [[*c, h] for c in chains for h in nxt
-                  if h.form == c[-1].form and 0 <= h.start - c[-1].end <= p.window]
+        chains = [
+            [*c, h]
+            for c in chains
+            for h in nxt
+            if h.form == c[-1].form and 0 <= h.start - c[-1].end <= p.window
+        ]
         if not chains:
             return None
     return " > ".join(h.entry.term for h in chains[0]) if chains else None
@@ -191,9 +222,14 @@ def _unless(p: Pattern, hay: str, lists: set[str], cats: set[str]) -> bool:
     return False
 
 
-def _run_patterns(index: Index, raw: list[Hit], kept: list[Hit], forms: tuple[str, ...],
-                  form_tokens: list[list[str]],
-                  found: dict[tuple[Category, str], Signal]) -> list[tuple[Pattern, str]]:
+def _run_patterns(
+    index: Index,
+    raw: list[Hit],
+    kept: list[Hit],
+    forms: tuple[str, ...],
+    form_tokens: list[list[str]],
+    found: dict[tuple[Category, str], Signal],
+) -> list[tuple[Pattern, str]]:
     by_list: dict[str, list[Hit]] = defaultdict(list)
     for h in kept:
         by_list[h.entry.list_name].append(h)
@@ -206,8 +242,9 @@ def _run_patterns(index: Index, raw: list[Hit], kept: list[Hit], forms: tuple[st
     for p in index.patterns:
         detail: str | None = None
         if p.kind == "re":
-            if p.regex is None or not all(_present(op, raw_lists, cats, fired)
-                                          for op in p.operands):
+            if p.regex is None or not all(
+                _present(op, raw_lists, cats, fired) for op in p.operands
+            ):
                 continue
             for form in forms:
                 m = p.regex.search(form)

@@ -129,7 +129,7 @@ def _title_cased(text: str) -> bool:
     long_words = [w for w in words if len(w) > 3]
     if len(long_words) < 4:
         return False
-    capitalised = sum(w[0].isupper() for w in long_words)
+    capitalised: int = sum(w[0].isupper() for w in long_words)
     return capitalised / len(long_words) > 0.6
 
 

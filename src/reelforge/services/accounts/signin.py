@@ -73,31 +73,48 @@ def check_email(email: str) -> str:
     """A plausible e-mail address, lower-cased; InvalidRequest (field email) otherwise."""
     email = email.strip().lower()
     local, at, domain = email.rpartition("@")
-    if (not at or not local or "." not in domain or domain.startswith(".")
-            or domain.endswith(".") or len(email) > MAX_EMAIL
-            or any(ord(c) <= 32 or c in "<>()[]\\,;:\"" for c in email)):
-        raise InvalidRequest("enter an e-mail address such as name@example.com",
-                             code="invalid_email", field="email")
+    if (
+        not at
+        or not local
+        or "." not in domain
+        or domain.startswith(".")
+        or domain.endswith(".")
+        or len(email) > MAX_EMAIL
+        or any(ord(c) <= 32 or c in '<>()[]\\,;:"' for c in email)
+    ):
+        raise InvalidRequest(
+            "enter an e-mail address such as name@example.com", code="invalid_email", field="email"
+        )
     return email
 
 
 def check_password(password: str, field: str = "password") -> str:
     if len(password) < MIN_PASSWORD:
-        raise InvalidRequest(f"a password needs at least {MIN_PASSWORD} characters",
-                             code="password_too_short", field=field)
+        raise InvalidRequest(
+            f"a password needs at least {MIN_PASSWORD} characters",
+            code="password_too_short",
+            field=field,
+        )
     if len(password) > MAX_PASSWORD or "\x00" in password:
-        raise InvalidRequest(f"a password has at most {MAX_PASSWORD} characters and no NUL",
-                             code="invalid_password", field=field)
+        raise InvalidRequest(
+            f"a password has at most {MAX_PASSWORD} characters and no NUL",
+            code="invalid_password",
+            field=field,
+        )
     return password
 
 
 def _user(login: Login, account: Account) -> WebUser:
-    return WebUser(login.id, login.email,
-                   AccountRef(account.id, account.name, account.is_admin, plan=account.plan))
+    return WebUser(
+        login.id,
+        login.email,
+        AccountRef(account.id, account.name, account.is_admin, plan=account.plan),
+    )
 
 
-def add_login(p: Platform, account_name: str, email: str, password: str, *,
-              operator: bool = False) -> WebUser:
+def add_login(
+    p: Platform, account_name: str, email: str, password: str, *, operator: bool = False
+) -> WebUser:
     """Give the account `account_name` (created if new) an e-mail + password login;
     `operator=True` also gives it the operator role (the console, the admin API)."""
     email, password = check_email(email), check_password(password)
@@ -106,13 +123,21 @@ def add_login(p: Platform, account_name: str, email: str, password: str, *,
     now = p.clock()
     with p.db.session() as s:
         if s.scalar(select(Login.id).where(Login.email == email)) is not None:
-            raise Conflict("an account with this e-mail already exists", code="email_taken",
-                           field="email")
+            raise Conflict(
+                "an account with this e-mail already exists", code="email_taken", field="email"
+            )
         if s.scalar(select(Login.id).where(Login.account_id == ref.id)) is not None:
-            raise Conflict(f"account {ref.name!r} already has a login", code="login_exists",
-                           field="account")
-        login = Login(id=new_id("login"), account_id=ref.id, email=email,
-                      password_hash=password_hash, created_at=now, password_changed_at=now)
+            raise Conflict(
+                f"account {ref.name!r} already has a login", code="login_exists", field="account"
+            )
+        login = Login(
+            id=new_id("login"),
+            account_id=ref.id,
+            email=email,
+            password_hash=password_hash,
+            created_at=now,
+            password_changed_at=now,
+        )
         s.add(login)
         account = s.get(Account, ref.id)
         assert account is not None
@@ -122,13 +147,23 @@ def add_login(p: Platform, account_name: str, email: str, password: str, *,
 def _email_free(p: Platform, email: str) -> None:
     with p.db.session(write=False) as s:
         if s.scalar(select(Login.id).where(Login.email == email)) is not None:
-            raise Conflict("an account with this e-mail already exists; sign in instead",
-                           code="email_taken", field="email")
+            raise Conflict(
+                "an account with this e-mail already exists; sign in instead",
+                code="email_taken",
+                field="email",
+            )
 
 
-def create_with_login(p: Platform, name: str, email: str, password: str, *,
-                      plan: str | None = None, segment: str = "creator",
-                      operator: bool = False) -> dict[str, Any]:
+def create_with_login(
+    p: Platform,
+    name: str,
+    email: str,
+    password: str,
+    *,
+    plan: str | None = None,
+    segment: str = "creator",
+    operator: bool = False,
+) -> dict[str, Any]:
     """A new account (as `reelforge accounts create`) that can also sign in in a browser;
     the e-mail and password are checked before anything is written."""
     email, password = check_email(email), check_password(password)
@@ -142,11 +177,16 @@ def sign_up(p: Platform, email: str, password: str) -> NewSession:
     """A new account on the free plan named after its e-mail, with a login and a session."""
     email, password = check_email(email), check_password(password)
     with p.db.session(write=False) as s:
-        taken = (s.scalar(select(Login.id).where(Login.email == email)) is not None
-                 or repo.account_by_name(s, email) is not None)
+        taken = (
+            s.scalar(select(Login.id).where(Login.email == email)) is not None
+            or repo.account_by_name(s, email) is not None
+        )
     if taken:
-        raise Conflict("an account with this e-mail already exists; sign in instead",
-                       code="email_taken", field="email")
+        raise Conflict(
+            "an account with this e-mail already exists; sign in instead",
+            code="email_taken",
+            field="email",
+        )
     # through the account services: the sign-up is recorded as the plan change it starts on
     if p.billing is not None:
         customers.create(p, email, plan="free")
@@ -157,12 +197,19 @@ def sign_up(p: Platform, email: str, password: str) -> NewSession:
 
 
 def _failures(s: Any, key: str, since: datetime) -> int:
-    return int(s.scalar(select(func.count()).select_from(LoginFailure)
-                        .where(LoginFailure.key == key, LoginFailure.at >= since)) or 0)
+    return int(
+        s.scalar(
+            select(func.count())
+            .select_from(LoginFailure)
+            .where(LoginFailure.key == key, LoginFailure.at >= since)
+        )
+        or 0
+    )
 
 
-def sign_in(p: Platform, email: str, password: str, *, ip: str = "",
-            old_token: str | None = None) -> NewSession:
+def sign_in(
+    p: Platform, email: str, password: str, *, ip: str = "", old_token: str | None = None
+) -> NewSession:
     """A new session for the login with this e-mail and password. `old_token` (the session the
     browser had, if any) is ended: the session id changes at every sign-in."""
     now = p.clock()
@@ -170,11 +217,14 @@ def sign_in(p: Platform, email: str, password: str, *, ip: str = "",
     ip_key = "ip:" + ip[:100]
     since = now - FAILURE_WINDOW
     with p.db.session(write=False) as s:
-        if (_failures(s, email_key, since) >= MAX_FAILURES_PER_EMAIL
-                or (ip and _failures(s, ip_key, since) >= MAX_FAILURES_PER_IP)):
-            raise RateLimited("too many failed sign-ins; wait 15 minutes and try again",
-                              code="signin_rate_limited",
-                              retry_after=int(FAILURE_WINDOW.total_seconds()))
+        if _failures(s, email_key, since) >= MAX_FAILURES_PER_EMAIL or (
+            ip and _failures(s, ip_key, since) >= MAX_FAILURES_PER_IP
+        ):
+            raise RateLimited(
+                "too many failed sign-ins; wait 15 minutes and try again",
+                code="signin_rate_limited",
+                retry_after=int(FAILURE_WINDOW.total_seconds()),
+            )
         login = s.scalar(select(Login).where(Login.email == email.strip().lower()))
         stored = login.password_hash if login is not None else _dummy_hash()
         login_id = login.id if login is not None else None
@@ -190,8 +240,7 @@ def sign_in(p: Platform, email: str, password: str, *, ip: str = "",
             s.add(LoginFailure(key=email_key, at=now))
             if ip:
                 s.add(LoginFailure(key=ip_key, at=now))
-        raise Unauthorized("wrong e-mail or password", code="invalid_credentials",
-                           field="email")
+        raise Unauthorized("wrong e-mail or password", code="invalid_credentials", field="email")
     if old_token:
         sign_out(p, old_token)
     with p.db.session() as s:
@@ -210,10 +259,20 @@ def _new_session(p: Platform, user: WebUser) -> NewSession:
     token = secrets.token_urlsafe(32)
     now = p.clock()
     with p.db.session() as s:
-        s.execute(delete(WebSession).where(WebSession.login_id == user.login_id,
-                                           WebSession.expires_at < now))
-        s.add(WebSession(id=_token_hash(token), login_id=user.login_id, created_at=now,
-                         last_seen_at=now, expires_at=now + SESSION_TTL))
+        s.execute(
+            delete(WebSession).where(
+                WebSession.login_id == user.login_id, WebSession.expires_at < now
+            )
+        )
+        s.add(
+            WebSession(
+                id=_token_hash(token),
+                login_id=user.login_id,
+                created_at=now,
+                last_seen_at=now,
+                expires_at=now + SESSION_TTL,
+            )
+        )
     return NewSession(token, user)
 
 
@@ -261,8 +320,9 @@ def change_password(p: Platform, user: WebUser, current: str, new: str) -> NewSe
     except (VerificationError, InvalidHashError):
         ok = False
     if not ok:
-        raise InvalidRequest("the current password is wrong", code="wrong_password",
-                             field="current_password")
+        raise InvalidRequest(
+            "the current password is wrong", code="wrong_password", field="current_password"
+        )
     new_hash = _hasher.hash(new)
     with p.db.session() as s:
         login = s.get(Login, user.login_id)
@@ -274,20 +334,36 @@ def change_password(p: Platform, user: WebUser, current: str, new: str) -> NewSe
 
 # The account page's API keys: always scoped to the signed-in account.
 
+
 def list_keys(p: Platform, account_id: str) -> list[dict[str, Any]]:
     with p.db.session(write=False) as s:
-        rows = s.scalars(select(ApiKey).where(ApiKey.account_id == account_id)
-                         .order_by(ApiKey.created_at.desc()).limit(500))
-        return [{"id": r.id, "prefix": r.prefix, "label": r.label,
-                 "created_at": r.created_at, "last_used_at": r.last_used_at,
-                 "revoked_at": r.revoked_at} for r in rows]
+        rows = s.scalars(
+            select(ApiKey)
+            .where(ApiKey.account_id == account_id)
+            .order_by(ApiKey.created_at.desc())
+            .limit(500)
+        )
+        return [
+            {
+                "id": r.id,
+                "prefix": r.prefix,
+                "label": r.label,
+                "created_at": r.created_at,
+                "last_used_at": r.last_used_at,
+                "revoked_at": r.revoked_at,
+            }
+            for r in rows
+        ]
 
 
 def create_key(p: Platform, user: WebUser, label: str | None) -> accounts.NewApiKey:
     label = (label or "").strip() or None
     if label is not None and (len(label) > 200 or any(ord(c) < 32 for c in label)):
-        raise InvalidRequest("a key's label has at most 200 printable characters",
-                             code="invalid_label", field="label")
+        raise InvalidRequest(
+            "a key's label has at most 200 printable characters",
+            code="invalid_label",
+            field="label",
+        )
     return accounts.create_api_key(p, user.account.name, label)
 
 

@@ -43,13 +43,18 @@ class Quote:
     basis: str  # measured | profile | none: where the device-time estimate comes from
 
     def view(self, sheet_version: str) -> dict[str, Any]:
-        return {"object": "quote", "credits": self.credits, "breakdown": self.breakdown,
-                "estimated_device_seconds": None if self.device_seconds is None
-                else round(self.device_seconds, 3),
-                "estimated_cost_usd": None if self.cost_usd is None
-                else round(self.cost_usd, 6),
-                "device": self.device, "estimate_basis": self.basis,
-                "price_sheet": sheet_version}
+        return {
+            "object": "quote",
+            "credits": self.credits,
+            "breakdown": self.breakdown,
+            "estimated_device_seconds": None
+            if self.device_seconds is None
+            else round(self.device_seconds, 3),
+            "estimated_cost_usd": None if self.cost_usd is None else round(self.cost_usd, 6),
+            "device": self.device,
+            "estimate_basis": self.basis,
+            "price_sheet": sheet_version,
+        }
 
 
 def day_start(now: datetime) -> datetime:
@@ -72,12 +77,12 @@ def sheet_of(p: Platform) -> BillingSheet:
     return load_sheet(p.settings.billing_file)
 
 
-def credits_spent(s: Session, scope: Any, since: datetime, *,
-                  except_job: str | None = None) -> int:
+def credits_spent(s: Session, scope: Any, since: datetime, *, except_job: str | None = None) -> int:
     """Credits of jobs created since `since` in `scope` (a condition on Job) that are
     reserved or captured: what budgets count."""
     q = select(func.coalesce(func.sum(Job.credits), 0)).where(
-        scope, Job.created_at >= since, Job.billing.in_(("reserved", "captured")))
+        scope, Job.created_at >= since, Job.billing.in_(("reserved", "captured"))
+    )
     if except_job is not None:
         q = q.where(Job.id != except_job)
     return int(s.scalar(q) or 0)
@@ -90,8 +95,7 @@ def _allowance_key(s: Session, base: str, account: Account, period_start: dateti
     started = account.plan_started_at
     if started is None or started <= period_start:
         return base
-    change = s.scalar(select(func.max(PlanChange.id)).where(
-        PlanChange.account_id == account.id))
+    change = s.scalar(select(func.max(PlanChange.id)).where(PlanChange.account_id == account.id))
     return f"{base}:{account.plan}:{change or started.isoformat()}"
 
 
@@ -109,11 +113,17 @@ class Billing:
         self.p = p
         self.sheet = sheet
         self.rate_limiter = RateLimiter()
-        self._measured_cache: dict[tuple[str, str, str],
-                                   tuple[float, tuple[float | None, str | None, str]]] = {}
+        self._measured_cache: dict[
+            tuple[str, str, str], tuple[float, tuple[float | None, str | None, str]]
+        ] = {}
 
-    def limit_rate(self, key_id: str, plan_name: str | None, *, read: bool = False,
-                   ) -> RateState:
+    def limit_rate(
+        self,
+        key_id: str,
+        plan_name: str | None,
+        *,
+        read: bool = False,
+    ) -> RateState:
         """Count one API request against the key's plan rate: work-creating requests against
         `requests_per_minute`, reads against `reads_per_minute` (see `RateState.allowed`)."""
         plan = self.sheet.plans.get(plan_name or "free") or self.sheet.plan("free")
@@ -127,8 +137,7 @@ class Billing:
         try:
             return self.sheet.plan(account.plan)
         except KeyError:  # a plan removed from the sheet: treat as free, loudly
-            log.warning("account %s is on unknown plan %r; using free", account.id,
-                        account.plan)
+            log.warning("account %s is on unknown plan %r; using free", account.id, account.plan)
             return self.sheet.plan("free")
 
     @staticmethod
@@ -145,30 +154,50 @@ class Billing:
         if plan.daily_credits:
             start = day_start(now)
             ledger.replace_allowance(
-                s, account_id=account.id, source="daily", credits=plan.daily_credits,
+                s,
+                account_id=account.id,
+                source="daily",
+                credits=plan.daily_credits,
                 key=_allowance_key(s, f"daily:{account.id}:{start.date()}", account, start),
-                period_end=start + timedelta(days=1), now=now, memo=f"{plan.name} plan")
+                period_end=start + timedelta(days=1),
+                now=now,
+                memo=f"{plan.name} plan",
+            )
         if plan.monthly_credits and account.plan_source != "stripe":
             start = month_start(now)
             ledger.replace_allowance(
-                s, account_id=account.id, source="monthly", credits=plan.monthly_credits,
-                key=_allowance_key(s, f"monthly:{account.id}:{plan.name}:{start.date()}",
-                                   account, start),
-                period_end=next_month(start), now=now, unit_usd=plan.unit_usd,
-                memo=f"{plan.name} plan")
+                s,
+                account_id=account.id,
+                source="monthly",
+                credits=plan.monthly_credits,
+                key=_allowance_key(
+                    s, f"monthly:{account.id}:{plan.name}:{start.date()}", account, start
+                ),
+                period_end=next_month(start),
+                now=now,
+                unit_usd=plan.unit_usd,
+                memo=f"{plan.name} plan",
+            )
 
     # -- pricing --------------------------------------------------------------------------
 
     def quote(self, spec: JobSpec, family: str, hourly_usd: float | None = None) -> Quote:
         credits, breakdown = self.sheet.credits_for(
-            model=spec.model, family=family, duration=spec.duration,
-            resolution=str(spec.resolution), preset=str(spec.preset) if spec.preset else None,
-            features=features_of(spec))
+            model=spec.model,
+            family=family,
+            duration=spec.duration,
+            resolution=str(spec.resolution),
+            preset=str(spec.preset) if spec.preset else None,
+            features=features_of(spec),
+        )
         per_second, device, basis = self._measured(spec)
         if per_second is None:
             profile = self.sheet.profile_seconds(
-                model=spec.model, family=family, resolution=str(spec.resolution),
-                preset=str(spec.preset) if spec.preset else None)
+                model=spec.model,
+                family=family,
+                resolution=str(spec.resolution),
+                preset=str(spec.preset) if spec.preset else None,
+            )
             if profile is not None:
                 per_second, device = profile
                 basis = "profile"
@@ -194,12 +223,17 @@ class Billing:
         with self.p.db.session(write=False) as s:
             rows = s.execute(
                 select(UsageEvent.quantity, UsageEvent.output_seconds, UsageEvent.device)
-                .where(UsageEvent.kind == "compute", UsageEvent.outcome == "succeeded",
-                       UsageEvent.model == spec.model,
-                       UsageEvent.resolution == str(spec.resolution),
-                       UsageEvent.preset == (str(spec.preset) if spec.preset else "final"),
-                       UsageEvent.simulated.is_(False))
-                .order_by(UsageEvent.id.desc()).limit(_HISTORY)).all()
+                .where(
+                    UsageEvent.kind == "compute",
+                    UsageEvent.outcome == "succeeded",
+                    UsageEvent.model == spec.model,
+                    UsageEvent.resolution == str(spec.resolution),
+                    UsageEvent.preset == (str(spec.preset) if spec.preset else "final"),
+                    UsageEvent.simulated.is_(False),
+                )
+                .order_by(UsageEvent.id.desc())
+                .limit(_HISTORY)
+            ).all()
         ratios = [q / out for q, out, _ in rows if out]
         if not ratios:
             return None, None, "none"
@@ -226,23 +260,38 @@ class Billing:
         self._check_budgets(s, account, job, now)
         ledger.expire_lots(s, account.id, now)
         self.plan_grants(s, account, now)
-        ledger.reserve(s, account_id=account.id, job_id=job.id, credits=job.credits, now=now,
-                       key_id=job.key_id, postpaid=plan.postpaid)
+        ledger.reserve(
+            s,
+            account_id=account.id,
+            job_id=job.id,
+            credits=job.credits,
+            now=now,
+            key_id=job.key_id,
+            postpaid=plan.postpaid,
+        )
         job.billing = "reserved"
 
     def _check_budgets(self, s: Session, account: Account, job: Job, now: datetime) -> None:
         limits: list[tuple[str, int | None, datetime, Any]] = [
-            ("organisation daily", account.daily_credit_limit, day_start(now),
-             Job.account_id == account.id),
-            ("organisation monthly", account.monthly_credit_limit, month_start(now),
-             Job.account_id == account.id),
+            (
+                "organisation daily",
+                account.daily_credit_limit,
+                day_start(now),
+                Job.account_id == account.id,
+            ),
+            (
+                "organisation monthly",
+                account.monthly_credit_limit,
+                month_start(now),
+                Job.account_id == account.id,
+            ),
         ]
         key = s.get(ApiKey, job.key_id) if job.key_id else None
         if key is not None:
-            limits += [("key daily", key.daily_credit_limit, day_start(now),
-                        Job.key_id == key.id),
-                       ("key monthly", key.monthly_credit_limit, month_start(now),
-                        Job.key_id == key.id)]
+            limits += [
+                ("key daily", key.daily_credit_limit, day_start(now), Job.key_id == key.id),
+                ("key monthly", key.monthly_credit_limit, month_start(now), Job.key_id == key.id),
+            ]
         for name, limit, since, scope in limits:
             if limit is None:
                 continue
@@ -253,8 +302,10 @@ class Billing:
                 raise RateLimited(
                     f"the {name} budget is {limit} credits; {spent} are spent this {window} "
                     f"and this request needs {job.credits}",
-                    code="budget_exceeded", field="budget",
-                    retry_after=max(1.0, (resets - now).total_seconds()))
+                    code="budget_exceeded",
+                    field="budget",
+                    retry_after=max(1.0, (resets - now).total_seconds()),
+                )
 
     # -- final (FinalHook) ----------------------------------------------------------------
 
@@ -265,21 +316,30 @@ class Billing:
         status = job.status
         if job.billing == "reserved":
             if status == str(JobStatus.SUCCEEDED) or not self.sheet.refunds(status):
-                job.credits_charged = ledger.capture(s, account_id=account.id,
-                                                     job_id=job.id, now=now)
+                job.credits_charged = ledger.capture(
+                    s, account_id=account.id, job_id=job.id, now=now
+                )
                 job.billing = "captured"
             else:
                 ledger.release(s, account_id=account.id, job_id=job.id, now=now)
                 job.billing = "released"
-        elif (job.billing in ("none", "released") and status == str(JobStatus.SUCCEEDED)
-              and job.credits):
+        elif (
+            job.billing in ("none", "released")
+            and status == str(JobStatus.SUCCEEDED)
+            and job.credits
+        ):
             # approved on appeal after a block (nothing held): charged what the account has
             ledger.lock_account(s, account.id)
             ledger.expire_lots(s, account.id, now)
             self.plan_grants(s, account, now)
-            job.credits_charged = ledger.charge(s, account_id=account.id, job_id=job.id,
-                                                credits=job.credits, now=now,
-                                                postpaid=plan.postpaid)
+            job.credits_charged = ledger.charge(
+                s,
+                account_id=account.id,
+                job_id=job.id,
+                credits=job.credits,
+                now=now,
+                postpaid=plan.postpaid,
+            )
             job.billing = "captured"
         cost = metering.meter_job(s, self.sheet, job, account, plan.name, now)
         job.cost_usd = round(cost, 6)

@@ -45,18 +45,29 @@ def _by_name(s: Session, name: str) -> Account:
 
 def _check_plan(billing: Billing, plan: str) -> None:
     if plan not in billing.sheet.plans:
-        raise InvalidRequest(f"unknown plan {plan!r}; plans: {', '.join(billing.sheet.plans)}",
-                             code="unknown_plan", field="plan")
+        raise InvalidRequest(
+            f"unknown plan {plan!r}; plans: {', '.join(billing.sheet.plans)}",
+            code="unknown_plan",
+            field="plan",
+        )
 
 
 def _check_segment(segment: str) -> None:
     if segment not in SEGMENTS:
-        raise InvalidRequest(f"segment must be one of {', '.join(SEGMENTS)}",
-                             code="invalid_segment", field="segment")
+        raise InvalidRequest(
+            f"segment must be one of {', '.join(SEGMENTS)}", code="invalid_segment", field="segment"
+        )
 
 
-def create(p: Platform, name: str, *, plan: str | None = None, segment: str = "creator",
-           admin: bool = False, simulated: bool = False) -> dict[str, Any]:
+def create(
+    p: Platform,
+    name: str,
+    *,
+    plan: str | None = None,
+    segment: str = "creator",
+    admin: bool = False,
+    simulated: bool = False,
+) -> dict[str, Any]:
     """A new account on `plan` (default: the settings' default plan)."""
     billing = _billing(p)
     if plan is not None:
@@ -64,23 +75,31 @@ def create(p: Platform, name: str, *, plan: str | None = None, segment: str = "c
     _check_segment(segment)
     with p.db.session(write=False) as s:
         if repo.account_by_name(s, name.strip()) is not None:
-            raise Conflict(f"account {name!r} already exists", code="account_exists",
-                           field="account")
+            raise Conflict(
+                f"account {name!r} already exists", code="account_exists", field="account"
+            )
     # the signup itself records the plan it starts on (conversion counts from it)
-    ref = ensure_account(p, name, admin=admin or None, plan=plan, segment=segment,
-                         simulated=simulated)
+    ref = ensure_account(
+        p, name, admin=admin or None, plan=plan, segment=segment, simulated=simulated
+    )
     return summary(p, ref.id)
 
 
 def _change_plan(s: Session, account: Account, plan: str, source: str, now: datetime) -> None:
-    change = PlanChange(account_id=account.id, from_plan=account.plan, to_plan=plan,
-                        source=source, created_at=now)
+    change = PlanChange(
+        account_id=account.id, from_plan=account.plan, to_plan=plan, source=source, created_at=now
+    )
     s.add(change)
     s.flush()
     # one allowance at a time: the old plan's unspent allowance ends here; the new plan's
     # (less what was used this period) is granted by plan_grants
-    ledger.end_allowance(s, account_id=account.id, key=f"plan_change:{change.id}", now=now,
-                         memo=f"plan change {account.plan} -> {plan}")
+    ledger.end_allowance(
+        s,
+        account_id=account.id,
+        key=f"plan_change:{change.id}",
+        now=now,
+        memo=f"plan change {account.plan} -> {plan}",
+    )
     account.plan, account.plan_source, account.plan_started_at = plan, source, now
 
 
@@ -109,8 +128,15 @@ def set_segment(p: Platform, name: str, segment: str) -> dict[str, Any]:
     return summary(p, account_id)
 
 
-def grant(p: Platform, name: str, credits: object, *, days: int | None = None,
-          reason: str | None = None, idempotency_key: str | None = None) -> dict[str, Any]:
+def grant(
+    p: Platform,
+    name: str,
+    credits: object,
+    *,
+    days: int | None = None,
+    reason: str | None = None,
+    idempotency_key: str | None = None,
+) -> dict[str, Any]:
     """Give an account credits (a top-up by hand, a goodwill grant), valid `days` days
     (default: the sheet's top-up validity). Repeating an idempotency key grants once: the
     repeat returns `granted: {"credits": 0, "repeated": true, "first_credits": N}`."""
@@ -125,13 +151,27 @@ def grant(p: Platform, name: str, credits: object, *, days: int | None = None,
         account = _by_name(s, name)
         first = ledger.existing(s, key)
         if first is not None and first.account_id != account.id:
-            raise Conflict("this idempotency key was already used for another account",
-                           code="idempotency_key_reused", field="idempotency_key")
-        lot = ledger.grant(s, account_id=account.id, credits=amount, source="grant", key=key,
-                           now=now, expires_at=now + timedelta(days=valid), memo=reason)
+            raise Conflict(
+                "this idempotency key was already used for another account",
+                code="idempotency_key_reused",
+                field="idempotency_key",
+            )
+        lot = ledger.grant(
+            s,
+            account_id=account.id,
+            credits=amount,
+            source="grant",
+            key=key,
+            now=now,
+            expires_at=now + timedelta(days=valid),
+            memo=reason,
+        )
         account_id, lot_id, first_credits = account.id, lot.id, lot.credits
-    granted: dict[str, Any] = {"lot": lot_id, "credits": 0 if first else amount,
-                               "repeated": first is not None}
+    granted: dict[str, Any] = {
+        "lot": lot_id,
+        "credits": 0 if first else amount,
+        "repeated": first is not None,
+    }
     if first is not None:  # the key was used before: nothing was granted this time
         granted["first_credits"] = first_credits
     return {**summary(p, account_id), "granted": granted}
@@ -141,13 +181,23 @@ def _limit(value: int | None, field: str) -> int | None:
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise InvalidRequest(f"{field} must be a whole number of credits (0 or more)",
-                             code="invalid_amount", field=field)
+        raise InvalidRequest(
+            f"{field} must be a whole number of credits (0 or more)",
+            code="invalid_amount",
+            field=field,
+        )
     return value
 
 
-def set_budget(p: Platform, name: str, *, daily: int | None, monthly: int | None,
-               key_id: str | None = None, clear: bool = False) -> dict[str, Any]:
+def set_budget(
+    p: Platform,
+    name: str,
+    *,
+    daily: int | None,
+    monthly: int | None,
+    key_id: str | None = None,
+    clear: bool = False,
+) -> dict[str, Any]:
     """Credits per day and month for the organisation (the account) or one of its keys."""
     daily, monthly = _limit(daily, "daily"), _limit(monthly, "monthly")
     with p.db.session() as s:
@@ -180,27 +230,41 @@ def summary(p: Platform, account_id: str) -> dict[str, Any]:
         plan = billing.plan_of(account)
         billing.plan_grants(s, account, now)
         bal = ledger.balance(s, account.id, now)
-        keys = s.scalars(select(ApiKey).where(ApiKey.account_id == account.id,
-                                              ApiKey.revoked_at.is_(None))).all()
+        keys = s.scalars(
+            select(ApiKey).where(ApiKey.account_id == account.id, ApiKey.revoked_at.is_(None))
+        ).all()
         return {
-            "object": "account", "id": account.id, "name": account.name,
-            "plan": plan.name, "plan_source": account.plan_source,
-            "segment": account.segment, "postpaid": plan.postpaid,
+            "object": "account",
+            "id": account.id,
+            "name": account.name,
+            "plan": plan.name,
+            "plan_source": account.plan_source,
+            "segment": account.segment,
+            "postpaid": plan.postpaid,
             "subscription_status": account.subscription_status,
             "period_end": account.period_end.isoformat() if account.period_end else None,
-            "priority": plan.priority, "concurrency": plan.concurrency,
+            "priority": plan.priority,
+            "concurrency": plan.concurrency,
             "requests_per_minute": plan.requests_per_minute,
-            "balance": {"available": bal.available, "held": bal.held,
-                        "postpaid_owed": bal.postpaid_owed, "lots": bal.lots},
-            "spent": {"today": credits_spent(s, Job.account_id == account.id, day_start(now)),
-                      "month": credits_spent(s, Job.account_id == account.id,
-                                             month_start(now))},
-            "budgets": {"daily": account.daily_credit_limit,
-                        "monthly": account.monthly_credit_limit,
-                        "keys": {k.id: {"daily": k.daily_credit_limit,
-                                        "monthly": k.monthly_credit_limit} for k in keys
-                                 if k.daily_credit_limit is not None
-                                 or k.monthly_credit_limit is not None}},
+            "balance": {
+                "available": bal.available,
+                "held": bal.held,
+                "postpaid_owed": bal.postpaid_owed,
+                "lots": bal.lots,
+            },
+            "spent": {
+                "today": credits_spent(s, Job.account_id == account.id, day_start(now)),
+                "month": credits_spent(s, Job.account_id == account.id, month_start(now)),
+            },
+            "budgets": {
+                "daily": account.daily_credit_limit,
+                "monthly": account.monthly_credit_limit,
+                "keys": {
+                    k.id: {"daily": k.daily_credit_limit, "monthly": k.monthly_credit_limit}
+                    for k in keys
+                    if k.daily_credit_limit is not None or k.monthly_credit_limit is not None
+                },
+            },
             "simulated": account.simulated,
         }
 
@@ -229,22 +293,40 @@ def invoice(p: Platform, name: str, *, month: str | None = None) -> dict[str, An
         ledger.lock_account(s, (account := _by_name(s, name)).id)
         plan = billing.plan_of(account)
         if not plan.postpaid:
-            raise Conflict(f"account {name!r} is on the prepaid {plan.name} plan; only "
-                           f"postpaid plans are invoiced", code="not_postpaid")
+            raise Conflict(
+                f"account {name!r} is on the prepaid {plan.name} plan; only "
+                f"postpaid plans are invoiced",
+                code="not_postpaid",
+            )
         invoice_id = f"inv_{account.id}_{period}"
         found = s.get(Payment, invoice_id)
         if found is None:
             owed = ledger.balance(s, account.id, now).postpaid_owed
             amount_cents = math.ceil(round(owed * (plan.credit_usd or 0) * 100, 6))
             if owed > 0:
-                ledger.settle_invoice(s, account_id=account.id, invoice_id=invoice_id,
-                                      credits=owed, now=now)
-            found = Payment(id=invoice_id, account_id=account.id, provider="invoice",
-                            kind="invoice", plan=plan.name, amount_cents=amount_cents,
-                            currency="usd", credits=owed, simulated=account.simulated,
-                            created_at=now)
+                ledger.settle_invoice(
+                    s, account_id=account.id, invoice_id=invoice_id, credits=owed, now=now
+                )
+            found = Payment(
+                id=invoice_id,
+                account_id=account.id,
+                provider="invoice",
+                kind="invoice",
+                plan=plan.name,
+                amount_cents=amount_cents,
+                currency="usd",
+                credits=owed,
+                simulated=account.simulated,
+                created_at=now,
+            )
             s.add(found)
             s.flush()
-        return {"object": "invoice", "id": found.id, "account": account.name,
-                "month": period, "credits": found.credits,
-                "amount_usd": found.amount_cents / 100, "until": next_month(start).isoformat()}
+        return {
+            "object": "invoice",
+            "id": found.id,
+            "account": account.name,
+            "month": period,
+            "credits": found.credits,
+            "amount_usd": found.amount_cents / 100,
+            "until": next_month(start).isoformat(),
+        }

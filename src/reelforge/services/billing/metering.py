@@ -26,8 +26,7 @@ MODERATION_TIMINGS = ("moderation_submit", "output_moderation")
 
 def device_seconds(timings: dict[str, Any]) -> float:
     """A finished job's device time: claim to finish, less the output checks (CPU work)."""
-    return max(0.0, float(timings.get("total", 0.0)) - float(
-        timings.get("output_moderation", 0.0)))
+    return max(0.0, float(timings.get("total", 0.0)) - float(timings.get("output_moderation", 0.0)))
 
 
 def job_costs(sheet: BillingSheet, job: Job) -> dict[str, tuple[float, str, float]]:
@@ -43,15 +42,19 @@ def job_costs(sheet: BillingSheet, job: Job) -> dict[str, tuple[float, str, floa
         costs["compute"] = (device_s, "device_second", rate / 3600)
     size = (job.output or {}).get("size_bytes")
     if job.output_blob and size and not job.cached_from:
-        costs["storage"] = (size / 1e9 * sheet.storage.months, "gb_month",
-                            sheet.storage.gb_month_usd)
+        costs["storage"] = (
+            size / 1e9 * sheet.storage.months,
+            "gb_month",
+            sheet.storage.gb_month_usd,
+        )
     if moderation_s > 0:
         costs["moderation"] = (moderation_s, "cpu_second", sheet.devices.cpu_hourly_usd / 3600)
     return costs
 
 
-def meter_job(s: Session, sheet: BillingSheet, job: Job, account: Account, plan: str,
-              now: datetime) -> float:
+def meter_job(
+    s: Session, sheet: BillingSheet, job: Job, account: Account, plan: str, now: datetime
+) -> float:
     """Write the job's usage events (once) and return its total measured cost in USD."""
     spec: dict[str, Any] = job.spec or {}
     total = 0.0
@@ -61,14 +64,32 @@ def meter_job(s: Session, sheet: BillingSheet, job: Job, account: Account, plan:
         key = f"{job.id}:{job.attempt}:{kind}"
         if s.scalar(select(UsageEvent.id).where(UsageEvent.idempotency_key == key)):
             continue
-        s.add(UsageEvent(
-            idempotency_key=key, account_id=account.id, job_id=job.id, kind=kind,
-            quantity=round(quantity, 6), unit=unit, rate_usd=rate, cost_usd=round(cost, 9),
-            outcome=job.status, device=job.device, model=job.model, plan=plan,
-            resolution=spec.get("resolution"), preset=spec.get("preset") or "final",
-            output_seconds=spec.get("duration"), segment=account.segment,
-            simulated=bool(job.simulated), created_at=now,
-            data={"attempt": job.attempt, "cache_hit": bool(job.cached_from),
-                  "key_id": job.key_id}))
+        s.add(
+            UsageEvent(
+                idempotency_key=key,
+                account_id=account.id,
+                job_id=job.id,
+                kind=kind,
+                quantity=round(quantity, 6),
+                unit=unit,
+                rate_usd=rate,
+                cost_usd=round(cost, 9),
+                outcome=job.status,
+                device=job.device,
+                model=job.model,
+                plan=plan,
+                resolution=spec.get("resolution"),
+                preset=spec.get("preset") or "final",
+                output_seconds=spec.get("duration"),
+                segment=account.segment,
+                simulated=bool(job.simulated),
+                created_at=now,
+                data={
+                    "attempt": job.attempt,
+                    "cache_hit": bool(job.cached_from),
+                    "key_id": job.key_id,
+                },
+            )
+        )
     s.flush()
     return total

@@ -55,8 +55,11 @@ def handle_stripe_webhook(p: Platform, payload: bytes, signature: str | None) ->
     already applied answers `duplicate: true`. Events for accounts reelforge does not know,
     and event types it does not use, are recorded and acknowledged so Stripe stops retrying.
     """
-    secret = (p.settings.stripe_webhook_secret.get_secret_value()
-              if p.settings.stripe_webhook_secret else None)
+    secret = (
+        p.settings.stripe_webhook_secret.get_secret_value()
+        if p.settings.stripe_webhook_secret
+        else None
+    )
     if not secret:
         raise not_configured("RF_STRIPE_WEBHOOK_SECRET")
     data = _verified_event(payload, signature, secret)
@@ -73,8 +76,9 @@ def handle_stripe_webhook(p: Platform, payload: bytes, signature: str | None) ->
                 return {"received": True, "duplicate": True}
             # Claim the event id before applying it: a concurrent delivery of the same event
             # waits on this primary key and then fails, instead of applying it twice.
-            row = StripeEvent(id=event_id, type=etype[:60], account_id=None,
-                              result="applying", received_at=now)
+            row = StripeEvent(
+                id=event_id, type=etype[:60], account_id=None, result="applying", received_at=now
+            )
             s.add(row)
             s.flush()
             account_id, result = _apply(s, sheet, etype, obj, now)
@@ -84,8 +88,12 @@ def handle_stripe_webhook(p: Platform, payload: bytes, signature: str | None) ->
             raise
         return {"received": True, "duplicate": True}
     if result in ("unknown_account", "unknown_plan", "unknown_pack"):
-        log.warning("stripe event %s (%s): %s; acknowledged, an operator should look", event_id,
-                    etype, result)
+        log.warning(
+            "stripe event %s (%s): %s; acknowledged, an operator should look",
+            event_id,
+            etype,
+            result,
+        )
     return {"received": True, "duplicate": False, "event": event_id, "result": result}
 
 
@@ -99,27 +107,34 @@ def _verified_event(payload: bytes, signature: str | None, secret: str) -> dict[
     try:
         text = payload.decode("utf-8")
     except UnicodeDecodeError:
-        raise WebhookRejected("the webhook body is not UTF-8 JSON",
-                              code="invalid_payload") from None
+        raise WebhookRejected(
+            "the webhook body is not UTF-8 JSON", code="invalid_payload"
+        ) from None
     try:
-        stripe.WebhookSignature.verify_header(text, signature, secret,
-                                              stripe.Webhook.DEFAULT_TOLERANCE)
+        stripe.WebhookSignature.verify_header(
+            text, signature, secret, stripe.Webhook.DEFAULT_TOLERANCE
+        )
     except stripe.SignatureVerificationError as exc:
         raise WebhookRejected(f"the Stripe-Signature header does not verify: {exc}") from None
     except (ValueError, OverflowError):  # a timestamp that is not a sane integer
-        raise WebhookRejected("the Stripe-Signature header does not verify: bad "
-                              "timestamp") from None
+        raise WebhookRejected(
+            "the Stripe-Signature header does not verify: bad timestamp"
+        ) from None
     try:
         data = json.loads(text)
     except (ValueError, RecursionError):  # not JSON, or nested past the parser's depth
-        raise WebhookRejected("the webhook body is not a Stripe event",
-                              code="invalid_payload") from None
+        raise WebhookRejected(
+            "the webhook body is not a Stripe event", code="invalid_payload"
+        ) from None
     if not isinstance(data, dict):
-        raise WebhookRejected("the webhook body is not a Stripe event (not a JSON object)",
-                              code="invalid_payload")
+        raise WebhookRejected(
+            "the webhook body is not a Stripe event (not a JSON object)", code="invalid_payload"
+        )
     if _unstorable(data):
-        raise WebhookRejected("the webhook body holds a NUL or a lone surrogate, which "
-                              "Stripe never sends", code="invalid_payload")
+        raise WebhookRejected(
+            "the webhook body holds a NUL or a lone surrogate, which Stripe never sends",
+            code="invalid_payload",
+        )
     return data
 
 
@@ -134,8 +149,7 @@ def _unstorable(value: object, depth: int = 0) -> bool:
     if isinstance(value, str):
         return _UNSTORABLE.search(value) is not None
     if isinstance(value, dict):
-        return any(_unstorable(k, depth) or _unstorable(v, depth + 1)
-                   for k, v in value.items())
+        return any(_unstorable(k, depth) or _unstorable(v, depth + 1) for k, v in value.items())
     if isinstance(value, list):
         return any(_unstorable(v, depth + 1) for v in value)
     return False
@@ -146,8 +160,9 @@ def _seen(p: Platform, event_id: str) -> bool:
         return s.get(StripeEvent, event_id) is not None
 
 
-def _apply(s: Session, sheet: BillingSheet, etype: str, obj: dict[str, Any],
-           now: datetime) -> tuple[str | None, str]:
+def _apply(
+    s: Session, sheet: BillingSheet, etype: str, obj: dict[str, Any], now: datetime
+) -> tuple[str | None, str]:
     """Apply one event; (account id or None, result recorded on the event)."""
     if etype in TOPUP_EVENTS:
         return _checkout_completed(s, sheet, obj, now)
@@ -181,8 +196,11 @@ def _amount(value: object, what: str) -> int:
     """Cents as Stripe sends them: a whole, non-negative number; anything else is refused
     before a row is written (the transaction rolls back)."""
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise InvalidRequest(f"{what} must be a non-negative whole number of cents, got "
-                             f"{value!r}", code="invalid_amount", field=what)
+        raise InvalidRequest(
+            f"{what} must be a non-negative whole number of cents, got {value!r}",
+            code="invalid_amount",
+            field=what,
+        )
     return value
 
 
@@ -191,14 +209,19 @@ _MAX_TIMESTAMP = 253_402_300_799  # 9999-12-31T23:59:59Z
 
 def _time(value: object) -> datetime | None:
     """A Unix time as Stripe sends it; None for anything else (an absurd value too)."""
-    if isinstance(value, bool) or not isinstance(value, int) \
-            or not 0 <= value <= _MAX_TIMESTAMP:
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= _MAX_TIMESTAMP:
         return None
     return datetime.fromtimestamp(value, UTC)
 
 
-def _find_account(s: Session, *, account_id: object = None, customer: str | None = None,
-                  subscription: str | None = None, prefer_id: bool = False) -> Account | None:
+def _find_account(
+    s: Session,
+    *,
+    account_id: object = None,
+    customer: str | None = None,
+    subscription: str | None = None,
+    prefer_id: bool = False,
+) -> Account | None:
     """The account an event is about. Checkout sessions carry our account id (preferred);
     invoices and subscriptions are found by the customer, then the subscription, then the
     metadata we put on the subscription."""
@@ -206,13 +229,17 @@ def _find_account(s: Session, *, account_id: object = None, customer: str | None
     if prefer_id and by_id is not None:
         return by_id
     if customer:
-        found = s.scalars(select(Account).where(Account.stripe_customer_id == customer)
-                          .order_by(Account.created_at)).first()
+        found = s.scalars(
+            select(Account)
+            .where(Account.stripe_customer_id == customer)
+            .order_by(Account.created_at)
+        ).first()
         if found is not None:
             return found
     if subscription:
-        found = s.scalars(select(Account).where(
-            Account.stripe_subscription_id == subscription)).first()
+        found = s.scalars(
+            select(Account).where(Account.stripe_subscription_id == subscription)
+        ).first()
         if found is not None:
             return found
     return by_id
@@ -232,8 +259,9 @@ def _link(account: Account, customer: str | None, subscription: str | None) -> N
         account.stripe_subscription_id = subscription
 
 
-def _set_plan(s: Session, account: Account, plan: str, now: datetime, *,
-              sheet: BillingSheet | None = None) -> bool:
+def _set_plan(
+    s: Session, account: Account, plan: str, now: datetime, *, sheet: BillingSheet | None = None
+) -> bool:
     """Put the account on `plan`, managed by Stripe; a PlanChange when it really changes.
 
     The plan-change rule of docs/billing.md, as for an operator's change: what is left of
@@ -244,23 +272,31 @@ def _set_plan(s: Session, account: Account, plan: str, now: datetime, *,
     account.plan_source = "stripe"
     if account.plan == plan:
         return False
-    change = PlanChange(account_id=account.id, from_plan=account.plan, to_plan=plan,
-                        source="stripe", created_at=now)
+    change = PlanChange(
+        account_id=account.id, from_plan=account.plan, to_plan=plan, source="stripe", created_at=now
+    )
     s.add(change)
     s.flush()
     memo = f"plan change {account.plan} -> {plan} (stripe)"
-    ledger.end_allowance(s, account_id=account.id, key=f"plan_change:{change.id}", now=now,
-                         memo=memo)
+    ledger.end_allowance(
+        s, account_id=account.id, key=f"plan_change:{change.id}", now=now, memo=memo
+    )
     account.plan = plan
     account.plan_started_at = now
     new = sheet.plans.get(plan) if sheet is not None else None
     period_end = account.period_end
-    if new is not None and new.monthly_credits > 0 and period_end is not None \
-            and period_end > now:
-        ledger.replace_allowance(s, account_id=account.id, source="monthly",
-                                 credits=new.monthly_credits, period_end=period_end,
-                                 key=f"plan_change:{change.id}:allowance", now=now,
-                                 unit_usd=new.unit_usd, memo=memo)
+    if new is not None and new.monthly_credits > 0 and period_end is not None and period_end > now:
+        ledger.replace_allowance(
+            s,
+            account_id=account.id,
+            source="monthly",
+            credits=new.monthly_credits,
+            period_end=period_end,
+            key=f"plan_change:{change.id}:allowance",
+            now=now,
+            unit_usd=new.unit_usd,
+            memo=memo,
+        )
     return True
 
 
@@ -279,8 +315,9 @@ def _plan_named(sheet: BillingSheet, price: str | None, metadata_plan: object) -
 # -- checkout.session.completed -------------------------------------------------------------
 
 
-def _checkout_completed(s: Session, sheet: BillingSheet, cs: dict[str, Any],
-                        now: datetime) -> tuple[str | None, str]:
+def _checkout_completed(
+    s: Session, sheet: BillingSheet, cs: dict[str, Any], now: datetime
+) -> tuple[str | None, str]:
     session_id = _id(cs)
     mode = cs.get("mode")
     meta = _dict(cs.get("metadata"))
@@ -289,8 +326,12 @@ def _checkout_completed(s: Session, sheet: BillingSheet, cs: dict[str, Any],
     total = cs.get("amount_total")
     amount = 0 if total is None else _amount(total, "amount_total")
     customer = _id(cs.get("customer"))
-    account = _find_account(s, account_id=cs.get("client_reference_id") or
-                            meta.get("account_id"), customer=customer, prefer_id=True)
+    account = _find_account(
+        s,
+        account_id=cs.get("client_reference_id") or meta.get("account_id"),
+        customer=customer,
+        prefer_id=True,
+    )
     if account is None:
         return None, "unknown_account"
     _lock(s, account)
@@ -302,8 +343,7 @@ def _checkout_completed(s: Session, sheet: BillingSheet, cs: dict[str, Any],
         if not paid:
             # Delayed methods (bank debits): checkout.session.async_payment_succeeded follows.
             return account.id, "payment_pending"
-        return account.id, _grant_topup(s, sheet, account, session_id, amount, cs, meta,
-                                        now)
+        return account.id, _grant_topup(s, sheet, account, session_id, amount, cs, meta, now)
     if mode == "subscription":
         _link(account, customer, _id(cs.get("subscription")))
         if not paid:
@@ -318,8 +358,16 @@ def _checkout_completed(s: Session, sheet: BillingSheet, cs: dict[str, Any],
     return account.id, "ignored"
 
 
-def _grant_topup(s: Session, sheet: BillingSheet, account: Account, session_id: str,
-                 amount: int, cs: dict[str, Any], meta: dict[str, Any], now: datetime) -> str:
+def _grant_topup(
+    s: Session,
+    sheet: BillingSheet,
+    account: Account,
+    session_id: str,
+    amount: int,
+    cs: dict[str, Any],
+    meta: dict[str, Any],
+    now: datetime,
+) -> str:
     name = meta.get("pack")
     pack = sheet.topups.packs.get(name) if isinstance(name, str) else None
     credits: object = pack.credits if pack is not None else None
@@ -329,15 +377,32 @@ def _grant_topup(s: Session, sheet: BillingSheet, account: Account, session_id: 
         credits = int(raw) if isinstance(raw, str) and raw.isdigit() else None
     if not isinstance(credits, int) or credits <= 0:
         return "unknown_pack"
-    ledger.grant(s, account_id=account.id, credits=credits, source="topup",
-                 key=f"topup:{session_id}", now=now,
-                 expires_at=now + timedelta(days=sheet.topups.valid_days),
-                 unit_usd=amount / 100 / credits, memo=f"stripe checkout {session_id} ({name})")
+    ledger.grant(
+        s,
+        account_id=account.id,
+        credits=credits,
+        source="topup",
+        key=f"topup:{session_id}",
+        now=now,
+        expires_at=now + timedelta(days=sheet.topups.valid_days),
+        unit_usd=amount / 100 / credits,
+        memo=f"stripe checkout {session_id} ({name})",
+    )
     if s.get(Payment, session_id) is None:
-        s.add(Payment(id=session_id, account_id=account.id, provider="stripe", kind="topup",
-                      plan=account.plan, amount_cents=amount,
-                      currency=str(cs.get("currency") or "usd")[:3], credits=credits,
-                      simulated=account.simulated, created_at=now))
+        s.add(
+            Payment(
+                id=session_id,
+                account_id=account.id,
+                provider="stripe",
+                kind="topup",
+                plan=account.plan,
+                amount_cents=amount,
+                currency=str(cs.get("currency") or "usd")[:3],
+                credits=credits,
+                simulated=account.simulated,
+                created_at=now,
+            )
+        )
     return "topup_granted"
 
 
@@ -350,8 +415,10 @@ def _invoice_subscription(inv: dict[str, Any]) -> tuple[str | None, dict[str, An
     details = _dict(_dict(inv.get("parent")).get("subscription_details"))
     if details:
         return _id(details.get("subscription")), _dict(details.get("metadata"))
-    return (_id(inv.get("subscription")),
-            _dict(_dict(inv.get("subscription_details")).get("metadata")))
+    return (
+        _id(inv.get("subscription")),
+        _dict(_dict(inv.get("subscription_details")).get("metadata")),
+    )
 
 
 def _line_price(line: dict[str, Any]) -> str | None:
@@ -359,8 +426,9 @@ def _line_price(line: dict[str, Any]) -> str | None:
     return _id(pricing.get("price")) or _id(line.get("price")) or _id(line.get("plan"))
 
 
-def _invoice_plan(sheet: BillingSheet, inv: dict[str, Any],
-                  meta: dict[str, Any]) -> tuple[Plan | None, datetime | None]:
+def _invoice_plan(
+    sheet: BillingSheet, inv: dict[str, Any], meta: dict[str, Any]
+) -> tuple[Plan | None, datetime | None]:
     """The plan an invoice pays for and the end of the period it pays: the first line that
     charges for a plan (proration credits for the old plan are negative and skipped)."""
     lines = [_dict(x) for x in _dict(inv.get("lines")).get("data") or []]
@@ -377,8 +445,9 @@ def _invoice_plan(sheet: BillingSheet, inv: dict[str, Any],
     return _plan_named(sheet, None, meta.get("plan")), first_end
 
 
-def _invoice_paid(s: Session, sheet: BillingSheet, inv: dict[str, Any],
-                  now: datetime) -> tuple[str | None, str]:
+def _invoice_paid(
+    s: Session, sheet: BillingSheet, inv: dict[str, Any], now: datetime
+) -> tuple[str | None, str]:
     invoice_id = _id(inv)
     if invoice_id is None:
         raise WebhookRejected("invoice without an id", code="invalid_payload")
@@ -388,13 +457,15 @@ def _invoice_paid(s: Session, sheet: BillingSheet, inv: dict[str, Any],
     plan, period_end = _invoice_plan(sheet, inv, meta)
     if sub_id is None and plan is None:
         return None, "ignored"  # a one-off invoice, not a subscription of ours
-    account = _find_account(s, account_id=meta.get("account_id"), customer=customer,
-                            subscription=sub_id)
+    account = _find_account(
+        s, account_id=meta.get("account_id"), customer=customer, subscription=sub_id
+    )
     if account is None:
         return None, "unknown_account"
     _lock(s, account)
-    ended = account.stripe_subscription_id == sub_id and \
-        account.subscription_status in ENDED_STATUSES
+    ended = (
+        account.stripe_subscription_id == sub_id and account.subscription_status in ENDED_STATUSES
+    )
     _link(account, customer, sub_id)
     if plan is None:
         _record_subscription_payment(s, account, invoice_id, None, amount, inv, 0, now)
@@ -410,23 +481,47 @@ def _invoice_paid(s: Session, sheet: BillingSheet, inv: dict[str, Any],
     if credits > 0:
         # the period's allowance, replacing any other (a proration invoice after a plan
         # change, or a renewal); what was used of this period's allowance counts against it
-        ledger.replace_allowance(s, account_id=account.id, credits=credits, source="monthly",
-                                 period_end=expires, key=f"invoice:{invoice_id}", now=now,
-                                 unit_usd=amount / 100 / credits,
-                                 memo=f"stripe invoice {invoice_id} ({plan.name})")
+        ledger.replace_allowance(
+            s,
+            account_id=account.id,
+            credits=credits,
+            source="monthly",
+            period_end=expires,
+            key=f"invoice:{invoice_id}",
+            now=now,
+            unit_usd=amount / 100 / credits,
+            memo=f"stripe invoice {invoice_id} ({plan.name})",
+        )
     _record_subscription_payment(s, account, invoice_id, plan.name, amount, inv, credits, now)
     account.period_end = expires
     return account.id, "credits_granted" if credits > 0 else "paid"
 
 
-def _record_subscription_payment(s: Session, account: Account, invoice_id: str,
-                                 plan: str | None, amount: int, inv: dict[str, Any],
-                                 credits: int, now: datetime) -> None:
+def _record_subscription_payment(
+    s: Session,
+    account: Account,
+    invoice_id: str,
+    plan: str | None,
+    amount: int,
+    inv: dict[str, Any],
+    credits: int,
+    now: datetime,
+) -> None:
     if s.get(Payment, invoice_id) is None:
-        s.add(Payment(id=invoice_id, account_id=account.id, provider="stripe",
-                      kind="subscription", plan=plan, amount_cents=amount,
-                      currency=str(inv.get("currency") or "usd")[:3], credits=credits,
-                      simulated=account.simulated, created_at=now))
+        s.add(
+            Payment(
+                id=invoice_id,
+                account_id=account.id,
+                provider="stripe",
+                kind="subscription",
+                plan=plan,
+                amount_cents=amount,
+                currency=str(inv.get("currency") or "usd")[:3],
+                credits=credits,
+                simulated=account.simulated,
+                created_at=now,
+            )
+        )
 
 
 # -- customer.subscription.updated / deleted ------------------------------------------------
@@ -436,16 +531,18 @@ def _subscription_items(sub: dict[str, Any]) -> list[dict[str, Any]]:
     return [_dict(x) for x in _dict(sub.get("items")).get("data") or []]
 
 
-def _subscription_changed(s: Session, sheet: BillingSheet, sub: dict[str, Any],
-                          now: datetime, *, deleted: bool) -> tuple[str | None, str]:
+def _subscription_changed(
+    s: Session, sheet: BillingSheet, sub: dict[str, Any], now: datetime, *, deleted: bool
+) -> tuple[str | None, str]:
     sub_id = _id(sub)
     if sub_id is None:
         raise WebhookRejected("subscription without an id", code="invalid_payload")
     customer = _id(sub.get("customer"))
     meta = _dict(sub.get("metadata"))
     status = "canceled" if deleted else str(sub.get("status") or "")
-    account = _find_account(s, account_id=meta.get("account_id"), customer=customer,
-                            subscription=sub_id)
+    account = _find_account(
+        s, account_id=meta.get("account_id"), customer=customer, subscription=sub_id
+    )
     if account is None:
         return None, "unknown_account"
     _lock(s, account)
@@ -457,7 +554,8 @@ def _subscription_changed(s: Session, sheet: BillingSheet, sub: dict[str, Any],
     account.subscription_status = status[:30]
     items = _subscription_items(sub)
     period = _time(sub.get("current_period_end")) or next(
-        (t for t in (_time(i.get("current_period_end")) for i in items) if t), None)
+        (t for t in (_time(i.get("current_period_end")) for i in items) if t), None
+    )
     if period is not None:
         account.period_end = period
     if ended:
@@ -467,9 +565,11 @@ def _subscription_changed(s: Session, sheet: BillingSheet, sub: dict[str, Any],
         return account.id, "status_updated"
     if status not in ACTIVE_STATUSES:
         return account.id, "status_updated"  # incomplete: nothing is paid for yet
-    plan = next((pl for pl in (_plan_named(sheet, _id(i.get("price")), None) for i in items)
-                 if pl), None) or _plan_named(sheet, None, meta.get("plan"))
+    plan = next(
+        (pl for pl in (_plan_named(sheet, _id(i.get("price")), None) for i in items) if pl), None
+    ) or _plan_named(sheet, None, meta.get("plan"))
     if plan is None:
         return account.id, "unknown_plan"
-    return account.id, "plan_changed" if _set_plan(s, account, plan.name, now, sheet=sheet) \
-        else "status_updated"
+    return account.id, "plan_changed" if _set_plan(
+        s, account, plan.name, now, sheet=sheet
+    ) else "status_updated"

@@ -29,9 +29,11 @@ class RateState:
         return self.retry_after is None
 
     def headers(self) -> dict[str, str]:
-        return {"X-RateLimit-Limit": str(self.limit),
-                "X-RateLimit-Remaining": str(self.remaining),
-                "X-RateLimit-Reset": str(math.ceil(self.reset_s))}
+        return {
+            "X-RateLimit-Limit": str(self.limit),
+            "X-RateLimit-Remaining": str(self.remaining),
+            "X-RateLimit-Reset": str(math.ceil(self.reset_s)),
+        }
 
 
 class RateLimiter:
@@ -56,8 +58,12 @@ class RateLimiter:
                 if len(self._buckets) >= self._max_keys and key not in self._buckets:
                     self._buckets.clear()  # bounded memory; a reset only ever allows more
             self._buckets[key] = (tokens, now)
-        return RateState(limit=per_minute, remaining=int(tokens),
-                         reset_s=(per_minute - tokens) / rate, retry_after=retry_after)
+        return RateState(
+            limit=per_minute,
+            remaining=int(tokens),
+            reset_s=(per_minute - tokens) / rate,
+            retry_after=retry_after,
+        )
 
     def hit(self, key: str, per_minute: int) -> RateState:
         """Take one token for `key`; RateLimited (with Retry-After) when none is left."""
@@ -65,5 +71,7 @@ class RateLimiter:
         if state.retry_after is not None:
             raise RateLimited(
                 f"more than {per_minute} requests a minute with this key; slow down",
-                code="rate_limited", retry_after=state.retry_after)
+                code="rate_limited",
+                retry_after=state.retry_after,
+            )
         return state

@@ -33,8 +33,15 @@ from reelforge.storage.billing_tables import (
 from reelforge.storage.tables import Account, Job
 
 # the tables of the report, for the entry points (`reelforge report` shows and exports them)
-__all__ = ["ReportTable", "cell_text", "kpi_report", "parse_when", "plan_infos",
-           "report_tables", "write_csv"]
+__all__ = [
+    "ReportTable",
+    "cell_text",
+    "kpi_report",
+    "parse_when",
+    "plan_infos",
+    "report_tables",
+    "write_csv",
+]
 
 
 def parse_when(value: str | None, field: str) -> datetime | None:
@@ -48,8 +55,9 @@ def parse_when(value: str | None, field: str) -> datetime | None:
             return datetime.combine(date.fromisoformat(text), datetime.min.time(), tzinfo=UTC)
         return _aware(datetime.fromisoformat(text.replace("Z", "+00:00")))
     except ValueError:
-        raise InvalidRequest(f"{field} must be YYYY-MM-DD or an ISO 8601 date-time, got "
-                             f"{value!r}", field=field) from None
+        raise InvalidRequest(
+            f"{field} must be YYYY-MM-DD or an ISO 8601 date-time, got {value!r}", field=field
+        ) from None
 
 
 def _aware(t: datetime) -> datetime:
@@ -57,13 +65,21 @@ def _aware(t: datetime) -> datetime:
 
 
 def plan_infos(sheet: BillingSheet) -> list[kpis.PlanInfo]:
-    return [kpis.PlanInfo(name=name, paid=plan.paid, postpaid=plan.postpaid,
-                          credit_usd=plan.credit_usd or 0.0)
-            for name, plan in sheet.plans.items()]
+    return [
+        kpis.PlanInfo(
+            name=name, paid=plan.paid, postpaid=plan.postpaid, credit_usd=plan.credit_usd or 0.0
+        )
+        for name, plan in sheet.plans.items()
+    ]
 
 
-def kpi_report(p: Platform, *, since: datetime | None = None, until: datetime | None = None,
-               simulated: bool = False) -> dict[str, Any]:
+def kpi_report(
+    p: Platform,
+    *,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    simulated: bool = False,
+) -> dict[str, Any]:
     """The KPI report over [since, until) (None: unbounded) of the real data, or with
     `simulated` of the simulated data only."""
     since = _aware(since) if since else None
@@ -75,22 +91,42 @@ def kpi_report(p: Platform, *, since: datetime | None = None, until: datetime | 
     with p.db.session(write=False) as s:
         rows = _load(s, since, until, simulated)
         hint = None if simulated else _simulated_only_hint(s)
-    report = kpis.kpi_report(**rows, plans=plan_infos(sheet), now=now, since=since,
-                             until=until, exclude_plans=(INTERNAL_PLAN,))
-    return {"object": report.pop("object"), "data": "simulated" if simulated else "real",
-            "price_sheet": sheet.version, "hint": hint, **report}
+    report = kpis.kpi_report(
+        **rows,
+        plans=plan_infos(sheet),
+        now=now,
+        since=since,
+        until=until,
+        exclude_plans=(INTERNAL_PLAN,),
+    )
+    return {
+        "object": report.pop("object"),
+        "data": "simulated" if simulated else "real",
+        "price_sheet": sheet.version,
+        "hint": hint,
+        **report,
+    }
 
 
 def _simulated_only_hint(s: Session) -> str | None:
     """A line for a real report on a database that holds only simulated customers."""
+
     def count(simulated: bool) -> int:
-        return int(s.scalar(select(func.count()).select_from(Account).where(
-            Account.simulated.is_(simulated), Account.plan != INTERNAL_PLAN)) or 0)
+        return int(
+            s.scalar(
+                select(func.count())
+                .select_from(Account)
+                .where(Account.simulated.is_(simulated), Account.plan != INTERNAL_PLAN)
+            )
+            or 0
+        )
 
     if count(False) == 0 and count(True) > 0:
-        return ("this database holds only simulated data (from `reelforge simulate`): "
-                "ask for the simulated report (`reelforge report --simulated`, "
-                "simulated=true on the API)")
+        return (
+            "this database holds only simulated data (from `reelforge simulate`): "
+            "ask for the simulated report (`reelforge report --simulated`, "
+            "simulated=true on the API)"
+        )
     return None
 
 
@@ -122,8 +158,9 @@ def write_csv(report: dict[str, Any], directory: Path) -> list[Path]:
     return written
 
 
-def _bounds(column: Any, since: datetime | None,
-            until: datetime | None) -> list[ColumnElement[bool]]:
+def _bounds(
+    column: Any, since: datetime | None, until: datetime | None
+) -> list[ColumnElement[bool]]:
     found: list[ColumnElement[bool]] = []
     if since is not None:
         found.append(column >= since)
@@ -132,65 +169,140 @@ def _bounds(column: Any, since: datetime | None,
     return found
 
 
-def _load(s: Session, since: datetime | None, until: datetime | None,
-          simulated: bool) -> dict[str, Any]:
+def _load(
+    s: Session, since: datetime | None, until: datetime | None, simulated: bool
+) -> dict[str, Any]:
     mine = (Account.simulated.is_(simulated), Account.plan != INTERNAL_PLAN)
-    accounts = [kpis.AccountRow(id=r.id, created_at=r.created_at, plan=r.plan,
-                                segment=r.segment)
-                for r in s.execute(select(Account.id, Account.created_at, Account.plan,
-                                          Account.segment).where(*mine))]
+    accounts = [
+        kpis.AccountRow(id=r.id, created_at=r.created_at, plan=r.plan, segment=r.segment)
+        for r in s.execute(
+            select(Account.id, Account.created_at, Account.plan, Account.segment).where(*mine)
+        )
+    ]
 
-    usage = [kpis.UsageRow(account_id=r.account_id, job_id=r.job_id, kind=r.kind,
-                           cost_usd=float(r.cost_usd or 0.0), outcome=r.outcome,
-                           created_at=r.created_at, model=r.model, plan=r.plan,
-                           resolution=r.resolution, preset=r.preset, segment=r.segment)
-             for r in s.execute(
-                 select(UsageEvent.account_id, UsageEvent.job_id, UsageEvent.kind,
-                        UsageEvent.cost_usd, UsageEvent.outcome, UsageEvent.created_at,
-                        UsageEvent.model, UsageEvent.plan, UsageEvent.resolution,
-                        UsageEvent.preset, UsageEvent.segment)
-                 .join(Account, Account.id == UsageEvent.account_id)
-                 .where(UsageEvent.simulated.is_(simulated), *mine,
-                        *_bounds(UsageEvent.created_at, since, until)))]
+    usage = [
+        kpis.UsageRow(
+            account_id=r.account_id,
+            job_id=r.job_id,
+            kind=r.kind,
+            cost_usd=float(r.cost_usd or 0.0),
+            outcome=r.outcome,
+            created_at=r.created_at,
+            model=r.model,
+            plan=r.plan,
+            resolution=r.resolution,
+            preset=r.preset,
+            segment=r.segment,
+        )
+        for r in s.execute(
+            select(
+                UsageEvent.account_id,
+                UsageEvent.job_id,
+                UsageEvent.kind,
+                UsageEvent.cost_usd,
+                UsageEvent.outcome,
+                UsageEvent.created_at,
+                UsageEvent.model,
+                UsageEvent.plan,
+                UsageEvent.resolution,
+                UsageEvent.preset,
+                UsageEvent.segment,
+            )
+            .join(Account, Account.id == UsageEvent.account_id)
+            .where(
+                UsageEvent.simulated.is_(simulated),
+                *mine,
+                *_bounds(UsageEvent.created_at, since, until),
+            )
+        )
+    ]
 
     # every payment and plan change up to `until`: first payments and signup plans need the
     # history before the window (the analytics keep the window's own for revenue)
-    payments = [kpis.PaymentRow(account_id=r.account_id, amount_cents=int(r.amount_cents),
-                                kind=r.kind, created_at=r.created_at, plan=r.plan,
-                                currency=r.currency or "usd")
-                for r in s.execute(
-                    select(Payment.account_id, Payment.amount_cents, Payment.kind,
-                           Payment.created_at, Payment.plan, Payment.currency)
-                    .join(Account, Account.id == Payment.account_id)
-                    .where(Payment.simulated.is_(simulated), *mine,
-                           *_bounds(Payment.created_at, None, until)))]
-    plan_changes = [kpis.PlanChangeRow(account_id=r.account_id, to_plan=r.to_plan,
-                                       created_at=r.created_at, from_plan=r.from_plan,
-                                       source=r.source)
-                    for r in s.execute(
-                        select(PlanChange.account_id, PlanChange.to_plan,
-                               PlanChange.created_at, PlanChange.from_plan, PlanChange.source)
-                        .join(Account, Account.id == PlanChange.account_id)
-                        .where(*mine, *_bounds(PlanChange.created_at, None, until)))]
+    payments = [
+        kpis.PaymentRow(
+            account_id=r.account_id,
+            amount_cents=int(r.amount_cents),
+            kind=r.kind,
+            created_at=r.created_at,
+            plan=r.plan,
+            currency=r.currency or "usd",
+        )
+        for r in s.execute(
+            select(
+                Payment.account_id,
+                Payment.amount_cents,
+                Payment.kind,
+                Payment.created_at,
+                Payment.plan,
+                Payment.currency,
+            )
+            .join(Account, Account.id == Payment.account_id)
+            .where(
+                Payment.simulated.is_(simulated), *mine, *_bounds(Payment.created_at, None, until)
+            )
+        )
+    ]
+    plan_changes = [
+        kpis.PlanChangeRow(
+            account_id=r.account_id,
+            to_plan=r.to_plan,
+            created_at=r.created_at,
+            from_plan=r.from_plan,
+            source=r.source,
+        )
+        for r in s.execute(
+            select(
+                PlanChange.account_id,
+                PlanChange.to_plan,
+                PlanChange.created_at,
+                PlanChange.from_plan,
+                PlanChange.source,
+            )
+            .join(Account, Account.id == PlanChange.account_id)
+            .where(*mine, *_bounds(PlanChange.created_at, None, until))
+        )
+    ]
 
-    jobs = [kpis.JobRow(id=r.id, account_id=r.account_id, created_at=r.created_at,
-                        status=r.status)
-            for r in s.execute(
-                select(Job.id, Job.account_id, Job.created_at, Job.status)
-                .join(Account, Account.id == Job.account_id)
-                .where(Job.simulated.is_(simulated), *mine,
-                       *_bounds(Job.created_at, since, until)))]
+    jobs = [
+        kpis.JobRow(id=r.id, account_id=r.account_id, created_at=r.created_at, status=r.status)
+        for r in s.execute(
+            select(Job.id, Job.account_id, Job.created_at, Job.status)
+            .join(Account, Account.id == Job.account_id)
+            .where(Job.simulated.is_(simulated), *mine, *_bounds(Job.created_at, since, until))
+        )
+    ]
 
     # credits each job consumed, per lot, with the lot's price (postpaid credits: no lot)
-    consumed = [kpis.ConsumedRow(job_id=r.job_id, credits=int(r.credits or 0),
-                                 unit_usd=None if r.lot_id is None else float(r.unit_usd or 0))
-                for r in s.execute(
-                    select(LedgerEntry.job_id, LedgerEntry.lot_id, CreditLot.unit_usd,
-                           func.sum(LedgerEntry.amount).label("credits"))
-                    .join(Account, Account.id == LedgerEntry.account_id)
-                    .outerjoin(CreditLot, CreditLot.id == LedgerEntry.lot_id)
-                    .where(LedgerEntry.book == CONSUMED, LedgerEntry.job_id.is_not(None),
-                           *mine, *_bounds(LedgerEntry.created_at, since, until))
-                    .group_by(LedgerEntry.job_id, LedgerEntry.lot_id, CreditLot.unit_usd))]
-    return {"accounts": accounts, "usage": usage, "payments": payments,
-            "plan_changes": plan_changes, "jobs": jobs, "consumed": consumed}
+    consumed = [
+        kpis.ConsumedRow(
+            job_id=r.job_id,
+            credits=int(r.credits or 0),
+            unit_usd=None if r.lot_id is None else float(r.unit_usd or 0),
+        )
+        for r in s.execute(
+            select(
+                LedgerEntry.job_id,
+                LedgerEntry.lot_id,
+                CreditLot.unit_usd,
+                func.sum(LedgerEntry.amount).label("credits"),
+            )
+            .join(Account, Account.id == LedgerEntry.account_id)
+            .outerjoin(CreditLot, CreditLot.id == LedgerEntry.lot_id)
+            .where(
+                LedgerEntry.book == CONSUMED,
+                LedgerEntry.job_id.is_not(None),
+                *mine,
+                *_bounds(LedgerEntry.created_at, since, until),
+            )
+            .group_by(LedgerEntry.job_id, LedgerEntry.lot_id, CreditLot.unit_usd)
+        )
+    ]
+    return {
+        "accounts": accounts,
+        "usage": usage,
+        "payments": payments,
+        "plan_changes": plan_changes,
+        "jobs": jobs,
+        "consumed": consumed,
+    }

@@ -28,14 +28,30 @@ record = repo.record_audit
 
 
 def entry_view(e: AuditEntry) -> dict[str, Any]:
-    return {"id": e.id, "at": e.created_at.isoformat(), "actor": e.actor, "action": e.action,
-            "account_id": e.account_id, "subject": e.subject, "policy": e.policy,
-            "decision": e.decision, "categories": e.categories, "scores": e.scores,
-            "rule": e.rule, "data": e.data}
+    return {
+        "id": e.id,
+        "at": e.created_at.isoformat(),
+        "actor": e.actor,
+        "action": e.action,
+        "account_id": e.account_id,
+        "subject": e.subject,
+        "policy": e.policy,
+        "decision": e.decision,
+        "categories": e.categories,
+        "scores": e.scores,
+        "rule": e.rule,
+        "data": e.data,
+    }
 
 
-def entries(p: Platform, *, since: datetime | None = None, until: datetime | None = None,
-            subject: str | None = None, limit: int | None = None) -> list[dict[str, Any]]:
+def entries(
+    p: Platform,
+    *,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    subject: str | None = None,
+    limit: int | None = None,
+) -> list[dict[str, Any]]:
     with p.db.session(write=False) as s:
         q = select(AuditEntry).order_by(AuditEntry.id)
         if since is not None:
@@ -49,8 +65,13 @@ def entries(p: Platform, *, since: datetime | None = None, until: datetime | Non
         return [entry_view(e) for e in s.scalars(q)]
 
 
-def export_jsonl(p: Platform, *, since: datetime | None = None, until: datetime | None = None,
-                 subject: str | None = None) -> Iterator[str]:
+def export_jsonl(
+    p: Platform,
+    *,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    subject: str | None = None,
+) -> Iterator[str]:
     """One JSON object per line, oldest first."""
     for entry in entries(p, since=since, until=until, subject=subject):
         yield json.dumps(entry, ensure_ascii=False, separators=(",", ":"))
@@ -60,6 +81,7 @@ def purge(p: Platform, now: datetime) -> int:
     """Delete entries older than the retention period; returns how many."""
     days = max(MIN_RETENTION_DAYS, p.settings.audit_retention_days)
     with p.db.session() as s:
-        result = s.execute(delete(AuditEntry).where(
-            AuditEntry.created_at < now - timedelta(days=days)))
+        result = s.execute(
+            delete(AuditEntry).where(AuditEntry.created_at < now - timedelta(days=days))
+        )
         return int(result.rowcount or 0)  # type: ignore[attr-defined]

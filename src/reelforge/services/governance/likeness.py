@@ -47,14 +47,22 @@ def _faces_of(p: Platform, data: bytes, index: int) -> tuple[np.ndarray, str]:
     if len(faces) != 1:
         raise InvalidRequest(
             f"photo {index + 1} shows {len(faces)} faces; enrol photos with exactly one face",
-            code="no_single_face", field="photos")
+            code="no_single_face",
+            field="photos",
+        )
     embedding = faces[0].embedding
     assert embedding is not None
     return np.asarray(embedding, dtype=np.float64), content_type
 
 
-def enroll(p: Platform, name: str, photos: list[bytes], *, public_figure: bool = False,
-           actor: str = "operator") -> dict[str, Any]:
+def enroll(
+    p: Platform,
+    name: str,
+    photos: list[bytes],
+    *,
+    public_figure: bool = False,
+    actor: str = "operator",
+) -> dict[str, Any]:
     """Register a person from reference photos (each with exactly one face)."""
     name = name.strip()
     if not name or len(name) > 200:
@@ -63,24 +71,43 @@ def enroll(p: Platform, name: str, photos: list[bytes], *, public_figure: bool =
         raise InvalidRequest("enrol at least one photo", field="photos")
     checked = [_faces_of(p, data, i) for i, data in enumerate(photos)]
     embeddings = [emb for emb, _ in checked]
-    kept = [p.blobs.put_bytes(data, ctype) for data, (_, ctype) in zip(photos, checked,
-                                                                        strict=True)
-            ] if p.settings.likeness_keep_photos else []
+    kept = (
+        [p.blobs.put_bytes(data, ctype) for data, (_, ctype) in zip(photos, checked, strict=True)]
+        if p.settings.likeness_keep_photos
+        else []
+    )
     now = p.clock()
     with p.db.session() as s:
-        person = LikenessPerson(id=new_id("psn"), name=name, public_figure=public_figure,
-                                created_at=now)
+        person = LikenessPerson(
+            id=new_id("psn"), name=name, public_figure=public_figure, created_at=now
+        )
         s.add(person)
         s.flush()
         for i, emb in enumerate(embeddings):
             blob = kept[i] if kept else None
             if blob is not None:
                 repo.register_blob(s, blob, now)
-            s.add(LikenessFace(person_id=person.id, embedding=[float(x) for x in emb],
-                               photo_blob=blob.key if blob else None, created_at=now))
-        audit.record(s, now, actor=actor, action="likeness.enroll", subject=person.id,
-                     data={"name": name, "public_figure": public_figure,
-                           "faces": len(embeddings), "photos_kept": bool(kept)})
+            s.add(
+                LikenessFace(
+                    person_id=person.id,
+                    embedding=[float(x) for x in emb],
+                    photo_blob=blob.key if blob else None,
+                    created_at=now,
+                )
+            )
+        audit.record(
+            s,
+            now,
+            actor=actor,
+            action="likeness.enroll",
+            subject=person.id,
+            data={
+                "name": name,
+                "public_figure": public_figure,
+                "faces": len(embeddings),
+                "photos_kept": bool(kept),
+            },
+        )
         s.flush()
         return _view(s, person)
 
@@ -97,13 +124,13 @@ def _grantee(s: Session, account: str | None) -> str:
 def _person(s: Session, person_id: str) -> LikenessPerson:
     person = s.get(LikenessPerson, person_id)
     if person is None:
-        raise NotFound(f"no person {person_id} in the likeness registry",
-                       code="person_not_found")
+        raise NotFound(f"no person {person_id} in the likeness registry", code="person_not_found")
     return person
 
 
-def grant(p: Platform, person_id: str, account: str | None, *,
-          actor: str = "operator") -> dict[str, Any]:
+def grant(
+    p: Platform, person_id: str, account: str | None, *, actor: str = "operator"
+) -> dict[str, Any]:
     """Consent for one account (by name or id), or for everyone when `account` is None."""
     now = p.clock()
     with p.db.session() as s:
@@ -111,42 +138,69 @@ def grant(p: Platform, person_id: str, account: str | None, *,
         grantee = _grantee(s, account)
         if not _active(s, person_id, grantee):
             s.add(LikenessConsent(person_id=person_id, grantee=grantee, granted_at=now))
-            audit.record(s, now, actor=actor, action="likeness.grant", subject=person_id,
-                         account_id=None if grantee == EVERYONE else grantee,
-                         data={"grantee": grantee})
+            audit.record(
+                s,
+                now,
+                actor=actor,
+                action="likeness.grant",
+                subject=person_id,
+                account_id=None if grantee == EVERYONE else grantee,
+                data={"grantee": grantee},
+            )
         s.flush()
         return _view(s, person)
 
 
-def revoke(p: Platform, person_id: str, account: str | None, *,
-           actor: str = "operator") -> dict[str, Any]:
+def revoke(
+    p: Platform, person_id: str, account: str | None, *, actor: str = "operator"
+) -> dict[str, Any]:
     now = p.clock()
     with p.db.session() as s:
         person = _person(s, person_id)
         grantee = _grantee(s, account)
         for consent in _active(s, person_id, grantee):
             consent.revoked_at = now
-        audit.record(s, now, actor=actor, action="likeness.revoke", subject=person_id,
-                     account_id=None if grantee == EVERYONE else grantee,
-                     data={"grantee": grantee})
+        audit.record(
+            s,
+            now,
+            actor=actor,
+            action="likeness.revoke",
+            subject=person_id,
+            account_id=None if grantee == EVERYONE else grantee,
+            data={"grantee": grantee},
+        )
         s.flush()
         return _view(s, person)
 
 
 def _active(s: Session, person_id: str, grantee: str) -> list[LikenessConsent]:
-    return list(s.scalars(select(LikenessConsent).where(
-        LikenessConsent.person_id == person_id, LikenessConsent.grantee == grantee,
-        LikenessConsent.revoked_at.is_(None))))
+    return list(
+        s.scalars(
+            select(LikenessConsent).where(
+                LikenessConsent.person_id == person_id,
+                LikenessConsent.grantee == grantee,
+                LikenessConsent.revoked_at.is_(None),
+            )
+        )
+    )
 
 
 def _view(s: Session, person: LikenessPerson) -> dict[str, Any]:
     faces = s.scalars(select(LikenessFace).where(LikenessFace.person_id == person.id)).all()
-    consents = s.scalars(select(LikenessConsent).where(
-        LikenessConsent.person_id == person.id, LikenessConsent.revoked_at.is_(None))).all()
-    return {"id": person.id, "object": "likeness_person", "name": person.name,
-            "public_figure": person.public_figure, "faces": len(faces),
-            "consent": sorted(c.grantee for c in consents),
-            "created_at": person.created_at.isoformat()}
+    consents = s.scalars(
+        select(LikenessConsent).where(
+            LikenessConsent.person_id == person.id, LikenessConsent.revoked_at.is_(None)
+        )
+    ).all()
+    return {
+        "id": person.id,
+        "object": "likeness_person",
+        "name": person.name,
+        "public_figure": person.public_figure,
+        "faces": len(faces),
+        "consent": sorted(c.grantee for c in consents),
+        "created_at": person.created_at.isoformat(),
+    }
 
 
 def list_people(p: Platform) -> list[dict[str, Any]]:
@@ -160,17 +214,22 @@ def has_people(p: Platform) -> bool:
         return s.scalar(select(LikenessFace.id).limit(1)) is not None
 
 
-def match(p: Platform, account: AccountRef, embeddings: list[np.ndarray],
-          max_distance: float) -> list[Match]:
+def match(
+    p: Platform, account: AccountRef, embeddings: list[np.ndarray], max_distance: float
+) -> list[Match]:
     """Registered people among these faces, nearest first, with whether `account` may use
     their likeness."""
     if not embeddings:
         return []
     with p.db.session(write=False) as s:
-        rows = s.execute(select(LikenessFace.person_id, LikenessFace.embedding,
-                                LikenessPerson.name, LikenessPerson.public_figure)
-                         .join(LikenessPerson, LikenessPerson.id == LikenessFace.person_id)
-                         ).all()
+        rows = s.execute(
+            select(
+                LikenessFace.person_id,
+                LikenessFace.embedding,
+                LikenessPerson.name,
+                LikenessPerson.public_figure,
+            ).join(LikenessPerson, LikenessPerson.id == LikenessFace.person_id)
+        ).all()
         if not rows:
             return []
         refs = np.asarray([r.embedding for r in rows], dtype=np.float64)
@@ -181,18 +240,25 @@ def match(p: Platform, account: AccountRef, embeddings: list[np.ndarray],
                 row = rows[int(i)]
                 d = float(distances[i])
                 if row.person_id not in found or d < found[row.person_id].distance:
-                    consented = bool(_active(s, row.person_id, account.id)
-                                     or _active(s, row.person_id, EVERYONE))
-                    found[row.person_id] = Match(row.person_id, row.name, row.public_figure,
-                                                 d, consented)
+                    consented = bool(
+                        _active(s, row.person_id, account.id) or _active(s, row.person_id, EVERYONE)
+                    )
+                    found[row.person_id] = Match(
+                        row.person_id, row.name, row.public_figure, d, consented
+                    )
     return sorted(found.values(), key=lambda m: m.distance)
 
 
 def likeness_signals(matches: list[Match], source: str, max_distance: float) -> list[Signal]:
     """A finding for each registered person shown without consent."""
-    return [Signal(Category.PUBLIC_FIGURE if m.public_figure else Category.REAL_PERSON,
-                   score=1.0, rule="likeness:registry", source=source,
-                   detail=f"{m.person_id} at distance {m.distance:.3f} (limit {max_distance})")
-            for m in matches if not m.consented]
-
-
+    return [
+        Signal(
+            Category.PUBLIC_FIGURE if m.public_figure else Category.REAL_PERSON,
+            score=1.0,
+            rule="likeness:registry",
+            source=source,
+            detail=f"{m.person_id} at distance {m.distance:.3f} (limit {max_distance})",
+        )
+        for m in matches
+        if not m.consented
+    ]

@@ -41,7 +41,6 @@ if TYPE_CHECKING:
     from reelforge.app.platform import Platform
 
 
-
 _helper_pool: ThreadPoolExecutor | None = None
 _helper_lock = threading.Lock()
 
@@ -92,8 +91,9 @@ def text_signals(spec: JobSpec) -> list[Signal]:
     return found
 
 
-def image_signals(p: Platform, account: AccountRef, images: list[np.ndarray], source: str,
-                  profile: PolicyProfile) -> list[Signal]:
+def image_signals(
+    p: Platform, account: AccountRef, images: list[np.ndarray], source: str, profile: PolicyProfile
+) -> list[Signal]:
     """Nudity findings of every image, and the registered people among all their faces
     (one registry read for the lot; no faces are described when nobody is enrolled)."""
     image = detectors().image
@@ -144,12 +144,20 @@ class Moderation:
         found = texts.result() if texts is not None else text_signals(spec)
         return self.profile.decide(found + seen)
 
-    def record_submit(self, s: Session, job: Job, account: AccountRef, decision: Decision,
-                      now: datetime) -> None:
+    def record_submit(
+        self, s: Session, job: Job, account: AccountRef, decision: Decision, now: datetime
+    ) -> None:
         """Inside the submit transaction: the job's moderation record and the audit entry."""
         job.moderation = {"submit": decision.public()}
-        audit.record(s, now, actor=f"account:{account.id}", action="moderation.submit",
-                     account_id=account.id, subject=job.id, decision=decision.to_dict())
+        audit.record(
+            s,
+            now,
+            actor=f"account:{account.id}",
+            action="moderation.submit",
+            account_id=account.id,
+            subject=job.id,
+            decision=decision.to_dict(),
+        )
         s.flush()
 
     def warm(self) -> None:
@@ -167,14 +175,18 @@ class Moderation:
 
     # -- output (worker): FrameFilterFactory, OutputStep, FinalHook ----------------------
 
-    def for_job(self, job: Job, spec: JobSpec, width: int, height: int,
-                fps: int) -> FrameHook | None:
+    def for_job(
+        self, job: Job, spec: JobSpec, width: int, height: int, fps: int
+    ) -> FrameHook | None:
         """Keep the sampled frames of this job's output for `process` to check."""
         from reelforge.governance.image.sampling import sample_indices
 
         frames = int((job.params or {}).get("frames") or spec.frame_count)
-        wanted = set(sample_indices(frames, fps, self.profile.output_every_seconds,
-                                    self.profile.output_max_frames))
+        wanted = set(
+            sample_indices(
+                frames, fps, self.profile.output_every_seconds, self.profile.output_max_frames
+            )
+        )
         kept: list[np.ndarray] = []
         with self._lock:
             self._frames[job.id] = kept
@@ -207,12 +219,20 @@ class Moderation:
 
     def record_output(self, s: Session, job: Job, decision: Decision, now: datetime) -> None:
         job.moderation = {**(job.moderation or {}), "output": decision.public()}
-        audit.record(s, now, actor="system", action="moderation.output",
-                     account_id=job.account_id, subject=job.id, decision=decision.to_dict())
+        audit.record(
+            s,
+            now,
+            actor="system",
+            action="moderation.output",
+            account_id=job.account_id,
+            subject=job.id,
+            decision=decision.to_dict(),
+        )
         s.flush()
 
-    def hold_for_review(self, s: Session, job: Job, *, stage: str, categories: list[str],
-                        now: datetime) -> None:
+    def hold_for_review(
+        self, s: Session, job: Job, *, stage: str, categories: list[str], now: datetime
+    ) -> None:
         """Inside the caller's transaction: a pending policy review of `job`."""
         open_review(s, job, kind="policy", stage=stage, categories=categories, now=now)
 
@@ -226,8 +246,7 @@ class Moderation:
 MAX_TEXTS = 32
 
 
-def check_prompts(settings: Settings, profile: str | None,
-                  texts: list[str]) -> list[Decision]:
+def check_prompts(settings: Settings, profile: str | None, texts: list[str]) -> list[Decision]:
     """`reelforge policy check`: decisions under a named profile (default: the one in force),
     with no platform needed."""
     chosen = load_profile(profile or settings.policy_profile, settings.policy_dir)
@@ -235,8 +254,9 @@ def check_prompts(settings: Settings, profile: str | None,
     return [chosen.decide(text.signals(t, "prompt")) for t in texts]
 
 
-def moderate_content(p: Platform, account: AccountRef, texts: list[str],
-                     upload_id: str | None, *, detailed: bool) -> dict[str, Any]:
+def moderate_content(
+    p: Platform, account: AccountRef, texts: list[str], upload_id: str | None, *, detailed: bool
+) -> dict[str, Any]:
     """POST /v1/moderations: the policy's decision on texts and/or an uploaded image, without
     generating anything. Details (rule, scores) only for operators."""
     from reelforge.domain.spec import MAX_PROMPT_CHARS
@@ -251,8 +271,9 @@ def moderate_content(p: Platform, account: AccountRef, texts: list[str],
         raise InvalidRequest(f"at most {MAX_TEXTS} texts per request", field="text")
     for t in texts:
         if len(t) > MAX_PROMPT_CHARS:
-            raise InvalidRequest(f"a text is limited to {MAX_PROMPT_CHARS} characters",
-                                 field="text")
+            raise InvalidRequest(
+                f"a text is limited to {MAX_PROMPT_CHARS} characters", field="text"
+            )
     moderation = p.moderation
     if not isinstance(moderation, Moderation):  # a stand-in without the text/image checks
         raise ReelforgeError("no policy is loaded on this deployment", code="policy_unavailable")
@@ -263,8 +284,9 @@ def moderate_content(p: Platform, account: AccountRef, texts: list[str],
         with p.db.session(write=False) as s:
             upload = repo.upload_for(s, account.id, upload_id)
             if upload is None:
-                raise NotFound(f"no upload {upload_id}", code="upload_not_found",
-                               field="image_upload_id")
+                raise NotFound(
+                    f"no upload {upload_id}", code="upload_not_found", field="image_upload_id"
+                )
             key = upload.blob_key
         import tempfile
         from pathlib import Path
@@ -274,13 +296,19 @@ def moderate_content(p: Platform, account: AccountRef, texts: list[str],
             p.blobs.download(key, local)
             rgb = load_image(local, max_pixels=p.settings.max_image_pixels)
         decision = moderation.check_image(account, rgb)
-        results.append({"input": "image", "image_upload_id": upload_id,
-                        **_shown(decision, detailed)})
+        results.append(
+            {"input": "image", "image_upload_id": upload_id, **_shown(decision, detailed)}
+        )
     order = {"allow": 0, "review": 1, "block": 2}
     overall = max((r["decision"] for r in results), key=lambda d: order[d])
     categories = sorted({c for r in results for c in r["categories"]})
-    return {"object": "moderation", "policy": moderation.profile.ref, "decision": overall,
-            "categories": categories, "results": results}
+    return {
+        "object": "moderation",
+        "policy": moderation.profile.ref,
+        "decision": overall,
+        "categories": categories,
+        "results": results,
+    }
 
 
 def _shown(decision: Decision, detailed: bool) -> dict[str, Any]:

@@ -29,30 +29,62 @@ STATUSES = ("pending", "approved", "rejected", "withdrawn")
 MAX_NOTE = 2000
 
 
-def open_review(s: Session, job: Job, *, kind: str, stage: str, categories: list[str],
-                now: datetime, message: str | None = None) -> Review:
+def open_review(
+    s: Session,
+    job: Job,
+    *,
+    kind: str,
+    stage: str,
+    categories: list[str],
+    now: datetime,
+    message: str | None = None,
+) -> Review:
     """Within the caller's transaction: a pending review of `job` and its event."""
-    review = Review(id=new_id("rev"), job_id=job.id, account_id=job.account_id, kind=kind,
-                    stage=stage, status="pending", categories=categories, message=message,
-                    created_at=now)
+    review = Review(
+        id=new_id("rev"),
+        job_id=job.id,
+        account_id=job.account_id,
+        kind=kind,
+        stage=stage,
+        status="pending",
+        categories=categories,
+        message=message,
+        created_at=now,
+    )
     s.add(review)
-    repo.append_event(s, job.id, EventType.REVIEW_REQUESTED,
-                      {"status": "review", "kind": kind, "review_id": review.id}, now)
+    repo.append_event(
+        s,
+        job.id,
+        EventType.REVIEW_REQUESTED,
+        {"status": "review", "kind": kind, "review_id": review.id},
+        now,
+    )
     return review
 
 
 def review_view(r: Review, now: datetime) -> dict[str, Any]:
     end = r.decided_at or now
-    return {"id": r.id, "object": "review", "job_id": r.job_id, "account_id": r.account_id,
-            "kind": r.kind, "stage": r.stage, "status": r.status, "categories": r.categories,
-            "message": r.message, "created_at": r.created_at.isoformat(),
-            "decided_at": r.decided_at.isoformat() if r.decided_at else None,
-            "waiting_seconds": round((end - r.created_at).total_seconds(), 3),
-            "reviewer": r.reviewer, "note": r.note}
+    return {
+        "id": r.id,
+        "object": "review",
+        "job_id": r.job_id,
+        "account_id": r.account_id,
+        "kind": r.kind,
+        "stage": r.stage,
+        "status": r.status,
+        "categories": r.categories,
+        "message": r.message,
+        "created_at": r.created_at.isoformat(),
+        "decided_at": r.decided_at.isoformat() if r.decided_at else None,
+        "waiting_seconds": round((end - r.created_at).total_seconds(), 3),
+        "reviewer": r.reviewer,
+        "note": r.note,
+    }
 
 
-def list_reviews(p: Platform, status: str | None = "pending",
-                 limit: int = 100) -> list[dict[str, Any]]:
+def list_reviews(
+    p: Platform, status: str | None = "pending", limit: int = 100
+) -> list[dict[str, Any]]:
     if status is not None and status not in STATUSES:
         raise InvalidRequest(f"status must be one of {', '.join(STATUSES)}", field="status")
     now = p.clock()
@@ -68,15 +100,15 @@ def _pending(s: Session, review_id: str) -> tuple[Review, Job]:
     if review is None:
         raise NotFound(f"no review {review_id}", code="review_not_found")
     if review.status != "pending":
-        raise Conflict(f"review {review_id} is already {review.status}",
-                       code="review_decided")
+        raise Conflict(f"review {review_id} is already {review.status}", code="review_decided")
     job = repo.job_for(s, review.job_id, None)
     assert job is not None
     return review, job
 
 
-def decide(p: Platform, review_id: str, *, approve: bool, reviewer: AccountRef,
-           note: str | None = None) -> dict[str, Any]:
+def decide(
+    p: Platform, review_id: str, *, approve: bool, reviewer: AccountRef, note: str | None = None
+) -> dict[str, Any]:
     """Approve (the job runs, or its held output is released) or reject (blocked)."""
     if note is not None and len(note) > MAX_NOTE:
         raise InvalidRequest(f"note is limited to {MAX_NOTE} characters", field="note")
@@ -88,38 +120,80 @@ def decide(p: Platform, review_id: str, *, approve: bool, reviewer: AccountRef,
         review.decided_at, review.reviewer, review.note = now, reviewer.name or reviewer.id, note
         where = [Job.status == "review"]
         if not approve:
-            won = repo.transition(s, job.id, JobStatus.BLOCKED, extra_where=where,
-                                  finished_at=now, error_code=CONTENT_BLOCKED,
-                                  error_message="a reviewer upheld the content policy")
+            won = repo.transition(
+                s,
+                job.id,
+                JobStatus.BLOCKED,
+                extra_where=where,
+                finished_at=now,
+                error_code=CONTENT_BLOCKED,
+                error_message="a reviewer upheld the content policy",
+            )
             if won:
                 record_final(p, s, job.id, {"by": "reviewer"}, now)
         elif review.stage == "output":  # the held file is released as it is
-            won = repo.transition(s, job.id, JobStatus.SUCCEEDED, extra_where=where,
-                                  finished_at=now, error_code=None, error_message=None)
+            won = repo.transition(
+                s,
+                job.id,
+                JobStatus.SUCCEEDED,
+                extra_where=where,
+                finished_at=now,
+                error_code=None,
+                error_message=None,
+            )
             if won:
                 record_final(p, s, job.id, {"by": "reviewer"}, now)
         else:  # nothing ran yet: to the queue now, or waiting for a slot of the plan
             target = admit_existing(p, s, job.account_id, now)
-            won = repo.transition(s, job.id, target, extra_where=where,
-                                  enqueued_at=now if target is JobStatus.QUEUED else None,
-                                  finished_at=None, error_code=None, error_message=None)
+            won = repo.transition(
+                s,
+                job.id,
+                target,
+                extra_where=where,
+                enqueued_at=now if target is JobStatus.QUEUED else None,
+                finished_at=None,
+                error_code=None,
+                error_message=None,
+            )
             if won:
-                repo.append_event(s, job.id, EventType.APPROVED,
-                                  {"status": str(target), "review_id": review.id}, now)
+                repo.append_event(
+                    s,
+                    job.id,
+                    EventType.APPROVED,
+                    {"status": str(target), "review_id": review.id},
+                    now,
+                )
                 enqueue = job if target is JobStatus.QUEUED else None
         if not won:
             raise Conflict(f"job {job.id} is no longer waiting for review", code="invalid_state")
-        audit.record(s, now, actor=f"reviewer:{reviewer.id}",
-                     action="review.approve" if approve else "review.reject",
-                     account_id=job.account_id, subject=job.id,
-                     data={"review_id": review.id, "kind": review.kind, "stage": review.stage,
-                           "reviewer": reviewer.name or reviewer.id, "note": note,
-                           "waiting_seconds": (now - review.created_at).total_seconds()})
+        audit.record(
+            s,
+            now,
+            actor=f"reviewer:{reviewer.id}",
+            action="review.approve" if approve else "review.reject",
+            account_id=job.account_id,
+            subject=job.id,
+            data={
+                "review_id": review.id,
+                "kind": review.kind,
+                "stage": review.stage,
+                "reviewer": reviewer.name or reviewer.id,
+                "note": note,
+                "waiting_seconds": (now - review.created_at).total_seconds(),
+            },
+        )
         s.flush()
         view = review_view(review, now)
         queue, priority = job.queue, job.priority
-    event(log, "job.review", job=job.id, account=job.account_id,
-          status="approved" if approve else "rejected", stage=review.stage, review=review.id)
+    event(
+        log,
+        "job.review",
+        job=job.id,
+        account=job.account_id,
+        status="approved" if approve else "rejected",
+        stage=review.stage,
+        review=review.id,
+    )
     if enqueue is not None:
         p.queue.enqueue(enqueue.id, queue=queue, priority=priority)
     return view
@@ -136,19 +210,29 @@ def appeal(p: Platform, account: AccountRef, job_id: str, message: str) -> dict[
         if job is None:
             raise NotFound(f"no video {job_id}")
         if job.status != JobStatus.BLOCKED:
-            raise Conflict(f"video {job_id} is {job.status}; only blocked videos can be "
-                           f"appealed", code="not_blocked")
+            raise Conflict(
+                f"video {job_id} is {job.status}; only blocked videos can be appealed",
+                code="not_blocked",
+            )
         stage = "output" if (job.moderation or {}).get("output") else "submit"
         categories = ((job.moderation or {}).get(stage) or {}).get("categories", [])
-        won = repo.transition(s, job.id, JobStatus.REVIEW,
-                              extra_where=[Job.status == "blocked"], finished_at=None)
+        won = repo.transition(
+            s, job.id, JobStatus.REVIEW, extra_where=[Job.status == "blocked"], finished_at=None
+        )
         if not won:
             raise Conflict(f"video {job_id} changed meanwhile; try again", code="invalid_state")
-        review = open_review(s, job, kind="appeal", stage=stage, categories=categories,
-                             now=now, message=message)
-        audit.record(s, now, actor=f"account:{account.id}", action="appeal",
-                     account_id=account.id, subject=job.id,
-                     data={"review_id": review.id, "message": message})
+        review = open_review(
+            s, job, kind="appeal", stage=stage, categories=categories, now=now, message=message
+        )
+        audit.record(
+            s,
+            now,
+            actor=f"account:{account.id}",
+            action="appeal",
+            account_id=account.id,
+            subject=job.id,
+            data={"review_id": review.id, "message": message},
+        )
         s.flush()
         s.refresh(job)
         return job_view(job)

@@ -57,8 +57,14 @@ def _limits(p: Platform, s: Session, account_id: str) -> tuple[int, int] | None:
 
 
 def _count(s: Session, account_id: str, statuses: tuple[str, ...]) -> int:
-    return int(s.scalar(select(func.count()).select_from(Job).where(
-        Job.account_id == account_id, Job.status.in_(statuses))) or 0)
+    return int(
+        s.scalar(
+            select(func.count())
+            .select_from(Job)
+            .where(Job.account_id == account_id, Job.status.in_(statuses))
+        )
+        or 0
+    )
 
 
 def admit_new(p: Platform, s: Session, account_id: str, now: datetime) -> JobStatus:
@@ -79,7 +85,9 @@ def admit_new(p: Platform, s: Session, account_id: str, now: datetime) -> JobSta
         raise RateLimited(
             f"this plan runs {concurrency} job(s) at a time and {waiting} more already wait "
             f"(the most it holds); submit again when one has finished, or upgrade",
-            code="queue_full", retry_after=QUEUE_FULL_RETRY_S)
+            code="queue_full",
+            retry_after=QUEUE_FULL_RETRY_S,
+        )
     return JobStatus.THROTTLED
 
 
@@ -110,16 +118,22 @@ def wake(p: Platform, s: Session, account_id: str, now: datetime) -> list[str]:
     candidates = s.execute(
         select(Job.id, Job.queue, Job.priority)
         .where(Job.account_id == account_id, Job.status == _THROTTLED)
-        .order_by(Job.id).limit(free)  # ids sort by creation time: submit order
-        .with_for_update(skip_locked=True)).all()
+        .order_by(Job.id)
+        .limit(free)  # ids sort by creation time: submit order
+        .with_for_update(skip_locked=True)
+    ).all()
     admitted: list[str] = []
     for job_id, queue, priority in candidates:
-        won = s.execute(update(Job).where(Job.id == job_id, Job.status == _THROTTLED)
-                        .values(status=str(JobStatus.QUEUED), enqueued_at=now))
+        won = s.execute(
+            update(Job)
+            .where(Job.id == job_id, Job.status == _THROTTLED)
+            .values(status=str(JobStatus.QUEUED), enqueued_at=now)
+        )
         if won.rowcount != 1:  # type: ignore[attr-defined]
             continue
-        repo.append_event(s, job_id, EventType.ADMITTED,
-                          {"status": "queued", "reason": "slot_freed"}, now)
+        repo.append_event(
+            s, job_id, EventType.ADMITTED, {"status": "queued", "reason": "slot_freed"}, now
+        )
         _enqueue_after_commit(p, s, job_id, queue, priority)
         admitted.append(job_id)
     for job_id in admitted:  # a slot freed
@@ -130,9 +144,13 @@ def wake(p: Platform, s: Session, account_id: str, now: datetime) -> list[str]:
 def wake_all(p: Platform) -> list[str]:
     """The reaper's safety net: admit waiting jobs of every account that has a free slot."""
     with p.db.session(write=False) as s:  # read first: most waiting accounts are just busy
-        waiting = [account_id for account_id in s.scalars(
-            select(Job.account_id).where(Job.status == _THROTTLED).distinct().limit(1000))
-            if _has_free_slot(p, s, account_id)]
+        waiting = [
+            account_id
+            for account_id in s.scalars(
+                select(Job.account_id).where(Job.status == _THROTTLED).distinct().limit(1000)
+            )
+            if _has_free_slot(p, s, account_id)
+        ]
     admitted: list[str] = []
     now = p.clock()
     for account_id in waiting:
@@ -146,8 +164,7 @@ def _has_free_slot(p: Platform, s: Session, account_id: str) -> bool:
     return limits is None or _count(s, account_id, _SLOTS) < limits[0]
 
 
-def _enqueue_after_commit(p: Platform, s: Session, job_id: str, queue: str,
-                          priority: int) -> None:
+def _enqueue_after_commit(p: Platform, s: Session, job_id: str, queue: str, priority: int) -> None:
     """The queue message goes out only once the job is `queued` for every reader: sent
     earlier, a worker could find it still throttled, skip it, and wait for the reaper."""
     pending: list[tuple[str, str, int]] | None = s.info.get(_PENDING_KEY)

@@ -54,8 +54,9 @@ def url_key(p: Platform) -> bytes:
     key = _DERIVED.get(p.db)
     if key is None:
         # Derived, never the provenance secret itself: a leaked URL key forges links only.
-        secret = fleet_secrets.aigc_secret(p.db, p.settings.provenance_secret,
-                                           p.settings.data_dir, p.clock)
+        secret = fleet_secrets.aigc_secret(
+            p.db, p.settings.provenance_secret, p.settings.data_dir, p.clock
+        )
         key = hmac.new(secret, _KEY_CONTEXT, hashlib.sha256).digest()
         _DERIVED[p.db] = key  # it never changes while the process runs
     return key
@@ -66,15 +67,19 @@ def output_unavailable(job_id: str, damage: str, what: str = "output") -> Output
     if damage == "missing":
         return OutputUnavailable(
             f"the {what} of video {job_id} is missing from the blob store; submit the request "
-            "again (with the same seed it renders anew)", code="output_missing")
+            "again (with the same seed it renders anew)",
+            code="output_missing",
+        )
     return OutputUnavailable(
         f"the {what} of video {job_id} is damaged ({damage.replace('_', ' ')}) and is not "
         "served; submit the request again (with the same seed it renders anew)",
-        code="output_damaged")
+        code="output_damaged",
+    )
 
 
-def verified_size(p: Platform, job_id: str, key: str, marked: str | None, *,
-                  what: str = "output") -> int:
+def verified_size(
+    p: Platform, job_id: str, key: str, marked: str | None, *, what: str = "output"
+) -> int:
     """The size of a job's stored file once it is known to be the file the job stored: the
     size against the blob registry always (one stat or HEAD), every byte's hash too when
     `reelforge fsck --repair` marked it (`marked`), so a restored file is served again.
@@ -104,8 +109,9 @@ class OutputLinks:
 
     @classmethod
     def for_platform(cls, p: Platform) -> OutputLinks:
-        return cls(p.settings.public_url.rstrip("/"), url_key(p), p.settings.signed_url_ttl,
-                   p.clock())
+        return cls(
+            p.settings.public_url.rstrip("/"), url_key(p), p.settings.signed_url_ttl, p.clock()
+        )
 
     def expires_at(self, job: Job) -> datetime:
         """When a URL made now stops working: the TTL, or the output's own expiry if sooner."""
@@ -117,8 +123,7 @@ class OutputLinks:
     def url(self, job: Job, name: str) -> str:
         expires = int(self.expires_at(job).timestamp())
         sig = _signature(self.key, job.id, name, expires)
-        return (f"{self.base}/v1/files/{quote(job.id, safe='')}/{name}"
-                f"?expires={expires}&sig={sig}")
+        return f"{self.base}/v1/files/{quote(job.id, safe='')}/{name}?expires={expires}&sig={sig}"
 
     def output_fields(self, job: Job) -> dict[str, Any]:
         """The delivery part of a job's `output`: absolute signed URLs while the files exist."""
@@ -127,7 +132,9 @@ class OutputLinks:
             "content_url": None if removed else f"/v1/videos/{job.id}/content",
             "expires_at": job.expires_at.isoformat() if job.expires_at else None,
             "removed_at": job.purged_at.isoformat() if job.purged_at else None,
-            "url": None, "poster_url": None, "url_expires_at": None,
+            "url": None,
+            "poster_url": None,
+            "url_expires_at": None,
         }
         if removed or (job.expires_at is not None and job.expires_at <= self.now):
             return fields
@@ -150,48 +157,68 @@ class SignedFile:
         return p.blobs.iter_range(self.key, start, end)
 
 
-def check_signed(p: Platform, job_id: str, name: str, expires: str | None,
-                 sig: str | None) -> SignedFile:
+def check_signed(
+    p: Platform, job_id: str, name: str, expires: str | None, sig: str | None
+) -> SignedFile:
     """The file a signed URL names, if its signature is right and it has not expired."""
     if name not in FILES or len(job_id) > 40 or has_control(job_id):
         raise NotFound("no such file", code="not_found")
-    if not expires or not sig or not expires.isdigit() or len(expires) > 12 \
-            or len(sig) > _MAX_SIG_CHARS:
-        raise Forbidden("this URL is not signed: fetch a fresh one from the job "
-                        "(GET /v1/videos/{id} → output.url)", code="invalid_url_signature")
+    if (
+        not expires
+        or not sig
+        or not expires.isdigit()
+        or len(expires) > 12
+        or len(sig) > _MAX_SIG_CHARS
+    ):
+        raise Forbidden(
+            "this URL is not signed: fetch a fresh one from the job "
+            "(GET /v1/videos/{id} → output.url)",
+            code="invalid_url_signature",
+        )
     expected = _signature(url_key(p), job_id, name, int(expires))
     # Bytes, not str: compare_digest raises TypeError on non-ASCII str.
     if not hmac.compare_digest(expected.encode(), sig.encode("utf-8", "replace")):
-        raise Forbidden("this URL's signature does not match; fetch a fresh one from the job "
-                        "(GET /v1/videos/{id} → output.url)", code="invalid_url_signature")
+        raise Forbidden(
+            "this URL's signature does not match; fetch a fresh one from the job "
+            "(GET /v1/videos/{id} → output.url)",
+            code="invalid_url_signature",
+        )
     now = p.clock()
     if int(expires) <= int(now.timestamp()):
-        raise Forbidden("this URL has expired; fetch a fresh one from the job "
-                        "(GET /v1/videos/{id} → output.url)", code="url_expired")
+        raise Forbidden(
+            "this URL has expired; fetch a fresh one from the job "
+            "(GET /v1/videos/{id} → output.url)",
+            code="url_expired",
+        )
     with p.db.session(write=False) as s:
         job = repo.job_for(s, job_id, None)
         if job is None:
             raise NotFound("no such file")
         key = job.poster_blob if name == "poster.jpg" else job.output_blob
         marked = job.output_damage
-        gone = job.deleted_at is not None or job.purged_at is not None or (
-            job.expires_at is not None and job.expires_at <= now)
+        gone = (
+            job.deleted_at is not None
+            or job.purged_at is not None
+            or (job.expires_at is not None and job.expires_at <= now)
+        )
         if job.status != JobStatus.SUCCEEDED or not key:
             raise NotFound("no such file")
     if gone:
         raise NotFound(f"the output of {job_id} was deleted", code="content_deleted")
     content_type, ext = FILES[name]
     max_age = max(0, min(3600, int(expires) - int(now.timestamp())))
-    size = verified_size(p, job_id, key, marked,
-                         what="poster" if name == "poster.jpg" else "output")
+    size = verified_size(
+        p, job_id, key, marked, what="poster" if name == "poster.jpg" else "output"
+    )
     return SignedFile(key, size, content_type, f"{job_id}.{ext}", int(expires), max_age)
 
 
 def redirect_url(p: Platform, f: SignedFile) -> str | None:
     """A presigned URL of the store (S3) that ends with the signed URL, or None (local)."""
     remaining = max(1, f.expires - int(p.clock().timestamp()))
-    return p.blobs.presigned_url(f.key, expires_in=min(remaining, 604_800),
-                                 content_type=f.content_type, filename=f.filename)
+    return p.blobs.presigned_url(
+        f.key, expires_in=min(remaining, 604_800), content_type=f.content_type, filename=f.filename
+    )
 
 
 def with_signed_links(p: Platform, job_id: str, payload: str) -> str:

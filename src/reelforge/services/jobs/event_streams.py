@@ -58,8 +58,10 @@ def take_slot(p: Platform, account: AccountRef) -> StreamSlot:
         if _open.get(key, 0) >= limit:
             raise RateLimited(
                 f"this API key already has {limit} event streams open (the most it may); "
-                "close one, or poll GET /v1/videos/{id}", code="too_many_streams",
-                retry_after=STREAM_RETRY_AFTER_S)
+                "close one, or poll GET /v1/videos/{id}",
+                code="too_many_streams",
+                retry_after=STREAM_RETRY_AFTER_S,
+            )
         _open[key] = _open.get(key, 0) + 1
     return StreamSlot(key)
 
@@ -68,8 +70,7 @@ class EventWatcher:
     """Wakes waiting streams when their job has events after the seq they last sent. Lives
     on one event loop; its polling task runs only while some stream waits."""
 
-    def __init__(self, p: Platform, loop: asyncio.AbstractEventLoop,
-                 interval: float = POLL_S):
+    def __init__(self, p: Platform, loop: asyncio.AbstractEventLoop, interval: float = POLL_S):
         self.p, self.loop, self.interval = p, loop, interval  # held: their ids stay unique
         self._waiting: dict[str, dict[asyncio.Event, int]] = {}  # job → waiter → after seq
         self._task: asyncio.Task[None] | None = None
@@ -103,8 +104,9 @@ class EventWatcher:
                 self.polls += 1
                 heads = await asyncio.to_thread(queries.event_heads, self.p, job_ids)
             except Exception as exc:  # the database is away: streams keep waiting
-                log.warning("event streams: cannot read event counters (%s); retrying",
-                            type(exc).__name__)
+                log.warning(
+                    "event streams: cannot read event counters (%s); retrying", type(exc).__name__
+                )
                 continue
             for job_id in job_ids:
                 head = heads.get(job_id)
@@ -122,8 +124,11 @@ def watcher_for(p: Platform) -> EventWatcher:
     key = (id(p), id(loop))
     watcher = _watchers.get(key)
     if watcher is None:
-        for stale in [k for k, w in _watchers.items()
-                      if w._task is not None and w._task.done() and not w._waiting]:
+        for stale in [
+            k
+            for k, w in _watchers.items()
+            if w._task is not None and w._task.done() and not w._waiting
+        ]:
             del _watchers[stale]  # platforms and loops come and go (tests, reloads)
         watcher = _watchers[key] = EventWatcher(p, loop)
     return watcher

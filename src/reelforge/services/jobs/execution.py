@@ -49,8 +49,12 @@ _FINISH_TRIES = 5  # a dropped database connection: 0.1 + 0.2 + 0.4 + 0.8 s betw
 
 # Share of overall progress each stage covers: (start, end).
 STAGE_SPAN: dict[str, tuple[float, float]] = {
-    "load": (0.0, 0.05), "prepare": (0.0, 0.05), "text_encode": (0.05, 0.1),
-    "denoise": (0.1, 0.85), "decode": (0.85, 0.92), "render": (0.05, 0.97),
+    "load": (0.0, 0.05),
+    "prepare": (0.0, 0.05),
+    "text_encode": (0.05, 0.1),
+    "denoise": (0.1, 0.85),
+    "decode": (0.85, 0.92),
+    "render": (0.05, 0.97),
     "encode": (0.92, 0.97),
 }
 
@@ -71,8 +75,7 @@ class Heartbeat:
         self.cancel_requested = threading.Event()
         self.lost = threading.Event()
         self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._loop, name=f"heartbeat-{job_id}",
-                                        daemon=True)
+        self._thread = threading.Thread(target=self._loop, name=f"heartbeat-{job_id}", daemon=True)
 
     def __enter__(self) -> Heartbeat:
         self._thread.start()
@@ -93,8 +96,9 @@ class Heartbeat:
     def _loop(self) -> None:
         # One line when beats start failing and one when they work again, not one per beat;
         # beats keep their interval (a later one must land before the reaper's timeout).
-        outage = Outage(f"database (heartbeat of {self.job_id})", log,
-                        retry="retrying every heartbeat interval")
+        outage = Outage(
+            f"database (heartbeat of {self.job_id})", log, retry="retrying every heartbeat interval"
+        )
         failures = 0
         while not self._stop.wait(self.p.settings.heartbeat_interval):
             try:
@@ -109,8 +113,7 @@ class Heartbeat:
 class JobExecutor:
     """Runs jobs for one worker identity. `hand_back` says when to stop mid-job (shutdown)."""
 
-    def __init__(self, p: Platform, worker_id: str,
-                 hand_back: Callable[[], bool] = lambda: False):
+    def __init__(self, p: Platform, worker_id: str, hand_back: Callable[[], bool] = lambda: False):
         self.p = p
         self.worker_id = worker_id
         self.hand_back = hand_back
@@ -124,43 +127,68 @@ class JobExecutor:
                 job = repo.claim_job(s, job_id, self.worker_id, now)
                 if job is None:
                     return None
-                repo.append_event(s, job_id, EventType.STARTED,
-                                  {"status": "running", "attempt": job.attempt,
-                                   "worker": self.worker_id}, now)
+                repo.append_event(
+                    s,
+                    job_id,
+                    EventType.STARTED,
+                    {"status": "running", "attempt": job.attempt, "worker": self.worker_id},
+                    now,
+                )
                 return job
         return None  # not reached: the last try's error propagates
 
     def _cancel_requested_waiting(self, job_id: str) -> bool:
         """A waiting job whose cancel was requested is never claimed: end it now."""
         with self.p.db.session() as s:
-            return cancel_waiting(self.p, s, job_id, self.p.clock(), by="user",
-                                  only_if_requested=True)
+            return cancel_waiting(
+                self.p, s, job_id, self.p.clock(), by="user", only_if_requested=True
+            )
 
     def run(self, job_id: str) -> RunOutcome:
         job = self._claim(job_id)
         if job is None:
             if self._cancel_requested_waiting(job_id):
-                log.info("job.end job=%s status=cancelled worker=%s reason=cancel_requested",
-                         job_id, self.worker_id)
+                log.info(
+                    "job.end job=%s status=cancelled worker=%s reason=cancel_requested",
+                    job_id,
+                    self.worker_id,
+                )
                 return RunOutcome(job_id, "cancelled")
             return RunOutcome(job_id, "skipped")
         # One structured line when a job starts and one when it ends: a job's life on this
         # worker can be read from the log alone (grep its id).
-        log.info("job.start job=%s account=%s status=running queue=%s model=%s attempt=%d "
-                 "worker=%s", job.id, job.account_id, job.queue, job.model, job.attempt,
-                 self.worker_id)
+        log.info(
+            "job.start job=%s account=%s status=running queue=%s model=%s attempt=%d worker=%s",
+            job.id,
+            job.account_id,
+            job.queue,
+            job.model,
+            job.attempt,
+            self.worker_id,
+        )
         started = time.perf_counter()
         outcome = self._run_claimed(job)
-        log.info("job.end job=%s status=%s account=%s seconds=%.2f attempt=%d worker=%s%s",
-                 job.id, outcome.status, job.account_id, time.perf_counter() - started,
-                 job.attempt, self.worker_id, f" code={outcome.error}" if outcome.error else "")
+        log.info(
+            "job.end job=%s status=%s account=%s seconds=%.2f attempt=%d worker=%s%s",
+            job.id,
+            outcome.status,
+            job.account_id,
+            time.perf_counter() - started,
+            job.attempt,
+            self.worker_id,
+            f" code={outcome.error}" if outcome.error else "",
+        )
         return outcome
 
     def _run_claimed(self, job: Job) -> RunOutcome:
         job_id = job.id
         if job.attempt > job.max_attempts:
-            self._finish(job, JobStatus.FAILED, code="worker_lost",
-                         message=f"the job was interrupted {job.max_attempts} times; giving up")
+            self._finish(
+                job,
+                JobStatus.FAILED,
+                code="worker_lost",
+                message=f"the job was interrupted {job.max_attempts} times; giving up",
+            )
             return RunOutcome(job_id, "failed")
         workdir = Path(tempfile.mkdtemp(prefix=f"reelforge-{job_id}-"))
         try:
@@ -181,8 +209,9 @@ class JobExecutor:
             spec = JobSpec.model_validate(job.spec)
             backend = self.p.backends.get(spec.model)
             if backend is None:
-                raise ReelforgeError(f"this worker does not serve model {spec.model!r}",
-                                     code="model_unavailable")
+                raise ReelforgeError(
+                    f"this worker does not serve model {spec.model!r}", code="model_unavailable"
+                )
             t0 = time.perf_counter()
             inputs = []
             for i, key in enumerate(spec.images):
@@ -192,7 +221,8 @@ class JobExecutor:
             timings["fetch_inputs"] = time.perf_counter() - t0
 
             clip = backend.generate(
-                GenerationRequest(job.id, spec, tuple(inputs), workdir), progress)
+                GenerationRequest(job.id, spec, tuple(inputs), workdir), progress
+            )
             poster_index = clip.frame_count // 2
             poster: list[np.ndarray] = []
 
@@ -211,8 +241,12 @@ class JobExecutor:
             for provider in self.p.output_metadata:
                 tags.update(provider.tags(job, spec))
             encoded = encode_mp4(
-                clip.frames, video_path, fps=clip.fps, crf=self.p.settings.encode_crf,
-                preset=self.p.settings.encode_preset, on_frame=chain_frame_hooks(hooks),
+                clip.frames,
+                video_path,
+                fps=clip.fps,
+                crf=self.p.settings.encode_crf,
+                preset=self.p.settings.encode_preset,
+                on_frame=chain_frame_hooks(hooks),
                 metadata=tags,
             )
             progress.check()
@@ -234,42 +268,67 @@ class JobExecutor:
             if poster:
                 save_jpeg(poster[0], poster_path)
             video_blob = self.p.blobs.put_file(video_path, "video/mp4")
-            poster_blob = (self.p.blobs.put_file(poster_path, "image/jpeg")
-                           if poster_path.exists() else None)
+            poster_blob = (
+                self.p.blobs.put_file(poster_path, "image/jpeg") if poster_path.exists() else None
+            )
             timings["store"] = time.perf_counter() - t0
             timings["total"] = time.perf_counter() - started
-            output = {"width": encoded.width, "height": encoded.height, "frames": encoded.frames,
-                      "fps": clip.fps, "duration": round(encoded.frames / clip.fps, 4),
-                      "size_bytes": video_blob.size_bytes}
+            output = {
+                "width": encoded.width,
+                "height": encoded.height,
+                "frames": encoded.frames,
+                "fps": clip.fps,
+                "duration": round(encoded.frames / clip.fps, 4),
+                "size_bytes": video_blob.size_bytes,
+            }
             compute = {"device": clip.device, **clip.compute}
             status = JobStatus.SUCCEEDED
             if refused is not None:
-                status = (JobStatus.BLOCKED if refused.decision is Action.BLOCK
-                          else JobStatus.REVIEW)
-            won = self._finish(job, status, video=video_blob, poster=poster_blob,
-                               output=output, timings=timings, device=clip.device,
-                               compute=compute, refused=refused)
+                status = JobStatus.BLOCKED if refused.decision is Action.BLOCK else JobStatus.REVIEW
+            won = self._finish(
+                job,
+                status,
+                video=video_blob,
+                poster=poster_blob,
+                output=output,
+                timings=timings,
+                device=clip.device,
+                compute=compute,
+                refused=refused,
+            )
             return RunOutcome(job.id, str(status) if won else "lost")
         except JobInterrupted as exc:
             return self._interrupted(job, exc.reason, timings, started)
         except ReelforgeError as exc:
-            self._finish(job, JobStatus.FAILED, code=exc.code, message=exc.message,
-                         timings=_close(timings, started))
+            self._finish(
+                job,
+                JobStatus.FAILED,
+                code=exc.code,
+                message=exc.message,
+                timings=_close(timings, started),
+            )
             return RunOutcome(job.id, "failed", exc.code)
         except DBAPIError as exc:
             if not exc.connection_invalidated:
                 raise
             # The database went away (restart, failover, a dropped connection): not the job's
             # fault. Record nothing; its heartbeat stops and the reaper runs it again.
-            log.warning("job %s: the database connection was lost (%s); the reaper will "
-                        "run it again", job.id, type(exc.orig).__name__)
+            log.warning(
+                "job %s: the database connection was lost (%s); the reaper will run it again",
+                job.id,
+                type(exc.orig).__name__,
+            )
             return RunOutcome(job.id, "lost")
         except Exception:
             log.exception("job %s failed unexpectedly", job.id)
-            self._finish(job, JobStatus.FAILED, code="internal_error",
-                         message=f"generation failed with an internal error; operators can "
-                                 f"find the details in the worker log under job {job.id}",
-                         timings=_close(timings, started))
+            self._finish(
+                job,
+                JobStatus.FAILED,
+                code="internal_error",
+                message=f"generation failed with an internal error; operators can "
+                f"find the details in the worker log under job {job.id}",
+                timings=_close(timings, started),
+            )
             return RunOutcome(job.id, "failed", "internal_error")
 
     def _enter_finalizing(self, job: Job) -> None:
@@ -277,22 +336,34 @@ class JobExecutor:
         the last heartbeat): a cancel either landed before this (the job ends cancelled)
         or is refused after it (jobs.cancel_job) — never both."""
         with self.p.db.session() as s:
-            marked = s.execute(update(Job).where(
-                Job.id == job.id, Job.attempt == job.attempt,
-                Job.status == str(JobStatus.RUNNING), Job.cancel_requested.is_(False))
-                .values(stage=FINALIZING))
+            marked = s.execute(
+                update(Job)
+                .where(
+                    Job.id == job.id,
+                    Job.attempt == job.attempt,
+                    Job.status == str(JobStatus.RUNNING),
+                    Job.cancel_requested.is_(False),
+                )
+                .values(stage=FINALIZING)
+            )
             if marked.rowcount == 1:  # type: ignore[attr-defined]
-                repo.append_event(s, job.id, EventType.PROGRESS,
-                                  {"stage": FINALIZING, "done": 0, "total": 1,
-                                   "progress": 0.97}, self.p.clock())
+                repo.append_event(
+                    s,
+                    job.id,
+                    EventType.PROGRESS,
+                    {"stage": FINALIZING, "done": 0, "total": 1, "progress": 0.97},
+                    self.p.clock(),
+                )
                 return
             now = repo.job_for(s, job.id, None)
-        ours = (now is not None and now.status == str(JobStatus.RUNNING)
-                and now.attempt == job.attempt)
+        ours = (
+            now is not None and now.status == str(JobStatus.RUNNING) and now.attempt == job.attempt
+        )
         raise JobInterrupted("cancelled" if ours else "lost")
 
-    def _interrupted(self, job: Job, reason: str, timings: dict[str, float],
-                     started: float) -> RunOutcome:
+    def _interrupted(
+        self, job: Job, reason: str, timings: dict[str, float], started: float
+    ) -> RunOutcome:
         if reason == "lost":
             return RunOutcome(job.id, "lost")
         if reason == "cancelled":
@@ -300,14 +371,26 @@ class JobExecutor:
             return RunOutcome(job.id, "cancelled" if won else "lost")
         now = self.p.clock()
         with self.p.db.session() as s:  # shutdown: hand the job back to the queue ...
-            won = repo.transition(s, job.id, JobStatus.QUEUED, attempt=job.attempt,
-                                  extra_where=[Job.status == "running",
-                                               Job.cancel_requested.is_(False)],
-                                  worker_id=None, heartbeat_at=None, enqueued_at=now,
-                                  progress=0.0, stage=None)
+            won = repo.transition(
+                s,
+                job.id,
+                JobStatus.QUEUED,
+                attempt=job.attempt,
+                extra_where=[Job.status == "running", Job.cancel_requested.is_(False)],
+                worker_id=None,
+                heartbeat_at=None,
+                enqueued_at=now,
+                progress=0.0,
+                stage=None,
+            )
             if won:
-                repo.append_event(s, job.id, EventType.REQUEUED,
-                                  {"status": "queued", "reason": "worker_shutdown"}, now)
+                repo.append_event(
+                    s,
+                    job.id,
+                    EventType.REQUEUED,
+                    {"status": "queued", "reason": "worker_shutdown"},
+                    now,
+                )
         if won:
             self.p.queue.enqueue(job.id, queue=job.queue, priority=job.priority)
             return RunOutcome(job.id, "requeued")
@@ -318,19 +401,41 @@ class JobExecutor:
 
     # -- finish ---------------------------------------------------------------------------
 
-    def _finish(self, job: Job, status: JobStatus, *, code: str | None = None,
-                message: str | None = None, video: StoredBlob | None = None,
-                poster: StoredBlob | None = None, output: dict[str, Any] | None = None,
-                timings: dict[str, float] | None = None, device: str | None = None,
-                compute: dict[str, Any] | None = None, refused: Decision | None = None) -> bool:
+    def _finish(
+        self,
+        job: Job,
+        status: JobStatus,
+        *,
+        code: str | None = None,
+        message: str | None = None,
+        video: StoredBlob | None = None,
+        poster: StoredBlob | None = None,
+        output: dict[str, Any] | None = None,
+        timings: dict[str, float] | None = None,
+        device: str | None = None,
+        compute: dict[str, Any] | None = None,
+        refused: Decision | None = None,
+    ) -> bool:
         """Record a final status if this attempt still owns the job. Returns whether it did."""
         now = self.p.clock()
         if status is JobStatus.BLOCKED and refused is not None:
             code, message = CONTENT_BLOCKED, blocked_message(job.id, refused.categories)
         for n in range(_FINISH_TRIES):
             try:
-                return self._record_final(job, status, now, code, message, video, poster,
-                                          output, timings, device, compute, refused)
+                return self._record_final(
+                    job,
+                    status,
+                    now,
+                    code,
+                    message,
+                    video,
+                    poster,
+                    output,
+                    timings,
+                    device,
+                    compute,
+                    refused,
+                )
             except _NotOurs:
                 return False
             except DBAPIError as exc:
@@ -339,48 +444,95 @@ class JobExecutor:
                 # is conditional on this attempt still running, so a second one finds it done.
                 if not exc.connection_invalidated or n == _FINISH_TRIES - 1:
                     raise
-                log.warning("job %s: the database connection dropped while recording %s; "
-                            "recording again", job.id, status)
-                time.sleep(0.1 * 2 ** n)
+                log.warning(
+                    "job %s: the database connection dropped while recording %s; recording again",
+                    job.id,
+                    status,
+                )
+                time.sleep(0.1 * 2**n)
         return False  # not reached: the last try's error propagates
 
-    def _record_final(self, job: Job, status: JobStatus, now: datetime, code: str | None,
-                      message: str | None, video: StoredBlob | None, poster: StoredBlob | None,
-                      output: dict[str, Any] | None, timings: dict[str, float] | None,
-                      device: str | None, compute: dict[str, Any] | None,
-                      refused: Decision | None) -> bool:
+    def _record_final(
+        self,
+        job: Job,
+        status: JobStatus,
+        now: datetime,
+        code: str | None,
+        message: str | None,
+        video: StoredBlob | None,
+        poster: StoredBlob | None,
+        output: dict[str, Any] | None,
+        timings: dict[str, float] | None,
+        device: str | None,
+        compute: dict[str, Any] | None,
+        refused: Decision | None,
+    ) -> bool:
         for attempt in self.p.db.retrying():  # a deadlock victim records again at once
             with attempt as s:
-                return self._record_final_in(s, job, status, now, code, message, video,
-                                             poster, output, timings, device, compute,
-                                             refused)
+                return self._record_final_in(
+                    s,
+                    job,
+                    status,
+                    now,
+                    code,
+                    message,
+                    video,
+                    poster,
+                    output,
+                    timings,
+                    device,
+                    compute,
+                    refused,
+                )
         return False  # not reached: the last try's error propagates
 
-    def _record_final_in(self, s: Session, job: Job, status: JobStatus, now: datetime,
-                         code: str | None, message: str | None, video: StoredBlob | None,
-                         poster: StoredBlob | None, output: dict[str, Any] | None,
-                         timings: dict[str, float] | None, device: str | None,
-                         compute: dict[str, Any] | None, refused: Decision | None) -> bool:
+    def _record_final_in(
+        self,
+        s: Session,
+        job: Job,
+        status: JobStatus,
+        now: datetime,
+        code: str | None,
+        message: str | None,
+        video: StoredBlob | None,
+        poster: StoredBlob | None,
+        output: dict[str, Any] | None,
+        timings: dict[str, float] | None,
+        device: str | None,
+        compute: dict[str, Any] | None,
+        refused: Decision | None,
+    ) -> bool:
         for blob in (video, poster):
             if blob is not None:
                 repo.register_blob(s, blob, now)
-        values: dict[str, Any] = {"finished_at": now, "heartbeat_at": now,
-                                  "error_code": code, "error_message": message}
+        values: dict[str, Any] = {
+            "finished_at": now,
+            "heartbeat_at": now,
+            "error_code": code,
+            "error_message": message,
+        }
         if status is JobStatus.REVIEW:
             values["finished_at"] = None  # not over: a reviewer decides
         if video is not None:  # succeeded, or held/blocked: kept, released only if approved
-            values.update(progress=1.0, stage="done", output=output,
-                          output_blob=video.key if video else None,
-                          poster_blob=poster.key if poster else None)
+            values.update(
+                progress=1.0,
+                stage="done",
+                output=output,
+                output_blob=video.key if video else None,
+                poster_blob=poster.key if poster else None,
+            )
         if timings is not None:  # beside what submit measured (moderation_submit)
-            values["timings"] = {**(job.timings or {}),
-                                 **{k: round(v, 4) for k, v in timings.items()}}
+            values["timings"] = {
+                **(job.timings or {}),
+                **{k: round(v, 4) for k, v in timings.items()},
+            }
         if device is not None:
             values["device"] = device
         if compute is not None:
             values["compute"] = compute
-        won = repo.transition(s, job.id, status, attempt=job.attempt,
-                              extra_where=[Job.status == "running"], **values)
+        won = repo.transition(
+            s, job.id, status, attempt=job.attempt, extra_where=[Job.status == "running"], **values
+        )
         if not won:
             raise _NotOurs  # rolls back the blob rows too
         moderation = self.p.moderation
@@ -389,8 +541,9 @@ class JobExecutor:
             assert refreshed is not None
             moderation.record_output(s, refreshed, refused, now)
             if status is JobStatus.REVIEW:
-                moderation.hold_for_review(s, refreshed, stage="output",
-                                           categories=refused.categories, now=now)
+                moderation.hold_for_review(
+                    s, refreshed, stage="output", categories=refused.categories, now=now
+                )
                 return True
         data: dict[str, Any] = {}
         if code:
@@ -430,8 +583,11 @@ class _ProgressWriter:
         self.check()
         now_mono = time.monotonic()
         stage_changed = stage != self._last_stage
-        if not (stage_changed or done >= total
-                or now_mono - self._last_write >= self.p.settings.progress_interval):
+        if not (
+            stage_changed
+            or done >= total
+            or now_mono - self._last_write >= self.p.settings.progress_interval
+        ):
             return
         self._last_write, self._last_stage = now_mono, stage
         lo, hi = STAGE_SPAN.get(stage, (0.0, 1.0))
@@ -441,7 +597,11 @@ class _ProgressWriter:
             if not repo.set_progress(s, self.job.id, self.job.attempt, fraction, stage):
                 self.hb.lost.set()
             else:
-                repo.append_event(s, self.job.id, EventType.PROGRESS,
-                                  {"stage": stage, "done": done, "total": total,
-                                   "progress": round(fraction, 4)}, now)
+                repo.append_event(
+                    s,
+                    self.job.id,
+                    EventType.PROGRESS,
+                    {"stage": stage, "done": done, "total": total, "progress": round(fraction, 4)},
+                    now,
+                )
         self.check()

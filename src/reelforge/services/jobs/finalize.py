@@ -22,8 +22,15 @@ from reelforge.storage.tables import Job
 log = logging.getLogger(__name__)
 
 
-def record_final(p: Platform, s: Session, job_id: str, data: dict[str, Any],
-                 now: datetime, *, webhook: bool = True) -> Job:
+def record_final(
+    p: Platform,
+    s: Session,
+    job_id: str,
+    data: dict[str, Any],
+    now: datetime,
+    *,
+    webhook: bool = True,
+) -> Job:
     """Call right after the conditional UPDATE that made the job final. `webhook=False`:
     no callback (a periodic duty's last resort for a job whose callback cannot be written)."""
     job = repo.job_for(s, job_id, None)
@@ -41,16 +48,29 @@ def record_final(p: Platform, s: Session, job_id: str, data: dict[str, Any],
         queue_final_webhook(s, job, now)
     if p.billing is not None:  # a slot of the plan's concurrency may have freed: the next
         wake(p, s, job.account_id, now)  # waiting job of the account is queued, same transaction
-    fields: dict[str, Any] = {"job": job_id, "account": job.account_id,
-                              "status": str(status), "code": job.error_code,
-                              "by": data.get("by"), "attempt": job.attempt}
+    fields: dict[str, Any] = {
+        "job": job_id,
+        "account": job.account_id,
+        "status": str(status),
+        "code": job.error_code,
+        "by": data.get("by"),
+        "attempt": job.attempt,
+    }
     # logged once the transaction commits (a rolled-back final status never happened)
     sa_event.listen(s, "after_commit", lambda _s: event(log, "job.final", **fields), once=True)
     return job
 
 
-def cancel_waiting(p: Platform, s: Session, job_id: str, now: datetime, *, by: str,
-                   only_if_requested: bool = False, status: str | None = None) -> bool:
+def cancel_waiting(
+    p: Platform,
+    s: Session,
+    job_id: str,
+    now: datetime,
+    *,
+    by: str,
+    only_if_requested: bool = False,
+    status: str | None = None,
+) -> bool:
     """Cancel a job that no worker is running — queued, in review, or any other waiting,
     non-final status (so states added later cancel too) — and record it final (the credits
     go back through the final hooks). Conditional: returns False when the job is running or
@@ -60,8 +80,15 @@ def cancel_waiting(p: Platform, s: Session, job_id: str, now: datetime, *, by: s
         where.append(Job.status == status)
     if only_if_requested:
         where.append(Job.cancel_requested.is_(True))
-    if not repo.transition(s, job_id, JobStatus.CANCELLED, extra_where=where,
-                           finished_at=now, error_code=None, error_message=None):
+    if not repo.transition(
+        s,
+        job_id,
+        JobStatus.CANCELLED,
+        extra_where=where,
+        finished_at=now,
+        error_code=None,
+        error_message=None,
+    ):
         return False
     for review in repo.pending_reviews_of(s, job_id):
         review.status, review.decided_at, review.note = "withdrawn", now, "cancelled"

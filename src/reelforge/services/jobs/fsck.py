@@ -63,10 +63,16 @@ class FsckReport:
         counts = {k: 0 for k in (*DAMAGE, "orphan", "partial")}
         for f in self.findings:
             counts[f.kind] += 1
-        return {"ok": self.ok, "repair": self.repair, "checked": self.checked,
-                "stored": self.stored, "counts": counts,
-                "findings": [asdict(f) for f in self.findings],
-                "marked": self.marked, "unmarked": self.unmarked}
+        return {
+            "ok": self.ok,
+            "repair": self.repair,
+            "checked": self.checked,
+            "stored": self.stored,
+            "counts": counts,
+            "findings": [asdict(f) for f in self.findings],
+            "marked": self.marked,
+            "unmarked": self.unmarked,
+        }
 
 
 def fsck(p: Platform, *, repair: bool = False) -> FsckReport:
@@ -78,17 +84,20 @@ def fsck(p: Platform, *, repair: bool = False) -> FsckReport:
         outputs: dict[str, list[str]] = {}
         marks: dict[str, str | None] = {}  # job -> its output_damage mark
         job_blobs: dict[str, list[str]] = {}
-        rows = s.execute(select(Job.id, Job.output_blob, Job.poster_blob, Job.output_damage)
-                         .where(Job.output_blob.is_not(None), Job.purged_at.is_(None),
-                                Job.deleted_at.is_(None)).order_by(Job.id))
+        rows = s.execute(
+            select(Job.id, Job.output_blob, Job.poster_blob, Job.output_damage)
+            .where(Job.output_blob.is_not(None), Job.purged_at.is_(None), Job.deleted_at.is_(None))
+            .order_by(Job.id)
+        )
         for job_id, out_key, poster_key, damage in rows:
             job_blobs[job_id] = [k for k in (out_key, poster_key) if k]
             for key in job_blobs[job_id]:
                 outputs.setdefault(key, []).append(job_id)
             marks[job_id] = damage
         uploads: dict[str, list[str]] = {}
-        for upload_id, key in s.execute(select(Upload.id, Upload.blob_key)
-                                        .where(Upload.deleted_at.is_(None))):
+        for upload_id, key in s.execute(
+            select(Upload.id, Upload.blob_key).where(Upload.deleted_at.is_(None))
+        ):
             uploads.setdefault(key, []).append(upload_id)
         faces = {k for k in s.scalars(select(LikenessFace.photo_blob)) if k}
 
@@ -101,17 +110,26 @@ def fsck(p: Platform, *, repair: bool = False) -> FsckReport:
             continue
         bad[key] = damage
         stored = None if damage == "missing" else blob_size(p.blobs, key)
-        report.findings.append(Finding(damage, key, outputs.get(key, []), uploads.get(key, []),
-                                       sizes.get(key), stored))
-        log.warning("fsck: blob %s is %s (jobs %s, uploads %s)", key, damage,
-                    outputs.get(key, []), uploads.get(key, []))
+        report.findings.append(
+            Finding(damage, key, outputs.get(key, []), uploads.get(key, []), sizes.get(key), stored)
+        )
+        log.warning(
+            "fsck: blob %s is %s (jobs %s, uploads %s)",
+            key,
+            damage,
+            outputs.get(key, []),
+            uploads.get(key, []),
+        )
 
     stored_keys = set()
     for key in p.blobs.iter_keys():
         stored_keys.add(key)
         if key not in outputs and key not in uploads and key not in faces:
-            report.findings.append(Finding("orphan", key, stored_size=blob_size(p.blobs, key),
-                                           expected_size=sizes.get(key)))
+            report.findings.append(
+                Finding(
+                    "orphan", key, stored_size=blob_size(p.blobs, key), expected_size=sizes.get(key)
+                )
+            )
     report.stored = len(stored_keys)
     report.findings.extend(Finding("partial", name) for name in p.blobs.partials())
 
@@ -126,16 +144,22 @@ def fsck(p: Platform, *, repair: bool = False) -> FsckReport:
     return report
 
 
-def _apply(p: Platform, report: FsckReport, job_blobs: dict[str, list[str]],
-           bad: dict[str, str]) -> None:
+def _apply(
+    p: Platform, report: FsckReport, job_blobs: dict[str, list[str]], bad: dict[str, str]
+) -> None:
     with p.db.session() as s:
         for job_id in report.marked:
             damage = next(bad[k] for k in job_blobs[job_id] if k in bad)
-            s.execute(update(Job).where(Job.id == job_id, Job.output_damage.is_(None))
-                      .values(output_damage=damage))
+            s.execute(
+                update(Job)
+                .where(Job.id == job_id, Job.output_damage.is_(None))
+                .values(output_damage=damage)
+            )
         if report.unmarked:
-            s.execute(update(Job).where(Job.id.in_(report.unmarked))
-                      .values(output_damage=None))
+            s.execute(update(Job).where(Job.id.in_(report.unmarked)).values(output_damage=None))
     if report.marked or report.unmarked:
-        log.warning("fsck: marked %d job(s) damaged, unmarked %d restored",
-                    len(report.marked), len(report.unmarked))
+        log.warning(
+            "fsck: marked %d job(s) damaged, unmarked %d restored",
+            len(report.marked),
+            len(report.unmarked),
+        )

@@ -46,8 +46,9 @@ def resolve_image_inputs(p: Platform, account: AccountRef, req: SubmitRequest) -
         if value is None:
             continue
         if getattr(req, id_field):
-            raise InvalidRequest(f"send either {url_field} or {id_field}, not both",
-                                 field=url_field)
+            raise InvalidRequest(
+                f"send either {url_field} or {id_field}, not both", field=url_field
+            )
         data, name = image_bytes(p, value, url_field)
         upload = create_upload(p, account, data, name)
         update[id_field], update[url_field] = upload.id, None
@@ -62,9 +63,13 @@ def image_bytes(p: Platform, value: str, field: str) -> tuple[bytes, str | None]
         return decode_data_uri(value, p.settings.max_upload_bytes, field), None
     if len(value) > MAX_URL_CHARS:
         raise InvalidRequest(f"{field} is longer than {MAX_URL_CHARS} characters", field=field)
-    data = fetch_image(value, allow=p.settings.image_url_allow_hosts,
-                       max_bytes=p.settings.max_upload_bytes,
-                       timeout=p.settings.image_fetch_timeout, field=field)
+    data = fetch_image(
+        value,
+        allow=p.settings.image_url_allow_hosts,
+        max_bytes=p.settings.max_upload_bytes,
+        timeout=p.settings.image_fetch_timeout,
+        field=field,
+    )
     name = urlsplit(value).path.rsplit("/", 1)[-1][:255] or None
     return data, name
 
@@ -72,43 +77,70 @@ def image_bytes(p: Platform, value: str, field: str) -> tuple[bytes, str | None]
 def decode_data_uri(value: str, max_bytes: int, field: str) -> bytes:
     m = _DATA_URI.match(value)
     if m is None:
-        raise InvalidImage(f"{field}: a data URI must be data:image/png|jpeg|webp;base64,...",
-                           field=field)
-    payload = value[m.end():]
+        raise InvalidImage(
+            f"{field}: a data URI must be data:image/png|jpeg|webp;base64,...", field=field
+        )
+    payload = value[m.end() :]
     if len(payload) > (max_bytes + 2) // 3 * 4 + 4:  # before decoding a byte
-        raise PayloadTooLarge(f"{field}: the image is larger than the {max_bytes}-byte limit",
-                              field=field)
+        raise PayloadTooLarge(
+            f"{field}: the image is larger than the {max_bytes}-byte limit", field=field
+        )
     try:
         return base64.b64decode(payload, validate=True)
     except (binascii.Error, ValueError):
         raise InvalidImage(f"{field}: the data URI is not valid base64", field=field) from None
 
 
-def fetch_image(url: str, *, allow: list[str], max_bytes: int, timeout: float,
-                field: str, verify: ssl.SSLContext | bool = True) -> bytes:
+def fetch_image(
+    url: str,
+    *,
+    allow: list[str],
+    max_bytes: int,
+    timeout: float,
+    field: str,
+    verify: ssl.SSLContext | bool = True,
+) -> bytes:
     """GET an image from a public URL (see the module docstring and services.notify.outbound).
     HTTPS is verified against the URL's host name although the connection goes to the
     checked address; each redirect is resolved and checked again."""
-    headers = {"Accept": "image/png, image/jpeg, image/webp",
-               "User-Agent": f"reelforge-fetch/{__version__}"}
+    headers = {
+        "Accept": "image/png, image/jpeg, image/webp",
+        "User-Agent": f"reelforge-fetch/{__version__}",
+    }
     for _ in range(MAX_REDIRECTS + 1):
         try:
-            with pinned_stream("GET", url, allow=allow, field=field,
-                               setting="RF_IMAGE_URL_ALLOW_HOSTS", code="unsafe_image_url",
-                               timeout=timeout, headers=headers, verify=verify) as response:
+            with pinned_stream(
+                "GET",
+                url,
+                allow=allow,
+                field=field,
+                setting="RF_IMAGE_URL_ALLOW_HOSTS",
+                code="unsafe_image_url",
+                timeout=timeout,
+                headers=headers,
+                verify=verify,
+            ) as response:
                 if response.is_redirect and "location" in response.headers:
                     url = urljoin(url, response.headers["location"])  # checked again
                     continue
                 if response.status_code != 200:
-                    raise InvalidRequest(f"{field}: the server answered HTTP "
-                                         f"{response.status_code}", code="image_url_unreachable",
-                                         field=field)
+                    raise InvalidRequest(
+                        f"{field}: the server answered HTTP {response.status_code}",
+                        code="image_url_unreachable",
+                        field=field,
+                    )
                 return _read_limited(response, max_bytes, field)
         except httpx.HTTPError as exc:
-            raise InvalidRequest(f"{field} could not be fetched: {type(exc).__name__}",
-                                 code="image_url_unreachable", field=field) from None
-    raise InvalidRequest(f"{field} redirects more than {MAX_REDIRECTS} times",
-                         code="image_url_unreachable", field=field)
+            raise InvalidRequest(
+                f"{field} could not be fetched: {type(exc).__name__}",
+                code="image_url_unreachable",
+                field=field,
+            ) from None
+    raise InvalidRequest(
+        f"{field} redirects more than {MAX_REDIRECTS} times",
+        code="image_url_unreachable",
+        field=field,
+    )
 
 
 def _read_limited(response: httpx.Response, max_bytes: int, field: str) -> bytes:
@@ -117,14 +149,16 @@ def _read_limited(response: httpx.Response, max_bytes: int, field: str) -> bytes
         raise InvalidImage(f"{field} serves {ctype[:60]!r}, not an image", field=field)
     declared = response.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > max_bytes:
-        raise PayloadTooLarge(f"{field}: the image is {declared} bytes; the limit is "
-                              f"{max_bytes} bytes", field=field)
+        raise PayloadTooLarge(
+            f"{field}: the image is {declared} bytes; the limit is {max_bytes} bytes", field=field
+        )
     chunks: list[bytes] = []
     total = 0
     for chunk in response.iter_bytes():
         total += len(chunk)
         if total > max_bytes:
-            raise PayloadTooLarge(f"{field}: the image is larger than the {max_bytes}-byte "
-                                  f"limit", field=field)
+            raise PayloadTooLarge(
+                f"{field}: the image is larger than the {max_bytes}-byte limit", field=field
+            )
         chunks.append(chunk)
     return b"".join(chunks)

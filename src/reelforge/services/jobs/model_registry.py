@@ -37,16 +37,28 @@ class ModelRequest(BaseModel):
 
     name: str = Field(min_length=1, max_length=100, description="The name jobs use in `model`.")
     family: str = Field(description="wan, ltx or cogvideox.")
-    path: str = Field(min_length=1, max_length=4096,
-                      description="A local diffusers-format directory on the workers.")
-    task: str | None = Field(default=None, description=(
-        "t2v, i2v or flf2v; inferred from the directory's pipeline class when omitted."))
+    path: str = Field(
+        min_length=1,
+        max_length=4096,
+        description="A local diffusers-format directory on the workers.",
+    )
+    task: str | None = Field(
+        default=None,
+        description=(
+            "t2v, i2v or flf2v; inferred from the directory's pipeline class when omitted."
+        ),
+    )
     dtype: str = Field(default="bf16", description="bf16, fp16 or fp32.")
     device: str = Field(default="cuda", description="cuda, cuda:N or cpu.")
-    gpu_hourly_usd: float | None = Field(default=None, ge=0, le=10_000, description=(
-        "This model's device rate for cost accounting; default: the deployment's."))
-    options: ModelOptions = Field(default_factory=ModelOptions,
-                                  description="Memory and speed options (offload, tiling, ...).")
+    gpu_hourly_usd: float | None = Field(
+        default=None,
+        ge=0,
+        le=10_000,
+        description=("This model's device rate for cost accounting; default: the deployment's."),
+    )
+    options: ModelOptions = Field(
+        default_factory=ModelOptions, description="Memory and speed options (offload, tiling, ...)."
+    )
 
 
 def _invalid(message: str, code: str, field: str) -> InvalidRequest:
@@ -56,26 +68,38 @@ def _invalid(message: str, code: str, field: str) -> InvalidRequest:
 def validate_model(req: ModelRequest) -> ModelConfig:
     """Check a registration against the directory on disk; return the config to store."""
     if not _NAME.match(req.name) or req.name in RESERVED_NAMES:
-        raise _invalid(f"model name {req.name!r} must be lower-case letters, digits, '.', '_' "
-                       f"or '-' (and not a built-in name such as 'motion')",
-                       "invalid_model_name", "name")
+        raise _invalid(
+            f"model name {req.name!r} must be lower-case letters, digits, '.', '_' "
+            f"or '-' (and not a built-in name such as 'motion')",
+            "invalid_model_name",
+            "name",
+        )
     family = FAMILIES.get(req.family)
     if family is None:
-        raise _invalid(f"unknown family {req.family!r}; one of {', '.join(FAMILIES)}",
-                       "unknown_family", "family")
+        raise _invalid(
+            f"unknown family {req.family!r}; one of {', '.join(FAMILIES)}",
+            "unknown_family",
+            "family",
+        )
     if req.dtype not in DTYPES:
         raise _invalid(f"dtype must be one of {', '.join(DTYPES)}", "invalid_request", "dtype")
     if not ModelConfig.valid_device(req.device):
         raise _invalid("device must be cpu, cuda or cuda:N", "invalid_request", "device")
     if req.options.offload and req.device == "cpu":
-        raise _invalid("offload moves weights between CPU memory and an accelerator; a model "
-                       "on the cpu device has nothing to offload", "invalid_model_option",
-                       "options.offload")
+        raise _invalid(
+            "offload moves weights between CPU memory and an accelerator; a model "
+            "on the cpu device has nothing to offload",
+            "invalid_model_option",
+            "options.offload",
+        )
     cache = req.options.step_cache
     if cache and cache not in family.step_caches:
-        raise _invalid(f"step cache {cache} does not work with {req.family} models; use one of "
-                       f"{', '.join(family.step_caches)}", "invalid_model_option",
-                       "options.step_cache")
+        raise _invalid(
+            f"step cache {cache} does not work with {req.family} models; use one of "
+            f"{', '.join(family.step_caches)}",
+            "invalid_model_option",
+            "options.step_cache",
+        )
     path = Path(req.path).expanduser().resolve()
     class_name = _directory_class(path)
     known = {c for classes in family.directory_classes.values() for c in classes}
@@ -84,25 +108,48 @@ def validate_model(req: ModelRequest) -> ModelConfig:
     sniffed = family.sniff_task(str(path)) if family.sniff_task else None
     task = req.task or sniffed or family.task_for_class(class_name)
     if task is None or task not in family.directory_classes:
-        raise _invalid(f"{req.family} models serve tasks {', '.join(family.tasks)}; give "
-                       f"--task", "invalid_task", "task")
+        raise _invalid(
+            f"{req.family} models serve tasks {', '.join(family.tasks)}; give --task",
+            "invalid_task",
+            "task",
+        )
     if sniffed and sniffed != task:
-        raise _invalid(f"{path} holds a {req.family} {sniffed} model, not {task}",
-                       "model_task_mismatch", "task")
+        raise _invalid(
+            f"{path} holds a {req.family} {sniffed} model, not {task}",
+            "model_task_mismatch",
+            "task",
+        )
     if class_name not in family.directory_classes[task]:
-        raise _mismatch(path, class_name, f"{req.family} {task}",
-                        list(family.directory_classes[task]))
-    return ModelConfig(name=req.name, family=req.family, task=task, path=str(path),
-                       dtype=req.dtype, device=req.device, gpu_hourly_usd=req.gpu_hourly_usd,
-                       options=req.options)
+        raise _mismatch(
+            path, class_name, f"{req.family} {task}", list(family.directory_classes[task])
+        )
+    return ModelConfig(
+        name=req.name,
+        family=req.family,
+        task=task,
+        path=str(path),
+        dtype=req.dtype,
+        device=req.device,
+        gpu_hourly_usd=req.gpu_hourly_usd,
+        options=req.options,
+    )
 
 
 def _mismatch(path: Path, class_name: str, wanted: str, classes: list[str]) -> InvalidRequest:
-    owner = next((f.name for f in FAMILIES.values()
-                  if any(class_name in c for c in f.directory_classes.values())), None)
+    owner = next(
+        (
+            f.name
+            for f in FAMILIES.values()
+            if any(class_name in c for c in f.directory_classes.values())
+        ),
+        None,
+    )
     hint = f" (a {owner} model)" if owner else ""
-    return _invalid(f"{path} holds a {class_name}{hint}; a {wanted} model is one of "
-                    f"{', '.join(classes)}", "model_family_mismatch", "family")
+    return _invalid(
+        f"{path} holds a {class_name}{hint}; a {wanted} model is one of {', '.join(classes)}",
+        "model_family_mismatch",
+        "family",
+    )
 
 
 def _directory_class(path: Path) -> str:
@@ -112,9 +159,12 @@ def _directory_class(path: Path) -> str:
     try:
         data = json.loads(index.read_text())
     except FileNotFoundError:
-        raise _invalid(f"{path} is not a diffusers model directory (no model_index.json); "
-                       f"see the README for how to download one", "invalid_model_dir",
-                       "path") from None
+        raise _invalid(
+            f"{path} is not a diffusers model directory (no model_index.json); "
+            f"see the README for how to download one",
+            "invalid_model_dir",
+            "path",
+        ) from None
     except (OSError, ValueError) as exc:
         raise _invalid(f"{index} is unreadable: {exc}", "invalid_model_dir", "path") from None
     if not isinstance(data, dict) or not isinstance(data.get("_class_name"), str):
@@ -123,22 +173,36 @@ def _directory_class(path: Path) -> str:
         if component.startswith("_") or not isinstance(spec, list) or None in spec:
             continue
         if not (path / component).is_dir():
-            raise _invalid(f"{path} is incomplete: component {component!r} is missing",
-                           "invalid_model_dir", "path")
+            raise _invalid(
+                f"{path} is incomplete: component {component!r} is missing",
+                "invalid_model_dir",
+                "path",
+            )
     return str(data["_class_name"])
 
 
 def _config(row: Model) -> ModelConfig:
-    return ModelConfig(name=row.name, family=row.family, task=row.task, path=row.path,
-                       dtype=row.dtype, device=row.device, gpu_hourly_usd=row.gpu_hourly_usd,
-                       options=ModelOptions.model_validate(row.options or {}))
+    return ModelConfig(
+        name=row.name,
+        family=row.family,
+        task=row.task,
+        path=row.path,
+        dtype=row.dtype,
+        device=row.device,
+        gpu_hourly_usd=row.gpu_hourly_usd,
+        options=ModelOptions.model_validate(row.options or {}),
+    )
 
 
 def _view(row: Model) -> dict[str, Any]:
-    return {**_config(row).to_dict(), "object": "model",
-            "modes": sorted(m.value for m in FAMILIES[row.family].modes(row.task)),
-            "queue": FAMILIES[row.family].queue,
-            "created_at": row.created_at.isoformat(), "updated_at": row.updated_at.isoformat()}
+    return {
+        **_config(row).to_dict(),
+        "object": "model",
+        "modes": sorted(m.value for m in FAMILIES[row.family].modes(row.task)),
+        "queue": FAMILIES[row.family].queue,
+        "created_at": row.created_at.isoformat(),
+        "updated_at": row.updated_at.isoformat(),
+    }
 
 
 def parse_model_request(data: dict[str, Any]) -> ModelRequest:
@@ -154,14 +218,20 @@ def add_model(p: Platform, req: ModelRequest, *, replace: bool = False) -> dict[
     with p.db.session() as s:
         row = s.get(Model, config.name)
         if row is not None and not replace:
-            raise Conflict(f"a model named {config.name!r} exists; remove it first or replace "
-                           f"it (--replace)", code="model_exists", field="name")
+            raise Conflict(
+                f"a model named {config.name!r} exists; remove it first or replace it (--replace)",
+                code="model_exists",
+                field="name",
+            )
         if row is None:
             row = Model(name=config.name, created_at=now)
             s.add(row)
         row.family, row.task, row.path = config.family, config.task, config.path
-        row.dtype, row.device, row.gpu_hourly_usd = config.dtype, config.device, \
-            config.gpu_hourly_usd
+        row.dtype, row.device, row.gpu_hourly_usd = (
+            config.dtype,
+            config.device,
+            config.gpu_hourly_usd,
+        )
         row.options = config.options.model_dump(exclude_defaults=True)
         row.updated_at = now
         s.flush()

@@ -17,8 +17,14 @@ from reelforge.errors import ReelforgeError
 
 log = logging.getLogger(__name__)
 
-_OUTAGE_TYPES = (sa_exc.OperationalError, sa_exc.InterfaceError, sa_exc.DisconnectionError,
-                 sqlite3.OperationalError, ConnectionError, TimeoutError)
+_OUTAGE_TYPES = (
+    sa_exc.OperationalError,
+    sa_exc.InterfaceError,
+    sa_exc.DisconnectionError,
+    sqlite3.OperationalError,
+    ConnectionError,
+    TimeoutError,
+)
 _reported: OrderedDict[str, None] = OrderedDict()  # tracebacks logged once per row per process
 _REPORTED_MAX = 1000
 
@@ -52,6 +58,11 @@ def report(duty: str, key: str, exc: BaseException) -> None:
         _reported[f"{duty}:{key}"] = None
         while len(_reported) > _REPORTED_MAX:
             _reported.popitem(last=False)
-    log.error("%s: %s failed (%s: %s); skipping it and going on", duty, key,
-              type(exc).__name__, str(exc).splitlines()[0][:200] if str(exc) else "",
-              exc_info=exc if first else None)
+    log.error(
+        "%s: %s failed (%s: %s); skipping it and going on",
+        duty,
+        key,
+        type(exc).__name__,
+        str(exc).splitlines()[0][:200] if str(exc) else "",
+        exc_info=exc if first else None,
+    )

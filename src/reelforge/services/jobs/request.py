@@ -31,67 +31,142 @@ class SubmitRequest(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    prompt: str = Field(default="", max_length=MAX_PROMPT_CHARS, description=(
-        "What to generate; for the motion model, a camera move named here (\"slow zoom out\", "
-        "\"pan left\") is used when `camera` is not given."))
-    negative_prompt: str | None = Field(default=None, max_length=MAX_PROMPT_CHARS,
-                                        description="What to avoid (neural models).")
-    mode: Mode | None = Field(default=None, description=(
-        "Inferred when omitted: extend_from → extend, two images → first_last_frame, "
-        "one image → image2video, else text2video."))
-    image_upload_id: str | None = Field(default=None, max_length=40, description=(
-        "An upload (POST /v1/uploads) to animate: the first frame."))
-    last_image_upload_id: str | None = Field(default=None, max_length=40, description=(
-        "An upload that closes the clip (first_last_frame)."))
+    prompt: str = Field(
+        default="",
+        max_length=MAX_PROMPT_CHARS,
+        description=(
+            'What to generate; for the motion model, a camera move named here ("slow zoom out", '
+            '"pan left") is used when `camera` is not given.'
+        ),
+    )
+    negative_prompt: str | None = Field(
+        default=None, max_length=MAX_PROMPT_CHARS, description="What to avoid (neural models)."
+    )
+    mode: Mode | None = Field(
+        default=None,
+        description=(
+            "Inferred when omitted: extend_from → extend, two images → first_last_frame, "
+            "one image → image2video, else text2video."
+        ),
+    )
+    image_upload_id: str | None = Field(
+        default=None,
+        max_length=40,
+        description=("An upload (POST /v1/uploads) to animate: the first frame."),
+    )
+    last_image_upload_id: str | None = Field(
+        default=None,
+        max_length=40,
+        description=("An upload that closes the clip (first_last_frame)."),
+    )
     # An image in the request itself: an http(s) URL or a data:image/...;base64, URI; it
     # becomes an upload (services.jobs.image_input) before the job is submitted.
-    image_url: str | None = Field(default=None, max_length=MAX_IMAGE_FIELD_CHARS, description=(
-        "Instead of image_upload_id: an https URL or a data: URI of the first image."))
-    last_image_url: str | None = Field(default=None, max_length=MAX_IMAGE_FIELD_CHARS,
-                                       description="Instead of last_image_upload_id: an https "
-                                                   "URL or a data: URI of the closing image.")
-    extend_from: str | None = Field(default=None, max_length=40, description=(
-        "A succeeded job's id: continue from the last frame of its video."))
-    camera: Camera | None = Field(default=None, description=(
-        "The camera move (motion model); omitted: read from the prompt, else zoom_in."))
-    duration: float = Field(default=5.0, ge=MIN_DURATION_S, le=MAX_DURATION_S,
-                            description="Length in seconds.")
-    fps: int | None = Field(default=None, ge=1, le=60,
-                            description="Frames per second; default: the model's (motion: 24).")
-    frames: int | None = Field(default=None, ge=1, le=MAX_FRAMES,
-                               description="Exact frame count; overrides duration x fps.")
-    width: int | None = Field(default=None, ge=16, le=MAX_SIDE, description=(
-        "Exact frame width (with height); overrides aspect_ratio and resolution."))
-    height: int | None = Field(default=None, ge=16, le=MAX_SIDE,
-                               description="Exact frame height (with width).")
-    steps: int | None = Field(default=None, ge=1, le=MAX_STEPS,
-                              description="Denoising steps (neural models).")
-    guidance: float | None = Field(default=None, ge=0.0, le=30.0,
-                                   description="Guidance scale (neural models).")
-    preset: Preset | None = Field(default=None, description=(
-        "Neural models: draft (cheap preview, promotable to final) or final."))
+    image_url: str | None = Field(
+        default=None,
+        max_length=MAX_IMAGE_FIELD_CHARS,
+        description=("Instead of image_upload_id: an https URL or a data: URI of the first image."),
+    )
+    last_image_url: str | None = Field(
+        default=None,
+        max_length=MAX_IMAGE_FIELD_CHARS,
+        description="Instead of last_image_upload_id: an https "
+        "URL or a data: URI of the closing image.",
+    )
+    extend_from: str | None = Field(
+        default=None,
+        max_length=40,
+        description=("A succeeded job's id: continue from the last frame of its video."),
+    )
+    camera: Camera | None = Field(
+        default=None,
+        description=(
+            "The camera move (motion model); omitted: read from the prompt, else zoom_in."
+        ),
+    )
+    duration: float = Field(
+        default=5.0, ge=MIN_DURATION_S, le=MAX_DURATION_S, description="Length in seconds."
+    )
+    fps: int | None = Field(
+        default=None,
+        ge=1,
+        le=60,
+        description="Frames per second; default: the model's (motion: 24).",
+    )
+    frames: int | None = Field(
+        default=None,
+        ge=1,
+        le=MAX_FRAMES,
+        description="Exact frame count; overrides duration x fps.",
+    )
+    width: int | None = Field(
+        default=None,
+        ge=16,
+        le=MAX_SIDE,
+        description=("Exact frame width (with height); overrides aspect_ratio and resolution."),
+    )
+    height: int | None = Field(
+        default=None, ge=16, le=MAX_SIDE, description="Exact frame height (with width)."
+    )
+    steps: int | None = Field(
+        default=None, ge=1, le=MAX_STEPS, description="Denoising steps (neural models)."
+    )
+    guidance: float | None = Field(
+        default=None, ge=0.0, le=30.0, description="Guidance scale (neural models)."
+    )
+    preset: Preset | None = Field(
+        default=None,
+        description=("Neural models: draft (cheap preview, promotable to final) or final."),
+    )
     # False: no visible label (only where the policy allows it and the account agreed to
     # label the content itself); the metadata, watermark and C2PA manifest are always kept.
-    visible_label: bool = Field(default=True, description=(
-        "False: no visible label (only where the policy allows it and the account agreed to "
-        "label the content itself); metadata, watermark and C2PA are always kept."))
-    label_position: LabelPosition = Field(default=LabelPosition.TOP, description=(
-        "Where the AI-generated banner of the opening seconds goes: top (upper third) or "
-        "bottom (lower third), to keep it off the product; the corner badge stays."))
-    aspect_ratio: AspectRatio = Field(default=AspectRatio.LANDSCAPE,
-                                      description="Frame shape.")
-    resolution: Resolution = Field(default=Resolution.P720,
-                                   description="480p, 720p or 1080p (the shorter side).")
-    seed: int | None = Field(default=None, ge=0, le=2**32 - 1, description=(
-        "Random seed; given, an identical earlier request may be answered from the cache."))
-    model: str | None = Field(default=None, min_length=1, max_length=100,
-                              description="A name from GET /v1/models; default: the deployment's.")
-    priority: int = Field(default=0, ge=0, le=9,
-                          description="0-9, higher first (raised to the plan's priority).")
-    external_id: str | None = Field(default=None, min_length=1, max_length=128, description=(
-        "Your idempotency id: repeating it with the same request returns the same job."))
-    callback_url: str | None = Field(default=None, max_length=2048, description=(
-        "A URL that receives signed webhooks on each status change."))
+    visible_label: bool = Field(
+        default=True,
+        description=(
+            "False: no visible label (only where the policy allows it and the account agreed to "
+            "label the content itself); metadata, watermark and C2PA are always kept."
+        ),
+    )
+    label_position: LabelPosition = Field(
+        default=LabelPosition.TOP,
+        description=(
+            "Where the AI-generated banner of the opening seconds goes: top (upper third) or "
+            "bottom (lower third), to keep it off the product; the corner badge stays."
+        ),
+    )
+    aspect_ratio: AspectRatio = Field(default=AspectRatio.LANDSCAPE, description="Frame shape.")
+    resolution: Resolution = Field(
+        default=Resolution.P720, description="480p, 720p or 1080p (the shorter side)."
+    )
+    seed: int | None = Field(
+        default=None,
+        ge=0,
+        le=2**32 - 1,
+        description=(
+            "Random seed; given, an identical earlier request may be answered from the cache."
+        ),
+    )
+    model: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=100,
+        description="A name from GET /v1/models; default: the deployment's.",
+    )
+    priority: int = Field(
+        default=0, ge=0, le=9, description="0-9, higher first (raised to the plan's priority)."
+    )
+    external_id: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=128,
+        description=(
+            "Your idempotency id: repeating it with the same request returns the same job."
+        ),
+    )
+    callback_url: str | None = Field(
+        default=None,
+        max_length=2048,
+        description=("A URL that receives signed webhooks on each status change."),
+    )
 
     @classmethod
     def parse(cls, data: dict[str, Any]) -> SubmitRequest:

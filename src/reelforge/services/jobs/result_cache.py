@@ -38,11 +38,16 @@ def backend_identity(backend: GenerationBackend) -> Any:
     return {"backend": backend.name, "version": __version__}
 
 
-def cache_key(p: Platform, spec: JobSpec, params: dict[str, Any] | None,
-              backend: GenerationBackend) -> str:
-    body = {"model": spec.model, "weights": backend_identity(backend),
-            "spec": spec.model_dump(mode="json", exclude=set(_IGNORED)),
-            "parameters": params, "policy": p.policy_version}
+def cache_key(
+    p: Platform, spec: JobSpec, params: dict[str, Any] | None, backend: GenerationBackend
+) -> str:
+    body = {
+        "model": spec.model,
+        "weights": backend_identity(backend),
+        "spec": spec.model_dump(mode="json", exclude=set(_IGNORED)),
+        "parameters": params,
+        "policy": p.policy_version,
+    }
     return hashlib.sha256(json.dumps(body, sort_keys=True, default=str).encode()).hexdigest()
 
 
@@ -54,16 +59,23 @@ def find_hit(p: Platform, account_id: str, key: str) -> Job | None:
     scope = p.settings.result_cache
     if scope == "off":
         return None
-    q = select(Job).where(Job.cache_key == key, Job.status == str(JobStatus.SUCCEEDED),
-                          Job.output_blob.is_not(None), Job.purged_at.is_(None),
-                          Job.deleted_at.is_(None), Job.output_damage.is_(None))
+    q = select(Job).where(
+        Job.cache_key == key,
+        Job.status == str(JobStatus.SUCCEEDED),
+        Job.output_blob.is_not(None),
+        Job.purged_at.is_(None),
+        Job.deleted_at.is_(None),
+        Job.output_damage.is_(None),
+    )
     if scope == "account":
         q = q.where(Job.account_id == account_id)
     with p.db.session(write=False) as s:
         candidates = list(s.scalars(q.order_by(Job.id.desc()).limit(5)))
         wanted = [k for j in candidates for k in (j.output_blob, j.poster_blob) if k]
-        sizes = {k: n for k, n in s.execute(select(Blob.key, Blob.size_bytes)
-                                            .where(Blob.key.in_(wanted)))}
+        sizes = {
+            k: n
+            for k, n in s.execute(select(Blob.key, Blob.size_bytes).where(Blob.key.in_(wanted)))
+        }
     for job in candidates:
         damage = None
         for blob in (job.output_blob, job.poster_blob):
@@ -80,7 +92,9 @@ def mark_damaged(p: Platform, output_blob: str, damage: str) -> int:
     """Mark every succeeded job serving this output blob as damaged (they share the file):
     they answer `output_missing` / `output_damaged` and leave the cache. Returns how many."""
     with p.db.session() as s:
-        done = s.execute(update(Job).where(Job.output_blob == output_blob,
-                                           Job.output_damage.is_(None))
-                         .values(output_damage=damage))
+        done = s.execute(
+            update(Job)
+            .where(Job.output_blob == output_blob, Job.output_damage.is_(None))
+            .values(output_damage=damage)
+        )
         return int(done.rowcount)  # type: ignore[attr-defined]

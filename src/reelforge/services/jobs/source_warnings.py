@@ -15,8 +15,9 @@ from reelforge.storage import repositories as repo
 UPSCALE_LIMIT = 2.0  # beyond this, detail visibly softens
 
 
-def source_sizes(p: Platform, account: AccountRef,
-                 inputs: list[dict[str, str]]) -> list[tuple[int, int]]:
+def source_sizes(
+    p: Platform, account: AccountRef, inputs: list[dict[str, str]]
+) -> list[tuple[int, int]]:
     """(width, height) of each uploaded input image (an extension's frame is left out)."""
     sizes: list[tuple[int, int]] = []
     with p.db.session(write=False) as s:
@@ -29,8 +30,12 @@ def source_sizes(p: Platform, account: AccountRef,
     return sizes
 
 
-def upscale_warnings(backend: GenerationBackend, spec: JobSpec, params: dict[str, Any] | None,
-                     sizes: list[tuple[int, int]]) -> list[str]:
+def upscale_warnings(
+    backend: GenerationBackend,
+    spec: JobSpec,
+    params: dict[str, Any] | None,
+    sizes: list[tuple[int, int]],
+) -> list[str]:
     """One warning per source image the output enlarges more than UPSCALE_LIMIT times.
 
     A backend that knows its framing says how much it enlarges (`upscale(spec, size)` →
@@ -54,12 +59,12 @@ def upscale_warnings(backend: GenerationBackend, spec: JobSpec, params: dict[str
         warnings.append(
             f"the source image ({width}x{height}) is upscaled {factor:.1f}x to fill "
             f"{out_w}x{out_h} frames{why}; it will look soft: use an image of at least "
-            f"{need_w}x{need_h}, a lower resolution or a shorter zoom")
+            f"{need_w}x{need_h}, a lower resolution or a shorter zoom"
+        )
     return warnings
 
 
-def with_warnings(params: dict[str, Any] | None,
-                  warnings: list[str]) -> dict[str, Any] | None:
+def with_warnings(params: dict[str, Any] | None, warnings: list[str]) -> dict[str, Any] | None:
     """The job's recorded parameters with the warnings kept beside them (the job view shows
     them as `warnings`)."""
     if not warnings:

@@ -77,7 +77,8 @@ def _replay(existing: Job, request_hash: str) -> Submitted:
         raise Conflict(
             f"external_id {existing.external_id!r} was already used for a different request "
             f"(job {existing.id}); use a new external_id for a new job",
-            code="external_id_conflict", field="external_id",
+            code="external_id_conflict",
+            field="external_id",
         )
     return Submitted(job_view(existing), created=False)
 
@@ -93,8 +94,7 @@ def _infer_mode(req: SubmitRequest) -> Mode:
     return Mode.IMAGE2VIDEO if first else Mode.TEXT2VIDEO
 
 
-def _resolve_uploads(p: Platform, account: AccountRef,
-                     req: SubmitRequest) -> list[dict[str, str]]:
+def _resolve_uploads(p: Platform, account: AccountRef, req: SubmitRequest) -> list[dict[str, str]]:
     inputs: list[dict[str, str]] = []
     if req.image_url or req.last_image_url:  # only a quote gets here with one unresolved
         return inputs
@@ -126,8 +126,14 @@ class Prepared:
     warnings: list[str] = field(default_factory=list)  # for the creator (source_warnings)
 
 
-def prepare(p: Platform, account: AccountRef, req: SubmitRequest, *,
-            promoted_from: str | None = None, for_quote: bool = False) -> Prepared:
+def prepare(
+    p: Platform,
+    account: AccountRef,
+    req: SubmitRequest,
+    *,
+    promoted_from: str | None = None,
+    for_quote: bool = False,
+) -> Prepared:
     """Validate a request and resolve its model and inputs, writing nothing. `for_quote`
     skips the features' submit checks and stands in for images not uploaded yet."""
     mode = _infer_mode(req)
@@ -138,11 +144,15 @@ def prepare(p: Platform, account: AccountRef, req: SubmitRequest, *,
     source_blob: str | None = None
     if mode is Mode.EXTEND:
         if not req.extend_from:
-            raise InvalidRequest("extend needs extend_from: the id of a succeeded job",
-                                 field="extend_from")
+            raise InvalidRequest(
+                "extend needs extend_from: the id of a succeeded job", field="extend_from"
+            )
         if inputs:
-            raise InvalidRequest("extend starts from the last frame of extend_from's video; "
-                                 "do not send an image as well", field="image_upload_id")
+            raise InvalidRequest(
+                "extend starts from the last frame of extend_from's video; "
+                "do not send an image as well",
+                field="image_upload_id",
+            )
         source_blob = extension_source(p, account, req.extend_from)
         inputs.append({"blob": _PLACEHOLDER_BLOB, "extends": req.extend_from})
     if req.callback_url:
@@ -153,17 +163,29 @@ def prepare(p: Platform, account: AccountRef, req: SubmitRequest, *,
 
     try:
         spec = JobSpec(
-            mode=mode, prompt=req.prompt, negative_prompt=req.negative_prompt,
-            images=tuple(i["blob"] for i in inputs), camera=req.camera,
-            duration=req.duration, fps=fps, aspect_ratio=req.aspect_ratio,
+            mode=mode,
+            prompt=req.prompt,
+            negative_prompt=req.negative_prompt,
+            images=tuple(i["blob"] for i in inputs),
+            camera=req.camera,
+            duration=req.duration,
+            fps=fps,
+            aspect_ratio=req.aspect_ratio,
             resolution=req.resolution,
             seed=req.seed if req.seed is not None else secrets.randbelow(2**31),
-            model=model, frames=req.frames, width=req.width, height=req.height,
-            steps=req.steps, guidance=req.guidance, preset=req.preset,
+            model=model,
+            frames=req.frames,
+            width=req.width,
+            height=req.height,
+            steps=req.steps,
+            guidance=req.guidance,
+            preset=req.preset,
             extends=req.extend_from if mode is Mode.EXTEND else None,
-            promoted_from=promoted_from, visible_label=req.visible_label,
+            promoted_from=promoted_from,
+            visible_label=req.visible_label,
             label_position=req.label_position,
-            external_id=req.external_id, callback_url=req.callback_url,
+            external_id=req.external_id,
+            callback_url=req.callback_url,
         )
     except ValidationError as exc:
         raise invalid_from(exc) from None
@@ -178,8 +200,9 @@ def prepare(p: Platform, account: AccountRef, req: SubmitRequest, *,
     return Prepared(spec, backend, params, inputs, source_blob, warnings)
 
 
-def submit_job(p: Platform, account: AccountRef, req: SubmitRequest, *,
-               promoted_from: str | None = None) -> Submitted:
+def submit_job(
+    p: Platform, account: AccountRef, req: SubmitRequest, *, promoted_from: str | None = None
+) -> Submitted:
     if req.image_url or req.last_image_url:  # an image in the request: an upload first
         req = resolve_image_inputs(p, account, req)
     request_hash = _request_hash(req)
@@ -190,14 +213,20 @@ def submit_job(p: Platform, account: AccountRef, req: SubmitRequest, *,
                 return _replay(existing, request_hash)
 
     prepared = prepare(p, account, req, promoted_from=promoted_from)
-    spec, backend, params, inputs = (prepared.spec, prepared.backend, prepared.params,
-                                     prepared.inputs)
+    spec, backend, params, inputs = (
+        prepared.spec,
+        prepared.backend,
+        prepared.params,
+        prepared.inputs,
+    )
     mode, source_blob = spec.mode, prepared.source_blob or ""
     if mode is Mode.EXTEND:  # everything is checked: now store the frame it starts from
-        frame_upload, frame_blob = store_last_frame(p, account, source_blob,
-                                                    req.extend_from or "")
-        inputs[0] = {"upload_id": frame_upload, "blob": frame_blob,
-                     "extends": req.extend_from or ""}
+        frame_upload, frame_blob = store_last_frame(p, account, source_blob, req.extend_from or "")
+        inputs[0] = {
+            "upload_id": frame_upload,
+            "blob": frame_blob,
+            "extends": req.extend_from or "",
+        }
         spec = spec.model_copy(update={"images": (inputs[0]["blob"],)})
     decision: Decision | None = None
     timings: dict[str, float] = {}
@@ -236,44 +265,76 @@ def submit_job(p: Platform, account: AccountRef, req: SubmitRequest, *,
                     status = admit_new(p, s, account.id, now)  # waits as throttled
                 blocked = status is JobStatus.BLOCKED
                 job = Job(
-                    id=job_id, account_id=account.id, status=str(status),
-                    mode=str(spec.mode), model=spec.model, queue=backend.queue,
-                    priority=req.priority, spec=spec.model_dump(mode="json"),
-                    spec_hash=request_hash, external_id=req.external_id, inputs=inputs,
-                    attempt=0, max_attempts=p.settings.max_attempts, cancel_requested=False,
-                    event_seq=0, progress=0.0, created_at=now,
+                    id=job_id,
+                    account_id=account.id,
+                    status=str(status),
+                    mode=str(spec.mode),
+                    model=spec.model,
+                    queue=backend.queue,
+                    priority=req.priority,
+                    spec=spec.model_dump(mode="json"),
+                    spec_hash=request_hash,
+                    external_id=req.external_id,
+                    inputs=inputs,
+                    attempt=0,
+                    max_attempts=p.settings.max_attempts,
+                    cancel_requested=False,
+                    event_seq=0,
+                    progress=0.0,
+                    created_at=now,
                     params=with_warnings(params, prepared.warnings),
                     enqueued_at=now if status is JobStatus.QUEUED else None,
                     finished_at=now if blocked else None,
                     error_code=CONTENT_BLOCKED if blocked else None,
                     error_message=blocked_message(job_id, decision.categories)
-                    if blocked and decision else None,
-                    timings=timings or None, key_id=account.key_id, credits=credits,
-                    billing="none", credits_charged=0, cache_key=key,
+                    if blocked and decision
+                    else None,
+                    timings=timings or None,
+                    key_id=account.key_id,
+                    credits=credits,
+                    billing="none",
+                    credits_charged=0,
+                    cache_key=key,
                 )
                 if hit is not None:
                     _answer_from_cache(job, hit, now)
                 s.add(job)
                 s.flush()
-                repo.append_event(s, job_id, EventType.SUBMITTED,
-                                  {"status": str(status), "model": spec.model}, now)
+                repo.append_event(
+                    s,
+                    job_id,
+                    EventType.SUBMITTED,
+                    {"status": str(status), "model": spec.model},
+                    now,
+                )
                 if moderation is not None and decision is not None:
                     moderation.record_submit(s, job, account, decision, now)
                     if status is JobStatus.REVIEW:
-                        moderation.hold_for_review(s, job, stage="submit",
-                                                   categories=decision.categories, now=now)
+                        moderation.hold_for_review(
+                            s, job, stage="submit", categories=decision.categories, now=now
+                        )
                 if not spec.visible_label:
-                    repo.record_audit(s, now, actor=f"account:{account.id}",
-                                 action="provenance.unlabelled_export", account_id=account.id,
-                                 subject=job_id, data={"policy": p.policy_version})
+                    repo.record_audit(
+                        s,
+                        now,
+                        actor=f"account:{account.id}",
+                        action="provenance.unlabelled_export",
+                        account_id=account.id,
+                        subject=job_id,
+                        data={"policy": p.policy_version},
+                    )
                 for recorder in p.submit_recorders:
                     recorder.on_submit(s, job, now)
                 if blocked:
-                    job = record_final(p, s, job_id, {"error": {
-                        "code": CONTENT_BLOCKED, "message": job.error_message}}, now)
+                    job = record_final(
+                        p,
+                        s,
+                        job_id,
+                        {"error": {"code": CONTENT_BLOCKED, "message": job.error_message}},
+                        now,
+                    )
                 elif hit is not None:
-                    job = record_final(p, s, job_id, {"cache_hit": True,
-                                                      "output": job.output}, now)
+                    job = record_final(p, s, job_id, {"cache_hit": True, "output": job.output}, now)
                 view = job_view(job)
     except IntegrityError:
         if not req.external_id:
@@ -284,9 +345,16 @@ def submit_job(p: Platform, account: AccountRef, req: SubmitRequest, *,
                 raise
             return _replay(existing, request_hash)
 
-    event(log, "job.submit", job=job_id, account=account.id, status=view["status"],
-          model=spec.model, code=(view.get("error") or {}).get("code"),
-          cached_from=view.get("cached_from"))
+    event(
+        log,
+        "job.submit",
+        job=job_id,
+        account=account.id,
+        status=view["status"],
+        model=spec.model,
+        code=(view.get("error") or {}).get("code"),
+        cached_from=view.get("cached_from"),
+    )
     if status is not JobStatus.QUEUED:  # held for a person, waiting for a slot, or refused
         return Submitted(view, created=True)
     try:
@@ -311,8 +379,11 @@ def _answer_from_cache(job: Job, hit: Job, now: datetime) -> None:
     job.moderation = hit.moderation
 
 
-_FIRST_STATUS = {Action.ALLOW: JobStatus.QUEUED, Action.REVIEW: JobStatus.REVIEW,
-                 Action.BLOCK: JobStatus.BLOCKED}
+_FIRST_STATUS = {
+    Action.ALLOW: JobStatus.QUEUED,
+    Action.REVIEW: JobStatus.REVIEW,
+    Action.BLOCK: JobStatus.BLOCKED,
+}
 
 
 def check_unlabelled_export(p: Platform, account: AccountRef) -> None:
@@ -320,17 +391,22 @@ def check_unlabelled_export(p: Platform, account: AccountRef) -> None:
     agreement to label the content itself."""
     allowed = p.moderation is not None and p.moderation.profile.unlabelled_export
     if not allowed:
-        raise Forbidden(f"the policy in force ({p.policy_version}) requires the visible label "
-                        f"on every output", code="unlabelled_export_not_allowed",
-                        field="visible_label")
+        raise Forbidden(
+            f"the policy in force ({p.policy_version}) requires the visible label on every output",
+            code="unlabelled_export_not_allowed",
+            field="visible_label",
+        )
     with p.db.session(write=False) as s:
         row = s.get(Account, account.id)
         agreed = row is not None and row.unlabelled_duties_at is not None
     if not agreed:
-        raise Forbidden("this account has not agreed to the duties of unlabelled export (it "
-                        "must label the content where it publishes it); an operator records "
-                        "the agreement with `reelforge provenance allow-unlabelled`",
-                        code="unlabelled_export_not_agreed", field="visible_label")
+        raise Forbidden(
+            "this account has not agreed to the duties of unlabelled export (it "
+            "must label the content where it publishes it); an operator records "
+            "the agreement with `reelforge provenance allow-unlabelled`",
+            code="unlabelled_export_not_agreed",
+            field="visible_label",
+        )
 
 
 def extension_source(p: Platform, account: AccountRef, job_id: str) -> str:
@@ -340,16 +416,23 @@ def extension_source(p: Platform, account: AccountRef, job_id: str) -> str:
         if source is None:
             raise NotFound(f"no video {job_id}", field="extend_from")
         if source.status != JobStatus.SUCCEEDED or not source.output_blob:
-            raise Conflict(f"video {job_id} is {source.status}; only a succeeded video can be "
-                           f"extended", code="job_not_succeeded", field="extend_from")
+            raise Conflict(
+                f"video {job_id} is {source.status}; only a succeeded video can be extended",
+                code="job_not_succeeded",
+                field="extend_from",
+            )
         if source.purged_at is not None:
-            raise Conflict(f"the output of video {job_id} was removed; it cannot be extended",
-                           code="content_deleted", field="extend_from")
+            raise Conflict(
+                f"the output of video {job_id} was removed; it cannot be extended",
+                code="content_deleted",
+                field="extend_from",
+            )
         return source.output_blob
 
 
-def store_last_frame(p: Platform, account: AccountRef, video_blob: str,
-                     job_id: str) -> tuple[str, str]:
+def store_last_frame(
+    p: Platform, account: AccountRef, video_blob: str, job_id: str
+) -> tuple[str, str]:
     """Save the last frame of a stored video as an upload of the account:
     (upload id, blob key)."""
     with tempfile.TemporaryDirectory(prefix="reelforge-extend-") as tmp:
@@ -361,8 +444,9 @@ def store_last_frame(p: Platform, account: AccountRef, video_blob: str,
     return upload.id, hashlib.sha256(data).hexdigest()
 
 
-def promote_job(p: Platform, account: AccountRef, job_id: str, *,
-                external_id: str | None = None) -> Submitted:
+def promote_job(
+    p: Platform, account: AccountRef, job_id: str, *, external_id: str | None = None
+) -> Submitted:
     """Submit the final version of a draft: same model, prompt, inputs and seed, with the
     model's final settings (steps, size) instead of the draft's."""
     with p.db.session(write=False) as s:
@@ -370,20 +454,37 @@ def promote_job(p: Platform, account: AccountRef, job_id: str, *,
         if draft is None:
             raise NotFound(f"no video {job_id}")
         spec = JobSpec.model_validate(draft.spec)
-        uploads = [i.get("upload_id") for i in draft.inputs
-                   if i.get("upload_id") and not i.get("extends")]
+        uploads = [
+            i.get("upload_id") for i in draft.inputs if i.get("upload_id") and not i.get("extends")
+        ]
         priority = draft.priority
     if spec.preset is not Preset.DRAFT:
-        raise Conflict(f"video {job_id} is not a draft (preset {spec.preset or 'final'}); "
-                       f"only drafts can be promoted", code="not_a_draft")
+        raise Conflict(
+            f"video {job_id} is not a draft (preset {spec.preset or 'final'}); "
+            f"only drafts can be promoted",
+            code="not_a_draft",
+        )
     fields: dict[str, Any] = {
-        "prompt": spec.prompt, "negative_prompt": spec.negative_prompt, "mode": spec.mode,
-        "camera": spec.camera, "duration": spec.duration, "fps": spec.fps,
-        "aspect_ratio": spec.aspect_ratio, "resolution": spec.resolution, "seed": spec.seed,
-        "model": spec.model, "frames": spec.frames, "width": spec.width,
-        "height": spec.height, "guidance": spec.guidance, "preset": Preset.FINAL,
-        "priority": priority % 10, "external_id": external_id, "callback_url": spec.callback_url,
-        "extend_from": spec.extends, "label_position": spec.label_position,
+        "prompt": spec.prompt,
+        "negative_prompt": spec.negative_prompt,
+        "mode": spec.mode,
+        "camera": spec.camera,
+        "duration": spec.duration,
+        "fps": spec.fps,
+        "aspect_ratio": spec.aspect_ratio,
+        "resolution": spec.resolution,
+        "seed": spec.seed,
+        "model": spec.model,
+        "frames": spec.frames,
+        "width": spec.width,
+        "height": spec.height,
+        "guidance": spec.guidance,
+        "preset": Preset.FINAL,
+        "priority": priority % 10,
+        "external_id": external_id,
+        "callback_url": spec.callback_url,
+        "extend_from": spec.extends,
+        "label_position": spec.label_position,
         "image_upload_id": uploads[0] if uploads else None,
         "last_image_upload_id": uploads[1] if len(uploads) > 1 else None,
     }

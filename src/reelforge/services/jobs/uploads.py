@@ -36,16 +36,33 @@ class UploadView:
 
     @classmethod
     def of(cls, row: Upload, *, existing: bool = False) -> UploadView:
-        return cls(row.id, row.content_type, row.size_bytes, row.width, row.height,
-                   row.filename, row.created_at, row.blob_key, row.deleted_at, existing)
+        return cls(
+            row.id,
+            row.content_type,
+            row.size_bytes,
+            row.width,
+            row.height,
+            row.filename,
+            row.created_at,
+            row.blob_key,
+            row.deleted_at,
+            existing,
+        )
 
     def to_dict(self) -> dict[str, object]:
-        return {"id": self.id, "object": "upload", "content_type": self.content_type,
-                "size_bytes": self.size_bytes, "width": self.width, "height": self.height,
-                "filename": self.filename, "sha256": self.sha256,
-                "created_at": self.created_at.isoformat(),
-                "deleted": self.deleted_at is not None,
-                "deleted_at": self.deleted_at.isoformat() if self.deleted_at else None}
+        return {
+            "id": self.id,
+            "object": "upload",
+            "content_type": self.content_type,
+            "size_bytes": self.size_bytes,
+            "width": self.width,
+            "height": self.height,
+            "filename": self.filename,
+            "sha256": self.sha256,
+            "created_at": self.created_at.isoformat(),
+            "deleted": self.deleted_at is not None,
+            "deleted_at": self.deleted_at.isoformat() if self.deleted_at else None,
+        }
 
 
 def decode_once() -> None:
@@ -54,11 +71,13 @@ def decode_once() -> None:
     keep_decoded(2)  # an image and a last image
 
 
-def create_upload(p: Platform, account: AccountRef, data: bytes,
-                  filename: str | None = None) -> UploadView:
+def create_upload(
+    p: Platform, account: AccountRef, data: bytes, filename: str | None = None
+) -> UploadView:
     if len(data) > p.settings.max_upload_bytes:
         raise PayloadTooLarge(
-            f"upload is {len(data)} bytes; the limit is {p.settings.max_upload_bytes} bytes")
+            f"upload is {len(data)} bytes; the limit is {p.settings.max_upload_bytes} bytes"
+        )
     info = inspect_image(data, max_pixels=p.settings.max_image_pixels)
     key = hashlib.sha256(data).hexdigest()
     with p.db.session(write=False) as s:
@@ -71,10 +90,17 @@ def create_upload(p: Platform, account: AccountRef, data: bytes,
         with p.db.session() as s:
             now = p.clock()
             repo.register_blob(s, stored, now)
-            row = Upload(id=new_id("upl"), account_id=account.id, blob_key=stored.key,
-                         filename=(filename or None) and filename[:255],
-                         content_type=info.content_type, size_bytes=len(data),
-                         width=info.width, height=info.height, created_at=now)
+            row = Upload(
+                id=new_id("upl"),
+                account_id=account.id,
+                blob_key=stored.key,
+                filename=(filename or None) and filename[:255],
+                content_type=info.content_type,
+                size_bytes=len(data),
+                width=info.width,
+                height=info.height,
+                created_at=now,
+            )
             s.add(row)
             s.flush()
             return UploadView.of(row)
@@ -114,12 +140,21 @@ def delete_upload(p: Platform, account: AccountRef, upload_id: str) -> UploadVie
             return UploadView.of(row)
         user = repo.upload_in_use(s, upload_id)
         if user is not None:
-            raise Conflict(f"upload {upload_id} is an input of video {user}, which has not "
-                           f"finished; cancel or wait for it, then delete the upload",
-                           code="upload_in_use")
+            raise Conflict(
+                f"upload {upload_id} is an input of video {user}, which has not "
+                f"finished; cancel or wait for it, then delete the upload",
+                code="upload_in_use",
+            )
         row.deleted_at = now
-        repo.record_audit(s, now, actor=f"account:{account.id}", action="upload.delete",
-                     account_id=account.id, subject=upload_id, data={"blob": row.blob_key})
+        repo.record_audit(
+            s,
+            now,
+            actor=f"account:{account.id}",
+            action="upload.delete",
+            account_id=account.id,
+            subject=upload_id,
+            data={"blob": row.blob_key},
+        )
         s.flush()
         view, key = UploadView.of(row), row.blob_key
     remove_unused_blobs(p, [key])

@@ -19,8 +19,9 @@ def job_view(job: Job, links: OutputLinks | None = None) -> dict[str, Any]:
     API and webhooks send), else the authenticated API paths."""
     spec = job.spec
     params = job.params or {}
-    upload_ids = [i.get("upload_id") for i in job.inputs
-                  if i.get("upload_id") and not i.get("extends")]
+    upload_ids = [
+        i.get("upload_id") for i in job.inputs if i.get("upload_id") and not i.get("extends")
+    ]
     view: dict[str, Any] = {
         "id": job.id,
         "object": "video",
@@ -35,8 +36,7 @@ def job_view(job: Job, links: OutputLinks | None = None) -> dict[str, Any]:
         "promoted_from": spec.get("promoted_from"),
         # the move asked for, else the one the backend read from the prompt (or its default)
         "camera": spec.get("camera") or params.get("camera"),
-        "camera_source": params.get("camera_source") or ("request" if spec.get("camera")
-                                                          else None),
+        "camera_source": params.get("camera_source") or ("request" if spec.get("camera") else None),
         "duration": spec.get("duration"),
         "fps": spec.get("fps"),
         "aspect_ratio": spec.get("aspect_ratio"),
@@ -51,8 +51,9 @@ def job_view(job: Job, links: OutputLinks | None = None) -> dict[str, Any]:
         "visible_label": spec.get("visible_label", True),
         "label_position": spec.get("label_position", "top"),
         # what the backend runs, after defaults and presets
-        "parameters": ({k: v for k, v in params.items() if k != "warnings"}
-                       if job.params is not None else None),
+        "parameters": (
+            {k: v for k, v in params.items() if k != "warnings"} if job.params is not None else None
+        ),
         "warnings": list(params.get("warnings") or ()),  # for the creator, from submit
         "priority": job.priority,
         "external_id": job.external_id,
@@ -97,5 +98,10 @@ def job_view(job: Job, links: OutputLinks | None = None) -> dict[str, Any]:
 
 
 def event_view(event: JobEvent) -> dict[str, Any]:
-    return {"seq": event.seq, "type": event.type, "job_id": event.job_id,
-            "created_at": _iso(event.created_at), **event.data}
+    return {
+        "seq": event.seq,
+        "type": event.type,
+        "job_id": event.job_id,
+        "created_at": _iso(event.created_at),
+        **event.data,
+    }

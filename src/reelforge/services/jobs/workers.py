@@ -35,8 +35,13 @@ def served_models(p: Platform, queues: list[str]) -> list[dict[str, str]]:
         backend = p.backends.get(name)
         if backend is not None and backend.queue in queues:
             # neural backends name their device; the built-in ones run on the CPU
-            models.append({"name": name, "queue": backend.queue,
-                           "device": str(getattr(backend, "device", "cpu"))})
+            models.append(
+                {
+                    "name": name,
+                    "queue": backend.queue,
+                    "device": str(getattr(backend, "device", "cpu")),
+                }
+            )
     return models
 
 
@@ -78,14 +83,22 @@ def stopped(p: Platform, worker_id: str) -> None:
 
 
 def _view(row: WorkerRecord, now: datetime, live_after: datetime) -> dict[str, Any]:
-    return {"id": row.id, "host": row.host, "pid": row.pid, "version": row.version,
-            "queues": row.queues, "models": row.models, "device": row.device,
-            "slots": row.slots, "busy": row.busy,
-            "started_at": row.started_at.isoformat(),
-            "heartbeat_at": row.heartbeat_at.isoformat(),
-            "seconds_since_heartbeat": round((now - row.heartbeat_at).total_seconds(), 1),
-            "stopped_at": row.stopped_at.isoformat() if row.stopped_at else None,
-            "live": row.stopped_at is None and row.heartbeat_at >= live_after}
+    return {
+        "id": row.id,
+        "host": row.host,
+        "pid": row.pid,
+        "version": row.version,
+        "queues": row.queues,
+        "models": row.models,
+        "device": row.device,
+        "slots": row.slots,
+        "busy": row.busy,
+        "started_at": row.started_at.isoformat(),
+        "heartbeat_at": row.heartbeat_at.isoformat(),
+        "seconds_since_heartbeat": round((now - row.heartbeat_at).total_seconds(), 1),
+        "stopped_at": row.stopped_at.isoformat() if row.stopped_at else None,
+        "live": row.stopped_at is None and row.heartbeat_at >= live_after,
+    }
 
 
 def list_workers(p: Platform, *, live_only: bool = True) -> list[dict[str, Any]]:
@@ -95,7 +108,8 @@ def list_workers(p: Platform, *, live_only: bool = True) -> list[dict[str, Any]]
     live_after = now - timedelta(seconds=p.settings.heartbeat_timeout)
     query = select(WorkerRecord).order_by(WorkerRecord.heartbeat_at.desc())
     if live_only:
-        query = query.where(WorkerRecord.stopped_at.is_(None),
-                            WorkerRecord.heartbeat_at >= live_after)
+        query = query.where(
+            WorkerRecord.stopped_at.is_(None), WorkerRecord.heartbeat_at >= live_after
+        )
     with p.db.session(write=False) as s:
         return [_view(row, now, live_after) for row in s.scalars(query.limit(500))]

@@ -63,24 +63,30 @@ def check_callback_url(url: str, allow: Sequence[str] = ()) -> str:
         parts = urlsplit(url)
         port = parts.port
     except ValueError as exc:
-        raise UnsafeCallbackUrl(f"callback_url is not a valid URL: {exc}",
-                                field="callback_url") from exc
+        raise UnsafeCallbackUrl(
+            f"callback_url is not a valid URL: {exc}", field="callback_url"
+        ) from exc
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise UnsafeCallbackUrl("callback_url must be an http:// or https:// URL with a host",
-                                field="callback_url")
+        raise UnsafeCallbackUrl(
+            "callback_url must be an http:// or https:// URL with a host", field="callback_url"
+        )
     if parts.username or parts.password:
         raise UnsafeCallbackUrl("callback_url must not contain credentials", field="callback_url")
     host = parts.hostname.lower().rstrip(".")
     try:
-        infos = socket.getaddrinfo(host, port or (443 if parts.scheme == "https" else 80),
-                                   type=socket.SOCK_STREAM)
+        infos = socket.getaddrinfo(
+            host, port or (443 if parts.scheme == "https" else 80), type=socket.SOCK_STREAM
+        )
     except socket.gaierror as exc:
-        raise UnsafeCallbackUrl(f"callback_url host {host!r} does not resolve",
-                                field="callback_url") from exc
+        raise UnsafeCallbackUrl(
+            f"callback_url host {host!r} does not resolve", field="callback_url"
+        ) from exc
     except UnicodeError:  # idna: an empty label (a..b) or one over 63 characters
-        raise UnsafeCallbackUrl(f"callback_url host {host[:80]!r} is not a valid DNS name "
-                                "(empty label, or a label over 63 characters)",
-                                field="callback_url") from None
+        raise UnsafeCallbackUrl(
+            f"callback_url host {host[:80]!r} is not a valid DNS name "
+            "(empty label, or a label over 63 characters)",
+            field="callback_url",
+        ) from None
     addrs = [ipaddress.ip_address(str(info[4][0]).split("%")[0]) for info in infos]
     if _allowed(host, addrs, allow):
         return url
@@ -93,8 +99,9 @@ def check_callback_url(url: str, allow: Sequence[str] = ()) -> str:
     return url
 
 
-def resolve_public(url: str, allow: Sequence[str], *, field: str, setting: str,
-                   code: str) -> tuple[str, int, list[IPAddress]]:
+def resolve_public(
+    url: str, allow: Sequence[str], *, field: str, setting: str, code: str
+) -> tuple[str, int, list[IPAddress]]:
     """Check a URL the platform will fetch and resolve its host once: (host, port, the
     checked addresses). Connect to one of those addresses (not the name again: DNS answers
     can change between the check and the connection)."""
@@ -102,11 +109,13 @@ def resolve_public(url: str, allow: Sequence[str], *, field: str, setting: str,
         parts = urlsplit(url)
         port = parts.port
     except ValueError as exc:
-        raise UnsafeCallbackUrl(f"{field} is not a valid URL: {exc}", field=field,
-                                code=code) from exc
+        raise UnsafeCallbackUrl(
+            f"{field} is not a valid URL: {exc}", field=field, code=code
+        ) from exc
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise UnsafeCallbackUrl(f"{field} must be an http:// or https:// URL with a host",
-                                field=field, code=code)
+        raise UnsafeCallbackUrl(
+            f"{field} must be an http:// or https:// URL with a host", field=field, code=code
+        )
     if parts.username or parts.password:
         raise UnsafeCallbackUrl(f"{field} must not contain credentials", field=field, code=code)
     host = parts.hostname.lower().rstrip(".")
@@ -114,13 +123,17 @@ def resolve_public(url: str, allow: Sequence[str], *, field: str, setting: str,
     try:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except (socket.gaierror, UnicodeError) as exc:
-        raise UnsafeCallbackUrl(f"{field} host {host!r} does not resolve", field=field,
-                                code=code) from exc
+        raise UnsafeCallbackUrl(
+            f"{field} host {host!r} does not resolve", field=field, code=code
+        ) from exc
     addrs = [ipaddress.ip_address(str(info[4][0]).split("%")[0]) for info in infos]
     if _allowed(host, addrs, allow):
         return host, port, addrs
     if host in _METADATA_HOSTS or not addrs or not all(_is_public(a) for a in addrs):
         raise UnsafeCallbackUrl(
             f"{field} host {host!r} resolves to a private, loopback, link-local or metadata "
-            f"address; an operator can allow it with {setting}", field=field, code=code)
+            f"address; an operator can allow it with {setting}",
+            field=field,
+            code=code,
+        )
     return host, port, addrs

@@ -32,11 +32,20 @@ def queue_final_webhook(s: Session, job: Job, now: datetime) -> None:
     url = (job.spec or {}).get("callback_url")
     if not url:
         return
-    s.add(WebhookDelivery(
-        id=new_id("whd"), job_id=job.id, account_id=job.account_id, url=url,
-        event=f"video.{job.status}", payload=json.dumps(job_view(job), separators=(",", ":")),
-        status="pending", attempts=0, next_attempt_at=now, created_at=now,
-    ))
+    s.add(
+        WebhookDelivery(
+            id=new_id("whd"),
+            job_id=job.id,
+            account_id=job.account_id,
+            url=url,
+            event=f"video.{job.status}",
+            payload=json.dumps(job_view(job), separators=(",", ":")),
+            status="pending",
+            attempts=0,
+            next_attempt_at=now,
+            created_at=now,
+        )
+    )
 
 
 def retry_delay(p: Platform, attempts: int) -> timedelta:
@@ -50,8 +59,7 @@ def deliver_due(p: Platform, limit: int = 20) -> int:
         due = [d.id for d in repo.due_deliveries(s, now, limit)]
     made: list[str] = []
     for delivery_id in due:  # one delivery's error is logged and skipped (periodic)
-        isolated("webhook dispatcher", delivery_id, partial(_attempt_counted, p, delivery_id,
-                                                            made))
+        isolated("webhook dispatcher", delivery_id, partial(_attempt_counted, p, delivery_id, made))
     return len(made)
 
 
@@ -73,8 +81,13 @@ def _attempt(p: Platform, delivery_id: str) -> bool:
         job_id = d.job_id
     try:
         payload = with_signed_links(p, job_id, payload)  # absolute, keyless output URLs
-        result = send_signed(_pinned_post(p, url), payload.encode(), secret=secret,
-                             event=event, delivery_id=delivery_id)
+        result = send_signed(
+            _pinned_post(p, url),
+            payload.encode(),
+            secret=secret,
+            event=event,
+            delivery_id=delivery_id,
+        )
     except UnsafeCallbackUrl as exc:
         result = SendResult(False, None, exc.message, 0.0)
     except Exception as exc:  # this delivery's own fault: an attempt that failed, not a stall
@@ -87,8 +100,16 @@ def _attempt(p: Platform, delivery_id: str) -> bool:
         d = s.get(WebhookDelivery, delivery_id)
         assert d is not None
         d.attempts += 1
-        s.add(WebhookAttempt(delivery_id=d.id, attempt=d.attempts, status_code=result.status_code,
-                             error=result.error, duration_ms=result.duration_ms, created_at=done))
+        s.add(
+            WebhookAttempt(
+                delivery_id=d.id,
+                attempt=d.attempts,
+                status_code=result.status_code,
+                error=result.error,
+                duration_ms=result.duration_ms,
+                created_at=done,
+            )
+        )
         d.locked_until = None
         if result.ok:
             d.status, d.finished_at = "delivered", done
@@ -103,12 +124,21 @@ def _attempt(p: Platform, delivery_id: str) -> bool:
 def _pinned_post(p: Platform, url: str) -> Post:
     """POST to the address checked now (resolved once: no DNS rebinding between the check
     and the connection); a redirect is answered as a failure, never followed."""
+
     def post(body: bytes, headers: dict[str, str]) -> int:
-        with pinned_stream("POST", url, allow=p.settings.webhook_allow_hosts,
-                           field="callback_url", setting="RF_WEBHOOK_ALLOW_HOSTS",
-                           code="unsafe_callback_url", timeout=p.settings.webhook_timeout,
-                           headers=headers, content=body) as response:
+        with pinned_stream(
+            "POST",
+            url,
+            allow=p.settings.webhook_allow_hosts,
+            field="callback_url",
+            setting="RF_WEBHOOK_ALLOW_HOSTS",
+            code="unsafe_callback_url",
+            timeout=p.settings.webhook_timeout,
+            headers=headers,
+            content=body,
+        ) as response:
             return response.status_code
+
     return post
 
 
@@ -117,10 +147,21 @@ def deliveries_of(p: Platform, job_id: str) -> list[dict[str, object]]:
     with p.db.session(write=False) as s:
         out: list[dict[str, object]] = []
         for d in repo.deliveries_for_job(s, job_id):
-            out.append({
-                "id": d.id, "url": d.url, "event": d.event, "status": d.status,
-                "attempts": [{"attempt": a.attempt, "status_code": a.status_code,
-                              "error": a.error, "duration_ms": round(a.duration_ms, 1)}
-                             for a in repo.delivery_attempts(s, d.id)],
-            })
+            out.append(
+                {
+                    "id": d.id,
+                    "url": d.url,
+                    "event": d.event,
+                    "status": d.status,
+                    "attempts": [
+                        {
+                            "attempt": a.attempt,
+                            "status_code": a.status_code,
+                            "error": a.error,
+                            "duration_ms": round(a.duration_ms, 1),
+                        }
+                        for a in repo.delivery_attempts(s, d.id)
+                    ],
+                }
+            )
         return out

@@ -22,10 +22,19 @@ from reelforge.services.notify.callbacks import resolve_public
 
 
 @contextlib.contextmanager
-def pinned_stream(method: str, url: str, *, allow: Sequence[str], field: str, setting: str,
-                  code: str, timeout: float, headers: dict[str, str] | None = None,
-                  content: bytes | None = None,
-                  verify: ssl.SSLContext | bool = True) -> Iterator[httpx.Response]:
+def pinned_stream(
+    method: str,
+    url: str,
+    *,
+    allow: Sequence[str],
+    field: str,
+    setting: str,
+    code: str,
+    timeout: float,
+    headers: dict[str, str] | None = None,
+    content: bytes | None = None,
+    verify: ssl.SSLContext | bool = True,
+) -> Iterator[httpx.Response]:
     """Send one request to a checked address of the URL's host and yield the response
     (streamed: read it inside the block). Raises UnsafeCallbackUrl (`code`, `field`) when
     the URL may not be fetched, httpx.HTTPError for network trouble. When the host has
@@ -40,13 +49,14 @@ def pinned_stream(method: str, url: str, *, allow: Sequence[str], field: str, se
     last: httpx.ConnectError | None = None
     for addr in dict.fromkeys(addrs):  # in the resolver's order, each once
         literal = f"[{addr}]" if isinstance(addr, ipaddress.IPv6Address) else str(addr)
-        target = urlunsplit((parts.scheme, f"{literal}:{port}", parts.path or "/",
-                             parts.query, ""))
+        target = urlunsplit((parts.scheme, f"{literal}:{port}", parts.path or "/", parts.query, ""))
         # trust_env=False: a proxy from the environment would resolve the name itself.
-        with httpx.Client(timeout=timeout, follow_redirects=False, trust_env=False,
-                          verify=verify) as client:
-            request = client.build_request(method, target, headers=sent, content=content,
-                                           extensions=extensions)
+        with httpx.Client(
+            timeout=timeout, follow_redirects=False, trust_env=False, verify=verify
+        ) as client:
+            request = client.build_request(
+                method, target, headers=sent, content=content, extensions=extensions
+            )
             try:
                 response = client.send(request, stream=True)
             except httpx.ConnectError as exc:

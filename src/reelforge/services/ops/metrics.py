@@ -41,8 +41,25 @@ from reelforge.services.billing.metering import device_seconds
 from reelforge.storage.tables import AuditEntry, Job, WebhookDelivery
 
 # Seconds: a moderation check (tens of ms) up to a long neural render (an hour).
-STAGE_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0,
-                 300.0, 600.0, 1800.0, 3600.0)
+STAGE_BUCKETS = (
+    0.01,
+    0.025,
+    0.05,
+    0.1,
+    0.25,
+    0.5,
+    1.0,
+    2.5,
+    5.0,
+    10.0,
+    30.0,
+    60.0,
+    120.0,
+    300.0,
+    600.0,
+    1800.0,
+    3600.0,
+)
 # A row that commits this long after the time it records is still counted (and nodes' clocks
 # may differ by this much).
 OVERLAP = timedelta(minutes=10)
@@ -53,8 +70,12 @@ _FINAL = tuple(str(s) for s in FINAL_STATUSES)
 class _Tail:
     """Rows that reached a final state since the last poll, each (key) handed out once."""
 
-    def __init__(self, query: Callable[[datetime | None], Any], when: Callable[[Any], datetime],
-                 key: Callable[[Any], Any]):
+    def __init__(
+        self,
+        query: Callable[[datetime | None], Any],
+        when: Callable[[Any], datetime],
+        key: Callable[[Any], Any],
+    ):
         self.query, self.when, self.key = query, when, key
         self.watermark: datetime | None = None
         self.recent: dict[Any, datetime] = {}  # keys seen within OVERLAP of the watermark
@@ -117,8 +138,9 @@ class FleetCollector(Collector):
         self.decisions: dict[tuple[str, str, str], int] = defaultdict(int)
         self.deliveries: dict[str, int] = defaultdict(int)
         # a job is folded in once per final status it reaches (blocked, then approved)
-        self.jobs = _Tail(self._final_jobs, lambda r: r.finished_at,
-                          lambda r: (r.id, r.finished_at))
+        self.jobs = _Tail(
+            self._final_jobs, lambda r: r.finished_at, lambda r: (r.id, r.finished_at)
+        )
         self.audit = _Tail(self._moderation, lambda r: r.created_at, lambda r: r.id)
         self.hooks = _Tail(self._final_deliveries, lambda r: r.finished_at, lambda r: r.id)
 
@@ -126,23 +148,35 @@ class FleetCollector(Collector):
 
     @staticmethod
     def _final_jobs(since: datetime | None) -> Any:
-        q = select(Job.id, Job.status, Job.model, Job.error_code, Job.timings, Job.device,
-                   Job.cache_key, Job.cached_from, Job.finished_at).where(
-            Job.status.in_(_FINAL), Job.finished_at.is_not(None))
+        q = select(
+            Job.id,
+            Job.status,
+            Job.model,
+            Job.error_code,
+            Job.timings,
+            Job.device,
+            Job.cache_key,
+            Job.cached_from,
+            Job.finished_at,
+        ).where(Job.status.in_(_FINAL), Job.finished_at.is_not(None))
         return q if since is None else q.where(Job.finished_at > since)
 
     @staticmethod
     def _moderation(since: datetime | None) -> Any:
-        q = select(AuditEntry.id, AuditEntry.action, AuditEntry.decision,
-                   AuditEntry.categories, AuditEntry.created_at).where(
-            AuditEntry.action.like("moderation.%"))
+        q = select(
+            AuditEntry.id,
+            AuditEntry.action,
+            AuditEntry.decision,
+            AuditEntry.categories,
+            AuditEntry.created_at,
+        ).where(AuditEntry.action.like("moderation.%"))
         return q if since is None else q.where(AuditEntry.created_at > since)
 
     @staticmethod
     def _final_deliveries(since: datetime | None) -> Any:
-        q = select(WebhookDelivery.id, WebhookDelivery.status,
-                   WebhookDelivery.finished_at).where(
-            WebhookDelivery.status != "pending", WebhookDelivery.finished_at.is_not(None))
+        q = select(WebhookDelivery.id, WebhookDelivery.status, WebhookDelivery.finished_at).where(
+            WebhookDelivery.status != "pending", WebhookDelivery.finished_at.is_not(None)
+        )
         return q if since is None else q.where(WebhookDelivery.finished_at > since)
 
     # -- folding --------------------------------------------------------------------------
@@ -169,84 +203,117 @@ class FleetCollector(Collector):
             stage = r.action.split(".", 1)[1] if "." in r.action else r.action
             categories = r.categories if isinstance(r.categories, list) else []
             for category in categories or [None]:
-                self.decisions[(_text(stage), _text(r.decision, "unknown"),
-                                _text(category))] += 1
+                self.decisions[(_text(stage), _text(r.decision, "unknown"), _text(category))] += 1
         for r in self.hooks.poll(s):
             self.deliveries[_text(r.status)] += 1
 
     def collect(self) -> Iterable[Metric]:
         with self.lock, self.p.db.session(write=False) as s:
             self._fold(s)
-            depth = s.execute(select(Job.model, Job.priority, Job.status, func.count())
-                              .where(Job.status.in_(WAITING))
-                              .group_by(Job.model, Job.priority, Job.status)).all()
-            running = s.execute(select(Job.model, func.count())
-                                .where(Job.status == str(JobStatus.RUNNING))
-                                .group_by(Job.model)).all()
-            pending = s.scalar(select(func.count()).select_from(WebhookDelivery)
-                               .where(WebhookDelivery.status == "pending")) or 0
+            depth = s.execute(
+                select(Job.model, Job.priority, Job.status, func.count())
+                .where(Job.status.in_(WAITING))
+                .group_by(Job.model, Job.priority, Job.status)
+            ).all()
+            running = s.execute(
+                select(Job.model, func.count())
+                .where(Job.status == str(JobStatus.RUNNING))
+                .group_by(Job.model)
+            ).all()
+            pending = (
+                s.scalar(
+                    select(func.count())
+                    .select_from(WebhookDelivery)
+                    .where(WebhookDelivery.status == "pending")
+                )
+                or 0
+            )
             yield from self._families(depth, running, pending)
 
-    def _families(self, depth: Sequence[Any], running: Sequence[Any],
-                  pending: int) -> Iterator[Metric]:
-        g = GaugeMetricFamily("reelforge_queue_depth",
-                              "Jobs waiting: queued for a worker, or throttled (waiting for a "
-                              "free slot of the account's plan).",
-                              labels=["model", "priority", "status"])
+    def _families(
+        self, depth: Sequence[Any], running: Sequence[Any], pending: int
+    ) -> Iterator[Metric]:
+        g = GaugeMetricFamily(
+            "reelforge_queue_depth",
+            "Jobs waiting: queued for a worker, or throttled (waiting for a "
+            "free slot of the account's plan).",
+            labels=["model", "priority", "status"],
+        )
         for model, priority, status, n in depth:
             g.add_metric([_text(model), str(priority), status], n)
         yield g
-        g = GaugeMetricFamily("reelforge_jobs_running", "Jobs a worker is running now.",
-                              labels=["model"])
+        g = GaugeMetricFamily(
+            "reelforge_jobs_running", "Jobs a worker is running now.", labels=["model"]
+        )
         for model, n in running:
             g.add_metric([_text(model)], n)
         yield g
-        c = CounterMetricFamily("reelforge_jobs_finished", "Jobs that reached a final status.",
-                                labels=["model", "status"])
+        c = CounterMetricFamily(
+            "reelforge_jobs_finished",
+            "Jobs that reached a final status.",
+            labels=["model", "status"],
+        )
         for (model, status), n in sorted(self.finished.items()):
             c.add_metric([model, status], n)
         yield c
-        c = CounterMetricFamily("reelforge_job_failures", "Failed jobs by error code.",
-                                labels=["code", "model"])
+        c = CounterMetricFamily(
+            "reelforge_job_failures", "Failed jobs by error code.", labels=["code", "model"]
+        )
         for (code, model), n in sorted(self.failures.items()):
             c.add_metric([code, model], n)
         yield c
-        h = HistogramMetricFamily("reelforge_job_stage_seconds",
-                                  "Wall time per stage of finished jobs (the job's recorded "
-                                  "timings; stage=total is claim to finish).",
-                                  labels=["stage", "model"])
+        h = HistogramMetricFamily(
+            "reelforge_job_stage_seconds",
+            "Wall time per stage of finished jobs (the job's recorded "
+            "timings; stage=total is claim to finish).",
+            labels=["stage", "model"],
+        )
         for (stage, model), hist in sorted(self.stages.items()):
             h.add_metric([stage, model], hist.cumulative(), hist.sum)
         yield h
-        c = CounterMetricFamily("reelforge_device_seconds",
-                                "Measured device seconds of finished jobs (what is metered).",
-                                labels=["device", "model"])
+        c = CounterMetricFamily(
+            "reelforge_device_seconds",
+            "Measured device seconds of finished jobs (what is metered).",
+            labels=["device", "model"],
+        )
         for (device, model), seconds in sorted(self.device.items()):
             c.add_metric([device, model], seconds)
         yield c
-        c = CounterMetricFamily("reelforge_result_cache_requests",
-                                "Seeded requests by result-cache outcome (a hit runs nothing).",
-                                labels=["result"])
+        c = CounterMetricFamily(
+            "reelforge_result_cache_requests",
+            "Seeded requests by result-cache outcome (a hit runs nothing).",
+            labels=["result"],
+        )
         for result in ("hit", "miss"):
             c.add_metric([result], self.cache[result])
         yield c
-        c = CounterMetricFamily("reelforge_moderation_decisions",
-                                "Moderation decisions by stage, decision and category "
-                                "(category=none when no category was involved).",
-                                labels=["stage", "decision", "category"])
+        c = CounterMetricFamily(
+            "reelforge_moderation_decisions",
+            "Moderation decisions by stage, decision and category "
+            "(category=none when no category was involved).",
+            labels=["stage", "decision", "category"],
+        )
         for (stage, decision, category), n in sorted(self.decisions.items()):
             c.add_metric([stage, decision, category], n)
         yield c
-        c = CounterMetricFamily("reelforge_webhook_deliveries",
-                                "Webhook deliveries that ended, by outcome.", labels=["outcome"])
+        c = CounterMetricFamily(
+            "reelforge_webhook_deliveries",
+            "Webhook deliveries that ended, by outcome.",
+            labels=["outcome"],
+        )
         for outcome in sorted({"delivered", "failed", *self.deliveries}):
             c.add_metric([outcome], self.deliveries[outcome])
         yield c
-        yield GaugeMetricFamily("reelforge_webhook_deliveries_pending",
-                                "Webhook deliveries still being tried.", value=pending)
-        yield GaugeMetricFamily("reelforge_event_streams_open",
-                                "Server-sent event streams open on this API process.",
-                                value=self.open_streams)
+        yield GaugeMetricFamily(
+            "reelforge_webhook_deliveries_pending",
+            "Webhook deliveries still being tried.",
+            value=pending,
+        )
+        yield GaugeMetricFamily(
+            "reelforge_event_streams_open",
+            "Server-sent event streams open on this API process.",
+            value=self.open_streams,
+        )
 
 
 def registry(p: Platform) -> tuple[CollectorRegistry, FleetCollector]:

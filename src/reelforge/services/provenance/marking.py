@@ -58,8 +58,9 @@ C2PA_DEV_AUTHORITY = "c2pa_dev_authority"
 def provenance_secret(p: Platform) -> bytes:
     """The HMAC key of AIGC blocks: RF_PROVENANCE_SECRET, else the deployment's key in the
     database (created by the first node that needs it)."""
-    return fleet_secrets.aigc_secret(p.db, p.settings.provenance_secret, p.settings.data_dir,
-                                     p.clock)
+    return fleet_secrets.aigc_secret(
+        p.db, p.settings.provenance_secret, p.settings.data_dir, p.clock
+    )
 
 
 def _dev_pems(p: Platform, *, force: bool) -> tuple[DevPems, bool]:
@@ -70,8 +71,13 @@ def _dev_pems(p: Platform, *, force: bool) -> tuple[DevPems, bool]:
     )
 
     def encode(pems: DevPems) -> str:
-        return json.dumps({"root": pems.root_cert.decode(), "chain": pems.cert_chain.decode(),
-                           "key": pems.private_key.decode()})
+        return json.dumps(
+            {
+                "root": pems.root_cert.decode(),
+                "chain": pems.cert_chain.decode(),
+                "key": pems.private_key.decode(),
+            }
+        )
 
     if force:
         fresh = generate_dev_credentials()
@@ -79,14 +85,19 @@ def _dev_pems(p: Platform, *, force: bool) -> tuple[DevPems, bool]:
         return fresh, True
 
     def first_authority() -> str:  # an upgraded deployment keeps the authority it signed with
-        return encode(read_dev_credentials(provenance_dir(p) / "dev-c2pa")
-                      or generate_dev_credentials())
+        return encode(
+            read_dev_credentials(provenance_dir(p) / "dev-c2pa") or generate_dev_credentials()
+        )
 
-    value, created = fleet_secrets.get_or_create(p.db, C2PA_DEV_AUTHORITY, first_authority,
-                                                 p.clock())
+    value, created = fleet_secrets.get_or_create(
+        p.db, C2PA_DEV_AUTHORITY, first_authority, p.clock()
+    )
     data = json.loads(value)
-    return DevPems(root_cert=data["root"].encode(), cert_chain=data["chain"].encode(),
-                   private_key=data["key"].encode()), created
+    return DevPems(
+        root_cert=data["root"].encode(),
+        cert_chain=data["chain"].encode(),
+        private_key=data["key"].encode(),
+    ), created
 
 
 def dev_credentials(p: Platform, *, force: bool = False) -> tuple[DevCredentials, bool]:
@@ -106,8 +117,11 @@ def dev_credentials(p: Platform, *, force: bool = False) -> tuple[DevCredentials
         return dev_credential_paths(dest), created
     if local is not None:  # this node's own authority from before: keep it, out of the way
         aside = dest.with_name(f"dev-c2pa.replaced-{int(time.time())}")
-        log.warning("provenance: this node's own development C2PA authority differs from the "
-                    "deployment's; it was moved to %s and the deployment's is used", aside)
+        log.warning(
+            "provenance: this node's own development C2PA authority differs from the "
+            "deployment's; it was moved to %s and the deployment's is used",
+            aside,
+        )
         with contextlib.suppress(OSError):  # another process here moved it first
             dest.rename(aside)
     return write_dev_credentials(dest, pems), created
@@ -118,11 +132,17 @@ def signing_config(p: Platform) -> SigningConfig:
 
     s = p.settings
     if s.c2pa_cert_chain and s.c2pa_private_key:
-        return SigningConfig(cert_chain=s.c2pa_cert_chain, private_key=s.c2pa_private_key,
-                             trust_anchors=s.c2pa_trust_anchors)
+        return SigningConfig(
+            cert_chain=s.c2pa_cert_chain,
+            private_key=s.c2pa_private_key,
+            trust_anchors=s.c2pa_trust_anchors,
+        )
     dev, _ = dev_credentials(p)
-    return SigningConfig(cert_chain=dev.cert_chain, private_key=dev.private_key,
-                         trust_anchors=s.c2pa_trust_anchors or dev.root_cert)
+    return SigningConfig(
+        cert_chain=dev.cert_chain,
+        private_key=dev.private_key,
+        trust_anchors=s.c2pa_trust_anchors or dev.root_cert,
+    )
 
 
 def credentials_check(p: Platform) -> tuple[str, str | None]:
@@ -134,10 +154,15 @@ def credentials_check(p: Platform) -> tuple[str, str | None]:
 
     s = p.settings
     if bool(s.c2pa_cert_chain) != bool(s.c2pa_private_key):
-        given, missing = (("RF_C2PA_CERT_CHAIN", "RF_C2PA_PRIVATE_KEY") if s.c2pa_cert_chain
-                          else ("RF_C2PA_PRIVATE_KEY", "RF_C2PA_CERT_CHAIN"))
-        raise InvalidSetting(f"{given} is set but {missing} is not: set both (or neither, for "
-                             "the deployment's development authority)")
+        given, missing = (
+            ("RF_C2PA_CERT_CHAIN", "RF_C2PA_PRIVATE_KEY")
+            if s.c2pa_cert_chain
+            else ("RF_C2PA_PRIVATE_KEY", "RF_C2PA_CERT_CHAIN")
+        )
+        raise InvalidSetting(
+            f"{given} is set but {missing} is not: set both (or neither, for "
+            "the deployment's development authority)"
+        )
     ManifestSigner(signing_config(p))  # reads and checks the certificate chain and key
     provenance_secret(p)
     aigc = "RF_PROVENANCE_SECRET" if s.provenance_secret else "the deployment's key (database)"
@@ -146,10 +171,12 @@ def credentials_check(p: Platform) -> tuple[str, str | None]:
     where = f"C2PA signer: the deployment's development authority (database); AIGC key: {aigc}"
     warning = None
     if s.is_fleet:
-        warning = ("this fleet signs outputs with a development C2PA authority shared through "
-                   "the database: every node verifies them as trusted, nobody outside does; "
-                   "for production set RF_C2PA_CERT_CHAIN, RF_C2PA_PRIVATE_KEY and "
-                   "RF_C2PA_TRUST_ANCHORS on every node")
+        warning = (
+            "this fleet signs outputs with a development C2PA authority shared through "
+            "the database: every node verifies them as trusted, nobody outside does; "
+            "for production set RF_C2PA_CERT_CHAIN, RF_C2PA_PRIVATE_KEY and "
+            "RF_C2PA_TRUST_ANCHORS on every node"
+        )
     return where, warning
 
 
@@ -165,19 +192,23 @@ class Provenance:
 
     # -- frames: visible label + invisible watermark ----------------------------------------
 
-    def for_job(self, job: Job, spec: JobSpec, width: int, height: int,
-                fps: int) -> FrameHook | None:
+    def for_job(
+        self, job: Job, spec: JobSpec, width: int, height: int, fps: int
+    ) -> FrameHook | None:
         from reelforge.provenance.watermark import WatermarkEmbedder, fits, payload_from_id
 
-        label = (VisibleLabel(self.profile.label, width, height, fps,
-                              position=spec.label_position) if spec.visible_label
-                 else None)  # an allowed, audited unlabelled export
+        label = (
+            VisibleLabel(self.profile.label, width, height, fps, position=spec.label_position)
+            if spec.visible_label
+            else None
+        )  # an allowed, audited unlabelled export
         embedder: WatermarkEmbedder | None = None
         if fits(width, height):
             embedder = WatermarkEmbedder(payload_from_id(job.id), width, height)
         else:  # thumbnails (test models' 32x32 frames) have no room for it
-            log.warning("job %s: %dx%d frames are too small for the watermark", job.id,
-                        width, height)
+            log.warning(
+                "job %s: %dx%d frames are too small for the watermark", job.id, width, height
+            )
 
         def mark(index: int, frame: np.ndarray) -> np.ndarray:
             if embedder is not None:
@@ -207,22 +238,31 @@ class Provenance:
     def process(self, job: Job, spec: JobSpec, video: Path, workdir: Path) -> Path:
         signed = workdir / "output.signed.mp4"
         self._manifest_signer().sign(
-            video, signed, title=f"{job.id}.mp4", software_agent=f"reelforge {__version__}",
-            model=spec.model, prompt_sha256=hashlib.sha256(spec.prompt.encode()).hexdigest(),
-            produce_id=job.id)
+            video,
+            signed,
+            title=f"{job.id}.mp4",
+            software_agent=f"reelforge {__version__}",
+            model=spec.model,
+            prompt_sha256=hashlib.sha256(spec.prompt.encode()).hexdigest(),
+            produce_id=job.id,
+        )
         return signed
 
 
 def verify_options(p: Platform, trust: Path | None = None) -> VerifyOptions:
     """What `verify` needs from this deployment: the AIGC key and the C2PA trust anchors."""
     anchors = trust or p.settings.c2pa_trust_anchors
-    if anchors is None and (not p.settings.c2pa_cert_chain
-                            or fleet_secrets.get(p.db, C2PA_DEV_AUTHORITY) is not None):
+    if anchors is None and (
+        not p.settings.c2pa_cert_chain or fleet_secrets.get(p.db, C2PA_DEV_AUTHORITY) is not None
+    ):
         anchors = dev_credentials(p)[0].root_cert  # the deployment's, whichever node signed
-    return VerifyOptions(secret=provenance_secret(p), trust_anchors=anchors,
-                         max_bytes=p.settings.max_verify_bytes,
-                         max_pixels=p.settings.max_verify_pixels,
-                         max_frames=p.settings.max_verify_frames)
+    return VerifyOptions(
+        secret=provenance_secret(p),
+        trust_anchors=anchors,
+        max_bytes=p.settings.max_verify_bytes,
+        max_pixels=p.settings.max_verify_pixels,
+        max_frames=p.settings.max_verify_frames,
+    )
 
 
 def record_unlabelled_duties(p: Platform, account_name: str, agreed: bool) -> None:
@@ -237,8 +277,15 @@ def record_unlabelled_duties(p: Platform, account_name: str, agreed: bool) -> No
         if row is None:
             raise NotFound(f"no account {account_name!r}", code="account_not_found")
         row.unlabelled_duties_at = now if agreed else None
-        repo.record_audit(s, now, actor="operator", action="provenance.unlabelled_duties",
-                          account_id=row.id, subject=row.id, data={"agreed": agreed})
+        repo.record_audit(
+            s,
+            now,
+            actor="operator",
+            action="provenance.unlabelled_duties",
+            account_id=row.id,
+            subject=row.id,
+            data={"agreed": agreed},
+        )
 
 
 def verify(p: Platform, path: Path, trust: Path | None = None) -> dict[str, Any]:

@@ -11,17 +11,17 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = '0009'
-down_revision = '0008'
+revision = "0009"
+down_revision = "0008"
 branch_labels = None
 depends_on = None
 
 
 def upgrade() -> None:
-    with op.batch_alter_table('jobs') as batch:
-        batch.add_column(sa.Column('output_damage', sa.String(length=40), nullable=True))
+    with op.batch_alter_table("jobs") as batch:
+        batch.add_column(sa.Column("output_damage", sa.String(length=40), nullable=True))
 
 
 def downgrade() -> None:
-    with op.batch_alter_table('jobs') as batch:
-        batch.drop_column('output_damage')
+    with op.batch_alter_table("jobs") as batch:
+        batch.drop_column("output_damage")

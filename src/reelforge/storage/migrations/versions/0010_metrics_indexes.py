@@ -10,17 +10,17 @@ from __future__ import annotations
 
 from alembic import op
 
-revision = '0010'
-down_revision = '0009'
+revision = "0010"
+down_revision = "0009"
 branch_labels = None
 depends_on = None
 
 
 def upgrade() -> None:
-    op.create_index('ix_jobs_finished_at', 'jobs', ['finished_at'])
-    op.create_index('ix_webhook_deliveries_finished_at', 'webhook_deliveries', ['finished_at'])
+    op.create_index("ix_jobs_finished_at", "jobs", ["finished_at"])
+    op.create_index("ix_webhook_deliveries_finished_at", "webhook_deliveries", ["finished_at"])
 
 
 def downgrade() -> None:
-    op.drop_index('ix_webhook_deliveries_finished_at', table_name='webhook_deliveries')
-    op.drop_index('ix_jobs_finished_at', table_name='jobs')
+    op.drop_index("ix_webhook_deliveries_finished_at", table_name="webhook_deliveries")
+    op.drop_index("ix_jobs_finished_at", table_name="jobs")
