@@ -12,7 +12,7 @@ from fastapi.responses import Response
 from fastapi.staticfiles import StaticFiles
 
 from reelforge.errors import InvalidRequest, ReelforgeError
-from reelforge.web import routes
+from reelforge.web import pages, routes
 
 STATIC = "/static/web"
 
@@ -21,21 +21,22 @@ def install_web(app: FastAPI) -> None:
     """Mount the studio at `/`, the console at `/console` and their files at /static/web."""
     static = resources.files("reelforge.web").joinpath("static")
     app.mount(STATIC, StaticFiles(directory=str(static)), name="web-static")
-    app.include_router(routes.router)
+    for router in (routes.router,):  # one router per page family (studio, console, ...)
+        app.include_router(router)
     api_error = app.exception_handlers[ReelforgeError]  # the API's one JSON error shape
     api_invalid = app.exception_handlers[RequestValidationError]
 
     async def page_error(request: Request, exc: Exception) -> Response:
         # an error met on a page (a refused CSRF token, control characters refused by the
         # app-wide edge check) answers with a page; elsewhere the API's JSON as before
-        if routes.is_page(request.url.path) and isinstance(exc, ReelforgeError):
-            return routes.error_page(request, exc.http_status, exc)
+        if pages.is_page(request.url.path) and isinstance(exc, ReelforgeError):
+            return pages.error_page(request, exc.http_status, exc)
         response: Response = await api_error(request, exc)  # type: ignore[misc]
         return response
 
     async def page_invalid(request: Request, exc: Exception) -> Response:
-        if routes.is_page(request.url.path):
-            return routes.error_page(
+        if pages.is_page(request.url.path):
+            return pages.error_page(
                 request, 422, InvalidRequest("check the form", code="invalid_form")
             )
         response: Response = await api_invalid(request, exc)  # type: ignore[misc]

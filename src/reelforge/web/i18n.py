@@ -28,9 +28,19 @@ def N_(message: str) -> str:
 def translations(lang: str) -> gettext.NullTranslations:
     if lang == DEFAULT:
         return gettext.NullTranslations()
-    po = resources.files("reelforge.web").joinpath(f"locale/{lang}/LC_MESSAGES/messages.po")
-    with po.open("rb") as f:
-        catalog = read_po(f, locale=lang)
+    # one .po file per page family (messages.po, studio.po, console.po, ...), merged here
+    folder = resources.files("reelforge.web").joinpath(f"locale/{lang}/LC_MESSAGES")
+    catalog = None
+    for po in sorted((f for f in folder.iterdir() if f.name.endswith(".po")), key=lambda f: f.name):
+        with po.open("rb") as f:
+            part = read_po(f, locale=lang)
+        if catalog is None:
+            catalog = part
+            continue
+        for msg in part:
+            if msg.id and msg.id not in catalog:
+                catalog[msg.id] = msg
+    assert catalog is not None, f"no catalogue for {lang}"
     mo = BytesIO()
     write_mo(mo, catalog)
     mo.seek(0)

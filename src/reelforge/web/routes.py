@@ -1,108 +1,34 @@
-"""The web pages: each route reads the form, calls a service and renders a template.
-Sign-in logic lives in services.accounts.signin, the fleet's figures in services.ops.fleet."""
+"""The sign-in, account and language pages: each route reads the form, calls a service and
+renders a template (shared helpers in web.pages). Sign-in logic lives in
+services.accounts.signin, the fleet's figures in services.ops.fleet."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 from urllib.parse import urlsplit
 
-from fastapi import APIRouter, Depends, Form, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import Response
 
-from reelforge.app.platform import Platform
 from reelforge.errors import ReelforgeError
 from reelforge.services.accounts import signin
 from reelforge.services.accounts.signin import WebUser
 from reelforge.services.ops import fleet
 from reelforge.web import i18n, security
-from reelforge.web.i18n import N_
-
-router = APIRouter(include_in_schema=False, dependencies=[Depends(security.csrf_protect)])
-
-# Service errors shown next to a field, by their stable code; other codes show the
-# service's own (English) message.
-ERROR_TEXT = {
-    "invalid_email": N_("Enter an e-mail address such as name@example.com."),
-    "password_too_short": N_("A password needs at least 8 characters."),
-    "invalid_password": N_("A password has at most 1024 characters."),
-    "email_taken": N_("An account with this e-mail already exists. Sign in instead."),
-    "invalid_credentials": N_("Wrong e-mail or password."),
-    "signin_rate_limited": N_("Too many failed sign-ins. Wait 15 minutes and try again."),
-    "wrong_password": N_("The current password is wrong."),
-    "passwords_differ": N_("The two new passwords differ."),
-    "invalid_label": N_("A key's label has at most 200 printable characters."),
-    "csrf_failed": N_(
-        "This form has expired or came from another site. Reload the page and try again."
-    ),
-    "not_found": N_("Not found."),
-    "forbidden": N_("This page is for operators."),
-    "invalid_form": N_("Check the form: a field is too long or missing."),
-    "invalid_characters": N_("A field holds characters that are not allowed (control characters)."),
-}
-
-# The pages' paths: errors met on them are answered with a page, not the API's JSON.
-PAGES = frozenset(
-    {
-        "/",
-        "/signin",
-        "/signup",
-        "/signout",
-        "/account",
-        "/account/keys",
-        "/account/password",
-        "/console",
-        "/lang",
-    }
+from reelforge.web.pages import (
+    ERROR_TEXT,
+    Text,
+    current_user,
+    error_page,
+    language,
+    message,
+    platform_of,
+    redirect,
+    render,
+    require_operator,
 )
 
-
-def is_page(path: str) -> bool:
-    return path in PAGES or (path.startswith("/account/keys/") and path.endswith("/revoke"))
-
-
-Text = Annotated[str, Form(max_length=2000)]
-
-
-def _platform(request: Request) -> Platform:
-    p: Platform = request.app.state.platform
-    return p
-
-
-def _lang(request: Request) -> str:
-    return i18n.choose(
-        request.cookies.get(security.LANG_COOKIE), request.headers.get("accept-language")
-    )
-
-
-def _user(request: Request) -> WebUser | None:
-    return signin.session_user(_platform(request), request.cookies.get(security.SESSION_COOKIE))
-
-
-def message(request: Request, exc: ReelforgeError) -> str:
-    text = ERROR_TEXT.get(exc.code)
-    return i18n.gettext_for(_lang(request)).gettext(text) if text else exc.message
-
-
-def render(request: Request, template: str, status: int = 200, **context: Any) -> Response:
-    lang = _lang(request)
-    context.setdefault("user", _user(request))
-    page = (
-        i18n.environment(lang)
-        .get_template(template)
-        .render(
-            request=request,
-            lang=lang,
-            html_lang=i18n.LANGUAGES[lang][1],
-            languages=i18n.LANGUAGES,
-            csrf_token=security.csrf_token(request),
-            **context,
-        )
-    )
-    return security.finish(request, HTMLResponse(page, status_code=status))
-
-
-def redirect(request: Request, to: str) -> Response:
-    return security.finish(request, RedirectResponse(to, status_code=303))
+router = APIRouter(include_in_schema=False, dependencies=[Depends(security.csrf_protect)])
 
 
 def _signed_in(request: Request, session: signin.NewSession, to: str) -> Response:
@@ -117,25 +43,21 @@ def _signed_in(request: Request, session: signin.NewSession, to: str) -> Respons
     return response
 
 
-def error_page(request: Request, status: int, exc: ReelforgeError) -> Response:
-    return render(request, "error.html", status=status, message=message(request, exc))
-
-
 @router.get("/")
 def home(request: Request) -> Response:
-    return redirect(request, "/account" if _user(request) else "/signin")
+    return redirect(request, "/account" if current_user(request) else "/signin")
 
 
 @router.get("/signin")
 def signin_page(request: Request) -> Response:
-    if _user(request):
+    if current_user(request):
         return redirect(request, "/account")
     return render(request, "signin.html", email="", error=None)
 
 
 @router.post("/signin")
 def signin_submit(request: Request, email: Text = "", password: Text = "") -> Response:
-    p = _platform(request)
+    p = platform_of(request)
     try:
         session = signin.sign_in(
             p,
@@ -160,7 +82,7 @@ def signup_page(request: Request) -> Response:
 @router.post("/signup")
 def signup_submit(request: Request, email: Text = "", password: Text = "") -> Response:
     try:
-        session = signin.sign_up(_platform(request), email, password)
+        session = signin.sign_up(platform_of(request), email, password)
     except ReelforgeError as exc:
         return render(
             request,
@@ -175,7 +97,7 @@ def signup_submit(request: Request, email: Text = "", password: Text = "") -> Re
 
 @router.post("/signout")
 def signout(request: Request) -> Response:
-    signin.sign_out(_platform(request), request.cookies.get(security.SESSION_COOKIE))
+    signin.sign_out(platform_of(request), request.cookies.get(security.SESSION_COOKIE))
     security.rotate_csrf(request)
     response = redirect(request, "/signin")
     response.delete_cookie(security.SESSION_COOKIE, path="/")
@@ -183,14 +105,14 @@ def signout(request: Request) -> Response:
 
 
 def _account(request: Request, user: WebUser, status: int = 200, **extra: Any) -> Response:
-    keys = signin.list_keys(_platform(request), user.account.id)
+    keys = signin.list_keys(platform_of(request), user.account.id)
     extra.setdefault("errors", {})
     return render(request, "account.html", status=status, user=user, keys=keys, **extra)
 
 
 @router.get("/account")
 def account(request: Request) -> Response:
-    user = _user(request)
+    user = current_user(request)
     if user is None:
         return redirect(request, "/signin")
     return _account(request, user)
@@ -198,11 +120,11 @@ def account(request: Request) -> Response:
 
 @router.post("/account/keys")
 def create_key(request: Request, label: Text = "") -> Response:
-    user = _user(request)
+    user = current_user(request)
     if user is None:
         return redirect(request, "/signin")
     try:
-        new = signin.create_key(_platform(request), user, label)
+        new = signin.create_key(platform_of(request), user, label)
     except ReelforgeError as exc:
         return _account(
             request, user, status=exc.http_status, errors={"label": message(request, exc)}
@@ -213,16 +135,16 @@ def create_key(request: Request, label: Text = "") -> Response:
 
 @router.post("/account/keys/{key_id}/revoke")
 def revoke_key(request: Request, key_id: str) -> Response:
-    user = _user(request)
+    user = current_user(request)
     if user is None:
         return redirect(request, "/signin")
     try:
-        signin.revoke_key(_platform(request), user.account.id, key_id)
+        signin.revoke_key(platform_of(request), user.account.id, key_id)
     except ReelforgeError as exc:
         return error_page(request, exc.http_status, exc)
     if request.headers.get("hx-request"):  # htmx swaps the key's row
         key = next(
-            k for k in signin.list_keys(_platform(request), user.account.id) if k["id"] == key_id
+            k for k in signin.list_keys(platform_of(request), user.account.id) if k["id"] == key_id
         )
         return render(request, "key_row.html", key=key)
     return redirect(request, "/account")
@@ -230,7 +152,7 @@ def revoke_key(request: Request, key_id: str) -> Response:
 
 @router.get("/account/password")
 def password_page(request: Request) -> Response:
-    user = _user(request)
+    user = current_user(request)
     if user is None:
         return redirect(request, "/signin")
     return render(request, "password.html", errors={}, done=False)
@@ -243,16 +165,16 @@ def password_submit(
     new_password: Text = "",
     new_password_again: Text = "",
 ) -> Response:
-    user = _user(request)
+    user = current_user(request)
     if user is None:
         return redirect(request, "/signin")
     if new_password != new_password_again:
-        text = i18n.gettext_for(_lang(request)).gettext(ERROR_TEXT["passwords_differ"])
+        text = i18n.gettext_for(language(request)).gettext(ERROR_TEXT["passwords_differ"])
         return render(
             request, "password.html", status=422, done=False, errors={"new_password_again": text}
         )
     try:
-        session = signin.change_password(_platform(request), user, current_password, new_password)
+        session = signin.change_password(platform_of(request), user, current_password, new_password)
     except ReelforgeError as exc:
         return render(
             request,
@@ -275,17 +197,10 @@ def password_submit(
 
 @router.get("/console")
 def console_page(request: Request) -> Response:
-    user = _user(request)
-    if user is None:
-        return redirect(request, "/signin")
-    if not user.is_operator:
-        return render(
-            request,
-            "error.html",
-            status=403,
-            message=i18n.gettext_for(_lang(request)).gettext(ERROR_TEXT["forbidden"]),
-        )
-    return render(request, "console.html", fleet=fleet.fleet(_platform(request)))
+    user = require_operator(request)
+    if not isinstance(user, WebUser):
+        return user
+    return render(request, "console.html", fleet=fleet.fleet(platform_of(request)))
 
 
 @router.post("/lang")
