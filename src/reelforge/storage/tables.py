@@ -192,6 +192,8 @@ class Job(Base):
     # `reelforge fsck --repair` found the stored output missing or damaged: missing |
     # size_mismatch | hash_mismatch (the output answers 410, the result cache skips it).
     output_damage: Mapped[str | None] = mapped_column(String(40))
+    # the stored output carries a sound track (kept through marking); None before it is stored
+    has_audio: Mapped[bool | None] = mapped_column(Boolean)
 
 
 class Model(Base):
