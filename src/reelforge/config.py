@@ -144,6 +144,28 @@ GROUPS: dict[str, tuple[str, ...]] = {
         "image_fetch_timeout",
     ),
     "observability": ("metrics_token", "log_format"),
+    "providers": (
+        "provider_kling_access_key",
+        "provider_kling_secret_key",
+        "provider_runway_api_key",
+        "provider_luma_api_key",
+        "provider_minimax_api_key",
+        "provider_google_api_key",
+        "provider_openai_api_key",
+        "provider_kling_base_url",
+        "provider_runway_base_url",
+        "provider_luma_base_url",
+        "provider_minimax_base_url",
+        "provider_google_base_url",
+        "provider_openai_base_url",
+        "provider_concurrency",
+        "provider_poll_interval",
+        "provider_busy_retry",
+        "provider_timeout",
+        "provider_request_timeout",
+        "provider_callbacks",
+        "provider_max_download_bytes",
+    ),
     "web": ("web_cookie_secure",),
 }
 MASK = "***"
@@ -250,6 +272,31 @@ class Settings(BaseSettings):
     metrics_token: SecretStr | None = None
     log_format: Literal["text", "json"] = "text"  # json: one JSON object per log line
 
+    # hosted-model providers (backends/providers): credentials only here, never in the database
+    provider_kling_access_key: SecretStr | None = None
+    provider_kling_secret_key: SecretStr | None = None
+    provider_runway_api_key: SecretStr | None = None
+    provider_luma_api_key: SecretStr | None = None
+    provider_minimax_api_key: SecretStr | None = None
+    provider_google_api_key: SecretStr | None = None
+    provider_openai_api_key: SecretStr | None = None
+    # base URLs (proxies, regional endpoints, tests); the documented public endpoints by default
+    provider_kling_base_url: str = "https://api-singapore.klingai.com"
+    provider_runway_base_url: str = "https://api.dev.runwayml.com"
+    provider_luma_base_url: str = "https://api.lumalabs.ai/dream-machine/v1"
+    provider_minimax_base_url: str = "https://api.minimax.io"
+    provider_google_base_url: str = "https://generativelanguage.googleapis.com/v1beta"
+    provider_openai_base_url: str = "https://api.openai.com/v1"
+    # remote tasks at once per provider (`kling=5,runway=2`); more wait `queued`, not failed
+    provider_concurrency: StrMap = Field(default_factory=dict)
+    provider_poll_interval: float = Field(default=5.0, gt=0)  # seconds between polls (+-20%)
+    provider_busy_retry: float = Field(default=30.0, gt=0)  # a throttled job is queued again after
+    provider_timeout: float = Field(default=3600.0, gt=0)  # longest wait for one remote task
+    provider_request_timeout: float = Field(default=30.0, gt=0)  # one HTTP request
+    # ask providers that have one for a callback to RF_PUBLIC_URL (polling goes on beside it)
+    provider_callbacks: bool = False
+    provider_max_download_bytes: int = Field(default=1024 * 1024 * 1024, gt=0)
+
     @field_validator("data_dir")
     @classmethod
     def _expand(cls, v: Path) -> Path:
@@ -305,6 +352,9 @@ class Settings(BaseSettings):
         data["blob_url"] = mask_url(self.resolved_blob_url)
         if self.s3_endpoint_url:
             data["s3_endpoint_url"] = mask_url(self.s3_endpoint_url)
+        for name in type(self).model_fields:
+            if name.startswith("provider_") and name.endswith("_base_url"):
+                data[name] = mask_url(getattr(self, name))
         return data
 
     def grouped(self) -> dict[str, dict[str, Any]]:
@@ -336,7 +386,7 @@ def load_settings(**overrides: Any) -> Settings:
             field = str(error["loc"][0]) if error["loc"] else "?"
             message = str(error["msg"]).removeprefix("Value error, ")
             shown = error.get("input")
-            secret = field in Settings.model_fields and "secret" in field
+            secret = field in Settings.model_fields and ("secret" in field or "_key" in field)
             got = (
                 ""
                 if secret or shown is None or isinstance(shown, dict)
