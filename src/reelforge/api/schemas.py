@@ -72,6 +72,7 @@ class VideoOutput(ApiModel):
     fps: int | float | None = Field(default=None, description="Frames per second.")
     duration: float | None = Field(default=None, description="Length in seconds.")
     size_bytes: int | None = Field(default=None, description="Size of the MP4 in bytes.")
+    has_audio: bool | None = Field(default=None, description="The MP4 carries a sound track.")
     url: str | None = Field(
         default=None,
         description="Where to download the MP4 (absolute, "
@@ -175,6 +176,11 @@ class Video(ApiModel):
         description="Deleted by DELETE /v1/videos/{id}: the record stays, its files are removed.",
     )
     deleted_at: str | None = Field(default=None, description="ISO 8601 (UTC), once deleted.")
+    has_audio: bool | None = Field(
+        default=None,
+        description="Whether the output carries a sound track (kept from the model's or the "
+        "extended clip's sound); null until an output is stored.",
+    )
 
 
 class VideoList(ApiModel):

@@ -48,6 +48,9 @@ class Clip:
     device: str = "cpu"
     # Measured compute beyond timings: device_name, peak_memory_bytes, warm, ...
     compute: dict[str, Any] = field(default_factory=dict)
+    # A media file whose first audio track is the clip's sound from its first frame on (a
+    # provider's MP4): kept in the output beside the marked frames (media.audio).
+    audio: Path | None = None
 
 
 @runtime_checkable

@@ -81,6 +81,8 @@ def job_view(job: Job, links: OutputLinks | None = None) -> dict[str, Any]:
         "deleted": job.deleted_at is not None,
         "deleted_at": _iso(job.deleted_at),
     }
+    # the stored output carries a sound track (a provider's, kept through marking)
+    view["has_audio"] = job.has_audio
     view["moderation"] = job.moderation  # decision and categories only: nothing to evade by
     if job.output_blob and job.output and job.status == "succeeded":
         view["output"] = {
