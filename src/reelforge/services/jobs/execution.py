@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 
 from reelforge.app.platform import Platform
 from reelforge.app.ports import FrameHook, OutputRefused, chain_frame_hooks
-from reelforge.backends.base import GenerationRequest
+from reelforge.backends.base import Clip, GenerationRequest
 from reelforge.domain.job import (
     CONTENT_BLOCKED,
     FINALIZING,
@@ -36,7 +36,8 @@ from reelforge.domain.job import (
 from reelforge.domain.spec import JobSpec
 from reelforge.errors import JobInterrupted, ReelforgeError
 from reelforge.governance.signals import Action, Decision
-from reelforge.media.encode import encode_mp4
+from reelforge.media.audio import add_audio
+from reelforge.media.encode import EncodeResult, encode_mp4
 from reelforge.media.images import save_jpeg
 from reelforge.queue.jobqueue import Outage
 from reelforge.services.jobs.finalize import cancel_waiting, record_final
@@ -206,100 +207,142 @@ class JobExecutor:
         timings: dict[str, float] = {}
         progress = _ProgressWriter(self.p, job, hb, self.hand_back)
         try:
-            spec = JobSpec.model_validate(job.spec)
-            backend = self.p.backends.get(spec.model)
-            if backend is None:
-                raise ReelforgeError(
-                    f"this worker does not serve model {spec.model!r}", code="model_unavailable"
-                )
-            t0 = time.perf_counter()
-            inputs = []
-            for i, key in enumerate(spec.images):
-                dest = workdir / f"input-{i}"
-                self.p.blobs.download(key, dest)
-                inputs.append(dest)
-            timings["fetch_inputs"] = time.perf_counter() - t0
+            return self._produce(job, workdir, progress, timings, started)
+        except Exception as exc:
+            return self._failed(job, exc, timings, started)
 
-            clip = backend.generate(
-                GenerationRequest(job.id, spec, tuple(inputs), workdir), progress
+    def _produce(
+        self,
+        job: Job,
+        workdir: Path,
+        progress: _ProgressWriter,
+        timings: dict[str, float],
+        started: float,
+    ) -> RunOutcome:
+        """Generate, encode (through the frame filters), run the output steps, store, and
+        record the outcome; `timings` fills as it goes (a failure records what it has)."""
+        spec = JobSpec.model_validate(job.spec)
+        backend = self.p.backends.get(spec.model)
+        if backend is None:
+            raise ReelforgeError(
+                f"this worker does not serve model {spec.model!r}", code="model_unavailable"
             )
-            poster_index = clip.frame_count // 2
-            poster: list[np.ndarray] = []
-
-            def grab_poster(index: int, frame: np.ndarray) -> None:
-                if index == poster_index:
-                    poster.append(frame)
-
-            hooks: list[FrameHook] = []
-            for factory in self.p.frame_filters:
-                hook = factory.for_job(job, spec, clip.width, clip.height, clip.fps)
-                if hook is not None:
-                    hooks.append(hook)
-            hooks.append(grab_poster)  # last: the poster shows what the video shows
-            video_path, poster_path = workdir / "output.mp4", workdir / "poster.jpg"
-            tags: dict[str, str] = {}
-            for provider in self.p.output_metadata:
-                tags.update(provider.tags(job, spec))
-            encoded = encode_mp4(
-                clip.frames,
+        inputs = self._fetch_inputs(spec, workdir, timings)
+        clip = backend.generate(GenerationRequest(job.id, spec, tuple(inputs), workdir), progress)
+        video_path, poster_path = workdir / "output.mp4", workdir / "poster.jpg"
+        encoded, poster = self._encode(job, spec, clip, video_path)
+        if clip.audio is not None:  # the source's sound beside the marked frames
+            video_path = add_audio(
                 video_path,
-                fps=clip.fps,
-                crf=self.p.settings.encode_crf,
-                preset=self.p.settings.encode_preset,
-                on_frame=chain_frame_hooks(hooks),
-                metadata=tags,
-            )
-            progress.check()
-            self._enter_finalizing(job)  # from here on a cancel answers 409 too_late
-            refused: Decision | None = None
-            for step in self.p.output_steps:
-                t0 = time.perf_counter()
-                try:
-                    video_path = step.process(job, spec, video_path, workdir)
-                except OutputRefused as exc:  # kept, but held for review or never released;
-                    refused = exc.decision  # the later steps still run (a held file is
-                    # released as it is, signed and labelled, if a reviewer approves it)
-                name = f"output_{type(step).__name__.lower()}"
-                timings[name] = timings.get(name, 0.0) + time.perf_counter() - t0
-                progress.check()
-            timings.update({k: round(v, 4) for k, v in clip.timings.items()})
-            timings["encode"] = encoded.encode_seconds
+                clip.audio,
+                workdir / "output.audio.mp4",
+                duration=encoded.frames / clip.fps,
+                frame_seconds=1 / clip.fps,
+            ).path
+        progress.check()
+        self._enter_finalizing(job)  # from here on a cancel answers 409 too_late
+        video_path, refused = self._output_steps(job, spec, video_path, workdir, progress, timings)
+        timings.update({k: round(v, 4) for k, v in clip.timings.items()})
+        timings["encode"] = encoded.encode_seconds
+        t0 = time.perf_counter()
+        if poster:
+            save_jpeg(poster[0], poster_path)
+        video_blob = self.p.blobs.put_file(video_path, "video/mp4")
+        poster_blob = (
+            self.p.blobs.put_file(poster_path, "image/jpeg") if poster_path.exists() else None
+        )
+        timings["store"] = time.perf_counter() - t0
+        timings["total"] = time.perf_counter() - started
+        status = JobStatus.SUCCEEDED
+        if refused is not None:
+            status = JobStatus.BLOCKED if refused.decision is Action.BLOCK else JobStatus.REVIEW
+        won = self._finish(
+            job,
+            status,
+            video=video_blob,
+            poster=poster_blob,
+            output=_output(encoded, clip, video_blob),
+            timings=timings,
+            device=clip.device,
+            compute={"device": clip.device, **clip.compute},
+            refused=refused,
+        )
+        return RunOutcome(job.id, str(status) if won else "lost")
+
+    def _fetch_inputs(self, spec: JobSpec, workdir: Path, timings: dict[str, float]) -> list[Path]:
+        t0 = time.perf_counter()
+        inputs = []
+        for i, key in enumerate(spec.images):
+            dest = workdir / f"input-{i}"
+            self.p.blobs.download(key, dest)
+            inputs.append(dest)
+        timings["fetch_inputs"] = time.perf_counter() - t0
+        return inputs
+
+    def _encode(
+        self, job: Job, spec: JobSpec, clip: Clip, video_path: Path
+    ) -> tuple[EncodeResult, list[np.ndarray]]:
+        """Encode the clip's frames through the frame filters' hooks, with the output
+        metadata's tags; also (the last hook) the middle frame for the poster."""
+        poster_index = clip.frame_count // 2
+        poster: list[np.ndarray] = []
+
+        def grab_poster(index: int, frame: np.ndarray) -> None:
+            if index == poster_index:
+                poster.append(frame)
+
+        hooks: list[FrameHook] = []
+        for factory in self.p.frame_filters:
+            hook = factory.for_job(job, spec, clip.width, clip.height, clip.fps)
+            if hook is not None:
+                hooks.append(hook)
+        hooks.append(grab_poster)  # last: the poster shows what the video shows
+        tags: dict[str, str] = {}
+        for provider in self.p.output_metadata:
+            tags.update(provider.tags(job, spec))
+        encoded = encode_mp4(
+            clip.frames,
+            video_path,
+            fps=clip.fps,
+            crf=self.p.settings.encode_crf,
+            preset=self.p.settings.encode_preset,
+            on_frame=chain_frame_hooks(hooks),
+            metadata=tags,
+        )
+        return encoded, poster
+
+    def _output_steps(
+        self,
+        job: Job,
+        spec: JobSpec,
+        video_path: Path,
+        workdir: Path,
+        progress: _ProgressWriter,
+        timings: dict[str, float],
+    ) -> tuple[Path, Decision | None]:
+        """The output steps in turn (each timed): the final file, and the decision of a
+        step that refused it."""
+        refused: Decision | None = None
+        for step in self.p.output_steps:
             t0 = time.perf_counter()
-            if poster:
-                save_jpeg(poster[0], poster_path)
-            video_blob = self.p.blobs.put_file(video_path, "video/mp4")
-            poster_blob = (
-                self.p.blobs.put_file(poster_path, "image/jpeg") if poster_path.exists() else None
-            )
-            timings["store"] = time.perf_counter() - t0
-            timings["total"] = time.perf_counter() - started
-            output = {
-                "width": encoded.width,
-                "height": encoded.height,
-                "frames": encoded.frames,
-                "fps": clip.fps,
-                "duration": round(encoded.frames / clip.fps, 4),
-                "size_bytes": video_blob.size_bytes,
-            }
-            compute = {"device": clip.device, **clip.compute}
-            status = JobStatus.SUCCEEDED
-            if refused is not None:
-                status = JobStatus.BLOCKED if refused.decision is Action.BLOCK else JobStatus.REVIEW
-            won = self._finish(
-                job,
-                status,
-                video=video_blob,
-                poster=poster_blob,
-                output=output,
-                timings=timings,
-                device=clip.device,
-                compute=compute,
-                refused=refused,
-            )
-            return RunOutcome(job.id, str(status) if won else "lost")
-        except JobInterrupted as exc:
+            try:
+                video_path = step.process(job, spec, video_path, workdir)
+            except OutputRefused as exc:  # kept, but held for review or never released;
+                refused = exc.decision  # the later steps still run (a held file is
+                # released as it is, signed and labelled, if a reviewer approves it)
+            name = f"output_{type(step).__name__.lower()}"
+            timings[name] = timings.get(name, 0.0) + time.perf_counter() - t0
+            progress.check()
+        return video_path, refused
+
+    def _failed(
+        self, job: Job, exc: Exception, timings: dict[str, float], started: float
+    ) -> RunOutcome:
+        """What an error while running means: interrupted (cancel, lost, shutdown), a
+        failure with its code, a lost database (the reaper runs it again), or a bug."""
+        if isinstance(exc, JobInterrupted):
             return self._interrupted(job, exc.reason, timings, started)
-        except ReelforgeError as exc:
+        if isinstance(exc, ReelforgeError):
             self._finish(
                 job,
                 JobStatus.FAILED,
@@ -308,9 +351,9 @@ class JobExecutor:
                 timings=_close(timings, started),
             )
             return RunOutcome(job.id, "failed", exc.code)
-        except DBAPIError as exc:
+        if isinstance(exc, DBAPIError):
             if not exc.connection_invalidated:
-                raise
+                raise exc
             # The database went away (restart, failover, a dropped connection): not the job's
             # fault. Record nothing; its heartbeat stops and the reaper runs it again.
             log.warning(
@@ -319,17 +362,16 @@ class JobExecutor:
                 type(exc.orig).__name__,
             )
             return RunOutcome(job.id, "lost")
-        except Exception:
-            log.exception("job %s failed unexpectedly", job.id)
-            self._finish(
-                job,
-                JobStatus.FAILED,
-                code="internal_error",
-                message=f"generation failed with an internal error; operators can "
-                f"find the details in the worker log under job {job.id}",
-                timings=_close(timings, started),
-            )
-            return RunOutcome(job.id, "failed", "internal_error")
+        log.exception("job %s failed unexpectedly", job.id)
+        self._finish(
+            job,
+            JobStatus.FAILED,
+            code="internal_error",
+            message=f"generation failed with an internal error; operators can "
+            f"find the details in the worker log under job {job.id}",
+            timings=_close(timings, started),
+        )
+        return RunOutcome(job.id, "failed", "internal_error")
 
     def _enter_finalizing(self, job: Job) -> None:
         """Mark the job `finalizing` unless a cancel was requested (the database says, not
@@ -520,6 +562,7 @@ class JobExecutor:
                 output=output,
                 output_blob=video.key if video else None,
                 poster_blob=poster.key if poster else None,
+                has_audio=bool(output and output.get("has_audio")),
             )
         if timings is not None:  # beside what submit measured (moderation_submit)
             values["timings"] = {
@@ -560,6 +603,19 @@ class _NotOurs(Exception):
 
 def _close(timings: dict[str, float], started: float) -> dict[str, float]:
     return {**timings, "total": time.perf_counter() - started}
+
+
+def _output(encoded: EncodeResult, clip: Clip, video: StoredBlob) -> dict[str, Any]:
+    """The job's public `output`: what the stored file is."""
+    return {
+        "width": encoded.width,
+        "height": encoded.height,
+        "frames": encoded.frames,
+        "fps": clip.fps,
+        "duration": round(encoded.frames / clip.fps, 4),
+        "size_bytes": video.size_bytes,
+        "has_audio": clip.audio is not None,
+    }
 
 
 class _ProgressWriter:

@@ -16,6 +16,7 @@ from typing import Any
 
 from pydantic import ValidationError
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
 from reelforge.app.platform import Platform
 from reelforge.backends.base import (
@@ -206,162 +207,239 @@ def submit_job(
     if req.image_url or req.last_image_url:  # an image in the request: an upload first
         req = resolve_image_inputs(p, account, req)
     request_hash = _request_hash(req)
-    if req.external_id:
-        with p.db.session(write=False) as s:
-            existing = repo.job_by_external_id(s, account.id, req.external_id)
-            if existing is not None:
-                return _replay(existing, request_hash)
-
+    if req.external_id and (earlier := _earlier(p, account, req.external_id, request_hash)):
+        return earlier
     prepared = prepare(p, account, req, promoted_from=promoted_from)
-    spec, backend, params, inputs = (
-        prepared.spec,
-        prepared.backend,
-        prepared.params,
-        prepared.inputs,
-    )
-    mode, source_blob = spec.mode, prepared.source_blob or ""
-    if mode is Mode.EXTEND:  # everything is checked: now store the frame it starts from
-        frame_upload, frame_blob = store_last_frame(p, account, source_blob, req.extend_from or "")
-        inputs[0] = {
-            "upload_id": frame_upload,
-            "blob": frame_blob,
-            "extends": req.extend_from or "",
-        }
-        spec = spec.model_copy(update={"images": (inputs[0]["blob"],)})
-    decision: Decision | None = None
-    timings: dict[str, float] = {}
-    moderation, billing = p.moderation, p.billing
-    if moderation is not None:  # before any device second: texts, images, likeness
-        t0 = time.perf_counter()
-        with tempfile.TemporaryDirectory(prefix="reelforge-moderate-") as tmp:
-            decision = moderation.check_submit(account, spec, Path(tmp))
-        timings["moderation_submit"] = round(time.perf_counter() - t0, 4)
-    status = _FIRST_STATUS[decision.decision if decision else Action.ALLOW]
-    credits = 0  # billing also raises the priority to the plan's (in its submit recorder)
-    if billing is not None:
-        credits = billing.quote(spec, backend.queue, model_hourly_usd(backend)).credits
-    # An explicit seed makes the request reproducible, so an identical earlier one answers it.
-    key = cache_key(p, spec, params, backend) if req.seed is not None else None
-    hit = find_hit(p, account.id, key) if key and status is JobStatus.QUEUED else None
-    if hit is not None:
-        status = JobStatus.SUCCEEDED
-        if billing is not None:
-            credits = billing.sheet.cache_hit_credits(credits)
-
-    now = p.clock()
-    job_id = new_id("vid")
+    if prepared.spec.mode is Mode.EXTEND:  # everything is checked: now store its first frame
+        _store_extension_frame(p, account, req, prepared)
+    checked = _check(p, account, req, prepared)
     try:
-        first_status = status
-        for attempt in p.db.retrying():  # a deadlock victim runs again (storage/db.py)
-            with attempt as s:
-                status = first_status
-                if billing is not None:
-                    billing.lock(s, account.id)
-                if req.external_id:  # again under the lock: never wait on another's job row
-                    existing = repo.job_by_external_id(s, account.id, req.external_id)
-                    if existing is not None:  # (the lock order in storage/db.py)
-                        return _replay(existing, request_hash)
-                if status is JobStatus.QUEUED and hit is None:  # over the plan's concurrency:
-                    status = admit_new(p, s, account.id, now)  # waits as throttled
-                blocked = status is JobStatus.BLOCKED
-                job = Job(
-                    id=job_id,
-                    account_id=account.id,
-                    status=str(status),
-                    mode=str(spec.mode),
-                    model=spec.model,
-                    queue=backend.queue,
-                    priority=req.priority,
-                    spec=spec.model_dump(mode="json"),
-                    spec_hash=request_hash,
-                    external_id=req.external_id,
-                    inputs=inputs,
-                    attempt=0,
-                    max_attempts=p.settings.max_attempts,
-                    cancel_requested=False,
-                    event_seq=0,
-                    progress=0.0,
-                    created_at=now,
-                    params=with_warnings(params, prepared.warnings),
-                    enqueued_at=now if status is JobStatus.QUEUED else None,
-                    finished_at=now if blocked else None,
-                    error_code=CONTENT_BLOCKED if blocked else None,
-                    error_message=blocked_message(job_id, decision.categories)
-                    if blocked and decision
-                    else None,
-                    timings=timings or None,
-                    key_id=account.key_id,
-                    credits=credits,
-                    billing="none",
-                    credits_charged=0,
-                    cache_key=key,
-                )
-                if hit is not None:
-                    _answer_from_cache(job, hit, now)
-                s.add(job)
-                s.flush()
-                repo.append_event(
-                    s,
-                    job_id,
-                    EventType.SUBMITTED,
-                    {"status": str(status), "model": spec.model},
-                    now,
-                )
-                if moderation is not None and decision is not None:
-                    moderation.record_submit(s, job, account, decision, now)
-                    if status is JobStatus.REVIEW:
-                        moderation.hold_for_review(
-                            s, job, stage="submit", categories=decision.categories, now=now
-                        )
-                if not spec.visible_label:
-                    repo.record_audit(
-                        s,
-                        now,
-                        actor=f"account:{account.id}",
-                        action="provenance.unlabelled_export",
-                        account_id=account.id,
-                        subject=job_id,
-                        data={"policy": p.policy_version},
-                    )
-                for recorder in p.submit_recorders:
-                    recorder.on_submit(s, job, now)
-                if blocked:
-                    job = record_final(
-                        p,
-                        s,
-                        job_id,
-                        {"error": {"code": CONTENT_BLOCKED, "message": job.error_message}},
-                        now,
-                    )
-                elif hit is not None:
-                    job = record_final(p, s, job_id, {"cache_hit": True, "output": job.output}, now)
-                view = job_view(job)
-    except IntegrityError:
-        if not req.external_id:
-            raise
-        with p.db.session(write=False) as s:  # lost a race on the same external_id
-            existing = repo.job_by_external_id(s, account.id, req.external_id)
-            if existing is None:
-                raise
-            return _replay(existing, request_hash)
-
+        stored = _store(p, account, req, prepared, checked, request_hash)
+    except IntegrityError:  # lost a race on the same external_id?
+        if req.external_id and (earlier := _earlier(p, account, req.external_id, request_hash)):
+            return earlier
+        raise
+    if isinstance(stored, Submitted):  # the external_id was taken while it was checked
+        return stored
+    view, status = stored.view, stored.status
     event(
         log,
         "job.submit",
-        job=job_id,
+        job=view["id"],
         account=account.id,
         status=view["status"],
-        model=spec.model,
+        model=prepared.spec.model,
         code=(view.get("error") or {}).get("code"),
         cached_from=view.get("cached_from"),
     )
-    if status is not JobStatus.QUEUED:  # held for a person, waiting for a slot, or refused
-        return Submitted(view, created=True)
+    if status is JobStatus.QUEUED:  # not held for a person, waiting for a slot, or refused
+        _enqueue(p, view["id"], prepared.backend.queue, view["priority"])
+    return Submitted(view, created=True)
+
+
+def _earlier(
+    p: Platform, account: AccountRef, external_id: str, request_hash: str
+) -> Submitted | None:
+    """The job an earlier request with this external_id made (its replay), if any."""
+    with p.db.session(write=False) as s:
+        existing = repo.job_by_external_id(s, account.id, external_id)
+        return _replay(existing, request_hash) if existing is not None else None
+
+
+def _store_extension_frame(
+    p: Platform, account: AccountRef, req: SubmitRequest, prepared: Prepared
+) -> None:
+    """An extension's input becomes the stored last frame of the video it continues."""
+    extends = req.extend_from or ""
+    frame_upload, frame_blob = store_last_frame(p, account, prepared.source_blob or "", extends)
+    prepared.inputs[0] = {"upload_id": frame_upload, "blob": frame_blob, "extends": extends}
+    prepared.spec = prepared.spec.model_copy(update={"images": (frame_blob,)})
+
+
+@dataclass(frozen=True)
+class _Checked:
+    """What the checks before any device second decided: the moderation port's decision,
+    the first status, the billing port's price, and an earlier identical job's result."""
+
+    decision: Decision | None
+    timings: dict[str, float]
+    status: JobStatus
+    credits: int
+    key: str | None  # the result cache's key (an explicit seed only)
+    hit: Job | None  # the cached job that answers it
+
+
+def _check(p: Platform, account: AccountRef, req: SubmitRequest, prepared: Prepared) -> _Checked:
+    spec, backend = prepared.spec, prepared.backend
+    decision, timings = _moderate(p, account, spec)
+    status = _FIRST_STATUS[decision.decision if decision else Action.ALLOW]
+    # An explicit seed makes the request reproducible, so an identical earlier one answers it.
+    key = cache_key(p, spec, prepared.params, backend) if req.seed is not None else None
+    hit = find_hit(p, account.id, key) if key and status is JobStatus.QUEUED else None
+    credits = _price(p, spec, backend, cached=hit is not None)
+    if hit is not None:
+        status = JobStatus.SUCCEEDED
+    return _Checked(decision, timings, status, credits, key, hit)
+
+
+def _moderate(
+    p: Platform, account: AccountRef, spec: JobSpec
+) -> tuple[Decision | None, dict[str, float]]:
+    """The moderation port's submit check (texts, images, likeness), timed."""
+    timings: dict[str, float] = {}
+    if p.moderation is None:
+        return None, timings
+    t0 = time.perf_counter()
+    with tempfile.TemporaryDirectory(prefix="reelforge-moderate-") as tmp:
+        decision = p.moderation.check_submit(account, spec, Path(tmp))
+    timings["moderation_submit"] = round(time.perf_counter() - t0, 4)
+    return decision, timings
+
+
+def _price(p: Platform, spec: JobSpec, backend: GenerationBackend, *, cached: bool) -> int:
+    """The billing port's price in credits (billing also raises the priority to the plan's,
+    in its submit recorder); 0 without billing."""
+    if p.billing is None:
+        return 0
+    credits = p.billing.quote(spec, backend.queue, model_hourly_usd(backend)).credits
+    return p.billing.sheet.cache_hit_credits(credits) if cached else credits
+
+
+@dataclass(frozen=True)
+class _Stored:
+    view: dict[str, Any]
+    status: JobStatus  # after admission: queued, throttled, review, blocked or succeeded
+
+
+def _store(
+    p: Platform,
+    account: AccountRef,
+    req: SubmitRequest,
+    prepared: Prepared,
+    checked: _Checked,
+    request_hash: str,
+) -> _Stored | Submitted:
+    """Persist the job, its first event and the features' records in one transaction
+    (a deadlock victim runs again: storage/db.py); a replay when the external_id was
+    taken meanwhile."""
+    now = p.clock()
+    job_id = new_id("vid")
+    stored: _Stored | None = None
+    for attempt in p.db.retrying():
+        with attempt as s:
+            status = checked.status
+            if p.billing is not None:
+                p.billing.lock(s, account.id)
+            if req.external_id:  # again under the lock: never wait on another's job row
+                existing = repo.job_by_external_id(s, account.id, req.external_id)
+                if existing is not None:  # (the lock order in storage/db.py)
+                    return _replay(existing, request_hash)
+            if status is JobStatus.QUEUED and checked.hit is None:  # over the plan's
+                status = admit_new(p, s, account.id, now)  # concurrency: waits as throttled
+            job = _new_job(p, account, req, prepared, checked, request_hash, job_id, status, now)
+            s.add(job)
+            s.flush()
+            _record_submit(p, s, job, status, account, prepared.spec, checked.decision, now)
+            if status is JobStatus.BLOCKED:
+                error = {"code": CONTENT_BLOCKED, "message": job.error_message}
+                job = record_final(p, s, job_id, {"error": error}, now)
+            elif checked.hit is not None:
+                job = record_final(p, s, job_id, {"cache_hit": True, "output": job.output}, now)
+            stored = _Stored(job_view(job), status)
+    assert stored is not None  # the last try's error propagates
+    return stored
+
+
+def _new_job(
+    p: Platform,
+    account: AccountRef,
+    req: SubmitRequest,
+    prepared: Prepared,
+    checked: _Checked,
+    request_hash: str,
+    job_id: str,
+    status: JobStatus,
+    now: datetime,
+) -> Job:
+    spec, decision = prepared.spec, checked.decision
+    blocked = status is JobStatus.BLOCKED
+    job = Job(
+        id=job_id,
+        account_id=account.id,
+        status=str(status),
+        mode=str(spec.mode),
+        model=spec.model,
+        queue=prepared.backend.queue,
+        priority=req.priority,
+        spec=spec.model_dump(mode="json"),
+        spec_hash=request_hash,
+        external_id=req.external_id,
+        inputs=prepared.inputs,
+        attempt=0,
+        max_attempts=p.settings.max_attempts,
+        cancel_requested=False,
+        event_seq=0,
+        progress=0.0,
+        created_at=now,
+        params=with_warnings(prepared.params, prepared.warnings),
+        enqueued_at=now if status is JobStatus.QUEUED else None,
+        finished_at=now if blocked else None,
+        error_code=CONTENT_BLOCKED if blocked else None,
+        error_message=blocked_message(job_id, decision.categories)
+        if blocked and decision
+        else None,
+        timings=checked.timings or None,
+        key_id=account.key_id,
+        credits=checked.credits,
+        billing="none",
+        credits_charged=0,
+        cache_key=checked.key,
+    )
+    if checked.hit is not None:
+        _answer_from_cache(job, checked.hit, now)
+    return job
+
+
+def _record_submit(
+    p: Platform,
+    s: Session,
+    job: Job,
+    status: JobStatus,
+    account: AccountRef,
+    spec: JobSpec,
+    decision: Decision | None,
+    now: datetime,
+) -> None:
+    """The submitted event, then what the features record beside the new job: the
+    moderation port's decision (and hold), the unlabelled export's audit, the recorders."""
+    repo.append_event(
+        s, job.id, EventType.SUBMITTED, {"status": str(status), "model": spec.model}, now
+    )
+    if p.moderation is not None and decision is not None:
+        p.moderation.record_submit(s, job, account, decision, now)
+        if status is JobStatus.REVIEW:
+            p.moderation.hold_for_review(
+                s, job, stage="submit", categories=decision.categories, now=now
+            )
+    if not spec.visible_label:
+        repo.record_audit(
+            s,
+            now,
+            actor=f"account:{account.id}",
+            action="provenance.unlabelled_export",
+            account_id=account.id,
+            subject=job.id,
+            data={"policy": p.policy_version},
+        )
+    for recorder in p.submit_recorders:
+        recorder.on_submit(s, job, now)
+
+
+def _enqueue(p: Platform, job_id: str, queue: str, priority: int) -> None:
     try:
-        p.queue.enqueue(job_id, queue=backend.queue, priority=view["priority"])
+        p.queue.enqueue(job_id, queue=queue, priority=priority)
     except Exception:  # the job is safe in the database; the reaper enqueues it later
         log.exception("enqueue of %s failed; the reaper will retry", job_id)
-    return Submitted(view, created=True)
 
 
 def model_hourly_usd(backend: Any) -> float | None:
