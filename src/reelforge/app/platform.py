@@ -81,7 +81,7 @@ class BackendRegistry:
         the built-in motion backend for an image, or the one registered model serving it."""
         if mode.value in self.defaults:
             return self.defaults[mode.value]
-        if mode in (Mode.IMAGE2VIDEO, Mode.EXTEND) and "motion" in self._by_name:
+        if mode in (Mode.IMAGE2VIDEO, Mode.EXTEND, Mode.FRAMES2VIDEO) and "motion" in self._by_name:
             return "motion"
         serving = self.catalog.serving(mode) if self.catalog else []
         if len(serving) == 1:

@@ -15,7 +15,7 @@ from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, T
 from reelforge.app.platform import Platform
 from reelforge.cli.common import JsonOpt, err, fail, out, platform, print_json
 from reelforge.domain.job import FINAL_STATUSES
-from reelforge.domain.spec import AspectRatio, Camera, LabelPosition, Preset, Resolution
+from reelforge.domain.spec import AspectRatio, Camera, LabelPosition, Mode, Preset, Resolution
 from reelforge.errors import Conflict, InvalidImage, InvalidRequest, ReelforgeError
 from reelforge.services.accounts import accounts
 from reelforge.services.governance.moderation import preload
@@ -219,6 +219,10 @@ def generate(
         Path | None,
         typer.Option(help="End image (first + last frame; needs a model that supports it)."),
     ] = None,
+    mode: Annotated[
+        Mode | None,
+        typer.Option(help="Mode (default: inferred); frames2video: image -> last image on CPU."),
+    ] = None,
     extend: Annotated[
         str | None, typer.Option(help="Continue from the last frame of this succeeded job's video.")
     ] = None,
@@ -275,6 +279,7 @@ def generate(
         ("guidance", guidance),
         ("preset", preset),
         ("extend_from", extend),
+        ("mode", mode),
     ):
         if value is not None:
             fields[key] = value

@@ -18,6 +18,7 @@ class Mode(StrEnum):
     IMAGE2VIDEO = "image2video"  # the image is the first frame
     FIRST_LAST_FRAME = "first_last_frame"  # images[0] opens the clip, images[1] closes it
     EXTEND = "extend"  # continue from the last frame of an earlier job's output (images[0])
+    FRAMES2VIDEO = "frames2video"  # images[0] -> images[1] by optical-flow interpolation (CPU)
 
 
 class Preset(StrEnum):
@@ -142,6 +143,7 @@ class JobSpec(BaseModel):
             Mode.IMAGE2VIDEO: 1,
             Mode.EXTEND: 1,
             Mode.FIRST_LAST_FRAME: 2,
+            Mode.FRAMES2VIDEO: 2,
         }[self.mode]
         if len(self.images) != needed:
             raise ValueError(f"{self.mode} needs {needed} input image(s), got {len(self.images)}")

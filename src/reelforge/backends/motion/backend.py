@@ -15,8 +15,9 @@ from typing import Any
 import numpy as np
 
 from reelforge.backends.base import Clip, GenerationRequest, ProgressFn
-from reelforge.backends.motion.camera import Rect, camera_path, tightest_zoom
+from reelforge.backends.motion.camera import Rect, camera_path, ease_in_out, tightest_zoom
 from reelforge.backends.motion.crop import largest_crop, smart_crop
+from reelforge.backends.motion.interpolate import FlowInterpolator
 from reelforge.backends.motion.prompt import camera_choice, resolve_camera
 from reelforge.backends.motion.render import DEFAULT_SUPERSAMPLE, FrameRenderer
 from reelforge.domain.spec import Camera, JobSpec, Mode
@@ -64,10 +65,18 @@ class MotionBackend:
         no denoising steps, guidance or presets to set; H.264 needs even frame sizes."""
         if spec.mode is Mode.TEXT2VIDEO:
             raise CapabilityMissing(NO_TEXT_TO_VIDEO, field="mode")
+        if spec.mode is Mode.FRAMES2VIDEO and spec.camera not in (None, Camera.STATIC):
+            raise InvalidRequest(
+                "frames2video moves from the first image to the second by optical flow; it "
+                "takes no camera move (leave camera out)",
+                code="unsupported_parameter",
+                field="camera",
+            )
         if spec.mode is Mode.FIRST_LAST_FRAME:
             raise CapabilityMissing(
                 "the motion backend animates one image; first_last_frame needs a neural model "
-                "that supports it (a wan model with task flf2v, or ltx)",
+                "that supports it (a wan model with task flf2v, or ltx), or mode frames2video "
+                "(optical-flow interpolation on CPU)",
                 code="unsupported_mode",
                 field="mode",
             )
@@ -91,6 +100,14 @@ class MotionBackend:
         """What runs (recorded on the job): the frame geometry and the camera move, with where
         the move came from (`request`, `prompt` or `default`)."""
         width, height = spec.size
+        if spec.mode is Mode.FRAMES2VIDEO:
+            return {
+                "width": width,
+                "height": height,
+                "frames": spec.frame_count,
+                "fps": spec.fps,
+                "transition": "optical_flow",
+            }
         camera, source = camera_choice(spec)
         return {
             "width": width,
@@ -106,6 +123,8 @@ class MotionBackend:
         frame, and the part of that due to the camera's zoom (for the upscale warning)."""
         out_w, out_h = spec.size
         crop = largest_crop(source_size, out_w / out_h)
+        if spec.mode is Mode.FRAMES2VIDEO:
+            return out_w / crop[0], 1.0
         zoom = tightest_zoom(
             resolve_camera(spec),
             source_size=source_size,
@@ -127,6 +146,8 @@ class MotionBackend:
             raise BackendError("image-to-video needs an input image, and none was provided")
         started = time.perf_counter()
         on_progress("prepare", 0, 1)
+        if spec.mode is Mode.FRAMES2VIDEO:
+            return self._frames2video(request, on_progress, started)
         image = load_image(request.input_paths[0], max_pixels=self.max_pixels)
         out_w, out_h = spec.size
         camera = resolve_camera(spec)
@@ -156,6 +177,61 @@ class MotionBackend:
             timings=timings,
             device="cpu",
         )
+
+    def _frames2video(
+        self, request: GenerationRequest, on_progress: ProgressFn, started: float
+    ) -> Clip:
+        """images[0] -> images[1]: both framed to the output by the smart crop, the frames
+        between them made by optical-flow interpolation on an eased time line."""
+        spec = request.spec
+        if len(request.input_paths) < 2:
+            raise BackendError("frames2video needs two input images")
+        out_w, out_h = spec.size
+        ends = [
+            framed(load_image(path, max_pixels=self.max_pixels), (out_w, out_h), self.supersample)
+            for path in request.input_paths[:2]
+        ]
+        interpolator = FlowInterpolator(ends[0], ends[1])
+        del ends
+        timings: dict[str, float] = {"prepare": time.perf_counter() - started, "render": 0.0}
+        on_progress("prepare", 1, 1)
+        count = spec.frame_count
+        times = [ease_in_out(i / (count - 1)) if count > 1 else 0.0 for i in range(count)]
+        return Clip(
+            width=out_w,
+            height=out_h,
+            fps=spec.fps,
+            frame_count=count,
+            frames=_interpolated_frames(
+                interpolator, times, timings, on_progress, self.frame_delay
+            ),
+            timings=timings,
+            device="cpu",
+        )
+
+
+def framed(image: np.ndarray, size: tuple[int, int], supersample: int) -> np.ndarray:
+    """`image` filling a frame of `size` (w, h): its smart crop at that aspect, resampled."""
+    plan = smart_crop(image, size[0] / size[1])
+    return FrameRenderer(image, [plan.crop], size, supersample=supersample).render(plan.crop)
+
+
+def _interpolated_frames(
+    interpolator: FlowInterpolator,
+    times: list[float],
+    timings: dict[str, float],
+    on_progress: ProgressFn,
+    frame_delay: float = 0.0,
+) -> Iterator[np.ndarray]:
+    total = len(times)
+    for index, t in enumerate(times):
+        started = time.perf_counter()
+        frame = interpolator.frame(t)
+        timings["render"] += time.perf_counter() - started
+        if frame_delay:
+            time.sleep(frame_delay)
+        on_progress("render", index + 1, total)
+        yield frame
 
 
 def _render_frames(

@@ -46,7 +46,8 @@ class SubmitRequest(BaseModel):
         default=None,
         description=(
             "Inferred when omitted: extend_from → extend, two images → first_last_frame, "
-            "one image → image2video, else text2video."
+            "one image → image2video, else text2video. frames2video: the first image to the "
+            "last by optical-flow interpolation (CPU, motion model)."
         ),
     )
     image_upload_id: str | None = Field(
