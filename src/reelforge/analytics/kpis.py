@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -109,81 +109,17 @@ def kpi_report(
     """Every KPI over the window [since, until). `plans` lists the sheet's plans in order;
     accounts now on an `exclude_plans` plan (the operator's own) are left out entirely, as is
     usage metered on such a plan."""
-    w = Window(since, until, now)
     excluded = set(exclude_plans)
-    plan_info = {p.name: p for p in plans if p.name not in excluded}
-    account_by_id = {a.id: a for a in accounts if a.plan not in excluded}
-
-    def mine(account_id: str) -> bool:
-        return account_id in account_by_id
-
-    usage_rows = [
-        u for u in usage if mine(u.account_id) and u.plan not in excluded and u.created_at in w
-    ]
-    all_payments = [p for p in payments if mine(p.account_id)]
-    window_payments = [p for p in all_payments if p.created_at in w]
-    changes = sorted(
-        (c for c in plan_changes if mine(c.account_id)), key=lambda c: utc(c.created_at)
-    )
-    job_rows = [j for j in jobs if mine(j.account_id) and w.observed(j.created_at)]
-    consumed_rows = list(consumed)
-
-    signup_plan = signup_plans(account_by_id.values(), changes)
-    paid_at = first_paid(all_payments, changes, plan_info, w)
-    signups = sorted(
-        (a for a in account_by_id.values() if a.created_at in w),
-        key=lambda a: (utc(a.created_at), a.id),
-    )
-    job_times: dict[str, list[datetime]] = defaultdict(list)
-    for j in job_rows:
-        job_times[j.account_id].append(utc(j.created_at))
-
-    # generations and costs
-    gens: dict[str, _Generation] = {}
-    total_cost = 0.0
-    cost_by_plan: dict[str, float] = defaultdict(float)
-    waste: dict[str, float] = dict.fromkeys(WASTE_CAUSES, 0.0)
-    waste_jobs: dict[str, set[str]] = {c: set() for c in WASTE_CAUSES}
-    job_plan: dict[str, str] = {}
-    seg_cost = {ENTERPRISE: 0.0, MERCHANT: 0.0}
-    for u in usage_rows:
-        account = account_by_id[u.account_id]
-        plan = u.plan or account.plan
-        segment = u.segment or account.segment
-        total_cost += u.cost_usd
-        cost_by_plan[plan] += u.cost_usd
-        if segment == ENTERPRISE or plan == ENTERPRISE:
-            seg_cost[ENTERPRISE] += u.cost_usd
-        if segment == MERCHANT:
-            seg_cost[MERCHANT] += u.cost_usd
-        if u.job_id:
-            job_plan.setdefault(u.job_id, plan)
-        if u.outcome == SUCCEEDED and u.job_id:
-            g = gens.setdefault(u.job_id, _Generation(u.account_id))
-            g.cost += u.cost_usd
-            if g.model == UNKNOWN and u.model:
-                g.model = u.model
-            if g.plan == UNKNOWN:
-                g.plan = plan
-            if g.resolution == UNKNOWN and u.resolution:
-                g.resolution = u.resolution
-            if g.segment == UNKNOWN:
-                g.segment = segment
-        elif u.outcome in waste:
-            waste[u.outcome] += u.cost_usd
-            if u.job_id:
-                waste_jobs[u.outcome].add(u.job_id)
-
-    # revenue attributed to jobs: consumed credits * their lot's unit price
-    def unit(c: ConsumedRow) -> float:
-        if c.unit_usd is not None:
-            return c.unit_usd
-        info = plan_info.get(job_plan.get(c.job_id, UNKNOWN))
-        return info.credit_usd if info and info.postpaid else 0.0
-
+    w = Window(since, until, now)
+    r = _select(accounts, usage, payments, plan_changes, jobs, consumed, plans, w, excluded)
+    plan_info, account_by_id = r.plan_info, r.account_by_id
+    signup_plan = signup_plans(account_by_id.values(), r.changes)
+    paid_at = first_paid(r.all_payments, r.changes, plan_info, w)
+    t = _tally_usage(r.usage, account_by_id)
+    unit = _unit_price(plan_info, t.job_plan)
     job_revenue: dict[str, float] = defaultdict(float)
-    for c in consumed_rows:
-        if c.job_id in job_plan:
+    for c in r.consumed:
+        if c.job_id in t.job_plan:
             job_revenue[c.job_id] += c.credits * unit(c)
 
     report: dict[str, Any] = {
@@ -193,31 +129,190 @@ def kpi_report(
             "until": w.until.isoformat() if w.until else None,
             "observed_until": w.end.isoformat(),
         },
-        "generations": len(gens),
-        "total_cost_usd": money(total_cost),
-        "average_generation_cost_usd": _average_cost(gens),
-        "gross_margin": _gross_margin(gens, job_revenue),
-        "compute_waste": _waste(waste, waste_jobs, total_cost),
+        "generations": len(t.gens),
+        "total_cost_usd": money(t.total_cost),
+        "average_generation_cost_usd": _average_cost(t.gens),
+        "gross_margin": _gross_margin(t.gens, job_revenue),
+        "compute_waste": _waste(t.waste, t.waste_jobs, t.total_cost),
     }
-    plan_at = _plan_at(changes, account_by_id, signup_plan)
+    plan_at = _plan_at(r.changes, account_by_id, signup_plan)
 
     def payment_plan(p: PaymentRow) -> str:
         """The plan that paid: the payment's own, else the payer's plan at that moment."""
         return p.plan or plan_at(p.account_id, p.created_at)
 
-    revenue, paying = _revenue(window_payments, payment_plan)
+    revenue, paying = _revenue(r.window_payments, payment_plan)
     report["revenue_usd"] = revenue
     report["paying_accounts"] = paying
     report["arppu_usd"] = mean(revenue["total"], paying)
-    report["free_to_paid_conversion"] = conversion(signups, signup_plan, paid_at, plan_info, w)
-    report["retention"] = retention(signups, job_times, w)
-    report["weekly_cohorts"] = signup_cohorts(signups, job_times, paid_at, w)
-    succeeded = len(gens)
-    ent = sum(1 for g in gens.values() if ENTERPRISE in (g.segment, g.plan))
-    mer = sum(1 for g in gens.values() if g.segment == MERCHANT)
-    report["enterprise_share"] = _segment_share(ent, succeeded, seg_cost[ENTERPRISE], total_cost)
-    report["commerce_share"] = _segment_share(mer, succeeded, seg_cost[MERCHANT], total_cost)
-    # cash per plan: USD payments on prepaid plans; postpaid plans' usage, invoiced later
+    report.update(_growth(r, signup_plan, paid_at))
+    report.update(_segment_shares(t))
+    cash = _cash(r.window_payments, r.consumed, payment_plan, plan_info, t.job_plan, unit)
+    plan_names = [p.name for p in plans if p.name not in excluded]
+    report["margins"] = _margins(
+        plans=plan_names, cash=cash, cost=t.cost_by_plan, gens=t.gens, job_revenue=job_revenue
+    )
+    conversions: dict[str, int] = defaultdict(int)
+    for account_id, when in paid_at.items():
+        if when in w and account_id in account_by_id:
+            conversions[signup_plan.get(account_id, UNKNOWN)] += 1
+    report["verdict"] = _verdict(
+        plans=plan_names, plan_info=plan_info, margins=report["margins"], conversions=conversions
+    )
+    return report
+
+
+@dataclass
+class _Records:
+    """The records the report reads: the window's, of the accounts it covers."""
+
+    window: Window
+    plan_info: dict[str, PlanInfo]  # the sheet's plans, in order
+    account_by_id: dict[str, AccountRow]
+    usage: list[UsageRow]  # metered in the window
+    all_payments: list[PaymentRow]
+    window_payments: list[PaymentRow]
+    changes: list[PlanChangeRow]  # oldest first
+    jobs: list[JobRow]  # created before the window's end
+    consumed: list[ConsumedRow]
+
+
+def _select(
+    accounts: Iterable[AccountRow],
+    usage: Iterable[UsageRow],
+    payments: Iterable[PaymentRow],
+    plan_changes: Iterable[PlanChangeRow],
+    jobs: Iterable[JobRow],
+    consumed: Iterable[ConsumedRow],
+    plans: Sequence[PlanInfo],
+    w: Window,
+    excluded: set[str],
+) -> _Records:
+    """Accounts now on an excluded plan are left out entirely, as is usage metered on one."""
+    account_by_id = {a.id: a for a in accounts if a.plan not in excluded}
+
+    def mine(account_id: str) -> bool:
+        return account_id in account_by_id
+
+    all_payments = [p for p in payments if mine(p.account_id)]
+    return _Records(
+        window=w,
+        plan_info={p.name: p for p in plans if p.name not in excluded},
+        account_by_id=account_by_id,
+        usage=[
+            u for u in usage if mine(u.account_id) and u.plan not in excluded and u.created_at in w
+        ],
+        all_payments=all_payments,
+        window_payments=[p for p in all_payments if p.created_at in w],
+        changes=sorted(
+            (c for c in plan_changes if mine(c.account_id)), key=lambda c: utc(c.created_at)
+        ),
+        jobs=[j for j in jobs if mine(j.account_id) and w.observed(j.created_at)],
+        consumed=list(consumed),
+    )
+
+
+def _growth(
+    r: _Records, signup_plan: Mapping[str, str], paid_at: Mapping[str, datetime]
+) -> dict[str, Any]:
+    """Free-to-paid conversion, retention and weekly cohorts of the window's signups."""
+    w = r.window
+    signups = sorted(
+        (a for a in r.account_by_id.values() if a.created_at in w),
+        key=lambda a: (utc(a.created_at), a.id),
+    )
+    job_times: dict[str, list[datetime]] = defaultdict(list)
+    for j in r.jobs:
+        job_times[j.account_id].append(utc(j.created_at))
+    return {
+        "free_to_paid_conversion": conversion(signups, signup_plan, paid_at, r.plan_info, w),
+        "retention": retention(signups, job_times, w),
+        "weekly_cohorts": signup_cohorts(signups, job_times, paid_at, w),
+    }
+
+
+@dataclass
+class _Tally:
+    """The window's metered usage summed up: generations and their costs, cost per plan and
+    segment, waste per cause, and the plan each job was metered on."""
+
+    gens: dict[str, _Generation] = field(default_factory=dict)
+    total_cost: float = 0.0
+    cost_by_plan: dict[str, float] = field(default_factory=lambda: defaultdict(float))
+    waste: dict[str, float] = field(default_factory=lambda: dict.fromkeys(WASTE_CAUSES, 0.0))
+    waste_jobs: dict[str, set[str]] = field(
+        default_factory=lambda: {c: set() for c in WASTE_CAUSES}
+    )
+    job_plan: dict[str, str] = field(default_factory=dict)
+    seg_cost: dict[str, float] = field(default_factory=lambda: {ENTERPRISE: 0.0, MERCHANT: 0.0})
+
+
+def _tally_usage(usage_rows: Iterable[UsageRow], account_by_id: Mapping[str, AccountRow]) -> _Tally:
+    t = _Tally()
+    for u in usage_rows:
+        account = account_by_id[u.account_id]
+        plan = u.plan or account.plan
+        segment = u.segment or account.segment
+        t.total_cost += u.cost_usd
+        t.cost_by_plan[plan] += u.cost_usd
+        if segment == ENTERPRISE or plan == ENTERPRISE:
+            t.seg_cost[ENTERPRISE] += u.cost_usd
+        if segment == MERCHANT:
+            t.seg_cost[MERCHANT] += u.cost_usd
+        if u.job_id:
+            t.job_plan.setdefault(u.job_id, plan)
+        if u.outcome == SUCCEEDED and u.job_id:
+            g = t.gens.setdefault(u.job_id, _Generation(u.account_id))
+            g.cost += u.cost_usd
+            if g.model == UNKNOWN and u.model:
+                g.model = u.model
+            if g.plan == UNKNOWN:
+                g.plan = plan
+            if g.resolution == UNKNOWN and u.resolution:
+                g.resolution = u.resolution
+            if g.segment == UNKNOWN:
+                g.segment = segment
+        elif u.outcome in t.waste:
+            t.waste[u.outcome] += u.cost_usd
+            if u.job_id:
+                t.waste_jobs[u.outcome].add(u.job_id)
+    return t
+
+
+def _unit_price(
+    plan_info: Mapping[str, PlanInfo], job_plan: Mapping[str, str]
+) -> Callable[[ConsumedRow], float]:
+    """The USD a consumed credit brought: its lot's unit price; postpaid credits (no lot) at
+    the plan's credit_usd."""
+
+    def unit(c: ConsumedRow) -> float:
+        if c.unit_usd is not None:
+            return c.unit_usd
+        info = plan_info.get(job_plan.get(c.job_id, UNKNOWN))
+        return info.credit_usd if info and info.postpaid else 0.0
+
+    return unit
+
+
+def _segment_shares(t: _Tally) -> dict[str, Any]:
+    succeeded = len(t.gens)
+    ent = sum(1 for g in t.gens.values() if ENTERPRISE in (g.segment, g.plan))
+    mer = sum(1 for g in t.gens.values() if g.segment == MERCHANT)
+    return {
+        "enterprise_share": _segment_share(ent, succeeded, t.seg_cost[ENTERPRISE], t.total_cost),
+        "commerce_share": _segment_share(mer, succeeded, t.seg_cost[MERCHANT], t.total_cost),
+    }
+
+
+def _cash(
+    window_payments: Iterable[PaymentRow],
+    consumed_rows: Iterable[ConsumedRow],
+    payment_plan: Callable[[PaymentRow], str],
+    plan_info: Mapping[str, PlanInfo],
+    job_plan: Mapping[str, str],
+    unit: Callable[[ConsumedRow], float],
+) -> dict[str, float]:
+    """Cash per plan: USD payments on prepaid plans; postpaid plans' usage, invoiced later."""
     cash: dict[str, float] = defaultdict(float)
     for p in window_payments:
         plan = payment_plan(p)
@@ -229,18 +324,7 @@ def kpi_report(
         info = plan_info.get(plan)
         if info is not None and info.postpaid:
             cash[plan] += c.credits * unit(c)
-    plan_names = [p.name for p in plans if p.name not in excluded]
-    report["margins"] = _margins(
-        plans=plan_names, cash=cash, cost=cost_by_plan, gens=gens, job_revenue=job_revenue
-    )
-    conversions: dict[str, int] = defaultdict(int)
-    for account_id, when in paid_at.items():
-        if when in w and account_id in account_by_id:
-            conversions[signup_plan.get(account_id, UNKNOWN)] += 1
-    report["verdict"] = _verdict(
-        plans=plan_names, plan_info=plan_info, margins=report["margins"], conversions=conversions
-    )
-    return report
+    return cash
 
 
 # -- the parts -------------------------------------------------------------------------------

@@ -105,11 +105,14 @@ def show(r: dict[str, Any]) -> None:
         f"{reports.cell_text('usd', r['total_cost_usd'])}",
         highlight=False,
     )
-    tables = reports.report_tables(r)
-    for t in tables:
-        if t.name == "verdict":
-            continue
-        out.print(_table(t))
+    for t in reports.report_tables(r):
+        if t.name != "verdict":
+            out.print(_table(t))
+    _show_verdict(r)
+
+
+def _show_verdict(r: dict[str, Any]) -> None:
+    """The verdict per plan and overall, and the line reconciling the two margins."""
     out.print("[bold]Verdict[/] (cash margin decides; credit-value margin beside it)")
     for v in r["verdict"]["by_plan"].values():
         out.print(f"  {escape(v['text'])}", highlight=False, soft_wrap=True)
