@@ -46,6 +46,8 @@ def test_moderations_for_users_and_operators(clients: tuple) -> None:
     assert "rule" not in body["results"][1]  # no detail that helps evasion
     detailed = ops.post("/v1/moderations", json={"text": HARMFUL}).json()["results"][0]
     assert detailed["rule"] and detailed["scores"]["violence"] >= 0.5
+    assert detailed["stage"] in detailed["stages"] and detailed["band"] == "block"
+    assert detailed["stages"][detailed["stage"]]["violence"] >= 0.5
     upload = user.post("/v1/uploads", files={"file": ("a.jpg", ASTRONAUT, "image/jpeg")})
     r = user.post("/v1/moderations", json={"image_upload_id": upload.json()["id"]})
     assert r.status_code == 200 and r.json()["decision"] == "allow"  # nobody enrolled
@@ -139,7 +141,19 @@ def test_policy_check_cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> No
         ("a cat in a garden", "allow"),
         (HARMFUL, "block"),
     ]
-    assert set(rows[1]) == {"text", "decision", "categories", "rule"}
+    assert set(rows[1]) == {
+        "text",
+        "decision",
+        "categories",
+        "rule",
+        "stage",
+        "band",
+        "scores",
+        "stages",
+        "language",
+    }
+    assert rows[1]["scores"]["violence"] >= 0.5 and rows[1]["band"] == "block"
+    assert rows[1]["stage"] in rows[1]["stages"]
     prompts = tmp_path / "prompts.txt"
     prompts.write_text(
         "a cat in a garden\n\na campaign ad telling people to vote for a "

@@ -121,6 +121,25 @@ def test_a_benign_job_runs_and_both_checks_are_audited(gov: Any) -> None:
         worker.stop(hand_back=True)
 
 
+def test_a_prompt_in_the_review_band_waits_for_a_person_before_any_compute(gov: Any) -> None:
+    p, gradient, _ = gov
+    acct = accounts.ensure_account(p, "acme")
+    prompt = "A drug awareness assembly at a high school"  # weapons_illicit 0.32: the band
+    job = submit(p, acct, prompt=prompt)
+    assert job["status"] == "review"
+    held = job["moderation"]["submit"]
+    assert held["decision"] == "review" and "a person" in held["message"]
+    assert p.queue.size("gradient") == 0 and gradient.generations == 0
+    (pending,) = reviews.list_reviews(p)
+    assert (pending["job_id"], pending["stage"]) == (job["id"], "submit")
+    (entry,) = audit.entries(p, subject=job["id"])
+    assert entry["data"]["band"] == "band" and entry["data"]["stage"] in entry["data"]["stages"]
+    ops = accounts.AccountRef("ops", "ops", is_admin=True)
+    reviews.decide(p, pending["id"], approve=True, reviewer=ops)
+    assert queries.get_job(p, acct, job["id"])["status"] == "queued"
+    assert p.queue.size("gradient") == 1
+
+
 def test_negative_prompts_may_name_what_to_keep_out(gov: Any) -> None:
     p, _, _ = gov
     acct = accounts.ensure_account(p, "acme")

@@ -20,8 +20,10 @@ def test_the_default_profile_blocks_every_category() -> None:
     assert {r.action for r in profile.rules.values()} == {Action.BLOCK}
     assert profile.ref.startswith("default@") and profile.label == "AI-generated"
     assert profile.decide([]).decision is Action.ALLOW
-    below = profile.decide([sig(Category.VIOLENCE, 0.49)])
-    assert below.decision is Action.ALLOW and below.scores == {"violence": 0.49}
+    below = profile.decide([sig(Category.VIOLENCE, 0.19)])
+    assert below.decision is Action.ALLOW and below.scores == {"violence": 0.19}
+    band = profile.decide([sig(Category.VIOLENCE, 0.49)])  # the review band: [0.2, 0.5)
+    assert band.decision is Action.REVIEW and band.band == "band"
     blocked = profile.decide(
         [sig(Category.VIOLENCE, 0.7, "semantic:violence"), sig(Category.HATE, 0.9, "terms:hate")]
     )
@@ -48,8 +50,10 @@ def test_operator_profiles_may_relax_but_never_sexual_minors(tmp_path: Path) -> 
     studio = load_profile("studio", tmp_path)
     assert studio.ref == "studio@7"
     assert studio.decide([sig(Category.ARTIST_STYLE, 1.0)]).decision is Action.ALLOW
-    assert studio.decide([sig(Category.VIOLENCE, 0.7)]).decision is Action.ALLOW
-    assert studio.decide([sig(Category.VIOLENCE, 0.9)]).decision is Action.REVIEW
+    # the band it inherits (0.2) and its own review action both send violence to a person
+    assert studio.decide([sig(Category.VIOLENCE, 0.1)]).decision is Action.ALLOW
+    assert studio.decide([sig(Category.VIOLENCE, 0.7)]).band == "band"
+    assert studio.decide([sig(Category.VIOLENCE, 0.9)]).band == "review"
 
     (tmp_path / "loose.yaml").write_text(
         "extends: default\ncategories:\n  sexual_minors: {action: review}\n"
@@ -65,6 +69,12 @@ def test_operator_profiles_may_relax_but_never_sexual_minors(tmp_path: Path) -> 
         ("extends: default\ncategories:\n  gambling: {action: block}\n", "unknown categories"),
         ("extends: default\ncategories:\n  hate: {action: maybe}\n", "allow, review or block"),
         ("extends: default\ncategories:\n  hate: {threshold: 3}\n", "threshold"),
+        (
+            "extends: default\ncategories:\n  hate: {threshold: 0.4, review_threshold: 0.6}\n",
+            "review_threshold must be in",
+        ),
+        ("extends: default\nunsupported_language: maybe\n", "unsupported_language"),
+        ("extends: default\nguard: {prompts: sometimes}\n", "guard.prompts"),
         ("categories: [\n", "not valid YAML"),
     ],
 )
@@ -79,3 +89,49 @@ def test_an_unknown_profile_names_the_built_in_ones() -> None:
     with pytest.raises(InvalidRequest) as err:
         load_profile("mars")
     assert err.value.code == "unknown_profile" and "default, cn, eu" in err.value.message
+
+
+def test_three_way_decisions_name_the_stage_that_decided() -> None:
+    profile = load_profile("default")
+    assert profile.unsupported_language is Action.REVIEW and profile.guard == "off"
+    found = [
+        sig(Category.VIOLENCE, 0.3, "semantic:violence"),
+        sig(Category.WEAPONS_ILLICIT, 0.35, "terms:weapons"),
+        sig(Category.WEAPONS_ILLICIT, 0.1, "semantic:weapons_illicit"),
+    ]
+    review = profile.decide(found, language="en")
+    assert review.decision is Action.REVIEW and review.band == "band"
+    assert review.categories == ["violence", "weapons_illicit"]
+    assert (review.rule, review.stage, review.language) == ("terms:weapons", "rules", "en")
+    assert review.stage_scores == {
+        "minilm": {"violence": 0.3, "weapons_illicit": 0.1},
+        "rules": {"weapons_illicit": 0.35},
+    }
+    shown = review.public()
+    assert shown["decision"] == "review" and "review" in shown["message"]
+    assert "scores" not in shown and "stage" not in shown  # nothing to tune an evasion by
+    record = review.to_dict()
+    assert record["stage"] == "rules" and record["stages"] == review.stage_scores
+    assert record["signals"][0]["stage"] == "minilm"
+
+    # a block names only what blocks, not what merely sat in the band
+    blocked = profile.decide([*found, sig(Category.HATE, 0.8, "guard:lg:S10")])
+    assert (blocked.decision, blocked.categories, blocked.stage) == (
+        Action.BLOCK,
+        ["hate"],
+        "guard",
+    )
+    assert blocked.band == "block" and "message" not in blocked.public()
+
+
+def test_the_text_review_band_does_not_apply_to_frames_unless_a_profile_sets_one(
+    tmp_path: Path,
+) -> None:
+    profile = load_profile("default")
+    frame = Signal(Category.SEXUAL, 0.35, "nudenet:BUTTOCKS_EXPOSED", source="frame")
+    assert profile.decide([frame]).decision is Action.ALLOW
+    assert profile.decide([Signal(Category.SEXUAL, 0.35, "r")]).decision is Action.REVIEW
+    (tmp_path / "frames.yaml").write_text(
+        "extends: default\ncategories:\n  sexual: {image_review_threshold: 0.3}\n"
+    )
+    assert load_profile("frames", tmp_path).decide([frame]).decision is Action.REVIEW

@@ -35,7 +35,10 @@ def check(
     ] = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Print the decision for each prompt: {"text", "decision", "categories", "rule"}."""
+    """Print the decision for each prompt: {"text", "decision", "categories", "rule",
+    "stage", "band", "scores", "stages", "language"} — the stage that decided (rules, minilm,
+    guard, language, ...), which band the deciding score fell in (block, review, band,
+    language), the highest score per category and per stage."""
     prompts = list(texts or [])
     if file is not None:
         try:
@@ -50,13 +53,18 @@ def check(
         decisions = check_prompts(Settings(), profile, prompts)
     except InvalidRequest as exc:
         raise fail(exc) from None
-    table = Table("decision", "categories", "rule", "text")
+    table = Table("decision", "categories", "stage", "rule", "text")
     for prompt, decision in zip(prompts, decisions, strict=True):
         row = {
             "text": prompt,
             "decision": str(decision.decision),
             "categories": decision.categories,
             "rule": decision.rule,
+            "stage": decision.stage,
+            "band": decision.band,
+            "scores": decision.scores,
+            "stages": decision.stage_scores,
+            "language": decision.language,
         }
         if as_json:
             print_json(row)
@@ -64,6 +72,7 @@ def check(
             table.add_row(
                 str(decision.decision),
                 ", ".join(decision.categories) or "-",
+                decision.stage or "-",
                 decision.rule or "-",
                 prompt,
             )

@@ -1,9 +1,21 @@
 """Policy profiles as data: versioned YAML files (profiles/*.yaml, plus an operator's own in
-RF_POLICY_DIR) that map each category to an action and a threshold.
+RF_POLICY_DIR) that map each category to an action, a threshold and a lower review threshold.
 
 A profile may `extend` another and relax categories; `sexual_minors` can never be relaxed.
-`decide` turns detector signals into one decision: the strictest action among the
-categories whose score reached the threshold.
+`decide` turns detector signals into one decision, three-way:
+
+* a category whose score reached its `threshold` takes the category's action (block, review
+  or allow);
+* below that, a score that reached the category's `review_threshold` (the review band) sends
+  the request to a person, unless the category's action is allow;
+* the strictest outcome wins (block > review > allow), and among equals the highest score.
+
+The decision records which stage (rules, minilm, guard, ...) produced the deciding finding and
+the scores per stage. `unsupported_language` (review | allow | block, default review) is what
+happens to a prompt in a language no configured stage covers (governance/language.py).
+`guard.prompts` says which prompts an operator's guard model sees: `all`, `band` (only those
+the fast stages put in the review band or could not cover) or `off` (the default);
+`guard.name` picks the registered guard (empty: the first registered by name).
 """
 
 from __future__ import annotations
@@ -23,10 +35,31 @@ _NEVER_RELAXED = frozenset({Category.SEXUAL_MINORS})
 BUILTIN_PROFILES = ("default", "cn", "eu")
 
 
+GUARD_MODES = ("off", "all", "band")
+TEXT_SOURCES = frozenset({"prompt", "negative_prompt", "overlay", "text"})
+
+
 @dataclass(frozen=True)
 class CategoryRule:
     action: Action
     threshold: float
+    review_threshold: float | None = None  # the review band's floor for texts; None: none
+    # the band for images and frames (nudenet, likeness, an image guard): off unless a profile
+    # sets it, since the text band was calibrated on prompts, not on frames
+    image_review_threshold: float | None = None
+
+    def outcome(self, score: float, *, image: bool = False) -> tuple[Action, str] | None:
+        """What a score in this category leads to and where it fell: the action and
+        "block"/"review" at or above the threshold, (review, "band") in the review band;
+        None when it leads to nothing."""
+        if self.action is Action.ALLOW:
+            return None
+        if score >= self.threshold:
+            return self.action, str(self.action)
+        low = self.image_review_threshold if image else self.review_threshold
+        if low is not None and score >= low:
+            return Action.REVIEW, "band"
+        return None
 
 
 @dataclass(frozen=True)
@@ -41,6 +74,9 @@ class PolicyProfile:
     # Whether an account that agreed to the duties may export without the visible label (the
     # implicit marks — metadata, watermark, C2PA — are always kept).
     unlabelled_export: bool = False
+    unsupported_language: Action = Action.REVIEW
+    guard: str = "off"  # which prompts the guard model sees: off | all | band
+    guard_name: str = ""
     source: str = field(default="", compare=False)
 
     @property
@@ -48,33 +84,56 @@ class PolicyProfile:
         """profile@version: recorded with every decision and part of result-cache keys."""
         return f"{self.name}@{self.version}"
 
-    def decide(self, signals: list[Signal]) -> Decision:
-        """The strictest action among categories whose score reached their threshold."""
+    def decide(self, signals: list[Signal], *, language: str | None = None) -> Decision:
+        """Three-way: the strictest outcome among the signals (see the module docstring)."""
         scores: dict[str, float] = {}
+        stages: dict[str, dict[str, float]] = {}
         for sig in signals:
             key = str(sig.category)
             scores[key] = max(scores.get(key, 0.0), sig.score)
-        decision, rule, strongest = Action.ALLOW, None, -1.0
-        fired: list[str] = []
+            per_stage = stages.setdefault(sig.stage, {})
+            per_stage[key] = round(max(per_stage.get(key, 0.0), sig.score), 4)
+        decision, rule, stage, band, strongest = Action.ALLOW, None, None, None, -1.0
+        at_threshold: set[str] = set()  # categories that reached their threshold
+        in_band: set[str] = set()  # categories only in their review band
         for sig in signals:
-            cat_rule = self.rules[sig.category]
-            if sig.score < cat_rule.threshold or cat_rule.action is Action.ALLOW:
+            outcome = self.rules[sig.category].outcome(
+                sig.score, image=sig.source not in TEXT_SOURCES
+            )
+            if outcome is None:
                 continue
-            if str(sig.category) not in fired:
-                fired.append(str(sig.category))
-            severity = _SEVERITY[cat_rule.action]
+            action, where = outcome
+            (in_band if where == "band" else at_threshold).add(str(sig.category))
+            severity = _SEVERITY[action]
             if severity > _SEVERITY[decision] or (
                 severity == _SEVERITY[decision] and sig.score > strongest
             ):
-                decision, rule, strongest = cat_rule.action, sig.rule, sig.score
+                decision, rule, stage, band, strongest = (
+                    action,
+                    sig.rule,
+                    sig.stage,
+                    where,
+                    sig.score,
+                )
+        # the categories named: those that reached their threshold; a review adds those in
+        # the band (a blocked prompt does not list what was only in the review band)
+        fired = sorted(at_threshold | in_band if decision is Action.REVIEW else at_threshold)
         return Decision(
             decision=decision,
-            categories=sorted(fired),
+            categories=fired,
             scores={k: round(v, 4) for k, v in sorted(scores.items())},
             rule=rule,
             policy=self.ref,
             signals=list(signals),
+            stage=stage,
+            stage_scores={k: dict(sorted(v.items())) for k, v in sorted(stages.items())},
+            language=language,
+            band=band,
         )
+
+    def in_band(self, signals: list[Signal]) -> bool:
+        """Whether the strictest outcome of ``signals`` is the review band (not a block)."""
+        return self.decide(signals).band == "band"
 
 
 def _read(name: str, policy_dir: Path | None) -> tuple[dict[str, Any], str]:
@@ -145,10 +204,14 @@ def _build(data: dict[str, Any], name: str, source: str) -> PolicyProfile:
                 code="invalid_profile",
             )
         try:
+            review, image_review = raw.get("review_threshold"), raw.get("image_review_threshold")
             rule = CategoryRule(
-                Action(raw.get("action", "block")), float(raw.get("threshold", 0.5))
+                Action(raw.get("action", "block")),
+                float(raw.get("threshold", 0.5)),
+                float(review) if review is not None else None,
+                float(image_review) if image_review is not None else None,
             )
-        except (ValueError, TypeError):
+        except (ValueError, TypeError, AttributeError):
             raise InvalidRequest(
                 f"policy profile {name}: {category} needs an action of allow, "
                 f"review or block and a threshold in [0, 1]",
@@ -159,6 +222,16 @@ def _build(data: dict[str, Any], name: str, source: str) -> PolicyProfile:
                 f"policy profile {name}: {category} threshold must be in [0, 1]",
                 code="invalid_profile",
             )
+        for key, low in (
+            ("review_threshold", rule.review_threshold),
+            ("image_review_threshold", rule.image_review_threshold),
+        ):
+            if low is not None and not 0.0 <= low <= rule.threshold:
+                raise InvalidRequest(
+                    f"policy profile {name}: {category} {key} must be in "
+                    f"[0, threshold] ([0, {rule.threshold}])",
+                    code="invalid_profile",
+                )
         if category in _NEVER_RELAXED and rule.action is not Action.BLOCK:
             raise InvalidRequest(
                 f"policy profile {name} may not relax {category}", code="invalid_profile"
@@ -172,6 +245,21 @@ def _build(data: dict[str, Any], name: str, source: str) -> PolicyProfile:
         )
     output = data.get("output_check") or {}
     likeness = data.get("likeness") or {}
+    try:
+        unsupported = Action(str(data.get("unsupported_language", "review")))
+    except ValueError:
+        raise InvalidRequest(
+            f"policy profile {name}: unsupported_language must be review, allow or block",
+            code="invalid_profile",
+        ) from None
+    guard = data.get("guard") or {}
+    if isinstance(guard, dict) and guard.get("prompts") is False:  # YAML 1.1 reads off as false
+        guard = {**guard, "prompts": "off"}
+    if not isinstance(guard, dict) or str(guard.get("prompts", "off")) not in GUARD_MODES:
+        raise InvalidRequest(
+            f"policy profile {name}: guard.prompts must be one of {', '.join(GUARD_MODES)}",
+            code="invalid_profile",
+        )
     return PolicyProfile(
         name=name,
         version=str(data.get("version", "0")),
@@ -181,5 +269,8 @@ def _build(data: dict[str, Any], name: str, source: str) -> PolicyProfile:
         output_max_frames=int(output.get("max_frames", 8)),
         match_distance=float(likeness.get("match_distance", 0.5)),
         unlabelled_export=bool(data.get("unlabelled_export", False)),
+        unsupported_language=unsupported,
+        guard=str(guard.get("prompts", "off")),
+        guard_name=str(guard.get("name") or ""),
         source=source,
     )

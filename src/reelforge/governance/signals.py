@@ -1,7 +1,14 @@
 """What the detectors report and what the policy decides, as plain data.
 
 Detectors (text, image, faces) only report `Signal`s: a category, a score in [0, 1] and the
-rule that produced it. The policy (profiles/*.yaml) turns signals into a `Decision`.
+rule that produced it. The policy (profiles/*.yaml) turns signals into a `Decision`: allow,
+review (a person decides before anything runs) or block.
+
+Every signal belongs to a *stage* — the detector family that produced it, read from its rule's
+prefix (``stage_of``): ``rules`` (term lists, patterns, names), ``minilm`` (the English
+embedding stage), ``multilingual`` (an operator's multilingual embedding model), ``guard`` (an
+operator's guard model), ``language`` (no configured stage covers the prompt's language), and
+the image stages (``nudenet``, ``likeness``, ``image_guard``).
 """
 
 from __future__ import annotations
@@ -32,6 +39,28 @@ class Action(StrEnum):
     BLOCK = "block"
 
 
+_STAGES = {
+    "terms": "rules",
+    "pattern": "rules",
+    "semantic": "minilm",
+    "multilingual": "multilingual",
+    "guard": "guard",
+    "language": "language",
+    "image_guard": "image_guard",
+}
+
+REVIEW_MESSAGE = (
+    "held for review: a person checks it before anything is generated or released; "
+    "it goes on once approved and is refused if rejected"
+)
+
+
+def stage_of(rule: str) -> str:
+    """The stage a rule belongs to (see the module docstring)."""
+    prefix = rule.split(":", 1)[0]
+    return _STAGES.get(prefix, prefix)
+
+
 @dataclass(frozen=True)
 class Signal:
     """One detector finding. `rule` names what fired (e.g. "terms:public_figures",
@@ -44,11 +73,16 @@ class Signal:
     source: str = "prompt"
     detail: str | None = None  # internal only (audit log): the matched term, the box, ...
 
+    @property
+    def stage(self) -> str:
+        return stage_of(self.rule)
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "category": str(self.category),
             "score": round(self.score, 4),
             "rule": self.rule,
+            "stage": self.stage,
             "source": self.source,
             "detail": self.detail,
         }
@@ -62,10 +96,19 @@ class Decision:
     rule: str | None = None  # the rule behind the strongest finding that set the decision
     policy: str = ""  # profile@version
     signals: list[Signal] = field(default_factory=list)
+    stage: str | None = None  # the stage of the finding that set the decision
+    # the highest score per category within each stage that reported any
+    stage_scores: dict[str, dict[str, float]] = field(default_factory=dict)
+    language: str | None = None  # the prompt's language, where it was identified
+    band: str | None = None  # "block", "review" (the review band) or "language" (uncovered)
 
     def public(self) -> dict[str, Any]:
-        """What a user sees: no scores or matched terms that would help evade the checks."""
-        return {"decision": str(self.decision), "categories": self.categories}
+        """What a user sees: no scores or matched terms that would help evade the checks;
+        a request held for review says so."""
+        shown: dict[str, Any] = {"decision": str(self.decision), "categories": self.categories}
+        if self.decision is Action.REVIEW:
+            shown["message"] = REVIEW_MESSAGE
+        return shown
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -73,6 +116,10 @@ class Decision:
             "categories": self.categories,
             "scores": self.scores,
             "rule": self.rule,
+            "stage": self.stage,
+            "stages": self.stage_scores,
+            "language": self.language,
+            "band": self.band,
             "policy": self.policy,
             "signals": [s.to_dict() for s in self.signals],
         }

@@ -26,7 +26,7 @@ from reelforge.governance.text.terms import Hit, Index, Pattern, filter_hits, fi
 
 log = logging.getLogger(__name__)
 
-SEMANTIC_FLOOR = 0.3
+SEMANTIC_FLOOR = 0.15  # below the lowest review threshold of the built-in profiles (0.2)
 CHUNK = 10_000
 OVERLAP = 200
 _NEGATIVE_CLOTHING = frozenset(

@@ -88,6 +88,9 @@ def text_signals(spec: JobSpec) -> list[Signal]:
         found += detectors().text.signals(spec.prompt, "prompt")
     if spec.negative_prompt:  # only slurs and asking clothing away count there
         found += detectors().text.signals(spec.negative_prompt, "negative_prompt")
+    if spec.composition is not None:  # a promo clip's texts are read like a prompt
+        for text in spec.composition.overlay_texts():
+            found += detectors().text.signals(text, "prompt")
     return found
 
 
@@ -109,6 +112,17 @@ def image_signals(
     return found + likeness.likeness_signals(matches, source, profile.match_distance)
 
 
+def decision_detail(decision: Decision) -> dict[str, Any]:
+    """What the audit entry keeps beside the signals: the stage that decided, the band, the
+    scores per stage and the language."""
+    return {
+        "stage": decision.stage,
+        "band": decision.band,
+        "stages": decision.stage_scores,
+        "language": decision.language,
+    }
+
+
 class Moderation:
     """The policy in force, applied at submit and on outputs. One per platform; it is also
     the platform's frame filter, output step and final hook for the output check."""
@@ -128,7 +142,7 @@ class Moderation:
         With both, the text checks run on a helper thread while the images are fetched,
         decoded and checked (loading the text and image models overlaps too)."""
         texts: Future[list[Signal]] | None = None
-        if spec.images and (spec.prompt.strip() or spec.negative_prompt):
+        if spec.images and (spec.prompt.strip() or spec.negative_prompt or spec.composition):
             texts = _helpers().submit(text_signals, spec)
         try:
             images = []
@@ -157,6 +171,7 @@ class Moderation:
             account_id=account.id,
             subject=job.id,
             decision=decision.to_dict(),
+            data=decision_detail(decision),
         )
         s.flush()
 
@@ -227,6 +242,7 @@ class Moderation:
             account_id=job.account_id,
             subject=job.id,
             decision=decision.to_dict(),
+            data=decision_detail(decision),
         )
         s.flush()
 
@@ -312,6 +328,17 @@ def moderate_content(
 
 
 def _shown(decision: Decision, detailed: bool) -> dict[str, Any]:
+    """A user sees the decision and its categories; an operator also the rule, the stage that
+    decided, the band its score fell in, the scores per category and per stage, and the
+    language."""
     if not detailed:
         return decision.public()
-    return {**decision.public(), "rule": decision.rule, "scores": decision.scores}
+    return {
+        **decision.public(),
+        "rule": decision.rule,
+        "scores": decision.scores,
+        "stage": decision.stage,
+        "band": decision.band,
+        "stages": decision.stage_scores,
+        "language": decision.language,
+    }
