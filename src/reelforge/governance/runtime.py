@@ -24,12 +24,13 @@ import contextlib
 import hashlib
 import logging
 import os
-import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any, TypeVar
+
+from reelforge.atomic import atomic_writer
 
 log = logging.getLogger(__name__)
 
@@ -115,17 +116,9 @@ def write_entry(path: Path, payload: bytes) -> None:
         with contextlib.suppress(OSError):
             if time.time() - left.stat().st_mtime > _STALE_TEMP_S:
                 left.unlink()
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(_MAGIC + hashlib.sha256(payload).digest())
-            fh.write(payload)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_writer(path, mode=0o600, fsync=True) as fh:
+        fh.write(_MAGIC + hashlib.sha256(payload).digest())
+        fh.write(payload)
 
 
 def cached(

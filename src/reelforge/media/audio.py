@@ -25,8 +25,8 @@ from typing import Any
 import av
 import numpy as np
 
+from reelforge.atomic import replacing
 from reelforge.errors import BackendError
-from reelforge.media.atomic import temp_path_beside
 
 COPY_CODECS = frozenset({"aac"})
 """Audio codecs copied into the output as they are: AAC plays in every browser and phone
@@ -105,7 +105,6 @@ def add_audio(
     if track is None:
         raise AudioError(f"{Path(source).name} has no audio track")
     out = Path(dest)
-    tmp = temp_path_beside(out)
     copy = (
         track.codec in COPY_CODECS
         and abs(track.start) <= frame_seconds / 2
@@ -113,14 +112,10 @@ def add_audio(
         and track.start + track.duration >= duration - frame_seconds
     )
     try:
-        length = _write(Path(video), Path(source), tmp, duration=duration, copy=copy)
-        os.replace(tmp, out)
+        with replacing(out) as tmp:
+            length = _write(Path(video), Path(source), tmp, duration=duration, copy=copy)
     except av.error.FFmpegError as exc:
-        tmp.unlink(missing_ok=True)
         raise AudioError(f"the audio track could not be kept: {exc}") from None
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
     return AddedAudio(out, "aac", copy, length)
 
 

@@ -31,7 +31,7 @@ import av
 import numpy as np
 from av.video.reformatter import ColorPrimaries, ColorRange, Colorspace, ColorTrc
 
-from reelforge.media.atomic import temp_path_beside
+from reelforge.atomic import replacing
 
 DEFAULT_CRF = 20
 """x264 constant rate factor. Measured on a 1080p zoom over the sample photo: CRF 18 costs 33%
@@ -100,28 +100,26 @@ def encode_mp4(
     started = time.perf_counter()
     _check_settings(fps, crf, preset, metadata)
     dest = Path(path)
-    tmp = temp_path_beside(dest)
-    encoder = _Encoder(tmp, fps=fps, crf=crf, preset=preset, metadata=dict(metadata or {}))
-    sink: _ThreadedSink | _Encoder = _ThreadedSink(encoder) if threaded else encoder
     count = 0
     shape: tuple[int, ...] | None = None
-    try:
-        for frame in frames:
-            if on_frame is not None:
-                replacement = on_frame(count, frame)
-                if replacement is not None:
-                    frame = replacement
-            shape = _check_frame(frame, shape)
-            sink.add(frame)
-            count += 1
-        if count == 0:
-            raise ValueError("no frames to encode")
-        sink.finish()
-        os.replace(tmp, dest)
-    except BaseException:
-        sink.abort()
-        tmp.unlink(missing_ok=True)
-        raise
+    with replacing(dest) as tmp:
+        encoder = _Encoder(tmp, fps=fps, crf=crf, preset=preset, metadata=dict(metadata or {}))
+        sink: _ThreadedSink | _Encoder = _ThreadedSink(encoder) if threaded else encoder
+        try:
+            for frame in frames:
+                if on_frame is not None:
+                    replacement = on_frame(count, frame)
+                    if replacement is not None:
+                        frame = replacement
+                shape = _check_frame(frame, shape)
+                sink.add(frame)
+                count += 1
+            if count == 0:
+                raise ValueError("no frames to encode")
+            sink.finish()
+        except BaseException:
+            sink.abort()
+            raise
     assert shape is not None
     return EncodeResult(
         path=dest,

@@ -32,8 +32,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageCms, ImageOps, UnidentifiedImageError
 
+from reelforge.atomic import replacing
 from reelforge.errors import InvalidImage, RateLimited
-from reelforge.media.atomic import temp_path_beside
 
 DEFAULT_MAX_PIXELS = 40_000_000
 """Largest accepted image (width x height); a 40 MP photo decodes to 120 MB of RGB."""
@@ -317,13 +317,8 @@ def save_jpeg(frame: np.ndarray, path: str | os.PathLike[str], quality: int = 90
     if not 1 <= quality <= 95:
         raise ValueError("JPEG quality must be within 1..95")
     dest = Path(path)
-    tmp = temp_path_beside(dest)
-    try:
+    with replacing(dest) as tmp:
         Image.fromarray(frame, "RGB").save(tmp, "JPEG", quality=quality, optimize=True)
-        os.replace(tmp, dest)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
     return dest
 
 

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -25,6 +24,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from reelforge import __version__
+from reelforge.atomic import write_atomic
 from reelforge.errors import ReelforgeError
 
 TRAINED_ALGORITHMIC_MEDIA = "http://cv.iptc.org/newscodes/digitalsourcetype/trainedAlgorithmicMedia"
@@ -197,28 +197,15 @@ def read_dev_credentials(dest_dir: Path) -> DevPems | None:
         return None
 
 
-def _write_atomic(path: Path, data: bytes, mode: int) -> None:
-    # a unique temporary name: nodes sharing a data directory may write at the same time
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{os.urandom(4).hex()}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-
-
 def write_dev_credentials(dest_dir: Path, pems: DevPems) -> DevCredentials:
     """Write `root.pem` (the trust anchor), `chain.pem` (end-entity + intermediate) and
     `signer.key` (PKCS#8, mode 0600) into `dest_dir`, created if missing."""
     dest_dir.mkdir(parents=True, exist_ok=True)
     creds = dev_credential_paths(dest_dir)
-    _write_atomic(creds.private_key, pems.private_key, 0o600)
-    _write_atomic(creds.root_cert, pems.root_cert, 0o644)
+    write_atomic(creds.private_key, pems.private_key, mode=0o600)
+    write_atomic(creds.root_cert, pems.root_cert, mode=0o644)
     # chain.pem last: callers take its presence to mean the set is complete
-    _write_atomic(creds.cert_chain, pems.cert_chain, 0o644)
+    write_atomic(creds.cert_chain, pems.cert_chain, mode=0o644)
     return creds
 
 

@@ -7,23 +7,29 @@ server, for fleets: a worker on another machine reads inputs and hands back outp
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import functools
 import hashlib
-import os
 import re
 import shutil
-import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol, TypeVar
+from typing import Any, BinaryIO, Protocol, TypeVar
 from urllib.parse import urlsplit
 
+from reelforge.atomic import atomic_writer, write_atomic
 from reelforge.errors import BlobStoreError, InvalidSetting, NotFound
 
 CHUNK = 1024 * 1024
 _KEY_RE = re.compile(r"^[0-9a-f]{64}$")
+INCOMING = ".incoming-"  # a blob being written (fsck lists the ones a crash left)
+
+
+def _incoming(dest: Path) -> contextlib.AbstractContextManager[BinaryIO]:
+    """A blob's bytes, written whole (durable before the rename) or not at all."""
+    return atomic_writer(dest, prefix=INCOMING, mode=0o600, fsync=True)
 
 
 @dataclass(frozen=True)
@@ -230,16 +236,8 @@ class LocalBlobStore:
         size = path.stat().st_size
         if not _intact_file(dest, key, size):  # a damaged copy is replaced, not kept
             dest.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=".incoming-")
-            try:
-                with os.fdopen(fd, "wb") as out, open(path, "rb") as src:
-                    shutil.copyfileobj(src, out, CHUNK)
-                    out.flush()
-                    os.fsync(out.fileno())
-                os.replace(tmp, dest)
-            except BaseException:
-                Path(tmp).unlink(missing_ok=True)
-                raise
+            with _incoming(dest) as out, open(path, "rb") as src:
+                shutil.copyfileobj(src, out, CHUNK)
         return StoredBlob(key, size, content_type)
 
     @_local_errors
@@ -248,16 +246,7 @@ class LocalBlobStore:
         dest = self._path(key)
         if not _intact_file(dest, key, len(data)):  # a damaged copy is replaced, not kept
             dest.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=".incoming-")
-            try:
-                with os.fdopen(fd, "wb") as out:
-                    out.write(data)
-                    out.flush()
-                    os.fsync(out.fileno())
-                os.replace(tmp, dest)
-            except BaseException:
-                Path(tmp).unlink(missing_ok=True)
-                raise
+            write_atomic(dest, data, prefix=INCOMING, mode=0o600, fsync=True)
         return StoredBlob(key, len(data), content_type)
 
     def _existing(self, key: str) -> Path:
@@ -304,7 +293,7 @@ class LocalBlobStore:
                 yield path.name
 
     def partials(self) -> list[str]:
-        return sorted(str(p.relative_to(self.root)) for p in self.root.glob("??/??/.incoming-*"))
+        return sorted(str(p.relative_to(self.root)) for p in self.root.glob(f"??/??/{INCOMING}*"))
 
     def presigned_url(
         self, key: str, *, expires_in: int, content_type: str, filename: str

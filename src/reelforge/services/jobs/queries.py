@@ -5,8 +5,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import logging
-import os
-import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,6 +14,7 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
 from reelforge.app.platform import Platform
+from reelforge.atomic import atomic_writer
 from reelforge.domain.account import AccountRef
 from reelforge.domain.job import FINALIZING, EventType, JobStatus
 from reelforge.errors import Conflict, InvalidRequest, NotFound
@@ -319,21 +318,13 @@ def save_content(
     if on_start is not None:
         on_start(content.size)
     dest.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.name}.", suffix=".part")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            if content.size:
-                for chunk in content.iter_range(p, 0, content.size - 1):
-                    digest.update(chunk)
-                    fh.write(chunk)
-                    if on_chunk is not None:
-                        on_chunk(len(chunk))
-            fh.flush()
-            os.fsync(fh.fileno())
+    with atomic_writer(dest, mode=0o600, fsync=True) as fh:
+        if content.size:
+            for chunk in content.iter_range(p, 0, content.size - 1):
+                digest.update(chunk)
+                fh.write(chunk)
+                if on_chunk is not None:
+                    on_chunk(len(chunk))
         if digest.hexdigest() != content.key:  # the key is the SHA-256 of the stored bytes
             raise output_unavailable(job_id, "hash_mismatch", "poster" if poster else "output")
-        os.replace(tmp, dest)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
     return content
