@@ -5,6 +5,7 @@ from __future__ import annotations
 from reelforge.app.platform import BackendRegistry, Platform
 from reelforge.backends.base import GenerationBackend
 from reelforge.backends.neural.backend import NeuralRuntime
+from reelforge.backends.providers.backend import ProviderRuntime
 from reelforge.billing.sheet import load_sheet
 from reelforge.config import Settings
 from reelforge.domain.clock import Clock, system_clock
@@ -15,6 +16,12 @@ from reelforge.queue.jobqueue import HueyJobQueue, JobQueue
 from reelforge.services.billing.charges import Billing
 from reelforge.services.governance.moderation import Moderation
 from reelforge.services.jobs.model_registry import ModelCatalog
+from reelforge.services.jobs.provider_registry import (
+    Catalogs,
+    ProviderCatalog,
+    callback_url_factory,
+    make_pricer,
+)
 from reelforge.services.jobs.retention import Retention
 from reelforge.services.provenance.marking import Provenance
 from reelforge.storage.blobs import BlobStore, open_blob_store
@@ -92,6 +99,7 @@ def bootstrap(
         cache_bytes=settings.pipeline_cache_bytes,
         device=settings.neural_device,
     )
+    providers = ProviderRuntime(db, settings, clock=clock, pricer=make_pricer())
     p = Platform(
         settings=settings,
         db=db,
@@ -105,12 +113,13 @@ def bootstrap(
         or HueyJobQueue(settings.resolved_queue_url, namespace=settings.queue_namespace),
         backends=BackendRegistry(
             backends if backends is not None else default_backends(settings),
-            catalog=ModelCatalog(db, runtime),
+            catalog=Catalogs(ModelCatalog(db, runtime), ProviderCatalog(db, providers)),
             defaults=settings.default_model,
         ),
         clock=clock,
         policy_version=profile.ref,
     )
+    providers.callback_url = callback_url_factory(p)
     if bill:
         billing = Billing(p, load_sheet(settings.billing_file))
         p.billing = billing

@@ -83,3 +83,14 @@ def backend_parameters(backend: GenerationBackend, spec: JobSpec) -> dict[str, A
 def backend_default_fps(backend: GenerationBackend, fallback: int) -> int:
     """The frame rate a backend's model was made for (`default_fps`), else `fallback`."""
     return int(getattr(backend, "default_fps", fallback))
+
+
+class BackendBusy(Exception):
+    """The backend cannot take the job now (a hosted provider's concurrency limit or
+    throttling): the worker hands the job back to the queue (`queued`, after `retry_after`
+    seconds) instead of failing it, and the attempt does not count against max_attempts."""
+
+    def __init__(self, message: str, *, retry_after: float):
+        super().__init__(message)
+        self.message = message
+        self.retry_after = retry_after

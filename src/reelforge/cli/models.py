@@ -1,4 +1,5 @@
-"""`reelforge models`: register, list and remove neural models (local diffusers folders)."""
+"""`reelforge models`: register, list and remove models: neural models (local diffusers
+folders) and hosted provider models (a provider's remote model id; credentials from settings)."""
 
 from __future__ import annotations
 
@@ -9,16 +10,34 @@ import typer
 from rich.table import Table
 
 from reelforge.cli.common import JsonOpt, out, platform, print_json
-from reelforge.services.jobs import model_registry
+from reelforge.errors import InvalidRequest
+from reelforge.services.jobs import model_registry, provider_registry
 
-app = typer.Typer(help="Neural models: local diffusers directories.", no_args_is_help=True)
+app = typer.Typer(
+    help="Models: local diffusers directories and hosted provider models.", no_args_is_help=True
+)
 
 
 @app.command("add")
 def add(
     name: Annotated[str, typer.Argument(help="The name jobs use in `model`.")],
-    family: Annotated[str, typer.Option(help="wan, ltx or cogvideox.")],
-    path: Annotated[Path, typer.Option(help="Local diffusers-format model directory.")],
+    family: Annotated[str | None, typer.Option(help="wan, ltx or cogvideox.")] = None,
+    path: Annotated[
+        Path | None, typer.Option(help="Local diffusers-format model directory.")
+    ] = None,
+    provider: Annotated[
+        str | None,
+        typer.Option(
+            help="A hosted provider instead: kling, runway, luma, minimax, google, openai."
+        ),
+    ] = None,
+    remote_model: Annotated[
+        str | None, typer.Option(help="The provider's model id (with --provider).")
+    ] = None,
+    price_file: Annotated[
+        Path | None,
+        typer.Option(help="This provider model's own prices (YAML: date, source, per_second)."),
+    ] = None,
     task: Annotated[
         str | None, typer.Option(help="t2v, i2v or flf2v (default: from the directory).")
     ] = None,
@@ -51,7 +70,18 @@ def add(
     ] = False,
     as_json: JsonOpt = False,
 ) -> None:
-    """Register a model. The directory is checked now; weights load on a worker's first job."""
+    """Register a model. The directory is checked now; weights load on a worker's first job.
+    With --provider, a hosted model: jobs go to the `providers` queue."""
+    if provider is not None or remote_model is not None:
+        _add_provider(name, provider, remote_model, price_file, family, path, replace, as_json)
+        return
+    if family is None or path is None:
+        raise InvalidRequest(
+            "give --family and --path (a local model), or --provider and --remote-model "
+            "(a hosted one)",
+            code="invalid_request",
+            field="family" if family is None else "path",
+        )
     options: dict[str, Any] = {
         "offload": offload,
         "vae_tiling": vae_tiling,
@@ -85,13 +115,54 @@ def add(
         )
 
 
+def _add_provider(
+    name: str,
+    provider: str | None,
+    remote_model: str | None,
+    price_file: Path | None,
+    family: str | None,
+    path: Path | None,
+    replace: bool,
+    as_json: bool,
+) -> None:
+    if provider is None or remote_model is None:
+        raise InvalidRequest(
+            "a hosted model needs both --provider and --remote-model",
+            code="invalid_request",
+            field="provider" if provider is None else "remote_model",
+        )
+    if family is not None or path is not None:
+        raise InvalidRequest(
+            "--family and --path describe a local model; leave them out with --provider",
+            code="invalid_request",
+            field="family",
+        )
+    prices = provider_registry.price_file(price_file) if price_file is not None else None
+    with platform() as p:
+        req = provider_registry.parse_provider_model_request(
+            {"name": name, "provider": provider, "remote_model": remote_model, "prices": prices}
+        )
+        view = provider_registry.add_provider_model(p, req, replace=replace)
+    if as_json:
+        print_json(view)
+    else:
+        out.print(
+            f"added {view['name']}: {view['provider']} {view['remote_model']} "
+            f"(queue {view['queue']}; serves {', '.join(view['modes'])}; credentials from "
+            f"RF_PROVIDER_{view['provider'].upper()}_*)",
+            highlight=False,
+            soft_wrap=True,
+        )
+
+
 @app.command("list")
 def list_(as_json: JsonOpt = False) -> None:
     """Registered models."""
     with platform() as p:
         rows = model_registry.list_models(p)
+        hosted = provider_registry.list_provider_models(p)
     if as_json:
-        print_json({"object": "list", "data": rows})
+        print_json({"object": "list", "data": rows + hosted})
         return
     table = Table("name", "family", "task", "dtype", "device", "options", "path")
     for r in rows:
@@ -105,11 +176,23 @@ def list_(as_json: JsonOpt = False) -> None:
             r["path"],
         )
     out.print(table)
+    if hosted:
+        remote = Table("name", "provider", "remote model", "modes", "prices")
+        for r in hosted:
+            remote.add_row(
+                r["name"],
+                r["provider"],
+                r["remote_model"],
+                ", ".join(r["modes"]),
+                f"price file ({r['prices']['date']})" if r["prices"] else "built-in sheet",
+            )
+        out.print(remote)
 
 
 @app.command("remove")
 def remove(name: str) -> None:
     """Unregister a model (its files are left alone)."""
     with platform() as p:
-        model_registry.remove_model(p, name)
+        if not provider_registry.remove_provider_model(p, name):
+            model_registry.remove_model(p, name)
     out.print(f"removed {name}")

@@ -49,6 +49,12 @@ def job_costs(sheet: BillingSheet, job: Job) -> dict[str, tuple[float, str, floa
         )
     if moderation_s > 0:
         costs["moderation"] = (moderation_s, "cpu_second", sheet.devices.cpu_hourly_usd / 3600)
+    if compute.get("provider_cost_usd") is not None:  # a hosted provider's price for the clip
+        costs["provider"] = (
+            float(compute.get("provider_seconds") or 0.0),
+            "provider_second",
+            float(compute.get("provider_usd_per_second") or 0.0),
+        )
     return costs
 
 

@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 
 from reelforge.app.platform import Platform
 from reelforge.app.ports import FrameHook, OutputRefused, chain_frame_hooks
-from reelforge.backends.base import Clip, GenerationRequest
+from reelforge.backends.base import BackendBusy, Clip, GenerationRequest
 from reelforge.domain.job import (
     CONTENT_BLOCKED,
     FINALIZING,
@@ -57,6 +57,10 @@ STAGE_SPAN: dict[str, tuple[float, float]] = {
     "decode": (0.85, 0.92),
     "render": (0.05, 0.97),
     "encode": (0.92, 0.97),
+    # hosted providers: waiting on the remote task, downloading, then the platform's pass
+    "provider": (0.02, 0.85),
+    "download": (0.85, 0.88),
+    "frames": (0.88, 0.97),
 }
 
 
@@ -342,6 +346,8 @@ class JobExecutor:
         failure with its code, a lost database (the reaper runs it again), or a bug."""
         if isinstance(exc, JobInterrupted):
             return self._interrupted(job, exc.reason, timings, started)
+        if isinstance(exc, BackendBusy):
+            return self._busy(job, exc)
         if isinstance(exc, ReelforgeError):
             self._finish(
                 job,
@@ -440,6 +446,50 @@ class JobExecutor:
         # heartbeat): no worker would ever claim it again, so it ends here, cancelled.
         won = self._finish(job, JobStatus.CANCELLED, timings=_close(timings, started))
         return RunOutcome(job.id, "cancelled" if won else "lost")
+
+    def _busy(self, job: Job, exc: BackendBusy) -> RunOutcome:
+        """The backend cannot take the job now (a provider's concurrency limit): back to
+        `queued` without using up an attempt, and on the queue again after `retry_after`."""
+        now = self.p.clock()
+        with self.p.db.session() as s:
+            won = repo.transition(
+                s,
+                job.id,
+                JobStatus.QUEUED,
+                attempt=job.attempt,
+                extra_where=[Job.status == "running", Job.cancel_requested.is_(False)],
+                worker_id=None,
+                heartbeat_at=None,
+                enqueued_at=now,
+                stage="waiting_for_provider",
+                max_attempts=job.max_attempts + 1,
+            )
+            if won:
+                repo.append_event(
+                    s,
+                    job.id,
+                    EventType.REQUEUED,
+                    {
+                        "status": "queued",
+                        "reason": "backend_busy",
+                        "message": exc.message,
+                        "retry_after": round(exc.retry_after, 3),
+                    },
+                    now,
+                )
+        if not won:  # cancelled meanwhile, or no longer ours
+            won = self._finish(job, JobStatus.CANCELLED, timings={})
+            return RunOutcome(job.id, "cancelled" if won else "lost")
+        log.info("job %s: %s; queued again in %.1f s", job.id, exc.message, exc.retry_after)
+        timer = threading.Timer(
+            exc.retry_after,
+            self.p.queue.enqueue,
+            args=(job.id,),
+            kwargs={"queue": job.queue, "priority": job.priority},
+        )
+        timer.daemon = True  # a worker that exits first leaves it to the reaper's requeue
+        timer.start()
+        return RunOutcome(job.id, "requeued")
 
     # -- finish ---------------------------------------------------------------------------
 

@@ -24,6 +24,7 @@ from reelforge.domain.spec import Mode
 from reelforge.errors import Conflict, InvalidRequest, NotFound
 from reelforge.services.jobs.submit import invalid_from
 from reelforge.storage.db import Database
+from reelforge.storage.provider_tables import ProviderModel
 from reelforge.storage.tables import Model
 
 _NAME = re.compile(r"^[a-z0-9][a-z0-9._-]{0,99}$")
@@ -216,6 +217,12 @@ def add_model(p: Platform, req: ModelRequest, *, replace: bool = False) -> dict[
     config = validate_model(req)
     now = p.clock()
     with p.db.session() as s:
+        if s.get(ProviderModel, config.name) is not None:
+            raise Conflict(
+                f"a provider model named {config.name!r} exists; choose another name",
+                code="model_exists",
+                field="name",
+            )
         row = s.get(Model, config.name)
         if row is not None and not replace:
             raise Conflict(
