@@ -25,13 +25,13 @@ from reelforge.web.pages import (
     register_pages,
     render,
     require_user,
+    translate,
 )
 
 router = APIRouter(include_in_schema=False, dependencies=[Depends(security.csrf_protect)])
 register_pages("/billing")
 register_errors(
     {
-        "billing_disabled": N_("Billing is off on this deployment: generating costs no credits."),
         "payments_not_configured": N_(
             "Payments are not configured on this deployment. Ask the operator for credits."
         ),
@@ -46,6 +46,9 @@ register_errors(
         ),
     }
 )
+
+# (ERROR_TEXT is shared by every page: the billing-off words here are this page's own)
+BILLING_OFF = N_("Billing is off on this deployment: generating costs no credits.")
 
 # Checkout answers with a redirect to Stripe's page: the page's form-action must allow it.
 STRIPE_CHECKOUT = "https://checkout.stripe.com"
@@ -94,8 +97,11 @@ def _page(
     context: dict[str, Any] = {"notice": notice, "error": error, "when": when}
     try:
         context["summary"] = customers.summary(p, user.account.id)
-    except ReelforgeError as exc:  # billing is off: nothing is charged, nothing to buy
-        context.update(summary=None, off=message(request, exc))
+    except ReelforgeError as exc:
+        if exc.code != "billing_disabled":
+            raise
+        # billing is off: nothing is charged, nothing to buy
+        context.update(summary=None, off=translate(request, BILLING_OFF))
     else:
         context.update(
             offers=statement.offers(p, user.account),
