@@ -1,6 +1,6 @@
 """The sign-in, account and language pages: each route reads the form, calls a service and
 renders a template (shared helpers in web.pages). Sign-in logic lives in
-services.accounts.signin, the fleet's figures in services.ops.fleet."""
+services.accounts.signin; the console is web.console."""
 
 from __future__ import annotations
 
@@ -13,7 +13,6 @@ from fastapi.responses import Response
 from reelforge.errors import ReelforgeError
 from reelforge.services.accounts import signin
 from reelforge.services.accounts.signin import WebUser
-from reelforge.services.ops import fleet
 from reelforge.web import i18n, security
 from reelforge.web.pages import (
     ERROR_TEXT,
@@ -25,7 +24,6 @@ from reelforge.web.pages import (
     platform_of,
     redirect,
     render,
-    require_operator,
 )
 
 router = APIRouter(include_in_schema=False, dependencies=[Depends(security.csrf_protect)])
@@ -193,14 +191,6 @@ def password_submit(
         max_age=int(signin.SESSION_TTL.total_seconds()),
     )
     return response
-
-
-@router.get("/console")
-def console_page(request: Request) -> Response:
-    user = require_operator(request)
-    if not isinstance(user, WebUser):
-        return user
-    return render(request, "console.html", fleet=fleet.fleet(platform_of(request)))
 
 
 @router.post("/lang")

@@ -1,0 +1,150 @@
+// reelforge operator console: draws the KPI dashboard's charts (Chart.js, vendored) from
+// /console/kpis/data.json. Each chart's table is on the page too (the charts add nothing the
+// tables do not say), and the page works without this file.
+"use strict";
+
+(function () {
+  const root = document.getElementById("kpi-charts");
+  if (!root || typeof Chart === "undefined") return;
+  const palette = ["#0b57d0", "#b3261e", "#146c2e", "#8a4b00", "#6b3fa0", "#00696f", "#5c5f66"];
+  const reduced = window.matchMedia("(prefers-reduced-motion: reduce)").matches;
+  Chart.defaults.animation = reduced ? false : { duration: 250 };
+  Chart.defaults.maintainAspectRatio = false;
+  Chart.defaults.font.family = getComputedStyle(document.body).fontFamily;
+  Chart.defaults.color = "#1b1f24";
+
+  const col = (t, name) => t.columns.findIndex((c) => c.name === name);
+  const title = (t, name) => t.columns[col(t, name)].title;
+  const label = (t, key) => (t.labels && t.labels[key]) || String(key);
+  const pct = (v) => (v == null ? null : Math.round(v * 1000) / 10);
+
+  function bar(t, labelCol, valueCol, opts) {
+    const i = col(t, labelCol), j = col(t, valueCol);
+    return {
+      type: "bar",
+      data: {
+        labels: t.rows.map((r) => label(t, r[i])),
+        datasets: [{ label: title(t, valueCol), data: t.rows.map((r) => r[j]),
+          backgroundColor: t.rows.map((_, k) => palette[k % palette.length]) }],
+      },
+      options: Object.assign({ plugins: { legend: { display: false } } }, opts || {}),
+    };
+  }
+
+  const builders = {
+    funnel: (t) => bar(t, "stage", "accounts", { indexAxis: "y" }),
+    margin: (t) => bar(t, "plan", "margin_usd"),
+    waste: (t) => bar(t, "cause", "cost_usd"),
+    revenue: (t) => {
+      const c = bar(t, "source", "revenue_usd");
+      c.type = "doughnut";
+      c.options = { plugins: { legend: { position: "bottom" } } };
+      return c;
+    },
+    shares: (t) => {
+      const s = col(t, "segment");
+      return {
+        type: "bar",
+        data: {
+          labels: t.rows.map((r) => label(t, r[s])),
+          datasets: ["generations_share", "cost_share"].map((name, k) => ({
+            label: title(t, name) + " (%)",
+            data: t.rows.map((r) => pct(r[col(t, name)])),
+            backgroundColor: palette[k],
+          })),
+        },
+        options: { scales: { y: { beginAtZero: true, suggestedMax: 100 } } },
+      };
+    },
+    lines: (t) => {
+      const w = col(t, "week"), m = col(t, "model"), v = col(t, "mean_cost_usd");
+      const weeks = [...new Set(t.rows.map((r) => r[w]))].sort();
+      const models = [...new Set(t.rows.map((r) => r[m]))].sort();
+      return {
+        type: "line",
+        data: {
+          labels: weeks,
+          datasets: models.map((model, k) => ({
+            label: model,
+            data: weeks.map((week) => {
+              const row = t.rows.find((r) => r[w] === week && r[m] === model);
+              return row ? row[v] : null;
+            }),
+            borderColor: palette[k % palette.length],
+            backgroundColor: palette[k % palette.length],
+            spanGaps: true,
+          })),
+        },
+        options: { scales: { y: { beginAtZero: true } } },
+      };
+    },
+    heatmap: (t) => {
+      const w = col(t, "week");
+      const days = ["d1", "d7", "d30"];
+      const points = [];
+      t.rows.forEach((r, y) => days.forEach((d, x) => {
+        const v = r[col(t, d)];
+        points.push({ x: x, y: y, v: v });
+      }));
+      const rows = t.rows.length;
+      return {
+        type: "scatter",
+        data: {
+          datasets: [{
+            label: t.title,
+            data: points,
+            pointStyle: "rect",
+            pointRadius: (ctx) => {
+              const a = ctx.chart.chartArea;
+              if (!a) return 6;
+              return Math.max(3, Math.min(a.width / 6, a.height / (2 * rows)) - 1);
+            },
+            backgroundColor: points.map((p) => p.v == null ? "#e3e6ea"
+              : `rgba(11, 87, 208, ${0.12 + 0.88 * Math.min(1, p.v * 2)})`),
+            borderWidth: 0,
+          }],
+        },
+        options: {
+          plugins: {
+            legend: { display: false },
+            tooltip: { callbacks: { label: (ctx) => {
+              const p = ctx.raw;
+              return `${t.rows[p.y][w]} ${days[p.x].toUpperCase()}: ` +
+                (p.v == null ? "n/a" : `${pct(p.v)} %`);
+            } } },
+          },
+          scales: {
+            x: { type: "linear", min: -0.5, max: 2.5, grid: { display: false },
+              ticks: { stepSize: 1, callback: (v) => (days[v] || "").toUpperCase() } },
+            y: { type: "linear", min: -0.5, max: rows - 0.5, reverse: true,
+              grid: { display: false },
+              ticks: { stepSize: 1, autoSkip: true,
+                callback: (v) => (t.rows[v] ? t.rows[v][w] : "") } },
+          },
+        },
+      };
+    },
+  };
+
+  fetch(root.getAttribute("data-src"), { credentials: "same-origin",
+    headers: { Accept: "application/json" } })
+    .then((r) => (r.ok ? r.json() : Promise.reject(new Error(String(r.status)))))
+    .then((data) => {
+      for (const t of data.tables) {
+        const canvas = document.getElementById("chart-" + t.name);
+        const build = builders[t.chart];
+        if (!canvas || !build) continue;
+        if (!t.rows.length) {
+          const p = document.createElement("p");
+          p.className = "hint";
+          p.textContent = root.getAttribute("data-empty");
+          canvas.parentElement.replaceWith(p);
+          continue;
+        }
+        new Chart(canvas, build(t));
+        canvas.setAttribute("data-drawn", String(t.rows.length));
+      }
+      root.setAttribute("data-ready", "");
+    })
+    .catch(() => root.setAttribute("data-failed", ""));
+})();
