@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import threading
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -69,7 +68,9 @@ class FakeProvider:
         self.fail_tasks = False  # tasks end failed on the provider's side
         self.result = "video"  # video | garbage | truncated
         self.status_delay = 0.0  # seconds each status read takes
-        self.callback: Callable[[str, dict[str, Any]], None] | None = None
+        self.echo_auth = False  # refuse creates with an error that quotes the credentials
+        self.active = 0  # tasks created and not yet finished
+        self.max_active = 0
         self._server: ThreadingHTTPServer | None = None
         self.base_url = ""
 
@@ -147,6 +148,19 @@ class FakeProvider:
                 return True
             return False
 
+    def register(self, task_id: str, task: dict[str, Any]) -> None:
+        with self.lock:
+            self.tasks[task_id] = task
+            self.active += 1
+            self.max_active = max(self.max_active, self.active)
+
+    def echo(self, headers: dict[str, str]) -> str | None:
+        """With `echo_auth`: an error text quoting the request's credentials (a careless API)."""
+        if not self.echo_auth:
+            return None
+        quoted = f"{headers.get('authorization', '')} {headers.get('x-api-key', '')}"
+        return f"invalid credentials: {quoted}"
+
     def advance(self, task: dict[str, Any]) -> str:
         """One status read of `task`: queued → running → succeeded (or failed)."""
         if self.status_delay:
@@ -157,6 +171,9 @@ class FakeProvider:
                 return "cancelled"
             if task["polls"] >= self.polls_to_finish:
                 state = "failed" if self.fail_tasks else "succeeded"
+                if not task.get("done"):
+                    task["done"] = True
+                    self.active -= 1
             else:
                 state = "running" if task["polls"] > 1 else "queued"
             task["state"] = state

@@ -76,7 +76,7 @@ class FakeKling(FakeProvider):
             and parts[2] in KINDS
             and method == "POST"
         ):
-            return self.create(parts[2], body)
+            return self.create(parts[2], body, headers)
         if (
             len(parts) == 4
             and parts[:2] == ["v1", "videos"]
@@ -86,7 +86,7 @@ class FakeKling(FakeProvider):
             return self.query(parts[2], parts[3])
         return Answer(404, {"code": 1200, "message": "not found", "request_id": "r"})
 
-    def create(self, kind: str, body: Any) -> Answer:
+    def create(self, kind: str, body: Any, headers: dict[str, str]) -> Answer:
         if not isinstance(body, dict) or not body.get("model_name"):
             return Answer(
                 400, {"code": 1201, "message": "model_name is required", "request_id": "r"}
@@ -97,6 +97,9 @@ class FakeKling(FakeProvider):
             return Answer(400, {"code": 1201, "message": "prompt is required", "request_id": "r"})
         if body.get("duration") not in ("5", "10") or body.get("mode") not in ("std", "pro"):
             return Answer(400, {"code": 1201, "message": "bad duration or mode", "request_id": "r"})
+        echoed = self.echo(headers)
+        if echoed:
+            return Answer(400, {"code": 1201, "message": echoed, "request_id": "r"})
         if self.take_throttle():
             return Answer(
                 429,
@@ -115,8 +118,7 @@ class FakeKling(FakeProvider):
             "body": body,
             "created_at": int(time.time() * 1000),
         }
-        with self.lock:
-            self.tasks[task_id] = task
+        self.register(task_id, task)
         if task["callback_url"]:
             threading.Timer(0.05, self._callback, args=(task,)).start()
         return Answer(

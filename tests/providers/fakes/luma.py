@@ -34,6 +34,9 @@ class FakeLuma(FakeProvider):
         if headers.get("authorization") != f"Bearer {self.api_key}":
             return Answer(401, {"detail": "Invalid API key provided"})
         if method == "POST" and path == "/generations":
+            echoed = self.echo(headers)
+            if echoed:
+                return Answer(400, {"detail": echoed})
             return self.create(body)
         if path.startswith("/generations/"):
             gen_id = path.removeprefix("/generations/")
@@ -63,8 +66,7 @@ class FakeLuma(FakeProvider):
             return Answer(429, {"detail": "Rate limit exceeded"})
         gen_id = str(uuid.uuid4())
         task = {"id": gen_id, "body": body, "callback_url": body.get("callback_url")}
-        with self.lock:
-            self.tasks[gen_id] = task
+        self.register(gen_id, task)
         if task["callback_url"]:
             threading.Timer(0.05, self._callback, args=(task, "running")).start()
         return Answer(201, self.view(task, "queued"))

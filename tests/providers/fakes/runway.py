@@ -33,6 +33,9 @@ class FakeRunway(FakeProvider):
         if headers.get("x-runway-version") != VERSION:
             return Answer(400, {"error": "X-Runway-Version header is required"})
         if method == "POST" and path in ("/v1/image_to_video", "/v1/text_to_video"):
+            echoed = self.echo(headers)
+            if echoed:
+                return Answer(400, {"error": echoed})
             return self.create(path, body)
         if path.startswith("/v1/tasks/"):
             task_id = path.removeprefix("/v1/tasks/")
@@ -72,8 +75,7 @@ class FakeRunway(FakeProvider):
         if self.take_throttle():
             return Answer(429, {"error": "Too many requests"}, {"retry-after": "0.2"})
         task_id = str(uuid.uuid4())
-        with self.lock:
-            self.tasks[task_id] = {"id": task_id, "body": body, "throttled": self.throttled_polls}
+        self.register(task_id, {"id": task_id, "body": body, "throttled": self.throttled_polls})
         return Answer(200, {"id": task_id})
 
     def query(self, task: dict[str, Any]) -> Answer:
