@@ -9,7 +9,7 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from reelforge.cli.common import JsonOpt, out, platform, print_json
+from reelforge.cli.common import JsonOpt, fail, out, platform, print_json
 from reelforge.errors import InvalidRequest
 from reelforge.services.jobs import model_registry, provider_registry
 
@@ -76,11 +76,13 @@ def add(
         _add_provider(name, provider, remote_model, price_file, family, path, replace, as_json)
         return
     if family is None or path is None:
-        raise InvalidRequest(
-            "give --family and --path (a local model), or --provider and --remote-model "
-            "(a hosted one)",
-            code="invalid_request",
-            field="family" if family is None else "path",
+        raise fail(
+            InvalidRequest(
+                "give --family and --path (a local model), or --provider and --remote-model "
+                "(a hosted one)",
+                code="invalid_request",
+                field="family" if family is None else "path",
+            )
         )
     options: dict[str, Any] = {
         "offload": offload,
@@ -126,19 +128,23 @@ def _add_provider(
     as_json: bool,
 ) -> None:
     if provider is None or remote_model is None:
-        raise InvalidRequest(
-            "a hosted model needs both --provider and --remote-model",
-            code="invalid_request",
-            field="provider" if provider is None else "remote_model",
+        raise fail(
+            InvalidRequest(
+                "a hosted model needs both --provider and --remote-model",
+                code="invalid_request",
+                field="provider" if provider is None else "remote_model",
+            )
         )
     if family is not None or path is not None:
-        raise InvalidRequest(
-            "--family and --path describe a local model; leave them out with --provider",
-            code="invalid_request",
-            field="family",
+        raise fail(
+            InvalidRequest(
+                "--family and --path describe a local model; leave them out with --provider",
+                code="invalid_request",
+                field="family",
+            )
         )
-    prices = provider_registry.price_file(price_file) if price_file is not None else None
     with platform() as p:
+        prices = provider_registry.price_file(price_file) if price_file is not None else None
         req = provider_registry.parse_provider_model_request(
             {"name": name, "provider": provider, "remote_model": remote_model, "prices": prices}
         )
