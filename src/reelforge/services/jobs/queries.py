@@ -63,6 +63,11 @@ def _encode_cursor(job_id: str) -> str:
     return base64.urlsafe_b64encode(job_id.encode()).decode().rstrip("=")
 
 
+def cursor_after(job_id: str) -> str:
+    """The `list_jobs` cursor of the page after job `job_id` (the older jobs)."""
+    return _encode_cursor(job_id)
+
+
 def _decode_cursor(cursor: str) -> str:
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
