@@ -138,9 +138,12 @@ def test_top_up_through_stripe_checkout_and_the_webhook(
         )
         assert sent["cancel_url"].endswith("/billing/cancel")
         # Stripe's return pages
-        assert "Payment cancelled. Nothing was charged." in b.get("/billing/cancel").text
+        r = b.get("/billing/cancel")
+        assert r.url.path == "/billing" and "Payment cancelled. Nothing was charged." in r.text
         r = b.get("/billing/success?session_id=cs_test_new")
-        assert "the credits appear here within a minute" in r.text
+        assert r.url.path == "/billing" and "the credits appear here within a minute" in r.text
+        r = b.get("/billing?notice=<b>x</b>")  # only the page's own words, never the query's
+        assert r.status_code == 200 and 'class="notice"' not in r.text
         # Stripe confirms: the webhook grants the pack, the page shows the new lot
         r = post(client, event("checkout.session.completed", topup_session(account)))
         assert r.status_code == 200, r.text

@@ -116,28 +116,26 @@ def _page(
 
 @router.get("/billing")
 def billing_page(
-    request: Request, page: Annotated[int, Query(ge=1, le=statement.MAX_PAGE)] = 1
+    request: Request,
+    page: Annotated[int, Query(ge=1, le=statement.MAX_PAGE)] = 1,
+    notice: Annotated[str, Query(max_length=20)] = "",
 ) -> Response:
     user = require_user(request)
     if not isinstance(user, WebUser):
         return user
-    return _page(request, user, page=page)
+    return _page(request, user, page=page, notice=NOTICES.get(notice))
 
 
+# Stripe's return pages (checkout.create_checkout's defaults) lead to the billing page with
+# a word on what happened; the credits themselves arrive with Stripe's webhook.
 @router.get("/billing/success")
 def billing_success(request: Request) -> Response:
-    user = require_user(request)
-    if not isinstance(user, WebUser):
-        return user
-    return _page(request, user, notice=NOTICES["success"])
+    return redirect(request, "/billing?notice=success")
 
 
 @router.get("/billing/cancel")
 def billing_cancel(request: Request) -> Response:
-    user = require_user(request)
-    if not isinstance(user, WebUser):
-        return user
-    return _page(request, user, notice=NOTICES["cancel"])
+    return redirect(request, "/billing?notice=cancel")
 
 
 @router.post("/billing/checkout")
