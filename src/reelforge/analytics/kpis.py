@@ -379,6 +379,9 @@ def _gross_margin(gens: Mapping[str, _Generation], revenue: Mapping[str, float])
     view["by_plan"] = {
         k: _margin_view(g.count, g.revenue, g.cost) for k, g in _by(gens, "plan", revenue).items()
     }
+    view["by_model"] = {  # hosted provider models beside local ones: the provider's price is cost
+        k: _margin_view(g.count, g.revenue, g.cost) for k, g in _by(gens, "model", revenue).items()
+    }
     return view
 
 

@@ -27,6 +27,11 @@ def quote(p: Platform, account: AccountRef, req: SubmitRequest) -> dict[str, Any
     spec = prepared.spec
     result = p.billing.quote(spec, prepared.backend.queue, model_hourly_usd(prepared.backend))
     view: dict[str, Any] = result.view(p.billing.sheet.version)
+    provider_price = getattr(prepared.backend, "estimated_cost", None)
+    if provider_price is not None:  # a hosted model: its cost is the provider's price
+        cost = provider_price(spec)
+        if cost is not None:
+            view.update(estimated_cost_usd=round(cost.usd, 6), estimate_basis="provider_price")
     summary = customers.summary(p, account.id)
     view.update(
         {
