@@ -37,6 +37,8 @@ _ROUTES: list[tuple[str, re.Pattern[str], Callable[[Settings], int]]] = [
         re.compile(r"^/v1/admin/likeness/?$"),
         lambda s: LIKENESS_PHOTOS * s.max_upload_bytes + MULTIPART_OVERHEAD,
     ),
+    # the studio's create form carries an image and a last image (reelforge.web.studio)
+    ("POST", re.compile(r"^/studio/?$"), lambda s: 2 * s.max_upload_bytes + MULTIPART_OVERHEAD),
     # POST /v1/videos (and its quote) may carry image_url and last_image_url as data URIs
     (
         "POST",

@@ -12,7 +12,7 @@ from fastapi.responses import Response
 from fastapi.staticfiles import StaticFiles
 
 from reelforge.errors import InvalidRequest, ReelforgeError
-from reelforge.web import billing, console, pages, routes
+from reelforge.web import billing, console, pages, routes, studio, videos
 
 STATIC = "/static/web"
 
@@ -21,7 +21,7 @@ def install_web(app: FastAPI) -> None:
     """Mount the studio at `/`, the console at `/console` and their files at /static/web."""
     static = resources.files("reelforge.web").joinpath("static")
     app.mount(STATIC, StaticFiles(directory=str(static)), name="web-static")
-    for router in (routes.router, billing.router, console.router):  # one router per page family
+    for router in (routes.router, billing.router, console.router, studio.router, videos.router):
         app.include_router(router)
     api_error = app.exception_handlers[ReelforgeError]  # the API's one JSON error shape
     api_invalid = app.exception_handlers[RequestValidationError]

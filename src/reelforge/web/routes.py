@@ -43,7 +43,7 @@ def _signed_in(request: Request, session: signin.NewSession, to: str) -> Respons
 
 @router.get("/")
 def home(request: Request) -> Response:
-    return redirect(request, "/account" if current_user(request) else "/signin")
+    return redirect(request, "/studio" if current_user(request) else "/signin")
 
 
 @router.get("/signin")

@@ -164,17 +164,11 @@ def video_page(request: Request, video_id: str) -> Response:
     user = require_user(request)
     if isinstance(user, Response):
         return user
-    video = queries.get_job(platform_of(request), user.account, video_id)
-    return render(request, "video.html", errors={}, **_context(video))
-
-
-@router.get("/videos/{video_id}/result")
-def video_result(request: Request, video_id: str) -> Response:
-    """The page's result section (player, reason, appeal, actions), fetched when the job's
-    stream reports a final status or a hold."""
-    user = _signed_in(request)
-    video = queries.get_job(platform_of(request), user.account, video_id)
-    return render(request, "video_result.html", errors={}, **_context(video))
+    p = platform_of(request)
+    video = queries.get_job(p, user.account, video_id)
+    # the stream starts after what this page shows (a held or appealed job's history stays)
+    seq = queries.event_heads(p, [video_id]).get(video_id, 0)
+    return render(request, "video.html", errors={}, seq=seq, **_context(video))
 
 
 @router.get("/videos/{video_id}/events")
@@ -184,7 +178,7 @@ async def video_events(request: Request, video_id: str) -> StreamingResponse:
     authenticated by the session cookie."""
     user = _signed_in(request)
     p = platform_of(request)
-    start = _cursor(request.headers.get("last-event-id"))
+    start = _cursor(request.headers.get("last-event-id") or request.query_params.get("after"))
     slot = event_streams.take_slot(p, user.account)
     try:
         first, final = await run_in_threadpool(
@@ -337,7 +331,10 @@ def _action_failed(request: Request, user: WebUser, video_id: str, exc: Reelforg
     """The video page again, the action's error shown by its buttons."""
     video = queries.get_job(platform_of(request), user.account, video_id)
     errors = {exc.field or "action": message(request, exc)}
-    return render(request, "video.html", status=exc.http_status, errors=errors, **_context(video))
+    seq = queries.event_heads(platform_of(request), [video_id]).get(video_id, 0)
+    return render(
+        request, "video.html", status=exc.http_status, errors=errors, seq=seq, **_context(video)
+    )
 
 
 @router.post("/videos/{video_id}/cancel")

@@ -103,10 +103,16 @@
     const finish = () => {
       const cancel = document.getElementById("cancel-form");
       if (cancel) cancel.remove();
-      fetch(box.dataset.result, { credentials: "same-origin" }).then((r) => r.text()).then((html) => {
+      // the page as it is now: its result (player, reason, actions) and request (credits)
+      fetch(box.dataset.page, { credentials: "same-origin" }).then((r) => r.text()).then((html) => {
+        const fresh = new DOMParser().parseFromString(html, "text/html");
+        for (const id of ["result", "request"]) {
+          const now = document.getElementById(id);
+          const next = fresh.getElementById(id);
+          if (now && next) now.replaceWith(document.adoptNode(next));
+        }
         const result = document.getElementById("result");
-        result.innerHTML = html;
-        if (window.htmx) window.htmx.process(result);  // the provenance check loads itself
+        if (window.htmx && result) window.htmx.process(result);  // the provenance check loads
       }, () => {});
     };
     const stream = new EventSource(box.dataset.events);
