@@ -103,6 +103,7 @@ def pages(site: Site) -> list[tuple[str | None, str]]:
     return found
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("lang", ["en", "zh"])
 def test_every_page_is_accessible(
     browser: Browser, site: Site, pages: list[tuple[str | None, str]], lang: str

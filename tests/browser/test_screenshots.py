@@ -49,6 +49,7 @@ def simulate(site: Site) -> None:
     site.extra["simulated"] = True
 
 
+@pytest.mark.slow
 def test_screenshots_for_the_readme(browser: Browser, site: Site) -> None:
     creator = browser.new_context(viewport=SIZE, reduced_motion="reduce")
     creator.add_cookies(site.cookies("creator"))  # type: ignore[arg-type]
