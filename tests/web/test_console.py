@@ -410,7 +410,7 @@ def test_kpi_dashboard_tables_json_and_csv(gov_platform: Platform, operator: Bro
     clock = SimClock(datetime.now(UTC))
     sim = simulation_platform(gov_platform.settings, clock)
     try:
-        Simulation(sim, clock, users=8, days=35, seed=7).run_all()  # about 5 s
+        Simulation(sim, clock, users=6, days=35, seed=4).run_all()  # a few seconds
     finally:
         sim.close()
     page = operator.get("/console/kpis?simulated=1")
