@@ -51,6 +51,23 @@ def test_upload_quote_submit_progress_play_download(
     )
     first_update = time.monotonic() - clicked
     print(f"\nsubmit click -> first progress update: {first_update:.2f} s")
+    # no layout shift while progress updates: every box of the progress card stays put
+    boxes = set()
+    while True:
+        seen = page.evaluate(
+            "(() => { const ids = ['progress', 'progress-bar', 'percent', 'stage', 'step',"
+            " 'cancel-form', 'request'];"
+            " const r = ids.map((id) => { const e = document.getElementById(id);"
+            " if (!e) return null; const b = e.getBoundingClientRect();"
+            " return [b.x, b.y, b.width, b.height]; });"
+            " return [document.getElementById('percent').textContent, JSON.stringify(r)]; })()"
+        )
+        if seen[0] == "100 %":
+            break
+        boxes.add(seen[1])
+        assert time.monotonic() - clicked < 60, "no 100 %"
+        time.sleep(0.02)
+    assert len(boxes) == 1, boxes
     expect(page.locator("#percent")).to_have_text("100 %", timeout=60_000)
     expect(page.locator("#status-text")).to_have_text("Done")
     expect(page.locator("#credits-charged")).to_have_text(re.compile(r"^[1-9]\d*$"))  # updated
