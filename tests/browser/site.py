@@ -200,7 +200,13 @@ def shared_site(request: pytest.FixtureRequest) -> Site:
     if "site" not in _SHARED:
         stack = ExitStack()
         tmp = request.getfixturevalue("tmp_path_factory").mktemp("site")
-        _SHARED["site"] = stack.enter_context(populated_site(tmp))
+        # Stripe keys set (nothing calls Stripe unless a test clicks Buy): the billing page
+        # shows its plans and packs, so their forms are walked too
+        _SHARED["site"] = stack.enter_context(
+            populated_site(
+                tmp, stripe_secret_key="sk_test_pages", stripe_webhook_secret="whsec_test_pages"
+            )
+        )
         request.config.add_cleanup(stack.close)
         request.config.add_cleanup(_SHARED.clear)
     return _SHARED["site"]
