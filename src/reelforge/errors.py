@@ -29,6 +29,9 @@ ReelforgeError
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+from typing import Any, Protocol, runtime_checkable
+
 
 class ReelforgeError(Exception):
     """Base class: `code` is stable and documented; `message` tells the user what to do."""
@@ -53,6 +56,35 @@ class ReelforgeError(Exception):
 class InvalidRequest(ReelforgeError):
     code = "invalid_request"
     http_status = 422
+
+
+# Where FastAPI says a request's problem was: the first item of its error's `loc`.
+REQUEST_PARTS = frozenset({"body", "query", "path", "header", "cookie"})
+
+
+@runtime_checkable
+class Failed(Protocol):
+    def errors(self) -> Sequence[Any]: ...  # pydantic's ValidationError, FastAPI's
+
+
+def invalid_from(
+    failed: Failed | Sequence[Mapping[str, Any]], *, located: bool = False
+) -> InvalidRequest:
+    """The one mapping of a validation failure to the error every entry point answers with
+    (the API's 422, the web's form error, the CLI's message): its first problem, the field
+    as a dotted path, `unknown_field` for a field the model does not have, `invalid_request`
+    otherwise, and the message `field: problem`. `failed` is pydantic's ValidationError (or
+    its `errors()`), or FastAPI's RequestValidationError (`located`: the first `loc` item
+    names the request part: body, query, path)."""
+    errors = failed.errors() if isinstance(failed, Failed) else failed
+    first = errors[0] if errors else {}
+    loc = tuple(first.get("loc", ()))
+    if located and loc and loc[0] in REQUEST_PARTS:
+        loc = loc[1:]
+    field = ".".join(str(x) for x in loc) or None
+    code = "unknown_field" if first.get("type", "") == "extra_forbidden" else "invalid_request"
+    msg = str(first.get("msg", "invalid request"))
+    return InvalidRequest(f"{field}: {msg}" if field else msg, code=code, field=field)
 
 
 class InvalidImage(InvalidRequest):

@@ -10,7 +10,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
-from reelforge.errors import ReelforgeError
+from reelforge.errors import ReelforgeError, invalid_from
 
 log = logging.getLogger(__name__)
 
@@ -66,14 +66,10 @@ def install_error_handlers(app: FastAPI) -> None:
         if tuple(first.get("loc", ()))[:1] == ("body",) and not _is_json(request):
             # FastAPI does not parse a body sent without a JSON content type
             return error_response(415, "unsupported_media_type", NOT_JSON)
-        loc = [str(x) for x in first.get("loc", ()) if x not in ("body", "query", "path")]
-        field = ".".join(loc) or None
-        kind = first.get("type", "")
-        if kind == "json_invalid":
+        if first.get("type", "") == "json_invalid":
             return error_response(400, "invalid_json", "request body is not valid JSON")
-        code = "unknown_field" if kind == "extra_forbidden" else "invalid_request"
-        msg = str(first.get("msg", "invalid request"))
-        return error_response(422, code, f"{field}: {msg}" if field else msg, field)
+        invalid = invalid_from(exc, located=True)  # the one mapping (CLI, web, services)
+        return error_response(422, invalid.code, invalid.message, invalid.field)
 
     @app.exception_handler(HTTPException)
     async def _http(request: Request, exc: HTTPException) -> JSONResponse:

@@ -20,6 +20,7 @@ from rich.table import Table
 from reelforge.cli.common import AccountOpt, JsonOpt, err, out, platform, print_json
 from reelforge.services.accounts import accounts
 from reelforge.services.jobs import queries
+from reelforge.services.jobs.shapes import Video, VideoList, public
 
 app = typer.Typer(help="Inspect, cancel, delete and download jobs.", no_args_is_help=True)
 
@@ -35,7 +36,7 @@ def list_(
     with platform() as p:
         page = queries.list_jobs(p, accounts.ensure_account(p, account), status=status, limit=limit)
     if as_json:
-        print_json(page)
+        print_json(public(VideoList, page))  # the API's JSON (services/jobs/shapes.py)
         return
     table = Table("id", "status", "model", "progress", "created", "error")
     for j in page["data"]:
@@ -58,7 +59,7 @@ def show(
     with platform() as p:
         job = queries.get_job(p, accounts.ensure_account(p, account), job_id)
     if as_json:
-        print_json(job)
+        print_json(public(Video, job))
     else:
         out.print_json(data=job)
 
@@ -71,7 +72,7 @@ def cancel(
     with platform() as p:
         job = queries.cancel_job(p, accounts.ensure_account(p, account), job_id)
     if as_json:
-        print_json(job)
+        print_json(public(Video, job))
     else:
         out.print(
             f"{job_id}: {job['status']}"
@@ -87,7 +88,7 @@ def delete(
     with platform() as p:
         job = queries.delete_job(p, accounts.ensure_account(p, account), job_id)
     if as_json:
-        print_json(job)
+        print_json(public(Video, job))
     else:
         out.print(f"{escape(job_id)}: deleted ({job['status']})", highlight=False)
 

@@ -35,10 +35,9 @@ def install_web(app: FastAPI) -> None:
         return response
 
     async def page_invalid(request: Request, exc: Exception) -> Response:
-        if pages.is_page(request.url.path):
-            return pages.error_page(
-                request, 422, InvalidRequest("check the form", code="invalid_form")
-            )
+        if pages.is_page(request.url.path):  # its field by the one mapping (invalid_from)
+            invalid: InvalidRequest = pages.form_error(exc)
+            return pages.error_page(request, 422, invalid)
         response: Response = await api_invalid(request, exc)  # type: ignore[misc]
         return response
 

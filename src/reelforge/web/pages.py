@@ -10,7 +10,7 @@ from fastapi import Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from reelforge.app.platform import Platform
-from reelforge.errors import ReelforgeError
+from reelforge.errors import Failed, InvalidRequest, ReelforgeError, invalid_from
 from reelforge.services.accounts import signin
 from reelforge.services.accounts.signin import WebUser
 from reelforge.web import i18n, security
@@ -114,6 +114,13 @@ def render(request: Request, template: str, status: int = 200, **context: Any) -
 
 def redirect(request: Request, to: str) -> Response:
     return security.finish(request, RedirectResponse(to, status_code=303))
+
+
+def form_error(exc: Exception) -> InvalidRequest:
+    """A form the request's validation refused: the field by the one mapping (the API's
+    and the CLI's, reelforge.errors.invalid_from), shown as `invalid_form`'s text."""
+    field = invalid_from(exc, located=True).field if isinstance(exc, Failed) else None
+    return InvalidRequest("check the form", code="invalid_form", field=field)
 
 
 def error_page(request: Request, status: int, exc: ReelforgeError) -> Response:

@@ -17,6 +17,7 @@ from reelforge.api.deps import CurrentAccount, PlatformDep
 from reelforge.api.ranges import ranged_response
 from reelforge.api.validation import MAX_EVENT_SEQ, event_cursor
 from reelforge.services.jobs import event_streams, queries
+from reelforge.services.jobs.shapes import public
 from reelforge.services.jobs.submit import SubmitRequest, submit_job
 from reelforge.services.jobs.submit import promote_job as submit_promotion
 
@@ -51,7 +52,7 @@ def create_video(body: SubmitRequest, p: PlatformDep, account: CurrentAccount) -
     job = result.job
     if job.get("output"):  # answered at once (result cache, replay): signed output URLs
         job = queries.get_job(p, account, job["id"])
-    return JSONResponse(job, status_code=202, headers=headers)
+    return JSONResponse(public(schemas.Video, job), status_code=202, headers=headers)
 
 
 @router.post("/{video_id}/promote", status_code=202, response_model=schemas.Video)
@@ -59,7 +60,9 @@ def promote_video(video_id: str, p: PlatformDep, account: CurrentAccount) -> JSO
     """Submit the final version of a draft: same model, prompt, inputs and seed."""
     result = submit_promotion(p, account, video_id)
     return JSONResponse(
-        result.job, status_code=202, headers={"Location": f"/v1/videos/{result.job['id']}"}
+        public(schemas.Video, result.job),
+        status_code=202,
+        headers={"Location": f"/v1/videos/{result.job['id']}"},
     )
 
 

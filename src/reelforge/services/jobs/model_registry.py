@@ -21,8 +21,7 @@ from reelforge.backends.neural.backend import NeuralBackend, NeuralRuntime
 from reelforge.backends.neural.config import DTYPES, ModelConfig, ModelOptions
 from reelforge.backends.neural.families import FAMILIES
 from reelforge.domain.spec import Mode
-from reelforge.errors import Conflict, InvalidRequest, NotFound
-from reelforge.services.jobs.submit import invalid_from
+from reelforge.errors import Conflict, InvalidRequest, NotFound, invalid_from
 from reelforge.storage.db import Database
 from reelforge.storage.provider_tables import ProviderModel
 from reelforge.storage.tables import Model

@@ -21,7 +21,7 @@ from reelforge.domain.spec import (
     Preset,
     Resolution,
 )
-from reelforge.errors import InvalidRequest
+from reelforge.errors import invalid_from
 
 MAX_IMAGE_FIELD_CHARS = 48 * 1024 * 1024  # a data URI; the upload limit is checked after
 
@@ -176,12 +176,3 @@ class SubmitRequest(BaseModel):
             return cls.model_validate(data)
         except ValidationError as exc:
             raise invalid_from(exc) from None
-
-
-def invalid_from(exc: ValidationError) -> InvalidRequest:
-    first = exc.errors()[0]
-    field = ".".join(str(x) for x in first.get("loc", ()) if x != "body") or None
-    kind = first.get("type", "")
-    code = "unknown_field" if kind == "extra_forbidden" else "invalid_request"
-    msg = first.get("msg", "invalid request")
-    return InvalidRequest(f"{field}: {msg}" if field else msg, code=code, field=field)

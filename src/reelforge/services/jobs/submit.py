@@ -33,6 +33,7 @@ from reelforge.domain.spec import (
     Preset,
 )
 from reelforge.errors import Conflict, Forbidden, InvalidRequest, NotFound
+from reelforge.errors import invalid_from as invalid_from  # (one mapper; re-exported)
 from reelforge.governance.signals import Action, Decision
 from reelforge.logs import event
 from reelforge.media.images import encode_png
@@ -42,7 +43,6 @@ from reelforge.services.jobs.finalize import record_final
 from reelforge.services.jobs.image_input import resolve_image_inputs
 from reelforge.services.jobs.request import MAX_IMAGE_FIELD_CHARS as MAX_IMAGE_FIELD_CHARS
 from reelforge.services.jobs.request import SubmitRequest as SubmitRequest
-from reelforge.services.jobs.request import invalid_from as invalid_from
 from reelforge.services.jobs.result_cache import cache_key, find_hit
 from reelforge.services.jobs.source_warnings import source_sizes, upscale_warnings, with_warnings
 from reelforge.services.jobs.uploads import create_upload
