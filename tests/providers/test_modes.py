@@ -32,7 +32,7 @@ def test_kling_text_to_video(hosted: Callable[..., Hosted], tmp_path: Path) -> N
     assert sent["negative_prompt"] == "blur" and sent["aspect_ratio"] == "9:16"
     assert sent["duration"] == "5" and sent["mode"] == "std" and "callback_url" not in sent
     info = probe_video(_video(h, job["id"], tmp_path))
-    assert info.frames == 12 and (info.width, info.height) == (64, 48)
+    assert info.frames == 12 and (info.width, info.height) == (320, 180)
     assert info.metadata  # the AIGC block and labels were added by the normal path
     compute = done["compute"]
     assert compute["provider"] == "kling" and compute["provider_task_id"].startswith("text2video:")

@@ -37,7 +37,7 @@ class Answer:
 
 
 def make_mp4(
-    path: Path, *, frames: int = 12, fps: int = 12, size: tuple[int, int] = (64, 48)
+    path: Path, *, frames: int = 12, fps: int = 12, size: tuple[int, int] = (320, 180)
 ) -> Path:
     """A real small H.264 MP4 (a moving gradient), made by reelforge's own encoder."""
     width, height = size
