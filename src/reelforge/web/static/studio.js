@@ -103,6 +103,9 @@
     const finish = () => {
       const cancel = document.getElementById("cancel-form");
       if (cancel) cancel.remove();
+      refresh();
+    };
+    const refresh = () => {
       // the page as it is now: its result (player, reason, actions) and request (credits)
       fetch(box.dataset.page, { credentials: "same-origin" }).then((r) => r.text()).then((html) => {
         const fresh = new DOMParser().parseFromString(html, "text/html");
@@ -130,8 +133,8 @@
       setPercent(100 * (e.progress || 0));
       step.textContent = e.total > 1 ? e.done + " / " + e.total : "";
     });
-    on("review_requested", () => { setStatus("review"); finish(); });
-    on("approved", () => setStatus("queued"));
+    on("review_requested", () => { setStatus("review"); refresh(); });
+    on("approved", () => { setStatus("queued"); refresh(); });
     on("cancel_requested", () => setStage("cancelling"));
     for (const type of ["succeeded", "failed", "cancelled", "blocked"]) {
       on(type, () => {
