@@ -21,6 +21,7 @@ from reelforge.api.routes import (
     health,
     kpis,
     models,
+    planner,
     uploads,
     videos,
 )
@@ -72,6 +73,7 @@ def create_app(p: Platform, *, embedded_worker: bool = False) -> FastAPI:
     app.include_router(billing.router)
     app.include_router(account.router)
     app.include_router(kpis.router)
+    app.include_router(planner.router)  # POST /v1/admin/plan: the capacity planner
     install_metrics(app)  # GET /metrics (Prometheus), open event streams
     install_web(app)  # the studio at /, the console at /console (reelforge.web)
     return app

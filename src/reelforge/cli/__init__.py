@@ -16,6 +16,7 @@ from reelforge.cli import (
     jobs,
     keys,
     models,
+    plan,
     provenance,
     report,
     serve,
@@ -61,6 +62,7 @@ app.command("report")(report.report)
 app.add_typer(billing.app, name="accounts")
 app.command("quote")(billing.quote)
 app.command("simulate")(billing.simulate)
+app.command("plan")(plan.plan)
 app.command("fsck")(fsck.fsck)
 
 sample_image = generate.sample_image
