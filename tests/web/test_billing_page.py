@@ -35,7 +35,7 @@ from tests.web.conftest import Browser
 
 
 def rows(html: str, table: str) -> list[list[str]]:
-    body = re.search(rf'<table id="{table}">.*?<tbody>(.*?)</tbody>', html, re.S)
+    body = re.search(rf'<table id="{table}"[^>]*>.*?<tbody>(.*?)</tbody>', html, re.S)
     assert body, f"no table {table}"
     return [
         [re.sub(r"<[^>]+>", "", c).strip() for c in re.findall(r"<td[^>]*>(.*?)</td>", tr, re.S)]
