@@ -489,3 +489,59 @@ def test_an_output_held_for_review_shows_its_sampled_frames(tmp_path: Path) -> N
             assert c.get(f"/console/reviews/{review['id']}/frames/3.jpg").status_code == 404
     finally:
         p.close()
+
+
+def test_console_forms_refuse_control_characters(gov_platform: Platform, operator: Browser) -> None:
+    _submit(gov_platform, "acme", POLITICAL)
+    (review,) = reviews.list_reviews(gov_platform)
+    r = operator.submit(
+        "/console/reviews", f"/console/reviews/{review['id']}/approve", {"note": "ok\x00"}
+    )
+    assert r.status_code == 422 and "not allowed" in r.text
+    assert reviews.list_reviews(gov_platform)[0]["status"] == "pending"
+    r = operator.submit(
+        "/console/reviews", f"/console/reviews/{review['id']}/approve", {"note": "line 1\nline 2"}
+    )
+    assert r.status_code == 200  # free text keeps its newlines
+    assert audit.entries(gov_platform)[-1]["data"]["note"] == "line 1\nline 2"
+    r = operator.submit("/console/likeness", "/console/likeness/psn_x/grant", {"account": "a\x01"})
+    assert r.status_code == 422
+    r = operator.submit(
+        "/console/models",
+        "/console/models",
+        {"name": "m", "family": "wan", "path": "/tmp/\u202eevil", "dtype": "bf16"},
+    )
+    assert r.status_code == 422 and 'id="model-path-error"' in r.text
+    token = csrf_of(operator.get("/console/likeness").text)
+    r = operator.client.post(
+        "/console/likeness",
+        data={"name": "Eve\x00", "csrf_token": token},
+        files=[("photo", ("a.jpg", ASTRONAUT, "image/jpeg"))],
+    )
+    assert r.status_code == 422 and 'id="person-name-error"' in r.text
+    assert operator.get("/console/audit?actor=a%00").status_code == 422
+    assert [e["action"] for e in audit.entries(gov_platform)] == [
+        "moderation.submit",
+        "review.approve",
+    ]
+
+
+def test_console_pages_render_in_chinese(operator: Browser) -> None:
+    operator.client.cookies.set("rf_lang", "zh")
+    expected = {
+        "/console": "任务与集群",
+        "/console/reviews": "没有等待审核的内容。",
+        "/console/likeness": "登记一个人",
+        "/console/audit": "审计日志",
+        "/console/models": "添加模型",
+        "/console/kpis": "免费转付费漏斗",
+    }
+    for path, text in expected.items():
+        r = operator.get(path)
+        assert r.status_code == 200 and 'lang="zh-Hans"' in r.text, path
+        assert text in r.text, path
+    data = operator.client.get("/console/kpis/data.json").json()
+    titles = {t["name"]: t["title"] for t in data["tables"]}
+    assert titles["cohort_retention"].startswith("每周同期群留存")
+    columns = {c["name"]: c["title"] for c in data["tables"][3]["columns"]}
+    assert columns == {"week": "周", "signups": "注册数", "d1": "D1", "d7": "D7", "d30": "D30"}

@@ -15,7 +15,7 @@ from reelforge.errors import InvalidRequest, PayloadTooLarge, ReelforgeError
 from reelforge.services.accounts.signin import WebUser
 from reelforge.services.governance import likeness
 from reelforge.services.jobs import edge
-from reelforge.web.console.common import console_router, operator
+from reelforge.web.console.common import checked, console_router, operator
 from reelforge.web.pages import Text, message, platform_of, redirect, render
 
 router = console_router()
@@ -47,8 +47,10 @@ def likeness_page(request: Request) -> Response:
 
 async def _photos(request: Request, limit: int) -> tuple[str, bool, list[bytes]]:
     """The enrolment form: name, public figure, photos (sizes checked before reading)."""
-    form = await request.form(max_files=MAX_PHOTOS, max_fields=10)
+    form = await request.form()  # parsed once (the CSRF check read it first)
     files = [f for f in form.getlist("photo") if isinstance(f, UploadFile) and f.filename]
+    if len(files) > MAX_PHOTOS:
+        raise InvalidRequest(f"enrol at most {MAX_PHOTOS} photos at a time", field="photos")
     photos = []
     for f in files:
         if f.size is not None and f.size > limit:
@@ -65,7 +67,9 @@ async def _photos(request: Request, limit: int) -> tuple[str, bool, list[bytes]]
     public = form.get("public_figure")
     if not isinstance(name, str) or (public is not None and not isinstance(public, str)):
         raise InvalidRequest("name must be text", field="name")
-    edge.check_text(name.strip(), "name", 200)
+    edge.check_text(checked(name, "name").strip(), "name", 200)
+    for f in files:
+        checked(f.filename or "", "photos")
     return name, public in ("1", "true", "on", "yes"), photos
 
 
@@ -109,7 +113,7 @@ def _consent(request: Request, person_id: str, account: str, give: bool) -> Resp
         change(
             platform_of(request),
             person_id,
-            account.strip() or None,  # empty: everyone
+            checked(account, "account").strip() or None,  # empty: everyone
             actor=f"reviewer:{user.account.id}",
         )
     except ReelforgeError as exc:

@@ -11,7 +11,7 @@ from fastapi.responses import Response
 from reelforge.errors import ReelforgeError
 from reelforge.services.accounts.signin import WebUser
 from reelforge.services.jobs import model_registry
-from reelforge.web.console.common import console_router, operator
+from reelforge.web.console.common import checked, console_router, operator
 from reelforge.web.pages import Text, message, platform_of, redirect, render
 
 router = console_router()
@@ -67,6 +67,8 @@ def add_model(
         "device": device,
     }
     try:
+        for field, value in form.items():
+            checked(value, field)
         body = {k: v for k, v in form.items() if v or k != "task"}  # no task: inferred
         req = model_registry.parse_model_request(body)
         added = model_registry.add_model(platform_of(request), req)

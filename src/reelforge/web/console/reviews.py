@@ -14,7 +14,7 @@ from reelforge.errors import ReelforgeError
 from reelforge.services.accounts.signin import WebUser
 from reelforge.services.governance import review_media, reviews
 from reelforge.web import security
-from reelforge.web.console.common import console_router, operator
+from reelforge.web.console.common import checked, console_router, operator
 from reelforge.web.pages import Text, error_page, message, platform_of, redirect, render
 
 router = console_router()
@@ -77,6 +77,7 @@ def _decide(request: Request, review_id: str, approve: bool, note: str) -> Respo
     p = platform_of(request)
     errors: dict[str, str] = {}
     try:
+        note = checked(note, "note", free_text=True).strip()
         reviews.decide(p, review_id, approve=approve, reviewer=user.account, note=note or None)
     except ReelforgeError as exc:
         if not request.headers.get("hx-request"):
