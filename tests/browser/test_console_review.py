@@ -59,7 +59,9 @@ def test_operator_approves_a_held_job_and_it_runs(page: Page, console_site: Site
 
     item_id = item.get_attribute("id")
     item.get_by_label("Reason (kept in the audit log)").fill("satire of a campaign ad: allowed")
-    item.get_by_role("button", name="Approve").click()
+    page.keyboard.press("Tab")  # keyboard only: from the reason to Approve
+    expect(item.get_by_role("button", name="Approve")).to_be_focused()
+    page.keyboard.press("Enter")
     decided = page.locator(f"#{item_id}")  # the same item, as the server swapped it in
     expect(decided.locator(".review-status")).to_contain_text("Approved")
     expect(decided.get_by_role("button", name="Approve")).to_have_count(0)
