@@ -489,6 +489,40 @@ def load(tiny: bool) -> list[Row]:
         raise Skipped(str(exc)) from None
 
 
+# -- hosted providers: what reelforge adds around a provider's job ---------------------------
+
+
+def providers(tiny: bool) -> list[Row]:
+    """bench/providers_overhead.py: a Kling job against the fake server on loopback, submit →
+    provider call and download → playable file, against a bare HTTP client in the same run."""
+    from bench import providers_overhead as po
+
+    if tiny:
+        result = po.run(repeats=1, duration=0.5, size=(320, 180))
+    else:
+        result = po.run(repeats=3, duration=5.0, size=(1280, 720))
+    best, peer = result["best"], result["peer"]
+    size = "tiny" if tiny else "5 s 720p"
+    return [
+        {
+            "bench": "providers",
+            "what": "submit -> provider call",
+            "ours": best["submit_to_call"] * 1000,
+            "peer": peer["submit_to_call"] * 1000,
+            "unit": "ms",
+            "peer_name": "bare HTTP client",
+        },
+        {
+            "bench": "providers",
+            "what": f"download -> playable file ({size})",
+            "ours": best["download_to_file"] * 1000,
+            "peer": peer["download_to_file"] * 1000,
+            "unit": "ms",
+            "peer_name": "bare download",
+        },
+    ]
+
+
 BENCHES: dict[str, Callable[[bool], list[Row]]] = {
     "motion": motion,
     "neural": neural,
@@ -497,6 +531,7 @@ BENCHES: dict[str, Callable[[bool], list[Row]]] = {
     "provenance": provenance,
     "submit": submit,
     "cold_start": cold_start,
+    "providers": providers,
 }
 ON_REQUEST = {"load": load}
 

@@ -12,7 +12,17 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-BENCHES = ("motion", "neural", "moderation", "frames", "provenance", "submit", "cold_start", "load")
+BENCHES = (
+    "motion",
+    "neural",
+    "moderation",
+    "frames",
+    "provenance",
+    "submit",
+    "cold_start",
+    "providers",
+    "load",
+)
 
 
 @pytest.mark.e2e

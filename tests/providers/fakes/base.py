@@ -27,6 +27,7 @@ class Recorded:
     query: dict[str, list[str]]
     headers: dict[str, str]
     body: Any
+    at: float = 0.0  # time.perf_counter() when the request arrived
 
 
 @dataclass
@@ -91,7 +92,14 @@ class FakeProvider:
                 except ValueError:
                     body = raw
                 headers = {k.lower(): v for k, v in self.headers.items()}
-                record = Recorded(self.command, parts.path, parse_qs(parts.query), headers, body)
+                record = Recorded(
+                    self.command,
+                    parts.path,
+                    parse_qs(parts.query),
+                    headers,
+                    body,
+                    time.perf_counter(),
+                )
                 with fake.lock:
                     fake.requests.append(record)
                     faulty = fake.server_errors > 0
