@@ -13,6 +13,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from reelforge.domain.job import EventType, JobStatus, sources_of
+from reelforge.errors import NotFound
 from reelforge.storage.blobs import StoredBlob
 from reelforge.storage.tables import (
     Account,
@@ -75,6 +76,17 @@ def record_audit(
 
 def account_by_name(s: Session, name: str) -> Account | None:
     return s.scalar(select(Account).where(Account.name == name))
+
+
+def account_named(
+    s: Session, name: str, *, field: str | None = "account", or_id: bool = False
+) -> Account:
+    """The account called `name` (with `or_id`, also the one whose id it is), or NotFound
+    `account_not_found`: the one "account by name or 404" of the operator's commands."""
+    row = account_by_name(s, name) or (s.get(Account, name) if or_id else None)
+    if row is None:
+        raise NotFound(f"no account {name!r}", code="account_not_found", field=field)
+    return row
 
 
 def api_key_by_prefix(s: Session, prefix: str) -> ApiKey | None:

@@ -36,13 +36,6 @@ def _billing(p: Platform) -> Billing:
     return billing
 
 
-def _by_name(s: Session, name: str) -> Account:
-    account = repo.account_by_name(s, name)
-    if account is None:
-        raise NotFound(f"no account {name!r}", code="account_not_found", field="account")
-    return account
-
-
 def _check_plan(billing: Billing, plan: str) -> None:
     if plan not in billing.sheet.plans:
         raise InvalidRequest(
@@ -111,7 +104,7 @@ def set_plan(p: Platform, name: str, plan: str) -> dict[str, Any]:
     _check_plan(billing, plan)
     now = p.clock()
     with p.db.session() as s:
-        account = _by_name(s, name)
+        account = repo.account_named(s, name)
         if account.plan != plan or account.plan_source != "operator":
             _change_plan(s, account, plan, "operator", now)
         billing.plan_grants(s, account, now)
@@ -122,7 +115,7 @@ def set_plan(p: Platform, name: str, plan: str) -> dict[str, Any]:
 def set_segment(p: Platform, name: str, segment: str) -> dict[str, Any]:
     _check_segment(segment)
     with p.db.session() as s:
-        account = _by_name(s, name)
+        account = repo.account_named(s, name)
         account.segment = segment
         account_id = account.id
     return summary(p, account_id)
@@ -148,7 +141,7 @@ def grant(
     valid = days if days is not None else billing.sheet.topups.valid_days
     key = f"grant:{idempotency_key or secrets.token_hex(12)}"
     with p.db.session() as s:
-        account = _by_name(s, name)
+        account = repo.account_named(s, name)
         first = ledger.existing(s, key)
         if first is not None and first.account_id != account.id:
             raise Conflict(
@@ -201,7 +194,7 @@ def set_budget(
     """Credits per day and month for the organisation (the account) or one of its keys."""
     daily, monthly = _limit(daily, "daily"), _limit(monthly, "monthly")
     with p.db.session() as s:
-        account = _by_name(s, name)
+        account = repo.account_named(s, name)
         target: Account | ApiKey = account
         if key_id is not None:
             key = s.get(ApiKey, key_id)
@@ -271,7 +264,7 @@ def summary(p: Platform, account_id: str) -> dict[str, Any]:
 
 def account_summary(p: Platform, name: str) -> dict[str, Any]:
     with p.db.session(write=False) as s:
-        account_id = _by_name(s, name).id
+        account_id = repo.account_named(s, name).id
     return summary(p, account_id)
 
 
@@ -290,7 +283,7 @@ def invoice(p: Platform, name: str, *, month: str | None = None) -> dict[str, An
     except ValueError:
         raise InvalidRequest("month must look like 2026-11", field="month") from None
     with p.db.session() as s:
-        ledger.lock_account(s, (account := _by_name(s, name)).id)
+        ledger.lock_account(s, (account := repo.account_named(s, name)).id)
         plan = billing.plan_of(account)
         if not plan.postpaid:
             raise Conflict(

@@ -22,7 +22,7 @@ from reelforge.governance.signals import Category, Signal
 from reelforge.media.images import inspect_image, load_image
 from reelforge.services.governance import audit
 from reelforge.storage import repositories as repo
-from reelforge.storage.tables import Account, LikenessConsent, LikenessFace, LikenessPerson
+from reelforge.storage.tables import LikenessConsent, LikenessFace, LikenessPerson
 
 EVERYONE = "*"
 
@@ -115,10 +115,7 @@ def enroll(
 def _grantee(s: Session, account: str | None) -> str:
     if account is None:
         return EVERYONE
-    row = repo.account_by_name(s, account) or s.get(Account, account)
-    if row is None:
-        raise NotFound(f"no account {account!r}", code="account_not_found", field="account")
-    return row.id
+    return repo.account_named(s, account, or_id=True).id
 
 
 def _person(s: Session, person_id: str) -> LikenessPerson:

@@ -268,14 +268,11 @@ def verify_options(p: Platform, trust: Path | None = None) -> VerifyOptions:
 def record_unlabelled_duties(p: Platform, account_name: str, agreed: bool) -> None:
     """The operator records that an account agreed (or no longer agrees) to label content
     it exports without reelforge's visible label."""
-    from reelforge.errors import NotFound
     from reelforge.storage import repositories as repo
 
     now = p.clock()
     with p.db.session() as s:
-        row = repo.account_by_name(s, account_name)
-        if row is None:
-            raise NotFound(f"no account {account_name!r}", code="account_not_found")
+        row = repo.account_named(s, account_name, field=None)
         row.unlabelled_duties_at = now if agreed else None
         repo.record_audit(
             s,
