@@ -135,3 +135,83 @@ def test_a_clip_without_sound_says_so(sound_platform: Platform, tmp_path: Path) 
     job, out = _run(sound_platform, tmp_path, "gradient")
     assert job["has_audio"] is False
     assert audio_track(out) is None
+
+
+def _joined(first: Path, second: Path, dest: Path) -> Path:
+    """`first` then `second` by stream copy (as `ffmpeg -f concat -c copy` joins clips): each
+    stream of the second continues where the same stream of the first ends."""
+    with av.open(str(first)) as a, av.open(str(second)) as b, av.open(str(dest), "w") as out:
+        streams = {
+            kind: out.add_stream_from_template(getattr(a.streams, kind)[0])
+            for kind in ("video", "audio")
+        }
+        end: dict[str, int] = {}
+        delta: dict[str, int] = {}
+        for container, later in ((a, False), (b, True)):
+            for packet in container.demux():
+                if packet.dts is None:
+                    continue
+                kind = packet.stream.type
+                if later:
+                    shift = delta.setdefault(kind, end[kind] - packet.dts)
+                    packet.pts += shift
+                    packet.dts += shift
+                else:
+                    end[kind] = max(end.get(kind, 0), packet.dts + (packet.duration or 0))
+                packet.stream = streams[kind]
+                out.mux(packet)
+    return dest
+
+
+def _rms(path: Path, start: float) -> float:
+    with av.open(str(path)) as c:
+        chunks = [
+            f.to_ndarray().ravel()
+            for f in c.decode(audio=0)
+            if f.pts is not None and float(f.pts * f.time_base) >= start
+        ]
+    return float(np.sqrt(np.mean(np.concatenate(chunks) ** 2)))
+
+
+def test_an_extension_of_a_clip_with_sound_carries_a_track_that_joins_in_sync(
+    sound_platform: Platform, tmp_path: Path
+) -> None:
+    first, first_out = _run(sound_platform, tmp_path, "sound")
+    acct = accounts.ensure_account(sound_platform, "acme")
+    body = {"model": "gradient", "prompt": "on", "duration": 1, "extend_from": first["id"]}
+    job = submit_job(sound_platform, acct, SubmitRequest.parse(body)).job
+    worker = Worker(sound_platform, concurrency=1).start()
+    try:
+        done = wait_final(sound_platform, acct, job["id"], timeout=120)
+    finally:
+        worker.stop(hand_back=True)
+    assert done["status"] == "succeeded" and done["mode"] == "extend", done["error"]
+    assert done["has_audio"] is True
+    second_out = tmp_path / f"{job['id']}.mp4"
+    sound_platform.blobs.download(
+        queries.job_content(sound_platform, acct, job["id"]).key, second_out
+    )
+    a, b = audio_track(first_out), audio_track(second_out)
+    assert a is not None and b is not None
+    assert (b.codec, b.sample_rate, b.channels) == (a.codec, a.sample_rate, a.channels)
+    assert abs(decoded_audio_seconds(second_out) - 1.0) <= 1 / FPS
+    assert _rms(second_out, 0.0) == 0.0  # the model made no sound: silence, not the source's
+    joined = _joined(first_out, second_out, tmp_path / "joined.mp4")
+    assert abs(decoded_audio_seconds(joined) - 2.0) <= 2 / FPS
+    assert _video_seconds(joined) == 2.0
+    all_four(verify_file(second_out, verify_options(sound_platform)), second_out)
+
+
+def test_an_extension_of_a_silent_clip_has_no_track(
+    sound_platform: Platform, tmp_path: Path
+) -> None:
+    first, _ = _run(sound_platform, tmp_path, "gradient")
+    acct = accounts.ensure_account(sound_platform, "acme")
+    body = {"model": "gradient", "prompt": "on", "duration": 1, "extend_from": first["id"]}
+    job = submit_job(sound_platform, acct, SubmitRequest.parse(body)).job
+    worker = Worker(sound_platform, concurrency=1).start()
+    try:
+        done = wait_final(sound_platform, acct, job["id"], timeout=120)
+    finally:
+        worker.stop(hand_back=True)
+    assert done["status"] == "succeeded" and done["has_audio"] is False

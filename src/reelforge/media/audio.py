@@ -97,29 +97,37 @@ def add_audio(
     *,
     duration: float,
     frame_seconds: float,
+    silent: bool = False,
 ) -> AddedAudio:
     """Write `dest`: `video`'s stream and tags, plus `source`'s first audio track, aligned to
     the first frame and `duration` seconds long. `frame_seconds` (one frame) is how far the
-    copied track may be off the video's length before it is re-encoded to fit exactly."""
+    copied track may be off the video's length before it is re-encoded to fit exactly.
+    `silent`: a track of silence in the source's sample rate and channels instead of its
+    sound (an extension of a clip with sound: the two join by stream copy, in sync)."""
     track = audio_track(source)
     if track is None:
         raise AudioError(f"{Path(source).name} has no audio track")
     out = Path(dest)
     copy = (
-        track.codec in COPY_CODECS
+        not silent
+        and track.codec in COPY_CODECS
         and abs(track.start) <= frame_seconds / 2
         and track.duration is not None
         and track.start + track.duration >= duration - frame_seconds
     )
     try:
         with replacing(out) as tmp:
-            length = _write(Path(video), Path(source), tmp, duration=duration, copy=copy)
+            length = _write(
+                Path(video), Path(source), tmp, duration=duration, copy=copy, silent=silent
+            )
     except av.error.FFmpegError as exc:
         raise AudioError(f"the audio track could not be kept: {exc}") from None
     return AddedAudio(out, "aac", copy, length)
 
 
-def _write(video: Path, source: Path, tmp: Path, *, duration: float, copy: bool) -> float:
+def _write(
+    video: Path, source: Path, tmp: Path, *, duration: float, copy: bool, silent: bool = False
+) -> float:
     with av.open(str(video)) as vin, av.open(str(source)) as ain:
         in_v = vin.streams.video[0]
         in_a = ain.streams.audio[0]
@@ -135,7 +143,7 @@ def _write(video: Path, source: Path, tmp: Path, *, duration: float, copy: bool)
                 layout = "mono" if (in_a.codec_context.channels or 2) == 1 else "stereo"
                 out_a = out.add_stream("aac", rate=rate, layout=layout)
                 out_a.bit_rate = AAC_BITRATE
-                audio = _reencoded(ain, in_a, out_a, zero, duration, rate, layout)
+                audio = _reencoded(ain, in_a, out_a, zero, duration, rate, layout, silent)
             length = [0.0]
 
             def video_packets() -> Iterator[tuple[float, int, Any]]:
@@ -179,10 +187,17 @@ def _copied(
 
 
 def _reencoded(
-    ain: Any, in_a: Any, out_a: Any, zero: float, duration: float, rate: int, layout: str
+    ain: Any,
+    in_a: Any,
+    out_a: Any,
+    zero: float,
+    duration: float,
+    rate: int,
+    layout: str,
+    silent: bool = False,
 ) -> Iterator[tuple[float, Any, float]]:
     """The source's sound decoded, resampled, cut to [first frame, duration] (silence where
-    it has none) and encoded to AAC."""
+    it has none; all silence with `silent`) and encoded to AAC."""
     channels = 1 if layout == "mono" else 2
     total = round(duration * rate)
     resampler = av.AudioResampler(format="fltp", layout=layout, rate=rate)
@@ -200,7 +215,7 @@ def _reencoded(
         for packet in out_a.encode(frame):
             yield _timed(packet, rate, duration)
 
-    for decoded in ain.decode(in_a):
+    for decoded in () if silent else ain.decode(in_a):
         if written >= total:
             break
         when = float(decoded.pts * decoded.time_base) - zero if decoded.pts is not None else None

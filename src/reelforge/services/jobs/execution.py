@@ -40,6 +40,7 @@ from reelforge.media.audio import add_audio
 from reelforge.media.encode import EncodeResult, encode_mp4
 from reelforge.media.images import save_jpeg
 from reelforge.queue.jobqueue import Outage
+from reelforge.services.jobs.extension_sound import extension_sound
 from reelforge.services.jobs.finalize import cancel_waiting, record_final
 from reelforge.storage import repositories as repo
 from reelforge.storage.blobs import StoredBlob
@@ -235,14 +236,19 @@ class JobExecutor:
         clip = backend.generate(GenerationRequest(job.id, spec, tuple(inputs), workdir), progress)
         video_path, poster_path = workdir / "output.mp4", workdir / "poster.jpg"
         encoded, poster = self._encode(job, spec, clip, video_path)
-        if clip.audio is not None:  # the source's sound beside the marked frames
+        # the model's sound beside the marked frames; an extension of a clip with sound and
+        # none of its own: a silent track in that clip's format (services.jobs.extension_sound)
+        sound = clip.audio or extension_sound(self.p, spec, workdir)
+        if sound is not None:
             video_path = add_audio(
                 video_path,
-                clip.audio,
+                sound,
                 workdir / "output.audio.mp4",
                 duration=encoded.frames / clip.fps,
                 frame_seconds=1 / clip.fps,
+                silent=clip.audio is None,
             ).path
+            clip.audio = sound
         progress.check()
         self._enter_finalizing(job)  # from here on a cancel answers 409 too_late
         video_path, refused = self._output_steps(job, spec, video_path, workdir, progress, timings)
