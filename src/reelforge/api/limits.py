@@ -39,6 +39,15 @@ _ROUTES: list[tuple[str, re.Pattern[str], Callable[[Settings], int]]] = [
     ),
     # the studio's create form carries an image and a last image (reelforge.web.studio)
     ("POST", re.compile(r"^/studio/?$"), lambda s: 2 * s.max_upload_bytes + MULTIPART_OVERHEAD),
+    # the OpenAI-compatible create carries input_reference: a file, or an image URL as data URI
+    (
+        "POST",
+        re.compile(r"^/openai/v1/videos/?$"),
+        lambda s: (
+            s.max_body_bytes
+            + max(s.max_upload_bytes + MULTIPART_OVERHEAD, _data_uri_bytes(s.max_upload_bytes))
+        ),
+    ),
     # POST /v1/videos (and its quote) may carry image_url and last_image_url as data URIs
     (
         "POST",
