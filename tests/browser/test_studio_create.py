@@ -19,15 +19,22 @@ from tests.browser.studio_server import studio_server as studio_server  # the fi
 def test_upload_quote_submit_progress_play_download(
     page: Page, studio_server: Callable[..., str], tmp_path: Path
 ) -> None:
-    url = studio_server(motion_frame_delay=0.04)  # 24 frames: progress is seen live
+    # 24 frames: progress is seen live; a small upload limit for the too-large check
+    url = studio_server(motion_frame_delay=0.04, max_upload_bytes=300_000)
     problems = watch_problems(page)
     sign_up(page, url, "creator@example.com")
     page.goto(url + "/")
     expect(page).to_have_url(re.compile(r"/studio$"))
 
-    page.get_by_label("First frame image (JPEG, PNG or WebP)").set_input_files(
-        photo(tmp_path / "lake.jpg")
-    )
+    image = page.get_by_label("First frame image (JPEG, PNG or WebP)")
+    big = tmp_path / "big.jpg"  # over the upload limit: said before anything is sent
+    big.write_bytes(b"\xff\xd8\xff" + bytes(400_000))
+    image.set_input_files(big)
+    expect(page.locator("#image-size-error")).to_be_visible()
+    page.get_by_role("button", name="Generate video").click()
+    expect(page).to_have_url(re.compile(r"/studio$"))
+    image.set_input_files(photo(tmp_path / "lake.jpg"))
+    expect(page.locator("#image-size-error")).to_be_hidden()
     expect(page.locator("#image-preview")).to_be_visible()
     page.get_by_label("Prompt", exact=True).fill("slow zoom in on a calm lake")
     page.get_by_label("Resolution").select_option("480p")

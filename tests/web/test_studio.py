@@ -16,6 +16,7 @@ from PIL import Image
 from sqlalchemy import func, select
 
 from reelforge.app.platform import Platform
+from reelforge.errors import InvalidRequest
 from reelforge.services.billing import quotes
 from reelforge.services.jobs import event_streams
 from reelforge.services.jobs.submit import SubmitRequest
@@ -396,6 +397,11 @@ def test_finished_video_plays_downloads_and_verifies(
     assert facts["C2PA manifest"].startswith("Valid, trusted")
     assert facts["Watermark"] == "Found" and facts["Verdict"] == "ai-generated"
     assert "<img" in creator.get("/videos?status=succeeded").text  # the poster in the gallery
+    # extend it: the form's extend mode names it, no image
+    extended = created_id(create(creator, {"mode": "extend", "extend_from": video_id}, {}))
+    with web_platform.db.session(write=False) as s:
+        job = s.get(Job, extended)
+        assert job is not None and job.mode == "extend" and job.spec["extends"] == video_id
     assert re.search(r'id="credits-charged">[1-9]\d*<', page)
 
 
@@ -451,3 +457,23 @@ def test_failed_job_shows_the_error_and_no_charge(tmp_path: Path) -> None:
             assert re.search(r'id="credits-charged">0<', page)
     finally:
         p.close()
+
+
+def test_gallery_pages_and_stays_in_the_account(creator: Browser, web_platform: Platform) -> None:
+    from reelforge.services.accounts import signin
+    from reelforge.services.studio import gallery
+
+    ids = [created_id(create(creator, {"prompt": f"clip {i}"})) for i in range(3)]
+    user = signin.session_user(web_platform, creator.client.cookies.get("rf_session"))
+    assert user is not None
+    first = gallery.list_videos(web_platform, user.account, limit=2)
+    assert [v["id"] for v in first["data"]] == ids[::-1][:2] and first["next"] == ids[1]
+    rest = gallery.list_videos(web_platform, user.account, limit=2, before=first["next"])
+    assert [v["id"] for v in rest["data"]] == [ids[0]] and rest["next"] is None
+    other = signin.sign_up(web_platform, "else@example.com", "correct horse battery").user
+    assert gallery.list_videos(web_platform, other.account)["data"] == []
+    assert gallery.models_used(web_platform, other.account) == []
+    assert gallery.models_used(web_platform, user.account) == ["motion"]
+    for bad in ({"before": "x" * 50}, {"status": "nope"}, {"model": "a\x00b"}):
+        with pytest.raises(InvalidRequest):
+            gallery.list_videos(web_platform, user.account, **bad)  # type: ignore[arg-type]

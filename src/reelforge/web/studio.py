@@ -71,12 +71,13 @@ FIELD_OF = {
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
 _CONTROL_IN_TEXT = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
 
-MODES = (
-    (Mode.TEXT2VIDEO.value, N_("Text to video")),
-    (Mode.IMAGE2VIDEO.value, N_("Image to video")),
-    (Mode.FIRST_LAST_FRAME.value, N_("First and last frame")),
-    (Mode.EXTEND.value, N_("Extend a video")),
-)
+MODE_TEXT = {
+    Mode.TEXT2VIDEO.value: N_("Text to video"),
+    Mode.IMAGE2VIDEO.value: N_("Image to video"),
+    Mode.FIRST_LAST_FRAME.value: N_("First and last frame"),
+    Mode.EXTEND.value: N_("Extend a video"),
+}
+MODES = tuple((m.value, MODE_TEXT.get(m.value, m.value)) for m in Mode)  # every mode the API has
 CAMERAS = (
     ("", N_("From the prompt (else zoom in)")),
     (Camera.ZOOM_IN.value, N_("Zoom in")),
@@ -213,6 +214,7 @@ def render_form(
         quote_error=quote_error and error_entry(request, quote_error),
         balance=balance_of(p, account),
         max_upload_mb=p.settings.max_upload_bytes // (1024 * 1024),
+        max_upload_bytes=p.settings.max_upload_bytes,
     )
 
 

@@ -12,8 +12,13 @@
     for (const zone of form.querySelectorAll("[data-drop]")) {
       const input = zone.querySelector("input[type=file]");
       const preview = document.getElementById(input.id + "-preview");
+      const tooLarge = document.getElementById(input.id + "-size-error");
       const show = () => {
         const file = input.files && input.files[0];
+        // the server refuses it anyway; saying so now saves sending it
+        const over = Boolean(file && file.size > Number(input.dataset.maxBytes));
+        tooLarge.hidden = !over;
+        input.setCustomValidity(over ? tooLarge.textContent : "");
         if (preview.src) URL.revokeObjectURL(preview.src);
         if (file && file.type.startsWith("image/")) {
           preview.src = URL.createObjectURL(file);
@@ -72,6 +77,13 @@
       clearTimeout(timer);
       timer = setTimeout(ask, 250);
     };
+    form.addEventListener("submit", (event) => {
+      const bad = form.querySelector("input[type=file]:invalid");
+      if (bad) {
+        event.preventDefault();
+        bad.focus();
+      }
+    });
     form.addEventListener("input", later);
     form.addEventListener("change", later);
   }
