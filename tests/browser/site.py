@@ -38,6 +38,8 @@ from tests.conftest import make_settings
 from tests.helpers import wait_final
 
 PASSWORD = "correct horse battery"
+BLOCKED_PROMPT = "a graphic video of a man being beheaded, blood everywhere"
+POLITICAL = "a campaign ad asking people to vote for a candidate in the presidential election"
 XSS_PROMPT = 'a red boat <script>alert("x")</script> at dusk'
 AXE = Path(__file__).parents[2] / "src/reelforge/web/static/vendor/axe.min.js"
 
@@ -112,15 +114,13 @@ def post_routes(app: FastAPI) -> list[WebRoute]:
     ]
 
 
-def concrete(route: WebRoute, links: set[str]) -> str | None:
-    """The route's path itself, or (for a path with parameters) a link seen on the pages
-    that it matches (so ids come from the pages, never guessed)."""
+def concrete(route: WebRoute, links: set[str], most: int = 3) -> list[str]:
+    """The route's path itself, or (for a path with parameters) up to `most` links seen on
+    the pages that it matches (ids come from the pages, never guessed; several, so that a
+    page is seen in several states: a finished, a blocked and a held video)."""
     if "{" not in route.path:
-        return route.path
-    for link in sorted(links):
-        if route.regex.match(link):
-            return link
-    return None
+        return [route.path]
+    return [link for link in sorted(links) if route.regex.fullmatch(link)][:most]
 
 
 def picture() -> bytes:
@@ -159,7 +159,9 @@ def serve(p: Platform) -> Iterator[tuple[str, FastAPI]]:
 @contextmanager
 def populated_site(tmp: Path, **settings: Any) -> Iterator[Site]:
     """The served app with a creator who has one finished clip (its prompt is markup, shown
-    as text), and an operator."""
+    as text), one blocked and one held for review (the EU policy: political content waits
+    for a person), and an operator."""
+    settings.setdefault("policy_profile", "eu")
     p = bootstrap(make_settings(tmp, default_plan="free", **settings))
     try:
         saved = signin._hasher  # cheap hashes for these two sign-ups only
@@ -185,6 +187,13 @@ def populated_site(tmp: Path, **settings: Any) -> Iterator[Site]:
             assert wait_final(p, user.account, job["id"], timeout=60)["status"] == "succeeded"
         finally:
             worker.stop()
+        for prompt, status in ((BLOCKED_PROMPT, "blocked"), (POLITICAL, "review")):
+            other = submit_job(
+                p,
+                user.account,
+                SubmitRequest(prompt=prompt, image_upload_id=up.id, duration=1, resolution="480p"),
+            ).job
+            assert other["status"] == status, other
         with serve(p) as (url, app):
             yield Site(url, app, p, creator.token, operator.token, job["id"])
     finally:
@@ -247,20 +256,21 @@ def walk(site: Site) -> list[tuple[str | None, str]]:
     while pending and progress:
         progress = False
         for route in list(pending):
-            path = concrete(route, links)
-            if path is None:
+            paths = concrete(route, links)
+            if not paths:
                 continue
             pending.remove(route)
             progress = True
-            role = "operator" if path.startswith("/console") else "creator"
-            for who in (role, None):
-                status, _kind, body = answer(site, who, path)
-                if 300 <= status < 400:
-                    continue  # sent elsewhere: try signed out
-                if re.match(r"\s*<!doctype html", body, re.I):  # a page, not a fragment
-                    found.append((who, path))
-                    links |= same_site_links(re.findall(r'href="([^"]+)"', body))
-                break
+            for path in paths:
+                role = "operator" if path.startswith("/console") else "creator"
+                for who in (role, None):
+                    status, _kind, body = answer(site, who, path)
+                    if 300 <= status < 400:
+                        continue  # sent elsewhere: try signed out
+                    if re.match(r"\s*<!doctype html", body, re.I):  # a page, not a fragment
+                        found.append((who, path))
+                        links |= same_site_links(re.findall(r'href="([^"]+)"', body))
+                    break
     site.extra["unreached"] = [r.path for r in pending]
     site.extra["pages"] = found
     return list(found)
