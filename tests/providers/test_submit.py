@@ -66,6 +66,9 @@ def test_the_api_answers_a_refused_mapping_with_a_422(hosted: Callable[..., Host
     assert error["code"] == "unsupported_duration" and error["field"] == "duration"
     assert "5 or 10" in error["message"]
     assert h.fake.requests == []
+    listed = {m["name"]: m for m in client.get("/v1/models").json()["data"]}
+    assert listed[h.model]["family"] == "kling" and listed[h.model]["task"] == "hosted"
+    assert "first_last_frame" in listed[h.model]["modes"]
 
 
 @pytest.mark.slow  # the policy's models load on the first moderated prompt

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Query, Response
 
 from reelforge.api import schemas
 from reelforge.api.deps import AdminAccount, CurrentAccount, PlatformDep
-from reelforge.services.jobs import model_registry
+from reelforge.services.jobs import model_registry, provider_registry
 
 router = APIRouter(tags=["models"])
 
@@ -19,6 +19,16 @@ _PUBLIC = ("name", "family", "task", "modes", "object")
 def list_models(p: PlatformDep, _account: CurrentAccount) -> dict[str, Any]:
     """Models a job can name in `model`: the built-in motion backend and registered models."""
     rows = [{k: r[k] for k in _PUBLIC} for r in model_registry.list_models(p)]
+    rows += [  # hosted models: the provider is the family
+        {
+            "name": r["name"],
+            "family": r["provider"],
+            "task": "hosted",
+            "modes": r["modes"],
+            "object": "model",
+        }
+        for r in provider_registry.list_provider_models(p)
+    ]
     builtin = [
         {
             "name": n,
@@ -50,5 +60,6 @@ def admin_add_model(
 
 @router.delete("/v1/admin/models/{name}", status_code=204, response_class=Response)
 def admin_remove_model(name: str, p: PlatformDep, _admin: AdminAccount) -> Response:
-    model_registry.remove_model(p, name)
+    if not provider_registry.remove_provider_model(p, name):
+        model_registry.remove_model(p, name)
     return Response(status_code=204)
