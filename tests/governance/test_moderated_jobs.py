@@ -124,7 +124,7 @@ def test_a_benign_job_runs_and_both_checks_are_audited(gov: Any) -> None:
 def test_a_prompt_in_the_review_band_waits_for_a_person_before_any_compute(gov: Any) -> None:
     p, gradient, _ = gov
     acct = accounts.ensure_account(p, "acme")
-    prompt = "A drug awareness assembly at a high school"  # weapons_illicit 0.32: the band
+    prompt = "a protest march for better school funding, peaceful"  # political 0.45: the band
     job = submit(p, acct, prompt=prompt)
     assert job["status"] == "review"
     held = job["moderation"]["submit"]

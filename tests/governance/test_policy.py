@@ -22,7 +22,7 @@ def test_the_default_profile_blocks_every_category() -> None:
     assert profile.decide([]).decision is Action.ALLOW
     below = profile.decide([sig(Category.VIOLENCE, 0.19)])
     assert below.decision is Action.ALLOW and below.scores == {"violence": 0.19}
-    band = profile.decide([sig(Category.VIOLENCE, 0.49)])  # the review band: [0.2, 0.5)
+    band = profile.decide([sig(Category.VIOLENCE, 0.49)])  # the review band: [0.3, 0.5)
     assert band.decision is Action.REVIEW and band.band == "band"
     blocked = profile.decide(
         [sig(Category.VIOLENCE, 0.7, "semantic:violence"), sig(Category.HATE, 0.9, "terms:hate")]
@@ -50,7 +50,7 @@ def test_operator_profiles_may_relax_but_never_sexual_minors(tmp_path: Path) -> 
     studio = load_profile("studio", tmp_path)
     assert studio.ref == "studio@7"
     assert studio.decide([sig(Category.ARTIST_STYLE, 1.0)]).decision is Action.ALLOW
-    # the band it inherits (0.2) and its own review action both send violence to a person
+    # the band it inherits (0.3) and its own review action both send violence to a person
     assert studio.decide([sig(Category.VIOLENCE, 0.1)]).decision is Action.ALLOW
     assert studio.decide([sig(Category.VIOLENCE, 0.7)]).band == "band"
     assert studio.decide([sig(Category.VIOLENCE, 0.9)]).band == "review"
@@ -96,7 +96,7 @@ def test_three_way_decisions_name_the_stage_that_decided() -> None:
     assert profile.unsupported_language is Action.REVIEW and profile.guard == "off"
     found = [
         sig(Category.VIOLENCE, 0.3, "semantic:violence"),
-        sig(Category.WEAPONS_ILLICIT, 0.35, "terms:weapons"),
+        sig(Category.WEAPONS_ILLICIT, 0.47, "terms:weapons"),
         sig(Category.WEAPONS_ILLICIT, 0.1, "semantic:weapons_illicit"),
     ]
     review = profile.decide(found, language="en")
@@ -105,7 +105,7 @@ def test_three_way_decisions_name_the_stage_that_decided() -> None:
     assert (review.rule, review.stage, review.language) == ("terms:weapons", "rules", "en")
     assert review.stage_scores == {
         "minilm": {"violence": 0.3, "weapons_illicit": 0.1},
-        "rules": {"weapons_illicit": 0.35},
+        "rules": {"weapons_illicit": 0.47},
     }
     shown = review.public()
     assert shown["decision"] == "review" and "review" in shown["message"]

@@ -84,8 +84,12 @@ class PolicyProfile:
         """profile@version: recorded with every decision and part of result-cache keys."""
         return f"{self.name}@{self.version}"
 
-    def decide(self, signals: list[Signal], *, language: str | None = None) -> Decision:
-        """Three-way: the strictest outcome among the signals (see the module docstring)."""
+    def decide(
+        self, signals: list[Signal], *, language: str | None = None, uncovered: bool = False
+    ) -> Decision:
+        """Three-way: the strictest outcome among the signals (see the module docstring);
+        ``uncovered``: no configured stage covers the text's ``language``, which adds the
+        profile's ``unsupported_language`` outcome (stage and band "language")."""
         scores: dict[str, float] = {}
         stages: dict[str, dict[str, float]] = {}
         for sig in signals:
@@ -115,6 +119,13 @@ class PolicyProfile:
                     where,
                     sig.score,
                 )
+        if uncovered and _SEVERITY[self.unsupported_language] > _SEVERITY[decision]:
+            decision, rule, stage, band = (
+                self.unsupported_language,
+                f"language:{language or 'unknown'}",
+                "language",
+                "language",
+            )
         # the categories named: those that reached their threshold; a review adds those in
         # the band (a blocked prompt does not list what was only in the review band)
         fired = sorted(at_threshold | in_band if decision is Action.REVIEW else at_threshold)

@@ -18,6 +18,8 @@ from collections import defaultdict
 from collections.abc import Iterable
 from functools import lru_cache
 
+from reelforge.governance.language import LanguageReading, identify
+from reelforge.governance.language import warm as warm_language
 from reelforge.governance.signals import Category, Signal
 from reelforge.governance.text.names import misspelled_names, name_signals
 from reelforge.governance.text.normalize import tokens, variants
@@ -26,6 +28,8 @@ from reelforge.governance.text.terms import Hit, Index, Pattern, filter_hits, fi
 
 log = logging.getLogger(__name__)
 
+RULES_LANGUAGES = frozenset({"en"})
+SEMANTIC_LANGUAGES = frozenset({"en"})  # all-MiniLM-L6-v2 was trained on English text
 SEMANTIC_FLOOR = 0.15  # below the lowest review threshold of the built-in profiles (0.2)
 CHUNK = 10_000
 OVERLAP = 200
@@ -64,6 +68,19 @@ class TextModerator:
         assert self._semantic is not None
         return self._semantic.scores(text)
 
+    def stage_languages(self) -> dict[str, frozenset[str]]:
+        """The languages each of this moderator's stages can judge: the term lists and
+        patterns were written and measured in English (their entries in other languages are a
+        fast first pass, not coverage), and so was the MiniLM model."""
+        stages = {"rules": RULES_LANGUAGES}
+        if self.semantic_available:
+            stages["minilm"] = SEMANTIC_LANGUAGES
+        return stages
+
+    def language(self, text: str) -> LanguageReading:
+        """The languages ``text`` is written in (governance/language.py)."""
+        return identify(text)
+
     @property
     def semantic_available(self) -> bool:
         """Whether semantic scores are part of the signals."""
@@ -77,6 +94,7 @@ class TextModerator:
     def warm(self) -> None:
         """Load term lists, the model and the exemplar embeddings ahead of the first request."""
         self.signals("warm up")
+        warm_language()
         if self._semantic is not None and self._semantic.available():
             self._semantic.warm()
 

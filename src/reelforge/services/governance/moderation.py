@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import threading
 from concurrent.futures import Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -28,6 +29,7 @@ from reelforge.domain.spec import JobSpec
 from reelforge.errors import ReelforgeError
 from reelforge.governance.detectors import Detectors as Detectors
 from reelforge.governance.detectors import detectors
+from reelforge.governance.language import LanguageReading, covered
 from reelforge.governance.policy import PolicyProfile, load_profile
 from reelforge.governance.signals import Action, Decision, Signal
 from reelforge.media.images import load_image
@@ -81,9 +83,39 @@ def preload(*, prompt: bool, image: bool) -> Future[None]:
     return done
 
 
-def text_signals(spec: JobSpec) -> list[Signal]:
-    """Findings in the prompt and the negative prompt; no text model loads for empty ones."""
+@dataclass(frozen=True)
+class TextFindings:
+    """What the text stages found in a request, and the language of what it asks for."""
+
+    signals: list[Signal]
+    reading: LanguageReading | None = None  # None: no text to read
+    uncovered: bool = False  # no configured stage covers that language
+
+    @property
+    def language(self) -> str | None:
+        return self.reading.language if self.reading is not None else None
+
+
+def covered_languages() -> frozenset[str]:
+    """Every language some configured text stage covers."""
+    return frozenset().union(*detectors().text.stage_languages().values())
+
+
+def read_language(texts: list[str]) -> tuple[LanguageReading | None, bool]:
+    """The language of the texts a request asks for, and whether no stage covers it."""
+    joined = "\n".join(t for t in texts if t.strip())
+    if not joined:
+        return None, False
+    reading = detectors().text.language(joined)
+    return reading, not covered(reading, covered_languages())
+
+
+def text_signals(spec: JobSpec) -> TextFindings:
+    """Findings in the prompt and the negative prompt; no text model loads for empty ones.
+    The language that counts is that of the prompt and the overlay texts (the negative
+    prompt's terms are no request)."""
     found: list[Signal] = []
+    asked: list[str] = [spec.prompt]
     if spec.prompt.strip():
         found += detectors().text.signals(spec.prompt, "prompt")
     if spec.negative_prompt:  # only slurs and asking clothing away count there
@@ -91,7 +123,18 @@ def text_signals(spec: JobSpec) -> list[Signal]:
     if spec.composition is not None:  # a promo clip's texts are read like a prompt
         for text in spec.composition.overlay_texts():
             found += detectors().text.signals(text, "prompt")
-    return found
+            asked.append(text)
+    reading, uncovered = read_language(asked)
+    return TextFindings(found, reading, uncovered)
+
+
+def decide_text(profile: PolicyProfile, text: str) -> Decision:
+    """The policy's decision on one text: its signals and its language."""
+    signals = detectors().text.signals(text, "prompt") if text.strip() else []
+    reading, uncovered = read_language([text])
+    return profile.decide(
+        signals, language=reading.language if reading else None, uncovered=uncovered
+    )
 
 
 def image_signals(
@@ -141,7 +184,7 @@ class Moderation:
 
         With both, the text checks run on a helper thread while the images are fetched,
         decoded and checked (loading the text and image models overlaps too)."""
-        texts: Future[list[Signal]] | None = None
+        texts: Future[TextFindings] | None = None
         if spec.images and (spec.prompt.strip() or spec.negative_prompt or spec.composition):
             texts = _helpers().submit(text_signals, spec)
         try:
@@ -156,7 +199,9 @@ class Moderation:
                 wait([texts])  # nothing of this request keeps running after it failed
             raise
         found = texts.result() if texts is not None else text_signals(spec)
-        return self.profile.decide(found + seen)
+        return self.profile.decide(
+            found.signals + seen, language=found.language, uncovered=found.uncovered
+        )
 
     def record_submit(
         self, s: Session, job: Job, account: AccountRef, decision: Decision, now: datetime
@@ -182,8 +227,7 @@ class Moderation:
         found.image.load()
 
     def check_texts(self, texts: list[str]) -> list[Decision]:
-        text = detectors().text
-        return [self.profile.decide(text.signals(t, "prompt")) for t in texts]
+        return [decide_text(self.profile, t) for t in texts]
 
     def check_image(self, account: AccountRef, rgb: np.ndarray) -> Decision:
         return self.profile.decide(image_signals(self.p, account, [rgb], "image", self.profile))
@@ -266,8 +310,7 @@ def check_prompts(settings: Settings, profile: str | None, texts: list[str]) -> 
     """`reelforge policy check`: decisions under a named profile (default: the one in force),
     with no platform needed."""
     chosen = load_profile(profile or settings.policy_profile, settings.policy_dir)
-    text = detectors().text
-    return [chosen.decide(text.signals(t, "prompt")) for t in texts]
+    return [decide_text(chosen, t) for t in texts]
 
 
 def moderate_content(
