@@ -10,6 +10,7 @@ import typer
 from reelforge import logs
 from reelforge.cli import (
     billing,
+    commerce,
     fsck,
     generate,
     governance,
@@ -64,6 +65,7 @@ app.command("quote")(billing.quote)
 app.command("simulate")(billing.simulate)
 app.command("plan")(plan.plan)
 app.command("fsck")(fsck.fsck)
+app.add_typer(commerce.app, name="commerce")
 
 sample_image = generate.sample_image
 

@@ -7,6 +7,9 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from reelforge.domain.camera import Camera as Camera
+from reelforge.domain.composition import Composition
+
 MAX_PROMPT_CHARS = 2500
 MAX_DURATION_S = 60.0
 MIN_DURATION_S = 0.5
@@ -32,17 +35,6 @@ class Preset(StrEnum):
 MAX_FRAMES = 1441
 MAX_SIDE = 4096
 MAX_STEPS = 200
-
-
-class Camera(StrEnum):
-    ZOOM_IN = "zoom_in"
-    ZOOM_OUT = "zoom_out"
-    PAN_LEFT = "pan_left"
-    PAN_RIGHT = "pan_right"
-    TILT_UP = "tilt_up"
-    TILT_DOWN = "tilt_down"
-    DOLLY = "dolly"
-    STATIC = "static"
 
 
 class AspectRatio(StrEnum):
@@ -125,6 +117,10 @@ class JobSpec(BaseModel):
     label_position: LabelPosition = LabelPosition.TOP
     external_id: str | None = Field(default=None, min_length=1, max_length=128)
     callback_url: str | None = Field(default=None, max_length=2048)
+    # A promo clip's scenes, overlays and end card (commerce templates; the motion model).
+    # Left out of dumps when absent, so stored specs and cache keys of other jobs keep their
+    # shape.
+    composition: Composition | None = Field(default=None, exclude_if=lambda v: v is None)
 
     @field_validator("prompt", "negative_prompt")
     @classmethod
@@ -138,6 +134,17 @@ class JobSpec(BaseModel):
 
     @model_validator(mode="after")
     def _mode_matches_inputs(self) -> JobSpec:
+        if (self.width is None) != (self.height is None):
+            raise ValueError("give both width and height, or neither")
+        if self.composition is not None:
+            if self.mode is not Mode.IMAGE2VIDEO:
+                raise ValueError("a composition is an image2video job")
+            if len(self.images) != self.composition.image_count:
+                raise ValueError(
+                    f"the composition uses {self.composition.image_count} image(s), "
+                    f"got {len(self.images)}"
+                )
+            return self
         needed = {
             Mode.TEXT2VIDEO: 0,
             Mode.IMAGE2VIDEO: 1,
@@ -151,8 +158,6 @@ class JobSpec(BaseModel):
             raise ValueError("text2video needs a prompt")
         if self.mode is Mode.EXTEND and not self.extends:
             raise ValueError("extend needs the id of the job it continues")
-        if (self.width is None) != (self.height is None):
-            raise ValueError("give both width and height, or neither")
         return self
 
     @property

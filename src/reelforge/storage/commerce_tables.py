@@ -18,7 +18,7 @@ class BrandKit(Base):
     __tablename__ = "brand_kits"
 
     account_id: Mapped[str] = mapped_column(ForeignKey("accounts.id"), primary_key=True)
-    logo_blob: Mapped[str | None] = mapped_column(String(64))
+    logo_upload_id: Mapped[str | None] = mapped_column(String(40))  # an upload of the account
     primary_color: Mapped[str] = mapped_column(String(7))
     accent_color: Mapped[str] = mapped_column(String(7))
     text_color: Mapped[str] = mapped_column(String(7))
@@ -61,6 +61,7 @@ class CommerceBatchItem(Base):
     aspect: Mapped[str] = mapped_column(String(8))
     template: Mapped[str] = mapped_column(String(32))
     title: Mapped[str] = mapped_column(String(300))
+    product: Mapped[dict[str, Any]] = mapped_column(JSON)  # the validated catalogue row
     status: Mapped[str] = mapped_column(String(16))  # pending | queued | succeeded | failed
     job_id: Mapped[str | None] = mapped_column(String(40))
     error_code: Mapped[str | None] = mapped_column(String(64))

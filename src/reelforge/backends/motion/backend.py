@@ -16,6 +16,8 @@ import numpy as np
 
 from reelforge.backends.base import Clip, GenerationRequest, ProgressFn
 from reelforge.backends.motion.camera import Rect, camera_path, ease_in_out, tightest_zoom
+from reelforge.backends.motion.compose import CompositionRenderer
+from reelforge.backends.motion.compose import frame_count as composition_frames
 from reelforge.backends.motion.crop import largest_crop, smart_crop
 from reelforge.backends.motion.interpolate import FlowInterpolator
 from reelforge.backends.motion.prompt import camera_choice, resolve_camera
@@ -89,6 +91,14 @@ class MotionBackend:
                     field=name,
                 )
         width, height = spec.size
+        if spec.composition is not None:
+            planned = composition_frames(spec.composition, spec.fps)
+            if abs(planned - spec.frame_count) > len(spec.composition.scenes) + 2:
+                raise InvalidRequest(
+                    f"the composition lasts {spec.composition.duration:g} s; set duration to "
+                    f"match (got {spec.duration:g} s)",
+                    field="duration",
+                )
         if width % 2 or height % 2:
             raise InvalidRequest(
                 f"width and height must be even, got {width}x{height}",
@@ -100,6 +110,15 @@ class MotionBackend:
         """What runs (recorded on the job): the frame geometry and the camera move, with where
         the move came from (`request`, `prompt` or `default`)."""
         width, height = spec.size
+        if spec.composition is not None:
+            return {
+                "width": width,
+                "height": height,
+                "frames": composition_frames(spec.composition, spec.fps),
+                "fps": spec.fps,
+                "template": spec.composition.template,
+                "scenes": [s.camera.value for s in spec.composition.scenes],
+            }
         if spec.mode is Mode.FRAMES2VIDEO:
             return {
                 "width": width,
@@ -148,6 +167,8 @@ class MotionBackend:
         on_progress("prepare", 0, 1)
         if spec.mode is Mode.FRAMES2VIDEO:
             return self._frames2video(request, on_progress, started)
+        if spec.composition is not None:
+            return self._composition(request, on_progress, started)
         image = load_image(request.input_paths[0], max_pixels=self.max_pixels)
         out_w, out_h = spec.size
         camera = resolve_camera(spec)
@@ -208,6 +229,55 @@ class MotionBackend:
             timings=timings,
             device="cpu",
         )
+
+    def _composition(
+        self, request: GenerationRequest, on_progress: ProgressFn, started: float
+    ) -> Clip:
+        """A promo clip: the composition's scenes, transitions, overlays and end card."""
+        spec = request.spec
+        composition = spec.composition
+        assert composition is not None
+        if len(request.input_paths) < composition.image_count:
+            raise BackendError(f"the composition needs {composition.image_count} input images")
+        images = [load_image(p, max_pixels=self.max_pixels) for p in request.input_paths]
+        renderer = CompositionRenderer(
+            composition, images, spec.size, spec.fps, seed=spec.seed, supersample=self.supersample
+        )
+        del images
+        count = composition_frames(composition, spec.fps)
+        timings: dict[str, float] = {"prepare": time.perf_counter() - started, "render": 0.0}
+        on_progress("prepare", 1, 1)
+        return Clip(
+            width=spec.size[0],
+            height=spec.size[1],
+            fps=spec.fps,
+            frame_count=count,
+            frames=_timed(renderer.frames(), count, timings, on_progress, self.frame_delay),
+            timings=timings,
+            device="cpu",
+        )
+
+
+def _timed(
+    frames: Iterator[np.ndarray],
+    total: int,
+    timings: dict[str, float],
+    on_progress: ProgressFn,
+    frame_delay: float = 0.0,
+) -> Iterator[np.ndarray]:
+    """Pass frames on, timing their making and reporting progress after each."""
+    done = 0
+    while True:
+        started = time.perf_counter()
+        frame = next(frames, None)
+        timings["render"] += time.perf_counter() - started
+        if frame is None:
+            return
+        if frame_delay:
+            time.sleep(frame_delay)
+        done += 1
+        on_progress("render", done, total)
+        yield frame
 
 
 def framed(image: np.ndarray, size: tuple[int, int], supersample: int) -> np.ndarray:

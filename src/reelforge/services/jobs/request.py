@@ -7,6 +7,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from reelforge.domain.composition import MAX_SCENES, Composition
 from reelforge.domain.spec import (
     MAX_DURATION_S,
     MAX_FRAMES,
@@ -72,6 +73,22 @@ class SubmitRequest(BaseModel):
         max_length=MAX_IMAGE_FIELD_CHARS,
         description="Instead of last_image_upload_id: an https "
         "URL or a data: URI of the closing image.",
+    )
+    image_upload_ids: list[str] | None = Field(
+        default=None,
+        max_length=MAX_SCENES + 1,
+        description=(
+            "Several uploads in order, instead of image_upload_id: the images a composition "
+            "refers to by index (its scenes and logo)."
+        ),
+    )
+    composition: Composition | None = Field(
+        default=None,
+        description=(
+            "A promo clip (motion model): scenes over the images with camera moves and "
+            "transitions, text and logo layers, an end card. Its texts are moderated like the "
+            "prompt. Commerce templates build it."
+        ),
     )
     extend_from: str | None = Field(
         default=None,

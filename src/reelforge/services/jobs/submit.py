@@ -62,7 +62,7 @@ class Submitted:
 
 # Fields added after jobs were first stored with a request hash: left out at their default,
 # so repeating an external_id sent before they existed still replays its job after an upgrade.
-LATER_FIELDS = ("label_position", "image_url", "last_image_url")
+LATER_FIELDS = ("label_position", "image_url", "last_image_url", "image_upload_ids", "composition")
 
 
 def _request_hash(req: SubmitRequest) -> str:
@@ -87,6 +87,8 @@ def _replay(existing: Job, request_hash: str) -> Submitted:
 def _infer_mode(req: SubmitRequest) -> Mode:
     if req.mode is not None:
         return req.mode
+    if req.composition is not None:
+        return Mode.IMAGE2VIDEO
     if req.extend_from:
         return Mode.EXTEND
     first = req.image_upload_id or req.image_url
@@ -99,8 +101,18 @@ def _resolve_uploads(p: Platform, account: AccountRef, req: SubmitRequest) -> li
     inputs: list[dict[str, str]] = []
     if req.image_url or req.last_image_url:  # only a quote gets here with one unresolved
         return inputs
-    for field_name in ("image_upload_id", "last_image_upload_id"):
-        upload_id = getattr(req, field_name)
+    named = [
+        ("image_upload_id", req.image_upload_id),
+        ("last_image_upload_id", req.last_image_upload_id),
+    ]
+    if req.image_upload_ids:
+        if req.image_upload_id or req.last_image_upload_id:
+            raise InvalidRequest(
+                "send image_upload_ids or image_upload_id/last_image_upload_id, not both",
+                field="image_upload_ids",
+            )
+        named = [("image_upload_ids", upload_id) for upload_id in req.image_upload_ids]
+    for field_name, upload_id in named:
         if not upload_id:
             continue
         with p.db.session(write=False) as s:
@@ -187,6 +199,7 @@ def prepare(
             label_position=req.label_position,
             external_id=req.external_id,
             callback_url=req.callback_url,
+            composition=req.composition,
         )
     except ValidationError as exc:
         raise invalid_from(exc) from None

@@ -21,7 +21,7 @@ def upgrade() -> None:
     op.create_table(
         "brand_kits",
         sa.Column("account_id", sa.String(length=40), nullable=False),
-        sa.Column("logo_blob", sa.String(length=64), nullable=True),
+        sa.Column("logo_upload_id", sa.String(length=40), nullable=True),
         sa.Column("primary_color", sa.String(length=7), nullable=False),
         sa.Column("accent_color", sa.String(length=7), nullable=False),
         sa.Column("text_color", sa.String(length=7), nullable=False),
@@ -64,6 +64,7 @@ def upgrade() -> None:
         sa.Column("aspect", sa.String(length=8), nullable=False),
         sa.Column("template", sa.String(length=32), nullable=False),
         sa.Column("title", sa.String(length=300), nullable=False),
+        sa.Column("product", sa.JSON(), nullable=False),
         sa.Column("status", sa.String(length=16), nullable=False),
         sa.Column("job_id", sa.String(length=40), nullable=True),
         sa.Column("error_code", sa.String(length=64), nullable=True),
