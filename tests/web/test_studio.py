@@ -477,3 +477,24 @@ def test_gallery_pages_and_stays_in_the_account(creator: Browser, web_platform: 
     for bad in ({"before": "x" * 50}, {"status": "nope"}, {"model": "a\x00b"}):
         with pytest.raises(InvalidRequest):
             gallery.list_videos(web_platform, user.account, **bad)  # type: ignore[arg-type]
+
+
+def test_the_plans_request_rate_holds_for_the_studio(
+    creator: Browser, web_platform: Platform
+) -> None:
+    from reelforge.services.accounts import signin
+    from reelforge.services.billing import customers
+
+    user = signin.session_user(web_platform, creator.client.cookies.get("rf_session"))
+    assert user is not None
+    customers.set_plan(web_platform, user.account.name, "free")
+    billing = web_platform.billing
+    assert billing is not None
+    rpm = billing.sheet.plan("free").requests_per_minute
+    for _ in range(rpm):  # this minute's work-creating requests, spent
+        assert billing.limit_rate(f"web:{user.account.id}", "free").allowed
+    r = create(creator)
+    assert r.status_code == 429 and "rate_limited" in error_next_to(r.text, "form")
+    assert counts(web_platform) == (0, 0, 0)
+    # another account is not slowed by it
+    assert billing.limit_rate("web:someone-else", "free").allowed

@@ -16,7 +16,13 @@ from starlette.datastructures import FormData, UploadFile
 from reelforge.app.platform import Platform
 from reelforge.domain.account import AccountRef
 from reelforge.domain.spec import AspectRatio, Camera, Mode, Preset, Resolution
-from reelforge.errors import InvalidCharacters, InvalidRequest, PayloadTooLarge, ReelforgeError
+from reelforge.errors import (
+    InvalidCharacters,
+    InvalidRequest,
+    PayloadTooLarge,
+    RateLimited,
+    ReelforgeError,
+)
 from reelforge.services.billing import customers, quotes
 from reelforge.services.jobs import model_registry
 from reelforge.services.jobs.submit import SubmitRequest, prepare, submit_job
@@ -42,6 +48,7 @@ pages.register_errors(
         "billing_disabled": N_("Prices are not shown: billing is off on this deployment."),
         "unknown_model": N_("This model is not available here."),
         "upload_not_found": N_("That image is no longer available; upload it again."),
+        "rate_limited": N_("Too many requests in a minute. Wait a moment and try again."),
     }
 )
 
@@ -108,6 +115,22 @@ DEFAULTS = {
     "resolution": Resolution.P720.value,
     "duration": "5",
 }
+
+
+def check_rate(p: Platform, account: AccountRef, *, read: bool = False) -> None:
+    """The plan's request rates, as the API counts them per key, counted here per account
+    for its browser sessions together: work-creating requests (submit, re-run, promote)
+    against requests_per_minute, the live quote (it writes nothing) against reads."""
+    if p.billing is None:
+        return
+    state = p.billing.limit_rate(f"web:{account.id}", account.plan, read=read)
+    if not state.allowed:
+        raise RateLimited(
+            f"more than {state.limit} {'reads' if read else 'work-creating requests'} a minute "
+            "from this account's browser sessions; slow down",
+            code="rate_limited",
+            retry_after=state.retry_after,
+        )
 
 
 def check_characters(name: str, value: str) -> str:
@@ -244,6 +267,7 @@ async def studio_quote(request: Request) -> Response:
     images = {f for f in IMAGE_FIELDS if form.get(f"has_{f}") == "1"}
     p = platform_of(request)
     try:
+        check_rate(p, user.account, read=True)
         body = request_body(form_values(form), images)
         quote = await run_in_threadpool(quote_for, p, user.account, body)
     except ReelforgeError as exc:
@@ -306,6 +330,7 @@ async def studio_submit(request: Request) -> Response:
     form = await request.form()
     values: dict[str, str] = {}
     try:
+        check_rate(p, user.account)
         values = form_values(form)
         files = await _read_images(form, p.settings.max_upload_bytes)
         req = SubmitRequest.parse(request_body(values, set(files)))

@@ -40,7 +40,7 @@ from reelforge.web.pages import (
     render,
     require_user,
 )
-from reelforge.web.studio import check_characters
+from reelforge.web.studio import check_characters, check_rate
 
 router = APIRouter(include_in_schema=False, dependencies=[Depends(security.csrf_protect)])
 pages.register_pages("/videos")
@@ -371,6 +371,7 @@ def promote(request: Request, video_id: str) -> Response:
     if isinstance(user, Response):
         return user
     try:
+        check_rate(platform_of(request), user.account)
         job = promote_job(platform_of(request), user.account, video_id).job
     except ReelforgeError as exc:
         if exc.http_status == 404:
@@ -421,6 +422,7 @@ def rerun(request: Request, video_id: str, seed: Text = "same") -> Response:
     p = platform_of(request)
     video = queries.get_job(p, user.account, video_id)
     try:
+        check_rate(p, user.account)
         job = submit_job(p, user.account, rerun_request(video, seed == "same")).job
     except ReelforgeError as exc:
         return _action_failed(request, user, video_id, exc)
