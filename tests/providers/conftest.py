@@ -21,7 +21,7 @@ from reelforge.services.jobs import provider_registry
 from reelforge.services.jobs.submit import SubmitRequest, submit_job
 from reelforge.services.jobs.uploads import create_upload
 from reelforge.worker.loop import Worker
-from tests.conftest import make_settings
+from tests.conftest import _truncate_pg, make_settings
 from tests.helpers import wait_final
 from tests.providers.fakes.base import FakeProvider, make_mp4
 from tests.providers.fakes.kling import FakeKling
@@ -97,12 +97,20 @@ class Hosted:
 
 
 @pytest.fixture
-def hosted(tmp_path: Path, provider_video: Path) -> Iterator[Callable[..., Hosted]]:
+def hosted(
+    tmp_path: Path, provider_video: Path, request: pytest.FixtureRequest
+) -> Iterator[Callable[..., Hosted]]:
+    """make(provider, remote_model, stack="sqlite"|"postgres", **settings)."""
     made: list[tuple[Platform, FakeProvider]] = []
 
-    def make(provider: str, remote_model: str, **settings: object) -> Hosted:
+    def make(provider: str, remote_model: str, stack: str = "sqlite", **settings: object) -> Hosted:
         fake = make_fake(provider, provider_video)
         values = provider_settings(tmp_path, **{f"provider_{provider}_base_url": fake.base_url})
+        if stack == "postgres":
+            pg = request.getfixturevalue("pg_database")
+            redis_url = request.getfixturevalue("redis_url")
+            _truncate_pg(pg)
+            values.update(database_url=pg, queue_url=redis_url)
         values.update(settings)
         p = bootstrap(make_settings(tmp_path / f"{provider}-{len(made)}", **values))
         made.append((p, fake))

@@ -114,8 +114,11 @@ def test_cancel_cancels_the_remote_task(hosted: Callable[..., Hosted]) -> None:
         assert row is not None and row.state == "cancelled"
 
 
-def test_the_concurrency_limit_queues_jobs_locally(hosted: Callable[..., Hosted]) -> None:
-    h = hosted("kling", "kling-v2-1", provider_concurrency={"kling": "1"}, workers=3)
+@pytest.mark.parametrize("stack", ["sqlite", "postgres"])
+def test_the_concurrency_limit_queues_jobs_locally(
+    hosted: Callable[..., Hosted], stack: str
+) -> None:
+    h = hosted("kling", "kling-v2-1", stack=stack, provider_concurrency={"kling": "1"}, workers=3)
     h.fake.polls_to_finish = 8
     jobs = [h.submit(duration=5, seed=i) for i in range(3)]
     worker = Worker(h.p).start()
