@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
+from pydantic import SecretStr
 
 from reelforge.api.app import create_app
 from reelforge.app.bootstrap import bootstrap
@@ -186,10 +187,24 @@ def test_checkout_refusals_are_shown_on_the_page(
         )
         r = b.submit("/billing", "/billing/checkout", {"kind": "topup", "pack": "small"})
         assert r.status_code == 502 and "Nothing was charged" in r.text
+        # Stripe answers without a page address: refused, not a redirect to nowhere
+        stripe_http.status, stripe_http.body = (
+            200,
+            {"id": "cs_x", "object": "checkout.session", "url": None},
+        )
+        r = b.submit("/billing", "/billing/checkout", {"kind": "topup", "pack": "small"})
+        assert r.status_code == 502 and "Nothing was charged" in r.text
         # the webhook secret missing: the page says payments are not configured
         paying_platform.settings.stripe_webhook_secret = None
         r = b.get("/billing")
         assert "Payments are not configured" in r.text and "Buy 330" not in r.text
+        paying_platform.settings.stripe_webhook_secret = SecretStr(WHSEC)
+        assert "Buy 330" in b.get("/billing").text
+        # an invoiced (postpaid) plan is changed by the operator, not bought here
+        name = customers.summary(paying_platform, account)["name"]
+        customers.set_plan(paying_platform, name, "enterprise")
+        r = b.get("/billing")
+        assert "Your plan is invoiced every month" in r.text and "Buy 330" not in r.text
 
 
 def test_history_pages(web_platform: Platform, visitor: Browser) -> None:

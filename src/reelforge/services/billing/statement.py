@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 
 from reelforge.app.platform import Platform
 from reelforge.domain.account import AccountRef
+from reelforge.errors import PaymentProviderError
 from reelforge.services.billing import checkout
 from reelforge.services.billing.charges import sheet_of
 from reelforge.services.billing.ledger import HOLD, LOT, POSTPAID
@@ -71,7 +72,10 @@ def start_checkout(
     /billing/success and /billing/cancel); refused while payments are not configured."""
     if not payments_configured(p):
         raise checkout.not_configured("RF_STRIPE_SECRET_KEY and RF_STRIPE_WEBHOOK_SECRET")
-    return checkout.create_checkout(p, account, kind=kind, plan=plan, pack=pack)
+    session = checkout.create_checkout(p, account, kind=kind, plan=plan, pack=pack)
+    if not str(session.get("url") or "").startswith("https://"):
+        raise PaymentProviderError("Stripe answered without a checkout page address")
+    return session
 
 
 def history(p: Platform, account_id: str, page: int = 1) -> dict[str, Any]:
