@@ -1,5 +1,5 @@
-"""The billing page in a real browser: a top-up button leaves for Stripe's checkout page
-(the page's Content-Security-Policy lets its forms go there and nowhere else), through the
+"""The billing page in a real browser, keyboard only: a top-up button leaves for Stripe's
+checkout page (the page's Content-Security-Policy lets its forms go there), through the
 real checkout service with only the Stripe library's HTTP transport answered from memory;
 Stripe's page itself is answered by the browser's router (no internet here)."""
 
@@ -65,7 +65,16 @@ def test_top_up_leaves_for_stripe_checkout(
     try:
         page.goto(url + "/billing")
         expect(page.get_by_role("heading", name="Upgrade or top up")).to_be_visible()
-        page.get_by_role("button", name="Buy 330 credits").click()
+        # keyboard only: Tab to the pack's button, Enter
+        for _ in range(40):
+            page.keyboard.press("Tab")
+            if page.evaluate("() => document.activeElement.getAttribute('aria-label')") == (
+                "Buy 330 credits"
+            ):
+                break
+        else:
+            raise AssertionError("Tab never reaches the Buy button")
+        page.keyboard.press("Enter")
         expect(page).to_have_url("https://checkout.stripe.com/c/pay/cs_test_new")
         assert stripe_pages == ["https://checkout.stripe.com/c/pay/cs_test_new"]
         (call,) = http.calls
