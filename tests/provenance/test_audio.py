@@ -215,3 +215,24 @@ def test_an_extension_of_a_silent_clip_has_no_track(
     finally:
         worker.stop(hand_back=True)
     assert done["status"] == "succeeded" and done["has_audio"] is False
+
+
+def test_an_answer_from_the_result_cache_says_it_has_sound(tmp_path: Path) -> None:
+    p = bootstrap(
+        make_settings(tmp_path, worker_queues=["sound"], result_cache="account"),
+        backends=[SoundBackend()],
+    )
+    try:
+        acct = accounts.ensure_account(p, "acme")
+        body = {"model": "sound", "prompt": "a tone", "duration": 1, "seed": 5}
+        first = submit_job(p, acct, SubmitRequest.parse(body)).job
+        worker = Worker(p, concurrency=1).start()
+        try:
+            assert wait_final(p, acct, first["id"], timeout=120)["has_audio"] is True
+        finally:
+            worker.stop(hand_back=True)
+        again = submit_job(p, acct, SubmitRequest.parse(body)).job
+        seen = queries.get_job(p, acct, again["id"])
+    finally:
+        p.close()
+    assert seen["cache_hit"] is True and seen["has_audio"] is True

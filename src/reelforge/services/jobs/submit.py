@@ -464,6 +464,7 @@ def _answer_from_cache(job: Job, hit: Job, now: datetime) -> None:
     """Fill a new job with a cached job's output: no compute, the same file."""
     job.cached_from = hit.id
     job.output, job.output_blob, job.poster_blob = hit.output, hit.output_blob, hit.poster_blob
+    job.has_audio = hit.has_audio
     job.device, job.compute = None, {"cache_hit": True}
     job.started_at = job.finished_at = now
     job.progress, job.stage = 1.0, "done"
