@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from reelforge.domain.job import EventType, JobStatus, sources_of
 from reelforge.errors import NotFound
+from reelforge.storage.billing_tables import PlanChange
 from reelforge.storage.blobs import StoredBlob
 from reelforge.storage.tables import (
     Account,
@@ -87,6 +88,19 @@ def account_named(
     if row is None:
         raise NotFound(f"no account {name!r}", code="account_not_found", field=field)
     return row
+
+
+def record_plan_change(
+    s: Session, account_id: str, from_plan: str | None, to_plan: str, source: str, now: datetime
+) -> PlanChange:
+    """The one record of an account's plan changing (signup, operator, stripe), flushed so
+    its id can key the ledger entries it causes."""
+    change = PlanChange(
+        account_id=account_id, from_plan=from_plan, to_plan=to_plan, source=source, created_at=now
+    )
+    s.add(change)
+    s.flush()
+    return change
 
 
 def api_key_by_prefix(s: Session, prefix: str) -> ApiKey | None:

@@ -14,7 +14,6 @@ from reelforge.domain.account import AccountRef as AccountRef
 from reelforge.domain.job import new_id
 from reelforge.errors import InvalidRequest, NotFound, Unauthorized
 from reelforge.storage import repositories as repo
-from reelforge.storage.billing_tables import PlanChange
 from reelforge.storage.tables import Account, ApiKey
 
 LOCAL_ACCOUNT = "local"  # the account CLI jobs run as on this machine
@@ -77,15 +76,7 @@ def ensure_account(
             )
             s.add(account)
             s.flush()
-            s.add(
-                PlanChange(
-                    account_id=account.id,
-                    from_plan=None,
-                    to_plan=plan,
-                    source="signup",
-                    created_at=now,
-                )
-            )
+            repo.record_plan_change(s, account.id, None, plan, "signup", now)
         elif admin is not None:
             account.is_admin = admin
         return _ref(account)

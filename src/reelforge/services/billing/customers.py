@@ -9,7 +9,6 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 from reelforge.app.platform import Platform
 from reelforge.errors import CapabilityMissing, Conflict, InvalidRequest, NotFound
@@ -23,7 +22,7 @@ from reelforge.services.billing.charges import (
     next_month,
 )
 from reelforge.storage import repositories as repo
-from reelforge.storage.billing_tables import Payment, PlanChange
+from reelforge.storage.billing_tables import Payment
 from reelforge.storage.tables import Account, ApiKey, Job
 
 SEGMENTS = ("creator", "merchant", "enterprise")
@@ -78,24 +77,6 @@ def create(
     return summary(p, ref.id)
 
 
-def _change_plan(s: Session, account: Account, plan: str, source: str, now: datetime) -> None:
-    change = PlanChange(
-        account_id=account.id, from_plan=account.plan, to_plan=plan, source=source, created_at=now
-    )
-    s.add(change)
-    s.flush()
-    # one allowance at a time: the old plan's unspent allowance ends here; the new plan's
-    # (less what was used this period) is granted by plan_grants
-    ledger.end_allowance(
-        s,
-        account_id=account.id,
-        key=f"plan_change:{change.id}",
-        now=now,
-        memo=f"plan change {account.plan} -> {plan}",
-    )
-    account.plan, account.plan_source, account.plan_started_at = plan, source, now
-
-
 def set_plan(p: Platform, name: str, plan: str) -> dict[str, Any]:
     """Move an account to another plan (operator-managed). The new plan's allowance for the
     current period replaces what is left of the old one's, less what the account already
@@ -106,7 +87,7 @@ def set_plan(p: Platform, name: str, plan: str) -> dict[str, Any]:
     with p.db.session() as s:
         account = repo.account_named(s, name)
         if account.plan != plan or account.plan_source != "operator":
-            _change_plan(s, account, plan, "operator", now)
+            ledger.change_plan(s, account, plan, "operator", now)
         billing.plan_grants(s, account, now)
         account_id = account.id
     return summary(p, account_id)

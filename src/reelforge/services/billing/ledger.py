@@ -27,7 +27,8 @@ from sqlalchemy.orm import Session
 from reelforge.domain.job import new_id
 from reelforge.errors import InvalidRequest, PaymentRequired
 from reelforge.storage import repositories as repo
-from reelforge.storage.billing_tables import CreditLot, LedgerEntry, LedgerTransaction
+from reelforge.storage.billing_tables import CreditLot, LedgerEntry, LedgerTransaction, PlanChange
+from reelforge.storage.tables import Account
 
 LOT, HOLD, POSTPAID = "lot", "hold", "postpaid"
 ISSUED, CONSUMED, EXPIRED = "issued", "consumed", "expired"
@@ -265,6 +266,25 @@ def end_allowance(
         now=now,
         memo=memo,
     )
+
+
+def change_plan(
+    s: Session, account: Account, plan: str, source: str, now: datetime, *, memo: str | None = None
+) -> PlanChange:
+    """Put `account` on `plan` (the plan-change rule of docs/billing.md, for an operator's
+    change and Stripe's alike): the PlanChange record, then one allowance at a time: what is
+    left of the old plan's allowance ends here; the new plan's (less what was used this
+    period) is granted by plan_grants, or by the caller."""
+    change = repo.record_plan_change(s, account.id, account.plan, plan, source, now)
+    end_allowance(
+        s,
+        account_id=account.id,
+        key=f"plan_change:{change.id}",
+        now=now,
+        memo=memo or f"plan change {account.plan} -> {plan}",
+    )
+    account.plan, account.plan_source, account.plan_started_at = plan, source, now
+    return change
 
 
 def _sums_by_lot(s: Session, lot_ids: list[str], book: str) -> dict[str, int]:

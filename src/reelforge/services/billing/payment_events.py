@@ -30,7 +30,7 @@ from reelforge.errors import InvalidRequest, WebhookRejected
 from reelforge.services.billing import ledger
 from reelforge.services.billing.charges import sheet_of
 from reelforge.services.billing.checkout import ACTIVE_STATUSES, not_configured
-from reelforge.storage.billing_tables import Payment, PlanChange, StripeEvent
+from reelforge.storage.billing_tables import Payment, StripeEvent
 from reelforge.storage.tables import Account
 
 log = logging.getLogger(__name__)
@@ -272,17 +272,8 @@ def _set_plan(
     account.plan_source = "stripe"
     if account.plan == plan:
         return False
-    change = PlanChange(
-        account_id=account.id, from_plan=account.plan, to_plan=plan, source="stripe", created_at=now
-    )
-    s.add(change)
-    s.flush()
     memo = f"plan change {account.plan} -> {plan} (stripe)"
-    ledger.end_allowance(
-        s, account_id=account.id, key=f"plan_change:{change.id}", now=now, memo=memo
-    )
-    account.plan = plan
-    account.plan_started_at = now
+    change = ledger.change_plan(s, account, plan, "stripe", now, memo=memo)
     new = sheet.plans.get(plan) if sheet is not None else None
     period_end = account.period_end
     if new is not None and new.monthly_credits > 0 and period_end is not None and period_end > now:
