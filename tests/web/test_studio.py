@@ -425,7 +425,6 @@ def test_chinese_studio(creator: Browser) -> None:
     assert "积分" in page
 
 
-@pytest.mark.slow
 def test_failed_job_shows_the_error_and_no_charge(tmp_path: Path) -> None:
     from fastapi.testclient import TestClient
 
