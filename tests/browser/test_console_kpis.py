@@ -4,12 +4,10 @@ chart has its table, and a table's CSV downloads."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 from playwright.sync_api import Page, expect
 
-from reelforge.simulation.simulate import SimClock, Simulation, simulation_platform
 from tests.browser.console_server import Site, collect_problems, console_site, sign_in_operator
+from tests.web.simulated import simulate_population
 
 __all__ = ["console_site"]  # the fixture, used by name
 
@@ -41,12 +39,7 @@ def test_kpi_dashboard_draws_charts_from_a_simulated_population(
     page: Page, console_site: Site
 ) -> None:
     url, p = console_site.url, console_site.platform
-    clock = SimClock(datetime.now(UTC))
-    sim = simulation_platform(p.settings, clock)
-    try:  # 6 people over 35 days: every table has rows (D30 needs a month)
-        Simulation(sim, clock, users=6, days=35, seed=4).run_all()
-    finally:
-        sim.close()
+    simulate_population(p.settings)
 
     problems = collect_problems(page)
     sign_in_operator(page, url)

@@ -26,6 +26,7 @@ from tests.conftest import make_settings
 from tests.fakes import GradientBackend
 from tests.governance.test_moderated_jobs import ASTRONAUT
 from tests.web.conftest import PASSWORD, Browser, csrf_of
+from tests.web.simulated import simulate_population
 
 POLITICAL = "a campaign ad asking people to vote for a candidate in the presidential election"
 HARMFUL = "a graphic video of a man being beheaded, blood everywhere"
@@ -403,16 +404,7 @@ def test_fleet_page_shows_depth_running_and_failures(tmp_path: Path) -> None:
 
 @pytest.mark.slow
 def test_kpi_dashboard_tables_json_and_csv(gov_platform: Platform, operator: Browser) -> None:
-    from datetime import UTC, datetime
-
-    from reelforge.simulation.simulate import SimClock, Simulation, simulation_platform
-
-    clock = SimClock(datetime.now(UTC))
-    sim = simulation_platform(gov_platform.settings, clock)
-    try:
-        Simulation(sim, clock, users=6, days=35, seed=4).run_all()  # a few seconds
-    finally:
-        sim.close()
+    simulate_population(gov_platform.settings)
     page = operator.get("/console/kpis?simulated=1")
     assert page.status_code == 200
     assert "Showing simulated data" in page.text
@@ -438,6 +430,12 @@ def test_kpi_dashboard_tables_json_and_csv(gov_platform: Platform, operator: Bro
     rows = list(csv.reader(io.StringIO(csv_text)))
     assert rows[0] == ["week", "week_start", "model", "generations", "mean_cost_usd", "cost_usd"]
     assert len(rows) - 1 == len(tables["cost_over_time"]["rows"])
+    assert data["window"]["since"] is None
+    late = operator.client.get("/console/kpis/data.json?simulated=1&since=2026-10-20").json()
+    assert late["window"]["since"].startswith("2026-10-20")
+    assert 0 < late["generations"] < data["generations"]
+    weeks = {r[0] for r in {t["name"]: t for t in late["tables"]}["cost_over_time"]["rows"]}
+    assert weeks and min(weeks) >= "2026-W43"  # the week of 2026-10-20
     real = operator.client.get("/console/kpis/data.json").json()
     assert real["data"] == "real" and real["hint"]  # only simulated customers here
     assert operator.client.get("/console/kpis/nope.csv").status_code == 404

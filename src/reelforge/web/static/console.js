@@ -15,8 +15,23 @@
 
   const col = (t, name) => t.columns.findIndex((c) => c.name === name);
   const title = (t, name) => t.columns[col(t, name)].title;
-  const label = (t, key) => (t.labels && t.labels[key]) || String(key);
+  // a category's name, in lines of about 14 characters (phones: nothing is cut off)
+  const wrap = (text) => {
+    const lines = [];
+    for (const word of text.split(" ")) {
+      const last = lines.length - 1;
+      if (last >= 0 && (lines[last] + " " + word).length <= 14) lines[last] += " " + word;
+      else lines.push(word);
+    }
+    return lines.length > 1 ? lines : text;
+  };
+  const label = (t, key) => wrap((t.labels && t.labels[key]) || String(key));
   const pct = (v) => (v == null ? null : Math.round(v * 1000) / 10);
+  // axis numbers: three significant digits, so tiny costs do not print as 1.0000000E-6
+  const short = new Intl.NumberFormat(document.documentElement.lang || "en",
+    { maximumSignificantDigits: 3 });
+  const valueAxis = { beginAtZero: true, ticks: { callback: (v) => short.format(v) } };
+  Chart.defaults.scales.linear.ticks.callback = (v) => short.format(v);
 
   function bar(t, labelCol, valueCol, opts) {
     const i = col(t, labelCol), j = col(t, valueCol);
@@ -75,7 +90,7 @@
             spanGaps: true,
           })),
         },
-        options: { scales: { y: { beginAtZero: true } } },
+        options: { scales: { y: valueAxis } },
       };
     },
     heatmap: (t) => {
@@ -115,13 +130,30 @@
           },
           scales: {
             x: { type: "linear", min: -0.5, max: 2.5, grid: { display: false },
-              ticks: { stepSize: 1, callback: (v) => (days[v] || "").toUpperCase() } },
+              afterBuildTicks: (axis) => { axis.ticks = days.map((_, i) => ({ value: i })); },
+              ticks: { callback: (v) => (days[v] || "").toUpperCase() } },
             y: { type: "linear", min: -0.5, max: rows - 0.5, reverse: true,
               grid: { display: false },
-              ticks: { stepSize: 1, autoSkip: true,
-                callback: (v) => (t.rows[v] ? t.rows[v][w] : "") } },
+              afterBuildTicks: (axis) => { axis.ticks = t.rows.map((_, i) => ({ value: i })); },
+              ticks: { autoSkip: true, callback: (v) => (t.rows[v] ? t.rows[v][w] : "") } },
           },
         },
+        plugins: [{
+          id: "cellText",  // each square's share, written on it
+          afterDatasetsDraw: (chart) => {
+            const ctx = chart.ctx;
+            ctx.save();
+            ctx.font = "12px " + Chart.defaults.font.family;
+            ctx.textAlign = "center";
+            ctx.textBaseline = "middle";
+            chart.getDatasetMeta(0).data.forEach((el, i) => {
+              const v = points[i].v;
+              ctx.fillStyle = v != null && v > 0.25 ? "#fff" : "#1b1f24";
+              ctx.fillText(v == null ? "–" : `${pct(v)}%`, el.x, el.y);
+            });
+            ctx.restore();
+          },
+        }],
       };
     },
   };
