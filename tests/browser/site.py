@@ -269,6 +269,7 @@ def walk(site: Site) -> list[tuple[str | None, str]]:
                         continue  # sent elsewhere: try signed out
                     if re.match(r"\s*<!doctype html", body, re.I):  # a page, not a fragment
                         found.append((who, path))
+                        site.extra.setdefault("html", {})[path] = body
                         links |= same_site_links(re.findall(r'href="([^"]+)"', body))
                     break
     site.extra["unreached"] = [r.path for r in pending]
