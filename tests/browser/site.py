@@ -39,7 +39,11 @@ from tests.helpers import wait_final
 
 PASSWORD = "correct horse battery"
 BLOCKED_PROMPT = "a graphic video of a man being beheaded, blood everywhere"
-POLITICAL = "a campaign ad asking people to vote for a candidate in the presidential election"
+# held for review; its markup is what an operator's page must show as text
+POLITICAL = (
+    "a campaign ad asking people to vote for a candidate in the presidential election"
+    ' <img src=x onerror="alert(2)">'
+)
 XSS_PROMPT = 'a red boat <script>alert("x")</script> at dusk'
 AXE = Path(__file__).parents[2] / "src/reelforge/web/static/vendor/axe.min.js"
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import Browser, expect
 
-from tests.browser.site import XSS_PROMPT, Site, shared_site
+from tests.browser.site import POLITICAL, XSS_PROMPT, Site, shared_site
 
 
 @pytest.fixture(scope="module")
@@ -28,6 +28,23 @@ def test_a_prompt_of_markup_is_text_and_runs_nothing(browser: Browser, site: Sit
             page.goto(site.url + path)
             expect(page.get_by_text(XSS_PROMPT).first).to_be_visible()
             assert page.locator("main script").count() == 0, path
+        assert not events, events
+    finally:
+        context.close()
+
+
+def test_a_held_prompt_of_markup_is_text_in_the_review_queue(browser: Browser, site: Site) -> None:
+    """The operator's review queue shows a creator's prompt: as text, nothing runs."""
+    context = browser.new_context()
+    context.add_cookies(site.cookies("operator"))  # type: ignore[arg-type]
+    page = context.new_page()
+    events: list[str] = []
+    page.on("dialog", lambda d: (events.append(f"dialog {d.message}"), d.dismiss()))
+    page.on("pageerror", lambda e: events.append(str(e)))
+    try:
+        page.goto(site.url + "/console/reviews")
+        expect(page.get_by_text(POLITICAL).first).to_be_visible()
+        assert page.locator("main img[src='x']").count() == 0
         assert not events, events
     finally:
         context.close()
