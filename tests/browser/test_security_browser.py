@@ -1,6 +1,7 @@
-"""In a real browser: a prompt of markup is shown as text on the gallery and the video page
-(no script runs, no dialog opens, no CSP violation is reported), and another account's
-video id shows the not-found page. The HTTP-level checks are tests/web/test_security_pages.py."""
+"""In a real browser: a prompt of markup is shown as text on the gallery, the video page and
+the operator's review queue (no script runs, no dialog opens, no error is reported), and
+another account's video id shows the not-found page. The HTTP-level checks are
+tests/web/test_security_pages.py."""
 
 from __future__ import annotations
 
