@@ -16,6 +16,7 @@ from reelforge.api.ratelimit import RateLimitHeaders
 from reelforge.api.routes import (
     account,
     billing,
+    commerce,
     files,
     governance,
     health,
@@ -74,6 +75,7 @@ def create_app(p: Platform, *, embedded_worker: bool = False) -> FastAPI:
     app.include_router(account.router)
     app.include_router(kpis.router)
     app.include_router(planner.router)  # POST /v1/admin/plan: the capacity planner
+    app.include_router(commerce.router)  # /v1/commerce: catalogue batches, brand kit
     install_metrics(app)  # GET /metrics (Prometheus), open event streams
     install_web(app)  # the studio at /, the console at /console (reelforge.web)
     return app

@@ -28,9 +28,10 @@ from starlette.datastructures import FormData, UploadFile
 from reelforge.errors import InvalidCharacters, InvalidRequest
 
 # Fields whose value is prose a person wrote, or a file's text (demand_csv: the planner's
-# CSV, checked cell by cell where it is parsed): tab and newlines are allowed there.
+# CSV, and catalog: a commerce catalogue, both checked cell by cell where they are parsed): tab
+# and newlines are allowed there.
 FREE_TEXT_FIELDS = frozenset(
-    {"prompt", "negative_prompt", "text", "message", "note", "description", "demand_csv"}
+    {"prompt", "negative_prompt", "text", "message", "note", "description", "demand_csv", "catalog"}
 )
 # Headers the API reads (the others are not ours to judge).
 CHECKED_HEADERS = ("authorization", "idempotency-key", "last-event-id", "stripe-signature", "range")

@@ -50,7 +50,10 @@ def local_source(p: Platform, base: Path) -> ImageSource:
     return read
 
 
-def attached_source(p: Platform, account_id: str, files: dict[str, bytes]) -> ImageSource:
+def api_source(p: Platform, account_id: str) -> ImageSource:
+    """Image references of a catalogue sent over HTTP: `upload:<id>` (POST /v1/uploads) or
+    an https URL; never a path on the server."""
+
     def read(ref: str) -> tuple[bytes, str]:
         if _is_url(ref):
             data, name = image_bytes(p, ref, "images")
@@ -60,15 +63,13 @@ def attached_source(p: Platform, account_id: str, files: dict[str, bytes]) -> Im
                 upload = repo.upload_for(s, account_id, ref.removeprefix("upload:"))
             if upload is None:
                 raise NotFound(f"no upload {ref}", code="upload_not_found", field="images")
-            return b"", ref  # used by id; never read again
-        name = ref.rsplit("/", 1)[-1]
-        if name not in files:
-            raise NotFound(
-                f"image {ref!r} was not attached to the request (attach it as an `images` file)",
-                code="image_not_found",
-                field="images",
-            )
-        return files[name], name
+            return b"", ref  # used by its id; its bytes were checked when it was uploaded
+        raise NotFound(
+            f"image {ref!r}: over HTTP an image is `upload:<id>` (POST /v1/uploads) or an "
+            "https URL",
+            code="image_not_found",
+            field="images",
+        )
 
     return read
 

@@ -1,0 +1,99 @@
+"""/v1/commerce: promo clips for a catalogue (batches) and the account's brand kit."""
+
+from __future__ import annotations
+
+import shutil
+from typing import Any
+
+from fastapi import APIRouter, Body, Response
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import FileResponse
+from starlette.background import BackgroundTask
+
+from reelforge.api.deps import CurrentAccount, PlatformDep
+from reelforge.commerce import batch as batches
+from reelforge.commerce import service
+from reelforge.commerce.brand import get_brand, set_brand
+
+router = APIRouter(prefix="/v1/commerce", tags=["commerce"])
+
+_BATCH_BODY = Body(
+    ...,
+    examples=[
+        {
+            "catalog": "sku,title,price,currency,images\nCUP-1,Espresso cup,12.50,EUR,"
+            "upload:upl_...\n",
+            "template": "showcase",
+            "aspects": ["9:16", "1:1", "16:9"],
+            "resolution": "720p",
+        }
+    ],
+    description=(
+        "catalog: the CSV or products JSON text (images as upload:<id> from POST /v1/uploads "
+        "or https URLs); template: showcase, sale or sequence; aspects: 9:16, 1:1, 16:9; "
+        "resolution; length: standard or short; batch_id: resume or name the batch."
+    ),
+)
+
+
+@router.post("/batches", status_code=202)
+async def create_batch(
+    p: PlatformDep, account: CurrentAccount, body: dict[str, Any] = _BATCH_BODY
+) -> dict[str, Any]:
+    """Start a batch: every valid product in every aspect, each clip an ordinary job. Bad
+    rows are listed in `rejected_rows`; the rest is submitted in the background."""
+    return await run_in_threadpool(service.start_batch, p, account, body)
+
+
+@router.get("/batches")
+def list_batches(p: PlatformDep, account: CurrentAccount) -> dict[str, Any]:
+    return {"object": "list", "data": batches.list_batches(p, account)}
+
+
+@router.get("/batches/{batch_id}")
+def show_batch(batch_id: str, p: PlatformDep, account: CurrentAccount) -> dict[str, Any]:
+    """Progress across the batch and each item's state (job, credits, cost, error)."""
+    return service.batch_status(p, account, batch_id)
+
+
+_BINARY = {"schema": {"type": "string", "format": "binary"}}
+
+
+@router.get(
+    "/batches/{batch_id}/manifest.csv",
+    response_class=Response,
+    responses={200: {"content": {"text/csv": {"schema": {"type": "string"}}}}},
+)
+def manifest(batch_id: str, p: PlatformDep, account: CurrentAccount) -> Response:
+    view = batches.refresh(p, account, batch_id)
+    return Response(batches.manifest_csv(view), media_type="text/csv")
+
+
+@router.get(
+    "/batches/{batch_id}/zip",
+    response_class=FileResponse,
+    responses={200: {"content": {"application/zip": _BINARY}}},
+)
+def download_zip(batch_id: str, p: PlatformDep, account: CurrentAccount) -> FileResponse:
+    """The clips made so far (`<aspect>/<sku>.mp4`) and manifest.csv, as one zip."""
+    path = service.batch_zip(p, account, batch_id)
+    return FileResponse(
+        path,
+        media_type="application/zip",
+        filename=f"{batch_id}.zip",
+        background=BackgroundTask(shutil.rmtree, path.parent, ignore_errors=True),
+    )
+
+
+@router.get("/brand")
+def show_brand(p: PlatformDep, account: CurrentAccount) -> dict[str, Any]:
+    return get_brand(p, account).to_dict()
+
+
+@router.patch("/brand")
+def change_brand(
+    p: PlatformDep, account: CurrentAccount, body: dict[str, Any] = Body(...)
+) -> dict[str, Any]:
+    """Change fields of the brand kit: primary_color, accent_color, text_color,
+    background_color (#rrggbb), font, tagline, cta, logo (an upload id)."""
+    return set_brand(p, account, body).to_dict()

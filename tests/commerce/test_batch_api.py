@@ -1,0 +1,122 @@
+"""/v1/commerce over a real ASGI app and a real worker, on both deployment shapes: a batch
+from a catalogue in the request (images as uploads), bad rows reported, progress read back,
+the zip downloaded, another account kept out, the brand kit set and validated."""
+
+from __future__ import annotations
+
+import csv
+import io
+import zipfile
+from collections.abc import Iterator
+
+import pytest
+from fastapi.testclient import TestClient
+
+from reelforge.api.app import create_app
+from reelforge.app.bootstrap import bootstrap
+from reelforge.app.platform import Platform
+from reelforge.backends.motion import MotionBackend
+from reelforge.config import Settings
+from reelforge.media.images import sample_image_path
+from reelforge.services.accounts import accounts
+from reelforge.worker.loop import Worker
+from tests.helpers import wait_for
+
+
+@pytest.fixture
+def motion_platform(settings: Settings) -> Iterator[Platform]:
+    settings.worker_queues.append("motion")
+    p = bootstrap(settings, backends=[MotionBackend()])
+    yield p
+    p.close()
+
+
+@pytest.fixture
+def client(motion_platform: Platform) -> Iterator[TestClient]:
+    key = accounts.create_api_key(motion_platform, "shop").key
+    with TestClient(create_app(motion_platform)) as c:
+        c.headers["Authorization"] = f"Bearer {key}"
+        yield c
+
+
+@pytest.mark.slow
+def test_batch_over_http(client: TestClient, motion_platform: Platform) -> None:
+    with sample_image_path().open("rb") as fh:
+        upload = client.post("/v1/uploads", files={"file": ("cup.jpg", fh, "image/jpeg")})
+    assert upload.status_code == 201, upload.text
+    image = "upload:" + upload.json()["id"]
+
+    bad = client.patch("/v1/commerce/brand", json={"accent_color": "red"})
+    assert bad.status_code == 422 and bad.json()["error"]["field"] == "accent_color"
+    kit = client.patch("/v1/commerce/brand", json={"cta": "Buy now", "accent_color": "#ff0000"})
+    assert kit.status_code == 200 and kit.json()["cta"] == "Buy now"
+    assert client.get("/v1/commerce/brand").json()["accent_color"] == "#ff0000"
+
+    catalog = (
+        "sku,title,description,price,currency,images\n"
+        f"CUP-1,Espresso cup,Porcelain,9.99,USD,{image}\n"
+        f"CUP-2,Mug,,nine,USD,{image}\n"
+        "CUP-3,Server file,,1,USD,/etc/hostname\n"
+    )
+    body = {
+        "catalog": catalog,
+        "template": "showcase",
+        "aspects": ["9:16", "16:9"],
+        "resolution": "480p",
+        "length": "short",
+        "batch_id": "spring-sale",
+    }
+    assert (
+        client.post("/v1/commerce/batches", json={**body, "template": "nope"}).json()["error"][
+            "code"
+        ]
+        == "unknown_template"
+    )
+    r = client.post("/v1/commerce/batches", json=body)
+    assert r.status_code == 202, r.text
+    batch = r.json()
+    assert batch["id"] == "spring-sale" and batch["total"] == 2
+    assert {(e["sku"], e["code"]) for e in batch["rejected_rows"]} == {
+        ("CUP-2", "invalid_price"),
+        ("CUP-3", "image_not_found"),
+    }
+    worker = Worker(motion_platform, queues=["motion"], concurrency=1).start()
+    try:
+        done = wait_for(
+            lambda: (
+                (v := client.get("/v1/commerce/batches/spring-sale").json())["status"] == "done"
+                and v
+            ),
+            timeout=120,
+            interval=0.2,
+        )
+    finally:
+        worker.stop(hand_back=True, timeout=10)
+    assert done["counts"]["succeeded"] == 2 and done["progress"] == 1.0, done
+    assert done["credits"] > 0 and done["cost_usd"] > 0
+    assert [i["path"] for i in done["items"]] == ["9x16/CUP-1.mp4", "16x9/CUP-1.mp4"]
+
+    z = client.get("/v1/commerce/batches/spring-sale/zip")
+    assert z.status_code == 200 and z.headers["content-type"] == "application/zip"
+    with zipfile.ZipFile(io.BytesIO(z.content)) as archive:
+        assert set(archive.namelist()) == {"manifest.csv", "9x16/CUP-1.mp4", "16x9/CUP-1.mp4"}
+        rows = list(csv.DictReader(io.StringIO(archive.read("manifest.csv").decode())))
+    assert [(r["sku"], r["aspect"], r["status"]) for r in rows] == [
+        ("CUP-1", "9:16", "succeeded"),
+        ("CUP-1", "16:9", "succeeded"),
+    ]
+    manifest = client.get("/v1/commerce/batches/spring-sale/manifest.csv")
+    assert manifest.text.splitlines()[0] == "sku,aspect,path,credits,cost,status,job_id,error"
+
+    again = client.post("/v1/commerce/batches", json=body)  # same id: the same batch
+    assert again.status_code == 202 and again.json()["counts"]["succeeded"] == 2
+    assert len(client.get("/v1/videos").json()["data"]) == 2
+    listed = client.get("/v1/commerce/batches").json()["data"]
+    assert [b["id"] for b in listed] == ["spring-sale"]
+
+    other_key = accounts.create_api_key(motion_platform, "someone-else").key
+    other = TestClient(client.app, headers={"Authorization": f"Bearer {other_key}"})
+    assert other.get("/v1/commerce/batches/spring-sale").status_code == 404
+    assert other.get("/v1/commerce/batches/spring-sale/zip").status_code == 404
+    taken = other.post("/v1/commerce/batches", json=body)
+    assert taken.status_code == 422 and taken.json()["error"]["field"] == "batch_id"
