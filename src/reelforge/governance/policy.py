@@ -28,7 +28,7 @@ from typing import Any
 import yaml
 
 from reelforge.errors import InvalidRequest
-from reelforge.governance.signals import Action, Category, Decision, Signal
+from reelforge.governance.signals import Action, Category, Decision, Signal, stage_of
 
 _SEVERITY = {Action.ALLOW: 0, Action.REVIEW: 1, Action.BLOCK: 2}
 _NEVER_RELAXED = frozenset({Category.SEXUAL_MINORS})
@@ -85,11 +85,18 @@ class PolicyProfile:
         return f"{self.name}@{self.version}"
 
     def decide(
-        self, signals: list[Signal], *, language: str | None = None, uncovered: bool = False
+        self,
+        signals: list[Signal],
+        *,
+        language: str | None = None,
+        uncovered: bool = False,
+        unresolved: str | None = None,
     ) -> Decision:
         """Three-way: the strictest outcome among the signals (see the module docstring);
         ``uncovered``: no configured stage covers the text's ``language``, which adds the
-        profile's ``unsupported_language`` outcome (stage and band "language")."""
+        profile's ``unsupported_language`` outcome (stage and band "language");
+        ``unresolved``: a stage that was asked gave no usable answer (a guard model's
+        unparseable reply, named by this rule), which means review at least, never allow."""
         scores: dict[str, float] = {}
         stages: dict[str, dict[str, float]] = {}
         for sig in signals:
@@ -119,6 +126,8 @@ class PolicyProfile:
                     where,
                     sig.score,
                 )
+        if unresolved is not None and _SEVERITY[Action.REVIEW] > _SEVERITY[decision]:
+            decision, rule, stage, band = Action.REVIEW, unresolved, stage_of(unresolved), "guard"
         if uncovered and _SEVERITY[self.unsupported_language] > _SEVERITY[decision]:
             decision, rule, stage, band = (
                 self.unsupported_language,
