@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import io
 import tempfile
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -121,17 +122,39 @@ def review_frame(p: Platform, review_id: str, index: int) -> bytes:
     wanted = _frame_indices(p, job)
     if index not in wanted or not job.output_blob:
         raise NotFound(f"review {review_id} has no sampled frame {index}", code="not_found")
+    key = (job.output_blob, tuple(wanted))
+    with _frames_lock:
+        cached = _frames.get(key)
+    if cached is None:
+        cached = _decode_frames(p, job.output_blob, wanted)
+        with _frames_lock:
+            _frames[key] = cached
+            while len(_frames) > CACHED_OUTPUTS:
+                _frames.pop(next(iter(_frames)))
+    if index not in cached:
+        raise NotFound(f"frame {index} of job {job.id} could not be decoded", code="not_found")
+    return cached[index]
+
+
+# The previews of the last few held outputs (a page shows all of an output's frames at once:
+# one download and one decode serve them). Keyed by the blob's content hash.
+CACHED_OUTPUTS = 16
+_frames: dict[tuple[str, tuple[int, ...]], dict[int, bytes]] = {}
+_frames_lock = threading.Lock()
+
+
+def _decode_frames(p: Platform, blob_key: str, wanted: list[int]) -> dict[int, bytes]:
+    found: dict[int, bytes] = {}
     with tempfile.TemporaryDirectory(prefix="reelforge-review-") as tmp:
         local = Path(tmp) / "held.mp4"
-        p.blobs.download(job.output_blob, local)
-        for i, frame in enumerate(
-            iter_frames(
-                local,
-                max_frames=index + 1,
-                work_pixels=PREVIEW_PIXELS,
-                max_pixels=p.settings.max_image_pixels,
-            )
-        ):
-            if i == index:
-                return _jpeg(frame)
-    raise NotFound(f"frame {index} of job {job.id} could not be decoded", code="not_found")
+        p.blobs.download(blob_key, local)
+        frames = iter_frames(
+            local,
+            max_frames=max(wanted) + 1,
+            work_pixels=PREVIEW_PIXELS,
+            max_pixels=p.settings.max_image_pixels,
+        )
+        for i, frame in enumerate(frames):
+            if i in wanted:
+                found[i] = _jpeg(frame)
+    return found
