@@ -98,6 +98,30 @@ def _submit(p: Platform, account: str, prompt: str) -> dict[str, Any]:
     return submit_job(p, ref, SubmitRequest.parse(fields)).job
 
 
+def test_the_lists_name_every_console_route(client: TestClient) -> None:
+    from tests.browser.site import routes as all_routes  # included routers flattened
+
+    routes = {
+        (method, r.path)
+        for r in all_routes(client.app)  # type: ignore[arg-type]
+        if r.path.startswith("/console")
+        for method in r.methods
+        if method != "HEAD"
+    }
+    assert len(routes) == len(GETS) + len(POSTS)
+    ids = {"review_id": "rev_x", "index": "0", "person_id": "psn_x", "name": "m"}
+
+    def concrete(path: str) -> str:
+        for key, value in ids.items():
+            path = path.replace("{" + key + "}", value)
+        return path
+
+    listed = {("GET", p) for p in GETS} | {("POST", p) for p in POSTS}
+    assert {(m, concrete(p)) for m, p in routes} - listed == {
+        ("GET", "/console/kpis/m.csv")  # the CSV route, listed with a real table's name
+    }
+
+
 def test_every_console_route_is_403_for_a_creator(creator: Browser) -> None:
     token = csrf_of(creator.get("/account").text)
     for path in GETS:
