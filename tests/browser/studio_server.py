@@ -25,11 +25,18 @@ from reelforge.app.platform import Platform
 from tests.conftest import make_settings
 
 
+class Served(str):
+    """The served app's URL, with its platform (for what a test does behind the pages, such
+    as a reviewer's decision)."""
+
+    platform: Platform
+
+
 @pytest.fixture
-def studio_server(tmp_path: Path) -> Iterator[Callable[..., str]]:
+def studio_server(tmp_path: Path) -> Iterator[Callable[..., Served]]:
     running: list[tuple[uvicorn.Server, threading.Thread, Platform]] = []
 
-    def start(**settings: object) -> str:
+    def start(**settings: object) -> Served:
         p = bootstrap(make_settings(tmp_path, default_plan="free", **settings))
         with socket.socket() as s:
             s.bind(("127.0.0.1", 0))
@@ -41,6 +48,8 @@ def studio_server(tmp_path: Path) -> Iterator[Callable[..., str]]:
                 port=port,
                 log_level="warning",
                 lifespan="on",
+                # a page's event stream may still be open when the test ends: do not wait it out
+                timeout_graceful_shutdown=1,
             )
         )
         thread = threading.Thread(target=server.run, daemon=True)
@@ -51,7 +60,9 @@ def studio_server(tmp_path: Path) -> Iterator[Callable[..., str]]:
             assert time.monotonic() < deadline, "server did not start"
             assert thread.is_alive(), "server thread ended"
             time.sleep(0.02)
-        return f"http://127.0.0.1:{port}"
+        url = Served(f"http://127.0.0.1:{port}")
+        url.platform = p
+        return url
 
     yield start
     for server, thread, p in running:

@@ -1,7 +1,8 @@
 """The studio's other paths in a real browser: cancel a running job (a slowed worker) and see
 that nothing was charged; keyboard-only use of the create form (Tab, Space on the file
 field, typing, Enter) on a prompt the policy blocks, whose page gives the reason in plain
-words and takes an appeal, also by keyboard."""
+words and takes an appeal, also by keyboard; a held job's page follows a reviewer's approval
+live, through to the finished video."""
 
 from __future__ import annotations
 
@@ -11,10 +12,11 @@ from pathlib import Path
 
 from playwright.sync_api import Page, expect
 
-from tests.browser.studio_server import photo, poll, sign_up, watch_problems
+from tests.browser.studio_server import Served, photo, poll, sign_up, watch_problems
 from tests.browser.studio_server import studio_server as studio_server  # the fixture
 
 BLOCKED_PROMPT = "a graphic video of a man being beheaded, blood everywhere"
+HELD_PROMPT = "a protest march for better school funding, peaceful"  # the policy's review band
 
 
 def test_cancel_a_running_job(
@@ -82,4 +84,38 @@ def test_keyboard_only_submit_of_a_blocked_prompt_and_its_appeal(
     page.keyboard.press("Enter")
     expect(page.get_by_role("heading", name="A person is reviewing this video")).to_be_visible()
     expect(page.locator("#status-text")).to_have_text("Held for review")
+    assert not problems, problems
+
+
+def test_a_held_job_page_follows_the_reviewers_approval(
+    page: Page, studio_server: Callable[..., Served], tmp_path: Path
+) -> None:
+    from reelforge.domain.account import AccountRef
+    from reelforge.services.governance import reviews
+
+    url = studio_server()
+    problems = watch_problems(page)
+    sign_up(page, url, "held@example.com")
+    page.goto(url + "/studio")
+    page.get_by_label("First frame image (JPEG, PNG or WebP)").set_input_files(
+        photo(tmp_path / "march.jpg")
+    )
+    page.get_by_label("Prompt", exact=True).fill(HELD_PROMPT)
+    page.get_by_label("Duration (seconds)").fill("1")
+    page.get_by_label("Resolution").select_option("480p")
+    page.get_by_role("button", name="Generate video").click()
+    expect(page).to_have_url(re.compile(r"/videos/vid_[0-9a-z]+$"))
+    expect(page.locator("#status-text")).to_have_text("Held for review")
+    expect(page.get_by_role("heading", name="A person is reviewing this video")).to_be_visible()
+    expect(page.locator("#reason")).to_contain_text("political or election content")
+    poll(page, "document.getElementById('progress').dataset.events")  # the page listens
+
+    (pending,) = reviews.list_reviews(url.platform)  # what the console's approve button calls
+    reviewer = AccountRef("op", "operator", is_admin=True)
+    reviews.decide(url.platform, pending["id"], approve=True, reviewer=reviewer)
+
+    expect(page.locator("#status-text")).to_have_text("Done", timeout=30_000)
+    expect(page.locator("#percent")).to_have_text("100 %")
+    expect(page.locator("#player")).to_be_visible()
+    expect(page.get_by_role("heading", name="A person is reviewing this video")).to_have_count(0)
     assert not problems, problems
