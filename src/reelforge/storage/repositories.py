@@ -40,6 +40,13 @@ def lock_account(s: Session, account_id: str) -> None:
         s.execute(select(Account.id).where(Account.id == account_id).with_for_update())
 
 
+def reread_locked(s: Session, account: Account) -> None:
+    """Re-read the account under its row lock (PostgreSQL), so that what the caller compares
+    is what a concurrent transaction may just have written; SQLite writers are serialised."""
+    if s.get_bind().dialect.name == "postgresql":
+        s.refresh(account, with_for_update=True)
+
+
 # --- the audit log (governance reads it; any context appends within its transaction) ------
 
 
@@ -105,6 +112,19 @@ def record_plan_change(
 
 def api_key_by_prefix(s: Session, prefix: str) -> ApiKey | None:
     return s.scalar(select(ApiKey).where(ApiKey.prefix == prefix))
+
+
+def waiting_jobs(s: Session, account_id: str, limit: int) -> list[tuple[str, str, int]]:
+    """The account's oldest throttled jobs (id, queue, priority), at most `limit`, each
+    row-locked; rows another transaction holds are skipped (it is admitting them)."""
+    rows = s.execute(
+        select(Job.id, Job.queue, Job.priority)
+        .where(Job.account_id == account_id, Job.status == str(JobStatus.THROTTLED))
+        .order_by(Job.id)
+        .limit(limit)  # ids sort by creation time: submit order
+        .with_for_update(skip_locked=True)
+    ).all()
+    return [(job_id, queue, priority) for job_id, queue, priority in rows]
 
 
 # --- blobs -------------------------------------------------------------------------------

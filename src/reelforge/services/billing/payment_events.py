@@ -30,6 +30,7 @@ from reelforge.errors import InvalidRequest, WebhookRejected
 from reelforge.services.billing import ledger
 from reelforge.services.billing.charges import sheet_of
 from reelforge.services.billing.checkout import ACTIVE_STATUSES, not_configured
+from reelforge.storage import repositories as repo
 from reelforge.storage.billing_tables import Payment, StripeEvent
 from reelforge.storage.tables import Account
 
@@ -245,13 +246,6 @@ def _find_account(
     return by_id
 
 
-def _lock(s: Session, account: Account) -> None:
-    """Re-read the account under a row lock (PostgreSQL), so that the plan compared here is
-    the one a concurrent event may just have written; SQLite writers are serialised."""
-    if s.get_bind().dialect.name == "postgresql":
-        s.refresh(account, with_for_update=True)
-
-
 def _link(account: Account, customer: str | None, subscription: str | None) -> None:
     if customer and not account.stripe_customer_id:
         account.stripe_customer_id = customer
@@ -325,7 +319,7 @@ def _checkout_completed(
     )
     if account is None:
         return None, "unknown_account"
-    _lock(s, account)
+    repo.reread_locked(s, account)  # the plan a concurrent event may just have written
     paid = cs.get("payment_status") in PAID_SESSION
     if mode == "payment":
         _link(account, customer, None)
@@ -453,7 +447,7 @@ def _invoice_paid(
     )
     if account is None:
         return None, "unknown_account"
-    _lock(s, account)
+    repo.reread_locked(s, account)  # the plan a concurrent event may just have written
     ended = (
         account.stripe_subscription_id == sub_id and account.subscription_status in ENDED_STATUSES
     )
@@ -536,7 +530,7 @@ def _subscription_changed(
     )
     if account is None:
         return None, "unknown_account"
-    _lock(s, account)
+    repo.reread_locked(s, account)  # the plan a concurrent event may just have written
     ended = deleted or status in ENDED_STATUSES
     if account.stripe_subscription_id and account.stripe_subscription_id != sub_id and ended:
         # The end of an older subscription must not cancel the one the account has now.

@@ -115,13 +115,7 @@ def wake(p: Platform, s: Session, account_id: str, now: datetime) -> list[str]:
         free = 1_000_000  # nothing limits the account (billing off): admit every waiting job
     if free <= 0:
         return []
-    candidates = s.execute(
-        select(Job.id, Job.queue, Job.priority)
-        .where(Job.account_id == account_id, Job.status == _THROTTLED)
-        .order_by(Job.id)
-        .limit(free)  # ids sort by creation time: submit order
-        .with_for_update(skip_locked=True)
-    ).all()
+    candidates = repo.waiting_jobs(s, account_id, free)
     admitted: list[str] = []
     for job_id, queue, priority in candidates:
         won = s.execute(
