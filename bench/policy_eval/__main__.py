@@ -331,11 +331,15 @@ def _guard_from_args(args: argparse.Namespace) -> tuple[GuardFn | None, frozense
     from reelforge.governance.guards.stage import GuardStage
 
     if args.guard:
+        from reelforge.app.bootstrap import bootstrap
+        from reelforge.config import load_settings
         from reelforge.services.governance.guards import stage_for
 
-        from reelforge.config import Settings
-
-        stage: GuardStage = stage_for(Settings(), args.guard)
+        platform = bootstrap(load_settings())
+        try:
+            stage: GuardStage = stage_for(platform, args.guard)
+        finally:
+            platform.close()
     else:
         stage = GuardStage(
             "bench", args.guard_family, Path(args.guard_path), args.guard_device, args.guard_dtype

@@ -14,6 +14,7 @@ from reelforge.cli import (
     fsck,
     generate,
     governance,
+    guards,
     jobs,
     keys,
     models,
@@ -57,6 +58,7 @@ app.add_typer(governance.policy_app, name="policy")
 app.add_typer(governance.likeness_app, name="likeness")
 app.add_typer(governance.reviews_app, name="reviews")
 app.add_typer(governance.audit_app, name="audit")
+app.add_typer(guards.app, name="guards")
 app.command()(provenance.verify)
 app.add_typer(provenance.app, name="provenance")
 app.command("report")(report.report)

@@ -1,0 +1,84 @@
+"""`reelforge guards add|list|remove`: guard directories checked on registration without
+loading them (architecture, weights, tokenizer, the chat template that carries the policy)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from reelforge.cli import app as cli_app
+
+
+def guard_dir(root: Path, architecture: str, chat_template: bool = True) -> Path:
+    root.mkdir(parents=True)
+    (root / "config.json").write_text(json.dumps({"architectures": [architecture]}))
+    (root / "model.safetensors").write_bytes(b"\0" * 8)
+    (root / "tokenizer.json").write_text("{}")
+    config = {"chat_template": "{{ messages[0]['content'] }}"} if chat_template else {}
+    (root / "tokenizer_config.json").write_text(json.dumps(config))
+    return root
+
+
+@pytest.fixture
+def cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> CliRunner:
+    monkeypatch.setenv("RF_DATA_DIR", str(tmp_path / "data"))
+    return CliRunner()
+
+
+def test_guards_are_added_listed_and_removed(cli: CliRunner, tmp_path: Path) -> None:
+    lg = guard_dir(tmp_path / "lg3", "LlamaForCausalLM")
+    qg = guard_dir(tmp_path / "qg", "Qwen3ForCausalLM")
+    r = cli.invoke(cli_app, ["guards", "add", "lg3", "--family", "llama-guard", "--path", str(lg)])
+    assert r.exit_code == 0, r.output
+    gpu = ["--device", "cuda:1", "--dtype", "bf16", "--json"]
+    r = cli.invoke(
+        cli_app, ["guards", "add", "qg", "--family", "qwen3guard", "--path", str(qg), *gpu]
+    )
+    assert r.exit_code == 0, r.output
+    assert json.loads(r.stdout)["device"] == "cuda:1"
+    listed = json.loads(cli.invoke(cli_app, ["guards", "list", "--json"]).stdout)["data"]
+    assert [(g["name"], g["family"], g["dtype"]) for g in listed] == [
+        ("lg3", "llama-guard", "fp32"),
+        ("qg", "qwen3guard", "bf16"),
+    ]
+    assert listed[0]["languages"] == ["de", "en", "es", "fr", "hi", "it", "pt", "th"]
+    assert listed[0]["path"] == str(lg.resolve())
+    again = cli.invoke(
+        cli_app, ["guards", "add", "lg3", "--family", "llama-guard", "--path", str(lg)]
+    )
+    assert again.exit_code != 0 and "guard_exists" in again.output
+    assert cli.invoke(cli_app, ["guards", "remove", "lg3"]).exit_code == 0
+    gone = cli.invoke(cli_app, ["guards", "remove", "lg3"])
+    assert gone.exit_code != 0 and "guard_not_found" in gone.output
+
+
+@pytest.mark.parametrize(
+    ("family", "architecture", "chat", "extra", "code"),
+    [
+        ("llama-guard", "Qwen3ForCausalLM", True, [], "guard_family_mismatch"),
+        ("qwen3guard", "Qwen3ForCausalLM", False, [], "invalid_guard_dir"),  # no template
+        ("shieldgemma", "Gemma2ForCausalLM", True, ["--device", "gpu"], "invalid_request"),
+        ("shieldgemma", "Gemma2ForCausalLM", True, ["--dtype", "int4"], "invalid_request"),
+        ("nemo-guard", "LlamaForCausalLM", True, [], "unknown_family"),
+    ],
+)
+def test_a_guard_directory_is_checked_before_it_is_registered(
+    cli: CliRunner,
+    tmp_path: Path,
+    family: str,
+    architecture: str,
+    chat: bool,
+    extra: list[str],
+    code: str,
+) -> None:
+    path = guard_dir(tmp_path / "g", architecture, chat)
+    r = cli.invoke(cli_app, ["guards", "add", "g", "--family", family, "--path", str(path), *extra])
+    assert r.exit_code != 0 and code in r.output, r.output
+    missing = cli.invoke(
+        cli_app,
+        ["guards", "add", "g", "--family", "shieldgemma", "--path", str(tmp_path / "nowhere")],
+    )
+    assert missing.exit_code != 0 and "guard_path_not_found" in missing.output
