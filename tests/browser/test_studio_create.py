@@ -5,6 +5,7 @@ a phone's width without horizontal scroll; no Content-Security-Policy violation.
 
 from __future__ import annotations
 
+import base64
 import re
 import time
 from collections.abc import Callable
@@ -33,7 +34,16 @@ def test_upload_quote_submit_progress_play_download(
     expect(page.locator("#image-size-error")).to_be_visible()
     page.get_by_role("button", name="Generate video").click()
     expect(page).to_have_url(re.compile(r"/studio$"))
-    image.set_input_files(photo(tmp_path / "lake.jpg"))
+    # the photo dropped on the image's zone (drag and drop)
+    dropped = page.evaluate_handle(
+        "(b64) => { const bin = atob(b64); const bytes = new Uint8Array(bin.length);"
+        " for (let i = 0; i < bin.length; i++) bytes[i] = bin.charCodeAt(i);"
+        " const dt = new DataTransfer();"
+        " dt.items.add(new File([bytes], 'lake.jpg', { type: 'image/jpeg' })); return dt; }",
+        base64.b64encode(photo(tmp_path / "lake.jpg").read_bytes()).decode(),
+    )
+    page.dispatch_event("[data-drop=image]", "drop", {"dataTransfer": dropped})
+    assert page.evaluate("document.getElementById('image').files[0].name") == "lake.jpg"
     expect(page.locator("#image-size-error")).to_be_hidden()
     expect(page.locator("#image-preview")).to_be_visible()
     page.get_by_label("Prompt", exact=True).fill("slow zoom in on a calm lake")
@@ -63,7 +73,7 @@ def test_upload_quote_submit_progress_play_download(
         f"{first_update:.2f} s"
     )
     # no layout shift while progress updates: every box of the progress card stays put
-    boxes = set()
+    boxes, steps = set(), set()
     while True:
         seen = page.evaluate(
             "(() => { const ids = ['progress', 'progress-bar', 'percent', 'stage', 'step',"
@@ -71,14 +81,17 @@ def test_upload_quote_submit_progress_play_download(
             " const r = ids.map((id) => { const e = document.getElementById(id);"
             " if (!e) return null; const b = e.getBoundingClientRect();"
             " return [b.x, b.y, b.width, b.height]; });"
-            " return [document.getElementById('percent').textContent, JSON.stringify(r)]; })()"
+            " return [document.getElementById('percent').textContent, JSON.stringify(r),"
+            " document.getElementById('step').textContent]; })()"
         )
         if seen[0] == "100 %":
             break
         boxes.add(seen[1])
+        steps.add(seen[2])
         assert time.monotonic() - clicked < 60, "no 100 %"
         time.sleep(0.02)
     assert len(boxes) == 1, boxes
+    assert any(re.fullmatch(r"\d+ / 24", s) for s in steps), steps  # the step, of 24 frames
     expect(page.locator("#percent")).to_have_text("100 %", timeout=60_000)
     expect(page.locator("#status-text")).to_have_text("Done")
     expect(page.locator("#credits-charged")).to_have_text(re.compile(r"^[1-9]\d*$"))  # updated
