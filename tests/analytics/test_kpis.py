@@ -952,7 +952,7 @@ def seed(p: Platform) -> None:
 
 
 def check_real(r: dict) -> None:
-    assert (r["object"], r["data"], r["price_sheet"]) == ("kpi_report", "real", "2026-12-01")
+    assert (r["object"], r["data"], r["price_sheet"]) == ("kpi_report", "real", "2026-12-06")
     assert r["window"]["since"] == "2026-01-01T00:00:00+00:00"
     # generations r1a (0.6) and r2a (0.4): mean 0.5; all cost 0.6 + 0.2 + 0.4 = 1.2
     assert (r["generations"], r["total_cost_usd"]) == (2, 1.2)

@@ -132,13 +132,13 @@ def test_quote_prints_credits_and_estimate(cli: CliRunner) -> None:
 
 def test_quote_prices_a_model_family_not_registered_yet(cli: CliRunner) -> None:
     """The README's own example: wan-14b is no registered model here, but the sheet prices
-    the wan family (10 credits/s) and profiles it (250 device s per output second at 720p
-    on an H200 at $3.50/h): 50 credits, 1250 s, $1.215278, said to be an estimate."""
+    the wan family (36 credits/s) and profiles it (250 device s per output second at 720p
+    on an H200 at $3.50/h): 180 credits, 1250 s, $1.215278, said to be an estimate."""
     quote = run(
         cli, "quote", "--model", "wan-14b", "--duration", "5", "--resolution", "720p", "--json"
     )
     assert (quote["credits"], quote["estimated_device_seconds"], quote["device"]) == (
-        50,
+        180,
         1250.0,
         "H200",
     )
@@ -149,7 +149,7 @@ def test_quote_prices_a_model_family_not_registered_yet(cli: CliRunner) -> None:
         "profile",
     )
     text = run(cli, "quote", "--model", "wan2.1-t2v-14b", "--preset", "draft")
-    assert "15 credits" in text and "an estimate for wan2.1-t2v-14b" in text
+    assert "54 credits" in text and "an estimate for wan2.1-t2v-14b" in text
     assert "not registered" in text
     # a registered model is not an estimate; a name no profile knows is still unknown
     assert run(cli, "quote", "--json")["registered"] is True

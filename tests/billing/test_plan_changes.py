@@ -150,13 +150,13 @@ def test_quote_over_http_prices_an_unregistered_family(p: Platform) -> None:
         c.headers["Authorization"] = f"Bearer {new.key}"
         r = c.post(
             "/v1/quotes",
-            json={"prompt": "a fox", "model": "wan-14b", "duration": 2, "resolution": "480p"},
+            json={"prompt": "a fox", "model": "wan-14b", "duration": 1, "resolution": "480p"},
         )
         assert r.status_code == 200, r.text
-        # 10 credits/s x 2 s x 0.5 (480p) = 10; 73 device s per second x 2 on an H200
+        # 36 credits/s x 1 s x 0.5 (480p) = 18; 73 device s per second x 1 on an H200
         q = r.json()
-        assert (q["credits"], q["registered"], q["family"]) == (10, False, "wan")
-        assert (q["estimated_device_seconds"], q["device"]) == (146.0, "H200")
+        assert (q["credits"], q["registered"], q["family"]) == (18, False, "wan")
+        assert (q["estimated_device_seconds"], q["device"]) == (73.0, "H200")
         assert "not registered" in q["note"] and q["affordable"] is True  # free: 20 a day
         r = c.post("/v1/quotes", json={"prompt": "a fox", "model": "imagen-9"})
         assert r.status_code == 422 and r.json()["error"]["code"] == "unknown_model"

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from reelforge.billing.sheet import load_sheet
+from reelforge.billing.sheet import BillingSheet, load_sheet
 from reelforge.planner.demand import Arrival, from_population
 from reelforge.planner.engine import simulate
 from reelforge.planner.fleet import Autoscale, DeviceKind, Fleet
@@ -21,7 +21,17 @@ from reelforge.planner.report import summarize
 from reelforge.planner.search import meets, price_for_margin, smallest_fleet
 from reelforge.queue.jobqueue import HueyJobQueue
 
-SHEET = load_sheet()
+
+def _rich_free() -> BillingSheet:
+    """The shipped sheet with free's daily credits out of the way (tests of the order)."""
+    data = load_sheet().model_dump()
+    data["plans"]["free"]["daily_credits"] = 10**6
+    for plan in data["plans"].values():
+        plan.pop("name", None)
+    return BillingSheet.model_validate(data)
+
+
+SHEET = _rich_free()
 BOOK = ProfileBook(SHEET, cited_spread=1.0)  # device times exactly as cited
 # no randomness in device time, failures or loading: the order alone is tested
 EXACT = Policy(name="exact", failure_rate={"*": 0.0}, model_load_s=0.0)
@@ -252,6 +262,24 @@ def test_same_seed_same_run() -> None:
     b = summarize(simulate(demand, gpu(2), SHEET, BOOK, POLICIES["draft-first"], seed=9), 0.01)
     assert a == b
     assert a["plans"]["free"]["submitted"] > len([x for x in demand if x.plan == "free"]) - 1
+
+
+def test_free_requests_past_the_daily_credits_are_refused_as_submit_refuses_them() -> None:
+    shipped = load_sheet()
+    free = shipped.plan("free")
+    cost, _ = shipped.credits_for(
+        model="motion", family="motion", duration=5, resolution="480p", preset=None
+    )
+    fits = free.daily_credits // cost
+    demand = [arrival(i, "f", "free", "motion") for i in range(fits + 2)]
+    demand += [arrival(86_400 + 1, "f", "free", "motion")]  # a new UTC day: credits again
+    fleet = Fleet(devices=(DeviceKind(kind="cpu", count=1, hourly_usd=0.05),))
+    out = simulate(demand, fleet, shipped, ProfileBook(shipped), EXACT)
+    states = [j.state for j in out.jobs]
+    assert states[:fits] == ["succeeded"] * fits
+    assert states[fits : fits + 2] == ["refused_credits"] * 2
+    assert states[-1] == "succeeded"
+    assert summarize(out, 0.01)["plans"]["free"]["refused_no_credits"] == 2
 
 
 def test_unknown_plan_in_the_demand_is_a_clear_error() -> None:

@@ -134,36 +134,32 @@ def show(r: dict[str, Any]) -> None:
     t = Table(
         "plan",
         "clips",
-        "wait p50",
-        "wait p95",
-        "device h",
-        "cost/clip",
+        "wait p50/p95",
+        "$/clip",
         "revenue",
-        "cost",
         "margin",
+        "fleet",
         "lost",
-        title="per plan",
+        title="per plan (margin on job cost; fleet: idle time included)",
     )
     for name, pl in r["plans"].items():
+        lost = pl["lost_to_timeout"] + pl["refused_queue_full"] + pl["refused_no_credits"]
         t.add_row(
             name,
             str(pl["completed"]),
-            f"{pl['wait_p50_s']:.0f} s",
-            f"{pl['wait_p95_s']:.0f} s",
-            f"{pl['device_hours']:.1f}",
+            f"{pl['wait_p50_s']:.0f}/{pl['wait_p95_s']:.0f} s",
             _money(pl["cost_per_clip_usd"]),
             _money(pl["revenue_usd"]),
-            _money(pl["cost_usd"]),
             _pct(pl["margin"]),
             _pct(pl["fleet_margin"]),
-            str(pl["lost_to_timeout"] + pl["refused_queue_full"]),
+            str(lost),
         )
     out.print(t)
-    f = Table("device", "devices", "device h", "busy h", "utilisation", title="fleet")
+    f = Table("device", "peak", "device h", "busy h", "utilisation", title="fleet")
     for kind, k in r["devices"].items():
         f.add_row(
             kind,
-            str(k["devices"]),
+            str(k["peak"]),
             f"{k['device_hours']:.1f}",
             f"{k['busy_hours']:.1f}",
             _pct(k["utilisation"]),

@@ -35,8 +35,9 @@ class SimJob:
     preset: str
     submitted: float
     credits: int
-    # new → throttled | queued → running → succeeded | failed; or cancelled, lost, refused;
-    # cached (the result cache answered)
+    # new → throttled | queued → running → succeeded | failed; or cancelled, lost, refused
+    # (queue full), refused_credits (a free plan's daily credits spent); cached (the result
+    # cache answered)
     state: str = "new"
     started: float | None = None
     finished: float | None = None
@@ -112,6 +113,7 @@ class Engine:
         self.throttled: dict[str, deque[SimJob]] = {}
         self.unserved: dict[str, int] = {}
         self._families: dict[str, tuple[str, ...]] = {}
+        self.spent: dict[tuple[str, int], int] = {}  # free accounts' credits per day
         for name in {a.plan for a in demand}:
             if name not in sheet.plans:
                 raise InvalidRequest(
@@ -183,8 +185,12 @@ class Engine:
         job = SimJob(len(self.jobs), arrival, plan, preset, self.now, credits, draft=draft_first)
         self.jobs.append(job)
         if arrival.cache_hit and self.policy.cache:
-            job.state, job.started, job.finished = "cached", self.now, self.now
             job.credits = self.sheet.cache_hit_credits(credits)
+        if not self._afford(job):
+            job.state = "refused_credits"
+            return job
+        if arrival.cache_hit and self.policy.cache:
+            job.state, job.started, job.finished = "cached", self.now, self.now
             return job
         account = arrival.account
         if self.policy.concurrency and self.busy.get(account, 0) >= plan.concurrency:
@@ -200,6 +206,19 @@ class Engine:
             self._at(self.now + arrival.cancel_after, _CANCEL, job)
         self._at(self.now + self.policy.timeout_s, _TIMEOUT, job)
         return job
+
+    def _afford(self, job: SimJob) -> bool:
+        """A plan that pays nothing (free) has only its daily credits: past them a request is
+        refused, as submit refuses it (402). Paying plans are taken to buy top-ups."""
+        plan = job.plan
+        if plan.paid:
+            return True
+        key = (job.arrival.account, int(self.now // 86400))
+        spent = self.spent.get(key, 0)
+        if spent + job.credits > plan.daily_credits:
+            return False
+        self.spent[key] = spent + job.credits
+        return True
 
     def _queue(self, job: SimJob) -> None:
         job.state = "queued"

@@ -91,6 +91,7 @@ def summarize(out: Outcome, topup_unit_usd: float) -> dict[str, Any]:
             "cancelled": sum(j.state == "cancelled" for j in jobs),
             "lost_to_timeout": sum(j.state == "lost" for j in jobs),
             "refused_queue_full": sum(j.state == "refused" for j in jobs),
+            "refused_no_credits": sum(j.state == "refused_credits" for j in jobs),
             "wait_p50_s": _round(_quantile(waits, 0.5), 1),
             "wait_p95_s": _round(_quantile(waits, 0.95), 1),
             "device_hours": _round(device_s / 3600),
@@ -106,12 +107,19 @@ def summarize(out: Outcome, topup_unit_usd: float) -> dict[str, Any]:
     for d in out.devices:
         k = kinds.setdefault(
             d.kind.kind,
-            {"devices": 0, "peak_devices": d.kind.count, "device_hours": 0.0, "busy_hours": 0.0},
+            {
+                "configured": d.kind.count,
+                "started": 0,
+                "peak": 0,
+                "device_hours": 0.0,
+                "busy_hours": 0.0,
+            },
         )
-        k["devices"] += 1
+        k["started"] += 1
         k["device_hours"] += _device_hours(d, out.end)
         k["busy_hours"] += d.busy_s / 3600
-    for k in kinds.values():
+    for name, k in kinds.items():
+        k["peak"] = _peak([d for d in out.devices if d.kind.kind == name], out.end)
         k["utilisation"] = _round(k["busy_hours"] / k["device_hours"]) if k["device_hours"] else 0.0
         k["device_hours"], k["busy_hours"] = _round(k["device_hours"]), _round(k["busy_hours"])
     waste_s = sum(j.device_s for j in out.jobs if j.state == "failed")
@@ -137,6 +145,20 @@ def summarize(out: Outcome, topup_unit_usd: float) -> dict[str, Any]:
         "utilisation_over_time": utilisation_series(out),
         "wait_over_time": wait_series(out),
     }
+
+
+def _peak(devices: list[SimDevice], end: float) -> int:
+    """The most devices of a kind up at once."""
+    edges = sorted(
+        [(d.up_at, 1) for d in devices]
+        + [(d.down_at if d.down_at is not None else end, -1) for d in devices],
+        key=lambda e: (e[0], e[1]),
+    )
+    peak = up = 0
+    for _, step in edges:
+        up += step
+        peak = max(peak, up)
+    return peak
 
 
 def _buckets(end: float) -> int:

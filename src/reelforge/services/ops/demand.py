@@ -79,7 +79,8 @@ def device_records(
     limit: int = MAX_ROWS,
 ) -> list[dict[str, Any]]:
     """The measured device time of succeeded jobs that ran on a device (not cache hits):
-    family, resolution, preset, device, seconds of output, device seconds."""
+    family, resolution, preset, device, seconds of output, device seconds (the time the job
+    held its worker slot, from claim to its final state)."""
     stmt = (
         select(Job)
         .where(Job.status == str(JobStatus.SUCCEEDED), Job.cached_from.is_(None))
@@ -89,7 +90,13 @@ def device_records(
     rows: list[dict[str, Any]] = []
     with p.db.session(write=False) as s:
         for job in s.scalars(_window(stmt, since, until, simulated)):
-            total = (job.timings or {}).get("total")
+            # the time the job held its device: claim to final (rendering, encoding, marks,
+            # storing), which is what capacity is made of; the metered total where the
+            # row has no start (an older job)
+            if job.started_at is not None and job.finished_at is not None:
+                total: Any = (job.finished_at - job.started_at).total_seconds()
+            else:
+                total = (job.timings or {}).get("total")
             spec = job.spec or {}
             if not isinstance(total, int | float) or total <= 0:
                 continue
