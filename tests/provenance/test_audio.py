@@ -42,13 +42,21 @@ def _frames(n: int, w: int = 320, h: int = 240) -> list[np.ndarray]:
 
 
 @pytest.mark.parametrize(
-    ("codec", "audio_seconds", "copied"),
-    [("aac", 2.0, True), ("aac", 1.2, False), ("libopus", 2.0, False), ("aac", 3.0, True)],
+    ("codec", "audio_seconds", "rate", "copied"),
+    [
+        ("aac", 2.0, 48_000, True),
+        ("aac", 1.2, 48_000, False),  # short: re-encoded and padded with silence
+        ("libopus", 2.0, 48_000, False),
+        ("aac", 3.0, 44_100, True),  # long: cut at the last frame
+        ("aac", 2.0, 16_000, False),  # one AAC frame would outlast a video frame: 48 kHz
+    ],
 )
 def test_add_audio_keeps_the_track_as_long_as_the_video(
-    tmp_path: Path, codec: str, audio_seconds: float, copied: bool
+    tmp_path: Path, codec: str, audio_seconds: float, rate: int, copied: bool
 ) -> None:
-    source = tone_mp4(tmp_path / "src.mp4", seconds=2.0, codec=codec, audio_seconds=audio_seconds)
+    source = tone_mp4(
+        tmp_path / "src.mp4", seconds=2.0, codec=codec, audio_seconds=audio_seconds, rate=rate
+    )
     video = tmp_path / "video.mp4"
     encode_mp4(_frames(2 * FPS), video, fps=FPS, metadata={"AIGC": "{}"})
     added = add_audio(video, source, tmp_path / "out.mp4", duration=2.0, frame_seconds=1 / FPS)

@@ -34,6 +34,7 @@ from MP4. Anything else (Opus, MP3, PCM, AC-3, ...) is re-encoded to AAC."""
 
 AAC_BITRATE = 128_000
 MAX_RATE = 48_000
+MIN_COPY_RATE = 32_000  # below it one AAC frame (1024 samples) outlasts a 24 fps frame
 _CONTAINER_OPTIONS = {"movflags": "faststart+use_metadata_tags"}
 
 
@@ -111,6 +112,7 @@ def add_audio(
     copy = (
         not silent
         and track.codec in COPY_CODECS
+        and track.sample_rate >= MIN_COPY_RATE
         and abs(track.start) <= frame_seconds / 2
         and track.duration is not None
         and track.start + track.duration >= duration - frame_seconds
@@ -139,7 +141,13 @@ def _write(
                 out_a = out.add_stream_from_template(in_a)
                 audio = _copied(ain, in_a, out_a, zero, duration)
             else:
-                rate = min(int(in_a.codec_context.sample_rate or MAX_RATE), MAX_RATE)
+                # silence follows the source's rate (the clips join by stream copy); sound is
+                # encoded at 48 kHz, where AAC's last frame overhangs by 21 ms at most
+                rate = (
+                    min(int(in_a.codec_context.sample_rate or MAX_RATE), MAX_RATE)
+                    if silent
+                    else MAX_RATE
+                )
                 layout = "mono" if (in_a.codec_context.channels or 2) == 1 else "stereo"
                 out_a = out.add_stream("aac", rate=rate, layout=layout)
                 out_a.bit_rate = AAC_BITRATE
