@@ -125,7 +125,7 @@
             tooltip: { callbacks: { label: (ctx) => {
               const p = ctx.raw;
               return `${t.rows[p.y][w]} ${days[p.x].toUpperCase()}: ` +
-                (p.v == null ? "n/a" : `${pct(p.v)} %`);
+                (p.v == null ? root.getAttribute("data-na") : `${pct(p.v)} %`);
             } } },
           },
           scales: {
