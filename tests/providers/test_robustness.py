@@ -114,6 +114,7 @@ def test_cancel_cancels_the_remote_task(hosted: Callable[..., Hosted]) -> None:
         assert row is not None and row.state == "cancelled"
 
 
+@pytest.mark.slow  # three jobs through one slot, one after the other
 @pytest.mark.parametrize("stack", ["sqlite", "postgres"])
 def test_the_concurrency_limit_queues_jobs_locally(
     hosted: Callable[..., Hosted], stack: str

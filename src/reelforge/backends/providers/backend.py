@@ -331,7 +331,13 @@ class _Run:
 
     def _await(self, api: ProviderApi, task_id: str, params: dict[str, Any]) -> RemoteStatus:
         interval = self.settings.provider_poll_interval
-        deadline = time.monotonic() + self.settings.provider_timeout
+        # the timeout counts from the task's creation, across attempts (a resumed wait does not
+        # start the clock again)
+        with self.rt.db.session(write=False) as s:
+            row = checkpoint.get(s, self.job_id)
+            created = row.created_at if row is not None else self.now()
+        waited = max(0.0, (self.now() - created).total_seconds())
+        deadline = time.monotonic() + self.settings.provider_timeout - waited
         started = time.perf_counter()
         with self.rt.db.session(write=False) as s:
             seen_callback = checkpoint.callback_at(s, self.job_id)

@@ -15,12 +15,14 @@
 
 from __future__ import annotations
 
+import ipaddress
 import random
 import time
 from collections.abc import Callable, Mapping, Sequence
 from email.utils import parsedate_to_datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import urljoin, urlsplit
 
 import httpx
 
@@ -205,6 +207,36 @@ class ProviderApi:
             code="provider_unavailable",
         )
 
+    def check_result_url(self, url: str) -> None:
+        """A result URL comes from the provider's answer: fetch it only from the provider's
+        own origin or over https from a host that is not a literal private, loopback or
+        link-local address (a compromised answer must not make the worker fetch internal
+        services). Names are resolved by the HTTP client; DNS answers are not pinned here."""
+        parts = urlsplit(self.url(url))
+        base = urlsplit(self.base_url)
+        if (parts.scheme, parts.netloc) == (base.scheme, base.netloc):
+            return
+        host = parts.hostname or ""
+        try:
+            address = ipaddress.ip_address(host.strip("[]"))
+        except ValueError:
+            address = None
+        private = address is not None and (
+            address.is_private
+            or address.is_loopback
+            or address.is_link_local
+            or address.is_reserved
+            or address.is_multicast
+            or address.is_unspecified
+        )
+        if parts.scheme != "https" or not host or private or host == "localhost":
+            raise ProviderError(
+                f"{self.provider} named a result location reelforge does not fetch "
+                f"({parts.scheme}://{self.redact(host)}): only https from a public host, or "
+                f"the provider's own address",
+                code="provider_bad_response",
+            )
+
     def download(
         self,
         url: str,
@@ -215,43 +247,70 @@ class ProviderApi:
         check: Callable[[], None] = lambda: None,
     ) -> int:
         """Stream `url` to `dest` (at most `max_bytes`), retrying 5xx and dropped connections
-        from the start. Returns the byte count. `check` runs between chunks (cancellation)."""
+        from the start. Returns the byte count. `check` runs between chunks (cancellation).
+        Redirects (at most 5) are followed by hand, each target checked by `check_result_url`
+        before it is fetched; the credentials go only to the first URL's origin."""
         last = ""
         for attempt in range(1, self.tries + 1):
-            headers = self.auth() if authenticated else {}
             try:
-                with self.client.stream("GET", self.url(url), headers=headers) as response:
-                    if response.status_code == 429:
-                        raise ProviderThrottled(
-                            self._message("GET", url, "429 while downloading"),
-                            retry_after=retry_after(response),
-                        )
-                    if response.status_code >= 500:
-                        last = f"{response.status_code}"
-                    elif response.status_code >= 400:
-                        raise ProviderError(
-                            self._message("GET", url, f"{response.status_code} for the result"),
-                            code="provider_result_unavailable",
-                        )
-                    else:
-                        declared = response.headers.get("content-length")
-                        if declared and declared.isdigit() and int(declared) > max_bytes:
-                            raise _too_large(self.provider, int(declared), max_bytes)
-                        written = 0
-                        with dest.open("wb") as out:
-                            for chunk in response.iter_bytes(1 << 16):
-                                written += len(chunk)
-                                if written > max_bytes:
-                                    raise _too_large(self.provider, written, max_bytes)
-                                out.write(chunk)
-                                check()
-                        return written
+                written = self._fetch(url, dest, max_bytes, authenticated, check)
             except (httpx.TimeoutException, httpx.TransportError) as exc:
                 last = f"download failed ({type(exc).__name__})"
+            else:
+                if written is not None:
+                    return written
+                last = "5xx"
             if attempt < self.tries:
                 self.wait(backoff(attempt))
         raise ProviderUnavailable(
             self._message("GET", url, f"{last}, {self.tries} tries"), code="provider_unavailable"
+        )
+
+    def _fetch(
+        self,
+        url: str,
+        dest: Path,
+        max_bytes: int,
+        authenticated: bool,
+        check: Callable[[], None],
+    ) -> int | None:
+        """One try: the byte count, or None after a 5xx (to be tried again)."""
+        target = self.url(url)
+        origin = urlsplit(target)[:2]
+        for _hop in range(6):
+            self.check_result_url(target)
+            same_origin = urlsplit(target)[:2] == origin
+            headers = self.auth() if authenticated and same_origin else {}
+            with self.client.stream("GET", target, headers=headers) as response:
+                if response.is_redirect and _hop < 5:
+                    target = urljoin(target, response.headers.get("location", ""))
+                    continue
+                if response.status_code == 429:
+                    raise ProviderThrottled(
+                        self._message("GET", url, "429 while downloading"),
+                        retry_after=retry_after(response),
+                    )
+                if response.status_code >= 500:
+                    return None
+                if response.status_code >= 300:
+                    raise ProviderError(
+                        self._message("GET", url, f"{response.status_code} for the result"),
+                        code="provider_result_unavailable",
+                    )
+                declared = response.headers.get("content-length")
+                if declared and declared.isdigit() and int(declared) > max_bytes:
+                    raise _too_large(self.provider, int(declared), max_bytes)
+                written = 0
+                with dest.open("wb") as out:
+                    for chunk in response.iter_bytes(1 << 16):
+                        written += len(chunk)
+                        if written > max_bytes:
+                            raise _too_large(self.provider, written, max_bytes)
+                        out.write(chunk)
+                        check()
+                return written
+        raise ProviderError(  # not reached: the last hop answers as it is
+            self._message("GET", url, "too many redirects"), code="provider_result_unavailable"
         )
 
     def _where(self, path: str) -> str:
