@@ -523,6 +523,29 @@ def providers(tiny: bool) -> list[Row]:
     ]
 
 
+# -- the capacity planner against a real two-worker run ----------------------------------------
+
+
+def planner(tiny: bool) -> list[Row]:
+    """bench/planner_validation.py: the motion backend with two real workers against the
+    planner's prediction (profiles from a separate calibration run); ratio 1.0 is exact."""
+    from bench import planner_validation as pv
+
+    argv = ["--jobs", "3", "--interval", "0.3", "--duration", "1"] if tiny else []
+    result = pv.main(argv)
+    return [
+        {
+            "bench": "planner",
+            "what": f"{name.replace('_', ' ')}: predicted vs measured",
+            "ours": predicted,
+            "peer": measured,
+            "unit": "s",
+            "peer_name": "real two-worker run",
+        }
+        for name, (measured, predicted) in result.items()
+    ]
+
+
 BENCHES: dict[str, Callable[[bool], list[Row]]] = {
     "motion": motion,
     "neural": neural,
@@ -532,6 +555,7 @@ BENCHES: dict[str, Callable[[bool], list[Row]]] = {
     "submit": submit,
     "cold_start": cold_start,
     "providers": providers,
+    "planner": planner,
 }
 ON_REQUEST = {"load": load}
 

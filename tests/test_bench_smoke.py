@@ -21,6 +21,7 @@ BENCHES = (
     "submit",
     "cold_start",
     "providers",
+    "planner",
     "load",
 )
 
