@@ -357,6 +357,27 @@ class Settings(BaseSettings):
                 data[name] = mask_url(getattr(self, name))
         return data
 
+    def secret_values(self) -> list[str]:
+        """The values of every SecretStr setting, and passwords in URLs: what log lines mask."""
+        found = [
+            value.get_secret_value()
+            for name in type(self).model_fields
+            if isinstance(value := getattr(self, name), SecretStr)
+        ]
+        urls: list[str | None] = [
+            self.resolved_database_url,
+            self.resolved_queue_url,
+            self.resolved_blob_url,
+        ]
+        urls += [self.s3_endpoint_url] + [
+            getattr(self, n) for n in type(self).model_fields if n.endswith("_base_url")
+        ]
+        for url in urls:
+            password = urlsplit(url).password if url else None
+            if password:
+                found.append(password)
+        return [v for v in found if v]
+
     def grouped(self) -> dict[str, dict[str, Any]]:
         """`public_dict` in the sections of `GROUPS` (then "other"), for people to read."""
         data = self.public_dict()

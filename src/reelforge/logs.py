@@ -13,6 +13,7 @@ import json
 import logging
 import re
 import sys
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -83,11 +84,39 @@ class JsonFormatter(logging.Formatter):
 
 
 TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+MASK = "***"
+_SHORTEST_SECRET = 4  # a shorter value would mask ordinary words; settings refuse none
 
 
-def configure(level: str, fmt: str = "text") -> None:
-    """The process's log handler on stderr: text (the default) or JSON lines."""
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(JsonFormatter() if fmt == "json" else logging.Formatter(TEXT_FORMAT))
+class MaskingFormatter(logging.Formatter):
+    """Any secret's value in a formatted line (message, arguments, traceback; as written or
+    JSON-escaped) becomes `***`: a Stripe key or webhook secret that reaches a log line
+    through an exception or a third party's message is never written out."""
+
+    def __init__(self, inner: logging.Formatter, secrets: Iterable[str]) -> None:
+        super().__init__()
+        self.inner = inner
+        found = {s for s in secrets if len(s) >= _SHORTEST_SECRET}
+        found |= {json.dumps(s, ensure_ascii=False)[1:-1] for s in found}
+        self.secrets = sorted(found, key=len, reverse=True)  # a longer one first
+
+    def format(self, record: logging.LogRecord) -> str:
+        text = self.inner.format(record)
+        for secret in self.secrets:
+            text = text.replace(secret, MASK)
+        return text
+
+
+def handler(fmt: str = "text", secrets: Iterable[str] = ()) -> logging.Handler:
+    """A stderr handler writing text (the default) or JSON lines, secrets masked."""
+    out = logging.StreamHandler(sys.stderr)
+    inner = JsonFormatter() if fmt == "json" else logging.Formatter(TEXT_FORMAT)
+    out.setFormatter(MaskingFormatter(inner, secrets))
+    return out
+
+
+def configure(level: str, fmt: str = "text", secrets: Iterable[str] = ()) -> None:
+    """The process's log handler on stderr: text (the default) or JSON lines, with the
+    values of `secrets` (the settings' SecretStr values) masked on every line."""
     # as basicConfig: a root logger that already has handlers (a test's) is left alone
-    logging.basicConfig(level=level.upper(), handlers=[handler])
+    logging.basicConfig(level=level.upper(), handlers=[handler(fmt, secrets)])

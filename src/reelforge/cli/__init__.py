@@ -42,7 +42,8 @@ def _main(log_level: Annotated[str, typer.Option(help="debug, info, warning")] =
     except ReelforgeError as exc:
         logs.configure(log_level)
         raise fail(exc) from None
-    logs.configure(log_level, settings.log_format)  # RF_LOG_FORMAT=json: JSON lines
+    # RF_LOG_FORMAT=json: JSON lines; every line masks the secrets' values
+    logs.configure(log_level, settings.log_format, secrets=settings.secret_values())
 
 
 app.command()(generate.generate)
