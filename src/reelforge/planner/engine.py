@@ -149,15 +149,22 @@ class Engine:
             _TIMEOUT: self._timeout,
             _SCALE: lambda _p: self._scale(last_arrival),
         }
+        last = 0.0  # the last moment anything happened to a job
         while self._events:
             when, event, _, payload = heapq.heappop(self._events)
             self.now = when
+            if event in (_ARRIVE, _DONE) or (
+                event in (_CANCEL, _TIMEOUT) and payload.state in WAITING
+            ):
+                last = when
             handlers[event](payload)
             self._dispatch()
-        end = self.now
+        # the run ends with its last arrival or job, not with a timeout that found the job
+        # long done or an autoscaling tick
+        end = self.now = last
         for d in self.devices:
-            if d.down_at is None:
-                d.down_at = end
+            if d.down_at is None or d.down_at > end:
+                d.down_at = max(end, d.up_at)
         return Outcome(self.jobs, self.devices, end, self.policy, self.fleet, self.unserved)
 
     # -- admission ---------------------------------------------------------------------
