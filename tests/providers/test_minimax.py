@@ -3,6 +3,7 @@ Task → file id → file retrieval → download; throttling, failures, sound an
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -13,8 +14,10 @@ from reelforge.errors import ReelforgeError
 from reelforge.media.probe import probe_video
 from reelforge.services.accounts import accounts
 from reelforge.services.billing import customers
+from reelforge.services.jobs import queries
 from reelforge.services.jobs.uploads import create_upload
 from tests.audio_samples import tone_mp4
+from tests.helpers import event_types
 from tests.providers.fakes.minimax import FakeMiniMax
 from tests.providers.hosted import (
     assert_keeps_sound,
@@ -184,16 +187,20 @@ def test_a_malformed_result_fails_clearly(
 
 
 def test_a_wrong_key_fails_as_authentication_and_never_shows_the_key(
-    tmp_path: Path, fake: FakeMiniMax
+    tmp_path: Path, fake: FakeMiniMax, caplog: pytest.LogCaptureFixture
 ) -> None:
     wrong = "mm-wrong-key-9876543210"
     p = hosted_platform(
         tmp_path, "minimax", "MiniMax-Hailuo-02", fake, provider_minimax_api_key=wrong
     )
+    caplog.set_level(logging.DEBUG)
     try:
         acct, job = submit(p, "minimax", duration=6)
         done = run(p, acct, job["id"])
+        events = event_types(p, acct, job["id"]), queries.events_since(p, acct, job["id"], 0)
     finally:
         p.close()
     assert done["status"] == "failed" and done["error"]["code"] == "provider_auth"
+    assert wrong not in str(events) and wrong not in caplog.text
+    assert "***" in done["error"]["message"]  # the provider quoted it back: redacted
     assert wrong not in str(done) and "1004" in done["error"]["message"]

@@ -3,6 +3,7 @@ content downloaded with the key; sound kept; throttling, quota, failures and bad
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -13,8 +14,10 @@ from reelforge.cli import sample_image
 from reelforge.errors import ReelforgeError
 from reelforge.services.accounts import accounts
 from reelforge.services.billing import customers
+from reelforge.services.jobs import queries
 from reelforge.services.jobs.uploads import create_upload
 from tests.audio_samples import tone_mp4
+from tests.helpers import event_types
 from tests.providers.fakes.sora import FakeSora
 from tests.providers.hosted import (
     assert_keeps_sound,
@@ -155,14 +158,18 @@ def test_a_result_that_is_not_a_video_fails_clearly(platform: Platform, fake: Fa
 
 
 def test_a_wrong_key_fails_as_authentication_without_echoing_it(
-    tmp_path: Path, fake: FakeSora
+    tmp_path: Path, fake: FakeSora, caplog: pytest.LogCaptureFixture
 ) -> None:
     wrong = "sk-wrong-9876543210fedcba"
     p = _platform(tmp_path, fake, provider_openai_api_key=wrong)
+    caplog.set_level(logging.DEBUG)
     try:
         acct, job = submit(p, "openai", duration=4)
         done = run(p, acct, job["id"])
+        events = event_types(p, acct, job["id"]), queries.events_since(p, acct, job["id"], 0)
     finally:
         p.close()
     assert done["status"] == "failed" and done["error"]["code"] == "provider_auth"
+    assert wrong not in str(events) and wrong not in caplog.text
+    assert "***" in done["error"]["message"]  # the provider quoted it back: redacted
     assert wrong not in str(done)

@@ -34,11 +34,10 @@ class FakeMiniMax(FakeProvider):
         headers: dict[str, str],
         body: Any,
     ) -> Answer:
-        if headers.get("authorization") != f"Bearer {self.api_key}":
-            return Answer(
-                200,
-                {"base_resp": _base(1004, "login fail: Please carefully check the API secret key")},
-            )
+        given = headers.get("authorization", "")
+        if given != f"Bearer {self.api_key}":  # quoting what it got, as some APIs do
+            message = f"login fail: Please carefully check the API secret key ({given})"
+            return Answer(200, {"base_resp": _base(1004, message)})
         if method == "POST" and path == "/v1/video_generation":
             return self.create(body)
         if method == "GET" and path == "/v1/query/video_generation":

@@ -46,9 +46,13 @@ class FakeSora(FakeProvider):
         headers: dict[str, str],
         body: Any,
     ) -> Answer:
-        if headers.get("authorization") != f"Bearer {self.api_key}":
+        given = headers.get("authorization", "").removeprefix("Bearer ")
+        if given != self.api_key:  # the key quoted back, as OpenAI's message does
             return _error(
-                401, "Incorrect API key provided.", "invalid_request_error", "invalid_api_key"
+                401,
+                f"Incorrect API key provided: {given}.",
+                "invalid_request_error",
+                "invalid_api_key",
             )
         if method == "POST" and path == "/v1/videos":
             return self.create(body)
