@@ -79,6 +79,40 @@ def test_429_is_throttling_with_retry_after(server: Scripted) -> None:
     assert caught.value.retry_after == 7.0
 
 
+def test_a_429_the_provider_calls_a_refusal_is_not_waited_for(server: Scripted) -> None:
+    """OpenAI's 429 insufficient_quota: waiting does not cure an empty account."""
+    server.script["/q"] = [Answer(429, {"error": {"code": "insufficient_quota"}})]
+
+    def error_for(status: int, body: Any) -> ProviderError | None:
+        return ProviderError("out of quota", code="provider_account") if status == 429 else None
+
+    with _api(server, error_for=error_for) as api, pytest.raises(ProviderError) as caught:
+        api.request("POST", "/q", json={}, idempotent=False)
+    assert caught.value.code == "provider_account"
+    assert not isinstance(caught.value, ProviderThrottled)
+
+
+def test_a_redirect_to_another_port_of_the_provider_host_drops_the_key(
+    server: Scripted, provider_video: Path, tmp_path: Path
+) -> None:
+    storage = Scripted(provider_video).start()  # a second server on the same loopback host
+    try:
+        server.script["/files-redirect"] = [
+            Answer(302, None, {"location": f"{storage.base_url}/files/v.mp4"})
+        ]
+        with _api(server) as api:
+            size = api.download(
+                "/files-redirect", tmp_path / "v.mp4", max_bytes=10**8, authenticated=True
+            )
+        assert size == len(provider_video.read_bytes())
+        [first] = [r for r in server.requests if r.path == "/files-redirect"]
+        [second] = storage.requests
+        assert first.headers["authorization"] == f"Bearer {SECRET}"
+        assert "authorization" not in second.headers  # the key stays with the provider
+    finally:
+        storage.stop()
+
+
 def test_a_create_that_times_out_is_not_sent_again(server: Scripted) -> None:
     server.script["/create"] = [Answer(200, {"id": "x"})]
     server.sleep = 0.5
@@ -113,7 +147,7 @@ def test_download_size_cap_and_redirect_checks(server: Scripted, tmp_path: Path)
             with pytest.raises(ProviderError) as refused:
                 api.download(url, tmp_path / "c.mp4", max_bytes=10**8, authenticated=False)
             assert refused.value.code == "provider_bad_response"
-        server.script["/moved"] = [Answer(302, None, {"location": "http://127.0.0.2:9/internal"})]
+        server.script["/moved"] = [Answer(302, None, {"location": "http://10.1.2.3:9/internal"})]
         with pytest.raises(ProviderError) as redirected:
             api.download("/moved", tmp_path / "d.mp4", max_bytes=10**8, authenticated=True)
         assert redirected.value.code == "provider_bad_response"

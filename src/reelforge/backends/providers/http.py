@@ -187,7 +187,7 @@ class ProviderApi:
                     if special.retry_after is None:
                         special.retry_after = retry_after(response)
                     raise _scrubbed(special, self.redact)
-                if response.status_code == 429:
+                if response.status_code == 429 and special is None:
                     raise ProviderThrottled(
                         self._message(method, path, f"429 {_summary(body)}"),
                         retry_after=retry_after(response),
@@ -209,13 +209,13 @@ class ProviderApi:
 
     def check_result_url(self, url: str) -> None:
         """A result URL comes from the provider's answer: fetch it only from the provider's
-        own origin or over https from a host that is not a literal private, loopback or
+        own host or over https from a host that is not a literal private, loopback or
         link-local address (a compromised answer must not make the worker fetch internal
         services). Names are resolved by the HTTP client; DNS answers are not pinned here."""
         parts = urlsplit(self.url(url))
         base = urlsplit(self.base_url)
-        if (parts.scheme, parts.netloc) == (base.scheme, base.netloc):
-            return
+        if parts.scheme in ("http", "https") and parts.hostname == base.hostname:
+            return  # the host the operator configured for this provider (any port)
         host = parts.hostname or ""
         try:
             address = ipaddress.ip_address(host.strip("[]"))
