@@ -8,10 +8,12 @@ from contextlib import asynccontextmanager
 from fastapi import Depends, FastAPI
 
 from reelforge import __version__
+from reelforge.api import provider_callbacks
 from reelforge.api.docs import install_docs
 from reelforge.api.errors import install_error_handlers
 from reelforge.api.limits import BodyLimit, limit_for
 from reelforge.api.metrics import install_metrics
+from reelforge.api.openai_compat import router as openai_compat_router
 from reelforge.api.ratelimit import RateLimitHeaders
 from reelforge.api.routes import (
     account,
@@ -76,6 +78,8 @@ def create_app(p: Platform, *, embedded_worker: bool = False) -> FastAPI:
     app.include_router(kpis.router)
     app.include_router(planner.router)  # POST /v1/admin/plan: the capacity planner
     app.include_router(commerce.router)  # /v1/commerce: catalogue batches, brand kit
+    app.include_router(openai_compat_router)  # /openai/v1/videos: the OpenAI SDK's shapes
+    app.include_router(provider_callbacks.router)  # hosted providers' task callbacks
     install_metrics(app)  # GET /metrics (Prometheus), open event streams
     install_web(app)  # the studio at /, the console at /console (reelforge.web)
     return app
