@@ -360,7 +360,7 @@ def test_extend_link_prefills_the_form(creator: Browser) -> None:
 
 @pytest.mark.slow
 def test_finished_video_plays_downloads_and_verifies(
-    creator: Browser, web_platform: Platform
+    creator: Browser, web_platform: Platform, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from reelforge.worker.loop import Worker
     from tests.helpers import wait_for
@@ -396,6 +396,25 @@ def test_finished_video_plays_downloads_and_verifies(
     assert facts["Visible label"].startswith("Found")
     assert facts["C2PA manifest"].startswith("Valid, trusted")
     assert facts["Watermark"] == "Found" and facts["Verdict"] == "ai-generated"
+    # the report is kept per stored file: a reload does not decode again
+    from reelforge.services.studio import provenance
+
+    calls: list[object] = []
+    real = provenance.verify
+    monkeypatch.setattr(provenance, "verify", lambda *a: calls.append(a) or real(*a))
+    assert creator.client.get(f"/videos/{video_id}/provenance").text == prov and calls == []
+    # a process already verifying its most says so instead of queueing another decode
+    provenance._reports.clear()
+    held = [provenance._running.acquire(blocking=False) for _ in range(provenance.AT_ONCE)]
+    try:
+        assert all(held)
+        busy = creator.client.get(f"/videos/{video_id}/provenance")
+        assert busy.status_code == 200 and "The provenance check is busy" in busy.text
+    finally:
+        for _ in held:
+            provenance._running.release()
+    assert "Valid, trusted" in creator.client.get(f"/videos/{video_id}/provenance").text
+    assert len(calls) == 1
     assert "<img" in creator.get("/videos?status=succeeded").text  # the poster in the gallery
     # extend it: the form's extend mode names it, no image
     extended = created_id(create(creator, {"mode": "extend", "extend_from": video_id}, {}))

@@ -8,11 +8,8 @@ from __future__ import annotations
 
 import json
 import re
-import tempfile
-import threading
 import time
 from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request
@@ -22,13 +19,12 @@ from starlette.background import BackgroundTask
 
 from reelforge.app.platform import Platform
 from reelforge.domain.account import AccountRef
-from reelforge.errors import InvalidRequest, RateLimited, ReelforgeError, Unauthorized
+from reelforge.errors import InvalidRequest, ReelforgeError, Unauthorized
 from reelforge.services.accounts.signin import WebUser
 from reelforge.services.governance import reviews
 from reelforge.services.jobs import event_streams, queries
 from reelforge.services.jobs.submit import SubmitRequest, promote_job, submit_job
-from reelforge.services.provenance.marking import verify
-from reelforge.services.studio import gallery
+from reelforge.services.studio import gallery, provenance
 from reelforge.web import pages, security
 from reelforge.web.i18n import N_
 from reelforge.web.pages import (
@@ -102,8 +98,6 @@ STAGE_TEXT = {
 }
 FINAL = frozenset({"succeeded", "failed", "cancelled", "blocked"})
 SSE_KEEPALIVE_S = 15.0
-VERIFY_AT_ONCE = 2  # provenance checks decoding at the same time in this process
-_verifying = threading.BoundedSemaphore(VERIFY_AT_ONCE)
 _RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
 
 
@@ -301,25 +295,12 @@ def video_poster(request: Request, video_id: str) -> Response:
     return _file(request, video_id, poster=True, disposition="inline")
 
 
-def provenance_of(p: Platform, account: AccountRef, video_id: str) -> dict[str, Any]:
-    """The verify service's report on the stored MP4 (a few at once per process)."""
-    if not _verifying.acquire(blocking=False):
-        raise RateLimited("the provenance check is busy; try again", code="verify_busy")
-    try:
-        with tempfile.TemporaryDirectory(prefix="reelforge-studio-verify-") as tmp:
-            local = Path(tmp) / "video.mp4"
-            queries.save_content(p, account, video_id, local)
-            return verify(p, local)
-    finally:
-        _verifying.release()
-
-
 @router.get("/videos/{video_id}/provenance")
 async def video_provenance(request: Request, video_id: str) -> Response:
     user = _signed_in(request)
     p = platform_of(request)
     try:
-        report = await run_in_threadpool(provenance_of, p, user.account, video_id)
+        report = await run_in_threadpool(provenance.report, p, user.account, video_id)
     except ReelforgeError as exc:
         if exc.http_status == 404:
             raise
