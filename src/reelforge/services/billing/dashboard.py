@@ -51,9 +51,7 @@ def kpi_dashboard(
     simulated: bool = False,
 ) -> dict[str, Any]:
     """The report's window, data kind and hint, and every chart's table."""
-    report = reports.kpi_report(p, since=since, until=until, simulated=simulated)
-    with p.db.session(write=False) as s:
-        rows = reports._load(s, since, until, simulated)
+    report, rows = reports.kpi_report_and_rows(p, since=since, until=until, simulated=simulated)
     now = p.clock()
     excluded = (INTERNAL_PLAN,)
     cost = trends.cost_over_time(

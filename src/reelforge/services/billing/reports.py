@@ -37,6 +37,7 @@ __all__ = [
     "ReportTable",
     "cell_text",
     "kpi_report",
+    "kpi_report_and_rows",
     "parse_when",
     "plan_infos",
     "report_tables",
@@ -82,6 +83,19 @@ def kpi_report(
 ) -> dict[str, Any]:
     """The KPI report over [since, until) (None: unbounded) of the real data, or with
     `simulated` of the simulated data only."""
+    return kpi_report_and_rows(p, since=since, until=until, simulated=simulated)[0]
+
+
+def kpi_report_and_rows(
+    p: Platform,
+    *,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    simulated: bool = False,
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """`kpi_report`, and the rows it was computed from (accounts, usage, payments, plan
+    changes, jobs, consumed credits: analytics.kpis' records), read once for figures the
+    report does not hold (the console's charts over time)."""
     since = _aware(since) if since else None
     until = _aware(until) if until else None
     if since and until and since >= until:
@@ -105,7 +119,7 @@ def kpi_report(
         "price_sheet": sheet.version,
         "hint": hint,
         **report,
-    }
+    }, rows
 
 
 def _simulated_only_hint(s: Session) -> str | None:
