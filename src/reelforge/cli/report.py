@@ -12,6 +12,7 @@ from rich.table import Table
 from reelforge.cli.common import JsonOpt, err, fail, out, platform, print_json
 from reelforge.errors import InvalidRequest, ReelforgeError
 from reelforge.services.billing import reports
+from reelforge.services.governance import review_load
 
 SinceOpt = Annotated[
     str | None,
@@ -50,12 +51,10 @@ def report(
     revenue, ARPPU, conversion, retention, weekly cohorts, segment shares and whether each
     plan pays for itself."""
     with platform() as p:
-        body = reports.kpi_report(
-            p,
-            since=reports.parse_when(since, "since"),
-            until=reports.parse_when(until, "until"),
-            simulated=simulated,
-        )
+        window = reports.parse_when(since, "since"), reports.parse_when(until, "until")
+        body = reports.kpi_report(p, since=window[0], until=window[1], simulated=simulated)
+        # the cost side of the review band and of language routing (issue 17)
+        body["reviewer_load"] = review_load.reviewer_load(p, since=window[0], until=window[1])
     if csv_dir is not None:
         try:
             written = reports.write_csv(body, csv_dir)
@@ -109,6 +108,35 @@ def show(r: dict[str, Any]) -> None:
         if t.name != "verdict":
             out.print(_table(t))
     _show_verdict(r)
+    if r.get("reviewer_load"):
+        _show_reviewer_load(r["reviewer_load"])
+
+
+def _show_reviewer_load(load: dict[str, Any]) -> None:
+    """Sent to a person per day, by language and category, and the time to a decision."""
+    table = Table(
+        "day",
+        "sent",
+        "appeals",
+        "by language",
+        "by category",
+        "pending",
+        "median s to decision",
+        title="Reviewer load",
+        caption=f"median {load['median_seconds_to_decision']} s, "
+        f"p90 {load['p90_seconds_to_decision']} s to a decision; {load['pending']} pending",
+    )
+    for d in load["days"]:
+        table.add_row(
+            d["day"],
+            str(d["sent"]),
+            str(d["appeals"]),
+            escape(", ".join(f"{k} {v}" for k, v in d["by_language"].items()) or "-"),
+            escape(", ".join(f"{k} {v}" for k, v in d["by_category"].items()) or "-"),
+            str(d["pending"]),
+            str(d["median_seconds_to_decision"] or "-"),
+        )
+    out.print(table)
 
 
 def _show_verdict(r: dict[str, Any]) -> None:
