@@ -160,11 +160,14 @@ def test_a_create_interrupted_before_its_answer_is_found_by_external_id(
     assert done["compute"]["provider_resumed"] is True
 
 
-def test_the_providers_callback_wakes_the_waiting_worker(hosted: Callable[..., Hosted]) -> None:
+@pytest.mark.parametrize("provider,remote", [("luma", "ray-2"), ("kling", "kling-v2-1")])
+def test_the_providers_callback_wakes_the_waiting_worker(
+    hosted: Callable[..., Hosted], provider: str, remote: str
+) -> None:
     port = free_port()
     h = hosted(
-        "luma",
-        "ray-2",
+        provider,
+        remote,
         provider_callbacks=True,
         provider_poll_interval=30.0,  # without the callback the job would wait 30 s
         public_url=f"http://127.0.0.1:{port}",
@@ -185,7 +188,7 @@ def test_the_providers_callback_wakes_the_waiting_worker(hosted: Callable[..., H
     assert took < 15
     [create] = h.fake.creates()
     url = create.body["callback_url"]
-    assert url.startswith(f"http://127.0.0.1:{port}/v1/providers/luma/callback/")
+    assert url.startswith(f"http://127.0.0.1:{port}/v1/providers/{provider}/callback/")
     assert "token=" in url
 
 
