@@ -224,6 +224,7 @@ def appeal(p: Platform, account: AccountRef, job_id: str, message: str) -> dict[
         review = open_review(
             s, job, kind="appeal", stage=stage, categories=categories, now=now, message=message
         )
+        review_id = review.id
         audit.record(
             s,
             now,
@@ -235,4 +236,14 @@ def appeal(p: Platform, account: AccountRef, job_id: str, message: str) -> dict[
         )
         s.flush()
         s.refresh(job)
-        return job_view(job)
+        view = job_view(job)
+    event(
+        log,
+        "job.appeal",
+        job=job_id,
+        account=account.id,
+        status="review",
+        stage=stage,
+        review=review_id,
+    )
+    return view

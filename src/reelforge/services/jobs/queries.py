@@ -301,6 +301,7 @@ def delete_job(p: Platform, account: AccountRef, job_id: str) -> dict[str, Any]:
         )
         s.flush()
         view = job_view(job, links)
+    event(log, "job.delete", job=job_id, account=account.id, status=view["status"], files=len(keys))
     remove_unused_blobs(p, keys)
     return view
 

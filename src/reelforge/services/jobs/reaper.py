@@ -15,6 +15,7 @@ from functools import partial
 
 from reelforge.app.platform import Platform
 from reelforge.domain.job import FINALIZE_FAILED, WORKER_LOST, EventType, JobStatus
+from reelforge.logs import event
 from reelforge.services.jobs.admission import wake_all
 from reelforge.services.jobs.finalize import cancel_waiting, record_final
 from reelforge.services.jobs.periodic import isolated
@@ -109,7 +110,7 @@ def _reap_stale(p: Platform, job_id: str, attempt: int, report: ReapReport) -> N
     now = p.clock()
     cutoff = now - timedelta(seconds=p.settings.heartbeat_timeout)
     still_stale = [Job.status == "running", Job.heartbeat_at < cutoff]
-    enqueue: tuple[str, int] | None = None
+    enqueue: tuple[str, int, str] | None = None  # queue, priority, account
     with p.db.session() as s:
         job = repo.job_for(s, job_id, None)
         if job is None:
@@ -150,7 +151,7 @@ def _reap_stale(p: Platform, job_id: str, attempt: int, report: ReapReport) -> N
                 {"status": "queued", "reason": "heartbeat_timeout", "attempt": attempt},
                 now,
             )
-            enqueue = (job.queue, job.priority)
+            enqueue = (job.queue, job.priority, job.account_id)
             report.requeued.append(job_id)
         else:
             data: dict[str, object] = {}
@@ -160,7 +161,16 @@ def _reap_stale(p: Platform, job_id: str, attempt: int, report: ReapReport) -> N
             else:
                 report.cancelled.append(job_id)
             record_final(p, s, job_id, data, now)
-    if enqueue is not None:
+    if enqueue is not None:  # committed: one line, as the worker's job.end requeued
+        event(
+            log,
+            "job.requeue",
+            job=job_id,
+            account=enqueue[2],
+            status="queued",
+            reason="heartbeat_timeout",
+            attempt=attempt,
+        )
         p.queue.enqueue(job_id, queue=enqueue[0], priority=enqueue[1])
 
 
