@@ -93,7 +93,14 @@ GROUPS: dict[str, tuple[str, ...]] = {
         "progress_interval",
         "queue_retry_max",
     ),
-    "governance": ("policy_profile", "policy_dir", "audit_retention_days", "likeness_keep_photos"),
+    "governance": (
+        "policy_profile",
+        "policy_dir",
+        "audit_retention_days",
+        "likeness_keep_photos",
+        "multilingual_model_dir",
+        "multilingual_languages",
+    ),
     "provenance": (
         "aigc_producer",
         "provenance_secret",
@@ -188,6 +195,9 @@ class Settings(BaseSettings):
     policy_dir: Path | None = None  # operator-defined profiles (<name>.yaml), may extend ours
     audit_retention_days: int = Field(default=180, ge=180)  # the audit log keeps at least this
     likeness_keep_photos: bool = False  # keep enrolled photos, not only their face embeddings
+    # an operator's multilingual sentence-transformers directory (governance/text/multilingual)
+    multilingual_model_dir: Path | None = None
+    multilingual_languages: StrList = Field(default_factory=list)  # empty: all it is run on
 
     # provenance: every output carries a visible label, AIGC metadata, a watermark and C2PA
     aigc_producer: str = Field(default="reelforge", min_length=1, max_length=100)

@@ -4,11 +4,13 @@ created on first use, then shared by every request and the likeness registry."""
 from __future__ import annotations
 
 import threading
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from reelforge.governance.image.moderator import ImageModerator
     from reelforge.governance.text import TextModerator
+    from reelforge.governance.text.multilingual import MultilingualStage
 
 
 class Detectors:
@@ -23,6 +25,7 @@ class Detectors:
         self._image: ImageModerator | None = None
         self._text_lock = threading.Lock()
         self._image_lock = threading.Lock()
+        self._multilingual: tuple[Path, frozenset[str]] | None = None
 
     @property
     def text(self) -> TextModerator:
@@ -31,8 +34,26 @@ class Detectors:
                 if self._text is None:
                     from reelforge.governance.text import TextModerator
 
-                    self._text = TextModerator()
+                    self._text = TextModerator(multilingual=self._multilingual_stage())
         return self._text
+
+    def configure_multilingual(self, path: Path | None, languages: list[str]) -> None:
+        """Use an operator's multilingual embedding stage (None: none) from now on."""
+        wanted = (Path(path), frozenset(languages)) if path is not None else None
+        with self._text_lock:
+            if wanted == self._multilingual:
+                return
+            self._multilingual = wanted
+            if self._text is not None:
+                self._text.multilingual = self._multilingual_stage()
+
+    def _multilingual_stage(self) -> MultilingualStage | None:
+        if self._multilingual is None:
+            return None
+        from reelforge.governance.text.multilingual import MultilingualStage
+
+        path, languages = self._multilingual
+        return MultilingualStage(path, languages or None)
 
     @property
     def image(self) -> ImageModerator:

@@ -100,7 +100,8 @@ class Decision:
     # the highest score per category within each stage that reported any
     stage_scores: dict[str, dict[str, float]] = field(default_factory=dict)
     language: str | None = None  # the prompt's language, where it was identified
-    band: str | None = None  # "block", "review" (the review band) or "language" (uncovered)
+    band: str | None = None  # "block", "review", "band", "language" or "guard"
+    guard: str | None = None  # a guard model must still check it (its registered name)
 
     def public(self) -> dict[str, Any]:
         """What a user sees: no scores or matched terms that would help evade the checks;
@@ -120,6 +121,7 @@ class Decision:
             "stages": self.stage_scores,
             "language": self.language,
             "band": self.band,
+            "guard": self.guard,
             "policy": self.policy,
             "signals": [s.to_dict() for s in self.signals],
         }

@@ -21,6 +21,7 @@ from functools import lru_cache
 from reelforge.governance.language import LanguageReading, identify
 from reelforge.governance.language import warm as warm_language
 from reelforge.governance.signals import Category, Signal
+from reelforge.governance.text.multilingual import MultilingualStage
 from reelforge.governance.text.names import misspelled_names, name_signals
 from reelforge.governance.text.normalize import tokens, variants
 from reelforge.governance.text.semantic import SemanticClassifier
@@ -57,9 +58,12 @@ _NEGATIVE_CLOTHING = frozenset(
 class TextModerator:
     """Runs the text checks; cheap to construct, model loaded lazily (or with ``warm()``)."""
 
-    def __init__(self, semantic: bool = True) -> None:
+    def __init__(
+        self, semantic: bool = True, multilingual: MultilingualStage | None = None
+    ) -> None:
         self._index: Index = load_index()
         self._semantic = SemanticClassifier() if semantic else None
+        self.multilingual = multilingual  # an operator's multilingual embedding stage
         # Scores of recent texts (deterministic for one model): retries and repeated
         # prompts skip the embedding.
         self._cached_scores = lru_cache(maxsize=4096)(self._scores)
@@ -75,6 +79,8 @@ class TextModerator:
         stages = {"rules": RULES_LANGUAGES}
         if self.semantic_available:
             stages["minilm"] = SEMANTIC_LANGUAGES
+        if self.multilingual is not None:
+            stages["multilingual"] = self.multilingual.languages
         return stages
 
     def language(self, text: str) -> LanguageReading:
@@ -112,6 +118,8 @@ class TextModerator:
         for cat, score in self._semantic_scores(text).items():
             if score >= SEMANTIC_FLOOR:
                 _keep(found, Signal(cat, score, f"semantic:{cat}", source))
+        for sig in self._multilingual_signals(text, source):
+            _keep(found, sig)
         return sorted(found.values(), key=lambda s: (-s.score, s.category, s.rule))
 
     def _semantic_scores(self, text: str) -> dict[Category, float]:
@@ -123,6 +131,17 @@ class TextModerator:
             log.exception("semantic classifier failed; using term rules only")
             self._semantic = None
             return {}
+
+    def _multilingual_signals(self, text: str, source: str) -> list[Signal]:
+        stage = self.multilingual
+        if stage is None:
+            return []
+        try:
+            return stage.signals(text, source)
+        except Exception:  # a broken operator model must not take the other stages down
+            log.exception("multilingual stage failed; continuing without it")
+            self.multilingual = None
+            return []
 
     def _negative(self, text: str, source: str) -> list[Signal]:
         """A negative prompt names what to keep out, so its terms are no request — except

@@ -47,6 +47,7 @@ import io
 import json
 import sys
 import threading
+from collections.abc import Callable
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -143,11 +144,32 @@ class MiniLMEncoder:
     """Forward pass of all-MiniLM-L6-v2 (BERT) with mean pooling and L2 normalisation: the
     embeddings in NumPy, the encoder layers in onnxruntime (``use_onnx``) or NumPy."""
 
-    def __init__(self, path: Path, use_onnx: bool = True, cache: bool = True) -> None:
+    def __init__(
+        self,
+        path: Path,
+        use_onnx: bool = True,
+        cache: bool = True,
+        *,
+        pinned: bool = True,
+        pooling: str = "mean",
+    ) -> None:
+        """``pinned``: the bundled all-MiniLM-L6-v2, checked against its pinned sha256; an
+        operator's BERT-architecture directory (the multilingual stage) is keyed by its own
+        weights' sha256 instead. ``pooling``: mean (MiniLM, E5) or cls (LaBSE)."""
         from safetensors.numpy import load_file
         from tokenizers import Tokenizer
 
-        verify_files(path)
+        if pinned:
+            verify_files(path)
+            self.weights_key = [PINNED_SHA256["model.safetensors"], PINNED_SHA256["tokenizer.json"]]
+        else:
+            self.weights_key = [
+                runtime.file_digest(path / "model.safetensors"),
+                runtime.file_digest(path / "tokenizer.json"),
+            ]
+        if pooling not in ("mean", "cls"):
+            raise ValueError(f"pooling {pooling!r}: mean or cls")
+        self.pooling = pooling
         self._cache = cache
 
         config = json.loads((path / "config.json").read_text())
@@ -157,7 +179,8 @@ class MiniLMEncoder:
         self.layers = int(config["num_hidden_layers"])
         self.tokenizer = Tokenizer.from_file(str(path / "tokenizer.json"))
         self.tokenizer.no_padding()
-        self.tokenizer.enable_truncation(MAX_SEQ_LENGTH)
+        positions = int(config.get("max_position_embeddings", MAX_SEQ_LENGTH))
+        self.tokenizer.enable_truncation(min(MAX_SEQ_LENGTH, positions))
         self._raw = load_file(str(path / "model.safetensors"))
         # The embeddings now; the layers (transposed, QKV fused) only when NumPy runs them or
         # a graph is built from them.
@@ -192,9 +215,7 @@ class MiniLMEncoder:
 
         if not self._cache:
             return load(build())
-        return runtime.cached(
-            "minilm-encoder", [PINNED_SHA256["model.safetensors"], code_version()], build, load
-        )
+        return runtime.cached("minilm-encoder", [self.weights_key[0], code_version()], build, load)
 
     def _layer_weights(self) -> _Weights:
         """All weights, the layers' transposed and QKV fused (prepared once, on first need)."""
@@ -264,11 +285,19 @@ class MiniLMEncoder:
             x = self._session.run(None, feeds)[0]
         else:
             x = self._layers_numpy(x, bias)
-        summed = (x * mask[:, :, None]).sum(axis=1)
-        pooled = summed / np.clip(mask.sum(axis=1, keepdims=True), 1e-9, None)
+        if self.pooling == "cls":
+            pooled = x[:, 0, :]
+        else:
+            summed = (x * mask[:, :, None]).sum(axis=1)
+            pooled = summed / np.clip(mask.sum(axis=1, keepdims=True), 1e-9, None)
+        pooled = self.project(pooled)
         norms = np.linalg.norm(pooled, axis=1, keepdims=True)
         result: np.ndarray = (pooled / np.clip(norms, 1e-12, None)).astype(_F32)
         return result
+
+    def project(self, pooled: np.ndarray) -> np.ndarray:
+        """A sentence-transformers Dense layer after pooling (LaBSE); none here."""
+        return pooled
 
     def _layers_numpy(self, x: np.ndarray, bias: np.ndarray) -> np.ndarray:
         """The six BERT layers in NumPy (the reference the onnxruntime graph is tested on)."""
@@ -344,9 +373,19 @@ def _shared_encoder() -> MiniLMEncoder:
 class SemanticClassifier:
     """Per-category scores from cosine similarity to exemplar prompts (see module docstring)."""
 
-    def __init__(self, exemplars: Path = EXEMPLARS_FILE, cache: bool = True) -> None:
+    def __init__(
+        self,
+        exemplars: Path = EXEMPLARS_FILE,
+        cache: bool = True,
+        encoder: Callable[[], MiniLMEncoder] | None = None,
+        name: str = "minilm",
+    ) -> None:
+        """``encoder``: where embeddings come from (default: the bundled MiniLM); ``name``
+        keeps each encoder's exemplar embeddings apart in the model cache."""
         self._exemplars_path = exemplars
         self._cache = cache
+        self._encoder = encoder or _shared_encoder
+        self._name = name
         self._lock = threading.Lock()
         self._ready = False
         self._benign: np.ndarray = np.zeros((0, 384), dtype=_F32)
@@ -374,7 +413,7 @@ class SemanticClassifier:
         with self._lock:
             if self.loaded:  # another thread may have loaded it meanwhile (re-read, not narrowed)
                 return
-            encoder = _shared_encoder()
+            encoder = self._encoder()
             text = self._exemplars_path.read_bytes()
 
             def build() -> bytes:
@@ -398,15 +437,14 @@ class SemanticClassifier:
 
             if self._cache:
                 key = [
-                    PINNED_SHA256["model.safetensors"],
-                    PINNED_SHA256["tokenizer.json"],
+                    *encoder.weights_key,
                     hashlib.sha256(text).hexdigest(),
                     code_version(),
                     encoder.backend,
                     _onnxruntime_version(),
                 ]
                 self._benign, self._categories = runtime.cached(
-                    "minilm-exemplars", key, build, load
+                    f"{self._name}-exemplars", key, build, load
                 )
             else:
                 self._benign, self._categories = load(build())
@@ -414,7 +452,7 @@ class SemanticClassifier:
 
     def embed(self, texts: list[str]) -> np.ndarray:
         """L2-normalised embeddings of ``texts``."""
-        return _shared_encoder().encode(texts)
+        return self._encoder().encode(texts)
 
     def similarities(self, text: str) -> dict[Category, tuple[float, float]]:
         """(category similarity, best benign similarity) per category, before mapping."""

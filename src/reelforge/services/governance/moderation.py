@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import threading
 from concurrent.futures import Future, ThreadPoolExecutor, wait
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -29,11 +29,12 @@ from reelforge.domain.spec import JobSpec
 from reelforge.errors import ReelforgeError
 from reelforge.governance.detectors import Detectors as Detectors
 from reelforge.governance.detectors import detectors
+from reelforge.governance.guards.stage import GuardVerdict
 from reelforge.governance.language import LanguageReading, covered
 from reelforge.governance.policy import PolicyProfile, load_profile
 from reelforge.governance.signals import Action, Decision, Signal
 from reelforge.media.images import load_image
-from reelforge.services.governance import audit, likeness
+from reelforge.services.governance import audit, guards, likeness
 from reelforge.services.governance.reviews import open_review
 from reelforge.storage.tables import Job
 
@@ -90,6 +91,7 @@ class TextFindings:
     signals: list[Signal]
     reading: LanguageReading | None = None  # None: no text to read
     uncovered: bool = False  # no configured stage covers that language
+    asked: tuple[str, ...] = ()  # the texts that ask for something (prompt, overlays)
 
     @property
     def language(self) -> str | None:
@@ -125,7 +127,7 @@ def text_signals(spec: JobSpec) -> TextFindings:
             found += detectors().text.signals(text, "prompt")
             asked.append(text)
     reading, uncovered = read_language(asked)
-    return TextFindings(found, reading, uncovered)
+    return TextFindings(found, reading, uncovered, tuple(a for a in asked if a.strip()))
 
 
 def decide_text(profile: PolicyProfile, text: str) -> Decision:
@@ -173,6 +175,9 @@ class Moderation:
     def __init__(self, p: Platform, profile: PolicyProfile):
         self.p = p
         self.profile = profile
+        detectors().configure_multilingual(
+            p.settings.multilingual_model_dir, p.settings.multilingual_languages
+        )
         self._frames: dict[str, list[np.ndarray]] = {}
         self._allowed: dict[str, Decision] = {}
         self._lock = threading.Lock()
@@ -180,7 +185,60 @@ class Moderation:
     # -- submit -------------------------------------------------------------------------
 
     def check_submit(self, account: AccountRef, spec: JobSpec, workdir: Path) -> Decision:
-        """Decide on a request before anything is written: texts and every input image.
+        """Decide on a request before anything is written: texts and every input image. A
+        request the profile routes to a guard model comes back with ``guard`` set (the job
+        then waits in status moderating for the guard task, `guard_tasks`)."""
+        found = self.findings(account, spec, workdir)
+        decision = self.profile.decide(
+            found.signals, language=found.language, uncovered=found.uncovered
+        )
+        guard = self.guard_needed(decision)
+        return replace(decision, guard=guard) if guard else decision
+
+    def guard_needed(self, decision: Decision) -> str | None:
+        """The registered guard that must still check a request, by the profile's routing:
+        every prompt not blocked already (``all``), or those in the review band or in a
+        language no fast stage covers (``band``); None otherwise or with no guard."""
+        mode = self.profile.guard
+        if mode == "off" or decision.decision is Action.BLOCK:
+            return None
+        if mode == "band" and decision.band not in ("band", "language"):
+            return None
+        row = guards.chosen_row(self.p.db, self.profile)
+        return row.name if row is not None else None
+
+    def check_with_guard(
+        self, account: AccountRef, spec: JobSpec, workdir: Path
+    ) -> tuple[Decision, GuardVerdict]:
+        """The moderation task's decision: the fast stages again, and the guard model on the
+        texts the request asks with. A guard that answered settles the fast stages' review
+        band and covers its languages; one that did not (unreadable, failed, removed) holds
+        the request for review."""
+        found = self.findings(account, spec, workdir)
+        stage = guards.chosen(self.p.db, self.profile)
+        if stage is None:
+            verdict = GuardVerdict("none", False, error="no guard model is registered")
+        else:
+            verdict = (
+                stage.check("\n".join(found.asked))
+                if found.asked
+                else GuardVerdict(stage.name, True)
+            )
+        languages = covered_languages()
+        if stage is not None and verdict.parsed:
+            languages = languages | stage.languages
+        uncovered = found.reading is not None and not covered(found.reading, languages)
+        decision = self.profile.decide(
+            found.signals + verdict.signals,
+            language=found.language,
+            uncovered=uncovered,
+            unresolved=verdict.unresolved,
+            guard_settled=verdict.parsed,
+        )
+        return decision, verdict
+
+    def findings(self, account: AccountRef, spec: JobSpec, workdir: Path) -> TextFindings:
+        """Every finding of a request: its texts and every input image, with the language.
 
         With both, the text checks run on a helper thread while the images are fetched,
         decoded and checked (loading the text and image models overlaps too)."""
@@ -199,9 +257,7 @@ class Moderation:
                 wait([texts])  # nothing of this request keeps running after it failed
             raise
         found = texts.result() if texts is not None else text_signals(spec)
-        return self.profile.decide(
-            found.signals + seen, language=found.language, uncovered=found.uncovered
-        )
+        return replace(found, signals=found.signals + seen)
 
     def record_submit(
         self, s: Session, job: Job, account: AccountRef, decision: Decision, now: datetime
@@ -310,6 +366,9 @@ def check_prompts(settings: Settings, profile: str | None, texts: list[str]) -> 
     """`reelforge policy check`: decisions under a named profile (default: the one in force),
     with no platform needed."""
     chosen = load_profile(profile or settings.policy_profile, settings.policy_dir)
+    detectors().configure_multilingual(
+        settings.multilingual_model_dir, settings.multilingual_languages
+    )
     return [decide_text(chosen, t) for t in texts]
 
 
