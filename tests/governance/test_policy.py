@@ -135,3 +135,21 @@ def test_the_text_review_band_does_not_apply_to_frames_unless_a_profile_sets_one
         "extends: default\ncategories:\n  sexual: {image_review_threshold: 0.3}\n"
     )
     assert load_profile("frames", tmp_path).decide([frame]).decision is Action.REVIEW
+
+
+def test_a_guard_that_answered_settles_the_fast_stages_review_band() -> None:
+    profile = load_profile("default")
+    band = sig(Category.POLITICAL, 0.45, "terms:political")
+    assert profile.decide([band]).decision is Action.REVIEW
+    assert profile.decide([band], guard_settled=True).decision is Action.ALLOW
+    blocking = sig(Category.VIOLENCE, 0.8, "semantic:violence")  # a block stays a block
+    assert profile.decide([blocking], guard_settled=True).decision is Action.BLOCK
+    guard = sig(Category.POLITICAL, 0.49, "guard:qg")  # Qwen3Guard's Controversial
+    settled = profile.decide([band, guard], guard_settled=True)
+    assert (settled.decision, settled.stage) == (Action.REVIEW, "guard")
+    held = profile.decide([], unresolved="guard:qg:unparseable")
+    assert (held.decision, held.rule, held.stage) == (
+        Action.REVIEW,
+        "guard:qg:unparseable",
+        "guard",
+    )

@@ -91,12 +91,16 @@ class PolicyProfile:
         language: str | None = None,
         uncovered: bool = False,
         unresolved: str | None = None,
+        guard_settled: bool = False,
     ) -> Decision:
         """Three-way: the strictest outcome among the signals (see the module docstring);
         ``uncovered``: no configured stage covers the text's ``language``, which adds the
         profile's ``unsupported_language`` outcome (stage and band "language");
         ``unresolved``: a stage that was asked gave no usable answer (a guard model's
-        unparseable reply, named by this rule), which means review at least, never allow."""
+        unparseable reply, named by this rule), which means review at least, never allow;
+        ``guard_settled``: a guard model answered, so the fast text stages' review band is
+        settled by it — their signals count only from their block thresholds (the guard's
+        own signals, and image signals, keep their bands)."""
         scores: dict[str, float] = {}
         stages: dict[str, dict[str, float]] = {}
         for sig in signals:
@@ -108,10 +112,11 @@ class PolicyProfile:
         at_threshold: set[str] = set()  # categories that reached their threshold
         in_band: set[str] = set()  # categories only in their review band
         for sig in signals:
-            outcome = self.rules[sig.category].outcome(
-                sig.score, image=sig.source not in TEXT_SOURCES
-            )
+            image = sig.source not in TEXT_SOURCES
+            outcome = self.rules[sig.category].outcome(sig.score, image=image)
             if outcome is None:
+                continue
+            if guard_settled and outcome[1] == "band" and not image and sig.stage != "guard":
                 continue
             action, where = outcome
             (in_band if where == "band" else at_threshold).add(str(sig.category))
