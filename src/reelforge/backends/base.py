@@ -19,6 +19,11 @@ import numpy as np
 
 from reelforge.domain.spec import JobSpec
 
+SOURCE_FILE = "source.mp4"
+"""The encoded file a backend's frames came from, where there is one (a hosted provider's
+download), kept in the run's workdir under this name: output steps carry its provenance over
+(a C2PA manifest it carries becomes an ingredient of ours)."""
+
 ProgressFn = Callable[[str, int, int], None]
 """on_progress(stage, done, total). May raise JobInterrupted to stop the generation."""
 

@@ -316,8 +316,11 @@ class ManifestSigner:
         model: str,
         prompt_sha256: str,
         produce_id: str,
+        ingredient: Path | None = None,
     ) -> None:
-        """Write `src` with an embedded, signed manifest to `dst` (a different path)."""
+        """Write `src` with an embedded, signed manifest to `dst` (a different path).
+        `ingredient`: the file `src` was made from (a hosted provider's video); where it carries
+        a C2PA manifest of its own, that manifest is kept as a `componentOf` ingredient."""
         import c2pa
 
         manifest = build_manifest(
@@ -338,6 +341,13 @@ class ManifestSigner:
                 src.open("rb") as source,
                 partial.open("w+b") as dest,
             ):
+                if ingredient is not None and has_manifest(ingredient):
+                    with ingredient.open("rb") as parent:
+                        builder.add_ingredient(
+                            {"title": ingredient.name, "relationship": "componentOf"},
+                            MP4_MIME,
+                            parent,
+                        )
                 builder.sign(signer, MP4_MIME, source, dest)
             partial.replace(dst)
         except (c2pa.C2paError, OSError, ValueError) as exc:
@@ -346,6 +356,17 @@ class ManifestSigner:
 
 
 # --- reading -------------------------------------------------------------------------------
+
+
+def has_manifest(path: Path) -> bool:
+    """Whether the MP4 at `path` carries a C2PA manifest store (valid or not)."""
+    import c2pa
+
+    try:
+        with path.open("rb") as stream, c2pa.Reader(MP4_MIME, stream) as reader:
+            return bool(json.loads(reader.json()).get("manifests"))
+    except (c2pa.C2paError, OSError, ValueError):
+        return False
 
 
 def _context(trust_anchors: Path | None) -> Any:

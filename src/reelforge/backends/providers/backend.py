@@ -32,7 +32,13 @@ import av
 import httpx
 import numpy as np
 
-from reelforge.backends.base import BackendBusy, Clip, GenerationRequest, ProgressFn
+from reelforge.backends.base import (
+    SOURCE_FILE,
+    BackendBusy,
+    Clip,
+    GenerationRequest,
+    ProgressFn,
+)
 from reelforge.backends.providers.base import (
     Credentials,
     Provider,
@@ -421,7 +427,7 @@ class _Run:
         started = time.perf_counter()
         self.on_progress("download", 0, 1)
         url, authenticated = self.provider.download_request(status, params)
-        dest = self.request.workdir / "provider-result.mp4"
+        dest = self.request.workdir / SOURCE_FILE  # output steps keep its C2PA manifest
         while True:
             try:
                 api.download(

@@ -245,8 +245,18 @@ class Provenance:
             model=spec.model,
             prompt_sha256=hashlib.sha256(spec.prompt.encode()).hexdigest(),
             produce_id=job.id,
+            ingredient=_source(workdir),
         )
         return signed
+
+
+def _source(workdir: Path) -> Path | None:
+    """The file the frames were decoded from (a hosted provider's video), if the backend
+    left one: its own C2PA manifest is kept as an ingredient."""
+    from reelforge.backends.base import SOURCE_FILE
+
+    source = workdir / SOURCE_FILE
+    return source if source.is_file() else None
 
 
 def verify_options(p: Platform, trust: Path | None = None) -> VerifyOptions:
