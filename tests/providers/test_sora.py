@@ -132,6 +132,16 @@ def test_rate_limit_requeues_and_a_5xx_burst_is_retried(platform: Platform, fake
     assert requeued(platform, acct, job["id"]) and len(fake.tasks) == 1
 
 
+def test_exhausted_quota_fails_at_once_instead_of_waiting(
+    platform: Platform, fake: FakeSora
+) -> None:
+    fake.quota_exhausted = True
+    acct, job = submit(platform, "openai", duration=4)
+    done = run(platform, acct, job["id"])
+    assert done["status"] == "failed" and done["error"]["code"] == "provider_account"
+    assert not requeued(platform, acct, job["id"])
+
+
 def test_a_video_failed_by_openai_fails_the_job_and_releases_its_credits(
     tmp_path: Path, fake: FakeSora
 ) -> None:

@@ -163,3 +163,21 @@ def test_a_bad_result_fails_clearly_and_the_key_goes_nowhere_else(
     assert done["status"] == "failed", done
     assert done["error"]["code"] == "provider_invalid_output", done["error"]
     assert KEY not in str(done)
+
+
+def test_a_file_uri_that_redirects_to_storage_is_followed_without_the_key(
+    platform: Platform, fake: FakeVeo, sound_video: Path, tmp_path: Path
+) -> None:
+    storage = FakeVeo(sound_video, "not-used").start()
+    try:
+        fake.redirect_to = storage.base_url
+        acct, job = submit(platform, "google", duration=8)
+        done = run(platform, acct, job["id"])
+    finally:
+        storage.stop()
+    assert done["status"] == "succeeded", done["error"]
+    (first,) = [r for r in fake.requests if r.path.startswith("/v1beta/files/")]
+    assert first.headers["x-goog-api-key"] == KEY
+    (fetched,) = storage.requests
+    assert fetched.path.startswith("/files/") and "x-goog-api-key" not in fetched.headers
+    assert_keeps_sound(output(platform, acct, job["id"], tmp_path / "out.mp4"), 2.0, 24)

@@ -35,6 +35,9 @@ class FakeVeo(FakeProvider):
         self.api_key = api_key
         self.filtered = False  # the provider's safety filter keeps the video back
         self.foreign_uri = False  # the result names another host (must not get the key)
+        # the file URI answers 302 to this storage server, as the real API redirects
+        # (clients fetch it with `curl -L`); the key must not follow
+        self.redirect_to: str | None = None
 
     def route(
         self,
@@ -53,6 +56,9 @@ class FakeVeo(FakeProvider):
         if method == "GET" and (match := _OPERATION.match(path)):
             return self.operation(match.group(1))
         if method == "GET" and (match := _FILE.match(path)) and query.get("alt") == ["media"]:
+            if self.redirect_to:
+                location = f"{self.redirect_to}/files/{match.group(1)}.mp4?sig=s"
+                return Answer(302, None, {"location": location})
             return self.file(match.group(1))
         return _error(404, "NOT_FOUND", f"{path} not found")
 
