@@ -100,6 +100,7 @@ GROUPS: dict[str, tuple[str, ...]] = {
         "likeness_keep_photos",
         "multilingual_model_dir",
         "multilingual_languages",
+        "image_guard_dir",
     ),
     "provenance": (
         "aigc_producer",
@@ -198,6 +199,7 @@ class Settings(BaseSettings):
     # an operator's multilingual sentence-transformers directory (governance/text/multilingual)
     multilingual_model_dir: Path | None = None
     multilingual_languages: StrList = Field(default_factory=list)  # empty: all it is run on
+    image_guard_dir: Path | None = None  # an operator's ONNX image classifier (image/guard.py)
 
     # provenance: every output carries a visible label, AIGC metadata, a watermark and C2PA
     aigc_producer: str = Field(default="reelforge", min_length=1, max_length=100)

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from reelforge.governance.image.guard import ImageGuard
     from reelforge.governance.image.moderator import ImageModerator
     from reelforge.governance.text import TextModerator
     from reelforge.governance.text.multilingual import MultilingualStage
@@ -26,6 +27,7 @@ class Detectors:
         self._text_lock = threading.Lock()
         self._image_lock = threading.Lock()
         self._multilingual: tuple[Path, frozenset[str]] | None = None
+        self._image_guard: Path | None = None
 
     @property
     def text(self) -> TextModerator:
@@ -62,8 +64,27 @@ class Detectors:
                 if self._image is None:
                     from reelforge.governance.image.moderator import ImageModerator
 
-                    self._image = ImageModerator()
+                    image = ImageModerator()
+                    image.guards = self._image_guards()
+                    self._image = image
         return self._image
+
+    def configure_image_guard(self, path: Path | None) -> None:
+        """Use an operator's image guard directory (None: none) from now on."""
+        wanted = Path(path) if path is not None else None
+        with self._image_lock:
+            if wanted == self._image_guard:
+                return
+            self._image_guard = wanted
+            if self._image is not None:
+                self._image.guards = self._image_guards()
+
+    def _image_guards(self) -> list[ImageGuard]:
+        if self._image_guard is None:
+            return []
+        from reelforge.governance.image.guard import OnnxImageClassifier
+
+        return [OnnxImageClassifier(self._image_guard)]
 
     def loaded(self) -> dict[str, bool]:
         """Which models this process has loaded: text rules, semantic model, nudity, faces."""

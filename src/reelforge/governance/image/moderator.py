@@ -12,6 +12,7 @@ described.
 
 from __future__ import annotations
 
+import logging
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
@@ -19,8 +20,11 @@ import numpy as np
 
 from reelforge.governance.image import MissingDependencyError, as_rgb_uint8, missing_modules
 from reelforge.governance.image.faces import Face, FaceAnalyzer
+from reelforge.governance.image.guard import ImageGuard
 from reelforge.governance.image.nudity import NudityDetector
 from reelforge.governance.signals import Signal
+
+log = logging.getLogger(__name__)
 
 #: The modules image moderation imports (the `governance` extra provides them).
 REQUIRED_MODULES = ("nudenet", "onnxruntime", "onnx", "dlib", "face_recognition_models")
@@ -61,6 +65,7 @@ class ImageModerator:
         self.nudity = nudity or NudityDetector(threads=1)
         self.face_analyzer = faces or FaceAnalyzer()
         self.parallel = parallel
+        self.guards: list[ImageGuard] = []  # an operator's image guards (governance/image/guard)
         self._pool: ThreadPoolExecutor | None = None
         self._pool_lock = threading.Lock()
 
@@ -70,8 +75,19 @@ class ImageModerator:
         self.face_analyzer.load()
 
     def signals(self, rgb: np.ndarray, source: str = "image") -> list[Signal]:
-        """Moderation signals for an RGB image (today: nudity)."""
-        return self.nudity.signals(as_rgb_uint8(rgb), source)
+        """Moderation signals for an RGB image: nudity, and any image guard's."""
+        image = as_rgb_uint8(rgb)
+        return self.nudity.signals(image, source) + self._guard_signals(image, source)
+
+    def _guard_signals(self, image: np.ndarray, source: str) -> list[Signal]:
+        found: list[Signal] = []
+        for guard in list(self.guards):
+            try:
+                found += guard.signals(image, source)
+            except Exception:  # a broken operator model must not take NudeNet down with it
+                log.exception("image guard %s failed; continuing without it", guard.name)
+                self.guards.remove(guard)
+        return found
 
     def faces(self, rgb: np.ndarray) -> list[Face]:
         """Faces in an RGB image with their descriptors (computed only when faces are found)."""
@@ -83,13 +99,15 @@ class ImageModerator:
         """Both checks on one sampled output frame: (signals, faces with descriptors)."""
         image = as_rgb_uint8(rgb)
         if not self.parallel:
-            return self.nudity.signals(image, source), self.face_analyzer.analyze(image)
+            found = self.nudity.signals(image, source) + self._guard_signals(image, source)
+            return found, self.face_analyzer.analyze(image)
         pending = self._executor().submit(self.nudity.signals, image, source)
         try:
             faces = self.face_analyzer.analyze(image)
+            guarded = self._guard_signals(image, source)
         finally:
             signals = pending.result()
-        return signals, faces
+        return signals + guarded, faces
 
     def close(self) -> None:
         """Stop the helper thread (a later `check_frame` starts a new one)."""

@@ -178,6 +178,7 @@ class Moderation:
         detectors().configure_multilingual(
             p.settings.multilingual_model_dir, p.settings.multilingual_languages
         )
+        detectors().configure_image_guard(p.settings.image_guard_dir)
         self._frames: dict[str, list[np.ndarray]] = {}
         self._allowed: dict[str, Decision] = {}
         self._lock = threading.Lock()
