@@ -57,8 +57,8 @@ MOVES: dict[str, str] = {
     "signin": "reelforge.services.accounts.signin",
     # outgoing notifications
     "webhooks": "reelforge.services.notify.deliveries",
-    "callbacks": "reelforge.services.notify.callbacks",
-    "outbound": "reelforge.services.notify.outbound",
+    "callbacks": "reelforge.net.callbacks",
+    "outbound": "reelforge.net.outbound",
     # operations: read models over every context
     "metrics": "reelforge.services.ops.metrics",
     "console": "reelforge.services.ops.fleet",

@@ -27,10 +27,10 @@ from reelforge.api.app import create_app
 from reelforge.app.bootstrap import bootstrap
 from reelforge.app.platform import Platform
 from reelforge.config import Settings
+from reelforge.net.callbacks import _is_public
 from reelforge.services.accounts import accounts
 from reelforge.services.jobs import delivery
 from reelforge.services.jobs.retention import sweep_expired
-from reelforge.services.notify.callbacks import _is_public
 from reelforge.services.notify.deliveries import deliver_due
 from reelforge.storage import repositories as repo
 from reelforge.storage.billing_tables import LedgerEntry

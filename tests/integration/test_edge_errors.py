@@ -14,8 +14,8 @@ from fastapi.testclient import TestClient
 from reelforge.api.app import create_app
 from reelforge.app.platform import Platform
 from reelforge.errors import UnsafeCallbackUrl
+from reelforge.net.callbacks import check_callback_url
 from reelforge.services.accounts import accounts
-from reelforge.services.notify.callbacks import check_callback_url
 
 BODY = {"prompt": "a gradient", "duration": 1, "resolution": "480p", "model": "gradient"}
 BAD_HOSTS = [

@@ -80,7 +80,7 @@ def test_reaper_fails_a_job_whose_finish_breaks_and_recovers_the_others(
                 raise ValueError("cannot write this job's webhook row")
             real(s, job, now)  # type: ignore[arg-type]
 
-        monkeypatch.setattr("reelforge.services.jobs.finalize.queue_final_webhook", broken)
+        monkeypatch.setattr(platform, "final_webhook", broken)  # the pipeline's webhook port
     held_before = _balance(platform, alice)["held"]
 
     report = reap(platform)  # raised before: nothing after the bad job was recovered

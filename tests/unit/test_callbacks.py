@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 
 from reelforge.errors import UnsafeCallbackUrl
-from reelforge.services.notify.callbacks import check_callback_url
+from reelforge.net.callbacks import check_callback_url
 
 
 @pytest.mark.parametrize(

@@ -23,6 +23,7 @@ from reelforge.services.jobs.provider_registry import (
     make_pricer,
 )
 from reelforge.services.jobs.retention import Retention
+from reelforge.services.notify.deliveries import queue_final_webhook
 from reelforge.services.provenance.marking import Provenance
 from reelforge.storage.blobs import BlobStore, open_blob_store
 from reelforge.storage.db import Database
@@ -137,4 +138,5 @@ def bootstrap(
         p.output_metadata.append(provenance)
         p.output_steps.append(provenance)  # last: the manifest signs the final bytes
     p.final_hooks.append(Retention(p))  # expires_at on succeeded outputs (when configured)
+    p.final_webhook = queue_final_webhook  # the callback_url's final status, when one is set
     return p

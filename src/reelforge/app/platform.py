@@ -9,6 +9,7 @@ from typing import Protocol
 from reelforge.app.ports import (
     BillingPort,
     FinalHook,
+    FinalWebhook,
     FrameFilterFactory,
     MetadataProvider,
     ModerationPort,
@@ -136,6 +137,8 @@ class Platform:
     frame_filters: list[FrameFilterFactory] = field(default_factory=list)
     output_steps: list[OutputStep] = field(default_factory=list)
     final_hooks: list[FinalHook] = field(default_factory=list)
+    # The job's final webhook (services.notify): the pipeline calls it without importing it.
+    final_webhook: FinalWebhook | None = None
     output_metadata: list[MetadataProvider] = field(default_factory=list)
     # The policy in force (services.governance.moderation.Moderation); None only in tests that
     # swap it out.

@@ -61,6 +61,13 @@ class FinalHook(Protocol):
     def on_final(self, s: Session, job: Job, now: datetime) -> None: ...
 
 
+class FinalWebhook(Protocol):
+    """Queue the job's final webhook in the transaction that made it final (the outgoing
+    webhooks, services.notify.deliveries.queue_final_webhook; wired by the bootstrap)."""
+
+    def __call__(self, s: Session, job: Job, now: datetime, /) -> None: ...
+
+
 class OutputRefused(ReelforgeError):
     """Raised by an output step (the output check): the file is stored but held (review) or
     never released (blocked)."""

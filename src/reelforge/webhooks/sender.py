@@ -23,7 +23,7 @@ class SendResult:
 
 Post = Callable[[bytes, dict[str, str]], int]
 """Sends the body with the headers to the receiver; returns the HTTP status. It raises
-httpx.HTTPError for network trouble (services.notify.outbound connects to the checked address)."""
+httpx.HTTPError for network trouble (net.outbound connects to the checked address)."""
 
 
 def signed_headers(

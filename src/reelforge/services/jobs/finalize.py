@@ -15,7 +15,6 @@ from reelforge.app.platform import Platform
 from reelforge.domain.job import STATUS_EVENT, JobStatus
 from reelforge.logs import event
 from reelforge.services.jobs.admission import lock_slots, wake
-from reelforge.services.notify.deliveries import queue_final_webhook
 from reelforge.storage import repositories as repo
 from reelforge.storage.tables import Job
 
@@ -44,8 +43,8 @@ def record_final(
     if job.credits:
         data = {**data, "credits_charged": job.credits_charged}
     repo.append_event(s, job_id, STATUS_EVENT[status], {"status": str(status), **data}, now)
-    if webhook:
-        queue_final_webhook(s, job, now)
+    if webhook and p.final_webhook is not None:  # the outgoing webhooks' port
+        p.final_webhook(s, job, now)
     if p.billing is not None:  # a slot of the plan's concurrency may have freed: the next
         wake(p, s, job.account_id, now)  # waiting job of the account is queued, same transaction
     fields: dict[str, Any] = {

@@ -24,9 +24,9 @@ from reelforge import __version__
 from reelforge.app.platform import Platform
 from reelforge.domain.account import AccountRef
 from reelforge.errors import InvalidImage, InvalidRequest, PayloadTooLarge
+from reelforge.net.outbound import pinned_stream
 from reelforge.services.jobs.edge import has_control
 from reelforge.services.jobs.uploads import create_upload
-from reelforge.services.notify.outbound import pinned_stream
 
 if TYPE_CHECKING:
     from reelforge.services.jobs.request import SubmitRequest
@@ -100,7 +100,7 @@ def fetch_image(
     field: str,
     verify: ssl.SSLContext | bool = True,
 ) -> bytes:
-    """GET an image from a public URL (see the module docstring and services.notify.outbound).
+    """GET an image from a public URL (see the module docstring and net.outbound).
     HTTPS is verified against the URL's host name although the connection goes to the
     checked address; each redirect is resolved and checked again."""
     headers = {

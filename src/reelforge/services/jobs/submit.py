@@ -38,6 +38,7 @@ from reelforge.governance.signals import Action, Decision
 from reelforge.logs import event
 from reelforge.media.images import encode_png
 from reelforge.media.probe import last_frame
+from reelforge.net.callbacks import check_callback_url
 from reelforge.services.jobs.admission import admit_new
 from reelforge.services.jobs.finalize import record_final
 from reelforge.services.jobs.image_input import resolve_image_inputs
@@ -47,7 +48,6 @@ from reelforge.services.jobs.result_cache import cache_key, find_hit
 from reelforge.services.jobs.source_warnings import source_sizes, upscale_warnings, with_warnings
 from reelforge.services.jobs.uploads import create_upload
 from reelforge.services.jobs.views import job_view
-from reelforge.services.notify.callbacks import check_callback_url
 from reelforge.storage import repositories as repo
 from reelforge.storage.tables import Account, Job
 

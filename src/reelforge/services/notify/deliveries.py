@@ -14,10 +14,10 @@ from sqlalchemy.orm import Session
 from reelforge.app.platform import Platform
 from reelforge.domain.job import new_id
 from reelforge.errors import UnsafeCallbackUrl
+from reelforge.net.outbound import pinned_stream
 from reelforge.services.jobs.delivery import with_signed_links
 from reelforge.services.jobs.periodic import is_outage, isolated, report
 from reelforge.services.jobs.views import job_view
-from reelforge.services.notify.outbound import pinned_stream
 from reelforge.storage import repositories as repo
 from reelforge.storage.tables import Account, Job, WebhookAttempt, WebhookDelivery
 from reelforge.webhooks.sender import Post, SendResult, send_signed

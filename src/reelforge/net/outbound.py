@@ -1,6 +1,6 @@
 """Outgoing HTTP to URLs users give us (webhook callbacks, `image_url`), safe against SSRF
 and DNS rebinding: the host is resolved once and every address it has is checked
-(services.notify.callbacks); the connection then goes to a checked address — never to the name
+(net.callbacks); the connection then goes to a checked address — never to the name
 again, which httpx would resolve a second time — with the URL's host name in the `Host`
 header and as the TLS SNI, so the certificate is still verified against the name.
 
@@ -18,7 +18,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 
-from reelforge.services.notify.callbacks import resolve_public
+from reelforge.net.callbacks import resolve_public
 
 
 @contextlib.contextmanager
