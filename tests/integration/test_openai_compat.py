@@ -114,3 +114,22 @@ def test_another_accounts_video_is_not_found_and_statuses_map(
     assert seen["completed_at"] is not None
     gone = client.delete(f"/openai/v1/videos/{video['id']}").json()
     assert gone == {"id": video["id"], "object": "video.deleted", "deleted": True}
+
+
+def test_an_idempotency_key_returns_the_same_video(client: TestClient) -> None:
+    body = {"prompt": "a gradient", "model": "gradient", "seconds": "1", "size": "854x480"}
+    key = {"Idempotency-Key": "order-1234"}
+    first = client.post("/openai/v1/videos", json=body, headers=key).json()
+    again = client.post("/openai/v1/videos", json=body, headers=key)
+    assert again.status_code == 200 and again.json()["id"] == first["id"]
+    assert client.get(f"/v1/videos/{first['id']}").json()["external_id"] == "order-1234"
+    other = client.post("/openai/v1/videos", json={**body, "seconds": "2"}, headers=key)
+    _error(other, 409, "external_id_conflict", "external_id")
+    assert len(client.get("/openai/v1/videos").json()["data"]) == 1
+    both = {**body, "external_id": "x"}
+    _error(
+        client.post("/openai/v1/videos", json=both, headers=key),
+        400,
+        "invalid_request",
+        "external_id",
+    )

@@ -29,7 +29,7 @@ from reelforge.api.openai_compat.shapes import (
     video_object,
 )
 from reelforge.api.ranges import ranged_response
-from reelforge.api.validation import check_json
+from reelforge.api.validation import check_json, check_string
 from reelforge.errors import InvalidRequest
 from reelforge.services.jobs import queries
 from reelforge.services.jobs.request import MAX_IMAGE_FIELD_CHARS, SubmitRequest
@@ -212,11 +212,28 @@ def _submit_fields(fields: dict[str, Any]) -> dict[str, Any]:
     openapi_extra=_CREATE_SCHEMA,
     summary="Create a video (OpenAI-compatible)",
 )
-async def create_video(request: Request, p: PlatformDep, account: CurrentAccount) -> dict[str, Any]:
+async def create_video(
+    request: Request,
+    p: PlatformDep,
+    account: CurrentAccount,
+    idempotency_key: str | None = Header(
+        default=None,
+        alias="Idempotency-Key",
+        description="Sent again with the same request, returns the same video (the job's "
+        "external_id); with another request, 409 external_id_conflict.",
+    ),
+) -> dict[str, Any]:
     """OpenAI's `videos.create`: a reelforge job, as its video object."""
     limit = p.settings.max_upload_bytes
     fields, file = await _read_body(request, limit)
     body = _submit_fields(fields)
+    if idempotency_key is not None:
+        check_string(idempotency_key, "Idempotency-Key")
+        if body.setdefault("external_id", idempotency_key) != idempotency_key:
+            raise InvalidRequest(
+                "send the idempotency id once: the Idempotency-Key header or external_id",
+                field="external_id",
+            )
     submit = SubmitRequest.parse(body)  # every field checked before the image is stored
     if file is not None:
         data = await read_limited(file, limit, "input_reference")
