@@ -133,3 +133,41 @@ def test_an_idempotency_key_returns_the_same_video(client: TestClient) -> None:
         "invalid_request",
         "external_id",
     )
+
+
+def test_input_reference_as_an_upload_id_and_as_a_file_over_the_json_limit(
+    client: TestClient, platform: Platform
+) -> None:
+    import io
+
+    import numpy as np
+    from PIL import Image
+
+    noise = np.random.default_rng(3).integers(0, 255, (720, 1280, 3), dtype=np.uint8)
+    buf = io.BytesIO()
+    Image.fromarray(noise).save(buf, "PNG")
+    png = buf.getvalue()
+    assert len(png) > platform.settings.max_body_bytes  # only the create's own limit lets it in
+    r = client.post(
+        "/openai/v1/videos",
+        files={
+            "prompt": (None, "a gradient"),
+            "model": (None, "gradient"),
+            "input_reference": ("noise.png", png, "image/png"),
+        },
+    )
+    assert r.status_code == 200, r.text
+    job = client.get(f"/v1/videos/{r.json()['id']}").json()
+    assert job["mode"] == "image2video" and job["image_upload_id"].startswith("upl_")
+    # the same image named by its upload id (OpenAI's file_id)
+    r = client.post(
+        "/openai/v1/videos",
+        json={
+            "prompt": "a gradient",
+            "model": "gradient",
+            "input_reference": {"file_id": job["image_upload_id"]},
+        },
+    )
+    assert r.status_code == 200, r.text
+    again = client.get(f"/v1/videos/{r.json()['id']}").json()
+    assert again["image_upload_id"] == job["image_upload_id"]
