@@ -82,3 +82,33 @@ def test_a_guard_directory_is_checked_before_it_is_registered(
         ["guards", "add", "g", "--family", "shieldgemma", "--path", str(tmp_path / "nowhere")],
     )
     assert missing.exit_code != 0 and "guard_path_not_found" in missing.output
+
+
+def test_guards_over_the_admin_api(tmp_path: Path) -> None:
+    from fastapi.testclient import TestClient
+
+    from reelforge.api.app import create_app
+    from reelforge.app.bootstrap import bootstrap
+    from reelforge.services.accounts import accounts
+    from tests.conftest import make_settings
+
+    p = bootstrap(make_settings(tmp_path))
+    try:
+        admin = accounts.create_api_key(p, "ops", admin=True).key
+        user = accounts.create_api_key(p, "acme").key
+        path = guard_dir(tmp_path / "sg", "Gemma2ForCausalLM", chat_template=False)
+        body = {"name": "sg", "family": "shieldgemma", "path": str(path)}
+        with TestClient(create_app(p)) as c:
+            c.headers["Authorization"] = f"Bearer {user}"
+            assert c.post("/v1/admin/guards", json=body).status_code == 403
+            c.headers["Authorization"] = f"Bearer {admin}"
+            r = c.post("/v1/admin/guards", json=body)
+            assert r.status_code == 201, r.text
+            assert r.json()["languages"] == ["en"]  # ShieldGemma needs no chat template
+            assert [g["name"] for g in c.get("/v1/admin/guards").json()["data"]] == ["sg"]
+            bad = c.post("/v1/admin/guards", json={**body, "name": "x", "path": "/a\u0000b"})
+            assert bad.status_code == 422 and bad.json()["error"]["field"] == "path"
+            assert c.delete("/v1/admin/guards/sg").status_code == 204
+            assert c.delete("/v1/admin/guards/sg").status_code == 404
+    finally:
+        p.close()

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
@@ -16,7 +16,7 @@ from reelforge.api.deps import AdminAccount, CurrentAccount, PlatformDep
 from reelforge.api.limits import verify_slots
 from reelforge.api.multipart import read_limited, require_multipart, save_file_field
 from reelforge.api.validation import check_form
-from reelforge.services.governance import audit, likeness, moderation, reviews
+from reelforge.services.governance import audit, guards, likeness, moderation, reviews
 
 router = APIRouter(tags=["governance"])
 
@@ -119,6 +119,45 @@ def export_audit(
     """The audit log as JSON lines, oldest first."""
     lines = (f"{line}\n".encode() for line in audit.export_jsonl(p, subject=subject))
     return StreamingResponse(lines, media_type="application/x-ndjson")
+
+
+class GuardView(schemas.ApiModel):
+    object: str = Field(default="guard", description="Always `guard`.")
+    name: str
+    family: str = Field(description="llama-guard, qwen3guard or shieldgemma.")
+    path: str = Field(description="The local model directory.")
+    device: str
+    dtype: str
+    languages: list[str] = Field(description="Languages it covers (`*`: all identified).")
+
+
+class GuardList(schemas.ApiModel):
+    object: str = Field(default="list", description="Always `list`.")
+    data: list[GuardView]
+
+
+@router.get("/v1/admin/guards", response_model=GuardList)
+def list_guards(p: PlatformDep, _admin: AdminAccount) -> dict[str, Any]:
+    """Registered guard models (the prompts a profile routes to them wait in `moderating`)."""
+    return {"object": "list", "data": guards.list_guards(p)}
+
+
+@router.post("/v1/admin/guards", status_code=201, response_model=GuardView)
+def add_guard(
+    body: guards.GuardRequest,
+    p: PlatformDep,
+    _admin: AdminAccount,
+    replace: bool = Query(default=False),
+) -> dict[str, Any]:
+    """Register a local guard-model directory (checked now; loaded by the worker that runs
+    the moderation tasks; never downloaded)."""
+    return guards.add_guard(p, body, replace=replace)
+
+
+@router.delete("/v1/admin/guards/{name}", status_code=204, response_class=Response)
+def remove_guard(name: str, p: PlatformDep, _admin: AdminAccount) -> Response:
+    guards.remove_guard(p, name)
+    return Response(status_code=204)
 
 
 @router.get("/v1/admin/likeness", response_model=schemas.LikenessList)

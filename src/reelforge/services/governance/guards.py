@@ -82,7 +82,12 @@ def validate_guard(req: GuardRequest) -> GuardRequest:
         raise _invalid("device must be cpu, cuda or cuda:N", "invalid_request", "device")
     if req.dtype not in DTYPES:
         raise _invalid(f"dtype must be one of {', '.join(DTYPES)}", "invalid_request", "dtype")
-    path = Path(req.path).expanduser().resolve()
+    if any(ord(c) < 32 or ord(c) == 127 for c in req.path):
+        raise _invalid("path must not contain control characters", "invalid_request", "path")
+    try:
+        path = Path(req.path).expanduser().resolve()
+    except (OSError, RuntimeError, ValueError) as exc:
+        raise _invalid(f"path is unusable: {exc}", "invalid_request", "path") from None
     if not path.is_dir():
         raise _invalid(f"guard directory {path} does not exist", "guard_path_not_found", "path")
     try:
