@@ -44,6 +44,25 @@ def test_settings_name_every_secret_value(monkeypatch: pytest.MonkeyPatch) -> No
     assert all(isinstance(getattr(s, n), SecretStr) for n in ("stripe_secret_key",))
 
 
+def test_reelforge_config_masks_every_secret(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from typer.testing import CliRunner
+
+    from reelforge.cli import app
+
+    monkeypatch.setenv("RF_DATA_DIR", str(tmp_path))
+    for key, value in SECRETS.items():
+        monkeypatch.setenv(key, value)
+    for args in (["config"], ["config", "--json"]):
+        shown = CliRunner().invoke(app, args)
+        assert shown.exit_code == 0, shown.output
+        assert not [v for v in SECRETS.values() if v in shown.output]
+    data = json.loads(CliRunner().invoke(app, ["config", "--json"]).output)
+    for key in SECRETS:
+        assert data[key.removeprefix("RF_").lower()] == "***", key
+
+
 @pytest.mark.parametrize("fmt", ["text", "json"])
 def test_the_log_handler_masks_secrets_in_messages_arguments_and_tracebacks(
     fmt: str, capsys: pytest.CaptureFixture[str]
