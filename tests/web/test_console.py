@@ -44,6 +44,7 @@ GETS = [
     "/console/kpis",
     "/console/kpis/data.json",
     "/console/kpis/revenue_by_source.csv",
+    "/console/planner",
 ]
 POSTS = [
     "/console/reviews/rev_x/approve",
@@ -53,6 +54,7 @@ POSTS = [
     "/console/likeness/psn_x/revoke",
     "/console/models",
     "/console/models/m/remove",
+    "/console/planner",
 ]
 
 

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from reelforge.web.console import audit, fleet, kpis, likeness, models, reviews
+from reelforge.web.console import audit, fleet, kpis, likeness, models, planner, reviews
 from reelforge.web.pages import register_pages
 
 register_pages("/console/")
 
 router = APIRouter(include_in_schema=False)
-for _page in (fleet, reviews, likeness, audit, models, kpis):
+for _page in (fleet, reviews, likeness, audit, models, kpis, planner):
     router.include_router(_page.router)
