@@ -204,3 +204,20 @@ def test_a_callback_with_a_wrong_token_is_not_found(hosted: Callable[..., Hosted
     assert r.status_code == 404 and r.json()["error"]["code"] == "not_found"
     with h.p.db.session(write=False) as s:
         assert provider_tasks.callback_at(s, job["id"]) is None
+
+
+@pytest.mark.slow  # two attempts, the first through six failed downloads
+def test_a_download_outage_sends_the_job_back_and_the_same_task_is_fetched_later(
+    hosted: Callable[..., Hosted],
+) -> None:
+    h = hosted("kling", "kling-v2-1")
+    runtime = h.p.backends.catalog.catalogs[1].runtime  # type: ignore[union-attr]
+    runtime.first_backoff = 0.01  # the client's retries of one download, quickly
+    h.fake.file_errors = 7  # more than one download call's 6 tries
+    job = h.submit(duration=5)
+    done = h.run(job["id"])
+    assert done["status"] == "succeeded", done["error"]
+    assert len(h.fake.creates()) == 1 and len(h.fake.tasks) == 1  # paid once
+    assert done["compute"]["provider_resumed"] is True and done["attempt"] == 2
+    reasons = [e["reason"] for e in _events(h, job["id"]) if e["type"] == "requeued"]
+    assert reasons == ["backend_busy"]

@@ -66,6 +66,7 @@ class FakeProvider:
         self.polls_to_finish = 1  # status reads before a task succeeds
         self.throttle_creates = 0  # the next N creates answer "too many" / concurrency
         self.server_errors = 0  # the next N requests (any) answer 500
+        self.file_errors = 0  # the next N result downloads answer 503
         self.fail_tasks = False  # tasks end failed on the provider's side
         self.result = "video"  # video | garbage | truncated
         self.status_delay = 0.0  # seconds each status read takes
@@ -143,6 +144,10 @@ class FakeProvider:
     # -- shared behaviour -----------------------------------------------------------------
 
     def file(self, name: str) -> Answer:
+        with self.lock:
+            if self.file_errors > 0:
+                self.file_errors -= 1
+                return Answer(503, {"error": "storage unavailable"})
         if self.result == "garbage":
             return Answer(200, b"<html>this is not a video</html>" * 10)
         if self.result == "truncated":

@@ -111,6 +111,7 @@ class ProviderRuntime:
     transport: httpx.BaseTransport | None = None  # tests and benches
     on_request: Callable[[str, str, float], None] | None = None  # request timings (bench)
     sleep: Callable[[float], None] = field(default=time.sleep)
+    first_backoff: float = 0.5  # seconds before the first retry of a request (doubling)
 
     def base_url(self, provider: str) -> str:
         return str(getattr(self.settings, f"provider_{provider}_base_url"))
@@ -234,6 +235,7 @@ class _Run:
             wait=self.wait,
             transport=self.rt.transport,
             on_request=self.rt.on_request,
+            first_backoff=self.rt.first_backoff,
         )
         with api:
             task_id, resumed = self._task(api, params)
@@ -274,7 +276,12 @@ class _Run:
             )
             return known, True
         if state == "creating":  # a worker died during the create call: did it land?
-            found = self.provider.find(api, self.job_id, remote)
+            try:
+                found = self.provider.find(api, self.job_id, remote)
+            except ProviderUnavailable as exc:  # ask again later rather than create blindly
+                raise BackendBusy(
+                    exc.message, retry_after=self.settings.provider_busy_retry
+                ) from None
             if found:
                 self._created(found, attempt)
                 log.info("provider.found job=%s provider=%s task=%s", self.job_id, name, found)
@@ -339,11 +346,7 @@ class _Run:
         interval = self.settings.provider_poll_interval
         # the timeout counts from the task's creation, across attempts (a resumed wait does not
         # start the clock again)
-        with self.rt.db.session(write=False) as s:
-            row = checkpoint.get(s, self.job_id)
-            created = row.created_at if row is not None else self.now()
-        waited = max(0.0, (self.now() - created).total_seconds())
-        deadline = time.monotonic() + self.settings.provider_timeout - waited
+        deadline = time.monotonic() + self.settings.provider_timeout - self._task_age()
         started = time.perf_counter()
         with self.rt.db.session(write=False) as s:
             seen_callback = checkpoint.callback_at(s, self.job_id)
@@ -403,6 +406,13 @@ class _Run:
                 )
             self.wait(interval * random.uniform(0.8, 1.2), wake=callback_arrived)
 
+    def _task_age(self) -> float:
+        """Seconds since the remote task was first created (0 without a checkpoint)."""
+        with self.rt.db.session(write=False) as s:
+            row = checkpoint.get(s, self.job_id)
+            created = row.created_at if row is not None else self.now()
+        return max(0.0, (self.now() - created).total_seconds())
+
     def _cancel_remote(self, api: ProviderApi, task_id: str, params: dict[str, Any]) -> None:
         if self.provider.cancellable:
             try:
@@ -440,6 +450,14 @@ class _Run:
                 break
             except ProviderThrottled as exc:
                 self.wait(exc.retry_after or self.settings.provider_poll_interval)
+            except ProviderUnavailable as exc:
+                # the task is done and paid for: try the download again later (a later attempt
+                # resumes the same task), until the task is older than RF_PROVIDER_TIMEOUT
+                if self._task_age() > self.settings.provider_timeout:
+                    raise
+                raise BackendBusy(
+                    exc.message, retry_after=self.settings.provider_busy_retry
+                ) from None
         self.timings["download"] = time.perf_counter() - started
         started = time.perf_counter()
         try:

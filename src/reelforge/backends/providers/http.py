@@ -95,6 +95,7 @@ class ProviderApi:
         error_for: Callable[[int, Any], BackendError | None] = lambda status, body: None,
         timeout: float = 30.0,
         tries: int = DEFAULT_TRIES,
+        first_backoff: float = FIRST_BACKOFF,
         wait: Callable[[float], None] = time.sleep,
         transport: httpx.BaseTransport | None = None,
         on_request: Callable[[str, str, float], None] | None = None,
@@ -105,6 +106,7 @@ class ProviderApi:
         self.redact = redact
         self.error_for = error_for
         self.tries = tries
+        self.first_backoff = first_backoff
         self.wait = wait
         self.on_request = on_request  # (method, path, seconds): request timing for benches
         self.client = httpx.Client(
@@ -201,7 +203,7 @@ class ProviderApi:
                     )
                     raise _scrubbed(error, self.redact)
             if attempt < self.tries:
-                self.wait(backoff(attempt))
+                self.wait(backoff(attempt, self.first_backoff))
         raise ProviderUnavailable(
             self._message(method, path, f"{last}, {self.tries} tries"),
             code="provider_unavailable",
@@ -261,7 +263,7 @@ class ProviderApi:
                     return written
                 last = "5xx"
             if attempt < self.tries:
-                self.wait(backoff(attempt))
+                self.wait(backoff(attempt, self.first_backoff))
         raise ProviderUnavailable(
             self._message("GET", url, f"{last}, {self.tries} tries"), code="provider_unavailable"
         )

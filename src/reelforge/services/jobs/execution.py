@@ -487,15 +487,16 @@ class JobExecutor:
             won = self._finish(job, JobStatus.CANCELLED, timings={})
             return RunOutcome(job.id, "cancelled" if won else "lost")
         log.info("job %s: %s; queued again in %.1f s", job.id, exc.message, exc.retry_after)
-        timer = threading.Timer(
-            exc.retry_after,
-            self.p.queue.enqueue,
-            args=(job.id,),
-            kwargs={"queue": job.queue, "priority": job.priority},
-        )
+        timer = threading.Timer(exc.retry_after, self._enqueue_later, args=(job,))
         timer.daemon = True  # a worker that exits first leaves it to the reaper's requeue
         timer.start()
         return RunOutcome(job.id, "requeued")
+
+    def _enqueue_later(self, job: Job) -> None:
+        try:
+            self.p.queue.enqueue(job.id, queue=job.queue, priority=job.priority)
+        except Exception:  # a closed or unreachable queue: the reaper enqueues it later
+            log.warning("job %s: re-enqueue failed; the reaper will enqueue it", job.id)
 
     # -- finish ---------------------------------------------------------------------------
 
