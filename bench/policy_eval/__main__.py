@@ -35,6 +35,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from reelforge.governance.guards.stage import GuardVerdict
 from reelforge.governance.language import identify
 from reelforge.governance.policy import PolicyProfile, load_profile
 from reelforge.governance.signals import Action, Category, Decision, Signal
@@ -44,7 +45,8 @@ PROMPTS = Path(__file__).resolve().parent / "prompts.jsonl"
 THRESHOLD = 0.5
 CURVE = (0.5, 0.45, 0.4, 0.35, 0.3, 0.25, 0.2, 0.15, 0.1)
 
-GuardFn = Callable[[str], list[Signal]]
+StageFn = Callable[[str], list[Signal]]
+GuardFn = Callable[[str], GuardVerdict]
 
 
 def load(path: Path = PROMPTS) -> list[dict[str, str]]:
@@ -73,7 +75,7 @@ class Scored:
     row: dict[str, str]
     fast: list[Signal]  # rules (+ minilm when on)
     extra: list[Signal]  # optional embedding stages (multilingual)
-    guard: list[Signal] | None  # None: the guard did not see it
+    guard: GuardVerdict | None  # None: the guard did not see it
     language: str | None
     languages: tuple[str, ...]  # every language asserted (governance/language.py)
 
@@ -87,7 +89,7 @@ def score_rows(
     rows: list[dict[str, str]],
     moderator: TextModerator,
     *,
-    extra: GuardFn | None = None,
+    extra: StageFn | None = None,
     latencies: list[float] | None = None,
 ) -> list[Scored]:
     """Signals and language of every row (the guard is consulted later, per profile)."""
@@ -123,8 +125,16 @@ def decide(
         return first
     if item.guard is None:
         item.guard = guard(item.row["text"])
-    uncovered = any(lang not in covered | guard_languages for lang in item.languages)
-    return profile.decide(signals + item.guard, language=item.language, uncovered=uncovered)
+    verdict = item.guard  # as the moderation task decides (services/governance/moderation)
+    languages = covered | guard_languages if verdict.parsed else covered
+    uncovered = any(lang not in languages for lang in item.languages)
+    return profile.decide(
+        signals + verdict.signals,
+        language=item.language,
+        uncovered=uncovered,
+        unresolved=verdict.unresolved,
+        guard_settled=verdict.parsed,
+    )
 
 
 def _ratio(hit: int, total: int) -> dict[str, float | int]:
@@ -245,7 +255,7 @@ def evaluate(
     guard: GuardFn | None = None,
     guard_mode: str = "band",
     guard_languages: frozenset[str] = frozenset(),
-    extra: GuardFn | None = None,
+    extra: StageFn | None = None,
     extra_languages: frozenset[str] = frozenset(),
 ) -> dict[str, Any]:
     """Run the stages over ``rows`` under ``profile`` (default: the built-in default)."""
@@ -276,7 +286,8 @@ def evaluate(
 
 def _brief(d: Decision, item: Scored) -> list[str]:
     shown = [f"decided:{d.stage}:{d.band}", f"lang:{item.language}"]
-    signals = sorted(item.fast + item.extra + (item.guard or []), key=lambda s: -s.score)
+    guarded = item.guard.signals if item.guard is not None else []
+    signals = sorted(item.fast + item.extra + guarded, key=lambda s: -s.score)
     return shown + [f"{s.category}:{s.score:.2f}:{s.rule}" for s in signals[:4]]
 
 
@@ -344,10 +355,10 @@ def _guard_from_args(args: argparse.Namespace) -> tuple[GuardFn | None, frozense
         stage = GuardStage(
             "bench", args.guard_family, Path(args.guard_path), args.guard_device, args.guard_dtype
         )
-    return (lambda text: stage.check(text).signals), stage.languages
+    return stage.check, stage.languages
 
 
-def _extra_from_args(args: argparse.Namespace) -> tuple[GuardFn | None, frozenset[str]]:
+def _extra_from_args(args: argparse.Namespace) -> tuple[StageFn | None, frozenset[str]]:
     if not args.multilingual:
         return None, frozenset()
     from reelforge.governance.text.multilingual import MultilingualStage

@@ -39,3 +39,30 @@ def test_policy_eval_reports_review_and_block_by_language_and_stage(
     curve = {c["review_threshold"]: c for c in report["curve"]}
     assert curve[0.5]["benign_review_rate"] == 0.5  # no band: only the two languages
     assert set(report["without"]) >= {"rules only", "all given stages"}
+
+
+def test_guard_routing_in_the_bench_follows_the_moderation_task() -> None:
+    from bench.policy_eval.__main__ import figures, score_rows
+
+    from reelforge.governance.guards.stage import GuardVerdict
+    from reelforge.governance.policy import load_profile
+    from reelforge.governance.text import TextModerator
+
+    rows = [r for r in ROWS if r["label"] == "benign"]
+    scored = score_rows(rows, TextModerator(semantic=False))
+    profile, covered = load_profile("default"), frozenset({"en"})
+    asked: list[str] = []
+
+    def unreadable(text: str) -> GuardVerdict:
+        asked.append(text)
+        return GuardVerdict("g", False, raw="garbage")
+
+    held = figures(scored, profile, covered, unreadable, "band", frozenset({"es", "zh"}))
+    assert held["benign_review_rate"]["hit"] == 3  # an unreadable answer never allows
+    assert len(asked) == 3  # band routing: the band prompt and the two uncovered languages
+    scored = score_rows(rows, TextModerator(semantic=False))
+    safe = figures(
+        scored, profile, covered, lambda t: GuardVerdict("g", True), "band", frozenset({"es"})
+    )
+    assert safe["benign_review_rate"]["hit"] == 1  # Chinese: not a language this guard covers
+    assert safe["by_language"]["zh"]["benign_review_rate"]["hit"] == 1
