@@ -19,7 +19,6 @@ import csv
 import hashlib
 import io
 import logging
-import os
 import re
 import secrets
 import zipfile
@@ -34,6 +33,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from reelforge.app.platform import Platform
+from reelforge.atomic import replacing
 from reelforge.commerce.brand import Brand, get_brand
 from reelforge.commerce.catalog import Catalog, Product
 from reelforge.commerce.layout import ASPECTS
@@ -479,12 +479,8 @@ def manifest_csv(view: dict[str, Any]) -> bytes:
 
 def _atomic_write(path: Path, write: Callable[[Path], None]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    part = path.with_name(f".{path.name}.{secrets.token_hex(4)}.part")
-    try:
+    with replacing(path) as part:  # the one write-then-rename (reelforge.atomic)
         write(part)
-        os.replace(part, path)
-    finally:
-        part.unlink(missing_ok=True)
 
 
 def export(

@@ -31,7 +31,7 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from reelforge.errors import InvalidRequest
+from reelforge.errors import InvalidRequest, invalid_from
 
 MAX_DEVICES = 10_000
 
@@ -94,10 +94,9 @@ def parse_fleet(data: Any) -> Fleet:
     try:
         return Fleet.model_validate(data)
     except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(x) for x in first["loc"])
+        invalid = invalid_from(exc)  # the one mapping, under the fleet's own code
         raise InvalidRequest(
-            f"fleet: {where}: {first['msg']}", code="invalid_fleet", field=where
+            f"fleet: {invalid.message}", code="invalid_fleet", field=invalid.field
         ) from None
 
 
