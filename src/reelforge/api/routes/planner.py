@@ -33,7 +33,7 @@ class PlanRequest(BaseModel):
     )
     users: int = Field(default=1000, ge=1, le=20_000, description="population: users")
     days: int = Field(default=90, ge=1, le=365, description="population: days")
-    seed: int = Field(default=1, ge=0, le=2**31)
+    seed: int = Field(default=1, ge=0, le=2**31, description="Same seed, same run.")
     fleet: dict[str, Any] = Field(description="Device kinds and an optional autoscale rule.")
     policy: str | dict[str, Any] | None = Field(
         default=None, description=f"One of {', '.join(POLICIES)}, or policy fields."
@@ -41,7 +41,9 @@ class PlanRequest(BaseModel):
     targets: dict[str, float] | None = Field(
         default=None, description="Plan → p95 wait target (s): search the smallest fleet."
     )
-    target_margin: float | None = Field(default=None, gt=-1, lt=1)
+    target_margin: float | None = Field(
+        default=None, gt=-1, lt=1, description="Also give the price reaching this margin."
+    )
     measured: bool = Field(default=True, description="Use measured job timings where known.")
 
 
