@@ -45,7 +45,9 @@ class GuardRequest(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    name: str = Field(min_length=1, max_length=100)
+    name: str = Field(
+        min_length=1, max_length=100, description="The name a profile's guard.name uses."
+    )
     family: str = Field(description="llama-guard, qwen3guard or shieldgemma.")
     path: str = Field(min_length=1, max_length=4096, description="A local model directory.")
     device: str = Field(default="cpu", description="cpu, cuda or cuda:N.")
