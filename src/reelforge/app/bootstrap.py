@@ -13,6 +13,7 @@ from reelforge.errors import InvalidSetting, ServiceUnavailable
 from reelforge.governance.policy import load_profile
 from reelforge.media.images import set_decode_budget
 from reelforge.queue.jobqueue import HueyJobQueue, JobQueue
+from reelforge.services.billing import customers
 from reelforge.services.billing.charges import Billing
 from reelforge.services.governance.moderation import Moderation
 from reelforge.services.jobs.model_registry import ModelCatalog
@@ -139,4 +140,5 @@ def bootstrap(
         p.output_steps.append(provenance)  # last: the manifest signs the final bytes
     p.final_hooks.append(Retention(p))  # expires_at on succeeded outputs (when configured)
     p.final_webhook = queue_final_webhook  # the callback_url's final status, when one is set
+    p.create_customer = customers.create  # sign-up and accounts with a login
     return p

@@ -8,6 +8,7 @@ from typing import Protocol
 
 from reelforge.app.ports import (
     BillingPort,
+    CustomerFactory,
     FinalHook,
     FinalWebhook,
     FrameFilterFactory,
@@ -139,6 +140,8 @@ class Platform:
     final_hooks: list[FinalHook] = field(default_factory=list)
     # The job's final webhook (services.notify): the pipeline calls it without importing it.
     final_webhook: FinalWebhook | None = None
+    # Creating a customer (services.billing.customers.create), for the sign-in use case.
+    create_customer: CustomerFactory | None = None
     output_metadata: list[MetadataProvider] = field(default_factory=list)
     # The policy in force (services.governance.moderation.Moderation); None only in tests that
     # swap it out.

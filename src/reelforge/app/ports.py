@@ -61,6 +61,23 @@ class FinalHook(Protocol):
     def on_final(self, s: Session, job: Job, now: datetime) -> None: ...
 
 
+class CustomerFactory(Protocol):
+    """Create an account as a customer: its plan checked, the signup recorded, its billing
+    summary returned (services.billing.customers.create; wired by the bootstrap), so the
+    sign-in use case creates customers without importing billing."""
+
+    def __call__(
+        self,
+        p: Any,
+        name: str,
+        *,
+        plan: str | None = None,
+        segment: str = "creator",
+        admin: bool = False,
+        simulated: bool = False,
+    ) -> dict[str, Any]: ...
+
+
 class FinalWebhook(Protocol):
     """Queue the job's final webhook in the transaction that made it final (the outgoing
     webhooks, services.notify.deliveries.queue_final_webhook; wired by the bootstrap)."""

@@ -21,11 +21,18 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import delete, func, select
 
 from reelforge.app.platform import Platform
+from reelforge.app.ports import CustomerFactory
 from reelforge.domain.account import AccountRef
 from reelforge.domain.job import new_id
-from reelforge.errors import Conflict, InvalidRequest, NotFound, RateLimited, Unauthorized
+from reelforge.errors import (
+    CapabilityMissing,
+    Conflict,
+    InvalidRequest,
+    NotFound,
+    RateLimited,
+    Unauthorized,
+)
 from reelforge.services.accounts import accounts
-from reelforge.services.billing import customers
 from reelforge.storage import repositories as repo
 from reelforge.storage.signin_tables import Login, LoginFailure, WebSession
 from reelforge.storage.tables import Account, ApiKey
@@ -154,6 +161,14 @@ def _email_free(p: Platform, email: str) -> None:
             )
 
 
+def _customers(p: Platform) -> CustomerFactory:
+    """Billing's customer creation, through the container's port (billing creates accounts,
+    so the sign-in use case does not import it)."""
+    if p.create_customer is None:
+        raise CapabilityMissing("billing is off on this deployment", code="billing_disabled")
+    return p.create_customer
+
+
 def create_with_login(
     p: Platform,
     name: str,
@@ -168,7 +183,7 @@ def create_with_login(
     the e-mail and password are checked before anything is written."""
     email, password = check_email(email), check_password(password)
     _email_free(p, email)
-    summary = customers.create(p, name, plan=plan, segment=segment, admin=operator)
+    summary = _customers(p)(p, name, plan=plan, segment=segment, admin=operator)
     add_login(p, name, email, password, operator=operator)
     return summary
 
@@ -189,7 +204,7 @@ def sign_up(p: Platform, email: str, password: str) -> NewSession:
         )
     # through the account services: the sign-up is recorded as the plan change it starts on
     if p.billing is not None:
-        customers.create(p, email, plan="free")
+        _customers(p)(p, email, plan="free")
     else:
         accounts.ensure_account(p, email, plan="free")
     user = add_login(p, email, email, password)
