@@ -19,6 +19,7 @@ from reelforge.backends.motion import MotionBackend
 from reelforge.config import Settings
 from reelforge.media.images import sample_image_path
 from reelforge.services.accounts import accounts
+from reelforge.services.billing import reports
 from reelforge.worker.loop import Worker
 from tests.helpers import wait_for
 
@@ -33,6 +34,8 @@ def motion_platform(settings: Settings) -> Iterator[Platform]:
 
 @pytest.fixture
 def client(motion_platform: Platform) -> Iterator[TestClient]:
+    # a merchant on a real (postpaid) plan: the KPI report leaves the operator's own out
+    accounts.ensure_account(motion_platform, "shop", plan="enterprise", segment="merchant")
     key = accounts.create_api_key(motion_platform, "shop").key
     with TestClient(create_app(motion_platform)) as c:
         c.headers["Authorization"] = f"Bearer {key}"
@@ -107,6 +110,12 @@ def test_batch_over_http(client: TestClient, motion_platform: Platform) -> None:
     ]
     manifest = client.get("/v1/commerce/batches/spring-sale/manifest.csv")
     assert manifest.text.splitlines()[0] == "sku,aspect,path,credits,cost,status,job_id,error"
+
+    usage = reports.kpi_report(motion_platform)["commerce_usage"]  # the KPI report
+    assert usage["clips"] == 2 and usage["generations_share"] == 1.0, usage
+    assert usage["template_mix"] == {"showcase": {"clips": 2, "share": 1.0}}
+    assert [(r["sku"], r["clips"]) for r in usage["per_sku"]] == [("CUP-1", 2)]
+    assert usage["cost_usd"] > 0 and usage["revenue_usd"] > 0 and usage["revenue_share"] == 1.0
 
     again = client.post("/v1/commerce/batches", json=body)  # same id: the same batch
     assert again.status_code == 202 and again.json()["counts"]["succeeded"] == 2

@@ -25,3 +25,19 @@ def test_interpolation_bench_runs_at_a_tiny_size() -> None:
     assert done.returncode == 0, done.stdout + done.stderr
     assert "optical flow  PSNR" in done.stdout and "cross-fade    PSNR" in done.stdout
     assert "ratio (flow / cross-fade, dB):" in done.stdout
+
+
+@pytest.mark.e2e
+@pytest.mark.timeout(300)
+def test_commerce_batch_bench_runs_at_a_tiny_size() -> None:
+    done = subprocess.run(
+        [sys.executable, "bench/commerce_batch.py", "--tiny"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=280,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "commerce batch (showcase)  6 clips" in done.stdout, done.stdout
+    assert "plain motion jobs (peer)   6 clips" in done.stdout, done.stdout
+    assert "ratio (batch / plain jobs, clips per minute):" in done.stdout

@@ -239,6 +239,29 @@ def report_tables(r: dict[str, Any]) -> list[ReportTable]:
         )
     tables.append(t)
 
+    c = r.get("commerce_usage")  # promo clips of commerce batches (services/billing/reports)
+    if c is not None:
+        t = ReportTable(
+            "commerce",
+            f"Commerce clips: {c['clips']} ({pct_text(c['generations_share'])} of generations, "
+            f"{pct_text(c['cost_share'])} of cost, {pct_text(c['revenue_share'])} of revenue)",
+            [
+                _c("kind"),
+                _c("key"),
+                _c("clips", "int"),
+                _c("share", "share"),
+                _c("cost_usd", "usd", "cost"),
+                _c("revenue_usd", "usd", "revenue"),
+            ],
+        )
+        for name, m in c["template_mix"].items():
+            t.rows.append(["template", name, m["clips"], m["share"], None, None])
+        for row in c["per_sku"]:
+            t.rows.append(
+                ["sku", row["sku"], row["clips"], None, row["cost_usd"], row["revenue_usd"]]
+            )
+        tables.append(t)
+
     v = r["verdict"]
     t = ReportTable(
         "verdict",

@@ -175,6 +175,10 @@ class KpiReport(ApiModel):
     weekly_cohorts: Any = None
     enterprise_share: Any = None
     commerce_share: Any = None
+    commerce_usage: Any = Field(
+        default=None,
+        description="Promo clips of commerce batches: per SKU, shares, template mix.",
+    )
     verdict: Any = Field(default=None, description="Plain-language reading of the figures.")
     hint: str | None = Field(
         default=None,

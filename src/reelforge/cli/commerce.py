@@ -166,18 +166,15 @@ def _follow(p: Any, account: Any, batch_id: str, source: batches.ImageSource) ->
             progress.advance(submitted)
             progress.update(submitted, note=f"{item['sku']} {item['aspect']}")
 
-        while batches.submit_pending(p, account, batch_id, source, limit=8, on_item=on_item):
-            view = batches.refresh(p, account, batch_id)
-            progress.update(
-                finished, completed=view["counts"]["succeeded"] + view["counts"]["failed"]
-            )
-        while True:
+        while True:  # submit in slices while the worker renders, until all is final
+            handled = batches.submit_pending(p, account, batch_id, source, limit=8, on_item=on_item)
             view = batches.refresh(p, account, batch_id)
             done = view["counts"]["succeeded"] + view["counts"]["failed"]
             progress.update(finished, completed=done, note=f"{view['counts']['failed']} failed")
             if view["status"] == "done":
                 return view
-            time.sleep(0.2)
+            if not handled:
+                time.sleep(0.2)
 
 
 @app.command("brand")

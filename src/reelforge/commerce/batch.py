@@ -41,12 +41,13 @@ from reelforge.commerce.templates import Template, compile_template, get_templat
 from reelforge.domain.account import AccountRef
 from reelforge.domain.job import FINAL_STATUSES, JobStatus
 from reelforge.domain.spec import AspectRatio, Mode, Resolution
-from reelforge.errors import InvalidRequest, NotFound, ReelforgeError
+from reelforge.errors import InvalidRequest, NotFound, RateLimited, ReelforgeError
 from reelforge.logs import event
 from reelforge.services.jobs import queries
 from reelforge.services.jobs.submit import SubmitRequest, submit_job
 from reelforge.services.jobs.uploads import create_upload
 from reelforge.storage.commerce_tables import CommerceBatch, CommerceBatchItem
+from reelforge.storage.tables import Job
 
 log = logging.getLogger(__name__)
 
@@ -242,7 +243,8 @@ def submit_pending(
     on_item: Callable[[dict[str, Any]], None] | None = None,
 ) -> int:
     """Submit the batch's pending items (at most `limit`); returns how many were handled.
-    Each item's outcome is written as soon as it is known."""
+    Each item's outcome is written as soon as it is known. When the account's plan refuses
+    more for now (queue full, request rate), the rest stays pending for a later call."""
     brand = get_brand(p, account)
     uploads = _Uploads(p, account, source)
     with p.db.session(write=False) as s:
@@ -265,6 +267,8 @@ def submit_pending(
             )  # fmt: skip
             update = {"status": QUEUED, "job_id": job["id"], "credits": job.get("credits") or 0}
             update.update(_outcome(job))
+        except RateLimited:  # the plan's queue or request rate is full: this item waits,
+            break  # pending, for a later round (the caller comes back)
         except ReelforgeError as exc:
             update = {"status": FAILED, "error_code": exc.code, "error_message": str(exc)[:2000]}
         _write_item(p, item_id, update)
@@ -372,18 +376,30 @@ def refresh(p: Platform, account: AccountRef, batch_id: str) -> dict[str, Any]:
     when no item is pending or queued."""
     with p.db.session(write=False) as s:
         _batch(s, account, batch_id)
-        queued = s.execute(
-            select(CommerceBatchItem.id, CommerceBatchItem.job_id, CommerceBatchItem.status).where(
+        followed = s.execute(  # one query for every item still followed, not one per job
+            select(CommerceBatchItem.id, CommerceBatchItem.status, Job)
+            .join(Job, Job.id == CommerceBatchItem.job_id)
+            .where(
                 CommerceBatchItem.batch_id == batch_id,
                 CommerceBatchItem.status.in_((QUEUED, REVIEW)),
+                Job.account_id == account.id,
             )
         ).all()
-    for item_id, job_id, status in queued:
-        if job_id is None:
-            continue
-        outcome = _outcome(queries.get_job(p, account, job_id))
-        if outcome["status"] != status:
-            _write_item(p, item_id, outcome)
+        changes = []
+        for item_id, status, job in followed:
+            outcome = _outcome(
+                {
+                    "status": job.status,
+                    "credits_charged": job.credits_charged,
+                    "cost_usd": job.cost_usd,
+                    "error": {"code": job.error_code, "message": job.error_message},
+                    "moderation": job.moderation,
+                }
+            )
+            if outcome["status"] != status:
+                changes.append((item_id, outcome))
+    for item_id, outcome in changes:
+        _write_item(p, item_id, outcome)
     view = batch_view(p, account, batch_id)
     # done: nothing left to submit or render (items held for review are followed later)
     status = "running" if view["counts"][PENDING] or view["counts"][QUEUED] else "done"

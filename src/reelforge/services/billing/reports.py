@@ -16,6 +16,7 @@ from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 
 from reelforge.analytics import kpis
+from reelforge.analytics.commerce import CommerceClipRow, commerce_usage
 from reelforge.analytics.tables import ReportTable, cell_text, report_tables
 from reelforge.app.platform import Platform
 from reelforge.billing.sheet import BillingSheet
@@ -30,6 +31,7 @@ from reelforge.storage.billing_tables import (
     PlanChange,
     UsageEvent,
 )
+from reelforge.storage.commerce_tables import CommerceBatch, CommerceBatchItem
 from reelforge.storage.tables import Account, Job
 
 # the tables of the report, for the entry points (`reelforge report` shows and exports them)
@@ -105,6 +107,7 @@ def kpi_report_and_rows(
     with p.db.session(write=False) as s:
         rows = _load(s, since, until, simulated)
         hint = None if simulated else _simulated_only_hint(s)
+        clips = _commerce_clips(s, {a.id for a in rows["accounts"]})
     report = kpis.kpi_report(
         **rows,
         plans=plan_infos(sheet),
@@ -113,6 +116,12 @@ def kpi_report_and_rows(
         until=until,
         exclude_plans=(INTERNAL_PLAN,),
     )
+    report["commerce_usage"] = commerce_usage(
+        clips,
+        (u for u in rows["usage"] if u.plan != INTERNAL_PLAN),
+        rows["consumed"],
+        {i.name: i.credit_usd for i in plan_infos(sheet) if i.postpaid},
+    )
     return {
         "object": report.pop("object"),
         "data": "simulated" if simulated else "real",
@@ -120,6 +129,31 @@ def kpi_report_and_rows(
         "hint": hint,
         **report,
     }, rows
+
+
+def _commerce_clips(s: Session, accounts: set[str]) -> list[CommerceClipRow]:
+    """The jobs of commerce batches (promo clips) of the report's accounts."""
+    return [
+        CommerceClipRow(
+            job_id=r.job_id,
+            account_id=r.account_id,
+            sku=r.sku,
+            template=r.template,
+            aspect=r.aspect,
+        )
+        for r in s.execute(
+            select(
+                CommerceBatchItem.job_id,
+                CommerceBatch.account_id,
+                CommerceBatchItem.sku,
+                CommerceBatchItem.template,
+                CommerceBatchItem.aspect,
+            )
+            .join(CommerceBatch, CommerceBatch.id == CommerceBatchItem.batch_id)
+            .where(CommerceBatchItem.job_id.is_not(None))
+        )
+        if r.account_id in accounts
+    ]
 
 
 def _simulated_only_hint(s: Session) -> str | None:

@@ -124,7 +124,7 @@ def _resolve_uploads(p: Platform, account: AccountRef, req: SubmitRequest) -> li
 
 
 _PLACEHOLDER_BLOB = "0" * 64  # stands in for the frame an extension starts from, until checked
-IMAGES_NEEDED = {Mode.IMAGE2VIDEO: 1, Mode.FIRST_LAST_FRAME: 2}
+IMAGES_NEEDED = {Mode.IMAGE2VIDEO: 1, Mode.FIRST_LAST_FRAME: 2, Mode.FRAMES2VIDEO: 2}
 
 
 @dataclass
