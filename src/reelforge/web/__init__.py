@@ -12,7 +12,7 @@ from fastapi.responses import Response
 from fastapi.staticfiles import StaticFiles
 
 from reelforge.errors import InvalidRequest, ReelforgeError
-from reelforge.web import billing, console, pages, routes, studio, videos
+from reelforge.web import billing, commerce, console, pages, routes, studio, videos
 
 STATIC = "/static/web"
 
@@ -23,6 +23,7 @@ def install_web(app: FastAPI) -> None:
     app.mount(STATIC, StaticFiles(directory=str(static)), name="web-static")
     for router in (routes.router, billing.router, console.router, studio.router, videos.router):
         app.include_router(router)
+    app.include_router(commerce.router)  # /studio/commerce: catalogue batches (issue 18)
     api_error = app.exception_handlers[ReelforgeError]  # the API's one JSON error shape
     api_invalid = app.exception_handlers[RequestValidationError]
 
