@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from reelforge.api.ranges import parse_range
+from reelforge.services.jobs.byte_ranges import parse_range
 
 
 @pytest.mark.parametrize(

@@ -31,7 +31,7 @@ from reelforge.api.routes import (
 from reelforge.api.schemas import ERROR_RESPONSES
 from reelforge.api.validation import check_request
 from reelforge.app.platform import Platform
-from reelforge.web import install_web
+from reelforge.web import error_page_for, install_web
 from reelforge.worker.loop import Worker
 
 
@@ -65,7 +65,8 @@ def create_app(p: Platform, *, embedded_worker: bool = False) -> FastAPI:
     app.state.platform = p
     install_error_handlers(app)
     app.add_middleware(RateLimitHeaders)
-    app.add_middleware(BodyLimit, limit=limit_for(p.settings))  # outermost: before any read
+    # outermost: before any read; a page's 413 is its error page
+    app.add_middleware(BodyLimit, limit=limit_for(p.settings), page=error_page_for)
     install_docs(app)
     app.include_router(health.router)
     app.include_router(uploads.router)

@@ -5,6 +5,8 @@ answered 413 (`payload_too_large`) without reading a byte; a body sent without o
 is counted as it streams, and the request is answered 413 the moment the count passes the
 limit — nothing past the limit is buffered or written anywhere. JSON routes get
 `RF_MAX_BODY_BYTES` (1 MiB); routes that carry files get a limit from their own setting.
+The 413 is the API's JSON error, or the response `page` gives for the request (the web's
+error page on its pages' paths).
 """
 
 from __future__ import annotations
@@ -16,10 +18,11 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
 from starlette.requests import Request
+from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from reelforge.config import Settings
-from reelforge.errors import PayloadTooLarge, RateLimited
+from reelforge.errors import PayloadTooLarge, RateLimited, ReelforgeError
 
 MULTIPART_OVERHEAD = 64 * 1024  # part headers and boundaries around the file itself
 LIKENESS_PHOTOS = 10  # POST /v1/admin/likeness takes up to this many photos
@@ -39,6 +42,10 @@ _ROUTES: list[tuple[str, re.Pattern[str], Callable[[Settings], int]]] = [
     ),
     # the studio's create form carries an image and a last image (reelforge.web.studio)
     ("POST", re.compile(r"^/studio/?$"), lambda s: 2 * s.max_upload_bytes + MULTIPART_OVERHEAD),
+    # the commerce form: a catalogue (32 MiB at most) and up to ten full-size images; the
+    # planner form: a CSV of arrivals (900 KB) and a fleet (reelforge.web.commerce, .console)
+    ("POST", re.compile(r"^/studio/commerce$"), lambda s: 2**25 + 10 * s.max_upload_bytes + 2**18),
+    ("POST", re.compile(r"^/console/planner/?$"), lambda s: 2**21 + MULTIPART_OVERHEAD),
     # the OpenAI-compatible create carries input_reference: a file, or an image URL as data URI
     (
         "POST",
@@ -74,23 +81,38 @@ class _BodyTooLarge(PayloadTooLarge):
     """Raised into the route that is reading the body; the middleware has already answered."""
 
 
+def _too_large_message(limit: int) -> str:
+    return f"the request body is larger than this route's {limit}-byte limit"
+
+
 def _too_large_body(limit: int) -> bytes:
     return json.dumps(
-        {
-            "error": {
-                "code": "payload_too_large",
-                "message": f"the request body is larger than this route's {limit}-byte limit",
-            }
-        }
+        {"error": {"code": "payload_too_large", "message": _too_large_message(limit)}}
     ).encode()
 
 
 class BodyLimit:
-    """ASGI middleware: 413 for a body over the route's limit, checked before it is read."""
+    """ASGI middleware: 413 for a body over the route's limit, checked before it is read;
+    `page(scope, error)` may answer it instead of the JSON (None: the JSON)."""
 
-    def __init__(self, app: ASGIApp, limit: Callable[[str, str], int]):
+    def __init__(
+        self,
+        app: ASGIApp,
+        limit: Callable[[str, str], int],
+        page: Callable[[Scope, ReelforgeError], Response | None] | None = None,
+    ):
         self.app = app
         self.limit = limit
+        self.page = page
+
+    async def _answer(self, scope: Scope, receive: Receive, send: Send, limit: int) -> None:
+        if self.page is not None:
+            response = self.page(scope, PayloadTooLarge(_too_large_message(limit)))
+            if response is not None:
+                response.headers["connection"] = "close"  # the rest of the body is not read
+                await response(scope, receive, send)
+                return
+        await _answer(send, limit)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -99,7 +121,7 @@ class BodyLimit:
         limit = self.limit(scope["method"], scope["path"])
         declared = _content_length(scope)
         if declared is not None and declared > limit:
-            await _answer(send, limit)
+            await self._answer(scope, receive, send, limit)
             return
         received = 0
         started = answered = False
@@ -112,10 +134,8 @@ class BodyLimit:
                 if received > limit:
                     if not started and not answered:
                         answered = True
-                        await _answer(send, limit)
-                    raise _BodyTooLarge(
-                        f"the request body is larger than this route's {limit}-byte limit"
-                    )
+                        await self._answer(scope, receive, send, limit)
+                    raise _BodyTooLarge(_too_large_message(limit))
             return message
 
         async def guarded_send(message: Message) -> None:

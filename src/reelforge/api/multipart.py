@@ -18,8 +18,8 @@ from python_multipart.exceptions import FormParserError
 from python_multipart.multipart import MultipartParser, parse_options_header
 from starlette.datastructures import FormData, UploadFile
 
-from reelforge.api.validation import check_filename
 from reelforge.errors import InvalidRequest, PayloadTooLarge
+from reelforge.services.jobs.edge import check_filename
 
 if TYPE_CHECKING:
     from python_multipart.multipart import MultipartCallbacks

@@ -11,12 +11,12 @@ before any route runs if it holds
   characters, BOM): they make an id or a file name read differently from what it is.
 
 `check_request` runs as an app-wide dependency; multipart routes call `check_form` on the
-form they parsed."""
+form they parsed. The rule itself (`check_string`, `check_filename`) is
+services/jobs/edge.py's, which the web's forms apply too."""
 
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections.abc import Iterable
 from typing import Any
 from urllib.parse import unquote_to_bytes
@@ -26,6 +26,7 @@ from fastapi.routing import APIRoute
 from starlette.datastructures import FormData, UploadFile
 
 from reelforge.errors import InvalidCharacters, InvalidRequest
+from reelforge.services.jobs.edge import check_filename, check_string
 
 # Fields whose value is prose a person wrote, or a file's text (demand_csv: the planner's
 # CSV, and catalog: a commerce catalogue, both checked cell by cell where they are parsed): tab
@@ -36,36 +37,9 @@ FREE_TEXT_FIELDS = frozenset(
 # Headers the API reads (the others are not ours to judge).
 CHECKED_HEADERS = ("authorization", "idempotency-key", "last-event-id", "stripe-signature", "range")
 
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
-_CONTROL_IN_TEXT = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
 # Header values arrive as latin-1: bytes 0x80-0x9f are parts of UTF-8 characters, not C1.
 _CONTROL_IN_HEADER = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
-_NON_ASCII = re.compile(r"[^\x00-\x7f]")
 _MAX_DEPTH = 64
-MAX_EVENT_SEQ = 2**31 - 1  # job_events.seq is a 32-bit INTEGER on PostgreSQL
-
-
-def bad_character(value: str, *, free_text: bool = False) -> str | None:
-    """What is wrong with `value` under the edge rule (a short phrase), or None."""
-    match = (_CONTROL_IN_TEXT if free_text else _CONTROL).search(value)
-    if match is not None:
-        c = match.group()
-        if 0xD800 <= ord(c) <= 0xDFFF:
-            return "a lone surrogate (unpaired UTF-16 half)"
-        return "NUL" if c == "\x00" else f"a control character (U+{ord(c):04X})"
-    if not free_text and _NON_ASCII.search(value):
-        for c in value:
-            if ord(c) > 0x7F and unicodedata.category(c) == "Cf":
-                return f"an invisible format character (U+{ord(c):04X})"
-    return None
-
-
-def check_string(value: str, field: str, *, free_text: bool = False) -> str:
-    """`value` if the edge rule allows it; else InvalidCharacters naming `field`."""
-    problem = bad_character(value, free_text=free_text)
-    if problem is not None:
-        raise InvalidCharacters(f"{field} must not contain {problem}", field=field)
-    return value
 
 
 def check_json(value: Any, path: tuple[str, ...] = ()) -> None:
@@ -97,18 +71,6 @@ def check_form(form: FormData) -> None:
                 check_filename(item.filename, field)
         else:
             check_string(item, field)
-
-
-def check_filename(name: str, field: str) -> str:
-    check_string(name, field)
-    if "/" in name or "\\" in name or name.strip() in (".", ".."):
-        raise InvalidRequest(
-            f"the file name of `{field}` must be a plain name, without a "
-            f"directory (got {name[:80]!r})",
-            code="invalid_filename",
-            field=field,
-        )
-    return name
 
 
 async def check_request(request: Request) -> None:
@@ -168,24 +130,3 @@ def _name(path: Iterable[str]) -> str:
 def _is_free_text(path: tuple[str, ...]) -> bool:
     keys = [p for p in path if not p.isdigit()]
     return bool(keys) and keys[-1] in FREE_TEXT_FIELDS
-
-
-def event_cursor(after: int, last_event_id: str | None) -> int:
-    """Where an event stream resumes: `Last-Event-ID` (the browser's reconnect) over
-    `?after=`; a number past the column's range is refused (the driver or PostgreSQL
-    overflowed on it: 2**63 in Python's sqlite3, 2**31 in PostgreSQL's INTEGER)."""
-    if last_event_id is None or not last_event_id.strip():
-        return after
-    value = last_event_id.strip()
-    if (
-        not value.isdigit()
-        or not value.isascii()
-        or len(value) > len(str(MAX_EVENT_SEQ))
-        or int(value) > MAX_EVENT_SEQ
-    ):
-        raise InvalidRequest(
-            "the Last-Event-ID header must be an event id (a whole number "
-            f"from 0 to {MAX_EVENT_SEQ})",
-            field="last-event-id",
-        )
-    return int(value)

@@ -10,6 +10,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
 from fastapi.staticfiles import StaticFiles
+from starlette.types import Scope
 
 from reelforge.errors import InvalidRequest, ReelforgeError
 from reelforge.web import billing, commerce, console, pages, routes, studio, videos
@@ -44,3 +45,13 @@ def install_web(app: FastAPI) -> None:
 
     app.add_exception_handler(ReelforgeError, page_error)
     app.add_exception_handler(RequestValidationError, page_invalid)
+
+
+def error_page_for(scope: Scope, exc: ReelforgeError) -> Response | None:
+    """The error page for an error met before any route (a body over its limit, refused by
+    api.limits.BodyLimit): a page with the error's status and text on the pages' paths,
+    None elsewhere (the API's JSON)."""
+    request = Request(scope)
+    if not pages.is_page(request.url.path):
+        return None
+    return pages.error_page(request, exc.http_status, exc)

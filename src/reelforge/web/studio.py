@@ -5,7 +5,6 @@ page are web.videos."""
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request
@@ -17,14 +16,13 @@ from reelforge.app.platform import Platform
 from reelforge.domain.account import AccountRef
 from reelforge.domain.spec import AspectRatio, Camera, Mode, Preset, Resolution
 from reelforge.errors import (
-    InvalidCharacters,
     InvalidRequest,
     PayloadTooLarge,
     RateLimited,
     ReelforgeError,
 )
 from reelforge.services.billing import customers, quotes
-from reelforge.services.jobs import model_registry
+from reelforge.services.jobs import edge, model_registry
 from reelforge.services.jobs.submit import SubmitRequest, prepare, submit_job
 from reelforge.services.jobs.uploads import create_upload
 from reelforge.services.studio.form_images import check_images
@@ -75,8 +73,6 @@ FIELD_OF = {
     "last_image_upload_id": "last_image",
     "last_image_url": "last_image",
 }
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
-_CONTROL_IN_TEXT = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
 
 MODE_TEXT = {
     Mode.TEXT2VIDEO.value: N_("Text to video"),
@@ -134,11 +130,10 @@ def check_rate(p: Platform, account: AccountRef, *, read: bool = False) -> None:
 
 
 def check_characters(name: str, value: str) -> str:
-    """The API's edge rule for a form field: no control characters (prose keeps tab and
-    newlines), no lone surrogates; `invalid_characters` next to the field otherwise."""
-    if (_CONTROL_IN_TEXT if name in FREE_TEXT else _CONTROL).search(value):
-        raise InvalidCharacters(f"{name} must not contain control characters", field=name)
-    return value
+    """The API's edge rule (services/jobs/edge.py) for a form field: no control characters
+    (prose keeps tab and newlines), no lone surrogates, outside prose no invisible format
+    characters; `invalid_characters` next to the field otherwise."""
+    return edge.check_string(value, name, free_text=name in FREE_TEXT)
 
 
 def form_values(form: FormData) -> dict[str, str]:
@@ -291,11 +286,7 @@ async def _read_images(form: FormData, limit: int) -> dict[str, tuple[bytes, str
             continue  # no file chosen
         name = item.filename or None
         if name is not None:
-            check_characters(field, name)
-            if "/" in name or "\\" in name or name.strip() in (".", ".."):
-                raise InvalidRequest(
-                    "the file name must be a plain name", code="invalid_filename", field=field
-                )
+            edge.check_filename(name, field)  # the API's rule for an upload's file name
         data = await item.read(limit + 1)
         if len(data) > limit:
             raise PayloadTooLarge(f"the image is larger than the {limit}-byte limit", field=field)

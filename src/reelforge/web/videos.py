@@ -6,10 +6,6 @@ lookup is scoped to the signed-in account: another account's id is 404 everywher
 
 from __future__ import annotations
 
-import json
-import re
-import time
-from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request
@@ -17,12 +13,10 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response, StreamingResponse
 from starlette.background import BackgroundTask
 
-from reelforge.app.platform import Platform
-from reelforge.domain.account import AccountRef
 from reelforge.errors import InvalidRequest, ReelforgeError, Unauthorized
 from reelforge.services.accounts.signin import WebUser
 from reelforge.services.governance import reviews
-from reelforge.services.jobs import event_streams, queries
+from reelforge.services.jobs import byte_ranges, event_streams, queries
 from reelforge.services.jobs.submit import SubmitRequest, promote_job, submit_job
 from reelforge.services.studio import gallery, provenance
 from reelforge.web import pages, security
@@ -97,8 +91,6 @@ STAGE_TEXT = {
     "cancelling": N_("Cancelling"),
 }
 FINAL = frozenset({"succeeded", "failed", "cancelled", "blocked"})
-SSE_KEEPALIVE_S = 15.0
-_RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
 
 
 def _signed_in(request: Request) -> WebUser:
@@ -168,116 +160,33 @@ def video_page(request: Request, video_id: str) -> Response:
 @router.get("/videos/{video_id}/events")
 async def video_events(request: Request, video_id: str) -> StreamingResponse:
     """The job's server-sent events for the page's EventSource: the stream of
-    GET /v1/videos/{id}/events (same service, same per-account stream cap, same idle end),
-    authenticated by the session cookie."""
+    GET /v1/videos/{id}/events (the same service: event_streams.open_stream, with the same
+    cursor, per-account stream cap and idle end), authenticated by the session cookie."""
     user = _signed_in(request)
     p = platform_of(request)
-    start = _cursor(request.headers.get("last-event-id") or request.query_params.get("after"))
-    slot = event_streams.take_slot(p, user.account)
-    try:
-        first, final = await run_in_threadpool(
-            queries.events_since, p, user.account, video_id, start
-        )
-    except BaseException:
-        slot.release()
-        raise
+    after, last_event_id = request.query_params.get("after"), request.headers.get("last-event-id")
+    start = event_streams.event_cursor(after, last_event_id)
+    stream = await event_streams.open_stream(p, user.account, video_id, start)
     return StreamingResponse(
-        _stream(request, p, user.account, video_id, start, first, final, slot),
+        stream.body(request.is_disconnected),
         media_type="text/event-stream",
-        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
-        background=BackgroundTask(slot.release),
-    )
-
-
-def _cursor(last_event_id: str | None) -> int:
-    if last_event_id and last_event_id.isdigit() and len(last_event_id) < 10:
-        return int(last_event_id)
-    return 0
-
-
-async def _stream(
-    request: Request,
-    p: Platform,
-    account: AccountRef,
-    video_id: str,
-    start: int,
-    first: list[dict[str, Any]],
-    final: bool,
-    slot: event_streams.StreamSlot,
-) -> AsyncIterator[bytes]:
-    watcher = event_streams.watcher_for(p)
-    idle_s = p.settings.event_stream_idle
-    seq, events, done = start, first, final
-    quiet_since = time.monotonic()
-    try:
-        yield b"retry: 2000\n\n"
-        while True:
-            for event in events:
-                seq = event["seq"]
-                data = json.dumps(event, separators=(",", ":"))
-                yield f"id: {seq}\nevent: {event['type']}\ndata: {data}\n\n".encode()
-            if done:
-                if not events:
-                    return
-                events, done = await run_in_threadpool(
-                    queries.events_since, p, account, video_id, seq
-                )
-                continue
-            if events:
-                quiet_since = time.monotonic()
-            left = idle_s - (time.monotonic() - quiet_since)
-            if left <= 0:
-                yield b": idle; reconnect with Last-Event-ID\nretry: 5000\n\n"
-                return
-            if not await watcher.wait(video_id, seq, min(SSE_KEEPALIVE_S, left)):
-                events = []
-                yield b": keepalive\n\n"
-                continue
-            if await request.is_disconnected():
-                return
-            events, done = await run_in_threadpool(queries.events_since, p, account, video_id, seq)
-    finally:
-        slot.release()
-
-
-def _ranged(
-    p: Platform, content: queries.Content, range_header: str | None, disposition: str
-) -> Response:
-    """The blob with single byte ranges (as the API's content route answers them)."""
-    size = content.size
-    headers = {
-        "Accept-Ranges": "bytes",
-        "Content-Disposition": f'{disposition}; filename="{content.filename}"',
-        "Cache-Control": "private, max-age=3600",
-        "X-Content-Type-Options": "nosniff",
-    }
-    rng: tuple[int, int] | None = None
-    m = _RANGE.match((range_header or "").strip())
-    if m and any(m.groups()):
-        first, last = m.groups()
-        if not first:
-            n = int(last)
-            rng = (max(0, size - n), size - 1) if n else (size, size - 1)
-        else:
-            rng = (int(first), min(int(last), size - 1) if last else size - 1)
-        if rng[0] >= size or rng[0] > rng[1]:
-            headers["Content-Range"] = f"bytes */{size}"
-            return Response(status_code=416, headers=headers)
-    start, end = rng if rng else (0, size - 1)
-    body: Iterator[bytes] = content.iter_range(p, start, end) if size else iter(())
-    headers["Content-Length"] = str(end - start + 1 if size else 0)
-    if rng:
-        headers["Content-Range"] = f"bytes {start}-{end}/{size}"
-    return StreamingResponse(
-        body, status_code=206 if rng else 200, media_type=content.content_type, headers=headers
+        headers=event_streams.HEADERS,
+        background=BackgroundTask(stream.release),
     )
 
 
 def _file(request: Request, video_id: str, *, poster: bool, disposition: str) -> Response:
+    """The MP4 or poster with single byte ranges: the API's answer (byte_ranges.answer)."""
     user = _signed_in(request)
     p = platform_of(request)
     content = queries.job_content(p, user.account, video_id, poster=poster)
-    return _ranged(p, content, request.headers.get("range"), disposition)
+    answer = byte_ranges.answer(p, content, request.headers.get("range"), disposition=disposition)
+    headers = {**answer.headers, "X-Content-Type-Options": "nosniff"}
+    if answer.body is None:
+        return Response(status_code=answer.status, headers=headers)
+    return StreamingResponse(
+        answer.body, status_code=answer.status, media_type=answer.media_type, headers=headers
+    )
 
 
 @router.get("/videos/{video_id}/content")

@@ -29,9 +29,10 @@ from reelforge.api.openai_compat.shapes import (
     video_object,
 )
 from reelforge.api.ranges import ranged_response
-from reelforge.api.validation import check_json, check_string
+from reelforge.api.validation import check_json
 from reelforge.errors import InvalidRequest
 from reelforge.services.jobs import queries
+from reelforge.services.jobs.edge import check_string
 from reelforge.services.jobs.request import MAX_IMAGE_FIELD_CHARS, SubmitRequest
 from reelforge.services.jobs.submit import submit_job
 from reelforge.services.jobs.uploads import create_upload
@@ -320,10 +321,4 @@ def video_content(
             field="variant",
         )
     content = queries.job_content(p, account, video_id, poster=variant == "thumbnail")
-    return ranged_response(
-        size=content.size,
-        content_type=content.content_type,
-        filename=content.filename,
-        range_header=range_header,
-        read=lambda a, b: content.iter_range(p, a, b),
-    )
+    return ranged_response(p, content, range_header)

@@ -38,13 +38,7 @@ async def signed_file(
     target = await run_in_threadpool(delivery.redirect_url, p, f)
     if target is not None:
         return RedirectResponse(target, status_code=302, headers={"Cache-Control": "no-store"})
-    response = ranged_response(
-        size=f.size,
-        content_type=f.content_type,
-        filename=f.filename,
-        range_header=range_header,
-        read=lambda a, b: f.iter_range(p, a, b),
-    )
+    response = ranged_response(p, f, range_header)
     # A CDN may keep it, never past the URL's end (each new signature is a new URL).
     response.headers["Cache-Control"] = f"public, max-age={f.max_age}"
     return response

@@ -2,20 +2,15 @@
 
 from __future__ import annotations
 
-import json
-import time
-from collections.abc import AsyncIterator
 from typing import Any
 
 from fastapi import APIRouter, Header, Query, Request, Response
-from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, StreamingResponse
 from starlette.background import BackgroundTask
 
 from reelforge.api import schemas
 from reelforge.api.deps import CurrentAccount, PlatformDep
 from reelforge.api.ranges import ranged_response
-from reelforge.api.validation import MAX_EVENT_SEQ, event_cursor
 from reelforge.services.jobs import event_streams, queries
 from reelforge.services.jobs.shapes import public
 from reelforge.services.jobs.submit import SubmitRequest, submit_job
@@ -23,7 +18,6 @@ from reelforge.services.jobs.submit import promote_job as submit_promotion
 
 router = APIRouter(prefix="/v1/videos", tags=["videos"])
 
-SSE_KEEPALIVE_S = 15.0
 _BINARY = {"schema": {"type": "string", "format": "binary"}}
 # For text/event-stream, OpenAPI's `schema` describes one event (not the whole stream).
 _SSE_EVENT = {
@@ -102,16 +96,6 @@ def cancel_video(video_id: str, p: PlatformDep, account: CurrentAccount) -> dict
     return queries.cancel_job(p, account, video_id)
 
 
-def _blob_response(p: PlatformDep, content: queries.Content, range_header: str | None) -> Response:
-    return ranged_response(
-        size=content.size,
-        content_type=content.content_type,
-        filename=content.filename,
-        range_header=range_header,
-        read=lambda a, b: content.iter_range(p, a, b),
-    )
-
-
 @router.get(
     "/{video_id}/content",
     response_class=Response,
@@ -127,7 +111,7 @@ def video_content(
     range_header: str | None = Header(default=None, alias="Range"),
 ) -> Response:
     """The MP4 of a succeeded job; honours `Range: bytes=...` for seeking players."""
-    return _blob_response(p, queries.job_content(p, account, video_id), range_header)
+    return ranged_response(p, queries.job_content(p, account, video_id), range_header)
 
 
 @router.get(
@@ -141,7 +125,7 @@ def video_poster(
     account: CurrentAccount,
     range_header: str | None = Header(default=None, alias="Range"),
 ) -> Response:
-    return _blob_response(p, queries.job_content(p, account, video_id, poster=True), range_header)
+    return ranged_response(p, queries.job_content(p, account, video_id, poster=True), range_header)
 
 
 @router.get(
@@ -154,65 +138,18 @@ async def video_events(
     request: Request,
     p: PlatformDep,
     account: CurrentAccount,
-    after: int = Query(default=0, ge=0, le=MAX_EVENT_SEQ),
+    after: int = Query(default=0, ge=0, le=event_streams.MAX_EVENT_SEQ),
     last_event_id: str | None = Header(default=None),
 ) -> StreamingResponse:
     """Server-sent events: every event of the job from the start (or after `Last-Event-ID`),
     then live ones; the stream ends after the final status, or after `RF_EVENT_STREAM_IDLE`
     seconds without an event (with a `retry:` hint: reconnect with Last-Event-ID). An API key
     holds at most `RF_EVENT_STREAMS_PER_KEY` streams at once (429 `too_many_streams`)."""
-    start = event_cursor(after, last_event_id)
-    slot = event_streams.take_slot(p, account)
-    try:  # raise NotFound before the stream starts so the client gets a proper 404
-        first, final = await run_in_threadpool(queries.events_since, p, account, video_id, start)
-    except BaseException:
-        slot.release()
-        raise
-    watcher = event_streams.watcher_for(p)
-    idle_s = p.settings.event_stream_idle
-
-    async def stream() -> AsyncIterator[bytes]:
-        seq, events, done = start, first, final
-        quiet_since = time.monotonic()
-        try:
-            yield b"retry: 2000\n\n"
-            while True:
-                for event in events:
-                    seq = event["seq"]
-                    yield (
-                        f"id: {seq}\nevent: {event['type']}\n"
-                        f"data: {json.dumps(event, separators=(',', ':'))}\n\n"
-                    ).encode()
-                if done:  # final: send what is left (events come in pages), then end
-                    if not events:
-                        return
-                    events, done = await run_in_threadpool(
-                        queries.events_since, p, account, video_id, seq
-                    )
-                    continue
-                if events:
-                    quiet_since = time.monotonic()
-                left = idle_s - (time.monotonic() - quiet_since)
-                if left <= 0:  # quiet too long: end, and say when to come back
-                    yield b": idle; reconnect with Last-Event-ID\nretry: 5000\n\n"
-                    return
-                # No query while the job is quiet: the process's one watcher wakes us.
-                if not await watcher.wait(video_id, seq, min(SSE_KEEPALIVE_S, left)):
-                    events = []
-                    if time.monotonic() - quiet_since < idle_s:
-                        yield b": keepalive\n\n"
-                    continue
-                if await request.is_disconnected():
-                    return
-                events, done = await run_in_threadpool(
-                    queries.events_since, p, account, video_id, seq
-                )
-        finally:
-            slot.release()
-
+    start = event_streams.event_cursor(after, last_event_id)
+    stream = await event_streams.open_stream(p, account, video_id, start)
     return StreamingResponse(
-        stream(),
+        stream.body(request.is_disconnected),
         media_type="text/event-stream",
-        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
-        background=BackgroundTask(slot.release),
-    )  # never started too
+        headers=event_streams.HEADERS,
+        background=BackgroundTask(stream.release),  # a body that never started too
+    )

@@ -3,16 +3,14 @@ operator check and the plain-words texts of the service errors they show."""
 
 from __future__ import annotations
 
-import re
-import unicodedata
 from datetime import datetime
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 
-from reelforge.errors import InvalidCharacters
 from reelforge.services.accounts.signin import WebUser
 from reelforge.services.billing import reports
+from reelforge.services.jobs import edge
 from reelforge.web import security
 from reelforge.web.i18n import N_
 from reelforge.web.pages import register_errors, require_operator
@@ -47,19 +45,9 @@ def when(value: str | None, field: str) -> datetime | None:
     return reports.parse_when(value, field)
 
 
-# The API's edge rule (api/validation.py) for the console's form fields, which that app-wide
-# check does not read: no control character (free text keeps tab and newlines), no lone
-# surrogate, and outside free text no invisible format character; 422 invalid_characters.
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
-_CONTROL_IN_TEXT = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
-
-
 def checked(value: str, field: str, *, free_text: bool = False) -> str:
-    """`value` if the edge rule allows it; else InvalidCharacters naming `field`."""
-    if (_CONTROL_IN_TEXT if free_text else _CONTROL).search(value) or (
-        not free_text and any(ord(c) > 0x7F and unicodedata.category(c) == "Cf" for c in value)
-    ):
-        raise InvalidCharacters(
-            f"{field} must not contain control or invisible format characters", field=field
-        )
-    return value
+    """`value` if the edge rule (services/jobs/edge.py, the API's) allows it — no control
+    character (free text keeps tab and newlines), no lone surrogate, and outside free text no
+    invisible format character; else 422 `invalid_characters` naming `field`. The console's
+    form fields are checked here: the API's app-wide check does not read forms."""
+    return edge.check_string(value, field, free_text=free_text)
