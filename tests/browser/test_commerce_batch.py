@@ -15,6 +15,7 @@ from pathlib import Path
 from playwright.sync_api import Page, expect
 
 from tests.browser.studio_server import photo, sign_up, watch_problems
+from tests.browser.test_accessibility import run_axe
 from tests.browser.studio_server import studio_server as studio_server  # the fixture
 
 CATALOG = (
@@ -49,6 +50,8 @@ def test_a_catalogue_batch_runs_to_its_zip(
     page.get_by_role("button", name="Check the catalogue").click()
     expect(page.get_by_text("2 of 3 products can be used: 4 clips.")).to_be_visible()
     expect(page.locator("#row-errors")).to_contain_text("missing_field")
+    violations = [f"{v['id']}: {v['help']} {v['nodes']}" for v in run_axe(page)]
+    assert not violations, violations
     fill()
     page.get_by_role("button", name="Start the batch").click()
     expect(page).to_have_url(re.compile(r"/studio/commerce/cb_[0-9a-f]+$"))
@@ -59,6 +62,8 @@ def test_a_catalogue_batch_runs_to_its_zip(
     expect(grid.locator("td.succeeded")).to_have_count(4)
     expect(page.locator("#batch-status")).to_have_text("Finished")
     expect(page.locator("#batch-counts")).to_have_text("4 of 4 clips done, 0 failed.")
+    violations = [f"{v['id']}: {v['help']} {v['nodes']}" for v in run_axe(page)]
+    assert not violations, violations
     width = page.evaluate("document.documentElement.scrollWidth")
     assert width <= 390, width
 

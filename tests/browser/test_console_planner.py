@@ -7,6 +7,7 @@ from __future__ import annotations
 from playwright.sync_api import Page, expect
 
 from tests.browser.console_server import Site, collect_problems, console_site, sign_in_operator
+from tests.browser.test_accessibility import run_axe
 
 __all__ = ["console_site"]  # the fixture, used by name
 
@@ -52,6 +53,9 @@ def test_the_planner_draws_its_charts(page: Page, console_site: Site) -> None:
     # the margin chart holds the report's margins (per cent, one decimal)
     margins = page.locator("#chart-margin").evaluate("c => Chart.getChart(c).data.datasets[0].data")
     assert any(m is not None for m in margins), margins
+    page.locator("#planner-charts details").first.locator("summary").click()
+    violations = [f"{v['id']}: {v['help']} {v['nodes']}" for v in run_axe(page)]
+    assert not violations, violations
     width = page.evaluate("document.documentElement.scrollWidth")
     assert width <= 390, width  # 390 px: the page fits (tables scroll inside their box)
     assert not problems, problems

@@ -66,7 +66,7 @@ def _browser(client: TestClient, email: str) -> Browser:
     return b
 
 
-def _post(b: Browser, action: str, **fields: Any) -> Any:
+def _post(b: Browser, action: str, extra: bytes = b"", **fields: Any) -> Any:
     token = csrf_of(b.get("/studio/commerce").text)
     data: dict[str, Any] = {
         "template": "showcase",
@@ -82,6 +82,8 @@ def _post(b: Browser, action: str, **fields: Any) -> Any:
         ("images", ("cup.jpg", CUP, "image/jpeg")),
         ("images", ("broken.jpg", b"\xff\xd8\xff not a jpeg", "image/jpeg")),
     ]
+    if extra:
+        files.append(("images", ("unused.jpg", extra, "image/jpeg")))
     return b.client.post("/studio/commerce", data=data, files=files, follow_redirects=False)
 
 
@@ -112,11 +114,23 @@ def test_the_form_and_its_labels(client: TestClient) -> None:
     assert r.status_code == 403 and "expired" in r.text
 
 
+def test_the_forms_body_limits(motion_platform: Platform) -> None:
+    from reelforge.api.limits import limit_for
+    from reelforge.commerce.catalog import MAX_CATALOG_BYTES
+    from reelforge.web import commerce
+    from reelforge.web.console import planner
+
+    limit = limit_for(motion_platform.settings)
+    images = commerce.IMAGES_BYTES_IN_UPLOADS * motion_platform.settings.max_upload_bytes
+    assert limit("POST", "/studio/commerce") >= MAX_CATALOG_BYTES + images
+    assert limit("POST", "/console/planner") >= planner.MAX_CSV_BYTES + 4 * planner.MAX_FLEET_CHARS
+
+
 def test_check_shows_row_errors_and_stores_nothing(
     client: TestClient, motion_platform: Platform
 ) -> None:
     b = _browser(client, "shop@example.com")
-    r = _post(b, "check")
+    r = _post(b, "check", extra=b"\0" * 3 * 2**20)  # past the JSON routes' 1 MiB
     assert r.status_code == 200, r.text[-2000:]
     assert _row_errors(r.text) == ERRORS
     assert "1 of 5 products can be used: 2 clips." in r.text

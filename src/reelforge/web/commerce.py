@@ -55,6 +55,9 @@ LENGTHS = (
     ("short", N_("Short (a third of the time: drafts)")),
 )
 RESOLUTIONS = ("480p", "720p", "1080p")
+# POST /studio/commerce's body limit (api/limits.py) holds the catalogue and this many
+# full-size images' bytes: larger sets go through the API (POST /v1/uploads) or the CLI
+IMAGES_BYTES_IN_UPLOADS = 10
 STATUS_TEXT = {
     batches.PENDING: N_("Waiting"),
     batches.QUEUED: N_("Rendering"),
@@ -149,6 +152,7 @@ def _form_page(
         status_text=STATUS_TEXT,
         batches=batches.list_batches(p, user.account, limit=20),
         max_upload_mb=p.settings.max_upload_bytes // (1024 * 1024),
+        max_total_mb=IMAGES_BYTES_IN_UPLOADS * p.settings.max_upload_bytes // (1024 * 1024),
         max_files=MAX_FILES,
     )
 

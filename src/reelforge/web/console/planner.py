@@ -53,11 +53,11 @@ DEMANDS = (
 )
 assert {d for d, _ in DEMANDS} == {*DEMAND_SOURCES, "csv"}
 POLICY_TEXT = {
-    "default": N_("default: what the platform does today"),
-    "fifo": N_("fifo: submit order, no plan priority"),
-    "no-cache": N_("no-cache: the result cache off"),
-    "no-affinity": N_("no-affinity: no warm-model affinity"),
-    "draft-first": N_("draft-first: drafts before finals"),
+    "default": N_("default (today's rules)"),
+    "fifo": N_("fifo (no plan priority)"),
+    "no-cache": N_("no-cache (result cache off)"),
+    "no-affinity": N_("no-affinity (no warm model)"),
+    "draft-first": N_("draft-first (drafts, then finals)"),
 }
 # the charts' axis and series names (also the tables' headings)
 CHART_TEXT = {
