@@ -8,6 +8,8 @@ latency with the semantic classifier vs the rules alone), frames (the output-fra
 its 100 ms target, our face descriptor vs dlib's own), provenance (a motion job with the four
 marks vs without, per output second), submit (submit throughput, PostgreSQL + Redis vs SQLite),
 cold_start (a cold `reelforge generate` vs an ffmpeg process, bench/cold_start.py as it is),
+interpolation (start/end-frame interpolation vs a cross-fade, PSNR of the middle frame),
+commerce (a catalogue batch's clips per minute vs plain motion jobs),
 and with --load the load test (bench/load.py). `--tiny` runs each once at a tiny size (what CI
 runs, so no bench rots): the figures then only show that each bench works, not how fast
 anything is. Each bench's own output goes to bench/results/bench-<name>.log; the table is
@@ -546,6 +548,60 @@ def planner(tiny: bool) -> list[Row]:
     ]
 
 
+# -- start/end-frame interpolation vs a cross-fade ------------------------------------------
+
+
+def interpolation(tiny: bool) -> list[Row]:
+    """bench/interpolation.py: PSNR of the middle frame against the true middle frame of a
+    pair with known motion, optical flow vs a plain cross-fade (higher is better)."""
+    from bench import interpolation as m
+
+    size = (160, 90) if tiny else (m.WIDTH, m.HEIGHT)
+    r = m.measure(*size)
+    print(r)
+    return [
+        {
+            "bench": "interpolation",
+            "what": f"middle frame PSNR {size[0]}x{size[1]} (higher is better)",
+            "ours": r["ours_psnr"],
+            "peer": r["fade_psnr"],
+            "unit": "dB",
+            "peer_name": "cross-fade",
+        }
+    ]
+
+
+# -- commerce: promo clips per minute ---------------------------------------------------------
+
+
+def commerce(tiny: bool) -> list[Row]:
+    """bench/commerce_batch.py in its own process: clips per minute of a catalogue batch
+    (50 products x 3 aspects; tiny: 2) vs plain motion jobs (higher is better)."""
+    command = [sys.executable, str(HERE / "commerce_batch.py"), *(["--tiny"] if tiny else [])]
+    done = subprocess.run(command, capture_output=True, text=True, cwd=HERE.parent)
+    print(done.stdout)
+    print(done.stderr, file=sys.stderr)
+    if done.returncode != 0:
+        raise RuntimeError(
+            f"commerce_batch.py exited {done.returncode}: "
+            f"{(done.stderr or done.stdout).strip().splitlines()[-1:]}"
+        )
+    ours = re.search(r"commerce batch .*: ([\d.]+) clips/min", done.stdout)
+    peer = re.search(r"plain motion jobs .*: ([\d.]+) clips/min", done.stdout)
+    if not (ours and peer):
+        raise RuntimeError("commerce_batch.py's output has no clips/min lines")
+    return [
+        {
+            "bench": "commerce",
+            "what": "catalogue batch, clips per minute" + (" (tiny)" if tiny else ""),
+            "ours": float(ours.group(1)),
+            "peer": float(peer.group(1)),
+            "unit": "clips/min",
+            "peer_name": "plain motion jobs",
+        }
+    ]
+
+
 BENCHES: dict[str, Callable[[bool], list[Row]]] = {
     "motion": motion,
     "neural": neural,
@@ -556,6 +612,8 @@ BENCHES: dict[str, Callable[[bool], list[Row]]] = {
     "cold_start": cold_start,
     "providers": providers,
     "planner": planner,
+    "interpolation": interpolation,
+    "commerce": commerce,
 }
 ON_REQUEST = {"load": load}
 

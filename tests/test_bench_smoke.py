@@ -22,6 +22,8 @@ BENCHES = (
     "cold_start",
     "providers",
     "planner",
+    "interpolation",
+    "commerce",
     "load",
 )
 
