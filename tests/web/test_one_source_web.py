@@ -198,3 +198,31 @@ def test_a_page_forms_body_over_its_limit_answers_the_error_page(
     # under the limit nothing changed: the form is read and answered by its route
     web_platform.settings.max_upload_bytes = 10**6
     assert created_id(create(creator, {"prompt": BLOCKED_PROMPT}))
+
+
+def test_the_console_likeness_form_takes_file_names_by_the_apis_rule(
+    web_platform: Platform, visitor: Browser
+) -> None:
+    from tests.web.conftest import PASSWORD
+
+    signin.create_with_login(web_platform, "ops", "ops@example.com", PASSWORD, operator=True)
+    assert visitor.sign_in("ops@example.com").status_code == 200
+    auth = api_key(web_platform, visitor)
+    c = visitor.client
+    cases = (
+        ("../a.jpg", "invalid_filename", "must be a plain name"),
+        ("a\u202e.jpg", "invalid_characters", "characters that are not allowed"),
+    )
+    for name, code, text in cases:
+        photo = [("photo", (name, jpeg(), "image/jpeg"))]
+        api = c.post("/v1/admin/likeness", data={"name": "Nobody"}, files=photo, headers=auth)
+        assert api.status_code == 422 and api.json()["error"]["code"] == code, api.text
+        token = csrf_of(visitor.get("/console/likeness").text)
+        page = c.post(
+            "/console/likeness", data={"name": "Nobody", "csrf_token": token}, files=photo
+        )
+        assert page.status_code == 422 and 'id="person-photos-error"' in page.text, name
+        assert text in page.text and "Each photo must show" not in page.text, name  # by its name
+    from reelforge.services.governance import likeness
+
+    assert likeness.list_people(web_platform) == []

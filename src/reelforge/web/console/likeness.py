@@ -69,7 +69,7 @@ async def _photos(request: Request, limit: int) -> tuple[str, bool, list[bytes]]
         raise InvalidRequest("name must be text", field="name")
     edge.check_text(checked(name, "name").strip(), "name", 200)
     for f in files:
-        checked(f.filename or "", "photos")
+        edge.check_filename(f.filename or "", "photos")  # the API's rule for file names
     return name, public in ("1", "true", "on", "yes"), photos
 
 
