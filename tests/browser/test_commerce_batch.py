@@ -48,7 +48,7 @@ def test_a_catalogue_batch_runs_to_its_zip(
     page.goto(url + "/studio/commerce")
     fill()
     page.get_by_role("button", name="Check the catalogue").click()
-    expect(page.get_by_text("2 of 3 products can be used: 4 clips.")).to_be_visible()
+    expect(page.get_by_text("2 of 3 products can be used. Clips to make: 4.")).to_be_visible()
     expect(page.locator("#row-errors")).to_contain_text("missing_field")
     violations = [f"{v['id']}: {v['help']} {v['nodes']}" for v in run_axe(page)]
     assert not violations, violations

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import re
 import zipfile
 from collections.abc import Iterator
@@ -133,9 +134,36 @@ def test_check_shows_row_errors_and_stores_nothing(
     r = _post(b, "check", extra=b"\0" * 3 * 2**20)  # past the JSON routes' 1 MiB
     assert r.status_code == 200, r.text[-2000:]
     assert _row_errors(r.text) == ERRORS
-    assert "1 of 5 products can be used: 2 clips." in r.text
+    assert "1 of 5 products can be used. Clips to make: 2." in r.text
     assert _uploads(motion_platform, "shop@example.com") == 0
     assert batches.list_batches(motion_platform, _ref(motion_platform, "shop@example.com")) == []
+    # a Shopify-style products.json names its images the same way
+    products = {
+        "products": [
+            {
+                "title": "Espresso cup",
+                "body_html": "<p>Porcelain</p>",
+                "handle": "espresso-cup",
+                "images": [{"src": "photos/cup.jpg"}],
+                "variants": [
+                    {"sku": "CUP-W", "price": "9.99", "title": "White"},
+                    {"sku": "CUP-B", "price": "oops", "title": "Black"},
+                ],
+            }
+        ]
+    }
+    token = csrf_of(b.get("/studio/commerce").text)
+    r = b.client.post(
+        "/studio/commerce",
+        data={"csrf_token": token, "action": "check", "template": "sale", "aspects": ["1:1"]},
+        files=[
+            ("catalog", ("products.json", json.dumps(products).encode(), "application/json")),
+            ("images", ("cup.jpg", CUP, "image/jpeg")),
+        ],
+    )
+    assert r.status_code == 200, r.text[-2000:]
+    assert "1 of 2 products can be used. Clips to make: 1." in r.text
+    assert _row_errors(r.text) == {("CUP-B", "invalid_price")}
     r = _post(b, "check", aspects=[])
     assert r.status_code == 422 and 'id="aspects-error"' in r.text
     r = _post(b, "check", template="nope")

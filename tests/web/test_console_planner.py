@@ -141,7 +141,8 @@ def test_a_run_renders_the_reports_figures(operator: Browser, web_platform: Plat
 
 
 def test_errors_are_shown_next_to_their_field(operator: Browser) -> None:
-    r = _run(operator, users="20001")
+    r = _run(operator, users="20001", measured="0")
+    assert 'name="measured" value="1">' in r.text  # kept unticked
     assert r.status_code == 422 and 'id="users-error"' in r.text
     assert 'aria-describedby="users-error"' in r.text
     r = _run(operator, fleet="devices: [")

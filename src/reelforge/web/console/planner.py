@@ -301,6 +301,7 @@ async def planner_run(request: Request) -> Response:
     form: dict[str, str] = {}
     try:
         form, csv_text = await _read_form(await request.form())
+        form.setdefault("measured", "0")  # an unticked box is not sent
         plans = list(sheet_of(p).plans)
         report = await run_in_threadpool(run_form, p, form, csv_text, plans)
     except ReelforgeError as exc:

@@ -63,7 +63,8 @@
       if (r.ok) {
         const view = await r.json();
         show(view);
-        delay = 1000;
+        // every second; a large batch less often (each read follows every running clip)
+        delay = Math.min(10000, 1000 + view.total * 5);
         if (view.status === "done") return;
       } else {
         delay = Math.min(delay * 2, 15000); // rate-limited or signed out: back off
