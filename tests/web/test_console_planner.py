@@ -189,3 +189,14 @@ def test_a_csv_demand_and_the_wait_target_search(operator: Browser) -> None:
 def test_chinese_page(operator: Browser) -> None:
     r = operator.client.get("/console/planner", headers={"accept-language": "zh-CN"})
     assert "容量规划" in r.text and "运行规划" in r.text
+
+
+@pytest.mark.slow  # the simulation writes its population's jobs (about 10 s)
+def test_the_platforms_simulated_jobs_as_demand(operator: Browser, web_platform: Platform) -> None:
+    from tests.web.simulated import simulate_population
+
+    simulate_population(web_platform.settings)
+    r = _run(operator, demand="simulated")
+    assert r.status_code == 200, r.text[-3000:]
+    jobs = _cells(r.text, "plan-plans")
+    assert sum(int(row[1]) for row in jobs) > 0  # submitted per plan, from the simulated jobs
