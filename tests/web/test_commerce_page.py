@@ -240,5 +240,8 @@ def test_a_batch_runs_to_its_zip_and_stays_the_accounts_own(
     listing = b.get("/studio/commerce").text
     assert f'href="/studio/commerce/{batch_id}"' in listing
     assert batch_id not in other.get("/studio/commerce").text
-    zh = b.client.get(page, headers={"accept-language": "zh-CN"})
-    assert "完成" in zh.text
+    b.client.cookies.set("rf_lang", "zh")
+    zh = b.client.get(page)
+    assert "2 个视频中已完成 2 个\uff0c失败 0 个。" in zh.text and "无法使用的行" in zh.text
+    zh = _post(b, "check")
+    assert zh.status_code == 200 and "5 件商品中有 1 件可用。需生成视频\uff1a2 个。" in zh.text

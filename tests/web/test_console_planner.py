@@ -189,6 +189,11 @@ def test_a_csv_demand_and_the_wait_target_search(operator: Browser) -> None:
 def test_chinese_page(operator: Browser) -> None:
     r = operator.client.get("/console/planner", headers={"accept-language": "zh-CN"})
     assert "容量规划" in r.text and "运行规划" in r.text
+    operator.client.cookies.set("rf_lang", "zh")
+    r = _run(operator, target_margin="30", target_free="3600")
+    assert r.status_code == 200, r.text[-3000:]
+    assert "各套餐利润率" in r.text and "满足等待目标的最小设备群" in r.text
+    assert "达到 30.0 % 利润率的定价" in r.text
 
 
 @pytest.mark.slow  # the simulation writes its population's jobs (about 10 s)
