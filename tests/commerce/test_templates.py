@@ -167,3 +167,21 @@ def test_plate_draws_behind_the_text() -> None:
     assert red.sum() > 1000
     Image.fromarray(sprite)  # a valid RGBA image
     ImageDraw.Draw(Image.fromarray(sprite))
+
+
+@pytest.mark.parametrize("aspect", ASPECTS, ids=lambda a: a.value)
+def test_no_layer_sits_under_the_ai_generated_banner(aspect: AspectRatio) -> None:
+    from reelforge.provenance.label import BANNER_HEIGHT, render
+
+    for resolution in Resolution:
+        width, height = frame_size(aspect, resolution)
+        for text in ("AI-generated", "AI生成"):
+            banner = render(text, width, height, BANNER_HEIGHT, "centre")
+            top, bottom = banner.y, banner.y + banner.rgb.shape[0]
+            for name, template in templates().items():
+                composition, _ = compile_template(
+                    template, _product("Cup"), Brand(logo="upl_logo"), aspect
+                )
+                for layer in (*composition.texts, *composition.logos):
+                    _, y, _, h = pixel_box(layer.box, (width, height))
+                    assert y >= bottom or y + h <= top, (name, aspect, resolution, layer)

@@ -20,7 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from reelforge.commerce.brand import Brand
 from reelforge.commerce.catalog import Product
-from reelforge.commerce.layout import ASPECTS, in_safe_area
+from reelforge.commerce.layout import ASPECTS, in_safe_area, label_band, overlaps_label
 from reelforge.domain.composition import (
     COUNTDOWN,
     Align,
@@ -100,6 +100,12 @@ class Template(BaseModel):
             missing = {layer.role for layer in self.layers} - set(slots)
             if missing:
                 raise ValueError(f"template {self.name} {aspect.value}: no box for {missing}")
+            for role, slot in slots.items():
+                if overlaps_label(aspect, in_safe_area(aspect, *slot.box)):
+                    raise ValueError(
+                        f"template {self.name} {aspect.value}: the {role} box enters the "
+                        f"band of the AI-generated banner {label_band(aspect)}"
+                    )
 
 
 @cache
