@@ -15,8 +15,8 @@ from pathlib import Path
 from playwright.sync_api import Page, expect
 
 from tests.browser.studio_server import photo, sign_up, watch_problems
-from tests.browser.test_accessibility import run_axe
 from tests.browser.studio_server import studio_server as studio_server  # the fixture
+from tests.browser.test_accessibility import run_axe
 
 CATALOG = (
     "sku,title,description,price,currency,images\n"
