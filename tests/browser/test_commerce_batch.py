@@ -45,7 +45,8 @@ def test_a_catalogue_batch_runs_to_its_zip(
         page.get_by_label("Resolution").select_option("480p")
         page.get_by_label("Length").select_option("short")
 
-    page.goto(url + "/studio/commerce")
+    page.get_by_role("link", name="Promo clips").click()
+    expect(page).to_have_url(url + "/studio/commerce")
     fill()
     page.get_by_role("button", name="Check the catalogue").click()
     expect(page.get_by_text("2 of 3 products can be used. Clips to make: 4.")).to_be_visible()
