@@ -52,8 +52,8 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from reelforge.backends.families import FAMILIES
 from reelforge.backends.neural.config import DTYPES, OFFLOAD_MODES, STEP_CACHES, ModelOptions
-from reelforge.backends.neural.families import FAMILIES
 from reelforge.domain.job import FINAL_STATUSES
 from reelforge.domain.spec import JobSpec, Mode, Preset
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from reelforge.backends.neural.families import FAMILIES
+from reelforge.backends.families import FAMILIES
 from reelforge.domain.spec import JobSpec, Mode
 from reelforge.errors import CapabilityMissing, InvalidRequest
 

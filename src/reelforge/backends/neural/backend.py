@@ -19,7 +19,7 @@ import numpy as np
 from reelforge.backends.base import Clip, GenerationRequest, ProgressFn
 from reelforge.backends.neural.cache import PipelineCache
 from reelforge.backends.neural.config import ModelConfig
-from reelforge.backends.neural.families import EXTRA_HINT, FAMILIES, missing_packages
+from reelforge.backends.neural.extra import EXTRA_HINT, missing_packages
 from reelforge.backends.neural.family import Family, Params
 from reelforge.domain.spec import JobSpec
 from reelforge.errors import BackendError, CapabilityMissing
@@ -50,9 +50,9 @@ class NeuralRuntime:
 
 
 class NeuralBackend:
-    def __init__(self, model: ModelConfig, shared: NeuralRuntime):
+    def __init__(self, model: ModelConfig, shared: NeuralRuntime, family: Family):
         self.model = model
-        self.family: Family = FAMILIES[model.family]
+        self.family = family  # backends.families.FAMILIES[model.family]
         self.shared = shared
         self.name = model.name
         self.queue = self.family.queue

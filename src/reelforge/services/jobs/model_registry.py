@@ -17,9 +17,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from reelforge.app.platform import Platform
 from reelforge.backends.base import GenerationBackend
+from reelforge.backends.families import FAMILIES
 from reelforge.backends.neural.backend import NeuralBackend, NeuralRuntime
 from reelforge.backends.neural.config import DTYPES, ModelConfig, ModelOptions
-from reelforge.backends.neural.families import FAMILIES
 from reelforge.domain.spec import Mode
 from reelforge.errors import Conflict, InvalidRequest, NotFound, invalid_from
 from reelforge.storage.db import Database
@@ -283,7 +283,7 @@ class ModelCatalog:
                 return None
             built = self._built.get(name)
             if built is None or built[0] != config:
-                built = (config, NeuralBackend(config, self.runtime))
+                built = (config, NeuralBackend(config, self.runtime, FAMILIES[config.family]))
                 self._built[name] = built
             return built[1]
 

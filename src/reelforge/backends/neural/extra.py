@@ -1,16 +1,11 @@
-"""The model families reelforge can serve, by name, and whether the neural extra is installed."""
+"""Whether the `neural` extra (torch, diffusers, transformers) is installed, without
+importing it."""
 
 from __future__ import annotations
 
 import importlib.util
 import sys
 
-from reelforge.backends.cogvideox import FAMILY as COGVIDEOX
-from reelforge.backends.ltx import FAMILY as LTX
-from reelforge.backends.neural.family import Family
-from reelforge.backends.wan import FAMILY as WAN
-
-FAMILIES: dict[str, Family] = {f.name: f for f in (WAN, LTX, COGVIDEOX)}
 NEURAL_PACKAGES = ("torch", "diffusers", "transformers")
 EXTRA_HINT = "pip install 'reelforge[neural]'"
 
