@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import zipfile
 from collections.abc import Iterator
 
@@ -84,17 +85,26 @@ def test_batch_over_http(client: TestClient, motion_platform: Platform) -> None:
         ("CUP-3", "image_not_found"),
     }
     worker = Worker(motion_platform, queues=["motion"], concurrency=1).start()
+    events: list[tuple[str, dict]] = []  # type: ignore[type-arg]
     try:
-        done = wait_for(
-            lambda: (
-                (v := client.get("/v1/commerce/batches/spring-sale").json())["status"] == "done"
-                and v
-            ),
-            timeout=120,
-            interval=0.2,
-        )
+        with client.stream("GET", "/v1/commerce/batches/spring-sale/events") as stream:
+            assert stream.headers["content-type"].startswith("text/event-stream")
+            kind = ""
+            for line in stream.iter_lines():
+                if line.startswith("event: "):
+                    kind = line.removeprefix("event: ")
+                elif line.startswith("data: "):
+                    events.append((kind, json.loads(line.removeprefix("data: "))))
+                    if kind == "done":
+                        break
+        done = client.get("/v1/commerce/batches/spring-sale").json()
     finally:
         worker.stop(hand_back=True, timeout=10)
+    assert events[-1][0] == "done" and events[-1][1]["progress"] == 1.0, events
+    progress = [e for k, e in events if k == "progress"]
+    assert progress and progress[-1]["counts"]["succeeded"] == 2
+    changed = [(i["aspect"], i["status"]) for e in progress for i in e["items"]]
+    assert ("9:16", "succeeded") in changed and ("16:9", "succeeded") in changed
     assert done["counts"]["succeeded"] == 2 and done["progress"] == 1.0, done
     assert done["credits"] > 0 and done["cost_usd"] > 0
     assert [i["path"] for i in done["items"]] == ["9x16/CUP-1.mp4", "16x9/CUP-1.mp4"]

@@ -26,6 +26,8 @@ from reelforge.services.jobs import queries
 
 log = logging.getLogger(__name__)
 SLICE = 20  # pending items a status read submits
+STREAM_POLL_S = 1.0  # how often a progress stream reads the batch
+PROGRESS_KEYS = ("id", "status", "total", "counts", "progress", "credits", "cost_usd")
 
 
 def start_batch(p: Platform, account: AccountRef, body: dict[str, Any]) -> dict[str, Any]:
@@ -93,3 +95,8 @@ def batch_zip(p: Platform, account: AccountRef, batch_id: str) -> Path:
     target = folder / f"{batch_id}.zip"
     batches.write_zip(view, folder, target)
     return target
+
+
+def progress_of(view: dict[str, Any]) -> dict[str, Any]:
+    """What a progress event carries (the stream adds the items that changed state)."""
+    return {k: view[k] for k in PROGRESS_KEYS}

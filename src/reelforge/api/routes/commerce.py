@@ -2,18 +2,23 @@
 
 from __future__ import annotations
 
+import asyncio
+import json
 import shutil
+import time
+from collections.abc import AsyncIterator
 from typing import Any
 
-from fastapi import APIRouter, Body, Response
+from fastapi import APIRouter, Body, Request, Response
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import FileResponse
+from fastapi.responses import FileResponse, StreamingResponse
 from starlette.background import BackgroundTask
 
 from reelforge.api.deps import CurrentAccount, PlatformDep
 from reelforge.commerce import batch as batches
 from reelforge.commerce import service
 from reelforge.commerce.brand import get_brand, set_brand
+from reelforge.services.jobs import event_streams
 
 router = APIRouter(prefix="/v1/commerce", tags=["commerce"])
 
@@ -57,6 +62,52 @@ def show_batch(batch_id: str, p: PlatformDep, account: CurrentAccount) -> dict[s
 
 
 _BINARY = {"schema": {"type": "string", "format": "binary"}}
+
+
+@router.get(
+    "/batches/{batch_id}/events",
+    response_class=StreamingResponse,
+    responses={200: {"content": {"text/event-stream": {"schema": {"type": "string"}}}}},
+)
+async def batch_events(
+    batch_id: str, request: Request, p: PlatformDep, account: CurrentAccount
+) -> StreamingResponse:
+    """Server-sent events of the batch's progress: a `progress` event (counts, progress,
+    credits, cost) whenever it changes, with the items that changed state; `done` at the
+    end. Ends after `RF_EVENT_STREAM_IDLE` seconds without a change (with a `retry:` hint);
+    counts against the key's `RF_EVENT_STREAMS_PER_KEY` streams (429 `too_many_streams`)."""
+    await run_in_threadpool(batches.batch_view, p, account, batch_id, items=False)  # 404
+    slot = event_streams.take_slot(p, account)
+
+    async def body() -> AsyncIterator[bytes]:
+        last: dict[str, Any] | None = None
+        states: dict[tuple[str, str], str] = {}
+        quiet_since = time.monotonic()
+        while not await request.is_disconnected():
+            view = await run_in_threadpool(service.batch_status, p, account, batch_id)
+            changed = [
+                i for i in view["items"] if states.get((i["sku"], i["aspect"])) != i["status"]
+            ]
+            states.update({(i["sku"], i["aspect"]): i["status"] for i in view["items"]})
+            summary = service.progress_of(view)
+            if summary != last or changed:
+                last, quiet_since = summary, time.monotonic()
+                event = {**summary, "items": changed}
+                yield f"event: progress\ndata: {json.dumps(event)}\n\n".encode()
+            if view["status"] == "done":
+                yield f"event: done\ndata: {json.dumps(summary)}\n\n".encode()
+                return
+            if time.monotonic() - quiet_since > p.settings.event_stream_idle:
+                yield b"retry: 2000\n\n"
+                return
+            await asyncio.sleep(service.STREAM_POLL_S)
+
+    return StreamingResponse(
+        body(),
+        media_type="text/event-stream",
+        headers=event_streams.HEADERS,
+        background=BackgroundTask(slot.release),
+    )
 
 
 @router.get(
