@@ -71,6 +71,10 @@ class FakeProvider:
         self.result = "video"  # video | garbage | truncated
         self.status_delay = 0.0  # seconds each status read takes
         self.echo_auth = False  # refuse creates with an error that quotes the credentials
+        # 2xx answers quote the request's credentials: a failed task's message (with
+        # fail_tasks) and, where the provider reports errors in 2xx bodies, the create's answer
+        self.quote_key = False
+        self.local = threading.local()  # the request being answered (its headers)
         self.active = 0  # tasks created and not yet finished
         self.max_active = 0
         self._server: ThreadingHTTPServer | None = None
@@ -106,6 +110,7 @@ class FakeProvider:
                     faulty = fake.server_errors > 0
                     if faulty:
                         fake.server_errors -= 1
+                fake.local.headers = headers
                 if faulty:
                     answer = Answer(500, {"error": "internal"})
                 elif parts.path.startswith("/files/"):
@@ -173,6 +178,16 @@ class FakeProvider:
             return None
         quoted = f"{headers.get('authorization', '')} {headers.get('x-api-key', '')}"
         return f"invalid credentials: {quoted}"
+
+    def quoted(self, text: str) -> str:
+        """With `quote_key`: `text` and the credentials of the request being answered."""
+        if not self.quote_key:
+            return text
+        headers: dict[str, str] = getattr(self.local, "headers", {})
+        sent = " ".join(
+            headers[k] for k in ("authorization", "x-api-key", "x-goog-api-key") if k in headers
+        )
+        return f"{text} (request sent with {sent})"
 
     def advance(self, task: dict[str, Any]) -> str:
         """One status read of `task`: queued → running → succeeded (or failed)."""

@@ -100,6 +100,9 @@ class FakeKling(FakeProvider):
         echoed = self.echo(headers)
         if echoed:
             return Answer(400, {"code": 1201, "message": echoed, "request_id": "r"})
+        if self.quote_key and not self.fail_tasks:  # a 200 without a task, quoting the token
+            message = self.quoted("task not accepted")
+            return Answer(200, {"code": 0, "message": message, "request_id": "r", "data": None})
         if self.take_throttle():
             return Answer(
                 429,
@@ -160,7 +163,9 @@ class FakeKling(FakeProvider):
         data: dict[str, Any] = {
             "task_id": task["task_id"],
             "task_status": STATUS.get(state, "failed"),
-            "task_status_msg": "risk control: content failed review" if state == "failed" else "",
+            "task_status_msg": (
+                self.quoted("risk control: content failed review") if state == "failed" else ""
+            ),
             "task_info": {"external_task_id": task["external_task_id"]},
             "created_at": task["created_at"],
             "updated_at": int(time.time() * 1000),

@@ -76,7 +76,7 @@ class FakeLuma(FakeProvider):
             "id": task["id"],
             "generation_type": "video",
             "state": STATE.get(state, "failed"),
-            "failure_reason": "Prompt not allowed" if state == "failed" else None,
+            "failure_reason": self.quoted("Prompt not allowed") if state == "failed" else None,
             "created_at": "2026-12-06T08:00:00Z",
             "assets": None,
             "model": task["body"].get("model"),

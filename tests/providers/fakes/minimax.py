@@ -61,6 +61,8 @@ class FakeMiniMax(FakeProvider):
         for key in ("first_frame_image", "last_frame_image"):
             if key in body and not str(body[key]).startswith("data:image/"):
                 return Answer(200, {"base_resp": _base(2013, f"invalid params: {key}")})
+        if self.quote_key:
+            return Answer(200, {"base_resp": _base(2013, self.quoted("invalid params"))})
         if self.take_throttle():
             return Answer(200, {"base_resp": _base(1002, "rate limit exceeded(RPM)")})
         task_id = str(next(self.ids))

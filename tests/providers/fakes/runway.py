@@ -90,7 +90,7 @@ class FakeRunway(FakeProvider):
         if state == "running":
             view["progress"] = 0.5
         if state == "failed":
-            view["failure"] = "The content moderation system rejected the output"
+            view["failure"] = self.quoted("The content moderation system rejected the output")
             view["failureCode"] = "SAFETY.OUTPUT.VIDEO"
         if state == "succeeded":
             view["output"] = [f"{self.base_url}/files/{task['id']}.mp4?_jwt=signed-url-token"]

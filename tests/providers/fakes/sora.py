@@ -142,7 +142,10 @@ class FakeSora(FakeProvider):
             "size": body["size"],
             "remixed_from_video_id": None,
             "error": (
-                {"code": "video_generation_failed", "message": "the video could not be made"}
+                {
+                    "code": "video_generation_failed",
+                    "message": self.quoted("the video could not be made"),
+                }
                 if state == "failed"
                 else None
             ),

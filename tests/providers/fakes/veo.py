@@ -97,7 +97,11 @@ class FakeVeo(FakeProvider):
         if state == "failed":
             return Answer(
                 200,
-                {"name": name, "done": True, "error": {"code": 13, "message": "Internal error"}},
+                {
+                    "name": name,
+                    "done": True,
+                    "error": {"code": 13, "message": self.quoted("Internal error")},
+                },
             )
         host = "https://storage.example.com" if self.foreign_uri else self.base_url
         response: dict[str, Any] = {

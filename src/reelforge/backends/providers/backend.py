@@ -22,8 +22,8 @@ from __future__ import annotations
 import logging
 import random
 import time
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -40,8 +40,10 @@ from reelforge.backends.base import (
     ProgressFn,
 )
 from reelforge.backends.providers.base import (
+    Capabilities,
     Credentials,
     Provider,
+    ProviderApiLike,
     ProviderError,
     ProviderThrottled,
     ProviderUnavailable,
@@ -52,7 +54,7 @@ from reelforge.backends.providers.http import AmbiguousRequest, ProviderApi, Red
 from reelforge.config import Settings
 from reelforge.domain.clock import Clock, system_clock
 from reelforge.domain.spec import JobSpec
-from reelforge.errors import BackendError, InvalidRequest, JobInterrupted
+from reelforge.errors import BackendError, InvalidRequest, JobInterrupted, ReelforgeError
 from reelforge.media.probe import VideoInfo, probe_video
 from reelforge.storage import provider_tasks as checkpoint
 from reelforge.storage.db import Database
@@ -220,9 +222,20 @@ class _Run:
             self.rt.sleep(min(CHECK_EVERY, left))
 
     def execute(self) -> Clip:
-        started = time.perf_counter()
         creds = self.b.credentials()
         redact = Redactor(creds.secrets())
+        # every error and failure text a provider module hands back passes the redactor
+        # before it is logged, checkpointed or recorded on the job (a 2xx body quoting the key
+        # never passes the client's error path)
+        self.provider = Redacting(self.b.provider, redact)
+        try:
+            return self._execute(creds, redact)
+        except ReelforgeError as exc:
+            redact.error(exc)
+            raise
+
+    def _execute(self, creds: Credentials, redact: Redactor) -> Clip:
+        started = time.perf_counter()
         params = self.provider.build(self.spec, self.b.config.remote_model)
         self.on_progress("provider", 0, 100)
         api = ProviderApi(
@@ -525,6 +538,74 @@ class _Run:
             compute=compute,
             audio=video if _has_audio(video) else None,
         )
+
+
+class Redacting:
+    """A provider module whose raised errors and reported failure texts pass `redact` (the
+    credentials, the tokens made from them, any bearer token) before the framework sees them."""
+
+    def __init__(self, provider: Provider, redact: Redactor):
+        self.inner = provider
+        self.redact = redact
+        self.name = provider.name
+        self.credential_settings = provider.credential_settings
+        self.cancellable = provider.cancellable
+        self.source = provider.source
+
+    def capabilities(self, remote_model: str) -> Capabilities:
+        return self.inner.capabilities(remote_model)
+
+    def build(self, spec: JobSpec, remote_model: str) -> dict[str, Any]:
+        return self.inner.build(spec, remote_model)
+
+    def auth_headers(self, credentials: Mapping[str, str]) -> dict[str, str]:
+        return self.inner.auth_headers(credentials)
+
+    def create(self, api: ProviderApiLike, task: TaskRequest) -> str:
+        try:
+            return self.inner.create(api, task)
+        except ReelforgeError as exc:
+            self.redact.error(exc)
+            raise
+
+    def find(self, api: ProviderApiLike, job_id: str, remote_model: str) -> str | None:
+        try:
+            return self.inner.find(api, job_id, remote_model)
+        except ReelforgeError as exc:
+            self.redact.error(exc)
+            raise
+
+    def status(self, api: ProviderApiLike, task_id: str, params: Mapping[str, Any]) -> RemoteStatus:
+        try:
+            status = self.inner.status(api, task_id, params)
+        except ReelforgeError as exc:
+            self.redact.error(exc)
+            raise
+        return replace(
+            status,
+            error=self.redact(status.error) if status.error is not None else None,
+            error_code=self.redact(status.error_code) if status.error_code is not None else None,
+        )
+
+    def cancel(self, api: ProviderApiLike, task_id: str, params: Mapping[str, Any]) -> None:
+        try:
+            self.inner.cancel(api, task_id, params)
+        except ReelforgeError as exc:
+            self.redact.error(exc)
+            raise
+
+    def download_request(self, status: RemoteStatus, params: Mapping[str, Any]) -> tuple[str, bool]:
+        try:
+            return self.inner.download_request(status, params)
+        except ReelforgeError as exc:
+            self.redact.error(exc)
+            raise
+
+    def error_for(self, status_code: int, body: Any) -> BackendError | None:
+        error = self.inner.error_for(status_code, body)
+        if error is not None:
+            self.redact.error(error)
+        return error
 
 
 def _registered(redact: Redactor, headers: dict[str, str]) -> dict[str, str]:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import ipaddress
 import random
+import re
 import time
 from collections.abc import Callable, Mapping, Sequence
 from email.utils import parsedate_to_datetime
@@ -65,8 +66,12 @@ def retry_after(response: httpx.Response) -> float | None:
     return max(0.0, when.timestamp() - time.time())
 
 
+_BEARER = re.compile(r"(?i)\bbearer\s+[^\s)\]\"',;]+")
+
+
 class Redactor:
-    """Replaces every secret (and any value derived from one that was registered) by ***."""
+    """Replaces every secret (and any value derived from one that was registered) by ***,
+    and any bearer token quoted back (one it was not told of: a key that was rotated)."""
 
     def __init__(self, secrets: Sequence[str] = ()):
         self._secrets = {s for s in secrets if s and len(s) >= 4}
@@ -78,7 +83,15 @@ class Redactor:
     def __call__(self, text: str) -> str:
         for secret in sorted(self._secrets, key=len, reverse=True):
             text = text.replace(secret, "***")
-        return text
+        return _BEARER.sub("Bearer ***", text)
+
+    def error(self, error: BaseException) -> None:
+        """Scrub `error`'s message and args in place (a ReelforgeError's `message` is what the
+        job records; its args are what a log line prints)."""
+        message = getattr(error, "message", None)
+        if isinstance(message, str):
+            error.message = self(message)  # type: ignore[attr-defined]
+        error.args = tuple(self(a) if isinstance(a, str) else a for a in error.args)
 
 
 class ProviderApi:
@@ -324,8 +337,7 @@ class ProviderApi:
 
 
 def _scrubbed(error: BackendError, redact: Redactor) -> BackendError:
-    error.message = redact(error.message)
-    error.args = (error.message,)
+    redact.error(error)
     return error
 
 

@@ -28,7 +28,6 @@ camera → a bracketed directive ([Zoom in], [Pan left], [Push in] for dolly, [S
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -186,9 +185,7 @@ class MiniMax:
             body["first_frame_image"] = data_url(task.images[0])
             if len(task.images) > 1:
                 body["last_frame_image"] = data_url(task.images[1])
-        answer = _checked(
-            api, api.request("POST", "/v1/video_generation", json=body, idempotent=False)
-        )
+        answer = _checked(api.request("POST", "/v1/video_generation", json=body, idempotent=False))
         task_id = answer.get("task_id")
         if not isinstance(task_id, str) or not task_id:
             raise ProviderError(
@@ -202,7 +199,7 @@ class MiniMax:
 
     def status(self, api: ProviderApiLike, task_id: str, params: Mapping[str, Any]) -> RemoteStatus:
         answer = _checked(
-            api, api.request("GET", "/v1/query/video_generation", params={"task_id": task_id})
+            api.request("GET", "/v1/query/video_generation", params={"task_id": task_id})
         )
         state = STATES.get(str(answer.get("status")))
         if state is None:
@@ -220,9 +217,7 @@ class MiniMax:
                 "minimax reported success without a file_id", code="provider_invalid_output"
             )
         # the file id names the result; its download URL comes from the file retrieval
-        found = _checked(
-            api, api.request("GET", "/v1/files/retrieve", params={"file_id": str(file_id)})
-        )
+        found = _checked(api.request("GET", "/v1/files/retrieve", params={"file_id": str(file_id)}))
         file = found.get("file")
         url = file.get("download_url") if isinstance(file, dict) else None
         if not isinstance(url, str) or not url.startswith(("https://", "http://")):
@@ -260,37 +255,20 @@ def _error(code: Any, message: Any) -> BackendError | None:
     )
 
 
-def _checked(api: ProviderApiLike, answer: Any) -> dict[str, Any]:
-    """The answer, if its base_resp says success (MiniMax reports errors with HTTP 200, so
-    they do not pass through the client's error path: their text is redacted here)."""
+def _checked(answer: Any) -> dict[str, Any]:
+    """The answer, if its base_resp says success (MiniMax reports errors with HTTP 200, so they
+    do not pass through the client's error path; the backend redacts what a provider raises)."""
     if not isinstance(answer, dict):
         raise ProviderError(
-            _scrub(
-                api,
-                f"minimax answered with something other than a JSON object: {str(answer)[:200]}",
-            ),
+            f"minimax answered with something other than a JSON object: {str(answer)[:200]}",
             code="provider_bad_response",
         )
     base = answer.get("base_resp")
     if isinstance(base, dict):
         error = _error(base.get("status_code"), base.get("status_msg", ""))
         if error is not None:
-            error.message = _scrub(api, error.message)
-            error.args = (error.message,)
             raise error
     return answer
-
-
-_BEARER = re.compile(r"(?i)\bbearer\s+[^\s)\]\"',;]+")
-
-
-def _scrub(api: ProviderApiLike, text: str) -> str:
-    """`text` without credentials: the client's redactor (every secret and token it knows),
-    and any bearer token quoted back."""
-    redact = getattr(api, "redact", None)
-    if callable(redact):
-        text = str(redact(text))
-    return _BEARER.sub("Bearer ***", text)
 
 
 PROVIDER: Provider = MiniMax()
