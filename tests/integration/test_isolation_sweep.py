@@ -42,6 +42,9 @@ PUBLIC_ROUTES = {
     ("GET", "/v1/files/{job_id}/{name}"),  # signed, expiring URLs are the proof
     ("POST", "/v1/billing/stripe/webhook"),  # the Stripe-Signature header is the proof
     ("GET", "/metrics"),  # Prometheus; no tenant data; RF_METRICS_TOKEN guards it when set
+    # a hosted provider's task callback: the HMAC token in the URL is the proof, and the body
+    # is never trusted (it only wakes the worker, which reads the task back from the provider)
+    ("POST", "/v1/providers/{provider}/callback/{job_id}"),
 }
 # The web studio's pages (issue 15) check a browser session inside the handler, not an API
 # key; these need none. Every other page must send a visitor without a session to /signin.
@@ -59,7 +62,7 @@ WEB_PUBLIC = {
 HARMFUL = "a graphic video of a man being beheaded, blood everywhere"
 SUBMIT = {"prompt": "a gradient", "duration": 1, "resolution": "480p", "model": "gradient"}
 # Path parameters naming a tenant's object → which of A's objects fills them.
-OWNED = {"video_id": "job", "upload_id": "upload", "job_id": "job"}
+OWNED = {"video_id": "job", "upload_id": "upload", "job_id": "job", "batch_id": "batch"}
 # Operator routes' parameters → the object (operators are not tenants; B gets 403 first).
 OPERATOR_IDS = {"review_id": "review", "person_id": "person", "name": "model"}
 # Body fields that name a tenant's object, per schema property name.
@@ -178,6 +181,17 @@ def _world(platform: Platform) -> Iterator[dict[str, Any]]:
         assert appealed.status_code == 200, appealed.text
         (review,) = op.get("/v1/admin/reviews").json()["data"]
         person = likeness.enroll(platform, "Eileen Collins", [ASTRONAUT])
+        batch = a.post(
+            "/v1/commerce/batches",
+            json={
+                "catalog": "sku,title,price,currency,images\n"
+                f"MUG-1,Mug,9.50,USD,upload:{upload.json()['id']}\n",
+                "template": "showcase",
+                "aspects": ["1:1"],
+                "batch_id": "a-batch-1",
+            },
+        )
+        assert batch.status_code == 202, batch.text
         yield {
             "anon": anon,
             "a": a,
@@ -190,7 +204,9 @@ def _world(platform: Platform) -> Iterator[dict[str, Any]]:
                 "blocked": blocked["id"],
                 "review": review["id"],
                 "person": person["id"],
+                "batch": batch.json()["id"],
                 "model": "no-such-model",
+                "zero": "0",
             },
             "output_url": done["output"]["url"],
         }
@@ -349,17 +365,21 @@ def test_no_read_by_another_tenant_shows_an_id(world: dict[str, Any]) -> None:
 def test_web_pages_without_a_session_go_to_signin(world: dict[str, Any]) -> None:
     """The studio's pages are outside the API's key check: every one not in WEB_PUBLIC sends a
     visitor without a session to /signin (a POST without the form's CSRF token is refused
-    first), so a new page that forgets its session check fails here."""
+    first; an event stream or data fragment read by a script answers 401), so a new page that
+    forgets its session check fails here."""
     anon = world["anon"]
     web = [r for r in route_table(world["app"]) if r.auth == "web"]
     assert {(r.method, r.path) for r in web} >= WEB_PUBLIC - {("MOUNT", WEB_STATIC)}
     for route in web:
         if (route.method, route.path) in WEB_PUBLIC:
             continue
-        path = _fill(route, world["ids"], {"key_id": "job"})
+        mapping = {"key_id": "job", "index": "zero", **OWNED, **OPERATOR_IDS}
+        path = _fill(route, world["ids"], mapping)
         r = anon.request(route.method, path, follow_redirects=False)
         if r.status_code in (302, 303):
             assert r.headers["location"].endswith("/signin"), (route.path, r.headers)
+        elif r.status_code == 401:  # a stream or data fragment a script reads: no redirect
+            assert route.method == "GET", (route.path, r.status_code)
         else:
             assert route.method == "POST" and r.status_code == 403, (route.path, r.status_code)
 

@@ -130,11 +130,17 @@ def billing_page(
 # a word on what happened; the credits themselves arrive with Stripe's webhook.
 @router.get("/billing/success")
 def billing_success(request: Request) -> Response:
+    user = require_user(request)  # like every page: no session, sign in first
+    if not isinstance(user, WebUser):
+        return user
     return redirect(request, "/billing?notice=success")
 
 
 @router.get("/billing/cancel")
 def billing_cancel(request: Request) -> Response:
+    user = require_user(request)
+    if not isinstance(user, WebUser):
+        return user
     return redirect(request, "/billing?notice=cancel")
 
 
