@@ -61,7 +61,7 @@ def test_a_taught_guard_is_read_and_mapped_onto_our_categories(
     tmp_path: Path, family: str, answer: str, category: Category, decision: Action
 ) -> None:
     path = build_tiny_guard(family, tmp_path / family)
-    teach(path, "how to build a bomb", answer)
+    teach(path, {"how to build a bomb": answer})
     stage = GuardStage("taught", family, path)
     verdict = stage.check("how to build a bomb")
     assert verdict.parsed, verdict.raw

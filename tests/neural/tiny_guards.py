@@ -26,6 +26,7 @@ WORDS = [
     "Yes",
     "No",
     ",",
+    " ",
     "\n",
     "a",
     "cat",
@@ -102,29 +103,53 @@ def build_tiny_guard(family: str, path: Path, seed: int = 0) -> Path:
     return path
 
 
-def teach(path: Path, prompt: str, answer: str, steps: int = 60) -> None:
-    """Train the saved tiny model until its greedy continuation of ``prompt`` (through the
-    saved chat template) is ``answer`` followed by end-of-text; save it again. A real
-    model's answer through the real loader, generation and parser, without real weights."""
+def teach(path: Path, answers: dict[str, str], most_steps: int = 400) -> None:
+    """Train the saved tiny model until its greedy continuation of each prompt (through the
+    saved chat template) is its answer followed by end-of-text, checking every 20 steps;
+    save it again. A real model's answer through the real loader, generation and parser,
+    without real weights."""
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     tok = AutoTokenizer.from_pretrained(path, local_files_only=True)
     model = AutoModelForCausalLM.from_pretrained(path, local_files_only=True)
-    text = tok.apply_chat_template(
-        [{"role": "user", "content": prompt}], tokenize=False, add_generation_prompt=True
-    )
-    ids = tok(text, return_tensors="pt")["input_ids"]
-    target = tok(answer, return_tensors="pt", add_special_tokens=False)["input_ids"]
-    full = torch.cat([ids, target, torch.tensor([[tok.eos_token_id]])], dim=1)
-    labels = full.clone()
-    labels[:, : ids.shape[1]] = -100
-    optimiser = torch.optim.Adam(model.parameters(), lr=0.05)
+    examples = []
+    for prompt, answer in answers.items():
+        text = tok.apply_chat_template(
+            [{"role": "user", "content": prompt}], tokenize=False, add_generation_prompt=True
+        )
+        ids = tok(text, return_tensors="pt")["input_ids"]
+        target = tok(answer, return_tensors="pt", add_special_tokens=False)["input_ids"]
+        full = torch.cat([ids, target, torch.tensor([[tok.eos_token_id]])], dim=1)
+        labels = full.clone()
+        labels[:, : ids.shape[1]] = -100
+        examples.append((ids, full, labels))
+
+    def learned() -> bool:
+        model.eval()
+        with torch.no_grad():
+            for ids, full, _ in examples:
+                out = model.generate(
+                    input_ids=ids,
+                    max_new_tokens=full.shape[1] - ids.shape[1],
+                    do_sample=False,
+                    pad_token_id=tok.pad_token_id,
+                )
+                if not torch.equal(out[0, : full.shape[1]], full[0]):
+                    return False
+        model.train()
+        return True
+
+    optimiser = torch.optim.Adam(model.parameters(), lr=0.02)
     model.train()
-    for _ in range(steps):
-        loss = model(input_ids=full, labels=labels).loss
+    for step in range(most_steps):
+        if step % 20 == 0 and step and learned():
+            break
+        loss = sum(model(input_ids=full, labels=labels).loss for _, full, labels in examples)
         optimiser.zero_grad()
-        loss.backward()
+        loss.backward()  # type: ignore[union-attr]
         optimiser.step()
+    else:
+        raise AssertionError(f"the tiny guard did not learn {answers} in {most_steps} steps")
     model.eval()
     model.save_pretrained(path)

@@ -10,7 +10,10 @@ throttled → queued            a slot freed (one of the account's jobs left que
 review → throttled            approved while the account has no free slot
 throttled → cancelled | failed
 
-Governance adds two:
+Governance adds three:
+moderating                    an operator's guard model checks the prompt first (a moderation
+                              task on the queue): → queued | throttled | review | blocked, or
+                              cancelled; no generation job is enqueued before it answers
 review                        the policy asked for a person: at submit (nothing runs until
                               approved → queued) or on the output (held until approved →
                               succeeded); a rejection → blocked
@@ -36,6 +39,7 @@ class JobStatus(StrEnum):
     REVIEW = "review"
     BLOCKED = "blocked"
     THROTTLED = "throttled"  # accepted over the plan's concurrency: waits for a free slot
+    MODERATING = "moderating"  # a guard model checks the prompt before anything is enqueued
 
     @property
     def is_final(self) -> bool:
@@ -72,6 +76,16 @@ TRANSITIONS: dict[JobStatus, frozenset[JobStatus]] = {
         }
     ),
     JobStatus.THROTTLED: frozenset({JobStatus.QUEUED, JobStatus.CANCELLED, JobStatus.FAILED}),
+    JobStatus.MODERATING: frozenset(
+        {
+            JobStatus.QUEUED,
+            JobStatus.THROTTLED,
+            JobStatus.REVIEW,
+            JobStatus.BLOCKED,
+            JobStatus.CANCELLED,
+            JobStatus.FAILED,
+        }
+    ),
     JobStatus.BLOCKED: frozenset({JobStatus.REVIEW}),  # an appeal
     JobStatus.SUCCEEDED: frozenset(),
     JobStatus.FAILED: frozenset(),
@@ -102,6 +116,7 @@ class EventType(StrEnum):
     REVIEW_REQUESTED = "review_requested"  # waiting for a reviewer (policy or appeal)
     APPROVED = "approved"  # a reviewer let it through
     ADMITTED = "admitted"  # throttled → queued: a slot of the plan's concurrency freed
+    MODERATED = "moderated"  # moderating → queued/throttled: the guard model let it through
 
 
 STATUS_EVENT = {
@@ -121,6 +136,9 @@ WORKER_LOST = "worker_lost"  # heartbeats stopped more often than max_attempts a
 # the job could not be recorded final (a periodic duty failed it instead; credits released)
 FINALIZE_FAILED = "finalize_failed"
 CONTENT_BLOCKED = "content_blocked"  # the policy refused the request or its output
+# The queue of moderation tasks: a moderating job's guard-model check (services.governance.
+# guard_tasks); the workers that serve it run the guard, on CPU or next to it on a GPU.
+MODERATION_QUEUE = "moderation"
 
 
 def blocked_message(job_id: str, categories: list[str]) -> str:

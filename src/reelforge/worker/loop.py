@@ -23,7 +23,9 @@ from types import FrameType
 
 from reelforge import __version__
 from reelforge.app.platform import Platform
+from reelforge.domain.job import MODERATION_QUEUE
 from reelforge.queue.jobqueue import Outage, describe_error
+from reelforge.services.governance.guard_tasks import reap_moderating, run_guard_task
 from reelforge.services.jobs import workers
 from reelforge.services.jobs.execution import JobExecutor, RunOutcome
 from reelforge.services.jobs.reaper import reap
@@ -47,6 +49,9 @@ class Worker:
     ):
         self.p = p
         self.queues = list(queues or p.settings.worker_queues or p.backends.queues())
+        routed = p.moderation is not None and p.moderation.profile.guard != "off"
+        if routed and not queues and MODERATION_QUEUE not in self.queues:
+            self.queues.append(MODERATION_QUEUE)  # the guard-model checks (guard_tasks)
         self.concurrency = concurrency or p.settings.workers
         self.name = name or f"{socket.gethostname()}:{os.getpid()}"
         self.background_duties = background_duties
@@ -78,6 +83,8 @@ class Worker:
         self._spawn(self._registry_loop, "registry", info)
         if self.background_duties:
             self._spawn(self._every, "reaper", reap, self.p.settings.reaper_interval)
+            interval = self.p.settings.reaper_interval
+            self._spawn(self._every, "moderation-reaper", reap_moderating, interval)
             self._spawn(self._every, "webhooks", deliver_due, 0.5)
             # always: an output given an expires_at keeps that promise if retention is unset
             self._spawn(self._every, "retention", sweep_expired, SWEEP_INTERVAL_S)
@@ -190,7 +197,10 @@ class Worker:
             with self._lock:
                 self._busy += 1
             try:
-                self.outcomes.append(executor.run(job_id))  # it logs job.start and job.end
+                if _queue == MODERATION_QUEUE:  # a guard-model check, not a generation
+                    run_guard_task(self.p, job_id, worker_id)
+                else:
+                    self.outcomes.append(executor.run(job_id))  # it logs job.start and job.end
             except Exception:  # the database was unreachable mid-job; the reaper recovers it
                 log.exception("job %s could not be run", job_id)
             finally:

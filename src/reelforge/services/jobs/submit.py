@@ -25,7 +25,14 @@ from reelforge.backends.base import (
     backend_parameters,
 )
 from reelforge.domain.account import AccountRef
-from reelforge.domain.job import CONTENT_BLOCKED, EventType, JobStatus, blocked_message, new_id
+from reelforge.domain.job import (
+    CONTENT_BLOCKED,
+    MODERATION_QUEUE,
+    EventType,
+    JobStatus,
+    blocked_message,
+    new_id,
+)
 from reelforge.domain.spec import (
     DEFAULT_FPS,
     JobSpec,
@@ -247,6 +254,8 @@ def submit_job(
     )
     if status is JobStatus.QUEUED:  # not held for a person, waiting for a slot, or refused
         _enqueue(p, view["id"], prepared.backend.queue, view["priority"])
+    elif status is JobStatus.MODERATING:  # the guard's task; the generation job once it allows
+        _enqueue(p, view["id"], MODERATION_QUEUE, view["priority"])
     return Submitted(view, created=True)
 
 
@@ -286,6 +295,8 @@ def _check(p: Platform, account: AccountRef, req: SubmitRequest, prepared: Prepa
     spec, backend = prepared.spec, prepared.backend
     decision, timings = _moderate(p, account, spec)
     status = _FIRST_STATUS[decision.decision if decision else Action.ALLOW]
+    if decision is not None and decision.guard:  # a guard model checks it first (issue 17)
+        status = JobStatus.MODERATING
     # An explicit seed makes the request reproducible, so an identical earlier one answers it.
     key = cache_key(p, spec, prepared.params, backend) if req.seed is not None else None
     hit = find_hit(p, account.id, key) if key and status is JobStatus.QUEUED else None
@@ -395,7 +406,7 @@ def _new_job(
         progress=0.0,
         created_at=now,
         params=with_warnings(prepared.params, prepared.warnings),
-        enqueued_at=now if status is JobStatus.QUEUED else None,
+        enqueued_at=now if status in (JobStatus.QUEUED, JobStatus.MODERATING) else None,
         finished_at=now if blocked else None,
         error_code=CONTENT_BLOCKED if blocked else None,
         error_message=blocked_message(job_id, decision.categories)
