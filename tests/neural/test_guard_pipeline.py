@@ -128,3 +128,17 @@ def test_a_guard_worker_killed_mid_check_is_recovered_by_the_reaper(
         assert outcome.status == "queued" and p.queue.size("gradient") == 1
         acct = accounts.ensure_account(p, "acme")
         assert event_types(p, acct, job["id"]) == ["submitted", "requeued", "moderated"]
+
+
+def test_a_moderating_job_can_be_cancelled_and_workers_serve_the_moderation_queue(
+    tmp_path: Path, taught: Path
+) -> None:
+    for p, backend in guarded(tmp_path, taught):
+        assert MODERATION_QUEUE in Worker(p).queues  # the policy routes prompts to a guard
+        assert MODERATION_QUEUE not in Worker(p, queues=["gradient"]).queues
+        acct = accounts.ensure_account(p, "acme")
+        job = submit(p, SAFE)
+        cancelled = queries.cancel_job(p, acct, job["id"])
+        assert cancelled["status"] == "cancelled"
+        assert guard_tasks.run_guard_task(p, job["id"], "w").status == "skipped"
+        assert p.queue.size("gradient") == 0 and backend.generations == 0
