@@ -1,6 +1,7 @@
 """Done when (issue 18): a 50-product catalogue renders in all three aspects end to end —
 `reelforge commerce batch` with the smallest presets (480p, length short), two in-process
-workers: 150 real MP4s of the right sizes, a manifest row and a zip entry for each."""
+workers: 150 real MP4s of the right sizes, a manifest row and a zip entry for each (117 s
+for the batch, 125 s for the test, on 2 shared cores)."""
 
 from __future__ import annotations
 

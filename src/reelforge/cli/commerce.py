@@ -85,7 +85,7 @@ def batch(
             err.print(f"[yellow]row {e['row']}[/] {sku} {code} {escape(e['message'])}")
         worker = Worker(p, queues=["motion", *p.backends.queues()], concurrency=workers).start()
         try:
-            view = _follow(p, account, view["id"], source)
+            view = _follow(p, account, view["id"], source, workers)
         finally:
             worker.stop(hand_back=True, timeout=10.0)
         view = batches.export(p, account, view["id"], out_dir)
@@ -145,7 +145,9 @@ def _batch_id(data: bytes, options: batches.BatchOptions) -> str:
     return "cb_" + digest.hexdigest()[:16]
 
 
-def _follow(p: Any, account: Any, batch_id: str, source: batches.ImageSource) -> dict[str, Any]:
+def _follow(
+    p: Any, account: Any, batch_id: str, source: batches.ImageSource, workers: int
+) -> dict[str, Any]:
     """Submit what is pending and follow the batch to its end with a progress bar."""
     progress = Progress(
         TextColumn("[bold]{task.description:<9}"),
@@ -166,13 +168,19 @@ def _follow(p: Any, account: Any, batch_id: str, source: batches.ImageSource) ->
             progress.advance(submitted)
             progress.update(submitted, note=f"{item['sku']} {item['aspect']}")
 
+        ahead = 4 * workers + 8  # submitted but not rendered yet: enough to keep them busy
         while True:  # submit in slices while the worker renders, until all is final
-            handled = batches.submit_pending(p, account, batch_id, source, limit=8, on_item=on_item)
-            view = batches.refresh(p, account, batch_id)
+            view = batches.refresh(p, account, batch_id, items=False)
+            waiting = view["counts"]["queued"]
+            handled = 0
+            if view["counts"]["pending"] and waiting < ahead:
+                handled = batches.submit_pending(
+                    p, account, batch_id, source, limit=ahead - waiting, on_item=on_item
+                )
             done = view["counts"]["succeeded"] + view["counts"]["failed"]
             progress.update(finished, completed=done, note=f"{view['counts']['failed']} failed")
             if view["status"] == "done":
-                return view
+                return batches.batch_view(p, account, batch_id)
             if not handled:
                 time.sleep(0.2)
 

@@ -29,7 +29,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from reelforge.app.platform import Platform
@@ -371,9 +371,11 @@ def _write_item(p: Platform, item_id: int, update: dict[str, Any]) -> None:
         row.updated_at = p.clock()
 
 
-def refresh(p: Platform, account: AccountRef, batch_id: str) -> dict[str, Any]:
+def refresh(
+    p: Platform, account: AccountRef, batch_id: str, *, items: bool = True
+) -> dict[str, Any]:
     """Read the outcome of the batch's queued items from their jobs; the batch is `done`
-    when no item is pending or queued."""
+    when no item is pending or queued. `items=False`: the counts only (cheap to poll)."""
     with p.db.session(write=False) as s:
         _batch(s, account, batch_id)
         followed = s.execute(  # one query for every item still followed, not one per job
@@ -400,7 +402,7 @@ def refresh(p: Platform, account: AccountRef, batch_id: str) -> dict[str, Any]:
                 changes.append((item_id, outcome))
     for item_id, outcome in changes:
         _write_item(p, item_id, outcome)
-    view = batch_view(p, account, batch_id)
+    view = batch_view(p, account, batch_id, items=items)
     # done: nothing left to submit or render (items held for review are followed later)
     status = "running" if view["counts"][PENDING] or view["counts"][QUEUED] else "done"
     if view["status"] != status:
@@ -416,13 +418,23 @@ def batch_view(
 ) -> dict[str, Any]:
     with p.db.session(write=False) as s:
         batch = _batch(s, account, batch_id)
-        rows = s.scalars(
-            select(CommerceBatchItem)
+        counts: Counter[str] = Counter()
+        credits, cost = 0, 0.0
+        for status, n, status_credits, status_cost in s.execute(  # one row per status
+            select(
+                CommerceBatchItem.status,
+                func.count(),
+                func.sum(CommerceBatchItem.credits),
+                func.sum(CommerceBatchItem.cost_usd),
+            )
             .where(CommerceBatchItem.batch_id == batch_id)
-            .order_by(CommerceBatchItem.id)
-        ).all()
-        counts = Counter(r.status for r in rows)
-        total = len(rows)
+            .group_by(CommerceBatchItem.status)
+        ):
+            counts[status] = int(n)
+            cost += float(status_cost or 0.0)
+            if status == SUCCEEDED:
+                credits = int(status_credits or 0)
+        total = sum(counts.values())
         finished = counts[SUCCEEDED] + counts[FAILED]
         view: dict[str, Any] = {
             "object": "commerce_batch",
@@ -437,11 +449,16 @@ def batch_view(
             "total": total,
             "counts": {k: counts[k] for k in (PENDING, QUEUED, REVIEW, SUCCEEDED, FAILED)},
             "progress": round(finished / total, 4) if total else 1.0,
-            "credits": sum(r.credits for r in rows if r.status == SUCCEEDED),
-            "cost_usd": round(sum(r.cost_usd for r in rows), 6),
+            "credits": credits,
+            "cost_usd": round(cost, 6),
             "created_at": batch.created_at.isoformat(),
         }
         if items:
+            rows = s.scalars(
+                select(CommerceBatchItem)
+                .where(CommerceBatchItem.batch_id == batch_id)
+                .order_by(CommerceBatchItem.id)
+            ).all()
             view["items"] = [_item_view(r) for r in rows]
     return view
 
