@@ -115,9 +115,7 @@ def teach(path: Path, answers: dict[str, str], most_steps: int = 400) -> None:
     model = AutoModelForCausalLM.from_pretrained(path, local_files_only=True)
     examples = []
     for prompt, answer in answers.items():
-        text = tok.apply_chat_template(
-            [{"role": "user", "content": prompt}], tokenize=False, add_generation_prompt=True
-        )
+        text = tok.apply_chat_template([{"role": "user", "content": prompt}], tokenize=False)
         ids = tok(text, return_tensors="pt")["input_ids"]
         target = tok(answer, return_tensors="pt", add_special_tokens=False)["input_ids"]
         full = torch.cat([ids, target, torch.tensor([[tok.eos_token_id]])], dim=1)

@@ -218,7 +218,7 @@ FAMILIES: dict[str, Family] = {
         parse_llama_guard,
         12,
     ),
-    "qwen3guard": Family("qwen3guard", frozenset(CANDIDATES), parse_qwen3guard, 40),
+    "qwen3guard": Family("qwen3guard", frozenset(CANDIDATES), parse_qwen3guard, 64),
     "shieldgemma": Family("shieldgemma", frozenset({"en"}), None, 1),
 }
 

@@ -57,14 +57,14 @@ class GuardRuntime:
         self._tokenizer, self._model = tokenizer, model.to(self.device).eval()
 
     def chat_prompt(self, text: str) -> str:
-        """The family's chat template applied to a one-turn user message."""
+        """The family's chat template applied to a one-turn user message, as the model cards
+        do it (Llama Guard 3, Qwen3Guard-Gen: no generation prompt added — their templates
+        end with the assistant turn themselves)."""
         self.load()
         if not getattr(self._tokenizer, "chat_template", None):
             raise GuardLoadError(f"{self.path} has no chat template (it carries the policy)")
         messages = [{"role": "user", "content": text}]
-        prompt: str = self._tokenizer.apply_chat_template(
-            messages, tokenize=False, add_generation_prompt=True
-        )
+        prompt: str = self._tokenizer.apply_chat_template(messages, tokenize=False)
         return prompt
 
     def _encode(self, prompt: str) -> Any:
