@@ -252,6 +252,20 @@ class AdminModel(ModelInfo):
     path: str | None = Field(default=None, description="The local diffusers directory.")
 
 
+class AdminProviderModel(ApiModel):
+    object: str = Field(default="model", description="Always `model`.")
+    name: str = Field(description="Use as `model` in POST /v1/videos.")
+    provider: str = Field(description="kling, runway, luma, minimax, google or openai.")
+    remote_model: str = Field(description="The provider's model id.")
+    modes: list[str] = Field(default_factory=list, description="Modes the model accepts.")
+    queue: str = Field(description="The queue its jobs go to (`providers`).")
+    prices: dict[str, Any] | None = Field(
+        default=None, description="Its own price sheet; null: the built-in dated sheet."
+    )
+    created_at: str
+    updated_at: str
+
+
 class AdminModelList(ApiModel):
     object: str = Field(default="list", description="Always `list`.")
     data: list[AdminModel]

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Body, Query, Response
 
 from reelforge.api import schemas
 from reelforge.api.deps import AdminAccount, CurrentAccount, PlatformDep
@@ -47,15 +47,37 @@ def admin_list_models(p: PlatformDep, _admin: AdminAccount) -> dict[str, Any]:
     return {"object": "list", "data": model_registry.list_models(p)}
 
 
-@router.post("/v1/admin/models", status_code=201, response_model=schemas.AdminModel)
+# the body is one of two shapes, told apart by `provider` / `remote_model` (each parsed as the
+# CLI parses it, so the API's errors are the CLI's)
+_ADD_BODY = {
+    "oneOf": [
+        model_registry.ModelRequest.model_json_schema(),
+        provider_registry.ProviderModelRequest.model_json_schema(),
+    ]
+}
+
+
+@router.post(
+    "/v1/admin/models",
+    status_code=201,
+    response_model=schemas.AdminModel | schemas.AdminProviderModel,
+    openapi_extra={"requestBody": {"content": {"application/json": {"schema": _ADD_BODY}}}},
+)
 def admin_add_model(
-    body: model_registry.ModelRequest,
+    body: Annotated[dict[str, Any], Body()],
     p: PlatformDep,
     _admin: AdminAccount,
     replace: bool = Query(default=False),
 ) -> dict[str, Any]:
-    """Register a local diffusers directory (checked now; weights load on a worker)."""
-    return model_registry.add_model(p, body, replace=replace)
+    """Register a local diffusers directory (`family`, `path`: checked now; weights load on a
+    worker), or a hosted provider model (`provider`, `remote_model`, optional `prices`: as
+    `reelforge models add NAME --provider P --remote-model ID [--price-file FILE]`). A
+    provider's credentials are the workers' RF_PROVIDER_* settings: a body carrying one is
+    refused (credentials_not_accepted)."""
+    if "provider" in body or "remote_model" in body:
+        req = provider_registry.parse_provider_model_request(body)
+        return provider_registry.add_provider_model(p, req, replace=replace)
+    return model_registry.add_model(p, model_registry.parse_model_request(body), replace=replace)
 
 
 @router.delete("/v1/admin/models/{name}", status_code=204, response_class=Response)

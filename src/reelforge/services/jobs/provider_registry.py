@@ -67,7 +67,44 @@ class ProviderModelRequest(BaseModel):
     )
 
 
+# keys a credential could travel under: refused wherever they appear in a request (a provider's
+# credentials are the workers' settings, never stored in the database)
+_CREDENTIAL_KEY = re.compile(
+    r"(?i)(api[_-]?key|secret|token|password|passwd|credential|access[_-]?key|authori[sz]ation"
+    r"|bearer|private[_-]?key)"
+)
+
+
+def refuse_credentials(data: Any) -> None:
+    """Refuse a body that carries a credential-like key anywhere (its value is never echoed)."""
+    provider = data.get("provider") if isinstance(data, dict) else None
+    names = (
+        ", ".join(f"RF_{s.upper()}" for s in get_provider(provider).credential_settings)
+        if isinstance(provider, str) and provider in available()
+        else "RF_PROVIDER_<NAME>_API_KEY (or Kling's ACCESS_KEY and SECRET_KEY)"
+    )
+
+    def walk(value: Any, path: tuple[str, ...]) -> None:
+        if isinstance(value, dict):
+            for key, item in value.items():
+                where = (*path, str(key))
+                if _CREDENTIAL_KEY.search(str(key)):
+                    raise InvalidRequest(
+                        f"{'.'.join(where)}: credentials are not accepted in a request; a "
+                        f"provider's keys are settings of the workers: {names}",
+                        code="credentials_not_accepted",
+                        field=".".join(where),
+                    )
+                walk(item, where)
+        elif isinstance(value, list):
+            for index, item in enumerate(value):
+                walk(item, (*path, str(index)))
+
+    walk(data, ())
+
+
 def parse_provider_model_request(data: dict[str, Any]) -> ProviderModelRequest:
+    refuse_credentials(data)
     try:
         return ProviderModelRequest.model_validate(data)
     except ValidationError as exc:
