@@ -85,10 +85,13 @@ def run_ours(
         )
         assert not parsed.errors, parsed.errors
         view = batches.create_batch(p, account, parsed, options, catalog_name=catalog.name)
-        while batches.submit_pending(p, account, view["id"], source, limit=8):
-            pass
-        while (view := batches.refresh(p, account, view["id"]))["status"] != "done":
-            time.sleep(0.2)
+        ahead = 4 * workers + 8  # as `reelforge commerce batch` does
+        while (view := batches.refresh(p, account, view["id"], items=False))["status"] != "done":
+            waiting = view["counts"]["queued"]
+            if view["counts"]["pending"] and waiting < ahead:
+                batches.submit_pending(p, account, view["id"], source, limit=ahead - waiting)
+            else:
+                time.sleep(0.2)
         batches.export(p, account, view["id"], folder / "out")
         elapsed = time.perf_counter() - started
         worker.stop(hand_back=True, timeout=10)

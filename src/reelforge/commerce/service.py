@@ -77,9 +77,11 @@ def _submit_all(p: Platform, account: AccountRef, batch_id: str) -> None:
         log.exception("submitting batch %s stopped", batch_id)
 
 
-def batch_status(p: Platform, account: AccountRef, batch_id: str) -> dict[str, Any]:
+def batch_status(
+    p: Platform, account: AccountRef, batch_id: str, *, items: bool = True
+) -> dict[str, Any]:
     batches.submit_pending(p, account, batch_id, api_source(p, account.id), limit=SLICE)
-    return batches.refresh(p, account, batch_id)
+    return batches.refresh(p, account, batch_id, items=items)
 
 
 def batch_zip(p: Platform, account: AccountRef, batch_id: str) -> Path:

@@ -7,6 +7,7 @@ import json
 import shutil
 import time
 from collections.abc import AsyncIterator
+from functools import partial
 from typing import Any
 
 from fastapi import APIRouter, Body, Request, Response
@@ -84,12 +85,17 @@ async def batch_events(
         states: dict[tuple[str, str], str] = {}
         quiet_since = time.monotonic()
         while not await request.is_disconnected():
-            view = await run_in_threadpool(service.batch_status, p, account, batch_id)
-            changed = [
-                i for i in view["items"] if states.get((i["sku"], i["aspect"])) != i["status"]
-            ]
-            states.update({(i["sku"], i["aspect"]): i["status"] for i in view["items"]})
+            view = await run_in_threadpool(
+                partial(service.batch_status, p, account, batch_id, items=False)
+            )
             summary = service.progress_of(view)
+            changed: list[dict[str, Any]] = []
+            if summary != last:  # read the items only when the counts moved
+                full = await run_in_threadpool(batches.batch_view, p, account, batch_id)
+                changed = [
+                    i for i in full["items"] if states.get((i["sku"], i["aspect"])) != i["status"]
+                ]
+                states.update({(i["sku"], i["aspect"]): i["status"] for i in full["items"]})
             if summary != last or changed:
                 last, quiet_since = summary, time.monotonic()
                 event = {**summary, "items": changed}
