@@ -112,3 +112,46 @@ def test_guards_over_the_admin_api(tmp_path: Path) -> None:
             assert c.delete("/v1/admin/guards/sg").status_code == 404
     finally:
         p.close()
+
+
+def test_band_routing_sends_an_uncovered_language_only_to_a_guard_that_reads_it(
+    tmp_path: Path,
+) -> None:
+    from reelforge.app.bootstrap import bootstrap
+    from reelforge.services.governance import guards
+    from reelforge.services.governance.moderation import Moderation, check_prompts
+    from tests.conftest import make_settings
+
+    policies = tmp_path / "policies"
+    policies.mkdir()
+    (policies / "banded.yaml").write_text("extends: default\nguard: {prompts: band}\n")
+    settings = make_settings(tmp_path, policy_profile="banded", policy_dir=policies)
+    p = bootstrap(settings)
+    try:
+        moderation = p.moderation
+        assert isinstance(moderation, Moderation)
+        chinese, english, band = check_prompts(
+            settings,
+            None,
+            [
+                "一只熊猫在竹林里吃竹子",
+                "A golden retriever running through a sunflower field",
+                "a protest march for better school funding, peaceful",
+            ],
+        )
+        assert moderation.guard_needed(chinese) is None  # nothing registered yet
+        sg = guard_dir(tmp_path / "sg", "Gemma2ForCausalLM", chat_template=False)
+        guards.add_guard(
+            p, guards.parse_guard_request({"name": "sg", "family": "shieldgemma", "path": str(sg)})
+        )
+        assert moderation.guard_needed(chinese) is None  # ShieldGemma reads English only
+        assert moderation.guard_needed(band) == "sg"  # the review band: any guard
+        assert moderation.guard_needed(english) is None  # allowed by the fast stages
+        guards.remove_guard(p, "sg")
+        qg = guard_dir(tmp_path / "qg", "Qwen3ForCausalLM")
+        guards.add_guard(
+            p, guards.parse_guard_request({"name": "qg", "family": "qwen3guard", "path": str(qg)})
+        )
+        assert moderation.guard_needed(chinese) == "qg"
+    finally:
+        p.close()

@@ -29,6 +29,7 @@ from reelforge.domain.spec import JobSpec
 from reelforge.errors import ReelforgeError
 from reelforge.governance.detectors import Detectors as Detectors
 from reelforge.governance.detectors import detectors
+from reelforge.governance.guards.families import FAMILIES as GUARD_FAMILIES
 from reelforge.governance.guards.stage import GuardVerdict
 from reelforge.governance.language import LanguageReading, covered
 from reelforge.governance.policy import PolicyProfile, load_profile
@@ -206,7 +207,12 @@ class Moderation:
         if mode == "band" and decision.band not in ("band", "language"):
             return None
         row = guards.chosen_row(self.p.db, self.profile)
-        return row.name if row is not None else None
+        if row is None:
+            return None
+        reads = GUARD_FAMILIES[row.family].languages
+        if mode == "band" and decision.band == "language" and decision.language not in reads:
+            return None  # an uncovered language goes only to a guard that reads it
+        return row.name
 
     def check_with_guard(
         self, account: AccountRef, spec: JobSpec, workdir: Path
