@@ -29,7 +29,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
 from reelforge.app.platform import Platform
@@ -174,23 +174,26 @@ def create_batch(
             )
         )
         s.flush()
+        items = []
         for product in catalog.products:
-            record = product_record(product)
+            record = {**product_record(product), "length": options.length, "model": options.model}
             for aspect in options.aspects:
-                s.add(
-                    CommerceBatchItem(
-                        batch_id=batch_id,
-                        sku=product.sku,
-                        aspect=aspect.value,
-                        template=options.template,
-                        title=product.title[:300],
-                        product={**record, "length": options.length, "model": options.model},
-                        status=PENDING,
-                        credits=0,
-                        cost_usd=0.0,
-                        updated_at=now,
-                    )
+                items.append(
+                    {
+                        "batch_id": batch_id,
+                        "sku": product.sku,
+                        "aspect": aspect.value,
+                        "template": options.template,
+                        "title": product.title[:300],
+                        "product": record,
+                        "status": PENDING,
+                        "credits": 0,
+                        "cost_usd": 0.0,
+                        "updated_at": now,
+                    }
                 )
+        if items:  # one multi-row insert: 30,000 items (10,000 products x 3) in a few seconds
+            s.execute(insert(CommerceBatchItem), items)
     event(
         log,
         "commerce.batch",
