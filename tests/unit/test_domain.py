@@ -80,7 +80,14 @@ def test_state_machine() -> None:
         JobStatus.RUNNING,
         JobStatus.REVIEW,
         JobStatus.THROTTLED,
+        JobStatus.MODERATING,
     }
+    # a guard model's check (issue 17): moved on by its task, never straight to running
+    for target in (JobStatus.QUEUED, JobStatus.THROTTLED, JobStatus.REVIEW, JobStatus.BLOCKED):
+        check_transition(JobStatus.MODERATING, target)
+    with pytest.raises(Conflict):
+        check_transition(JobStatus.MODERATING, JobStatus.RUNNING)
+    assert not JobStatus.MODERATING.is_final
 
 
 def test_governance_states() -> None:
