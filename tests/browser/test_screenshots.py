@@ -1,7 +1,7 @@
 """The README's screenshots, taken by the suite from the served app (docs/screenshots/*.png):
 the studio's create form, a finished clip's video page, and the KPI dashboard drawn from a
-small simulated population. Each file is checked to be a picture of the page (its size,
-and not blank)."""
+small simulated population (8 users, 35 days: some convert to paid). Each file is checked
+to be a picture of the page (its size, and not blank)."""
 
 from __future__ import annotations
 
@@ -35,7 +35,7 @@ def shoot(page: Page, name: str) -> Path:
 
 
 def simulate(site: Site) -> None:
-    """A small simulated population in the site's database, for the dashboard (once)."""
+    """A simulated population in the site's database, for the dashboard (once)."""
     if site.extra.get("simulated"):
         return
     from reelforge.simulation.simulate import SimClock, Simulation, simulation_platform
@@ -43,7 +43,7 @@ def simulate(site: Site) -> None:
     clock = SimClock(datetime.now(UTC))
     sim = simulation_platform(site.platform.settings, clock)
     try:
-        Simulation(sim, clock, users=5, days=31, seed=7).run_all()
+        Simulation(sim, clock, users=8, days=35, seed=7).run_all()
     finally:
         sim.close()
     site.extra["simulated"] = True
