@@ -33,7 +33,7 @@ from reelforge.planner import demand as demands
 from reelforge.planner.engine import simulate
 from reelforge.planner.fleet import DeviceKind, Fleet
 from reelforge.planner.policy import Policy
-from reelforge.planner.profiles import ProfileBook, _quantile, measured_profiles
+from reelforge.planner.profiles import ProfileBook, measured_profiles, quantile
 from reelforge.services.accounts import accounts
 from reelforge.services.jobs import queries
 from reelforge.services.jobs.submit import SubmitRequest, submit_job
@@ -120,11 +120,11 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         predicted_w.append([j.wait or 0.0 for j in out.jobs])
         predicted_d.append(sum(j.device_s for j in out.jobs))
     mean_w = statistics.mean(statistics.mean(w) for w in predicted_w)
-    p95_w = statistics.mean(_quantile(w, 0.95) for w in predicted_w)
+    p95_w = statistics.mean(quantile(w, 0.95) for w in predicted_w)
     dev = statistics.mean(predicted_d)
     result = {
         "mean_wait": (statistics.mean(measured_waits), mean_w),
-        "p95_wait": (_quantile(measured_waits, 0.95), p95_w),
+        "p95_wait": (quantile(measured_waits, 0.95), p95_w),
         "device_seconds": (measured_device, dev),
     }
     print(

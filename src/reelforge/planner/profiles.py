@@ -52,7 +52,7 @@ def memory_gb(family: str, resolution: str) -> float:
     return float(_memory().get(family, {}).get(resolution, 0.0))
 
 
-def _quantile(values: list[float], q: float) -> float:
+def quantile(values: list[float], q: float) -> float:
     ordered = sorted(values)
     if not ordered:
         return 0.0
@@ -159,8 +159,8 @@ def measured_profiles(records: list[dict[str, Any]], kinds: list[str]) -> list[P
                 res,
                 preset,
                 kind,
-                _quantile(values, 0.5),
-                _quantile(values, 0.9),
+                quantile(values, 0.5),
+                quantile(values, 0.9),
                 memory_gb(family, res),
                 f"measured ({len(values)} jobs)",
             )

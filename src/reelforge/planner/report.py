@@ -19,7 +19,7 @@ from collections import defaultdict
 from typing import Any
 
 from reelforge.planner.engine import Outcome, SimDevice, SimJob
-from reelforge.planner.profiles import _quantile
+from reelforge.planner.profiles import quantile
 
 BUCKET_S = 3600.0
 
@@ -92,8 +92,8 @@ def summarize(out: Outcome, topup_unit_usd: float) -> dict[str, Any]:
             "lost_to_timeout": sum(j.state == "lost" for j in jobs),
             "refused_queue_full": sum(j.state == "refused" for j in jobs),
             "refused_no_credits": sum(j.state == "refused_credits" for j in jobs),
-            "wait_p50_s": _round(_quantile(waits, 0.5), 1),
-            "wait_p95_s": _round(_quantile(waits, 0.95), 1),
+            "wait_p50_s": _round(quantile(waits, 0.5), 1),
+            "wait_p95_s": _round(quantile(waits, 0.95), 1),
             "device_hours": _round(device_s / 3600),
             "cost_usd": _round(direct),
             "cost_per_clip_usd": _round(direct / len(done)) if done else None,
@@ -192,7 +192,7 @@ def wait_series(out: Outcome) -> list[dict[str, Any]]:
         if j.started is not None and j.state != "cached" and j.wait is not None:
             waits[(min(n - 1, int(j.started // BUCKET_S)), j.plan.name)].append(j.wait)
     return [
-        {"hour": h, "plan": plan, "wait_p95_s": _round(_quantile(v, 0.95), 1), "jobs": len(v)}
+        {"hour": h, "plan": plan, "wait_p95_s": _round(quantile(v, 0.95), 1), "jobs": len(v)}
         for (h, plan), v in sorted(waits.items())
     ]
 

@@ -423,28 +423,8 @@ class JobExecutor:
         if reason == "cancelled":
             won = self._finish(job, JobStatus.CANCELLED, timings=_close(timings, started))
             return RunOutcome(job.id, "cancelled" if won else "lost")
-        now = self.p.clock()
-        with self.p.db.session() as s:  # shutdown: hand the job back to the queue ...
-            won = repo.transition(
-                s,
-                job.id,
-                JobStatus.QUEUED,
-                attempt=job.attempt,
-                extra_where=[Job.status == "running", Job.cancel_requested.is_(False)],
-                worker_id=None,
-                heartbeat_at=None,
-                enqueued_at=now,
-                progress=0.0,
-                stage=None,
-            )
-            if won:
-                repo.append_event(
-                    s,
-                    job.id,
-                    EventType.REQUEUED,
-                    {"status": "queued", "reason": "worker_shutdown"},
-                    now,
-                )
+        # shutdown: hand the job back to the queue ...
+        won = self._hand_back(job, {"reason": "worker_shutdown"}, progress=0.0, stage=None)
         if won:
             self.p.queue.enqueue(job.id, queue=job.queue, priority=job.priority)
             return RunOutcome(job.id, "requeued")
@@ -453,9 +433,9 @@ class JobExecutor:
         won = self._finish(job, JobStatus.CANCELLED, timings=_close(timings, started))
         return RunOutcome(job.id, "cancelled" if won else "lost")
 
-    def _busy(self, job: Job, exc: BackendBusy) -> RunOutcome:
-        """The backend cannot take the job now (a provider's concurrency limit): back to
-        `queued` without using up an attempt, and on the queue again after `retry_after`."""
+    def _hand_back(self, job: Job, event: dict[str, Any], **values: Any) -> bool:
+        """running -> queued for this attempt unless a cancel was requested, with a
+        `requeued` event carrying `event`; whether this worker won the transition."""
         now = self.p.clock()
         with self.p.db.session() as s:
             won = repo.transition(
@@ -467,22 +447,25 @@ class JobExecutor:
                 worker_id=None,
                 heartbeat_at=None,
                 enqueued_at=now,
-                stage="waiting_for_provider",
-                max_attempts=job.max_attempts + 1,
+                **values,
             )
             if won:
-                repo.append_event(
-                    s,
-                    job.id,
-                    EventType.REQUEUED,
-                    {
-                        "status": "queued",
-                        "reason": "backend_busy",
-                        "message": exc.message,
-                        "retry_after": round(exc.retry_after, 3),
-                    },
-                    now,
-                )
+                repo.append_event(s, job.id, EventType.REQUEUED, {"status": "queued", **event}, now)
+        return won
+
+    def _busy(self, job: Job, exc: BackendBusy) -> RunOutcome:
+        """The backend cannot take the job now (a provider's concurrency limit): back to
+        `queued` without using up an attempt, and on the queue again after `retry_after`."""
+        won = self._hand_back(
+            job,
+            {
+                "reason": "backend_busy",
+                "message": exc.message,
+                "retry_after": round(exc.retry_after, 3),
+            },
+            stage="waiting_for_provider",
+            max_attempts=job.max_attempts + 1,
+        )
         if not won:  # cancelled meanwhile, or no longer ours
             won = self._finish(job, JobStatus.CANCELLED, timings={})
             return RunOutcome(job.id, "cancelled" if won else "lost")
