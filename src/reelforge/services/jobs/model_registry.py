@@ -212,26 +212,35 @@ def parse_model_request(data: dict[str, Any]) -> ModelRequest:
         raise invalid_from(exc) from None
 
 
+def claim_name(s: Any, table: type[Any], name: str, now: Any, *, replace: bool) -> Any:
+    """The registry row `name` of `table` (Model or ProviderModel), new or (with `replace`)
+    the existing one; 409 model_exists when the name is taken in either registry (names are
+    unique across neural and provider models)."""
+    other, kind = (ProviderModel, "provider") if table is Model else (Model, "neural")
+    if s.get(other, name) is not None:
+        raise Conflict(
+            f"a {kind} model named {name!r} exists; choose another name",
+            code="model_exists",
+            field="name",
+        )
+    row = s.get(table, name)
+    if row is not None and not replace:
+        raise Conflict(
+            f"a model named {name!r} exists; remove it first or replace it (--replace)",
+            code="model_exists",
+            field="name",
+        )
+    if row is None:
+        row = table(name=name, created_at=now)
+        s.add(row)
+    return row
+
+
 def add_model(p: Platform, req: ModelRequest, *, replace: bool = False) -> dict[str, Any]:
     config = validate_model(req)
     now = p.clock()
     with p.db.session() as s:
-        if s.get(ProviderModel, config.name) is not None:
-            raise Conflict(
-                f"a provider model named {config.name!r} exists; choose another name",
-                code="model_exists",
-                field="name",
-            )
-        row = s.get(Model, config.name)
-        if row is not None and not replace:
-            raise Conflict(
-                f"a model named {config.name!r} exists; remove it first or replace it (--replace)",
-                code="model_exists",
-                field="name",
-            )
-        if row is None:
-            row = Model(name=config.name, created_at=now)
-            s.add(row)
+        row = claim_name(s, Model, config.name, now, replace=replace)
         row.family, row.task, row.path = config.family, config.task, config.path
         row.dtype, row.device, row.gpu_hourly_usd = (
             config.dtype,

@@ -37,12 +37,11 @@ from reelforge.billing.provider_prices import (
     read_price_file,
 )
 from reelforge.domain.spec import JobSpec, Mode
-from reelforge.errors import Conflict, InvalidRequest, NotFound, ReelforgeError
-from reelforge.services.jobs.submit import invalid_from
+from reelforge.errors import InvalidRequest, NotFound, ReelforgeError, invalid_from
+from reelforge.services.jobs.model_registry import claim_name
 from reelforge.storage import provider_tasks
 from reelforge.storage.db import Database
 from reelforge.storage.provider_tables import ProviderModel
-from reelforge.storage.tables import Model
 
 _NAME = re.compile(r"^[a-z0-9][a-z0-9._-]{0,99}$")
 _REMOTE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:/-]{0,199}$")
@@ -175,22 +174,7 @@ def add_provider_model(
     config = validate_provider_model(req)
     now = p.clock()
     with p.db.session() as s:
-        if s.get(Model, config.name) is not None:
-            raise Conflict(
-                f"a neural model named {config.name!r} exists; choose another name",
-                code="model_exists",
-                field="name",
-            )
-        row = s.get(ProviderModel, config.name)
-        if row is not None and not replace:
-            raise Conflict(
-                f"a model named {config.name!r} exists; remove it first or replace it (--replace)",
-                code="model_exists",
-                field="name",
-            )
-        if row is None:
-            row = ProviderModel(name=config.name, created_at=now)
-            s.add(row)
+        row = claim_name(s, ProviderModel, config.name, now, replace=replace)
         row.provider, row.remote_model, row.prices = (
             config.provider,
             config.remote_model,
