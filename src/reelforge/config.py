@@ -14,7 +14,7 @@ import re
 import tomllib
 from pathlib import Path
 from typing import Annotated, Any, Literal
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import parse_qsl, unquote, urlsplit, urlunsplit
 
 from pydantic import BeforeValidator, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import (
@@ -34,13 +34,36 @@ def _default_data_dir() -> Path:
     return Path(base) / "reelforge"
 
 
+# query parameters that carry a credential: libpq's and redis-py's password, sslpassword, ...
+_SECRET_PARAM = re.compile(r"password|passwd|secret|token|^(pass|pwd|key|api_?key)$", re.I)
+
+
+def _secret_param(pair: str) -> bool:
+    name, eq, _ = pair.partition("=")
+    return bool(eq) and bool(_SECRET_PARAM.search(unquote(name)))
+
+
 def mask_url(url: str) -> str:
-    """Hide the password in a URL (user:***@host) so it can be printed."""
+    """Hide the password in a URL (user:***@host), and in its query (`?password=***`, as
+    libpq and redis-py also take it), so it can be printed."""
     parts = urlsplit(url)
-    if parts.password is None:
+    netloc, query = parts.netloc, parts.query
+    if parts.password is not None:
+        netloc = netloc.replace(f":{parts.password}@", ":***@", 1)
+    if query:
+        pairs = query.split("&")
+        query = "&".join(p.split("=", 1)[0] + "=***" if _secret_param(p) else p for p in pairs)
+    if (netloc, query) == (parts.netloc, parts.query):
         return url
-    netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
-    return urlunsplit(parts._replace(netloc=netloc))
+    return urlunsplit(parts._replace(netloc=netloc, query=query))
+
+
+def url_secrets(url: str) -> list[str]:
+    """The credentials written in a URL: its password and secret query parameters."""
+    parts = urlsplit(url)
+    found = [parts.password] if parts.password else []
+    found += [v for k, v in parse_qsl(parts.query) if v and _SECRET_PARAM.search(k)]
+    return found
 
 
 def _split_list(value: Any) -> Any:
@@ -370,7 +393,7 @@ class Settings(BaseSettings):
         return data
 
     def secret_values(self) -> list[str]:
-        """The values of every SecretStr setting, and passwords in URLs: what log lines mask."""
+        """The values of every SecretStr setting, and credentials in URLs: what log lines mask."""
         found = [
             value.get_secret_value()
             for name in type(self).model_fields
@@ -385,9 +408,7 @@ class Settings(BaseSettings):
             getattr(self, n) for n in type(self).model_fields if n.endswith("_base_url")
         ]
         for url in urls:
-            password = urlsplit(url).password if url else None
-            if password:
-                found.append(password)
+            found += url_secrets(url) if url else []
         return [v for v in found if v]
 
     def grouped(self) -> dict[str, dict[str, Any]]:

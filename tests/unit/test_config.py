@@ -130,3 +130,24 @@ def test_a_bad_setting_is_one_line_naming_the_variable(
     result = CliRunner().invoke(app, ["config"])
     assert result.exit_code == 2 and "RF_CONFIG" in result.output
     assert len(result.output.strip().splitlines()) == 1
+
+
+def test_passwords_in_a_urls_query_are_masked_too(monkeypatch: pytest.MonkeyPatch) -> None:
+    """libpq and redis-py take the password as a query parameter as well
+    (`postgresql://u@h/db?password=...`): `reelforge config` and log lines hide it there too."""
+    from typer.testing import CliRunner
+
+    from reelforge.cli import app
+
+    url = "postgresql://u@db/rf?sslmode=require&password=SUPERSECRET&sslpassword=SUPERSECRET2"
+    assert mask_url(url) == "postgresql://u@db/rf?sslmode=require&password=***&sslpassword=***"
+    assert mask_url("redis://h:6379/0?password=SUPERSECRET") == "redis://h:6379/0?password=***"
+    assert mask_url("redis://h:6379/0?db=2") == "redis://h:6379/0?db=2"
+    monkeypatch.setenv("RF_DATABASE_URL", url)
+    monkeypatch.setenv("RF_QUEUE_URL", "redis://h:6379/0?password=SUPERSECRET3")
+    s = Settings()
+    assert {"SUPERSECRET", "SUPERSECRET2", "SUPERSECRET3"} <= set(s.secret_values())
+    for args in (["config"], ["config", "--json"]):
+        result = CliRunner().invoke(app, args)
+        assert result.exit_code == 0, result.output
+        assert "SUPERSECRET" not in result.output and "sslmode=require" in result.output
