@@ -52,7 +52,7 @@ def follow(p: Platform, account: accounts.AccountRef, job_id: str) -> dict[str, 
 
 
 def _cancel_on_interrupt(
-    p: Platform, account: accounts.AccountRef, job_id: str, worker: Worker
+    p: Platform, account: accounts.AccountRef, job_id: str, worker: Worker | None
 ) -> bool:
     """Ctrl-C: cancel the job (credits released) wherever it is. Our own worker stops at its
     next step and hands the job in as cancelled; one stuck in a long step is let go after
@@ -68,8 +68,11 @@ def _cancel_on_interrupt(
             f"[yellow]{job_id} can no longer be cancelled ({exc.code}): it finishes as it is[/]"
         )
         return False
-    worker.stop(hand_back=True, timeout=STOP_WAIT)
-    job = queries.cancel_job(p, account, job_id, holder=f"{worker.name}:")
+    if worker is None:  # interrupted before our worker existed: nothing of ours holds the job
+        job = queries.get_job(p, account, job_id)
+    else:
+        worker.stop(hand_back=True, timeout=STOP_WAIT)
+        job = queries.cancel_job(p, account, job_id, holder=f"{worker.name}:")
     err.print(
         f"cancelled {job_id}"
         if job["status"] == "cancelled"
@@ -137,18 +140,22 @@ def _run_generate(
             if last_image is not None:
                 fields = {**fields, "last_image_upload_id": _upload(p, account, last_image)}
             job_id = submit_job(p, account, SubmitRequest.parse(fields)).job["id"]
-        for warning in queries.get_job(p, account, job_id).get("warnings") or ():
-            err.print(f"[yellow]warning:[/] {escape(warning)}")  # e.g. a small source image
-        queues = sorted({*p.settings.worker_queues, queries.queue_of(p, account, job_id)})
-        worker = Worker(p, queues=queues, concurrency=1).start()
+        # from here on the job exists: Ctrl-C anywhere below cancels it (credits released)
+        worker: Worker | None = None
         try:
+            for warning in queries.get_job(p, account, job_id).get("warnings") or ():
+                err.print(f"[yellow]warning:[/] {escape(warning)}")  # e.g. a small source image
+            queues = sorted({*p.settings.worker_queues, queries.queue_of(p, account, job_id)})
+            worker = Worker(p, queues=queues, concurrency=1)
+            worker.start()
             job = follow(p, account, job_id)
         except KeyboardInterrupt:
             if _cancel_on_interrupt(p, account, job_id, worker):
                 raise typer.Exit(INTERRUPTED) from None
             job = follow(p, account, job_id)  # too late to cancel: its result is delivered
         finally:  # the job is final (or let go above): nothing to wait for beyond STOP_WAIT
-            worker.stop(hand_back=True, timeout=STOP_WAIT)
+            if worker is not None:
+                worker.stop(hand_back=True, timeout=STOP_WAIT)
         result: dict[str, Any] = {
             "id": job_id,
             "status": job["status"],
