@@ -20,6 +20,7 @@ from reelforge.services.jobs.submit import SubmitRequest, submit_job
 from reelforge.services.notify import deliveries
 from reelforge.storage import repositories as repo
 from reelforge.storage.tables import Job
+from tests.fakes import GradientBackend
 
 
 def _submit(p: Platform, acct: accounts.AccountRef, **fields: object) -> str:
@@ -183,3 +184,40 @@ def test_the_reported_case_end_to_end_on_postgresql(platform: Platform) -> None:
     assert failed["status"] == "failed"
     assert failed["error"]["code"] == FINALIZE_FAILED
     assert _balance(platform, alice)["held"] == 0
+
+
+@pytest.mark.parametrize("stack", ["postgres"], indirect=True)
+def test_the_worker_fails_a_job_it_cannot_record_final_instead_of_rendering_it_again(
+    platform: Platform, backend: GradientBackend
+) -> None:
+    """The red-team case as reported (three attempts allowed): the worker's final write
+    breaks on this job's own data (a NUL in its stored callback_url). It is not an outage, so
+    the worker fails the job with finalize_failed at once — credits released, no webhook —
+    rather than leaving it running for the reaper to re-render at attempts 2 and 3."""
+    from reelforge.worker.loop import Worker
+    from tests.helpers import wait_final
+
+    alice = accounts.ensure_account(platform, "alice")
+    bad = _submit(platform, alice, callback_url="http://127.0.0.1:9/hook")
+    with platform.db.session() as s:
+        job = repo.job_for(s, bad, None)
+        assert job is not None and job.max_attempts == 3
+        s.execute(
+            update(Job)
+            .where(Job.id == bad)
+            .values(spec={**job.spec, "callback_url": "http://127.0.0.1:9/a\u0000b"})
+        )
+    w = Worker(platform).start()
+    try:
+        failed = wait_final(platform, alice, bad, timeout=60)
+    finally:
+        w.stop()
+    assert failed["status"] == "failed"
+    assert failed["error"]["code"] == FINALIZE_FAILED
+    assert failed["billing"] == "released"
+    assert _balance(platform, alice)["held"] == 0
+    assert backend.generations == 1  # before: rendered again at attempts 2 and 3
+    with platform.db.session(write=False) as s:
+        job = repo.job_for(s, bad, None)
+        assert job is not None and job.attempt == 1
+    assert deliveries.deliveries_of(platform, bad) == []

@@ -28,6 +28,7 @@ from reelforge.app.ports import FrameHook, OutputRefused, chain_frame_hooks
 from reelforge.backends.base import BackendBusy, Clip, GenerationRequest
 from reelforge.domain.job import (
     CONTENT_BLOCKED,
+    FINALIZE_FAILED,
     FINALIZING,
     EventType,
     JobStatus,
@@ -42,6 +43,8 @@ from reelforge.media.images import save_jpeg
 from reelforge.queue.jobqueue import Outage
 from reelforge.services.jobs.extension_sound import extension_sound
 from reelforge.services.jobs.finalize import cancel_waiting, record_final
+from reelforge.services.jobs.periodic import is_outage
+from reelforge.services.jobs.reaper import fail_unfinishable
 from reelforge.storage import repositories as repo
 from reelforge.storage.blobs import StoredBlob
 from reelforge.storage.tables import Job
@@ -214,7 +217,23 @@ class JobExecutor:
         try:
             return self._produce(job, workdir, progress, timings, started)
         except Exception as exc:
-            return self._failed(job, exc, timings, started)
+            try:
+                return self._failed(job, exc, timings, started)
+            except DBAPIError as db_exc:
+                return self._unrecordable(job, db_exc)
+
+    def _unrecordable(self, job: Job, exc: DBAPIError) -> RunOutcome:
+        """The job's final status could not be written. An outage (connection lost, the
+        database locked or away) leaves it to the reaper, which runs it again; an error of
+        this job's own rows (PostgreSQL refusing a NUL in its stored callback_url, say) would
+        only recur on every attempt, so the job is failed now with FINALIZE_FAILED, its
+        credits released and no webhook (reaper.fail_unfinishable), and is never rendered
+        again."""
+        if exc.connection_invalidated or is_outage(exc):
+            raise exc
+        if not fail_unfinishable(self.p, job.id, exc):
+            raise exc  # the fallback failed too (logged): the reaper's turn
+        return RunOutcome(job.id, "failed", FINALIZE_FAILED)
 
     def _produce(
         self,
