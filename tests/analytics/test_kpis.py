@@ -1062,9 +1062,10 @@ def test_cli_report_csv_tables_and_the_simulated_only_hint(
             "segments",
             "commerce",
             "verdict",
+            "reviewer_load",
         )
     )
-    assert f"wrote 11 tables to {out}" in r.output and "hint:" not in r.output
+    assert f"wrote 12 tables to {out}" in r.output and "hint:" not in r.output
     with (out / "margins.csv").open(encoding="utf-8") as fh:
         rows = list(csv.DictReader(fh))
     # cash: R1's 37 + R2's invoiced usage 0.6 = 37.6 vs all cost 1.2; credit value 1.85 vs 1.0

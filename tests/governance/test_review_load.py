@@ -73,3 +73,39 @@ def test_the_kpi_report_carries_the_reviewer_load(
     assert r.exit_code == 0, r.output
     load = json.loads(r.stdout)["reviewer_load"]
     assert load["object"] == "reviewer_load" and load["days"] == [] and load["pending"] == 0
+
+
+def test_the_reviewer_load_is_a_report_table_written_by_csv(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`reelforge report --csv DIR` writes every table the report shows, the reviewer load
+    included, and the text report reads n/a (not None) where there is no time to a decision."""
+    import csv
+
+    p = bootstrap(make_settings(tmp_path), backends=[GradientBackend()])
+    try:
+        acct = accounts.ensure_account(p, "acme")
+        fields = {"model": "gradient", "duration": 1, "fps": 8}
+        held = submit_job(
+            p,
+            acct,
+            SubmitRequest.parse(
+                {**fields, "prompt": "Un gato naranja durmiendo al sol en una ventana de Sevilla"}
+            ),
+        ).job
+        assert held["status"] == "review"
+    finally:
+        p.close()
+    for key in [k for k in __import__("os").environ if k.startswith("RF_")]:
+        monkeypatch.delenv(key)
+    monkeypatch.setenv("RF_DATA_DIR", str(tmp_path / "data"))
+    out = tmp_path / "csv"
+    r = CliRunner().invoke(cli_app, ["report", "--csv", str(out)])
+    assert r.exit_code == 0, r.output
+    assert "reviewer_load.csv" in r.output and (out / "reviewer_load.csv").exists()
+    with (out / "reviewer_load.csv").open(encoding="utf-8") as fh:
+        [row] = list(csv.DictReader(fh))
+    assert (row["sent"], row["pending"], row["by_language"]) == ("1", "1", "es 1")
+    assert row["median_seconds_to_decision"] == ""  # none decided yet: empty, as n/a is
+    assert "Reviewer load" in r.stdout and "None" not in r.stdout
+    assert "median n/a, p90 n/a to a decision; 1 pending" in " ".join(r.stdout.split())

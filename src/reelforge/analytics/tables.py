@@ -293,4 +293,44 @@ def report_tables(r: dict[str, Any]) -> list[ReportTable]:
             ]
         )
     tables.append(t)
+
+    load = r.get("reviewer_load")  # what `reelforge report` adds (services/governance)
+    if load is not None:
+        t = ReportTable(
+            "reviewer_load",
+            "Reviewer load",
+            [
+                _c("day"),
+                _c("sent", "int"),
+                _c("appeals", "int"),
+                _c("by_language", title="by language"),
+                _c("by_category", title="by category"),
+                _c("pending", "int"),
+                _c("median_seconds_to_decision", "int", "median s to decision"),
+            ],
+            caption=f"median {_seconds(load['median_seconds_to_decision'])}, "
+            f"p90 {_seconds(load['p90_seconds_to_decision'])} to a decision; "
+            f"{load['pending']} pending",
+        )
+        for d in load["days"]:
+            t.rows.append(
+                [
+                    d["day"],
+                    d["sent"],
+                    d["appeals"],
+                    _counts(d["by_language"]),
+                    _counts(d["by_category"]),
+                    d["pending"],
+                    d["median_seconds_to_decision"],
+                ]
+            )
+        tables.append(t)
     return tables
+
+
+def _seconds(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:,.0f} s"
+
+
+def _counts(counts: dict[str, int]) -> str:
+    return ", ".join(f"{k} {v}" for k, v in counts.items()) or "-"

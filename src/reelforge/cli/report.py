@@ -104,39 +104,11 @@ def show(r: dict[str, Any]) -> None:
         f"{reports.cell_text('usd', r['total_cost_usd'])}",
         highlight=False,
     )
-    for t in reports.report_tables(r):
-        if t.name != "verdict":
+    for t in reports.report_tables(r):  # the tables --csv writes, in the same order
+        if t.name == "verdict":
+            _show_verdict(r)
+        else:
             out.print(_table(t))
-    _show_verdict(r)
-    if r.get("reviewer_load"):
-        _show_reviewer_load(r["reviewer_load"])
-
-
-def _show_reviewer_load(load: dict[str, Any]) -> None:
-    """Sent to a person per day, by language and category, and the time to a decision."""
-    table = Table(
-        "day",
-        "sent",
-        "appeals",
-        "by language",
-        "by category",
-        "pending",
-        "median s to decision",
-        title="Reviewer load",
-        caption=f"median {load['median_seconds_to_decision']} s, "
-        f"p90 {load['p90_seconds_to_decision']} s to a decision; {load['pending']} pending",
-    )
-    for d in load["days"]:
-        table.add_row(
-            d["day"],
-            str(d["sent"]),
-            str(d["appeals"]),
-            escape(", ".join(f"{k} {v}" for k, v in d["by_language"].items()) or "-"),
-            escape(", ".join(f"{k} {v}" for k, v in d["by_category"].items()) or "-"),
-            str(d["pending"]),
-            str(d["median_seconds_to_decision"] or "-"),
-        )
-    out.print(table)
 
 
 def _show_verdict(r: dict[str, Any]) -> None:
