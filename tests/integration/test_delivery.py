@@ -292,6 +292,9 @@ def test_delete_upload_removes_the_image_unless_it_is_in_use(
     bobs = bob.post("/v1/uploads", files={"file": ("b.png", data, "image/png")}).json()
     r = client.delete(f"/v1/uploads/{upload['id']}")
     assert r.status_code == 200 and r.json()["deleted"] is True
+    with platform.db.session(write=False) as s:  # the deletion is in the audit log
+        actions = s.scalars(select(AuditEntry.action).where(AuditEntry.subject == upload["id"]))
+        assert list(actions) == ["upload.delete"]
     assert platform.blobs.exists(upload["sha256"])  # bob's upload still needs it
     assert client.get(f"/v1/uploads/{upload['id']}").json()["deleted"] is True
     r = client.post("/v1/videos", json={**BODY, "image_upload_id": upload["id"]})
