@@ -221,3 +221,51 @@ def test_the_worker_fails_a_job_it_cannot_record_final_instead_of_rendering_it_a
         job = repo.job_for(s, bad, None)
         assert job is not None and job.attempt == 1
     assert deliveries.deliveries_of(platform, bad) == []
+
+
+def test_moderation_reaper_fails_a_job_it_cannot_recover_and_recovers_the_others(
+    platform: Platform, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The moderation reaper (guard-model checks whose worker vanished) is a periodic duty
+    too: a job it cannot recover is failed with finalize_failed and its credits released —
+    not logged with a traceback on every pass while it stays `moderating` with its credits
+    held — and the other tenants' checks are still recovered."""
+    from reelforge.domain.job import EventType, JobStatus
+    from reelforge.services.governance import guard_tasks
+
+    alice = accounts.ensure_account(platform, "alice")
+    bob = accounts.ensure_account(platform, "bob")
+    bad, good = _submit(platform, alice), _submit(platform, bob)
+    with platform.db.session() as s:  # two guard checks whose worker vanished
+        s.execute(
+            update(Job)
+            .where(Job.id.in_([bad, good]))
+            .values(
+                status=str(JobStatus.MODERATING),
+                worker_id="ghost:1",
+                attempt=1,
+                heartbeat_at=platform.clock() - timedelta(seconds=60),
+            )
+        )
+    real = repo.append_event
+
+    def broken(s: object, job_id: str, kind: EventType, *args: object, **kw: object) -> object:
+        if job_id == bad and kind is EventType.REQUEUED:
+            raise ValueError("cannot write this job's requeued event")
+        return real(s, job_id, kind, *args, **kw)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(repo, "append_event", broken)
+    held_before = _balance(platform, alice)["held"]
+    assert held_before > 0
+
+    report = guard_tasks.reap_moderating(platform)
+
+    assert report.requeued == [good]
+    failed = queries.get_job(platform, alice, bad)
+    assert failed["status"] == "failed"  # before: logged, left moderating, credits held
+    assert report.failed == [bad]
+    assert failed["error"]["code"] == FINALIZE_FAILED
+    assert failed["billing"] == "released"
+    assert _balance(platform, alice)["held"] == 0
+    again = guard_tasks.reap_moderating(platform)
+    assert again.failed == [] and again.requeued == []

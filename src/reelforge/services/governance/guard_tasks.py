@@ -22,6 +22,7 @@ import tempfile
 import threading
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import partial
 from pathlib import Path
 
 from sqlalchemy import select, update
@@ -43,6 +44,8 @@ from reelforge.services.governance.moderation import Moderation, decision_detail
 from reelforge.services.governance.reviews import open_review
 from reelforge.services.jobs.admission import admit_existing
 from reelforge.services.jobs.finalize import record_final
+from reelforge.services.jobs.periodic import isolated
+from reelforge.services.jobs.reaper import fail_unfinishable
 from reelforge.storage import repositories as repo
 from reelforge.storage.tables import Job
 
@@ -228,6 +231,7 @@ class ModerationReapReport:
     requeued: list[str] = field(default_factory=list)  # a guard worker stopped mid-check
     held: list[str] = field(default_factory=list)  # lost too often: held for review
     resent: list[str] = field(default_factory=list)  # the message was lost
+    failed: list[str] = field(default_factory=list)  # could not be recovered: finalize_failed
 
 
 def reap_moderating(p: Platform) -> ModerationReapReport:
@@ -259,33 +263,52 @@ def reap_moderating(p: Platform) -> ModerationReapReport:
                 )
             )
         ]
+    # One job's trouble never stops the pass (services.jobs.periodic): a check that cannot
+    # be recovered is failed with FINALIZE_FAILED, credits released; an outage stops the pass.
     for job_id, attempt, max_attempts, priority in stale:
-        try:
-            _reap_one(p, job_id, attempt, max_attempts, priority, stale_cutoff, now, report)
-        except Exception:  # one job's trouble never stops the pass
-            log.exception("reaper: moderating job %s", job_id)
-    for job_id, priority in lost:
-        try:
-            with p.db.session() as s:
-                result = s.execute(
-                    update(Job)
-                    .where(
-                        Job.id == job_id,
-                        Job.status == _MODERATING,
-                        Job.worker_id.is_(None),
-                        Job.enqueued_at < lost_cutoff,
-                    )
-                    .values(enqueued_at=now)
-                )
-                if result.rowcount != 1:  # type: ignore[attr-defined]
-                    continue
-            p.queue.enqueue(job_id, queue=MODERATION_QUEUE, priority=priority)
-            report.resent.append(job_id)
-        except Exception:
-            log.exception("reaper: re-sending the moderation task of %s", job_id)
-    if report.requeued or report.held or report.resent:
+        error = isolated(
+            "reaper (moderation): recover stale check",
+            job_id,
+            partial(
+                _reap_one, p, job_id, attempt, max_attempts, priority, stale_cutoff, now, report
+            ),
+        )
+        if error is not None and fail_unfinishable(p, job_id, error):
+            report.failed.append(job_id)
+    for job_id, priority in lost:  # a message that cannot be sent is tried on a later pass
+        isolated(
+            "reaper (moderation): re-send lost check",
+            job_id,
+            partial(_resend, p, job_id, priority, lost_cutoff, now, report),
+        )
+    if report.requeued or report.held or report.resent or report.failed:
         log.info("reaper (moderation): %s", report)
     return report
+
+
+def _resend(
+    p: Platform,
+    job_id: str,
+    priority: int,
+    lost_cutoff: datetime,
+    now: datetime,
+    report: ModerationReapReport,
+) -> None:
+    with p.db.session() as s:
+        result = s.execute(
+            update(Job)
+            .where(
+                Job.id == job_id,
+                Job.status == _MODERATING,
+                Job.worker_id.is_(None),
+                Job.enqueued_at < lost_cutoff,
+            )
+            .values(enqueued_at=now)
+        )
+        if result.rowcount != 1:  # type: ignore[attr-defined]
+            return
+    p.queue.enqueue(job_id, queue=MODERATION_QUEUE, priority=priority)
+    report.resent.append(job_id)
 
 
 def _reap_one(

@@ -1,8 +1,8 @@
-"""What every periodic duty (reaper, webhook dispatcher, retention sweep) does with an error:
-an outage of the database or the queue stops the pass (the worker's loop backs off and logs
-one line); any other error belongs to the one job or row being handled — it is logged, that
-row is dealt with (services.jobs.reaper fails a job it cannot finish), and the pass goes on, so
-one bad row never stalls the duty for everyone."""
+"""What every periodic duty (reaper, moderation reaper, webhook dispatcher, retention sweep)
+does with an error: an outage of the database or the queue stops the pass (the worker's loop
+backs off and logs one line); any other error belongs to the one job or row being handled —
+it is logged, that row is dealt with (services.jobs.reaper fails a job it cannot finish), and
+the pass goes on, so one bad row never stalls the duty for everyone."""
 
 from __future__ import annotations
 
