@@ -269,3 +269,33 @@ def test_moderation_reaper_fails_a_job_it_cannot_recover_and_recovers_the_others
     assert _balance(platform, alice)["held"] == 0
     again = guard_tasks.reap_moderating(platform)
     assert again.failed == [] and again.requeued == []
+
+
+def test_reaper_wakes_throttled_jobs_of_the_other_accounts_when_one_account_fails(
+    platform: Platform, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The reaper's wake-up of throttled jobs handles each account on its own: an error
+    while admitting one account's jobs is logged and the other accounts' jobs are still
+    admitted (before, the first error ended the wake-up for every account, on every pass)."""
+    from reelforge.domain.job import JobStatus
+    from reelforge.services.jobs import admission
+
+    alice = accounts.ensure_account(platform, "alice")
+    bob = accounts.ensure_account(platform, "bob")
+    jobs = {_submit(platform, alice), _submit(platform, bob)}
+    for _ in range(2):
+        platform.queue.dequeue(["gradient"])
+    with platform.db.session() as s:  # both waiting for a slot; their wake-up was missed
+        s.execute(update(Job).where(Job.id.in_(jobs)).values(status=str(JobStatus.THROTTLED)))
+    real, calls = admission.wake, []
+
+    def broken(p: Platform, s: object, account_id: str, now: object) -> list[str]:
+        calls.append(account_id)
+        if len(calls) == 1:  # whichever account comes first
+            raise ValueError("cannot admit this account's jobs")
+        return real(p, s, account_id, now)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(admission, "wake", broken)
+    report = reap(platform)
+    assert len(calls) == 2
+    assert len(report.admitted) == 1 and report.admitted[0] in jobs

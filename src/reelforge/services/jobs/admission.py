@@ -25,6 +25,7 @@ from reelforge import logs
 from reelforge.app.platform import Platform
 from reelforge.domain.job import SLOT_STATUSES, EventType, JobStatus
 from reelforge.errors import RateLimited
+from reelforge.services.jobs.periodic import isolated
 from reelforge.storage import repositories as repo
 from reelforge.storage.tables import Account, Job
 
@@ -147,9 +148,14 @@ def wake_all(p: Platform) -> list[str]:
         ]
     admitted: list[str] = []
     now = p.clock()
-    for account_id in waiting:
-        with p.db.session() as s:
-            admitted += wake(p, s, account_id, now)
+    for account_id in waiting:  # one account's error is logged; the others are still woken
+
+        def one(account_id: str = account_id) -> None:
+            with p.db.session() as s:
+                woken = wake(p, s, account_id, now)
+            admitted.extend(woken)  # committed
+
+        isolated("reaper: wake throttled jobs", account_id, one)
     return admitted
 
 
