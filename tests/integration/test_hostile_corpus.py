@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 import unicodedata
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,6 +15,7 @@ from typing import Any
 from urllib.parse import quote
 
 import pytest
+from fastapi.routing import iter_route_contexts
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
@@ -21,13 +23,32 @@ from reelforge.api.app import create_app
 from reelforge.app.platform import Platform
 from reelforge.services.accounts import accounts
 from reelforge.storage.billing_tables import LedgerEntry, StripeEvent
-from reelforge.storage.tables import Blob, Job, LikenessPerson, Upload, WebhookDelivery
+from reelforge.storage.commerce_tables import BrandKit, CommerceBatch, CommerceBatchItem
+from reelforge.storage.guard_tables import GuardModel
+from reelforge.storage.provider_tables import ProviderModel
+from reelforge.storage.tables import Blob, Job, LikenessPerson, Model, Upload, WebhookDelivery
+from tests.governance.test_moderated_jobs import ASTRONAUT
 
 CORPUS = Path(__file__).parent.parent / "data" / "hostile"
 FILES = sorted((CORPUS / "files").iterdir())
 STRINGS: dict[str, list[str]] = json.loads((CORPUS / "strings.json").read_text("ascii"))
 BODY = {"prompt": "a gradient", "duration": 1, "resolution": "480p", "model": "gradient"}
-TABLES = (Job, Upload, Blob, LedgerEntry, WebhookDelivery, LikenessPerson, StripeEvent)
+TABLES = (
+    Job,
+    Upload,
+    Blob,
+    LedgerEntry,
+    WebhookDelivery,
+    LikenessPerson,
+    StripeEvent,
+    Model,
+    ProviderModel,
+    GuardModel,
+    BrandKit,
+    CommerceBatch,
+    CommerceBatchItem,
+)
+CATALOG = "sku,title,price,currency,images\nMUG-1,Mug,9.50,USD,upload:upl_x\n"
 
 # JSON routes and the string fields they take (free text: tabs and newlines allowed).
 JSON_ROUTES: list[tuple[str, dict[str, Any], list[str]]] = [
@@ -56,7 +77,26 @@ JSON_ROUTES: list[tuple[str, dict[str, Any], list[str]]] = [
     ("/v1/moderations", {"text": "hello"}, ["text", "image_upload_id"]),
     ("/v1/videos/vid_x/appeal", {"message": "please"}, ["message"]),
     ("/v1/admin/reviews/rev_x/approve", {"note": "ok"}, ["note"]),
+    ("/v1/admin/reviews/rev_x/reject", {"note": "no"}, ["note"]),
     ("/v1/admin/likeness/per_x/grant", {"account": "alice"}, ["account"]),
+    ("/v1/admin/likeness/per_x/revoke", {"account": "alice"}, ["account"]),
+    (
+        "/v1/admin/guards",
+        {"name": "g", "family": "llama-guard", "path": "/nonexistent"},
+        ["name", "family", "path", "device", "dtype"],
+    ),
+    ("/v1/admin/plan", {"demand": "population", "fleet": {}}, ["demand", "demand_csv", "policy"]),
+    (
+        "/v1/commerce/batches",
+        {"catalog": CATALOG, "template": "showcase", "aspects": ["1:1"]},
+        ["catalog", "catalog_name", "template", "resolution", "length", "model", "batch_id"],
+    ),
+    ("/v1/commerce/brand", {"font": "Inter"}, ["primary_color", "font", "tagline", "cta", "logo"]),
+    (
+        "/openai/v1/videos",
+        {"prompt": "a gradient", "model": "gradient", "seconds": "1"},
+        ["prompt", "model", "seconds", "size"],
+    ),
     (
         "/v1/admin/models",
         {"name": "m", "family": "wan", "path": "/nonexistent"},
@@ -83,6 +123,19 @@ PATH_ROUTES = [
     ("POST", "/v1/admin/likeness/{}/revoke"),
     ("DELETE", "/v1/admin/models/{}"),
     ("GET", "/v1/files/{}/video.mp4"),
+    ("GET", "/v1/files/vid_x/{}"),
+    ("POST", "/v1/admin/reviews/{}/approve"),
+    ("POST", "/v1/admin/likeness/{}/grant"),
+    ("DELETE", "/v1/admin/guards/{}"),
+    ("GET", "/v1/commerce/batches/{}"),
+    ("GET", "/v1/commerce/batches/{}/events"),
+    ("GET", "/v1/commerce/batches/{}/manifest.csv"),
+    ("GET", "/v1/commerce/batches/{}/zip"),
+    ("GET", "/openai/v1/videos/{}"),
+    ("DELETE", "/openai/v1/videos/{}"),
+    ("GET", "/openai/v1/videos/{}/content"),
+    ("POST", "/v1/providers/{}/callback/vid_x"),
+    ("POST", "/v1/providers/kling/callback/{}"),
 ]
 QUERY_ROUTES = [
     ("/v1/videos", "status"),
@@ -91,8 +144,47 @@ QUERY_ROUTES = [
     ("/v1/admin/reviews", "status"),
     ("/v1/admin/audit", "subject"),
     ("/v1/admin/kpis", "since"),
+    ("/v1/admin/kpis", "until"),
+    ("/v1/admin/kpis", "simulated"),
     ("/v1/files/vid_x/video.mp4", "sig"),
+    ("/v1/files/vid_x/video.mp4", "expires"),
+    ("/v1/videos/vid_x/events", "after"),
+    ("/openai/v1/videos", "after"),
+    ("/openai/v1/videos", "order"),
+    ("/openai/v1/videos/vid_x/content", "variant"),
 ]
+JSON_METHODS = {"/v1/commerce/brand": "PATCH"}  # the others are POST
+# Routes fed the hostile files (test_every_hostile_file_is_refused_by_every_file_route) and
+# hostile header values (test_hostile_header_values_are_refused).
+FILE_ROUTES = [
+    ("POST", "/v1/uploads"),
+    ("POST", "/v1/videos"),
+    ("POST", "/v1/admin/likeness"),
+    ("POST", "/v1/verify"),
+    ("POST", "/openai/v1/videos"),
+]
+HEADER_ROUTES = [
+    ("GET", "/v1/videos"),
+    ("GET", "/v1/videos/vid_x/events"),
+    ("POST", "/v1/billing/stripe/webhook"),
+    ("GET", "/v1/videos/vid_x/content"),
+    ("POST", "/openai/v1/videos"),
+]
+# API routes with an input that the corpus does not drive, each with why.
+NOT_DRIVEN: dict[tuple[str, str], str] = {}
+# Fields where a confusable is ordinary text or a name the client chooses (not refused).
+CONFUSABLES_ARE_TEXT = (
+    "callback_url",
+    "success_url",
+    "cancel_url",
+    "image_url",
+    "path",
+    "external_id",
+    "batch_id",
+    "catalog_name",
+    "tagline",
+    "cta",
+)
 
 
 @pytest.fixture
@@ -103,8 +195,11 @@ def client(platform: Platform) -> Iterator[TestClient]:
         yield c
 
 
-FILTERS = ("external_id", "subject")  # free-form filters: a confusable matches nothing
-FREE_TEXT = ("prompt", "negative_prompt", "text", "message", "note")
+# free-form filters and list cursors: a confusable matches nothing
+FILTERS = {("/v1/videos", "external_id"), ("/v1/admin/audit", "subject")}
+# a list cursor: one shaped like an id pages past nothing (200, empty), others are refused
+CURSORS = {("/openai/v1/videos", "after")}
+FREE_TEXT = ("prompt", "negative_prompt", "text", "message", "note", "catalog", "demand_csv")
 
 
 def _fine_in_free_text(value: str) -> bool:
@@ -138,6 +233,17 @@ def test_every_hostile_file_is_refused_by_every_file_route(
         uri = f"data:image/png;base64,{base64.b64encode(data).decode()}"
         _clear_4xx(client.post("/v1/videos", json={**BODY, "image_url": uri}), f"image_url {what}")
         r = client.post(
+            "/openai/v1/videos",
+            data={"prompt": "a gradient", "model": "gradient", "seconds": "1"},
+            files={"input_reference": (what, data, "image/png")},
+        )
+        _clear_4xx(r, f"openai input_reference {what}")
+        r = client.post(
+            "/openai/v1/videos",
+            json={"prompt": "a gradient", "input_reference": {"image_url": uri}},
+        )
+        _clear_4xx(r, f"openai input_reference.image_url {what}")
+        r = client.post(
             "/v1/admin/likeness",
             data={"name": "Someone"},
             files={"photo": (what, data, "image/jpeg")},
@@ -162,17 +268,26 @@ def test_hostile_header_values_are_refused(client: TestClient, platform: Platfor
         if "\r" not in v and "\n" not in v and "\x00" not in v
     ]  # the client refuses these
     values += [b"\xe9", b"\xff\xfe", b"9" * 400]
+    traversal = {v.encode() for v in STRINGS["traversal"]}
     for value in values:
         r = client.get("/v1/videos", headers={"Authorization": b"Bearer " + value})
         _clear_4xx(r, f"Authorization {value!r}")
-        r = client.post(
-            "/v1/videos",
-            json=BODY,
-            headers={"Idempotency-Key": value, "Authorization": b"Bearer x"},
-        )
-        _clear_4xx(r, f"Idempotency-Key {value!r}")
         r = client.get("/v1/videos/vid_x/events", headers={"Last-Event-ID": value})
         _clear_4xx(r, f"Last-Event-ID {value!r}")
+        r = client.post(
+            "/v1/billing/stripe/webhook", content=b"{}", headers={"Stripe-Signature": value}
+        )
+        _clear_4xx(r, f"Stripe-Signature {value!r}")
+        r = client.get("/v1/videos/vid_x/content", headers={"Range": value})
+        _clear_4xx(r, f"Range {value!r}")
+        if value in traversal:
+            continue  # an opaque id the client chose: a valid idempotency key
+        r = client.post(
+            "/openai/v1/videos",
+            json={"prompt": "a gradient", "model": "gradient"},
+            headers={"Idempotency-Key": value},
+        )
+        _clear_4xx(r, f"Idempotency-Key {value!r}")  # only the OpenAI create reads it
     assert _counts(platform) == before
 
 
@@ -224,29 +339,26 @@ def test_every_hostile_string_in_every_json_field_is_refused(
     before = _counts(platform)
     tried = 0
     for url, base, fields in JSON_ROUTES:
+        method = JSON_METHODS.get(url, "POST")
         for field in fields:
             for value in STRINGS["refused"]:
                 if field in FREE_TEXT and _fine_in_free_text(value):
                     continue
                 body = json.dumps({**base, field: value})  # lone surrogates as \ud800
-                r = client.post(url, content=body, headers={"Content-Type": "application/json"})
+                r = client.request(
+                    method, url, content=body, headers={"Content-Type": "application/json"}
+                )
                 _clear_4xx(r, f"{url} {field}={value!r}", "invalid_characters")
                 tried += 1
-            if field in FREE_TEXT or field in (
-                "callback_url",
-                "success_url",
-                "cancel_url",
-                "image_url",
-                "path",
-                "external_id",
-            ):
+            if field in FREE_TEXT or field in CONFUSABLES_ARE_TEXT:
                 continue  # confusables are ordinary text (or the client's own id) there
             for value in STRINGS["confusables"]:
-                r = client.post(url, json={**base, field: value})
+                r = client.request(method, url, json={**base, field: value})
                 _clear_4xx(r, f"{url} {field}={value!r}")  # they name nothing we have
                 tried += 1
         for value in STRINGS["refused"]:  # as a key of the body
-            r = client.post(
+            r = client.request(
+                method,
                 url,
                 content=json.dumps({**base, value: "x"}),
                 headers={"Content-Type": "application/json"},
@@ -301,9 +413,12 @@ def test_hostile_path_and_query_values_are_refused(client: TestClient, platform:
         for value in values:
             encoded = quote(value.encode("utf-8", "surrogatepass"), safe="")
             r = client.get(f"{url}?{name}={encoded}")
-            if name in FILTERS and value not in STRINGS["refused"]:
+            if (url, name) in FILTERS and value not in STRINGS["refused"]:
                 assert r.status_code == 200, r.text  # a filter that matches nothing
                 assert b"vid_" not in r.content and b"acct_" not in r.content
+                continue
+            if (url, name) in CURSORS and r.status_code == 200:
+                assert r.json()["data"] == [], r.text
                 continue
             _clear_4xx(r, f"{url}?{name}={value!r}")
     assert _counts(platform) == before
@@ -321,3 +436,76 @@ def test_deep_nesting_and_junk_bodies_are_clear_errors(client: TestClient) -> No
             _clear_4xx(r, f"{url} {body[:20]!r}")
     ok = client.post("/v1/videos", json=BODY)  # and the process still serves real work
     assert ok.status_code == 202, ok.text
+
+
+def _driven() -> list[tuple[str, str]]:
+    urls = [(JSON_METHODS.get(url, "POST"), url) for url, _, _ in JSON_ROUTES]
+    urls += [(m, t.format("x")) for m, t in PATH_ROUTES]
+    urls += [("GET", url) for url, _ in QUERY_ROUTES]
+    return urls + FILE_ROUTES + HEADER_ROUTES
+
+
+def test_every_api_route_with_an_input_is_driven_by_the_corpus(platform: Platform) -> None:
+    """Generated from the app's route table: every API route that takes a path, query,
+    header or body parameter, or any POST/PATCH/PUT/DELETE, is in one of the lists above (or
+    in NOT_DRIVEN with why), so a new route cannot slip past the corpus. The web studio's
+    pages are outside: they answer HTML forms, not the API's error shape."""
+    driven = _driven()
+    missing = []
+    for route in iter_route_contexts(create_app(platform).routes):  # included routers flat
+        d = getattr(route, "dependant", None)
+        module = getattr(getattr(route, "endpoint", None), "__module__", "") or ""
+        if d is None or module.startswith("reelforge.web"):
+            continue  # mounts (static files, docs assets) and the studio's pages
+        pattern = re.compile(re.sub(r"\{[^}]+\}", "[^/]+", route.path))
+        for method in sorted(set(route.methods or ()) - {"HEAD"}):
+            takes_input = method != "GET" or any(
+                (d.path_params, d.query_params, d.header_params, d.body_params)
+            )
+            if not takes_input or (method, route.path) in NOT_DRIVEN:
+                continue
+            if not any(m == method and pattern.fullmatch(url) for m, url in driven):
+                missing.append(f"{method} {route.path}")
+    assert not missing, f"routes the hostile corpus does not drive: {missing}"
+
+
+def test_a_batch_naming_an_unknown_model_is_refused_before_it_is_written(
+    client: TestClient, platform: Platform
+) -> None:
+    """A confusable (or any unknown) model name in POST /v1/commerce/batches was 202: the
+    batch was written and every clip failed later."""
+    upload = client.post("/v1/uploads", files={"file": ("a.jpg", ASTRONAUT, "image/jpeg")})
+    assert upload.status_code == 201, upload.text
+    catalog = f"sku,title,price,currency,images\nMUG-1,Mug,9.50,USD,upload:{upload.json()['id']}\n"
+    before = _counts(platform)
+    for model in ("gradi\u0435nt", "no-such-model"):
+        r = client.post(
+            "/v1/commerce/batches",
+            json={"catalog": catalog, "template": "showcase", "aspects": ["1:1"], "model": model},
+        )
+        _clear_4xx(r, f"batch model={model!r}", "unknown_model")
+        assert r.json()["error"]["field"] == "model"
+    assert _counts(platform) == before
+
+
+def test_an_idempotency_key_that_is_not_printable_ascii_is_refused(
+    client: TestClient, platform: Platform
+) -> None:
+    """Header values arrive as latin-1: a UTF-8 BOM or other non-ASCII bytes in the OpenAI
+    create's Idempotency-Key passed the control-character check and became a mojibake
+    external_id (200, a job created)."""
+    before = _counts(platform)
+    for value in (b"bom\xef\xbb\xbf", b"\xe9", b"\xff\xfe"):
+        r = client.post(
+            "/openai/v1/videos",
+            json={"prompt": "a gradient", "model": "gradient"},
+            headers={"Idempotency-Key": value},
+        )
+        _clear_4xx(r, f"Idempotency-Key {value!r}", "invalid_characters")
+    assert _counts(platform) == before
+    r = client.post(
+        "/openai/v1/videos",
+        json={"prompt": "a gradient", "model": "gradient"},
+        headers={"Idempotency-Key": "order-1"},
+    )
+    assert r.status_code == 200, r.text

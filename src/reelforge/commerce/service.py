@@ -21,7 +21,7 @@ from reelforge.commerce.catalog import read_catalog
 from reelforge.commerce.sources import api_source, checker
 from reelforge.domain.account import AccountRef
 from reelforge.domain.spec import Resolution
-from reelforge.errors import InvalidRequest
+from reelforge.errors import CapabilityMissing, InvalidRequest
 from reelforge.services.jobs import queries
 
 log = logging.getLogger(__name__)
@@ -53,6 +53,13 @@ def start_batch(p: Platform, account: AccountRef, body: dict[str, Any]) -> dict[
         model=body.get("model"),
     )
     options.check()
+    model = body.get("model")
+    if model is not None and p.backends.get(model) is None:  # before the batch is written
+        raise CapabilityMissing(
+            f"unknown model {model!r}; available: {', '.join(p.backends.names()) or 'none'}",
+            code="unknown_model",
+            field="model",
+        )
     text = body.get("catalog")
     if not isinstance(text, str) or not text.strip():
         raise InvalidRequest("catalog is the CSV or JSON text of the catalogue", field="catalog")

@@ -30,7 +30,7 @@ from reelforge.api.openai_compat.shapes import (
 )
 from reelforge.api.ranges import ranged_response
 from reelforge.api.validation import check_json
-from reelforge.errors import InvalidRequest
+from reelforge.errors import InvalidCharacters, InvalidRequest
 from reelforge.services.jobs import queries
 from reelforge.services.jobs.edge import check_string
 from reelforge.services.jobs.request import MAX_IMAGE_FIELD_CHARS, SubmitRequest
@@ -230,6 +230,12 @@ async def create_video(
     body = _submit_fields(fields)
     if idempotency_key is not None:
         check_string(idempotency_key, "Idempotency-Key")
+        if not (idempotency_key.isascii() and idempotency_key.isprintable()):
+            # header values arrive as latin-1: UTF-8 (a BOM, a bidi mark) would be stored
+            # as mojibake in the job's external_id
+            raise InvalidCharacters(
+                "Idempotency-Key must be printable ASCII", field="Idempotency-Key"
+            )
         if body.setdefault("external_id", idempotency_key) != idempotency_key:
             raise InvalidRequest(
                 "send the idempotency id once: the Idempotency-Key header or external_id",
