@@ -5,6 +5,7 @@ every success and the error shape, and real responses match what is declared."""
 from __future__ import annotations
 
 import io
+import json
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -115,6 +116,49 @@ def test_every_request_field_is_described(client: TestClient) -> None:
         for field, prop in doc["components"]["schemas"][name]["properties"].items()
         if not prop.get("description")
     ]
+    assert not missing, f"request fields without a description: {missing}"
+
+
+def _schema_refs(schema: Any) -> set[str]:
+    return set(re.findall(r'"#/components/schemas/(\w+)"', json.dumps(schema)))
+
+
+def test_every_nested_request_field_and_every_parameter_is_described(
+    client: TestClient,
+) -> None:
+    """Every field a client may send is described: inside nested objects of a body (a
+    composition's scenes, texts, boxes, ...), in inline and multipart bodies, and every query,
+    path and header parameter."""
+    doc = client.get("/openapi.json").json()
+    components = doc["components"]["schemas"]
+    missing: list[str] = []
+    todo: set[str] = set()
+    for path, ops in doc["paths"].items():
+        for method, op in ops.items():
+            name = f"{method.upper()} {path}"
+            for param in op.get("parameters", []):
+                if not param.get("description"):
+                    missing.append(f"{name} {param['in']} {param['name']}")
+            for media in op.get("requestBody", {}).get("content", {}).values():
+                schema = media.get("schema", {})
+                todo |= _schema_refs(schema)
+                inline = [schema, *schema.get("oneOf", []), *schema.get("anyOf", [])]
+                inline += [d for part in inline for d in part.get("$defs", {}).values()]
+                for part in inline:
+                    for field, prop in part.get("properties", {}).items():
+                        if not prop.get("description"):
+                            missing.append(f"{name} body {part.get('title', '')}.{field}")
+    seen: set[str] = set()
+    while todo:
+        ref = todo.pop()
+        if ref in seen:
+            continue
+        seen.add(ref)
+        for field, prop in components[ref].get("properties", {}).items():
+            if not prop.get("description"):
+                missing.append(f"{ref}.{field}")
+            todo |= _schema_refs(prop)
+    assert {"Composition", "Scene", "TextLayer", "Box"} <= seen
     assert not missing, f"request fields without a description: {missing}"
 
 

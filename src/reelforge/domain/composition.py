@@ -43,10 +43,10 @@ class Align(StrEnum):
 class Box(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    x: Fraction
-    y: Fraction
-    w: Fraction
-    h: Fraction
+    x: Fraction = Field(description="Left edge, as a fraction of the frame's width (0..1).")
+    y: Fraction = Field(description="Top edge, as a fraction of the frame's height (0..1).")
+    w: Fraction = Field(description="Width, as a fraction of the frame's width.")
+    h: Fraction = Field(description="Height, as a fraction of the frame's height.")
 
     @model_validator(mode="after")
     def _inside(self) -> Box:
@@ -58,11 +58,21 @@ class Box(BaseModel):
 class Scene(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    image: int = Field(ge=0, lt=MAX_SCENES + 1)  # index into the job's images
-    duration: Seconds = Field(gt=0.0)
-    camera: Camera = Camera.ZOOM_IN
-    transition: Transition = Transition.CUT  # into this scene from the one before
-    transition_duration: Seconds = 0.0
+    image: int = Field(
+        ge=0,
+        lt=MAX_SCENES + 1,
+        description="Which of the job's images (index into image_upload_ids) the scene shows.",
+    )
+    duration: Seconds = Field(gt=0.0, description="Seconds the scene lasts.")
+    camera: Camera = Field(default=Camera.ZOOM_IN, description="The camera move over the image.")
+    transition: Transition = Field(
+        default=Transition.CUT,
+        description="How the scene follows the one before: cut, fade (cross-fade) or flow "
+        "(interpolated from the last frame to the next first frame).",
+    )
+    transition_duration: Seconds = Field(
+        default=0.0, description="Seconds of the transition into this scene (0 for a cut)."
+    )
 
 
 class TextLayer(BaseModel):
@@ -71,17 +81,48 @@ class TextLayer(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    role: str = Field(min_length=1, max_length=32, pattern=r"^[a-z_]+$")
-    text: str = Field(min_length=1, max_length=MAX_LAYER_CHARS)
-    box: Box
-    size: float = Field(default=0.06, gt=0.0, le=0.5)
-    min_size: float = Field(default=0.02, gt=0.0, le=0.5)
-    color: Colour = "#ffffff"
-    plate: Colour | None = None  # a rounded plate behind the text
-    align: Align = Align.CENTER
-    start: Seconds = 0.0
-    end: Seconds | None = None  # None: to the end of the clip
-    countdown: int | None = Field(default=None, ge=0, le=100 * 86400)  # seconds left at 0
+    role: str = Field(
+        min_length=1,
+        max_length=32,
+        pattern=r"^[a-z_]+$",
+        description="What the text is (title, price, cta, ...): the template slot it fills.",
+    )
+    text: str = Field(
+        min_length=1,
+        max_length=MAX_LAYER_CHARS,
+        description=f"The text (moderated like the prompt); {COUNTDOWN} shows the time left "
+        "of a countdown layer.",
+    )
+    box: Box = Field(description="Where the text is drawn; it never leaves the box.")
+    size: float = Field(
+        default=0.06, gt=0.0, le=0.5, description="Text height, as a fraction of the frame's."
+    )
+    min_size: float = Field(
+        default=0.02,
+        gt=0.0,
+        le=0.5,
+        description="The smallest height the text may shrink to before it is cut with an "
+        "ellipsis (fraction of the frame's height).",
+    )
+    color: Colour = Field(default="#ffffff", description="Text colour, #rrggbb.")
+    plate: Colour | None = Field(
+        default=None,
+        description="Colour of a rounded plate behind the text, #rrggbb; none: no plate.",
+    )
+    align: Align = Field(
+        default=Align.CENTER,
+        description="start, center or end of the box (start is the right in right-to-left text).",
+    )
+    start: Seconds = Field(default=0.0, description="Seconds from the clip's start it appears.")
+    end: Seconds | None = Field(
+        default=None, description="Seconds from the clip's start it goes; none: the clip's end."
+    )
+    countdown: int | None = Field(
+        default=None,
+        ge=0,
+        le=100 * 86400,
+        description=f"Seconds left at the clip's start, for a text with {COUNTDOWN}.",
+    )
 
     @field_validator("text")
     @classmethod
@@ -104,10 +145,16 @@ class TextLayer(BaseModel):
 class LogoLayer(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    image: int = Field(ge=0, lt=MAX_SCENES + 1)
-    box: Box
-    start: Seconds = 0.0
-    end: Seconds | None = None
+    image: int = Field(
+        ge=0,
+        lt=MAX_SCENES + 1,
+        description="Which of the job's images (index into image_upload_ids) is the logo.",
+    )
+    box: Box = Field(description="The logo is scaled to fit the box, aspect kept, centred.")
+    start: Seconds = Field(default=0.0, description="Seconds from the clip's start it appears.")
+    end: Seconds | None = Field(
+        default=None, description="Seconds from the clip's start it goes; none: the clip's end."
+    )
 
 
 class EndCard(BaseModel):
@@ -115,19 +162,34 @@ class EndCard(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    duration: Seconds = Field(gt=0.0)
-    background: Colour = "#111111"
-    transition_duration: Seconds = 0.4  # a cross-fade into the card
+    duration: Seconds = Field(gt=0.0, description="Seconds the end card lasts.")
+    background: Colour = Field(default="#111111", description="Its colour, #rrggbb.")
+    transition_duration: Seconds = Field(
+        default=0.4, description="Seconds of the cross-fade into the card."
+    )
 
 
 class Composition(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    scenes: tuple[Scene, ...] = Field(min_length=1, max_length=MAX_SCENES)
-    texts: tuple[TextLayer, ...] = Field(default=(), max_length=MAX_LAYERS)
-    logos: tuple[LogoLayer, ...] = Field(default=(), max_length=4)
-    end_card: EndCard | None = None
-    template: str | None = Field(default=None, max_length=64, pattern=r"^[a-z0-9_-]+$")
+    scenes: tuple[Scene, ...] = Field(
+        min_length=1, max_length=MAX_SCENES, description="The scenes, in order."
+    )
+    texts: tuple[TextLayer, ...] = Field(
+        default=(), max_length=MAX_LAYERS, description="Text layers over the scenes."
+    )
+    logos: tuple[LogoLayer, ...] = Field(
+        default=(), max_length=4, description="Logo layers over the scenes."
+    )
+    end_card: EndCard | None = Field(
+        default=None, description="Plain frames after the last scene; none: no end card."
+    )
+    template: str | None = Field(
+        default=None,
+        max_length=64,
+        pattern=r"^[a-z0-9_-]+$",
+        description="The commerce template that built it (recorded, not applied).",
+    )
 
     @property
     def duration(self) -> float:

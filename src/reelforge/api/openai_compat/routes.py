@@ -28,6 +28,7 @@ from reelforge.api.openai_compat.shapes import (
     size_fields,
     video_object,
 )
+from reelforge.api.params import RangeHeader, VideoId
 from reelforge.api.ranges import ranged_response
 from reelforge.api.validation import check_json
 from reelforge.errors import InvalidCharacters, InvalidRequest
@@ -91,9 +92,16 @@ _CREATE_SCHEMA = {
                         **_CREATE_PROPERTIES,
                         "input_reference": {
                             "type": "object",
+                            "description": "The first frame: one of image_url, file_id.",
                             "properties": {
-                                "image_url": {"type": "string"},
-                                "file_id": {"type": "string"},
+                                "image_url": {
+                                    "type": "string",
+                                    "description": "An https or data: URL of the image.",
+                                },
+                                "file_id": {
+                                    "type": "string",
+                                    "description": "An upload's id (POST /v1/uploads).",
+                                },
                             },
                         },
                     },
@@ -255,8 +263,10 @@ def list_videos(
     p: PlatformDep,
     account: CurrentAccount,
     after: str | None = Query(default=None, description="The last id of the previous page."),
-    limit: int = Query(default=20, ge=1, le=queries.MAX_PAGE),
-    order: Literal["asc", "desc"] = Query(default="desc"),
+    limit: int = Query(default=20, ge=1, le=queries.MAX_PAGE, description="Videos per page."),
+    order: Literal["asc", "desc"] = Query(
+        default="desc", description="By creation time: desc (newest first) or asc."
+    ),
 ) -> dict[str, Any]:
     """OpenAI's `videos.list`: newest first, `after` the last id of the previous page."""
     if order != "desc":
@@ -288,14 +298,14 @@ def _cursor(after: str | None) -> str | None:
 @router.get(
     "/{video_id}", response_model=OpenAIVideo, summary="Retrieve a video (OpenAI-compatible)"
 )
-def retrieve_video(video_id: str, p: PlatformDep, account: CurrentAccount) -> dict[str, Any]:
+def retrieve_video(video_id: VideoId, p: PlatformDep, account: CurrentAccount) -> dict[str, Any]:
     return video_object(queries.get_job(p, account, video_id))
 
 
 @router.delete(
     "/{video_id}", response_model=OpenAIVideoDeleted, summary="Delete a video (OpenAI-compatible)"
 )
-def delete_video(video_id: str, p: PlatformDep, account: CurrentAccount) -> dict[str, Any]:
+def delete_video(video_id: VideoId, p: PlatformDep, account: CurrentAccount) -> dict[str, Any]:
     """OpenAI's `videos.delete`: the job's files are removed (the record stays for billing
     and audit, as with DELETE /v1/videos/{id}); a running job is refused, 409 job_running."""
     job = queries.delete_job(p, account, video_id)
@@ -312,11 +322,13 @@ def delete_video(video_id: str, p: PlatformDep, account: CurrentAccount) -> dict
     summary="Download a video's content (OpenAI-compatible)",
 )
 def video_content(
-    video_id: str,
+    video_id: VideoId,
     p: PlatformDep,
     account: CurrentAccount,
-    variant: Literal["video", "thumbnail", "spritesheet"] = Query(default="video"),
-    range_header: str | None = Header(default=None, alias="Range"),
+    variant: Literal["video", "thumbnail", "spritesheet"] = Query(
+        default="video", description="video (the MP4) or thumbnail (its poster, JPEG)."
+    ),
+    range_header: RangeHeader = None,
 ) -> Response:
     """OpenAI's `videos.download_content`: `video` is the labelled MP4, `thumbnail` its
     poster (JPEG); reelforge makes no `spritesheet` (400)."""

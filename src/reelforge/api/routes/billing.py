@@ -40,7 +40,12 @@ def create_checkout(
 
 @router.post("/stripe/webhook", response_model=schemas.WebhookAck)
 async def stripe_webhook(
-    request: Request, p: PlatformDep, stripe_signature: str | None = Header(default=None)
+    request: Request,
+    p: PlatformDep,
+    stripe_signature: str | None = Header(
+        default=None,
+        description="Stripe's signature of the body (checked with the webhook secret).",
+    ),
 ) -> dict[str, Any]:
     """Stripe's webhook endpoint: no bearer key, the `Stripe-Signature` header is the proof."""
     body = bytearray()

@@ -16,6 +16,7 @@ from fastapi.responses import FileResponse, StreamingResponse
 from starlette.background import BackgroundTask
 
 from reelforge.api.deps import CurrentAccount, PlatformDep
+from reelforge.api.params import BatchId
 from reelforge.commerce import batch as batches
 from reelforge.commerce import service
 from reelforge.commerce.brand import get_brand, set_brand
@@ -57,7 +58,7 @@ def list_batches(p: PlatformDep, account: CurrentAccount) -> dict[str, Any]:
 
 
 @router.get("/batches/{batch_id}")
-def show_batch(batch_id: str, p: PlatformDep, account: CurrentAccount) -> dict[str, Any]:
+def show_batch(batch_id: BatchId, p: PlatformDep, account: CurrentAccount) -> dict[str, Any]:
     """Progress across the batch and each item's state (job, credits, cost, error)."""
     return service.batch_status(p, account, batch_id)
 
@@ -71,7 +72,7 @@ _BINARY = {"schema": {"type": "string", "format": "binary"}}
     responses={200: {"content": {"text/event-stream": {"schema": {"type": "string"}}}}},
 )
 async def batch_events(
-    batch_id: str, request: Request, p: PlatformDep, account: CurrentAccount
+    batch_id: BatchId, request: Request, p: PlatformDep, account: CurrentAccount
 ) -> StreamingResponse:
     """Server-sent events of the batch's progress: a `progress` event (counts, progress,
     credits, cost) whenever it changes, with the items that changed state; `done` at the
@@ -121,7 +122,7 @@ async def batch_events(
     response_class=Response,
     responses={200: {"content": {"text/csv": {"schema": {"type": "string"}}}}},
 )
-def manifest(batch_id: str, p: PlatformDep, account: CurrentAccount) -> Response:
+def manifest(batch_id: BatchId, p: PlatformDep, account: CurrentAccount) -> Response:
     view = batches.refresh(p, account, batch_id)
     return Response(batches.manifest_csv(view), media_type="text/csv")
 
@@ -131,7 +132,7 @@ def manifest(batch_id: str, p: PlatformDep, account: CurrentAccount) -> Response
     response_class=FileResponse,
     responses={200: {"content": {"application/zip": _BINARY}}},
 )
-def download_zip(batch_id: str, p: PlatformDep, account: CurrentAccount) -> FileResponse:
+def download_zip(batch_id: BatchId, p: PlatformDep, account: CurrentAccount) -> FileResponse:
     """The clips made so far (`<aspect>/<sku>.mp4`) and manifest.csv, as one zip."""
     path = service.batch_zip(p, account, batch_id)
     return FileResponse(

@@ -3,11 +3,14 @@ CDN or a customer's server can fetch them. S3 stores answer with a presigned red
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Header, Query, Response
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Query, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import RedirectResponse
 
 from reelforge.api.deps import PlatformDep
+from reelforge.api.params import RangeHeader
 from reelforge.api.ranges import ranged_response
 from reelforge.services.jobs import delivery
 
@@ -25,12 +28,16 @@ _BINARY = {"schema": {"type": "string", "format": "binary"}}
     },
 )
 async def signed_file(
-    job_id: str,
-    name: str,
+    job_id: Annotated[str, Path(description="The job's id (`vid_...`).")],
+    name: Annotated[str, Path(description="`video.mp4` or `poster.jpg`.")],
     p: PlatformDep,
-    expires: str | None = Query(default=None, max_length=12),
-    sig: str | None = Query(default=None, max_length=64),
-    range_header: str | None = Header(default=None, alias="Range"),
+    expires: str | None = Query(
+        default=None, max_length=12, description="When the URL stops working (Unix seconds)."
+    ),
+    sig: str | None = Query(
+        default=None, max_length=64, description="The URL's signature (HMAC of id, file, expiry)."
+    ),
+    range_header: RangeHeader = None,
 ) -> Response:
     """The file a job's `output.url` / `output.poster_url` names (`video.mp4`, `poster.jpg`);
     honours `Range`. 403 `url_expired` or `invalid_url_signature`: fetch the job again."""

@@ -15,6 +15,7 @@ from reelforge.api import schemas
 from reelforge.api.deps import AdminAccount, CurrentAccount, PlatformDep
 from reelforge.api.limits import verify_slots
 from reelforge.api.multipart import read_limited, require_multipart, save_file_field
+from reelforge.api.params import GuardName, PersonId, ReviewId, VideoId
 from reelforge.api.validation import check_form
 from reelforge.services.governance import audit, guards, likeness, moderation, reviews
 
@@ -69,7 +70,7 @@ def moderate(body: ModerationRequest, p: PlatformDep, account: CurrentAccount) -
 
 @router.post("/v1/videos/{video_id}/appeal", response_model=schemas.Video)
 def appeal(
-    video_id: str, body: AppealRequest, p: PlatformDep, account: CurrentAccount
+    video_id: VideoId, body: AppealRequest, p: PlatformDep, account: CurrentAccount
 ) -> dict[str, Any]:
     """Ask a person to look at a blocked video again; it waits in the review queue."""
     return reviews.appeal(p, account, video_id, body.message)
@@ -77,14 +78,18 @@ def appeal(
 
 @router.get("/v1/admin/reviews", response_model=schemas.ReviewList)
 def list_reviews(
-    p: PlatformDep, _admin: AdminAccount, status: str | None = Query(default="pending")
+    p: PlatformDep,
+    _admin: AdminAccount,
+    status: str | None = Query(
+        default="pending", description="pending, approved, rejected or withdrawn."
+    ),
 ) -> dict[str, Any]:
     return {"object": "list", "data": reviews.list_reviews(p, status)}
 
 
 @router.post("/v1/admin/reviews/{review_id}/approve", response_model=schemas.Review)
 def approve(
-    review_id: str, p: PlatformDep, admin: AdminAccount, body: ReviewDecision | None = None
+    review_id: ReviewId, p: PlatformDep, admin: AdminAccount, body: ReviewDecision | None = None
 ) -> dict[str, Any]:
     return reviews.decide(
         p, review_id, approve=True, reviewer=admin, note=body.note if body else None
@@ -93,7 +98,7 @@ def approve(
 
 @router.post("/v1/admin/reviews/{review_id}/reject", response_model=schemas.Review)
 def reject(
-    review_id: str, p: PlatformDep, admin: AdminAccount, body: ReviewDecision | None = None
+    review_id: ReviewId, p: PlatformDep, admin: AdminAccount, body: ReviewDecision | None = None
 ) -> dict[str, Any]:
     return reviews.decide(
         p, review_id, approve=False, reviewer=admin, note=body.note if body else None
@@ -114,7 +119,11 @@ def reject(
     },
 )
 def export_audit(
-    p: PlatformDep, _admin: AdminAccount, subject: str | None = None
+    p: PlatformDep,
+    _admin: AdminAccount,
+    subject: str | None = Query(
+        default=None, description="Only entries about this subject (a job, account or person id)."
+    ),
 ) -> StreamingResponse:
     """The audit log as JSON lines, oldest first."""
     lines = (f"{line}\n".encode() for line in audit.export_jsonl(p, subject=subject))
@@ -147,7 +156,7 @@ def add_guard(
     body: guards.GuardRequest,
     p: PlatformDep,
     _admin: AdminAccount,
-    replace: bool = Query(default=False),
+    replace: bool = Query(default=False, description="Replace a guard of the same name."),
 ) -> dict[str, Any]:
     """Register a local guard-model directory (checked now; loaded by the worker that runs
     the moderation tasks; never downloaded)."""
@@ -155,7 +164,7 @@ def add_guard(
 
 
 @router.delete("/v1/admin/guards/{name}", status_code=204, response_class=Response)
-def remove_guard(name: str, p: PlatformDep, _admin: AdminAccount) -> Response:
+def remove_guard(name: GuardName, p: PlatformDep, _admin: AdminAccount) -> Response:
     guards.remove_guard(p, name)
     return Response(status_code=204)
 
@@ -188,14 +197,14 @@ async def enroll(request: Request, p: PlatformDep, admin: AdminAccount) -> dict[
 
 @router.post("/v1/admin/likeness/{person_id}/grant", response_model=schemas.LikenessPerson)
 def grant(
-    person_id: str, body: ConsentRequest, p: PlatformDep, admin: AdminAccount
+    person_id: PersonId, body: ConsentRequest, p: PlatformDep, admin: AdminAccount
 ) -> dict[str, Any]:
     return likeness.grant(p, person_id, body.account, actor=f"reviewer:{admin.id}")
 
 
 @router.post("/v1/admin/likeness/{person_id}/revoke", response_model=schemas.LikenessPerson)
 def revoke(
-    person_id: str, body: ConsentRequest, p: PlatformDep, admin: AdminAccount
+    person_id: PersonId, body: ConsentRequest, p: PlatformDep, admin: AdminAccount
 ) -> dict[str, Any]:
     return likeness.revoke(p, person_id, body.account, actor=f"reviewer:{admin.id}")
 
@@ -211,7 +220,13 @@ def revoke(
                     "schema": {
                         "type": "object",
                         "required": ["file"],
-                        "properties": {"file": {"type": "string", "format": "binary"}},
+                        "properties": {
+                            "file": {
+                                "type": "string",
+                                "format": "binary",
+                                "description": "The MP4 to check.",
+                            }
+                        },
                     }
                 }
             },

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Body, Query, Response
 
 from reelforge.api import schemas
 from reelforge.api.deps import AdminAccount, CurrentAccount, PlatformDep
+from reelforge.api.params import ModelName
 from reelforge.services.jobs import model_registry, provider_registry
 
 router = APIRouter(tags=["models"])
@@ -67,7 +68,7 @@ def admin_add_model(
     body: Annotated[dict[str, Any], Body()],
     p: PlatformDep,
     _admin: AdminAccount,
-    replace: bool = Query(default=False),
+    replace: bool = Query(default=False, description="Replace a model of the same name."),
 ) -> dict[str, Any]:
     """Register a local diffusers directory (`family`, `path`: checked now; weights load on a
     worker), or a hosted provider model (`provider`, `remote_model`, optional `prices`: as
@@ -81,7 +82,7 @@ def admin_add_model(
 
 
 @router.delete("/v1/admin/models/{name}", status_code=204, response_class=Response)
-def admin_remove_model(name: str, p: PlatformDep, _admin: AdminAccount) -> Response:
+def admin_remove_model(name: ModelName, p: PlatformDep, _admin: AdminAccount) -> Response:
     if not provider_registry.remove_provider_model(p, name):
         model_registry.remove_model(p, name)
     return Response(status_code=204)

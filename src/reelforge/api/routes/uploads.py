@@ -10,6 +10,7 @@ from fastapi.concurrency import run_in_threadpool
 from reelforge.api import schemas
 from reelforge.api.deps import CurrentAccount, PlatformDep
 from reelforge.api.multipart import read_file_field
+from reelforge.api.params import UploadId
 from reelforge.services.jobs.uploads import create_upload, delete_upload, get_upload
 
 router = APIRouter(prefix="/v1/uploads", tags=["uploads"])
@@ -48,12 +49,12 @@ async def upload(request: Request, p: PlatformDep, account: CurrentAccount) -> d
 
 
 @router.get("/{upload_id}", response_model=schemas.Upload)
-def show_upload(upload_id: str, p: PlatformDep, account: CurrentAccount) -> dict[str, Any]:
+def show_upload(upload_id: UploadId, p: PlatformDep, account: CurrentAccount) -> dict[str, Any]:
     return get_upload(p, account, upload_id).to_dict()
 
 
 @router.delete("/{upload_id}", response_model=schemas.Upload)
-def remove_upload(upload_id: str, p: PlatformDep, account: CurrentAccount) -> dict[str, Any]:
+def remove_upload(upload_id: UploadId, p: PlatformDep, account: CurrentAccount) -> dict[str, Any]:
     """Delete an uploaded image. The upload stays listed as `deleted` (audit, job history);
     refused (409 `upload_in_use`) while a job that has not finished reads it."""
     return delete_upload(p, account, upload_id).to_dict()

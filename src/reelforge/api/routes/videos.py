@@ -10,6 +10,7 @@ from starlette.background import BackgroundTask
 
 from reelforge.api import schemas
 from reelforge.api.deps import CurrentAccount, PlatformDep
+from reelforge.api.params import RangeHeader, VideoId
 from reelforge.api.ranges import ranged_response
 from reelforge.services.jobs import event_streams, queries
 from reelforge.services.jobs.shapes import public
@@ -50,7 +51,7 @@ def create_video(body: SubmitRequest, p: PlatformDep, account: CurrentAccount) -
 
 
 @router.post("/{video_id}/promote", status_code=202, response_model=schemas.Video)
-def promote_video(video_id: str, p: PlatformDep, account: CurrentAccount) -> JSONResponse:
+def promote_video(video_id: VideoId, p: PlatformDep, account: CurrentAccount) -> JSONResponse:
     """Submit the final version of a draft: same model, prompt, inputs and seed."""
     result = submit_promotion(p, account, video_id)
     return JSONResponse(
@@ -64,9 +65,13 @@ def promote_video(video_id: str, p: PlatformDep, account: CurrentAccount) -> JSO
 def list_videos(
     p: PlatformDep,
     account: CurrentAccount,
-    status: str | None = None,
-    limit: int = Query(default=20),
-    cursor: str | None = None,
+    status: str | None = Query(
+        default=None, description="Only jobs in this status (queued, running, succeeded, ...)."
+    ),
+    limit: int = Query(default=20, description="Jobs per page, 1 to 100, newest first."),
+    cursor: str | None = Query(
+        default=None, description="The `next_cursor` of the previous page: the page after it."
+    ),
     external_id: str | None = Query(
         default=None, description="Only the job submitted with this external_id (at most one)."
     ),
@@ -77,12 +82,12 @@ def list_videos(
 
 
 @router.get("/{video_id}", response_model=schemas.Video)
-def get_video(video_id: str, p: PlatformDep, account: CurrentAccount) -> dict[str, Any]:
+def get_video(video_id: VideoId, p: PlatformDep, account: CurrentAccount) -> dict[str, Any]:
     return queries.get_job(p, account, video_id)
 
 
 @router.delete("/{video_id}", response_model=schemas.Video)
-def delete_video(video_id: str, p: PlatformDep, account: CurrentAccount) -> dict[str, Any]:
+def delete_video(video_id: VideoId, p: PlatformDep, account: CurrentAccount) -> dict[str, Any]:
     """Delete a job's MP4 and poster. The job stays, marked `deleted` (history, billing and
     audit keep it). A queued job is cancelled first; a running one is refused (409
     `job_running`): cancel it, then delete it."""
@@ -90,7 +95,7 @@ def delete_video(video_id: str, p: PlatformDep, account: CurrentAccount) -> dict
 
 
 @router.post("/{video_id}/cancel", response_model=schemas.Video)
-def cancel_video(video_id: str, p: PlatformDep, account: CurrentAccount) -> dict[str, Any]:
+def cancel_video(video_id: VideoId, p: PlatformDep, account: CurrentAccount) -> dict[str, Any]:
     """Cancel a job: at once if no worker runs it, at its next step if one does; 409
     `too_late` once the worker is finalizing the output (it will finish and be charged)."""
     return queries.cancel_job(p, account, video_id)
@@ -105,10 +110,10 @@ def cancel_video(video_id: str, p: PlatformDep, account: CurrentAccount) -> dict
     },
 )
 def video_content(
-    video_id: str,
+    video_id: VideoId,
     p: PlatformDep,
     account: CurrentAccount,
-    range_header: str | None = Header(default=None, alias="Range"),
+    range_header: RangeHeader = None,
 ) -> Response:
     """The MP4 of a succeeded job; honours `Range: bytes=...` for seeking players."""
     return ranged_response(p, queries.job_content(p, account, video_id), range_header)
@@ -120,10 +125,10 @@ def video_content(
     responses={200: {"content": {"image/jpeg": _BINARY}}},
 )
 def video_poster(
-    video_id: str,
+    video_id: VideoId,
     p: PlatformDep,
     account: CurrentAccount,
-    range_header: str | None = Header(default=None, alias="Range"),
+    range_header: RangeHeader = None,
 ) -> Response:
     return ranged_response(p, queries.job_content(p, account, video_id, poster=True), range_header)
 
@@ -134,12 +139,21 @@ def video_poster(
     responses={200: {"content": {"text/event-stream": {"schema": _SSE_EVENT}}}},
 )
 async def video_events(
-    video_id: str,
+    video_id: VideoId,
     request: Request,
     p: PlatformDep,
     account: CurrentAccount,
-    after: int = Query(default=0, ge=0, le=event_streams.MAX_EVENT_SEQ),
-    last_event_id: str | None = Header(default=None),
+    after: int = Query(
+        default=0,
+        ge=0,
+        le=event_streams.MAX_EVENT_SEQ,
+        description="Start after this event id (0: from the first event).",
+    ),
+    last_event_id: str | None = Header(
+        default=None,
+        description="A reconnecting EventSource's last event id: resume after it (wins over "
+        "`after`).",
+    ),
 ) -> StreamingResponse:
     """Server-sent events: every event of the job from the start (or after `Last-Event-ID`),
     then live ones; the stream ends after the final status, or after `RF_EVENT_STREAM_IDLE`

@@ -32,12 +32,27 @@ class ModelOptions(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    offload: Literal["model", "sequential", "group"] | None = None
-    vae_tiling: bool = False
-    vae_slicing: bool = False
-    step_cache: Literal["first_block", "pab", "taylorseer"] | None = None
-    compile: bool = False
-    attention_backend: str | None = Field(default=None, max_length=40)
+    offload: Literal["model", "sequential", "group"] | None = Field(
+        default=None,
+        description="Keep weights in CPU memory, moved to the accelerator when used: model "
+        "(whole components), group (groups of layers) or sequential (layer by layer: least "
+        "memory, slowest). Needs an accelerator.",
+    )
+    vae_tiling: bool = Field(default=False, description="Decode the video in tiles.")
+    vae_slicing: bool = Field(default=False, description="Decode one sample at a time.")
+    step_cache: Literal["first_block", "pab", "taylorseer"] | None = Field(
+        default=None,
+        description="Reuse transformer outputs between denoising steps (a little fidelity "
+        "for speed); drafts use first_block when unset.",
+    )
+    compile: bool = Field(
+        default=False, description="torch.compile the transformer (slow first call, faster after)."
+    )
+    attention_backend: str | None = Field(
+        default=None,
+        max_length=40,
+        description="A diffusers attention backend name (native, flash, sage, ...).",
+    )
 
     @field_validator("attention_backend")
     @classmethod
