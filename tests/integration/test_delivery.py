@@ -509,6 +509,42 @@ def test_image_url_is_fetched_from_the_checked_address_once(
         p.close()
 
 
+def test_an_image_url_redirect_is_checked_again_before_it_is_followed(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Issue 13 item 7, "re-check on every redirect": an allowlisted host that redirects to
+    an address the check refuses (loopback here, as metadata or an internal service would
+    be) is refused as unsafe_image_url, and the redirect's target is never requested."""
+    from reelforge.errors import ReelforgeError
+    from reelforge.services.jobs.image_input import fetch_image
+
+    server = _ImageServer({"/cat.png": (200, {"Content-Type": "image/png"}, png_bytes())})
+    inner = f"http://127.0.0.1:{server.port}/cat.png"
+    server_routes = {"/away": (302, {"Location": inner}, b"")}
+    outer = _ImageServer(server_routes)
+    real = socket.getaddrinfo
+    monkeypatch.setattr(
+        socket,
+        "getaddrinfo",
+        lambda h, *a, **k: real("127.0.0.1" if h == "images.example.test" else h, *a, **k),
+    )
+    try:
+        with pytest.raises(ReelforgeError) as refused:
+            fetch_image(
+                f"http://images.example.test:{outer.port}/away",
+                allow=["images.example.test"],
+                max_bytes=10**6,
+                timeout=5,
+                field="image_url",
+            )
+        assert refused.value.code == "unsafe_image_url"
+        assert outer.hosts == [f"images.example.test:{outer.port}"]  # the redirect, once
+        assert server.hosts == []  # its target never requested
+    finally:
+        outer.close()
+        server.close()
+
+
 @pytest.mark.parametrize(
     "address",
     ["64:ff9b::7f00:1", "2002:7f00:1::1", "::127.0.0.1", "::ffff:10.0.0.1", "64:ff9b::a9fe:a9fe"],
