@@ -146,3 +146,28 @@ def test_migrate_on_a_missing_or_unreachable_database_is_one_line(
     result = CliRunner().invoke(cli_app, ["migrate"])
     assert result.exit_code == 1
     assert "data_dir_not_writable" in _one_line(result.output)
+
+
+def test_a_data_directory_that_stops_taking_writes_fails_its_check_and_health(
+    tmp_path: Path,
+) -> None:
+    """The data directory is tried for real at start-up and on every /healthz: one that can
+    no longer be written (here: a path through a file, as root ignores permission bits) is an
+    error with its fix, and /healthz says degraded with the same code."""
+    p = bootstrap(make_settings(tmp_path), backends=[GradientBackend()])
+    try:
+        with TestClient(create_app(p)) as client:
+            assert client.get("/healthz").json()["data_dir"] == "ok"
+            blocker = tmp_path / "a-file"
+            blocker.write_text("")
+            p.settings.data_dir = blocker / "data"
+            check = next(c for c in startup_checks(p) if c.name == "data_dir")
+            assert not check.ok and check.code == "data_dir_not_writable"
+            assert str(blocker / "data") in check.detail and check.fix
+            assert "RF_DATA_DIR" in check.fix
+            health = client.get("/healthz")
+            assert health.status_code == 503, health.json()
+            assert health.json()["status"] == "degraded"
+            assert health.json()["data_dir"].startswith("error: data_dir_not_writable")
+    finally:
+        p.close()
