@@ -7,6 +7,7 @@ import os
 import secrets
 from collections.abc import Iterator
 from pathlib import Path
+from typing import NoReturn
 
 import pytest
 
@@ -17,6 +18,16 @@ from tests.fakes import GradientBackend
 
 PG_URL = os.environ.get("RF_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 REDIS_URL = os.environ.get("RF_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+# .ci/run sets RF_TEST_REQUIRE_SERVICES=1: there a PostgreSQL, Redis or redis-server that is
+# missing fails the run, rather than skipping every PostgreSQL + Redis variant quietly.
+REQUIRE_SERVICES = os.environ.get("RF_TEST_REQUIRE_SERVICES", "") == "1"
+
+
+def service_missing(reason: str) -> NoReturn:
+    """Skip for want of a service (a developer's machine), or fail where CI requires it."""
+    if REQUIRE_SERVICES:
+        pytest.fail(f"{reason} (RF_TEST_REQUIRE_SERVICES=1)", pytrace=False)
+    pytest.skip(reason)
 
 
 def _postgres_reachable() -> str | None:
@@ -44,7 +55,7 @@ def pg_database() -> Iterator[str]:
     """A fresh PostgreSQL database for this test session, dropped afterwards."""
     reason = _postgres_reachable()
     if reason:
-        pytest.skip(reason)
+        service_missing(reason)
     import psycopg
 
     name = f"rf_test_{secrets.token_hex(4)}"
@@ -60,7 +71,7 @@ def pg_database() -> Iterator[str]:
 def redis_url() -> str:
     reason = _redis_reachable()
     if reason:
-        pytest.skip(reason)
+        service_missing(reason)
     return REDIS_URL
 
 

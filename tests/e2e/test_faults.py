@@ -18,6 +18,7 @@ import signal
 import subprocess
 import threading
 import time
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import partial
@@ -27,7 +28,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.conftest import PG_URL, _postgres_reachable
+from tests.conftest import PG_URL, _postgres_reachable, service_missing
 from tests.e2e.conftest import Deployment, free_port
 from tests.helpers import wait_for
 
@@ -125,9 +126,9 @@ class Stack:
 def stack(deployment: Deployment, tmp_path: Path) -> Iterator[Stack]:
     reason = _postgres_reachable()
     if reason:
-        pytest.skip(reason)
+        service_missing(reason)
     if shutil.which("redis-server") is None:
-        pytest.skip("redis-server is not installed (apt-get install redis-server)")
+        service_missing("redis-server is not installed (apt-get install redis-server)")
     import psycopg
 
     name = f"rf_faults_{secrets.token_hex(4)}"
@@ -170,8 +171,9 @@ def _upload(client: httpx.Client) -> str:
     return str(r.json()["id"])
 
 
-def _check_books(rows: Any, job_ids: set[str], d: Deployment) -> None:
-    """Every job final once, charged once; no ledger row without a job; no blob missing."""
+def _check_books(rows: Any, job_ids: set[str], d: Deployment) -> str:
+    """Every job final once, charged once; no ledger row without a job; no blob missing.
+    Returns a summary line for the suite's `-s` output."""
     jobs = {
         jid: (status, billing)
         for jid, status, billing in rows("SELECT id, status, billing FROM jobs")
@@ -202,6 +204,11 @@ def _check_books(rows: Any, job_ids: set[str], d: Deployment) -> None:
     assert held == 0
     report = json.loads(d.run("fsck", "--json"))  # exits 1 if an output blob is missing
     assert report["ok"] and report["counts"]["missing"] == 0, report
+    captured = sum(1 for status, _ in jobs.values() if status == "succeeded")
+    return (
+        f"{len(jobs)} jobs each final once; {captured} captured once, "
+        f"{len(jobs) - captured} released once; 0 on hold; 0 blobs missing"
+    )
 
 
 def _all_succeeded(stack: Stack) -> None:
@@ -274,7 +281,8 @@ def test_worker_sigkilled_at_random_points_every_job_ends_once_and_is_charged_on
     retried = stack.sql("SELECT count(*) FROM jobs WHERE attempt > 1")[0][0]
     assert retried >= 1  # the kills did land inside jobs
     _all_succeeded(stack)
-    _check_books(stack.sql, job_ids, d)
+    books = _check_books(stack.sql, job_ids, d)
+    print(f"\nfaults[worker SIGKILL]: {kills} kills, {retried} jobs re-run; {books}")
 
 
 # --- 2. kill and restart the API during submits ------------------------------------------
@@ -308,6 +316,7 @@ def test_api_killed_during_submits_every_accepted_job_exists_and_finishes(stack:
     d.start("worker", log="worker")
     accepted: dict[str, str] = {}  # external_id -> job id from a 202
     errors: list[str] = []
+    dropped: Counter[str] = Counter()  # requests the API never answered, by error (retried)
     stop = threading.Event()
 
     def submitter() -> None:
@@ -322,7 +331,8 @@ def test_api_killed_during_submits_every_accepted_job_exists_and_finishes(stack:
                         "/v1/videos",
                         json={**CLIP, "image_upload_id": upload, "seed": i, "external_id": ext},
                     )
-                except httpx.HTTPError:
+                except httpx.HTTPError as exc:
+                    dropped[type(exc).__name__] += 1
                     time.sleep(0.05)
                     continue
                 if r.status_code != 202:
@@ -350,7 +360,12 @@ def test_api_killed_during_submits_every_accepted_job_exists_and_finishes(stack:
     assert len(job_ids) == SUBMITS  # a retried submit returned the job it had created
     _wait_all_final(client, job_ids, 60)
     _all_succeeded(stack)
-    _check_books(stack.sql, job_ids, d)
+    books = _check_books(stack.sql, job_ids, d)
+    print(
+        f"\nfaults[API SIGKILL]: 2 kills during {SUBMITS} submits; unanswered and retried: "
+        f"{dict(dropped)} (ConnectError: the API was down); {len(errors)} non-202 answers "
+        f"(0 5xx); {books}"
+    )
 
 
 # --- 3. PostgreSQL connections dropped and Redis restarted mid-run --------------------------
@@ -374,10 +389,11 @@ def test_dropped_database_connections_and_a_redis_restart_recover_without_manual
 
     [(waiting,)] = stack.sql("SELECT count(*) FROM jobs WHERE status = 'queued'")
     assert waiting >= 1  # their queue messages die with Redis: the reaper must find them
-    assert stack.drop_connections() >= 2  # the API's and the worker's
+    dropped = stack.drop_connections()
+    assert dropped >= 2  # the API's and the worker's
     stack.redis.kill()
     stack.redis.start()
-    assert stack.drop_connections() >= 0
+    dropped += stack.drop_connections()
     for i in range(5, 7):  # the API serves again at once (no 5xx after the faults)
         r = client.post("/v1/videos", json={**CLIP, "image_upload_id": upload, "seed": i})
         assert r.status_code == 202, r.text
@@ -392,7 +408,11 @@ def test_dropped_database_connections_and_a_redis_restart_recover_without_manual
         ),
     )
     _all_succeeded(stack)
-    _check_books(stack.sql, job_ids, d)
+    books = _check_books(stack.sql, job_ids, d)
+    print(
+        f"\nfaults[PostgreSQL drop + Redis restart]: {dropped} connections terminated, "
+        f"{waiting} queued jobs' messages lost with Redis; {books}"
+    )
 
 
 # --- 4. a full blob disk -------------------------------------------------------------------
@@ -488,5 +508,6 @@ def test_a_full_blob_disk_fails_the_job_with_a_clear_code_and_releases_its_credi
         with pytest.raises(Exception) as exc:
             jobs.job_content(p, acct, job["id"])
         assert getattr(exc.value, "code", "") == "content_not_ready"
+        print("\nfaults[full blob disk]: 1 job failed blob_store_full, released, no partial file")
     finally:
         p.close()
