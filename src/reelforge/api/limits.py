@@ -35,9 +35,9 @@ def _data_uri_bytes(raw: int) -> int:
 _ROUTES: list[tuple[str, re.Pattern[str], Callable[[Settings], int]]] = [
     ("POST", re.compile(r"^/v1/uploads/?$"), lambda s: s.max_upload_bytes + MULTIPART_OVERHEAD),
     ("POST", re.compile(r"^/v1/verify/?$"), lambda s: s.max_verify_bytes + MULTIPART_OVERHEAD),
-    (
+    (  # the API's enrolment and the console's form (reelforge.web.console.likeness)
         "POST",
-        re.compile(r"^/v1/admin/likeness/?$"),
+        re.compile(r"^/(v1/admin|console)/likeness/?$"),
         lambda s: LIKENESS_PHOTOS * s.max_upload_bytes + MULTIPART_OVERHEAD,
     ),
     # the studio's create form carries an image and a last image (reelforge.web.studio)
