@@ -159,6 +159,41 @@ def test_an_upload_whose_file_name_has_control_characters_is_refused(
     assert _counts(platform) == before
 
 
+def test_an_openai_input_reference_whose_file_name_is_hostile_is_refused(
+    client: TestClient, platform: Platform
+) -> None:
+    """The OpenAI-compatible create's multipart file (input_reference) under the same rule
+    as /v1/uploads: before, its name was stored as the upload's filename as sent — a NUL
+    answered 500 on PostgreSQL, control characters, bidi overrides and directory parts were
+    kept."""
+    buf = io.BytesIO()
+    Image.new("RGB", (32, 32), (10, 200, 30)).save(buf, "PNG")
+    fields = b"".join(
+        b'--hostileboundary7d1\r\nContent-Disposition: form-data; name="'
+        + name
+        + b'"\r\n\r\n'
+        + value
+        + b"\r\n"
+        for name, value in ((b"prompt", b"a cat"), (b"model", b"gradient"), (b"seconds", b"1"))
+    )
+    before = _counts(platform)
+    cases = [
+        (b"a\x00.png", "invalid_characters"),
+        (b"a\x01b.png", "invalid_characters"),
+        ("\u202egnp.exe".encode(), "invalid_characters"),
+        (b"../../etc/passwd.png", "invalid_filename"),
+        (b"..", "invalid_filename"),
+    ]
+    for name, code in cases:
+        request = _multipart(name, buf.getvalue(), field=b"input_reference")
+        request["content"] = fields + request["content"]
+        r = client.post("/openai/v1/videos", **request)
+        assert r.status_code == 400, (name, r.status_code, r.text[:200])  # OpenAI's 422
+        error = r.json()["error"]  # OpenAI's error shape
+        assert (error["code"], error["param"]) == (code, "input_reference"), (name, error)
+    assert _counts(platform) == before
+
+
 def _multipart(filename: bytes, data: bytes, field: bytes = b"file") -> dict[str, Any]:
     boundary = b"hostileboundary7d1"
     body = (

@@ -33,7 +33,7 @@ from reelforge.api.ranges import ranged_response
 from reelforge.api.validation import check_json
 from reelforge.errors import InvalidCharacters, InvalidRequest
 from reelforge.services.jobs import queries
-from reelforge.services.jobs.edge import check_string
+from reelforge.services.jobs.edge import check_filename, check_string
 from reelforge.services.jobs.request import MAX_IMAGE_FIELD_CHARS, SubmitRequest
 from reelforge.services.jobs.submit import submit_job
 from reelforge.services.jobs.uploads import create_upload
@@ -145,6 +145,8 @@ async def _read_body(request: Request, limit: int) -> tuple[dict[str, Any], Uplo
                 raise InvalidRequest(
                     f"only input_reference may be a file, not {name[:40]!r}", field=name[:40]
                 )
+            if value.filename:  # the edge rule and a plain name, as /v1/uploads
+                check_filename(value.filename, name)
             file = value
         elif name.startswith("input_reference[") and name.endswith("]"):
             fields.setdefault("input_reference", {})[name[16:-1]] = value
