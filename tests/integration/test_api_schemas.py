@@ -249,3 +249,22 @@ def test_real_responses_match_their_declared_models(client: TestClient) -> None:
     ):
         assert 400 <= r.status_code < 500
         _check(schemas.ErrorResponse, r.json())
+
+
+def test_every_reference_in_the_document_resolves(client: TestClient) -> None:
+    """A `$ref` that points at nothing breaks ReDoc's whole page ("Invalid reference token");
+    a body given through openapi_extra must not carry a pydantic schema's own `#/$defs/...`."""
+    doc = client.get("/openapi.json").json()
+
+    def resolves(ref: str) -> bool:
+        node: Any = doc
+        for part in ref.removeprefix("#/").split("/"):
+            part = part.replace("~1", "/").replace("~0", "~")
+            if not isinstance(node, dict) or part not in node:
+                return False
+            node = node[part]
+        return True
+
+    refs = set(re.findall(r'"\$ref": "([^"]+)"', json.dumps(doc)))
+    assert refs and all(ref.startswith("#/") for ref in refs), refs
+    assert not [ref for ref in sorted(refs) if not resolves(ref)]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Query, Response
+from pydantic import BaseModel
 
 from reelforge.api import schemas
 from reelforge.api.deps import AdminAccount, CurrentAccount, PlatformDep
@@ -48,12 +49,34 @@ def admin_list_models(p: PlatformDep, _admin: AdminAccount) -> dict[str, Any]:
     return {"object": "list", "data": model_registry.list_models(p)}
 
 
+def _inlined(model: type[BaseModel]) -> dict[str, Any]:
+    """`model`'s JSON schema with its `$defs` written where they are used: a body given
+    through openapi_extra sits inside the OpenAPI document, where pydantic's `#/$defs/...`
+    would point at nothing (ReDoc then shows no page at all)."""
+    schema = model.model_json_schema()
+    defs = schema.pop("$defs", {})
+
+    def resolve(node: Any) -> Any:
+        if isinstance(node, dict):
+            ref = node.get("$ref", "")
+            if ref.startswith("#/$defs/"):
+                siblings = {k: resolve(v) for k, v in node.items() if k != "$ref"}
+                return {**resolve(defs[ref.removeprefix("#/$defs/")]), **siblings}
+            return {k: resolve(v) for k, v in node.items()}
+        if isinstance(node, list):
+            return [resolve(v) for v in node]
+        return node
+
+    inlined: dict[str, Any] = resolve(schema)
+    return inlined
+
+
 # the body is one of two shapes, told apart by `provider` / `remote_model` (each parsed as the
 # CLI parses it, so the API's errors are the CLI's)
 _ADD_BODY = {
     "oneOf": [
-        model_registry.ModelRequest.model_json_schema(),
-        provider_registry.ProviderModelRequest.model_json_schema(),
+        _inlined(model_registry.ModelRequest),
+        _inlined(provider_registry.ProviderModelRequest),
     ]
 }
 
