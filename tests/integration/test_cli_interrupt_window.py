@@ -43,3 +43,35 @@ def test_ctrl_c_while_the_worker_starts_cancels_the_submitted_job(
     assert [(j["status"], j["billing"]) for j in listed] == [("cancelled", "released")], listed
     assert f"cancelled {listed[0]['id']}" in r.output
     assert not out.exists()
+
+
+def test_ctrl_c_inside_the_submit_cancels_the_job_it_stored(
+    cli: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The signal arrives after submit_job stored the job but before it returned its id (a real
+    SIGINT to this process, as the terminal sends it): the job is cancelled once its id is
+    known, not left queued holding its credits."""
+    import os
+    import signal
+
+    from reelforge.cli import generate as generate_cli
+
+    real_submit = generate_cli.submit_job
+
+    def submit_then_ctrl_c(*args: object, **kwargs: object) -> object:
+        stored = real_submit(*args, **kwargs)  # type: ignore[arg-type]
+        os.kill(os.getpid(), signal.SIGINT)  # delivered before the id is handed back
+        return stored
+
+    monkeypatch.setattr(generate_cli, "submit_job", submit_then_ctrl_c)
+    out = tmp_path / "never.mp4"
+    r = cli.invoke(
+        app,
+        ["generate", "--image", str(sample_image()), "--prompt", "zoom", "--out", str(out)],
+    )
+    assert r.exit_code == INTERRUPTED, r.output
+    monkeypatch.setattr(generate_cli, "submit_job", real_submit)
+    listed = json.loads(cli.invoke(app, ["jobs", "list", "--json"]).stdout)["data"]
+    assert [(j["status"], j["billing"]) for j in listed] == [("cancelled", "released")], listed
+    assert not out.exists()
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # put back

@@ -3,9 +3,15 @@ worker, with a progress bar."""
 
 from __future__ import annotations
 
+import signal
+import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from importlib.resources import files
 from pathlib import Path
+from types import FrameType
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
@@ -82,6 +88,36 @@ def _cancel_on_interrupt(
     return True
 
 
+@dataclass
+class _Held:
+    pending: bool = False
+
+
+@contextmanager
+def _interrupt_held() -> Iterator[_Held]:
+    """Ctrl-C inside the block is held until it ends, so a submit that stores a job always
+    hands back its id, and the caller can cancel that job (a KeyboardInterrupt raised between
+    the commit and the return would leave it queued, its credits held). A second Ctrl-C
+    interrupts at once, as usual. Only the main thread receives signals."""
+    held = _Held()
+    if threading.current_thread() is not threading.main_thread():
+        yield held
+        return
+
+    def hold(signum: int, frame: FrameType | None) -> None:
+        if held.pending:
+            signal.signal(signal.SIGINT, previous)
+            raise KeyboardInterrupt
+        held.pending = True
+        err.print("interrupted: the job is cancelled as soon as it is stored ...")
+
+    previous = signal.signal(signal.SIGINT, hold)
+    try:
+        yield held
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
 def _upload(p: Platform, account: accounts.AccountRef, image: Path) -> str:
     try:
         data = image.read_bytes()
@@ -132,17 +168,20 @@ def _run_generate(
     decode_once()  # the upload check, moderation and the render share one decode
     with platform() as p:
         account = accounts.ensure_account(p, accounts.LOCAL_ACCOUNT)
-        if promote is not None:
-            job_id = promote_job(p, account, promote).job["id"]
-        else:
-            if image is not None:
-                fields = {**fields, "image_upload_id": _upload(p, account, image)}
-            if last_image is not None:
-                fields = {**fields, "last_image_upload_id": _upload(p, account, last_image)}
-            job_id = submit_job(p, account, SubmitRequest.parse(fields)).job["id"]
+        if promote is None and image is not None:
+            fields = {**fields, "image_upload_id": _upload(p, account, image)}
+        if promote is None and last_image is not None:
+            fields = {**fields, "last_image_upload_id": _upload(p, account, last_image)}
+        with _interrupt_held() as held:  # a job stored is a job whose id we get back
+            if promote is not None:
+                job_id = promote_job(p, account, promote).job["id"]
+            else:
+                job_id = submit_job(p, account, SubmitRequest.parse(fields)).job["id"]
         # from here on the job exists: Ctrl-C anywhere below cancels it (credits released)
         worker: Worker | None = None
         try:
+            if held.pending:  # Ctrl-C during the submit
+                raise KeyboardInterrupt
             for warning in queries.get_job(p, account, job_id).get("warnings") or ():
                 err.print(f"[yellow]warning:[/] {escape(warning)}")  # e.g. a small source image
             queues = sorted({*p.settings.worker_queues, queries.queue_of(p, account, job_id)})
