@@ -67,6 +67,22 @@ def test_verify_refuses_a_video_too_large_from_its_header_before_decoding(tmp_pa
     assert out["seconds"] < 3, out
 
 
+@pytest.mark.parametrize("fmt", ["PNG", "BMP", "GIF", "WEBP", "JPEG"])
+def test_verify_names_a_still_picture_too_large_as_such(tmp_path: Path, fmt: str) -> None:
+    """A still picture is read as a one-frame video; its container declares no size (libav
+    learns it by decoding, which max_pixels refuses), so an oversized one answered 422
+    invalid_video "has no frame that decodes". Its size comes from the picture's header."""
+    from reelforge.provenance.verify import VerifyOptions, verify_file
+
+    still = tmp_path / f"big.{fmt.lower()}"
+    Image.new("RGB", (3000, 2000), (40, 40, 40)).save(still, fmt)  # 6 MP
+    with pytest.raises(Exception) as refused:
+        verify_file(still, VerifyOptions(max_pixels=2_000_000))
+    assert getattr(refused.value, "code", None) == "video_too_large", refused.value
+    assert "3000x2000" in str(refused.value)
+    assert verify_file(still, VerifyOptions())["verdict"] == "unknown"  # within the limit: read
+
+
 def test_verify_decodes_frames_one_at_a_time_at_a_bounded_size(tmp_path: Path) -> None:
     # within the frame-size cap (3000x3000 = 9 MP), 12 frames: 27 MB each as full-size RGB
     video = black_h264(tmp_path / "big.mp4", 3000, 3000, 12)

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from PIL import Image
 
 from reelforge.errors import InvalidRequest, PayloadTooLarge
 from reelforge.media.probe import iter_frames, read_video_header
@@ -31,6 +32,8 @@ DEFAULT_MAX_FRAMES = 216_000  # the container's frame count (two hours at 30 fps
 # Frames are decoded scaled down to this many pixels: detection works on a grid of 256 px
 # (watermark) and 360 px (label) on the shorter side, so more costs memory and finds nothing.
 WORK_PIXELS = 960 * 540
+# Pictures libav reads as a one-frame video whose size Pillow reads from the header alone.
+_STILL_FORMATS = ("PNG", "JPEG", "WEBP", "BMP", "GIF", "TIFF")
 
 
 @dataclass(frozen=True)
@@ -49,10 +52,10 @@ def _decode(
     decoding. The size and frame count the container declares are checked before anything
     decodes (`video_too_large`), and each frame again as it decodes."""
     header = read_video_header(path, max_pixels=options.max_pixels)
-    if header.width * header.height > options.max_pixels:
+    width, height = (header.width, header.height) if header.width else _still_size(path)
+    if width * height > options.max_pixels:
         raise PayloadTooLarge(
-            f"{path.name} is {header.width}x{header.height}; the limit is "
-            f"{options.max_pixels} pixels per frame",
+            f"{path.name} is {width}x{height}; the limit is {options.max_pixels} pixels per frame",
             code="video_too_large",
         )
     if header.frames > options.max_frames:
@@ -73,6 +76,19 @@ def _decode(
     if not frames:
         raise InvalidRequest(f"{path.name} has no frame that decodes", code="invalid_video")
     return header.metadata, frames, errors
+
+
+def _still_size(path: Path) -> tuple[int, int]:
+    """A still picture's size from its header (no pixel is decoded), or (0, 0). Its container
+    declares none: libav learns a picture's size by decoding it, which max_pixels refuses for
+    one too large, so without this an oversized picture read as "no frame that decodes"."""
+    try:
+        with Image.open(path, formats=_STILL_FORMATS) as im:
+            return im.size
+    except Image.DecompressionBombError as exc:  # Pillow refused it for its size alone
+        raise PayloadTooLarge(f"{path.name}: {exc}", code="video_too_large") from None
+    except Exception:  # not a picture Pillow reads: libav's answer stands
+        return (0, 0)
 
 
 def _visible_label(frames: list[np.ndarray]) -> dict[str, Any]:
