@@ -304,3 +304,83 @@ class Health(ApiModel):
     data_dir: str | None = Field(
         default=None, description="The data directory is writable: `ok`, or `error: ...`."
     )
+
+
+# -- commerce ---------------------------------------------------------------------------------
+
+
+class CommerceCounts(ApiModel):
+    pending: int = Field(description="Items not submitted yet.")
+    queued: int = Field(description="Items whose job is queued or running.")
+    review: int = Field(description="Items whose job waits for a person (moderation).")
+    succeeded: int = Field(description="Items with a finished clip.")
+    failed: int = Field(description="Items whose job failed, was blocked or cancelled.")
+
+
+class CommerceRowError(ApiModel):
+    row: int = Field(description="1-based data row (CSV) or the product's index + 1 (JSON).")
+    sku: str | None = None
+    field: str = Field(description="The column or key that is wrong.")
+    code: str
+    message: str
+
+
+class CommerceItemError(ApiModel):
+    code: str | None = None
+    message: str | None = None
+
+
+class CommerceItem(ApiModel):
+    sku: str
+    aspect: str = Field(description="9:16, 1:1 or 16:9.")
+    title: str | None = None
+    status: str = Field(description="pending, queued, review, succeeded or failed.")
+    job_id: str | None = Field(default=None, description="The item's job (`vid_...`).")
+    credits: int | None = Field(default=None, description="Credits its job was charged.")
+    cost_usd: float | None = None
+    path: str | None = Field(
+        default=None, description="Where the clip sits in the batch's zip (`9x16/SKU.mp4`)."
+    )
+    error: CommerceItemError | None = Field(
+        default=None, description="Why it failed, or `held_for_review`."
+    )
+
+
+class CommerceBatch(ApiModel):
+    object: str = Field(default="commerce_batch", description="Always `commerce_batch`.")
+    id: str
+    status: str = Field(description="running or done (nothing left to submit or render).")
+    template: str = Field(description="showcase, sale or sequence.")
+    aspects: list[str]
+    resolution: str
+    catalog: str | None = Field(default=None, description="The catalogue's file name.")
+    products: int = Field(description="Valid products in the catalogue.")
+    rejected_rows: list[CommerceRowError] = Field(
+        description="Catalogue rows left out, with the reason."
+    )
+    total: int = Field(description="Items: products times aspects.")
+    counts: CommerceCounts
+    progress: float = Field(description="Share of items finished (succeeded or failed), 0..1.")
+    credits: int = Field(description="Credits charged for the clips made so far.")
+    cost_usd: float
+    created_at: str = Field(description="ISO 8601 (UTC).")
+    items: list[CommerceItem] | None = Field(
+        default=None, description="Each product in each aspect (not in lists)."
+    )
+
+
+class CommerceBatchList(ApiModel):
+    object: str = Field(default="list", description="Always `list`.")
+    data: list[CommerceBatch] = Field(description="The newest 50 batches, newest first.")
+
+
+class BrandKit(ApiModel):
+    object: str = Field(default="brand_kit", description="Always `brand_kit`.")
+    primary_color: str = Field(description="#rrggbb.")
+    accent_color: str = Field(description="#rrggbb.")
+    text_color: str = Field(description="#rrggbb.")
+    background_color: str = Field(description="#rrggbb.")
+    font: str = Field(description="One of the shipped fonts (noto-sans, ...).")
+    tagline: str | None = None
+    cta: str = Field(description="The call to action (`Shop now`).")
+    logo: str | None = Field(default=None, description="An upload id of the account.")

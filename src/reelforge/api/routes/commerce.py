@@ -15,6 +15,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse, StreamingResponse
 from starlette.background import BackgroundTask
 
+from reelforge.api import schemas
 from reelforge.api.deps import CurrentAccount, PlatformDep
 from reelforge.api.params import BatchId
 from reelforge.commerce import batch as batches
@@ -43,7 +44,60 @@ _BATCH_BODY = Body(
 )
 
 
-@router.post("/batches", status_code=202)
+# the bodies are parsed by the commerce services (their own field errors); documented here
+_BATCH_FIELDS: dict[str, Any] = {
+    "catalog": {
+        "type": "string",
+        "description": "The catalogue: CSV (sku,title,price,currency,images,...) or Shopify "
+        "products JSON text; images as upload:<id> (POST /v1/uploads) or https URLs.",
+    },
+    "catalog_name": {
+        "type": "string",
+        "description": "The catalogue's file name (CSV or JSON is told by its content).",
+    },
+    "template": {"type": "string", "description": "showcase (default), sale or sequence."},
+    "aspects": {
+        "oneOf": [{"type": "array", "items": {"type": "string"}}, {"type": "string"}],
+        "description": "Aspects to make, a list or comma-separated: 9:16, 1:1, 16:9 (default: "
+        "all three).",
+    },
+    "resolution": {"type": "string", "description": "480p, 720p (default) or 1080p."},
+    "length": {"type": "string", "description": "standard (default) or short."},
+    "model": {
+        "type": "string",
+        "description": "An image-to-video model to animate the product photo (default: motion).",
+    },
+    "batch_id": {
+        "type": "string",
+        "description": "Name the batch, or the id of one to resume (its finished items stay).",
+    },
+}
+_BRAND_FIELDS: dict[str, Any] = {
+    **{
+        name: {"type": "string", "description": f"{name.replace('_', ' ')}, #rrggbb."}
+        for name in ("primary_color", "accent_color", "text_color", "background_color")
+    },
+    "font": {"type": "string", "description": "One of the shipped fonts (noto-sans, ...)."},
+    "tagline": {"type": ["string", "null"], "description": "1-200 characters; null: none."},
+    "cta": {"type": ["string", "null"], "description": "Call to action, 1-80 characters."},
+    "logo": {
+        "type": ["string", "null"],
+        "description": "An upload id of the account (POST /v1/uploads); null: no logo.",
+    },
+}
+
+
+def _json_body(fields: dict[str, Any], required: list[str]) -> dict[str, Any]:
+    schema = {"type": "object", "properties": fields, "required": required}
+    return {"requestBody": {"content": {"application/json": {"schema": schema}}}}
+
+
+@router.post(
+    "/batches",
+    status_code=202,
+    response_model=schemas.CommerceBatch,
+    openapi_extra=_json_body(_BATCH_FIELDS, ["catalog"]),
+)
 async def create_batch(
     p: PlatformDep, account: CurrentAccount, body: dict[str, Any] = _BATCH_BODY
 ) -> dict[str, Any]:
@@ -52,12 +106,12 @@ async def create_batch(
     return await run_in_threadpool(service.start_batch, p, account, body)
 
 
-@router.get("/batches")
+@router.get("/batches", response_model=schemas.CommerceBatchList)
 def list_batches(p: PlatformDep, account: CurrentAccount) -> dict[str, Any]:
     return {"object": "list", "data": batches.list_batches(p, account)}
 
 
-@router.get("/batches/{batch_id}")
+@router.get("/batches/{batch_id}", response_model=schemas.CommerceBatch)
 def show_batch(batch_id: BatchId, p: PlatformDep, account: CurrentAccount) -> dict[str, Any]:
     """Progress across the batch and each item's state (job, credits, cost, error)."""
     return service.batch_status(p, account, batch_id)
@@ -143,12 +197,14 @@ def download_zip(batch_id: BatchId, p: PlatformDep, account: CurrentAccount) -> 
     )
 
 
-@router.get("/brand")
+@router.get("/brand", response_model=schemas.BrandKit)
 def show_brand(p: PlatformDep, account: CurrentAccount) -> dict[str, Any]:
     return get_brand(p, account).to_dict()
 
 
-@router.patch("/brand")
+@router.patch(
+    "/brand", response_model=schemas.BrandKit, openapi_extra=_json_body(_BRAND_FIELDS, [])
+)
 def change_brand(
     p: PlatformDep, account: CurrentAccount, body: dict[str, Any] = Body(...)
 ) -> dict[str, Any]:
