@@ -33,6 +33,7 @@ from reelforge.errors import (
     Unauthorized,
 )
 from reelforge.services.accounts import accounts
+from reelforge.services.jobs.edge import check_string
 from reelforge.storage import repositories as repo
 from reelforge.storage.signin_tables import Login, LoginFailure, WebSession
 from reelforge.storage.tables import Account, ApiKey
@@ -373,6 +374,8 @@ def list_keys(p: Platform, account_id: str) -> list[dict[str, Any]]:
 
 def create_key(p: Platform, user: WebUser, label: str | None) -> accounts.NewApiKey:
     label = (label or "").strip() or None
+    if label is not None:  # the edge rule: DEL, C1, bidi and zero-width characters too
+        check_string(label, "label")
     if label is not None and (len(label) > 200 or any(ord(c) < 32 for c in label)):
         raise InvalidRequest(
             "a key's label has at most 200 printable characters",
