@@ -516,3 +516,21 @@ def test_the_plans_request_rate_holds_for_the_studio(
     assert counts(web_platform) == (0, 0, 0)
     # another account is not slowed by it
     assert billing.limit_rate("web:someone-else", "free").allowed
+
+
+def test_the_label_position_is_on_the_form_and_on_the_job(
+    creator: Browser, web_platform: Platform
+) -> None:
+    """A creator moves the AI-generated banner off the product from the studio, as the API's
+    `label_position` and the CLI's --label-position do (issue 12 item 13)."""
+    page = creator.get("/studio").text
+    assert re.search(r'<select id="label_position" name="label_position"', page)
+    assert '<option value="bottom">' in page and '<option value="top" selected>' in page
+    zh = creator.get("/studio", headers={"accept-language": "zh-CN,zh;q=0.9"}).text
+    assert "AI 生成标识横幅" in zh and "下方三分之一" in zh
+    video_id = created_id(create(creator, {"label_position": "bottom"}))
+    with web_platform.db.session(write=False) as s:
+        job = s.get(Job, video_id)
+        assert job is not None and job.spec["label_position"] == "bottom"
+    r = create(creator, {"label_position": "middle"})
+    assert "invalid_request" in error_next_to(r.text, "label_position")

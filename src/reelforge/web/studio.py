@@ -14,7 +14,7 @@ from starlette.datastructures import FormData, UploadFile
 
 from reelforge.app.platform import Platform
 from reelforge.domain.account import AccountRef
-from reelforge.domain.spec import AspectRatio, Camera, Mode, Preset, Resolution
+from reelforge.domain.spec import AspectRatio, Camera, LabelPosition, Mode, Preset, Resolution
 from reelforge.errors import (
     InvalidRequest,
     PayloadTooLarge,
@@ -57,6 +57,7 @@ TEXT_FIELDS = (
     "model",
     "camera",
     "aspect_ratio",
+    "label_position",
     "duration",
     "resolution",
     "preset",
@@ -99,6 +100,11 @@ ASPECTS = (
     (AspectRatio.FEED.value, N_("4:5 feed")),
     (AspectRatio.CLASSIC.value, N_("4:3 classic")),
 )
+# where the AI-generated banner goes: off the product (the API's label_position)
+LABEL_POSITIONS = (
+    (LabelPosition.TOP.value, N_("Top third")),
+    (LabelPosition.BOTTOM.value, N_("Bottom third")),
+)
 RESOLUTIONS = tuple((r.value, r.value) for r in Resolution)
 PRESETS = (
     ("", N_("Model default")),
@@ -108,6 +114,7 @@ PRESETS = (
 DEFAULTS = {
     "mode": Mode.IMAGE2VIDEO.value,
     "aspect_ratio": AspectRatio.LANDSCAPE.value,
+    "label_position": LabelPosition.TOP.value,
     "resolution": Resolution.P720.value,
     "duration": "5",
 }
@@ -153,7 +160,7 @@ def request_body(values: dict[str, str], images: set[str]) -> dict[str, Any]:
     for name in ("negative_prompt", "model", "camera", "preset", "seed", "extend_from"):
         if values.get(name, "").strip():
             body[name] = values[name].strip()
-    for name in ("aspect_ratio", "resolution", "duration"):
+    for name in ("aspect_ratio", "label_position", "resolution", "duration"):
         if values.get(name, "").strip():
             body[name] = values[name].strip()
     mode = values.get("mode", "").strip()
@@ -226,6 +233,7 @@ def render_form(
         modes=MODES,
         cameras=CAMERAS,
         aspects=ASPECTS,
+        label_positions=LABEL_POSITIONS,
         resolutions=RESOLUTIONS,
         presets=PRESETS,
         quote=quote,
