@@ -18,7 +18,8 @@ ReelforgeError
 ├── PaymentProviderError (502)    Stripe refused a request or could not be reached
 ├── InvalidSetting (400)          a setting cannot be read (invalid_setting); names the RF_ variable
 ├── ServiceUnavailable (503)      a service a setting names cannot be used: database_unreachable,
-│   │                             database_missing, queue_unreachable, data_dir_not_writable
+│   │                             database_missing, database_access_denied, queue_unreachable,
+│   │                             data_dir_not_writable
 │   └── BlobStoreError (503)      blob_bucket_missing, blob_access_denied, blob_store_unreachable,
 │                                 blob_store_unwritable, blob_store_error
 ├── RateLimited (429)             rate_limited, queue_full, budget_exceeded (+ Retry-After)

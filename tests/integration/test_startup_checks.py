@@ -171,3 +171,24 @@ def test_a_data_directory_that_stops_taking_writes_fails_its_check_and_health(
             assert health.json()["data_dir"].startswith("error: data_dir_not_writable")
     finally:
         p.close()
+
+
+def test_a_missing_role_is_not_called_a_missing_database(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """PostgreSQL says `role "x" does not exist` for an unknown user: the one line names the
+    role and how to fix it, never "create the database" (which exists)."""
+    from tests.conftest import _postgres_reachable
+
+    if _postgres_reachable() is not None:
+        pytest.skip(_postgres_reachable() or "")
+    role = f"rf_nobody_{os.urandom(3).hex()}"
+    host_and_db = PG_URL.split("@", 1)[1]
+    monkeypatch.setenv("RF_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("RF_DATABASE_URL", f"postgresql://{role}:pw@{host_and_db}")
+    result = CliRunner().invoke(cli_app, ["migrate"])
+    assert result.exit_code == 1
+    line = _one_line(result.output)
+    assert "database_access_denied" in line and "database_missing" not in line, line
+    assert role in line and "CREATE ROLE" in line and "RF_DATABASE_URL" in line
+    assert "CREATE DATABASE" not in line and ":pw@" not in line

@@ -83,12 +83,25 @@ def database_unavailable(url: str, exc: Exception) -> ServiceUnavailable:
     reason = " ".join(str(getattr(exc, "orig", None) or exc).split())
     reason = reason.split("(Background on this error")[0].strip()[:300]
     shown = mask_url(url.replace("+psycopg", ""))
-    name = make_url(url).database or ""
-    if "does not exist" in reason and make_url(url).get_backend_name() == "postgresql":
+    parsed = make_url(url)
+    name, user = parsed.database or "", parsed.username or ""
+    postgres = parsed.get_backend_name() == "postgresql"
+    # PostgreSQL says `database "x" does not exist` and, for an unknown user, `role "x" does
+    # not exist`: only the first is a database to create
+    if postgres and re.search(r'database "[^"]*" does not exist', reason):
         return ServiceUnavailable(
             f"the database {name!r} does not exist on {shown}: create it (CREATE DATABASE "
             f'"{name}"; or `createdb {name}`) or fix RF_DATABASE_URL',
             code="database_missing",
+        )
+    if postgres and (
+        re.search(r'role "[^"]*" does not exist', reason) or "authentication failed" in reason
+    ):
+        return ServiceUnavailable(
+            f"the database at {shown} refused the user {user!r} ({reason}): create the role "
+            f'(CREATE ROLE "{user}" LOGIN PASSWORD ...; GRANT it the database) or fix the user '
+            "and password in RF_DATABASE_URL",
+            code="database_access_denied",
         )
     return ServiceUnavailable(
         f"cannot reach the database at {shown} ({reason}): start it, or fix RF_DATABASE_URL",
