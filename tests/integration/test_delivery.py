@@ -547,12 +547,32 @@ def test_an_image_url_redirect_is_checked_again_before_it_is_followed(
 
 @pytest.mark.parametrize(
     "address",
-    ["64:ff9b::7f00:1", "2002:7f00:1::1", "::127.0.0.1", "::ffff:10.0.0.1", "64:ff9b::a9fe:a9fe"],
+    [
+        "64:ff9b::7f00:1",
+        "2002:7f00:1::1",
+        "::127.0.0.1",
+        "::ffff:10.0.0.1",
+        "64:ff9b::a9fe:a9fe",
+        # the local-use NAT64 prefix (RFC 8215: not globally reachable; a site's translator
+        # may embed IPv4 at any of RFC 6052's offsets) and SIIT's IPv4-translated form
+        # (::ffff:0:a.b.c.d) — both "global" to Python 3.11's ipaddress
+        "64:ff9b:1::a9fe:a9fe",
+        "64:ff9b:1:a9fe:a9:fe00::",
+        "::ffff:0:7f00:1",
+        "::ffff:0:a9fe:a9fe",
+    ],
 )
 def test_ipv6_forms_of_private_ipv4_are_not_public(address: str) -> None:
     import ipaddress
 
     assert not _is_public(ipaddress.ip_address(address))
+
+
+@pytest.mark.parametrize("address", ["64:ff9b::808:808", "::ffff:0:808:808", "2606:4700::1111"])
+def test_ipv6_forms_of_public_addresses_stay_public(address: str) -> None:
+    import ipaddress
+
+    assert _is_public(ipaddress.ip_address(address))
 
 
 # --- (f) lookup by external_id ------------------------------------------------------------

@@ -36,21 +36,28 @@ def _allowed(host: str, addrs: Sequence[IPAddress], allow: Sequence[str]) -> boo
 
 _NAT64 = ipaddress.ip_network("64:ff9b::/96")
 _COMPAT = ipaddress.ip_network("::/96")
+_SIIT = ipaddress.ip_network("::ffff:0:0:0/96")  # IPv4-translated (RFC 2765): ::ffff:0:a.b.c.d
+# Local-use NAT64 (RFC 8215): not globally reachable, and a site's translator may embed the
+# IPv4 address at any of RFC 6052's offsets, so none is trusted (Python 3.11 calls it global).
+_NAT64_LOCAL = ipaddress.ip_network("64:ff9b:1::/48")
 
 
 def _embedded_ipv4(addr: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
-    """The IPv4 address an IPv6 one carries (mapped, 6to4, NAT64, IPv4-compatible)."""
+    """The IPv4 address an IPv6 one carries (mapped, 6to4, NAT64, IPv4-compatible,
+    IPv4-translated)."""
     if addr.ipv4_mapped is not None:
         return addr.ipv4_mapped
     if addr.sixtofour is not None:
         return addr.sixtofour
-    if addr in _NAT64 or (addr in _COMPAT and int(addr) > 1):
+    if addr in _NAT64 or addr in _SIIT or (addr in _COMPAT and int(addr) > 1):
         return ipaddress.IPv4Address(int(addr) & 0xFFFFFFFF)
     return None
 
 
 def _is_public(addr: IPAddress) -> bool:
     if isinstance(addr, ipaddress.IPv6Address):
+        if addr in _NAT64_LOCAL:
+            return False
         inner = _embedded_ipv4(addr)
         if inner is not None:
             addr = inner
