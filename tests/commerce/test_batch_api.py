@@ -193,3 +193,18 @@ def test_a_composition_is_an_ordinary_job_over_post_videos(
         worker.stop(hand_back=True, timeout=10)
     assert done["status"] == "succeeded", done
     assert done["output"]["frames"] == 36 and done["output"]["width"] == 320  # 0.5+0.25+0.5+0.25 s
+
+
+def test_a_catalogue_whose_rows_are_all_rejected_is_a_done_batch_listing_them(
+    client: TestClient, motion_platform: Platform
+) -> None:
+    """Nothing to make: the batch is done from the start (it read 'running' until someone
+    polled it, and a batch list or the console showed it running forever)."""
+    catalog = "sku,title,description,price,currency,images\nCUP-9,Mug,,nine,USD,/etc/hostname\n"
+    r = client.post("/v1/commerce/batches", json={"catalog": catalog, "length": "short"})
+    assert r.status_code == 202, r.text
+    batch = r.json()
+    assert batch["status"] == "done" and batch["total"] == 0, batch
+    assert [e["sku"] for e in batch["rejected_rows"]] == ["CUP-9"]
+    listed = client.get("/v1/commerce/batches").json()["data"]
+    assert [(b["id"], b["status"]) for b in listed] == [(batch["id"], "done")], listed

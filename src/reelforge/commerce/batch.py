@@ -165,7 +165,7 @@ def create_batch(
                 template=options.template,
                 aspects=[a.value for a in options.aspects],
                 resolution=options.resolution.value,
-                status="running",
+                status="running" if catalog.products else "done",  # nothing to make
                 catalog_name=catalog_name[:200],
                 products=len(catalog.products),
                 rejected=[e.to_dict() for e in catalog.errors],
