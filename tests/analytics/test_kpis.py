@@ -634,7 +634,7 @@ def test_verdict(report: dict) -> None:
         "conversions": 4,
         "cost_per_conversion_usd": 0.08425,
         "text": "free: does not pay for itself — costs $0.34 against $0.00 paid on it; it is "
-        "the acquisition cost of 4 conversions in the window ($0.0843 each); their "
+        "the acquisition cost of 4 conversions in the window ($0.08425 each); their "
         "payments count under the plans they paid for",
     }
     # standard: 30 vs 0.918: (30 - 0.918) / 30 = 0.9694; credit value 0.96 vs 0.718
@@ -1054,6 +1054,7 @@ def test_cli_report_csv_tables_and_the_simulated_only_hint(
             "average_cost",
             "margins",
             "gross_margin",
+            "gross_margin_by_model",
             "compute_waste",
             "revenue",
             "conversion",
@@ -1065,7 +1066,7 @@ def test_cli_report_csv_tables_and_the_simulated_only_hint(
             "reviewer_load",
         )
     )
-    assert f"wrote 12 tables to {out}" in r.output and "hint:" not in r.output
+    assert f"wrote 13 tables to {out}" in r.output and "hint:" not in r.output
     with (out / "margins.csv").open(encoding="utf-8") as fh:
         rows = list(csv.DictReader(fh))
     # cash: R1's 37 + R2's invoiced usage 0.6 = 37.6 vs all cost 1.2; credit value 1.85 vs 1.0
@@ -1075,8 +1076,19 @@ def test_cli_report_csv_tables_and_the_simulated_only_hint(
         1.85,
         0.4595,
     )
-    # the text report shows money one way: dollars and cents, 4 decimals per generation
-    assert "$37.60" in r.stdout and "$0.5000" in r.stdout and "$0.500000" not in r.stdout
+    # gross margin by model (it was only in --json): wan's 2 generations, credit value 1.85
+    # vs cost 1.0, a table on screen and a CSV like every other
+    with (out / "gross_margin_by_model.csv").open(encoding="utf-8") as fh:
+        rows = list(csv.DictReader(fh))
+    assert [(r["model"], r["generations"], r["margin_usd"], r["margin"]) for r in rows] == [
+        ("wan", "2", "0.85", "0.4595"),
+        ("all", "2", "0.85", "0.4595"),
+    ]
+    assert "Gross margin per generation by model (credit value): 46.0%" in r.stdout
+    # the text report shows money one way (reelforge.domain.money): dollars and cents; a
+    # unit price under $1 (per generation) to 4 significant digits: mean cost 0.5 is $0.50
+    assert "$37.60" in r.stdout and "$0.50 " in r.stdout and "$0.5000" not in r.stdout
+    assert "$0.425 " in r.stdout  # margin per generation, 0.85 / 2
     assert "cash margin $36.40 = credit-value margin $0.85" in r.stdout
     # --json and --csv together; the JSON is unchanged by it
     r = cli.invoke(

@@ -64,11 +64,15 @@ def test_accounts_lifecycle(cli: CliRunner) -> None:
     for bad in ("2.5", "ten", "0x10"):
         assert "invalid_amount" in run(cli, "accounts", "grant", "acme", bad, code=2)
     assert "unknown_plan" in run(cli, "accounts", "set-plan", "acme", "platinum", code=2)
+    shown = run(cli, "accounts", "show", "acme")  # issue 12 item 14: it printed "daily None"
+    assert "no budget" in shown and "None" not in shown
     assert "account_not_found" in run(cli, "accounts", "show", "nobody", code=2)
     assert "account_exists" in run(cli, "accounts", "create", "acme", code=2)
     pro = run(cli, "accounts", "set-plan", "acme", "pro", "--json")
     # pro's allowance replaces free's daily one; the grant stays
     assert pro["plan"] == "pro" and pro["balance"]["available"] == 500 + 3000
+    daily = run(cli, "accounts", "budget", "acme", "--daily", "100")
+    assert "budget daily 100 credits, monthly no limit" in daily and "None" not in daily
     budget = run(cli, "accounts", "budget", "acme", "--daily", "100", "--monthly", "2000", "--json")
     assert budget["budgets"]["daily"] == 100 and budget["budgets"]["monthly"] == 2000
     assert "not_postpaid" in run(cli, "accounts", "invoice", "acme", code=2)
@@ -119,14 +123,32 @@ def test_enterprise_accounts_are_invoiced_for_what_they_used(
     invoice = run(cli, "accounts", "invoice", "bigco", "--json")
     assert invoice["credits"] == 4 and invoice["amount_usd"] == pytest.approx(0.05)  # 4 x 1.2c
     assert run(cli, "accounts", "invoice", "bigco", "--json")["id"] == invoice["id"]
+    assert f"{invoice['id']}: 4 credits, $0.05" in run(cli, "accounts", "invoice", "bigco")
     assert run(cli, "accounts", "show", "bigco", "--json")["balance"]["postpaid_owed"] == 0
+
+
+def test_invoice_money_reads_as_the_report_does(
+    cli: CliRunner, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 12 item 14: `$1,234.56` with its thousands separator (it printed `$1234.56`),
+    the one rule of reelforge.domain.money."""
+    from reelforge.cli import billing
+
+    def invoice(p: object, name: str, month: str | None = None) -> dict[str, Any]:
+        return {"id": "inv_1", "credits": 102880, "amount_usd": 1234.56}
+
+    monkeypatch.setattr(billing.customers, "invoice", invoice)
+    assert "inv_1: 102880 credits, $1,234.56\n" in run(cli, "accounts", "invoice", "bigco")
 
 
 def test_quote_prints_credits_and_estimate(cli: CliRunner) -> None:
     quote = run(cli, "quote", "--duration", "10", "--resolution", "1080p", "--json")
     assert quote["model"] == "motion" and quote["credits"] == 20  # 1/s x 10 s x 2 (1080p)
     assert quote["estimate_basis"] == "profile" and quote["estimated_device_seconds"] == 6.0
-    assert "20 credits" in run(cli, "quote", "--duration", "10", "--resolution", "1080p")
+    text = run(cli, "quote", "--duration", "10", "--resolution", "1080p")
+    assert "20 credits" in text
+    # under a cent: 4 significant digits, as everywhere (issue 12 item 14; it was $0.0001)
+    assert quote["estimated_cost_usd"] == 0.000083 and "($0.000083, profile)" in text
     assert "invalid_request" in run(cli, "quote", "--duration", "-3", code=2)
 
 

@@ -70,3 +70,45 @@ def test_kpi_dashboard_draws_charts_from_a_simulated_population(
     page.set_viewport_size({"width": 390, "height": 800})  # a phone: charts fit the width
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
     assert not problems, problems
+
+
+# The charts' money: value-axis labels and tooltips of each money chart, and its formatter
+# (a tick callback) on sample values, to compare with reelforge.domain.money.usd_text.
+MONEY = """canvas => {
+  const chart = Chart.getChart(canvas);
+  const o = chart.options;
+  const axis = chart.config.type === "doughnut" ? null : "y";
+  const samples = [1234.5, 0.5, -0.34, 0, 0.004, 0.00068754, 0.0687, 0.009999];
+  const label = o.plugins.tooltip.callbacks.label;
+  const ctx = axis ? {parsed: {x: 0, y: 1234.5}, dataset: {label: "d"}}
+    : {parsed: 1234.5, label: "l"};
+  return {
+    ticks: axis ? chart.scales[axis].ticks.map(t => t.label) : [],
+    formatted: axis ? samples.map(v => o.scales[axis].ticks.callback(v)) : [],
+    tooltip: label(ctx),
+  };
+}"""
+
+
+def test_kpi_charts_show_money_as_the_tables_do(page: Page, console_site: Site) -> None:
+    """Issue 12 item 14: a money chart's axis and tooltips read as the report's and the
+    tables' money (`$0.50`, 4 significant digits for a unit price under $1), not `0.5`."""
+    from reelforge.domain.money import usd_text
+    from tests.analytics.test_kpis import seed
+
+    seed(console_site.platform)
+    sign_in_operator(page, console_site.url)
+    page.goto(console_site.url + "/console/kpis?since=2026-01-01&until=2026-02-01")
+    expect(page.locator("#kpi-charts[data-ready]")).to_have_count(1)
+    samples = [1234.5, 0.5, -0.34, 0, 0.004, 0.00068754, 0.0687, 0.009999]
+    for name, unit in (
+        ("cost_over_time", True),
+        ("gross_margin_by_plan", False),
+        ("waste_by_cause", False),
+        ("revenue_by_source", False),
+    ):
+        money = page.locator(f"#chart-{name}").evaluate(MONEY)
+        if name != "revenue_by_source":
+            assert money["formatted"] == [usd_text(v, unit=unit) for v in samples], name
+            assert money["ticks"] and all(t.startswith(("$", "-$")) for t in money["ticks"])
+        assert money["tooltip"].endswith(": $1,234.50"), (name, money["tooltip"])

@@ -13,6 +13,7 @@ from typer.testing import CliRunner
 from reelforge.api.app import create_app
 from reelforge.app.bootstrap import bootstrap
 from reelforge.cli import app as cli
+from reelforge.domain.money import usd_text
 from reelforge.errors import InvalidRequest
 from reelforge.planner.demand import from_population, parse_csv, to_csv
 from reelforge.services.accounts import accounts
@@ -80,6 +81,17 @@ def test_cli_plan_from_a_csv_and_the_population(env: Path) -> None:
     assert table.exit_code == 0, table.output
     assert "per plan" in table.stdout and "utilisation" in table.stdout
     assert parse_csv(saved.read_text()) == from_population(50, 3, seed=1)
+    # money reads as in `reelforge report` (issue 12 item 14): $/clip is a unit price, 4
+    # significant digits under $1 (it was rounded to the cent), totals to the cent
+    same = runner.invoke(
+        cli,
+        ["plan", "--demand", str(saved), "--fleet", str(env / "fleet.yaml"), "--json"],
+    )
+    plans = json.loads(same.stdout)["plans"]
+    clips = [pl["cost_per_clip_usd"] for pl in plans.values() if pl["cost_per_clip_usd"]]
+    assert clips
+    for value in clips:
+        assert usd_text(value, unit=True) in table.stdout, (value, table.stdout)
 
 
 @pytest.mark.parametrize(

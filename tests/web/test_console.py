@@ -496,6 +496,37 @@ def test_kpi_dashboard_tables_json_and_csv(gov_platform: Platform, operator: Bro
     assert bad.status_code == 422 and 'id="kpi-since-error"' in bad.text
 
 
+def test_kpi_dashboard_shows_money_as_the_report_does(
+    gov_platform: Platform, operator: Browser
+) -> None:
+    """Issue 12 item 14: the dashboard's tables read money as `reelforge report` does
+    (reelforge.domain.money: `$0.50`, not `0.5000`; no `USD` suffix); its CSV keeps raw
+    numbers."""
+    from reelforge.services.billing import reports
+    from tests.analytics.test_kpis import seed
+
+    seed(gov_platform)  # January 2026: mean cost 0.5 a generation, all cost 1.2, revenue 37
+    q = "since=2026-01-01&until=2026-02-01"
+    page = operator.get(f"/console/kpis?{q}").text
+    assert "2 generations, cost $1.20, revenue $37.00." in page
+    assert " USD" not in page.replace(" (USD)", "")  # headings name the currency once
+    data = operator.client.get(f"/console/kpis/data.json?{q}").json()
+    shown = 0
+    for t in data["tables"]:
+        for row in t["rows"]:
+            for c, v in zip(t["columns"], row, strict=True):
+                if c["kind"] in ("usd", "usd_each") and v is not None:
+                    kind = "usd" if c["kind"] == "usd" else "usd_each"
+                    assert f"<td>{reports.cell_text(kind, v)}</td>" in page, (t["name"], v)
+                    shown += 1
+    assert shown >= 8
+    assert "<td>$0.50</td>" in page and "<td>0.5000</td>" not in page  # the mean cost
+    assert "<td>$0.65</td>" in page  # pro's gross margin: 1.25 - 0.6
+    assert not re.search(r"<td>-?\d[\d,]*\.\d+</td>", page)  # no bare money
+    csv_text = operator.client.get(f"/console/kpis/cost_over_time.csv?{q}").text
+    assert list(csv.reader(io.StringIO(csv_text)))[1][3:] == ["2", "0.5", "1.0"]
+
+
 def test_an_output_held_for_review_shows_its_sampled_frames(tmp_path: Path) -> None:
     from reelforge.services.governance import likeness
     from reelforge.worker.loop import Worker

@@ -15,6 +15,7 @@ from fastapi.testclient import TestClient
 
 from reelforge.api.routes import planner as api_planner
 from reelforge.app.platform import Platform
+from reelforge.domain.money import usd_text
 from reelforge.planner import demand as demands
 from reelforge.planner.fleet import parse_fleet
 from reelforge.planner.plan import plan_for
@@ -131,8 +132,19 @@ def test_a_run_renders_the_reports_figures(operator: Browser, web_platform: Plat
     assert paid, report["plans"]
     for name in paid:
         plan = report["plans"][name]
+        # money as `reelforge report` shows it (issue 12 item 14: it was 0.5000 / 1,234.56)
+        assert margins[name][1:3] == [usd_text(plan["revenue_usd"]), usd_text(plan["cost_usd"])]
+        assert margins[name][4] == usd_text(plan["fleet_cost_usd"])
         assert margins[name][3] == f"{plan['margin'] * 100:.1f} %"
         assert margins[name][5] == f"{plan['fleet_margin'] * 100:.1f} %"
+    per_plan = {row[0]: row for row in _cells(html, "plan-plans")}
+    for name, plan in report["plans"].items():
+        assert per_plan[name][5] == usd_text(plan["cost_per_clip_usd"], unit=True)
+    totals = report["totals"]
+    assert (
+        f"Totals: revenue {usd_text(totals['revenue_usd'])}, job cost "
+        f"{usd_text(totals['cost_usd'])}, fleet cost {usd_text(totals['fleet_cost_usd'])}."
+    ) in html
     pricing = {row[0]: row for row in _cells(html, "plan-pricing")}
     assert pricing["All plans"][1] == f"{report['pricing']['price_multiplier']:.4f}"
     # the charts' data, for static/planner.js (no inline script)

@@ -566,8 +566,8 @@ def _verdict(
             entry.update(conversions=n, cost_per_conversion_usd=mean(cost, n))
             tail = (
                 f"it is the acquisition cost of {n} conversion{'s' if n != 1 else ''} in "
-                f"the window ({usd_text(mean(cost, n), 4)} each); their payments count under "
-                f"the plans they paid for"
+                f"the window ({usd_text(mean(cost, n), unit=True)} each); their payments "
+                f"count under the plans they paid for"
                 if n
                 else "no account converted from it in the window"
             )

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 
+from reelforge.domain.money import usd_text as usd_text  # how money reads (re-exported)
+
 SUCCEEDED = "succeeded"
 UNKNOWN = "unknown"
 
@@ -103,15 +105,6 @@ def utc(t: datetime) -> datetime:
 
 def midnight(d: date) -> datetime:
     return datetime.combine(d, time(0), tzinfo=UTC)
-
-
-def usd_text(x: float | None, places: int = 2) -> str:
-    """Money as the report shows it, the same everywhere: `$1,234.56`, `-$0.34`; `places=4`
-    for per-generation amounts (`$0.0687`); `n/a` for nothing."""
-    if x is None:
-        return "n/a"
-    x = round(x, places) + 0.0
-    return f"{'-' if x < 0 else ''}${abs(x):,.{places}f}"
 
 
 def pct_text(x: float | None) -> str:

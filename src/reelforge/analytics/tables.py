@@ -2,7 +2,7 @@
 `reelforge report` and written by `reelforge report --csv DIR` (one CSV per table), so the
 screen and the files always hold the same figures. Cells keep raw values (money in USD to 6
 decimals, shares as fractions); `cell_text` formats them the one way the report shows money
-and shares."""
+(reelforge.domain.money.usd_text, the rule every surface follows) and shares."""
 
 from __future__ import annotations
 
@@ -11,8 +11,9 @@ from typing import Any
 
 from reelforge.analytics.records import pct_text, usd_text
 
-# column kinds: text, int, usd (totals: $1,234.56), usd4 (per generation: $0.0687), share
-KINDS = ("text", "int", "usd", "usd4", "share", "bool")
+# column kinds: text, int, usd (amounts: $1,234.56), usd_each (unit prices, per generation:
+# $0.0687), share, bool
+KINDS = ("text", "int", "usd", "usd_each", "share", "bool")
 
 
 @dataclass(frozen=True)
@@ -37,8 +38,8 @@ def cell_text(kind: str, value: Any) -> str:
         return "n/a"
     if kind == "usd":
         return usd_text(value)
-    if kind == "usd4":
-        return usd_text(value, 4)
+    if kind == "usd_each":
+        return usd_text(value, unit=True)
     if kind == "share":
         return pct_text(value)
     if kind == "bool":
@@ -57,12 +58,12 @@ def report_tables(r: dict[str, Any]) -> list[ReportTable]:
     avg = r["average_generation_cost_usd"]
     t = ReportTable(
         "average_cost",
-        f"Average cost per generation: {usd_text(avg['overall'], 4)}",
+        f"Average cost per generation: {usd_text(avg['overall'], unit=True)}",
         [
             _c("group"),
             _c("key"),
             _c("generations", "int"),
-            _c("mean_cost_usd", "usd4", "mean cost"),
+            _c("mean_cost_usd", "usd_each", "mean cost"),
             _c("total_cost_usd", "usd", "total cost"),
         ],
     )
@@ -117,21 +118,21 @@ def report_tables(r: dict[str, Any]) -> list[ReportTable]:
             _c("cost_usd", "usd", "generation cost"),
             _c("margin_usd", "usd", "margin"),
             _c("margin", "share", "margin %"),
-            _c("margin_per_generation_usd", "usd4", "margin/generation"),
+            _c("margin_per_generation_usd", "usd_each", "margin/generation"),
         ],
     )
     for key, v in [*gm["by_plan"].items(), ("all", gm)]:
-        t.rows.append(
-            [
-                key,
-                v["generations"],
-                v["revenue_usd"],
-                v["cost_usd"],
-                v["margin_usd"],
-                v["margin"],
-                v["margin_per_generation_usd"],
-            ]
-        )
+        t.rows.append(_gross_margin_row(key, v))
+    tables.append(t)
+
+    # the same by model: a hosted provider's model beside local ones (its price is its cost)
+    t = ReportTable(
+        "gross_margin_by_model",
+        f"Gross margin per generation by model (credit value): {pct_text(gm['margin'])}",
+        [_c("model"), *t.columns[1:]],  # the by-plan table's columns, keyed by model
+    )
+    for key, v in [*gm["by_model"].items(), ("all", gm)]:
+        t.rows.append(_gross_margin_row(key, v))
     tables.append(t)
 
     waste = r["compute_waste"]
@@ -326,6 +327,18 @@ def report_tables(r: dict[str, Any]) -> list[ReportTable]:
             )
         tables.append(t)
     return tables
+
+
+def _gross_margin_row(key: str, v: dict[str, Any]) -> list[Any]:
+    return [
+        key,
+        v["generations"],
+        v["revenue_usd"],
+        v["cost_usd"],
+        v["margin_usd"],
+        v["margin"],
+        v["margin_per_generation_usd"],
+    ]
 
 
 def _seconds(value: float | None) -> str:

@@ -10,6 +10,7 @@ import typer
 from rich.table import Table
 
 from reelforge.cli.common import JsonOpt, err, fail, out, platform, print_json
+from reelforge.domain.money import usd_text
 from reelforge.domain.spec import AspectRatio, Mode, Preset, Resolution
 from reelforge.errors import InvalidRequest, ReelforgeError
 from reelforge.services.accounts import accounts, signin
@@ -54,9 +55,9 @@ def _show(summary: dict[str, Any], as_json: bool) -> None:
     )
     out.print(
         f"priority {summary['priority']}, concurrency {summary['concurrency']}, "
-        f"{summary['requests_per_minute']} requests/min; budgets daily "
-        f"{summary['budgets']['daily']} monthly {summary['budgets']['monthly']}",
+        f"{summary['requests_per_minute']} requests/min; {_budgets(summary['budgets'])}",
         highlight=False,
+        soft_wrap=True,
     )
     if bal["lots"]:
         table = Table("lot", "source", "granted", "left", "expires")
@@ -69,6 +70,23 @@ def _show(summary: dict[str, Any], as_json: bool) -> None:
                 lot["expires_at"] or "never",
             )
         out.print(table)
+
+
+def _budgets(budgets: dict[str, Any]) -> str:
+    """`budget daily 300 credits, monthly no limit`, `no budget` when neither is set; then
+    each key's own (`key KEY daily ...`)."""
+
+    def limits(b: dict[str, Any]) -> str:
+        return ", ".join(
+            f"{period} {'no limit' if b.get(period) is None else f'{b[period]} credits'}"
+            for period in ("daily", "monthly")
+        )
+
+    none = budgets.get("daily") is None and budgets.get("monthly") is None
+    return "; ".join(
+        ["no budget" if none else f"budget {limits(budgets)}"]
+        + [f"key {key} {limits(b)}" for key, b in (budgets.get("keys") or {}).items()]
+    )
 
 
 @app.command("create")
@@ -202,7 +220,10 @@ def invoice(
     if as_json:
         print_json(result)
     else:
-        out.print(f"{result['id']}: {result['credits']} credits, ${result['amount_usd']:.2f}")
+        out.print(
+            f"{result['id']}: {result['credits']} credits, {usd_text(result['amount_usd'])}",
+            highlight=False,
+        )
 
 
 def quote(
@@ -249,7 +270,7 @@ def quote(
         f"{result['preset']}: [bold]{result['credits']} credits[/]"
         + (
             f", about {result['estimated_device_seconds']:.1f} device s "
-            f"(${cost:.4f}, {result['estimate_basis']})"
+            f"({usd_text(cost)}, {result['estimate_basis']})"
             if cost is not None
             else ""
         )

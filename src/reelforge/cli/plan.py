@@ -11,6 +11,7 @@ import typer
 from rich.table import Table
 
 from reelforge.cli.common import JsonOpt, err, fail, out, platform, print_json
+from reelforge.domain.money import usd_text
 from reelforge.errors import InvalidRequest, ReelforgeError
 from reelforge.planner import demand as demands
 from reelforge.planner.fleet import read_fleet
@@ -116,8 +117,9 @@ def plan(
     show(result)
 
 
-def _money(x: Any) -> str:
-    return "—" if x is None else f"${x:,.2f}"
+def _money(x: Any, unit: bool = False) -> str:
+    """Money as `reelforge report` shows it (reelforge.domain.money); `unit` for $/clip."""
+    return "—" if x is None else usd_text(x, unit=unit)
 
 
 def _pct(x: Any) -> str:
@@ -148,7 +150,7 @@ def show(r: dict[str, Any]) -> None:
             name,
             str(pl["completed"]),
             f"{pl['wait_p50_s']:.0f}/{pl['wait_p95_s']:.0f} s",
-            _money(pl["cost_per_clip_usd"]),
+            _money(pl["cost_per_clip_usd"], unit=True),
             _money(pl["revenue_usd"]),
             _pct(pl["margin"]),
             _pct(pl["fleet_margin"]),

@@ -14,6 +14,8 @@ from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from jinja2 import Environment, PackageLoader, select_autoescape
 
+from reelforge.domain.money import usd_text
+
 # language code → (label in that language, html lang attribute)
 LANGUAGES: dict[str, tuple[str, str]] = {"en": ("English", "en"), "zh": ("简体中文", "zh-Hans")}
 DEFAULT = "en"
@@ -57,6 +59,7 @@ def environment(lang: str) -> Environment:
         lstrip_blocks=True,
     )
     env.install_gettext_translations(translations(lang), newstyle=True)  # type: ignore[attr-defined]
+    env.filters["usd"] = usd_text  # money reads as in `reelforge report`: {{ v | usd }}
     return env
 
 

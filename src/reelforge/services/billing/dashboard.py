@@ -1,7 +1,8 @@
 """The operator console's KPI dashboard: the KPI report (reports.kpi_report) and its figures
 over time (analytics.trends), as one table per chart. Each table is what its chart draws and
 what its CSV download holds: raw values (USD to 6 decimals, shares as fractions, empty for
-n/a), the same conventions as `reelforge report --csv`."""
+n/a), the same conventions as `reelforge report --csv`; the page shows money as the report
+does (a column's kind: usd for amounts, usd_each for unit prices, reelforge.domain.money)."""
 
 from __future__ import annotations
 
@@ -32,7 +33,7 @@ CHARTS = (
 @dataclass
 class ChartTable:
     name: str
-    columns: list[tuple[str, str]]  # (CSV header, kind: text | int | usd | share)
+    columns: list[tuple[str, str]]  # (CSV header, kind: text | int | usd | usd_each | share)
     rows: list[list[Any]] = field(default_factory=list)
 
     def view(self) -> dict[str, Any]:
@@ -79,7 +80,7 @@ def kpi_dashboard(
                 ("week_start", "text"),
                 ("model", "text"),
                 ("generations", "int"),
-                ("mean_cost_usd", "usd"),
+                ("mean_cost_usd", "usd_each"),
                 ("cost_usd", "usd"),
             ],
             [list(r) for r in cost["rows"]],

@@ -30,11 +30,41 @@
   // axis numbers: three significant digits, so tiny costs do not print as 1.0000000E-6
   const short = new Intl.NumberFormat(document.documentElement.lang || "en",
     { maximumSignificantDigits: 3 });
-  const valueAxis = { beginAtZero: true, ticks: { callback: (v) => short.format(v) } };
   Chart.defaults.scales.linear.ticks.callback = (v) => short.format(v);
+  // money as the tables and `reelforge report` show it (reelforge.domain.money.usd_text):
+  // $1,234.56 and -$0.34 to the cent; an amount under a cent, and a unit price (per
+  // generation) under $1, keep 4 significant digits ($0.004, $0.0687)
+  const usd = (v, unit) => {
+    if (v == null) return root.getAttribute("data-na");
+    const size = Math.abs(v);
+    let text;
+    if (size === 0 || Math.round(size * 100) / 100 >= (unit ? 1 : 0.01)) {
+      text = size.toLocaleString("en-US", { minimumFractionDigits: 2, maximumFractionDigits: 2 });
+    } else {
+      text = size.toFixed(Math.max(2, 3 - Math.floor(Math.log10(size)))).replace(/0+$/, "");
+      if ((text.split(".")[1] || "").length < 2) text = size.toFixed(2);
+    }
+    return (v < 0 && /[1-9]/.test(text) ? "-" : "") + "$" + text;
+  };
+  // a column's money format, or null: its kind is usd (amounts) or usd_each (unit prices)
+  const moneyOf = (t, name) => {
+    const kind = t.columns[col(t, name)].kind;
+    return kind === "usd" || kind === "usd_each" ? (v) => usd(v, kind === "usd_each") : null;
+  };
+  // a money chart's value axis and tooltips in that format (the raw numbers stay in the CSV)
+  const moneyOptions = (fmt, axis) => {
+    const options = { plugins: { tooltip: { callbacks: { label: (ctx) => {
+      const v = ctx.parsed && typeof ctx.parsed === "object" ? ctx.parsed[axis] : ctx.parsed;
+      return `${(axis ? ctx.dataset.label : ctx.label) || ""}: ${fmt(v)}`;
+    } } } } };
+    if (axis) options.scales = { [axis]: { beginAtZero: true, ticks: { callback: (v) => fmt(v) } } };
+    return options;
+  };
 
   function bar(t, labelCol, valueCol, opts) {
     const i = col(t, labelCol), j = col(t, valueCol);
+    const fmt = moneyOf(t, valueCol);
+    const money = fmt ? moneyOptions(fmt, (opts || {}).indexAxis === "y" ? "x" : "y") : {};
     return {
       type: "bar",
       data: {
@@ -42,7 +72,8 @@
         datasets: [{ label: title(t, valueCol), data: t.rows.map((r) => r[j]),
           backgroundColor: t.rows.map((_, k) => palette[k % palette.length]) }],
       },
-      options: Object.assign({ plugins: { legend: { display: false } } }, opts || {}),
+      options: Object.assign({}, money, opts || {},
+        { plugins: Object.assign({ legend: { display: false } }, money.plugins) }),
     };
   }
 
@@ -53,7 +84,8 @@
     revenue: (t) => {
       const c = bar(t, "source", "revenue_usd");
       c.type = "doughnut";
-      c.options = { plugins: { legend: { position: "bottom" } } };
+      const money = moneyOptions(moneyOf(t, "revenue_usd"), null);
+      c.options = { plugins: Object.assign({ legend: { position: "bottom" } }, money.plugins) };
       return c;
     },
     shares: (t) => {
@@ -73,6 +105,7 @@
     },
     lines: (t) => {
       const w = col(t, "week"), m = col(t, "model"), v = col(t, "mean_cost_usd");
+      const fmt = moneyOf(t, "mean_cost_usd");
       const weeks = [...new Set(t.rows.map((r) => r[w]))].sort();
       const models = [...new Set(t.rows.map((r) => r[m]))].sort();
       return {
@@ -90,7 +123,7 @@
             spanGaps: true,
           })),
         },
-        options: { scales: { y: valueAxis } },
+        options: moneyOptions(fmt, "y"),
       };
     },
     heatmap: (t) => {

@@ -1,0 +1,33 @@
+"""How money reads, the one rule for every surface: `reelforge report` and its verdicts, the
+console's KPI dashboard (tables; static/console.js's `usd` mirrors this for the charts),
+`reelforge accounts invoice` and `reelforge quote`. Files (CSV, JSON) keep raw numbers."""
+
+from __future__ import annotations
+
+import math
+
+
+def usd_text(x: float | None, *, unit: bool = False) -> str:
+    """Money in USD as people read it: `$1,234.56`, `-$0.34`, `$0.00`; `n/a` for nothing.
+
+    - A `$` sign (never a `USD` suffix), the minus before it, commas between thousands.
+    - Amounts (costs, revenue, margins, invoices) are shown to the cent, 2 decimals, from
+      $0.01 up. A non-zero amount under a cent keeps 4 significant digits (`$0.004`,
+      `$0.0006875`), so a real cost never reads `$0.00`.
+    - Unit prices (`unit=True`: per generation, per device-second, per clip) keep 4
+      significant digits below $1 (`$0.0687`, `$0.00012`) and 2 decimals from $1, the way
+      amounts do.
+    - Significant digits drop trailing zeros but never go below 2 decimals (`$0.50`).
+    """
+    if x is None:
+        return "n/a"
+    below = 1.0 if unit else 0.01
+    size = abs(x)
+    if size == 0 or round(size, 2) >= below:
+        text = f"{size:,.2f}"
+    else:
+        places = max(2, 3 - math.floor(math.log10(size)))  # 4 significant digits
+        text = f"{size:,.{places}f}".rstrip("0")
+        if len(text.partition(".")[2]) < 2:
+            text = f"{size:,.2f}"
+    return f"{'-' if x < 0 and text.strip('0.,') else ''}${text}"
