@@ -50,7 +50,12 @@ from reelforge.backends.providers.base import (
     RemoteStatus,
     TaskRequest,
 )
-from reelforge.backends.providers.http import AmbiguousRequest, ProviderApi, Redactor
+from reelforge.backends.providers.http import (
+    AmbiguousRequest,
+    ProviderApi,
+    Redactor,
+    clean_text,
+)
 from reelforge.config import Settings
 from reelforge.domain.clock import Clock, system_clock
 from reelforge.domain.spec import JobSpec
@@ -65,6 +70,8 @@ log = logging.getLogger(__name__)
 QUEUE = "providers"
 CHECK_EVERY = 0.25  # seconds between cancel checks while waiting
 CALLBACK_EVERY = 1.0  # seconds between reads of the checkpoint's callback mark
+MAX_FAILURE_CHARS = 1000  # a provider's failure text, as the job's error message holds it
+MAX_FAILURE_CODE_CHARS = 100  # a provider's failure code
 
 
 @dataclass(frozen=True)
@@ -581,10 +588,16 @@ class Redacting:
         except ReelforgeError as exc:
             self.redact.error(exc)
             raise
+        # the provider's failure text becomes the job's error message: cleaned (also where a
+        # module or a test's api hands back text that did not pass ProviderApi) and bounded
         return replace(
             status,
-            error=self.redact(status.error) if status.error is not None else None,
-            error_code=self.redact(status.error_code) if status.error_code is not None else None,
+            error=clean_text(self.redact(status.error), MAX_FAILURE_CHARS)
+            if status.error is not None
+            else None,
+            error_code=clean_text(self.redact(status.error_code), MAX_FAILURE_CODE_CHARS)
+            if status.error_code is not None
+            else None,
         )
 
     def cancel(self, api: ProviderApiLike, task_id: str, params: Mapping[str, Any]) -> None:

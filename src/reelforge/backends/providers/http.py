@@ -10,7 +10,11 @@
   dropped connection, since the provider may have acted on it: `AmbiguousRequest` lets the
   caller look the task up first;
 - every message that leaves this module has the credentials (and tokens made from them)
-  replaced by `***`.
+  replaced by `***`;
+- every string of a provider's answer (a JSON body, an error body) is cleaned as it enters
+  (`clean_text`): NUL, the other C0 and C1 control characters but tab and newline, and lone
+  surrogates are removed, so a hostile or broken answer cannot break the database writes that
+  record it (PostgreSQL text refuses NUL) or the logs and pages that show it.
 """
 
 from __future__ import annotations
@@ -64,6 +68,32 @@ def retry_after(response: httpx.Response) -> float | None:
     except (TypeError, ValueError):
         return None
     return max(0.0, when.timestamp() - time.time())
+
+
+_UNPRINTABLE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff]")
+
+
+def clean_text(text: str, limit: int | None = None) -> str:
+    """`text` as reelforge stores and shows a provider's words: without NUL, the other C0 and
+    C1 control characters (tab and newline stay) and lone surrogates, cut to `limit`
+    characters (with an ellipsis) where one is given."""
+    text = _UNPRINTABLE.sub("", text)
+    if limit is not None and len(text) > limit:
+        text = text[: max(0, limit - 1)] + "\u2026"
+    return text
+
+
+def clean_json(value: Any) -> Any:
+    """A parsed JSON answer with every string in it (keys too) passed through `clean_text`."""
+    if isinstance(value, str):
+        return clean_text(value)
+    if isinstance(value, dict):
+        return {
+            (clean_text(k) if isinstance(k, str) else k): clean_json(v) for k, v in value.items()
+        }
+    if isinstance(value, list):
+        return [clean_json(v) for v in value]
+    return value
 
 
 _BEARER = re.compile(r"(?i)\bbearer\s+[^\s)\]\"',;]+")
@@ -156,7 +186,7 @@ class ProviderApi:
         if not response.content:
             return None
         try:
-            return response.json()
+            return clean_json(response.json())  # provider text enters the platform here
         except ValueError:
             raise ProviderError(
                 f"{self.provider} answered {method} {self._where(path)} with a body that is "
@@ -342,10 +372,11 @@ def _scrubbed(error: BackendError, redact: Redactor) -> BackendError:
 
 
 def _body(response: httpx.Response) -> Any:
+    """An error answer's body, cleaned as every provider answer is (`clean_json`)."""
     try:
-        return response.json()
+        return clean_json(response.json())
     except ValueError:
-        return response.text[:500]
+        return clean_text(response.text[:500])
 
 
 def _summary(body: Any) -> str:
