@@ -400,7 +400,11 @@ def due_deliveries(s: Session, now: datetime, limit: int = 20) -> Sequence[Webho
     ).all()
 
 
-def lock_delivery(s: Session, delivery_id: str, now: datetime, until: datetime) -> bool:
+def lock_delivery(s: Session, delivery_id: str, now: datetime, until: datetime) -> int | None:
+    """Take a pending delivery for one attempt (until `until`) and count that attempt now,
+    before it is sent — an attempt whose record is never written (its worker died after the
+    POST, or the write failed) still counts. The attempt's number, or None when the
+    delivery is not pending or another dispatcher holds it."""
     result = s.execute(
         update(WebhookDelivery)
         .where(
@@ -408,10 +412,50 @@ def lock_delivery(s: Session, delivery_id: str, now: datetime, until: datetime) 
             WebhookDelivery.status == "pending",
             or_(WebhookDelivery.locked_until.is_(None), WebhookDelivery.locked_until < now),
         )
-        .values(locked_until=until)
+        .values(locked_until=until, attempts=WebhookDelivery.attempts + 1)
     )
     rowcount: int = result.rowcount  # type: ignore[attr-defined]
-    return rowcount == 1
+    if rowcount != 1:
+        return None
+    attempts = s.scalar(select(WebhookDelivery.attempts).where(WebhookDelivery.id == delivery_id))
+    return int(attempts or 0)
+
+
+def finish_delivery_attempt(
+    s: Session, delivery_id: str, *, status: str, at: datetime, retry_at: datetime | None
+) -> None:
+    """End the attempt under way: `status` delivered or failed (finished at `at`), or pending
+    again until `retry_at`; the lock is released."""
+    values: dict[str, object] = {"status": status, "locked_until": None}
+    if status == "pending":
+        values["next_attempt_at"] = retry_at
+    else:
+        values["finished_at"] = at
+    s.execute(update(WebhookDelivery).where(WebhookDelivery.id == delivery_id).values(**values))
+
+
+def record_delivery_attempt(
+    s: Session,
+    delivery_id: str,
+    attempt: int,
+    *,
+    status_code: int | None,
+    error: str | None,
+    duration_ms: float,
+    at: datetime,
+) -> None:
+    """Record one attempt at a delivery (its answer or error)."""
+    s.add(
+        WebhookAttempt(
+            delivery_id=delivery_id,
+            attempt=attempt,
+            status_code=status_code,
+            error=error,
+            duration_ms=duration_ms,
+            created_at=at,
+        )
+    )
+    s.flush()
 
 
 def delivery_attempts(s: Session, delivery_id: str) -> Sequence[WebhookAttempt]:

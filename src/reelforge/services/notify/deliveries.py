@@ -19,7 +19,7 @@ from reelforge.services.jobs.delivery import with_signed_links
 from reelforge.services.jobs.periodic import is_outage, isolated, report
 from reelforge.services.jobs.views import job_view
 from reelforge.storage import repositories as repo
-from reelforge.storage.tables import Account, Job, WebhookAttempt, WebhookDelivery
+from reelforge.storage.tables import Account, Job, WebhookDelivery
 from reelforge.webhooks.sender import Post, SendResult, send_signed
 
 log = logging.getLogger(__name__)
@@ -70,11 +70,25 @@ def _attempt_counted(p: Platform, delivery_id: str, made: list[str]) -> None:
 
 def _attempt(p: Platform, delivery_id: str) -> bool:
     now = p.clock()
+    limit = p.settings.webhook_max_attempts
     with p.db.session() as s:
-        if not repo.lock_delivery(s, delivery_id, now, now + _LOCK_FOR):
+        # the attempt is counted as the delivery is taken, before anything is sent: one whose
+        # record below cannot be written (or whose worker dies after the POST) still counts,
+        # so no delivery is re-sent uncounted each time its lock runs out
+        attempt = repo.lock_delivery(s, delivery_id, now, now + _LOCK_FOR)
+        if attempt is None:
             return False  # another dispatcher has it
-        d = s.get(WebhookDelivery, delivery_id)
+        d = s.get(WebhookDelivery, delivery_id, populate_existing=True)
         assert d is not None
+        if attempt > limit:  # its last attempts were sent but never recorded: give up
+            d.status, d.finished_at, d.locked_until = "failed", now, None
+            log.warning(
+                "webhook %s to %s gave up after %d attempts (not all recorded)",
+                d.id,
+                d.url,
+                limit,
+            )
+            return False
         account = s.get(Account, d.account_id)
         assert account is not None
         url, payload, event, secret = d.url, d.payload, d.event, account.webhook_secret
@@ -96,28 +110,33 @@ def _attempt(p: Platform, delivery_id: str) -> bool:
         report("webhook dispatcher", delivery_id, exc)
         result = SendResult(False, None, f"not sent: {type(exc).__name__}", 0.0)
     done = p.clock()
-    with p.db.session() as s:
-        d = s.get(WebhookDelivery, delivery_id)
-        assert d is not None
-        d.attempts += 1
-        s.add(
-            WebhookAttempt(
-                delivery_id=d.id,
-                attempt=d.attempts,
+    retry_at: datetime | None = None
+    if result.ok:
+        status = "delivered"
+    elif attempt >= limit:
+        status = "failed"
+    else:
+        status, retry_at = "pending", done + retry_delay(p, attempt)
+    try:
+        with p.db.session() as s:
+            repo.record_delivery_attempt(
+                s,
+                delivery_id,
+                attempt,
                 status_code=result.status_code,
                 error=result.error,
                 duration_ms=result.duration_ms,
-                created_at=done,
+                at=done,
             )
-        )
-        d.locked_until = None
-        if result.ok:
-            d.status, d.finished_at = "delivered", done
-        elif d.attempts >= p.settings.webhook_max_attempts:
-            d.status, d.finished_at = "failed", done
-            log.warning("webhook %s to %s gave up after %d attempts", d.id, d.url, d.attempts)
-        else:
-            d.next_attempt_at = done + retry_delay(p, d.attempts)
+            repo.finish_delivery_attempt(s, delivery_id, status=status, at=done, retry_at=retry_at)
+    except Exception as exc:  # the attempt counts all the same: end it without its record
+        if is_outage(exc):
+            raise
+        report("webhook dispatcher", delivery_id, exc)
+        with p.db.session() as s:
+            repo.finish_delivery_attempt(s, delivery_id, status=status, at=done, retry_at=retry_at)
+    if status == "failed":
+        log.warning("webhook %s to %s gave up after %d attempts", delivery_id, url, attempt)
     return True
 
 
