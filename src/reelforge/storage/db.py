@@ -156,15 +156,24 @@ class Database:
                 return
             time.sleep(random.uniform(0.0, 0.02 * 2**n))  # jitter: the winner goes first
 
-    def migrate(self) -> list[str]:
+    def migrate(self, *, use_snapshot: bool = True) -> list[str]:
         """Bring the schema to the newest revision; the revisions applied now, oldest first
         (also kept in `applied_migrations`). Safe to call from many processes at once. A
-        database that cannot be reached or opened raises ServiceUnavailable (one line)."""
+        database that cannot be reached or opened raises ServiceUnavailable (one line).
+        A new, empty SQLite database is made from the migrations' dumped result in one script
+        (storage/sqlite_head.py) when that is at the newest revision."""
         with self._migration_lock():
             current, self.revision = self.schema_revision()
             if current == self.revision:
                 self.applied_migrations = []
                 return []
+            if use_snapshot and current is None and self.dialect == "sqlite":
+                from reelforge.storage import sqlite_head
+
+                made = sqlite_head.create(self.engine, self.revision)
+                if made is not None:
+                    self.applied_migrations = made
+                    return made
             from alembic import command
             from alembic.script import ScriptDirectory
 
