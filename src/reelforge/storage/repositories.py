@@ -219,12 +219,22 @@ def blob_in_use(s: Session, key: str) -> bool:
 
 def expired_outputs(s: Session, now: datetime, limit: int = 100) -> Sequence[str]:
     """Ids of jobs whose output's retention has run out and whose files are still there."""
-    return s.scalars(
-        select(Job.id)
-        .where(Job.expires_at <= now, Job.purged_at.is_(None))
-        .order_by(Job.expires_at)
-        .limit(limit)
-    ).all()
+    return [job_id for job_id, _ in expired_outputs_page(s, now, limit)]
+
+
+def expired_outputs_page(
+    s: Session, now: datetime, limit: int = 100, after: tuple[datetime, str] | None = None
+) -> Sequence[tuple[str, datetime]]:
+    """(id, expires_at) of due jobs as `expired_outputs`, in (expires_at, id) order, from just
+    after `after` (the last row of the previous page): a sweep pages past jobs it skips."""
+    query = select(Job.id, Job.expires_at).where(Job.expires_at <= now, Job.purged_at.is_(None))
+    if after is not None:
+        expires, job_id = after
+        query = query.where(
+            or_(Job.expires_at > expires, and_(Job.expires_at == expires, Job.id > job_id))
+        )
+    rows = s.execute(query.order_by(Job.expires_at, Job.id).limit(limit)).all()
+    return [(str(job_id), expires_at) for job_id, expires_at in rows if expires_at is not None]
 
 
 # --- jobs --------------------------------------------------------------------------------
