@@ -26,7 +26,7 @@ def _contents(path: Path) -> tuple[list[tuple[str, ...]], dict[str, list[tuple[o
 
 def test_the_script_is_at_the_newest_migration() -> None:
     assert sqlite_head.snapshot_revisions()[-1] == script_head(), (
-        "a migration was added: run `python -m reelforge.storage.sqlite_head` "
+        "a migration was added: run `python tools/write_sqlite_head.py` "
         "to write migrations/sqlite_head.sql again"
     )
 

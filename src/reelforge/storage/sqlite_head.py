@@ -13,14 +13,13 @@ migration whose snapshot was not written yet, PostgreSQL) migrates with alembic 
 `tests/unit/test_sqlite_head.py` compares both ways object by object and row by row, and fails
 when a migration is added without writing the script again:
 
-    .venv/bin/python -m reelforge.storage.sqlite_head   # writes migrations/sqlite_head.sql
+    .venv/bin/python tools/write_sqlite_head.py   # writes migrations/sqlite_head.sql
 """
 
 from __future__ import annotations
 
 import re
 import sqlite3
-import tempfile
 from pathlib import Path
 
 from sqlalchemy import Engine, inspect
@@ -60,32 +59,3 @@ def create(engine: Engine, head: str | None) -> list[str] | None:
     finally:
         raw.close()
     return revisions
-
-
-def dump_migrated() -> tuple[list[str], str]:
-    """Migrate a new SQLite database with alembic; (its revisions oldest first, its dump)."""
-    from reelforge.storage.db import Database
-
-    with tempfile.TemporaryDirectory(prefix="reelforge-schema-") as tmp:
-        db = Database(f"sqlite:///{tmp}/schema.db")
-        try:
-            revisions = db.migrate(use_snapshot=False)
-        finally:
-            db.dispose()
-        with sqlite3.connect(f"{tmp}/schema.db") as conn:
-            return revisions, "\n".join(conn.iterdump()) + "\n"
-
-
-def write(path: Path = SNAPSHOT) -> list[str]:
-    revisions, script = dump_migrated()
-    header = (
-        "-- The schema migrations/versions make on a new SQLite database, dumped by SQLite.\n"
-        "-- Written by `python -m reelforge.storage.sqlite_head`; do not edit by hand.\n"
-        f"-- revisions: {' '.join(revisions)}\n"
-    )
-    path.write_text(header + script, encoding="utf-8")
-    return revisions
-
-
-if __name__ == "__main__":
-    print(f"{SNAPSHOT}: revisions {' '.join(write())}")

@@ -1,5 +1,5 @@
 -- The schema migrations/versions make on a new SQLite database, dumped by SQLite.
--- Written by `python -m reelforge.storage.sqlite_head`; do not edit by hand.
+-- Written by `python tools/write_sqlite_head.py`; do not edit by hand.
 -- revisions: 0001 0002 0003 0004 0005 0006 0007 0008 0009 0010 0011 0012 0013 0014 0015
 BEGIN TRANSACTION;
 CREATE TABLE accounts (
