@@ -208,3 +208,13 @@ def test_a_catalogue_whose_rows_are_all_rejected_is_a_done_batch_listing_them(
     assert [e["sku"] for e in batch["rejected_rows"]] == ["CUP-9"]
     listed = client.get("/v1/commerce/batches").json()["data"]
     assert [(b["id"], b["status"]) for b in listed] == [(batch["id"], "done")], listed
+
+
+def test_brand_cta_null_is_the_default_call_to_action(client: TestClient) -> None:
+    """PATCH with `"cta": null` (documented: no call to action of the account's own) answers
+    the kit as GET shows it, "Shop now"; it answered 500 once the route's response model
+    required a string and the service handed back None."""
+    client.patch("/v1/commerce/brand", json={"cta": "Buy now"})
+    kit = client.patch("/v1/commerce/brand", json={"cta": None})
+    assert kit.status_code == 200, kit.text
+    assert kit.json()["cta"] == client.get("/v1/commerce/brand").json()["cta"] == "Shop now"

@@ -77,6 +77,8 @@ def set_brand(p: Platform, account: AccountRef, changes: dict[str, Any]) -> Bran
             with p.db.session(write=False) as s:
                 if not isinstance(value, str) or repo.upload_for(s, account.id, value) is None:
                     raise NotFound(f"no upload {value}", code="upload_not_found", field="logo")
+    if "cta" in changes and changes["cta"] is None:  # null: the default, as get_brand reads it
+        changes = {**changes, "cta": Brand.cta}
     brand = replace(brand, **changes)
     with p.db.session() as s:
         row = s.get(BrandKit, account.id)
