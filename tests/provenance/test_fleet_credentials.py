@@ -134,3 +134,29 @@ def test_an_upgraded_node_keeps_the_credentials_its_outputs_carry(tmp_path: Path
         assert marking.dev_credentials(p)[0].cert_chain.read_bytes() != chain
     finally:
         p.close()
+
+
+def test_a_node_whose_credentials_differ_from_another_nodes_warns(
+    node: Any, shared_database: str
+) -> None:
+    """RF_PROVENANCE_SECRET (or the certificate, or the URL key) set on some nodes and not
+    others, or to other values: each node's start-up check names the nodes it differs from."""
+    from reelforge.app.checks import startup_checks
+
+    def warning(p: Platform) -> str:
+        check = next(c for c in startup_checks(p) if c.name == "provenance")
+        assert check.ok, check.detail
+        return check.warning or ""
+
+    first = warning(node("a", provenance_secret="s3cret-1"))
+    alike = warning(node("b", provenance_secret="s3cret-1"))
+    differs = warning(node("c", provenance_secret="s3cret-2", url_signing_secret="u-s3cret"))
+    unset = warning(node("d"))
+    if not shared_database.startswith("postgresql"):  # one machine: nothing to compare
+        assert "differ" not in first + alike + differs + unset
+        return
+    assert "differ" not in first and "differ" not in alike
+    assert "RF_PROVENANCE_SECRET, RF_URL_SIGNING_SECRET differ from node" in differs, differs
+    assert "/a/data (started" in differs and "/b/data (started" in differs
+    assert "s3cret" not in differs  # fingerprints, never the values
+    assert "RF_PROVENANCE_SECRET" in unset and "/c/data" in unset, unset

@@ -3,12 +3,15 @@ wins, so nodes starting at the same moment all end up with the same value)."""
 
 from __future__ import annotations
 
+import hashlib
+import json
 import secrets
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 
 from pydantic import SecretStr
+from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from reelforge.storage.db import Database
@@ -67,3 +70,34 @@ def replace(db: Database, name: str, value: str, now: datetime) -> None:
             s.add(FleetSecret(name=name, value=value, created_at=now))
         else:
             row.value, row.created_at = value, now
+
+
+NODE_CREDENTIALS = "node_credentials:"  # + a hash of the node: which credentials it signs with
+
+
+def node_credentials(
+    db: Database, node: str, fingerprints: dict[str, str], now: datetime, since: datetime
+) -> list[tuple[str, dict[str, str], datetime]]:
+    """Record the fingerprints of the credentials `node` signs with; the other nodes started
+    since `since` whose last record differs: (node, their fingerprints, when they started)."""
+    name = NODE_CREDENTIALS + hashlib.sha1(node.encode()).hexdigest()
+    replace(db, name, json.dumps({"node": node, "fingerprints": fingerprints}), now)
+    others = []
+    with db.session(write=False) as s:
+        rows = s.execute(
+            select(FleetSecret.name, FleetSecret.value, FleetSecret.created_at).where(
+                FleetSecret.name.startswith(NODE_CREDENTIALS),
+                FleetSecret.name != name,
+                FleetSecret.created_at >= since,
+            )
+        ).all()
+    for _, value, started in rows:
+        try:
+            record = json.loads(value)
+            theirs = {str(k): str(v) for k, v in record["fingerprints"].items()}
+            other = str(record["node"])
+        except (ValueError, KeyError, TypeError, AttributeError):
+            continue  # not ours to judge: written by another version
+        if theirs != fingerprints:
+            others.append((other, theirs, started))
+    return sorted(others, key=lambda o: o[2], reverse=True)

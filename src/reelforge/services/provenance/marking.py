@@ -15,10 +15,13 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import hmac
 import json
 import logging
+import socket
 import threading
 import time
+from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -177,7 +180,67 @@ def credentials_check(p: Platform) -> tuple[str, str | None]:
             "for production set RF_C2PA_CERT_CHAIN, RF_C2PA_PRIVATE_KEY and "
             "RF_C2PA_TRUST_ANCHORS on every node"
         )
-    return where, warning
+    return where, _joined(warning, _credentials_differ(p))
+
+
+NODE_WINDOW = timedelta(days=7)  # nodes started this recently are compared with this one
+_CREDENTIAL_SETTINGS = {
+    "aigc": "RF_PROVENANCE_SECRET",
+    "c2pa": "RF_C2PA_CERT_CHAIN/RF_C2PA_PRIVATE_KEY",
+    "urls": "RF_URL_SIGNING_SECRET",
+}
+
+
+def credential_fingerprints(p: Platform) -> dict[str, str]:
+    """What this node signs with, as fingerprints that give nothing away (a keyed hash of each
+    configured secret or certificate, or "database" for the deployment's own)."""
+    s = p.settings
+
+    def fingerprint(kind: str, value: bytes | None) -> str:
+        if value is None:
+            return "database"
+        key = b"reelforge credential fingerprint " + kind.encode()
+        return hmac.new(key, value, hashlib.sha256).hexdigest()[:16]
+
+    def read(path: Path | None) -> bytes | None:
+        return path.read_bytes().strip() if path is not None else None
+
+    return {
+        "aigc": fingerprint(
+            "aigc", s.provenance_secret.get_secret_value().encode() if s.provenance_secret else None
+        ),
+        "c2pa": fingerprint("c2pa", read(s.c2pa_cert_chain)),
+        "urls": fingerprint(
+            "urls",
+            s.url_signing_secret.get_secret_value().encode() if s.url_signing_secret else None,
+        ),
+    }
+
+
+def _credentials_differ(p: Platform) -> str | None:
+    """A warning when another node of this fleet, started within NODE_WINDOW, signs with other
+    credentials (a setting given on some nodes and not others, or with other values): outputs
+    signed on one would not verify on the other. None on a single machine."""
+    if not p.settings.is_fleet:
+        return None
+    mine = credential_fingerprints(p)
+    now = p.clock()
+    node = f"{socket.gethostname()}:{p.settings.data_dir}"
+    others = fleet_secrets.node_credentials(p.db, node, mine, now, now - NODE_WINDOW)
+    if not others:
+        return None
+    kinds = sorted({k for _, theirs, _ in others for k in mine if theirs.get(k) != mine[k]})
+    names = ", ".join(f"{other} (started {at:%Y-%m-%d %H:%M})" for other, _, at in others[:3])
+    more = f" and {len(others) - 3} more" if len(others) > 3 else ""
+    return (
+        f"this node's {', '.join(_CREDENTIAL_SETTINGS[k] for k in kinds)} differ from node "
+        f"{names}{more}: outputs signed on one will not verify as ours on the other; set the "
+        "same values on every node (or on none, for the deployment's own)"
+    )
+
+
+def _joined(*warnings: str | None) -> str | None:
+    return "; ".join(w for w in warnings if w) or None
 
 
 class Provenance:
