@@ -75,3 +75,22 @@ def test_ctrl_c_inside_the_submit_cancels_the_job_it_stored(
     assert [(j["status"], j["billing"]) for j in listed] == [("cancelled", "released")], listed
     assert not out.exists()
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # put back
+
+
+def test_an_ignored_ctrl_c_stays_ignored_while_the_job_is_stored() -> None:
+    """A generate started with SIGINT ignored (nohup, a shell's background job) must not
+    start to take Ctrl-C inside the submit window: it would cancel the job the user meant to
+    keep running, and the handler put back afterwards must still be SIG_IGN."""
+    import os
+    import signal
+
+    from reelforge.cli.generate import _interrupt_held
+
+    before = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        with _interrupt_held() as held:
+            os.kill(os.getpid(), signal.SIGINT)  # as the terminal's Ctrl-C reaches the group
+        assert not held.pending  # before: held, and the job cancelled
+        assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN
+    finally:
+        signal.signal(signal.SIGINT, before)

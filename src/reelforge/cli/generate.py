@@ -103,6 +103,9 @@ def _interrupt_held() -> Iterator[_Held]:
     if threading.current_thread() is not threading.main_thread():
         yield held
         return
+    if signal.getsignal(signal.SIGINT) in (signal.SIG_IGN, None):
+        yield held  # Ctrl-C is ignored (nohup, a background job) or not Python's to swap
+        return
 
     def hold(signum: int, frame: FrameType | None) -> None:
         if held.pending:
