@@ -138,3 +138,34 @@ def test_a_pass_pages_past_skipped_jobs_that_expired_at_the_same_instant(
     monkeypatch.setattr(retention, "mark_job_files_removed", broken)
     assert retention.sweep_expired(platform, limit=2) == [good]
     assert retention.sweep_expired(platform, limit=2) == []
+
+
+@pytest.mark.parametrize("stack", ["postgres"])  # SQLite runs one writer at a time
+def test_two_workers_sweeping_two_jobs_that_share_a_file_delete_it(
+    platform: Platform, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Outputs are content-addressed: a result-cache hit shares its file with the first job.
+    Two workers sweep the two jobs at once on PostgreSQL (READ COMMITTED): each asks whether
+    the file is still needed before the other has committed, each sees the other's job still
+    holding it, and both keep it. The file must still go once both are marked removed (it
+    stayed for good, past its retention, and no later pass looks at purged jobs)."""
+    first, second = _expired(platform, "alice", 2, days_ago=1)
+    upload = create_upload(platform, accounts.ensure_account(platform, "alice"), _png(), "a.png")
+    key = upload.sha256
+    with platform.db.session() as s:  # both jobs' output is this one file, nothing else needs it
+        s.execute(update(Upload).where(Upload.id == upload.id).values(deleted_at=platform.clock()))
+        s.execute(update(Job).where(Job.id.in_([first, second])).values(output_blob=key))
+    now = platform.clock()
+    real, other_worker = repo.blob_in_use, []
+
+    def in_use_then_the_other_worker_sweeps(s: object, k: str) -> bool:
+        answer = real(s, k)  # type: ignore[arg-type]
+        if not other_worker:  # the first worker asked; before it commits, the second sweeps
+            other_worker.append(True)
+            assert retention._sweep_one(platform, second, now)
+        return answer
+
+    monkeypatch.setattr(repo, "blob_in_use", in_use_then_the_other_worker_sweeps)
+    assert retention._sweep_one(platform, first, now)
+    assert other_worker and _purged(platform, first) and _purged(platform, second)
+    assert not platform.blobs.exists(key)  # before: left in the store for good

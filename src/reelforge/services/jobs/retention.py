@@ -107,6 +107,7 @@ def _sweep_one(p: Platform, job_id: str, now: datetime) -> bool:
     """Mark one due job's files removed and delete the blobs nothing live needs, in one
     transaction: a blob that cannot be deleted raises, and the job stays due (its file must
     still go). False when the job is not due (any more)."""
+    kept: list[str] = []
     with p.db.session() as s:
         job = repo.job_for(s, job_id, None)
         if job is None or job.expires_at is None or job.expires_at > now:
@@ -114,8 +115,14 @@ def _sweep_one(p: Platform, job_id: str, now: datetime) -> bool:
         keys = mark_job_files_removed(job, now)
         s.flush()
         for key in dict.fromkeys(keys):
-            if not repo.blob_in_use(s, key):
+            if repo.blob_in_use(s, key):
+                kept.append(key)
+            else:
                 p.blobs.delete(key)
+    # Asked again once committed: another worker sweeping a job that shares the file (a
+    # result-cache hit) may have asked before this commit and kept it for this job's sake
+    # (PostgreSQL, READ COMMITTED); the later of the two checks sees both jobs marked.
+    remove_unused_blobs(p, kept)
     return True
 
 
