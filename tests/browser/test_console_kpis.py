@@ -78,7 +78,8 @@ MONEY = """canvas => {
   const chart = Chart.getChart(canvas);
   const o = chart.options;
   const axis = chart.config.type === "doughnut" ? null : "y";
-  const samples = [1234.5, 0.5, -0.34, 0, 0.004, 0.00068754, 0.0687, 0.009999];
+  const samples = [1234.5, 0.5, -0.34, 0, 0.004, 0.00068754, 0.0687, 0.009999,
+                   0.125, 0.015, 2.675, 0.995];
   const label = o.plugins.tooltip.callbacks.label;
   const ctx = axis ? {parsed: {x: 0, y: 1234.5}, dataset: {label: "d"}}
     : {parsed: 1234.5, label: "l"};
@@ -101,6 +102,7 @@ def test_kpi_charts_show_money_as_the_tables_do(page: Page, console_site: Site) 
     page.goto(console_site.url + "/console/kpis?since=2026-01-01&until=2026-02-01")
     expect(page.locator("#kpi-charts[data-ready]")).to_have_count(1)
     samples = [1234.5, 0.5, -0.34, 0, 0.004, 0.00068754, 0.0687, 0.009999]
+    samples += [0.125, 0.015, 2.675, 0.995]  # halves: both sides round them alike
     for name, unit in (
         ("cost_over_time", True),
         ("gross_margin_by_plan", False),

@@ -27,6 +27,14 @@ from reelforge.domain.money import usd_text
         (-0.0012, "-$0.0012", "-$0.0012"),
         (0.009999, "$0.01", "$0.009999"),
         (1.5, "$1.50", "$1.50"),
+        # halves away from zero on the number as written, as the console's charts round
+        (0.125, "$0.13", "$0.125"),
+        (0.015, "$0.02", "$0.015"),
+        (2.675, "$2.68", "$2.68"),
+        (0.995, "$1.00", "$1.00"),  # rounds to a whole cent at $1: shown to the cent
+        (-0.125, "-$0.13", "-$0.125"),
+        (float("nan"), "n/a", "n/a"),
+        (float("inf"), "n/a", "n/a"),
     ],
 )
 def test_usd_text(value: float | None, amount: str, unit: str) -> None:

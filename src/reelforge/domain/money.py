@@ -5,6 +5,7 @@ console's KPI dashboard (tables; static/console.js's `usd` mirrors this for the 
 from __future__ import annotations
 
 import math
+from decimal import ROUND_HALF_UP, Decimal
 
 
 def usd_text(x: float | None, *, unit: bool = False) -> str:
@@ -18,16 +19,24 @@ def usd_text(x: float | None, *, unit: bool = False) -> str:
       significant digits below $1 (`$0.0687`, `$0.00012`) and 2 decimals from $1, the way
       amounts do.
     - Significant digits drop trailing zeros but never go below 2 decimals (`$0.50`).
+    - Halves round away from zero on the number as written (0.125 is `$0.13`, 0.015 is
+      `$0.02`), as static/console.js rounds, so a chart never differs from its table by a
+      cent. Not a number (NaN, infinity) reads `n/a`.
     """
-    if x is None:
+    if x is None or not math.isfinite(x):
         return "n/a"
-    below = 1.0 if unit else 0.01
+    below = Decimal(1) if unit else Decimal("0.01")
     size = abs(x)
-    if size == 0 or round(size, 2) >= below:
-        text = f"{size:,.2f}"
+    if size == 0 or _rounded(size, 2) >= below:
+        text = f"{_rounded(size, 2):,.2f}"
     else:
         places = max(2, 3 - math.floor(math.log10(size)))  # 4 significant digits
-        text = f"{size:,.{places}f}".rstrip("0")
+        text = f"{_rounded(size, places):,.{places}f}".rstrip("0")
         if len(text.partition(".")[2]) < 2:
-            text = f"{size:,.2f}"
+            text = f"{_rounded(size, 2):,.2f}"
     return f"{'-' if x < 0 and text.strip('0.,') else ''}${text}"
+
+
+def _rounded(size: float, places: int) -> Decimal:
+    """`size` to `places` decimals, halves away from zero, on its shortest written form."""
+    return Decimal(repr(size)).quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)

@@ -34,15 +34,22 @@
   // money as the tables and `reelforge report` show it (reelforge.domain.money.usd_text):
   // $1,234.56 and -$0.34 to the cent; an amount under a cent, and a unit price (per
   // generation) under $1, keep 4 significant digits ($0.004, $0.0687)
+  // halves away from zero on the number as written (its shortest form), as usd_text rounds
+  const rounded = (x, places) => {
+    const [m, e] = String(x).split("e");
+    return Number(Math.round(Number(`${m}e${Number(e || 0) + places}`)) + "e-" + places);
+  };
   const usd = (v, unit) => {
-    if (v == null) return root.getAttribute("data-na");
+    if (v == null || !Number.isFinite(v)) return root.getAttribute("data-na");
     const size = Math.abs(v);
     let text;
-    if (size === 0 || Math.round(size * 100) / 100 >= (unit ? 1 : 0.01)) {
-      text = size.toLocaleString("en-US", { minimumFractionDigits: 2, maximumFractionDigits: 2 });
+    if (size === 0 || rounded(size, 2) >= (unit ? 1 : 0.01)) {
+      text = rounded(size, 2).toLocaleString("en-US",
+        { minimumFractionDigits: 2, maximumFractionDigits: 2 });
     } else {
-      text = size.toFixed(Math.max(2, 3 - Math.floor(Math.log10(size)))).replace(/0+$/, "");
-      if ((text.split(".")[1] || "").length < 2) text = size.toFixed(2);
+      const places = Math.max(2, 3 - Math.floor(Math.log10(size)));
+      text = rounded(size, places).toFixed(places).replace(/0+$/, "");
+      if ((text.split(".")[1] || "").length < 2) text = rounded(size, 2).toFixed(2);
     }
     return (v < 0 && /[1-9]/.test(text) ? "-" : "") + "$" + text;
   };
