@@ -114,3 +114,21 @@ def test_attempts_are_numbered_and_recorded_as_before(platform: Platform) -> Non
     assert isinstance(attempts, list)
     assert [(a["attempt"], a["status_code"]) for a in attempts] == [(1, 500), (2, 503), (3, 200)]
     assert len(received.requests) == 3
+
+
+def test_a_delivery_that_gives_up_logs_where_it_went_not_the_receivers_token(
+    platform: Platform, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A callback URL's path and query can carry the receiver's own token: the log line names
+    only the scheme, host and port."""
+    platform.settings.webhook_max_attempts = 1
+    with webhook_receiver() as (url, received):
+        received.statuses = [500] * 5
+        job_id = _final_with_webhook(platform, url + "/hook/tok-PATH?token=tok-QUERY")
+        with caplog.at_level("WARNING", logger="reelforge"):
+            deliveries.deliver_due(platform)
+        [d] = deliveries.deliveries_of(platform, job_id)
+        assert d["status"] == "failed" and len(received.requests) == 1
+    gave_up = [r.getMessage() for r in caplog.records if "gave up" in r.getMessage()]
+    assert gave_up and url.split("/")[2] in gave_up[0], caplog.text
+    assert "tok-" not in caplog.text

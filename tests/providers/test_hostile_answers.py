@@ -128,3 +128,31 @@ def test_every_string_of_a_json_answer_is_cleaned_as_it_enters() -> None:
         "nested": [{"url": "https://cdn.example/v.mp4[31m"}, 3, None, True],
         "text": "line one\nline\ttwo",
     }
+
+
+def test_a_key_quoted_back_with_control_characters_in_it_is_still_redacted() -> None:
+    """Cleaning happens before the redaction too: a failure text that quotes our key with a
+    NUL or an escape inside it must not come out, once cleaned, as the bare key."""
+    from dataclasses import dataclass
+
+    from reelforge.backends.providers.backend import Redacting
+    from reelforge.backends.providers.base import RemoteStatus
+
+    key = "sk-live-0123456789abcdef"
+
+    @dataclass
+    class Quoting:  # only status() is called here
+        name: str = "quoting"
+        credential_settings: tuple[str, ...] = ()
+        cancellable: bool = False
+        source: str = ""
+
+        def status(self, api: object, task_id: str, params: object) -> RemoteStatus:
+            split = key[:7] + "\x00\x1b" + key[7:]
+            return RemoteStatus("failed", error=f"bad key {split}", error_code=f"E{split}")
+
+    wrapped = Redacting(Quoting(), Redactor([key]))  # type: ignore[arg-type]
+    status = wrapped.status(object(), "t1", {})  # type: ignore[arg-type]
+    assert status.error is not None and status.error_code is not None
+    assert key not in status.error and key not in status.error_code, status
+    assert "***" in status.error

@@ -592,10 +592,13 @@ class Redacting:
         # module or a test's api hands back text that did not pass ProviderApi) and bounded
         return replace(
             status,
-            error=clean_text(self.redact(status.error), MAX_FAILURE_CHARS)
+            # cleaned before the redaction too: a key split by control characters is a key
+            error=clean_text(self.redact(clean_text(status.error)), MAX_FAILURE_CHARS)
             if status.error is not None
             else None,
-            error_code=clean_text(self.redact(status.error_code), MAX_FAILURE_CODE_CHARS)
+            error_code=clean_text(
+                self.redact(clean_text(status.error_code)), MAX_FAILURE_CODE_CHARS
+            )
             if status.error_code is not None
             else None,
         )

@@ -8,6 +8,7 @@ import json
 import logging
 from datetime import datetime, timedelta
 from functools import partial
+from urllib.parse import urlsplit
 
 from sqlalchemy.orm import Session
 
@@ -85,7 +86,7 @@ def _attempt(p: Platform, delivery_id: str) -> bool:
             log.warning(
                 "webhook %s to %s gave up after %d attempts (not all recorded)",
                 d.id,
-                d.url,
+                origin(d.url),
                 limit,
             )
             return False
@@ -136,8 +137,18 @@ def _attempt(p: Platform, delivery_id: str) -> bool:
         with p.db.session() as s:
             repo.finish_delivery_attempt(s, delivery_id, status=status, at=done, retry_at=retry_at)
     if status == "failed":
-        log.warning("webhook %s to %s gave up after %d attempts", delivery_id, url, attempt)
+        log.warning("webhook %s to %s gave up after %d attempts", delivery_id, origin(url), attempt)
     return True
+
+
+def origin(url: str) -> str:
+    """What a log line may say of a callback URL: scheme, host and port. Its path and query
+    can carry the receiver's own token."""
+    try:
+        parts = urlsplit(url)
+        return f"{parts.scheme}://{parts.hostname or ''}" + (f":{parts.port}" if parts.port else "")
+    except ValueError:  # a port that is not a number: nothing of it is worth logging
+        return "(a callback URL that does not parse)"
 
 
 def _pinned_post(p: Platform, url: str) -> Post:
