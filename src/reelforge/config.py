@@ -14,7 +14,7 @@ import re
 import tomllib
 from pathlib import Path
 from typing import Annotated, Any, Literal
-from urllib.parse import parse_qsl, unquote, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, unquote, unquote_plus, urlsplit, urlunsplit
 
 from pydantic import BeforeValidator, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import (
@@ -59,11 +59,17 @@ def mask_url(url: str) -> str:
 
 
 def url_secrets(url: str) -> list[str]:
-    """The credentials written in a URL: its password and secret query parameters."""
+    """The credentials written in a URL: its password and secret query parameters, each as
+    written (percent-encoded, as a log line quoting the URL shows it) and decoded."""
     parts = urlsplit(url)
     found = [parts.password] if parts.password else []
     found += [v for k, v in parse_qsl(parts.query) if v and _SECRET_PARAM.search(k)]
-    return found
+    for key, sep, value in (item.partition("=") for item in parts.query.split("&")):
+        if sep and value and _SECRET_PARAM.search(unquote_plus(key)):
+            found.append(value)  # as written
+    if parts.password:
+        found.append(unquote(parts.password))
+    return list(dict.fromkeys(found))
 
 
 def _split_list(value: Any) -> Any:

@@ -151,3 +151,26 @@ def test_passwords_in_a_urls_query_are_masked_too(monkeypatch: pytest.MonkeyPatc
         result = CliRunner().invoke(app, args)
         assert result.exit_code == 0, result.output
         assert "SUPERSECRET" not in result.output and "sslmode=require" in result.output
+
+
+def test_percent_encoded_url_credentials_are_masked_as_written_and_decoded() -> None:
+    """A log line that quotes a URL shows its credentials percent-encoded; one that quotes what
+    a driver decoded shows them plain: both are masked."""
+    import logging
+
+    from reelforge.logs import MaskingFormatter
+
+    s = Settings(
+        database_url="postgresql://u:p%40ss%2Fw0rd@db/rf?password=a%2Bb%3Dc&sslmode=require",
+        queue_url="redis://h:6379/0?token=t%20k+n",
+    )
+    values = set(s.secret_values())
+    assert {"p%40ss%2Fw0rd", "p@ss/w0rd", "a%2Bb%3Dc", "a+b=c", "t%20k+n", "t k n"} <= values
+    line = (
+        "cannot connect to postgresql://u:p%40ss%2Fw0rd@db/rf?password=a%2Bb%3Dc "
+        "(user u, password p@ss/w0rd, a+b=c); redis ?token=t%20k+n"
+    )
+    record = logging.LogRecord("reelforge", logging.ERROR, __file__, 1, line, None, None)
+    shown = MaskingFormatter(logging.Formatter("%(message)s"), s.secret_values()).format(record)
+    for secret in ("p%40ss", "p@ss", "a%2Bb", "a+b=c", "t%20k"):
+        assert secret not in shown, shown
