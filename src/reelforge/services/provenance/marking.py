@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import hmac
 import json
 import logging
 import socket
@@ -192,15 +191,17 @@ _CREDENTIAL_SETTINGS = {
 
 
 def credential_fingerprints(p: Platform) -> dict[str, str]:
-    """What this node signs with, as fingerprints that give nothing away (a keyed hash of each
-    configured secret or certificate, or "database" for the deployment's own)."""
+    """What this node signs with, as fingerprints that give nothing away (a slow salted hash of
+    each configured secret or certificate, or "database" for the deployment's own)."""
     s = p.settings
 
     def fingerprint(kind: str, value: bytes | None) -> str:
         if value is None:
             return "database"
-        key = b"reelforge credential fingerprint " + kind.encode()
-        return hmac.new(key, value, hashlib.sha256).hexdigest()[:16]
+        # scrypt (~50 ms), so that whoever reads the database cannot cheaply test guesses of
+        # a weak secret against it
+        salt = b"reelforge credential fingerprint " + kind.encode()
+        return hashlib.scrypt(value, salt=salt, n=2**14, r=8, p=1, dklen=8).hex()
 
     def read(path: Path | None) -> bytes | None:
         return path.read_bytes().strip() if path is not None else None
