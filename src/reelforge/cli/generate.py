@@ -175,14 +175,15 @@ def _run_generate(
             fields = {**fields, "image_upload_id": _upload(p, account, image)}
         if promote is None and last_image is not None:
             fields = {**fields, "last_image_upload_id": _upload(p, account, last_image)}
-        with _interrupt_held() as held:  # a job stored is a job whose id we get back
-            if promote is not None:
-                job_id = promote_job(p, account, promote).job["id"]
-            else:
-                job_id = submit_job(p, account, SubmitRequest.parse(fields)).job["id"]
-        # from here on the job exists: Ctrl-C anywhere below cancels it (credits released)
+        job_id: str | None = None
         worker: Worker | None = None
         try:
+            with _interrupt_held() as held:  # a job stored is a job whose id we get back
+                if promote is not None:
+                    job_id = str(promote_job(p, account, promote).job["id"])
+                else:
+                    job_id = str(submit_job(p, account, SubmitRequest.parse(fields)).job["id"])
+            # from here on the job exists: Ctrl-C anywhere below cancels it (credits released)
             if held.pending:  # Ctrl-C during the submit
                 raise KeyboardInterrupt
             for warning in queries.get_job(p, account, job_id).get("warnings") or ():
@@ -192,6 +193,8 @@ def _run_generate(
             worker.start()
             job = follow(p, account, job_id)
         except KeyboardInterrupt:
+            if job_id is None:  # a second Ctrl-C inside the submit: no id to cancel
+                raise
             if _cancel_on_interrupt(p, account, job_id, worker):
                 raise typer.Exit(INTERRUPTED) from None
             job = follow(p, account, job_id)  # too late to cancel: its result is delivered
