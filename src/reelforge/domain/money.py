@@ -27,13 +27,15 @@ def usd_text(x: float | None, *, unit: bool = False) -> str:
         return "n/a"
     below = Decimal(1) if unit else Decimal("0.01")
     size = abs(x)
-    if size == 0 or _rounded(size, 2) >= below:
-        text = f"{_rounded(size, 2):,.2f}"
+    to_cents = _rounded(size, 2)
+    cents = f"{to_cents:,.2f}"
+    if size == 0 or to_cents >= below:
+        text = cents
     else:
         places = max(2, 3 - math.floor(math.log10(size)))  # 4 significant digits
         text = f"{_rounded(size, places):,.{places}f}".rstrip("0")
         if len(text.partition(".")[2]) < 2:
-            text = f"{_rounded(size, 2):,.2f}"
+            text = cents
     return f"{'-' if x < 0 and text.strip('0.,') else ''}${text}"
 
 

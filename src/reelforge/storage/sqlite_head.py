@@ -31,9 +31,13 @@ _HEADER = re.compile(r"^-- revisions: (?P<revisions>[\w ]+)$", re.MULTILINE)
 def snapshot_revisions(path: Path = SNAPSHOT) -> list[str]:
     """The revisions the script stands for, oldest first ([] when there is none)."""
     try:
-        found = _HEADER.search(path.read_text(encoding="utf-8"))
+        return _revisions_of(path.read_text(encoding="utf-8"))
     except OSError:
         return []
+
+
+def _revisions_of(script: str) -> list[str]:
+    found = _HEADER.search(script)
     return found["revisions"].split() if found else []
 
 
@@ -41,17 +45,21 @@ def create(engine: Engine, head: str | None) -> list[str] | None:
     """Make an empty SQLite database the newest schema from the script: the revisions it
     stands for, oldest first; None (nothing done) when the script is not at `head` or the
     database already has a table."""
-    revisions = snapshot_revisions()
+    try:
+        script = SNAPSHOT.read_text(encoding="utf-8")
+    except OSError:
+        return None
+    revisions = _revisions_of(script)
     if head is None or not revisions or revisions[-1] != head:
+        return None
+    if inspect(engine).get_table_names():
         return None
     raw = engine.raw_connection()
     try:
-        if inspect(engine).get_table_names():
-            return None
         driver = raw.driver_connection
         assert isinstance(driver, sqlite3.Connection)
         try:  # the script is one transaction (BEGIN ... COMMIT)
-            driver.executescript(SNAPSHOT.read_text(encoding="utf-8"))
+            driver.executescript(script)
         except BaseException:
             if driver.in_transaction:
                 driver.execute("ROLLBACK")
